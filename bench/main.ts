@@ -1,0 +1,104 @@
+/**
+ * `npm run bench`: hyperlab's benchmarks, printed and written as JSON (bench/results/).
+ *
+ * cpu: the cpubench guest (public/guests/cpubench.elf) headless in Node, several runs;
+ * reports the median guest MIPS (instructions retired per second of wall time spent in
+ * the interpreter) and, when qemu-system-riscv32 is installed, the median wall time of
+ * the same image under QEMU and the ratio of the two run times, measured in one session
+ * so that machine noise affects both alike.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { VirtMachine } from '../src/core/board/virt';
+import { readFileOrThrow } from '../src/node/run';
+import { qemuAvailable, runQemu } from '../src/node/qemu';
+import { UsageError } from '../src/node/args';
+import { guestImage, projectRoot } from '../src/node/paths';
+
+export interface CpuRun {
+  instructions: number;
+  seconds: number;
+  mips: number;
+  output: string;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Boot `image` and run it to the finisher; time only the interpreter. */
+export function runCpuGuest(image: Uint8Array): CpuRun {
+  let output = '';
+  const m = new VirtMachine({ kernel: image, onConsole: (b) => (output += String.fromCharCode(b)) });
+  const t0 = performance.now();
+  for (;;) {
+    const why = m.run(50_000_000);
+    if (why === 'stop') break;
+    if (why === 'wfi') throw new Error('benchmark guest waited for an interrupt');
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (m.finished?.kind !== 'pass') throw new Error(`benchmark guest failed: ${output}`);
+  const instructions = m.hart.instret;
+  return { instructions, seconds, mips: instructions / seconds / 1e6, output };
+}
+
+export async function benchMain(argv: readonly string[]): Promise<number> {
+  let runs = 5;
+  let out = join(projectRoot(), 'bench', 'results', 'cpu.json');
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--runs') runs = Number(argv[++i]);
+    else if (argv[i] === '--out') out = argv[++i] ?? out;
+    else throw new UsageError(`unknown bench option '${argv[i]}'`);
+  }
+  if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs takes a whole number above 0');
+  const imagePath = guestImage('cpubench');
+  const image = readFileOrThrow(imagePath, 'benchmark guest');
+
+  const hyperlab: CpuRun[] = [];
+  const qemuMs: number[] = [];
+  const haveQemu = qemuAvailable();
+  for (let i = 0; i < runs; i++) {
+    hyperlab.push(runCpuGuest(image));
+    process.stderr.write(`run ${i + 1}/${runs}: ${hyperlab[i]!.mips.toFixed(1)} MIPS`);
+    if (haveQemu) {
+      const q = await runQemu(imagePath, { timeoutMs: 120_000 });
+      if (q.exitCode !== 0) throw new Error(`cpubench failed under QEMU (status ${q.exitCode})`);
+      qemuMs.push(q.wallMs);
+      process.stderr.write(`, QEMU ${(q.wallMs / 1000).toFixed(2)} s`);
+    }
+    process.stderr.write('\n');
+  }
+  const seconds = median(hyperlab.map((r) => r.seconds));
+  const result = {
+    benchmark: 'cpu',
+    guest: 'public/guests/cpubench.elf',
+    date: new Date().toISOString(),
+    host: { node: process.version, platform: `${process.platform}-${process.arch}` },
+    runs,
+    instructions: hyperlab[0]!.instructions,
+    hyperlab: {
+      medianMips: round(median(hyperlab.map((r) => r.mips))),
+      medianSeconds: round(seconds),
+      mips: hyperlab.map((r) => round(r.mips)),
+    },
+    qemu: haveQemu
+      ? {
+          medianSeconds: round(median(qemuMs) / 1000),
+          // QEMU's time includes its own start-up (tens of ms), hyperlab's does not.
+          hyperlabOverQemuTime: round(seconds / (median(qemuMs) / 1000)),
+        }
+      : { skipped: 'qemu-system-riscv32 not found' },
+  };
+  const json = JSON.stringify(result, null, 2);
+  process.stdout.write(`${json}\n`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${json}\n`);
+  return 0;
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

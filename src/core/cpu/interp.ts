@@ -1,0 +1,241 @@
+/**
+ * The interpreter's hot loop: execute up to `budget` instructions of one hart.
+ *
+ * Kept monomorphic and allocation-free: registers in an Int32Array, memory through
+ * typed-array views, an inline TLB hit check for fetch, load and store (a tag compare
+ * that also rejects misaligned addresses, as TinyEMU does), and everything rare out of
+ * line: TLB misses, MMIO, CSRs, AMOs and privileged instructions. Returns the number of
+ * instructions executed; the block ends early when a slow path sets `h.endBlock`.
+ */
+import type { Hart } from './hart';
+import { Op } from './encodings';
+import { DISPATCH, resolve } from './decode';
+import { fetchSlow, loadSlow, storeSlow, TLB_MASK } from './mmu';
+import { execAmo, execCsr, execResolved } from './system';
+import { Exc } from './trap';
+
+// Tag masks: the page bits plus the bits that must be zero for an aligned access.
+const PAGE = 0xffff_f000 | 0;
+const PAGE_H = 0xffff_f001 | 0;
+const PAGE_W = 0xffff_f003 | 0;
+
+export function execBlock(h: Hart, budget: number): number {
+  const x = h.x;
+  const { u8, i8, u16, i16, i32 } = h.bus.ram;
+  const rTag = h.tlbRTag, rAdd = h.tlbRAdd, wTag = h.tlbWTag, wAdd = h.tlbWAdd;
+  const dispatch = DISPATCH;
+  let pc = h.pc | 0;
+  let codePage = -1; // virtual page of pc whose RAM offset is cached in codeAdd
+  let codeAdd = 0;
+  let n = 0;
+  h.trapped = false;
+  h.endBlock = false;
+
+  loop: while (n < budget) {
+    if ((pc & PAGE) !== codePage) {
+      const i = (pc >>> 12) & TLB_MASK;
+      if (h.tlbXTag[i] === (pc & PAGE_W)) {
+        codeAdd = h.tlbXAdd[i]!;
+      } else {
+        n++;
+        const off = fetchSlow(h, pc);
+        if (off < 0) { pc = h.pc; break; }
+        codeAdd = (off - pc) | 0;
+        n--;
+      }
+      codePage = pc & PAGE;
+    }
+    const insn = i32[(pc + codeAdd) >> 2]!;
+    n++;
+    const rd = (insn >>> 7) & 31;
+    const rs1 = (insn >>> 15) & 31;
+    const rs2 = (insn >>> 20) & 31;
+
+    const op = dispatch[(insn & 0x7f) | ((insn >>> 5) & 0x380) | ((insn >>> 15) & 0x1fc00)]!;
+    switch (op) {
+      case Op.LUI: x[rd] = insn & 0xffff_f000; pc = (pc + 4) | 0; break;
+      case Op.AUIPC: x[rd] = pc + (insn & 0xffff_f000); pc = (pc + 4) | 0; break;
+      case Op.JAL: {
+        const t = (pc + (((insn >> 31) << 20) | (insn & 0xff000) | ((insn >>> 9) & 0x800) | ((insn >>> 20) & 0x7fe))) | 0;
+        if ((t & 3) !== 0) { h.raiseException(Exc.InsnMisaligned, t, pc); pc = h.pc; break loop; }
+        x[rd] = pc + 4;
+        pc = t;
+        break;
+      }
+      case Op.JALR: {
+        const t = (x[rs1]! + (insn >> 20)) & ~1;
+        if ((t & 3) !== 0) { h.raiseException(Exc.InsnMisaligned, t, pc); pc = h.pc; break loop; }
+        x[rd] = pc + 4;
+        pc = t;
+        break;
+      }
+      case Op.BEQ: if (x[rs1] === x[rs2]) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case Op.BNE: if (x[rs1] !== x[rs2]) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case Op.BLT: if (x[rs1]! < x[rs2]!) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case Op.BGE: if (x[rs1]! >= x[rs2]!) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case Op.BLTU: if (x[rs1]! >>> 0 < x[rs2]! >>> 0) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case Op.BGEU: if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+
+      case Op.LB: {
+        const a = (x[rs1]! + (insn >> 20)) | 0;
+        const i = (a >>> 12) & TLB_MASK;
+        const v = rTag[i] === (a & PAGE) ? i8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, true, pc);
+        if (h.trapped) { pc = h.pc; break loop; }
+        x[rd] = v; pc = (pc + 4) | 0; break;
+      }
+      case Op.LH: {
+        const a = (x[rs1]! + (insn >> 20)) | 0;
+        const i = (a >>> 12) & TLB_MASK;
+        const v = rTag[i] === (a & PAGE_H) ? i16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, true, pc);
+        if (h.trapped) { pc = h.pc; break loop; }
+        x[rd] = v; pc = (pc + 4) | 0; break;
+      }
+      case Op.LW: {
+        const a = (x[rs1]! + (insn >> 20)) | 0;
+        const i = (a >>> 12) & TLB_MASK;
+        const v = rTag[i] === (a & PAGE_W) ? i32[((a + rAdd[i]!) | 0) >> 2]! : loadSlow(h, a, 4, true, pc);
+        if (h.trapped) { pc = h.pc; break loop; }
+        x[rd] = v; pc = (pc + 4) | 0; break;
+      }
+      case Op.LBU: {
+        const a = (x[rs1]! + (insn >> 20)) | 0;
+        const i = (a >>> 12) & TLB_MASK;
+        const v = rTag[i] === (a & PAGE) ? u8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, false, pc);
+        if (h.trapped) { pc = h.pc; break loop; }
+        x[rd] = v; pc = (pc + 4) | 0; break;
+      }
+      case Op.LHU: {
+        const a = (x[rs1]! + (insn >> 20)) | 0;
+        const i = (a >>> 12) & TLB_MASK;
+        const v = rTag[i] === (a & PAGE_H) ? u16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, false, pc);
+        if (h.trapped) { pc = h.pc; break loop; }
+        x[rd] = v; pc = (pc + 4) | 0; break;
+      }
+      case Op.SB: {
+        const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
+        const i = (a >>> 12) & TLB_MASK;
+        if (wTag[i] === (a & PAGE)) u8[(a + wAdd[i]!) | 0] = x[rs2]!;
+        else { storeSlow(h, a, 1, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
+        pc = (pc + 4) | 0; break;
+      }
+      case Op.SH: {
+        const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
+        const i = (a >>> 12) & TLB_MASK;
+        if (wTag[i] === (a & PAGE_H)) u16[((a + wAdd[i]!) | 0) >> 1] = x[rs2]!;
+        else { storeSlow(h, a, 2, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
+        pc = (pc + 4) | 0; break;
+      }
+      case Op.SW: {
+        const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
+        const i = (a >>> 12) & TLB_MASK;
+        if (wTag[i] === (a & PAGE_W)) i32[((a + wAdd[i]!) | 0) >> 2] = x[rs2]!;
+        else { storeSlow(h, a, 4, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
+        pc = (pc + 4) | 0; break;
+      }
+
+      case Op.ADDI: x[rd] = x[rs1]! + (insn >> 20); pc = (pc + 4) | 0; break;
+      case Op.SLTI: x[rd] = x[rs1]! < insn >> 20 ? 1 : 0; pc = (pc + 4) | 0; break;
+      case Op.SLTIU: x[rd] = x[rs1]! >>> 0 < (insn >> 20) >>> 0 ? 1 : 0; pc = (pc + 4) | 0; break;
+      case Op.XORI: x[rd] = x[rs1]! ^ (insn >> 20); pc = (pc + 4) | 0; break;
+      case Op.ORI: x[rd] = x[rs1]! | (insn >> 20); pc = (pc + 4) | 0; break;
+      case Op.ANDI: x[rd] = x[rs1]! & (insn >> 20); pc = (pc + 4) | 0; break;
+      case Op.SLLI: x[rd] = x[rs1]! << rs2; pc = (pc + 4) | 0; break;
+      case Op.SRLI: x[rd] = x[rs1]! >>> rs2; pc = (pc + 4) | 0; break;
+      case Op.SRAI: x[rd] = x[rs1]! >> rs2; pc = (pc + 4) | 0; break;
+
+      case Op.ADD: x[rd] = x[rs1]! + x[rs2]!; pc = (pc + 4) | 0; break;
+      case Op.SUB: x[rd] = x[rs1]! - x[rs2]!; pc = (pc + 4) | 0; break;
+      case Op.SLL: x[rd] = x[rs1]! << x[rs2]!; pc = (pc + 4) | 0; break; // JS shifts use the low 5 bits, as RV32 does
+      case Op.SLT: x[rd] = x[rs1]! < x[rs2]! ? 1 : 0; pc = (pc + 4) | 0; break;
+      case Op.SLTU: x[rd] = x[rs1]! >>> 0 < x[rs2]! >>> 0 ? 1 : 0; pc = (pc + 4) | 0; break;
+      case Op.XOR: x[rd] = x[rs1]! ^ x[rs2]!; pc = (pc + 4) | 0; break;
+      case Op.SRL: x[rd] = x[rs1]! >>> x[rs2]!; pc = (pc + 4) | 0; break;
+      case Op.SRA: x[rd] = x[rs1]! >> x[rs2]!; pc = (pc + 4) | 0; break;
+      case Op.OR: x[rd] = x[rs1]! | x[rs2]!; pc = (pc + 4) | 0; break;
+      case Op.AND: x[rd] = x[rs1]! & x[rs2]!; pc = (pc + 4) | 0; break;
+
+      case Op.MUL: x[rd] = Math.imul(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
+      case Op.MULH: x[rd] = mulh(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
+      case Op.MULHSU: x[rd] = mulhsu(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
+      case Op.MULHU: x[rd] = mulhu(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
+      case Op.DIV: { // division by zero gives -1, overflow gives the dividend (Vol. I 8.2)
+        const a = x[rs1]!, b = x[rs2]!;
+        x[rd] = b === 0 ? -1 : a === -0x8000_0000 && b === -1 ? a : (a / b) | 0;
+        pc = (pc + 4) | 0; break;
+      }
+      case Op.DIVU: {
+        const a = x[rs1]! >>> 0, b = x[rs2]! >>> 0;
+        x[rd] = b === 0 ? -1 : (a / b) | 0;
+        pc = (pc + 4) | 0; break;
+      }
+      case Op.REM: {
+        const a = x[rs1]!, b = x[rs2]!;
+        x[rd] = b === 0 ? a : a === -0x8000_0000 && b === -1 ? 0 : a % b;
+        pc = (pc + 4) | 0; break;
+      }
+      case Op.REMU: {
+        const a = x[rs1]! >>> 0, b = x[rs2]! >>> 0;
+        x[rd] = b === 0 ? a : a % b;
+        pc = (pc + 4) | 0; break;
+      }
+
+      case Op.FENCE: pc = (pc + 4) | 0; break; // one hart, sequentially consistent memory
+      case Op.FENCE_I: pc = (pc + 4) | 0; break; // no decoded-instruction cache to invalidate
+
+      case Op.CSRRW: case Op.CSRRS: case Op.CSRRC:
+      case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI:
+        h.blockRetired = n - 1;
+        pc = execCsr(h, op, insn, pc);
+        h.blockRetired = 0;
+        if (h.endBlock) break loop;
+        break;
+
+      case Op.SC_W: case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W: case Op.AMOAND_W:
+      case Op.AMOOR_W: case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W:
+        pc = execAmo(h, op, insn, pc);
+        if (h.trapped) break loop;
+        break;
+
+      case Op.RESOLVE:
+        pc = execResolved(h, resolve(insn), insn, pc);
+        if (h.endBlock) break loop;
+        break;
+
+      default: // Op.ILLEGAL
+        h.raiseException(Exc.IllegalInsn, insn, pc);
+        pc = h.pc;
+        break loop;
+    }
+    x[0] = 0;
+  }
+  x[0] = 0;
+  h.pc = pc;
+  h.instret += n;
+  return n;
+}
+
+/** A taken branch: target pc, or the handler's pc after an instruction-address-misaligned trap. */
+function branch(h: Hart, pc: number, insn: number): number {
+  const t = (pc + (((insn >> 31) << 12) | ((insn << 4) & 0x800) | ((insn >>> 20) & 0x7e0) | ((insn >>> 7) & 0x1e))) | 0;
+  if ((t & 3) === 0) return t;
+  h.raiseException(Exc.InsnMisaligned, t, pc);
+  return h.pc;
+}
+
+/** High 32 bits of the unsigned 64-bit product, from 16-bit limbs (every partial sum < 2^53). */
+export function mulhu(a: number, b: number): number {
+  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
+  const lh = al * bh, hl = ah * bl;
+  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
+}
+
+/** Signed x signed: correct the unsigned product for negative operands (mod 2^32). */
+export function mulh(a: number, b: number): number {
+  return (mulhu(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
+}
+
+/** Signed x unsigned. */
+export function mulhsu(a: number, b: number): number {
+  return (mulhu(a, b) - (a < 0 ? b : 0)) | 0;
+}

@@ -1,0 +1,37 @@
+/** Helpers for hart unit tests: a hart on 1 MiB of RAM at 0x80000000 running a program. */
+import { Bus } from '../bus/bus';
+import { assemble, type Operands } from './asm';
+import { Hart } from './hart';
+
+export const RAM_BASE = 0x8000_0000;
+
+export type Insn = [name: string, operands?: Operands] | number;
+
+export function makeHart(program: readonly Insn[] = [], ramSize = 1 << 20): Hart {
+  const bus = new Bus({ ramBase: RAM_BASE, ramSize });
+  const h = new Hart(bus, 0);
+  h.reset(RAM_BASE);
+  load(h, RAM_BASE, program);
+  return h;
+}
+
+export function load(h: Hart, addr: number, program: readonly Insn[]): void {
+  program.forEach((insn, i) => {
+    h.bus.ram.i32[(addr - RAM_BASE) / 4 + i] = typeof insn === 'number' ? insn : assemble(insn[0], insn[1]);
+  });
+}
+
+export function word(h: Hart, addr: number): number {
+  return h.bus.ram.i32[(addr - RAM_BASE) >>> 2]!;
+}
+
+export function setWord(h: Hart, addr: number, v: number): void {
+  h.bus.ram.i32[(addr - RAM_BASE) >>> 2] = v;
+}
+
+/** `li rd, value` as lui+addi. */
+export function li(rd: number, value: number): Insn[] {
+  const lo = (value << 20) >> 20;
+  const hi = ((value - lo) >>> 12) & 0xfffff;
+  return [['lui', { rd, imm: hi }], ['addi', { rd, rs1: rd, imm: lo }]];
+}
