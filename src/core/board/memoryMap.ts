@@ -12,7 +12,7 @@ export const VIRT_TEST_SIZE = 0x1000;
 export const VIRT_CLINT_BASE = 0x0200_0000;
 export const VIRT_CLINT_SIZE = 0x1_0000;
 
-/** PLIC: 0x0c000000, 0x600000 bytes for up to 8 harts (QEMU VIRT_PLIC_SIZE(8*2)). */
+/** PLIC: 0x0c000000; QEMU sizes the window for its largest hart count (VIRT_PLIC_SIZE). */
 export const VIRT_PLIC_BASE = 0x0c00_0000;
 export const VIRT_PLIC_SIZE = 0x60_0000;
 /** Interrupt sources 1..95 (QEMU VIRT_IRQCHIP_NUM_SOURCES = 96, source 0 reserved). */

@@ -130,11 +130,14 @@ export class VirtMachine {
   }
 
   /**
-   * The clock tick at which something will happen while the hart waits in WFI (its
-   * timer or the UART's character timeout), or Infinity.
+   * The clock tick at which something will next happen while the hart waits in WFI (its
+   * timer or the UART's character timeout), or Infinity. A deadline already passed has
+   * already raised its interrupt line, so it cannot wake the hart again and is ignored.
    */
   nextDeadline(): number {
-    return Math.min(this.clint.nextDeadline(), this.uart.nextDeadline());
+    const now = this.clock.now();
+    const future = (t: number): number => (t > now ? t : Infinity);
+    return Math.min(future(this.clint.nextDeadline()), future(this.uart.nextDeadline()));
   }
 
   /** Offer one byte of console input; false if the UART cannot take it yet. */

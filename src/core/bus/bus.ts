@@ -35,6 +35,8 @@ export interface BusOptions {
   ramSize: number;
   /** Backing store; a SharedArrayBuffer when several workers share machine memory. */
   buffer?: ArrayBufferLike;
+  /** Where RAM starts in `buffer` (bytes, 4 KiB aligned); default 0. */
+  bufferOffset?: number;
 }
 
 export class Bus {
@@ -48,7 +50,9 @@ export class Bus {
     if (opts.ramBase + opts.ramSize > 0x1_0000_0000) throw new RangeError('RAM must end below 4 GiB');
     this.ramBase = opts.ramBase;
     this.ramSize = opts.ramSize;
-    this.ram = ramViews(opts.buffer ?? new ArrayBuffer(opts.ramSize), 0, opts.ramSize);
+    // The views cover exactly this RAM: an index past either end reads undefined and
+    // writes nothing, so no guest access can reach other bytes of a shared buffer.
+    this.ram = ramViews(opts.buffer ?? new ArrayBuffer(opts.ramSize), opts.bufferOffset ?? 0, opts.ramSize);
   }
 
   /** Map a device at [base, base + dev.size). Ranges must not overlap RAM or each other. */

@@ -8,6 +8,7 @@
 import type { Hart } from './hart';
 import { PRV_M, PRV_S, PRV_U } from './trap';
 import * as S from './status';
+import { pmpWriteAddr, pmpWriteCfg } from './pmp';
 
 export const CSR = {
   sstatus: 0x100, sie: 0x104, stvec: 0x105, scounteren: 0x106, senvcfg: 0x10a,
@@ -123,15 +124,13 @@ export function csrWrite(h: Hart, csr: number, v: number): boolean {
     case CSR.minstreth: h.instretOffset = setHi(h.retired() + h.instretOffset, v) - h.retired(); return true;
   }
   if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
-    for (let b = 0; b < 4; b++) {
-      const i = (csr - CSR.pmpcfg0) * 4 + b;
-      if ((h.pmpcfg[i]! & 0x80) === 0) h.pmpcfg[i] = (v >>> (8 * b)) & 0x9f; // locked entries ignore writes
-    }
+    for (let b = 0; b < 4; b++) pmpWriteCfg(h, (csr - CSR.pmpcfg0) * 4 + b, v >>> (8 * b));
+    h.flushTlb(); // the TLB only holds pages with one PMP answer
     return true;
   }
   if (csr >= CSR.pmpaddr0 && csr < CSR.pmpaddr0 + 16) {
-    const i = csr - CSR.pmpaddr0;
-    if ((h.pmpcfg[i]! & 0x80) === 0) h.pmpaddr[i] = v;
+    pmpWriteAddr(h, csr - CSR.pmpaddr0, v);
+    h.flushTlb();
     return true;
   }
   return isHpm(csr);

@@ -11,6 +11,7 @@ import type { AccessWidth } from '../bus/mmio';
 import type { Hart } from './hart';
 import { Access, accessFault, misaligned, pageFault, PRV_M, PRV_S, PRV_U } from './trap';
 import * as S from './status';
+import { PMP_R, PMP_SPLIT, PMP_W, PMP_X, pmpPermissions } from './pmp';
 
 export const TLB_SIZE = 256;
 export const TLB_MASK = TLB_SIZE - 1;
@@ -40,7 +41,8 @@ export function translate(h: Hart, va: number, access: Access, epc: number, prob
     const vpn = level === 1 ? va >>> 22 : (va >>> 12) & 0x3ff;
     const pteAddr = a + vpn * 4;
     const off = h.bus.ramOffset(pteAddr);
-    if (off < 0) return fault(h, accessFault(access), va, epc);
+    // Page-table reads are checked by PMP as S-mode reads (3.7.1).
+    if (off < 0 || (pmpPermissions(h, pteAddr, 4, PRV_S) & PMP_R) === 0) return fault(h, accessFault(access), va, epc);
     const pte = ram[off >> 2]!;
     if ((pte & PTE_V) === 0 || ((pte & PTE_R) === 0 && (pte & PTE_W) !== 0)) return fault(h, pageFault(access), va, epc);
     const ppn = pte >>> 10;
@@ -76,6 +78,22 @@ function raise(h: Hart, cause: number, va: number, epc: number): number {
   return -1;
 }
 
+const PMP_NEED = [PMP_R, PMP_W, PMP_X];
+
+/**
+ * PMP check of a translated access (3.7). Returns 1 if PMP allows the whole 4 KiB page
+ * (so it may go into the TLB), 0 if it allows only this access, or -1 after raising an
+ * access fault.
+ */
+function pmpCheck(h: Hart, va: number, pa: number, width: number, access: Access, epc: number): number {
+  const priv = access === Access.Exec ? h.priv : dataPriv(h);
+  const need = PMP_NEED[access]!;
+  const page = pmpPermissions(h, pa - (pa % 4096), 4096, priv);
+  if (page !== PMP_SPLIT) return (page & need) !== 0 ? 1 : raise(h, accessFault(access), va, epc);
+  const exact = pmpPermissions(h, pa, width, priv);
+  return exact !== PMP_SPLIT && (exact & need) !== 0 ? 0 : raise(h, accessFault(access), va, epc);
+}
+
 /** Put the page of `va` (which maps to RAM offset `off`) into a TLB. */
 function fill(tags: Int32Array, adds: Int32Array, va: number, off: number): void {
   const i = (va >>> 12) & TLB_MASK;
@@ -94,7 +112,9 @@ export function fetchSlow(h: Hart, pc: number): number {
   if (pa < 0) return -1;
   const off = h.bus.ramOffset(pa);
   if (off < 0) return raise(h, accessFault(Access.Exec), pc, pc);
-  fill(h.tlbXTag, h.tlbXAdd, pc, off);
+  const pmp = pmpCheck(h, pc, pa, 4, Access.Exec, pc);
+  if (pmp < 0) return -1;
+  if (pmp > 0) fill(h.tlbXTag, h.tlbXAdd, pc, off);
   return off;
 }
 
@@ -103,10 +123,12 @@ export function loadSlow(h: Hart, va: number, width: AccessWidth, signed: boolea
   if ((va & (width - 1)) !== 0) return loadMisaligned(h, va, width, signed, epc);
   const pa = translate(h, va, Access.Read, epc);
   if (pa < 0) return 0;
+  const pmp = pmpCheck(h, va, pa, width, Access.Read, epc);
+  if (pmp < 0) return 0;
   const off = h.bus.ramOffset(pa);
   let v: number;
   if (off >= 0) {
-    fill(h.tlbRTag, h.tlbRAdd, va, off);
+    if (pmp > 0) fill(h.tlbRTag, h.tlbRAdd, va, off);
     const ram = h.bus.ram;
     v = width === 4 ? ram.i32[off >> 2]! : width === 2 ? ram.u16[off >> 1]! : ram.u8[off]!;
   } else {
@@ -148,9 +170,11 @@ export function storeSlow(h: Hart, va: number, width: AccessWidth, value: number
   }
   const pa = translate(h, va, Access.Write, epc);
   if (pa < 0) return;
+  const pmp = pmpCheck(h, va, pa, width, Access.Write, epc);
+  if (pmp < 0) return;
   const off = h.bus.ramOffset(pa);
   if (off >= 0) {
-    fill(h.tlbWTag, h.tlbWAdd, va, off);
+    if (pmp > 0) fill(h.tlbWTag, h.tlbWAdd, va, off);
     const ram = h.bus.ram;
     if (width === 4) ram.i32[off >> 2] = value;
     else if (width === 2) ram.u16[off >> 1] = value;
@@ -173,7 +197,7 @@ export function amoAddress(h: Hart, va: number, isLoad: boolean, epc: number): n
   const access = isLoad ? Access.Read : Access.Write;
   if ((va & 3) !== 0) return raise(h, misaligned(access), va, epc);
   const pa = translate(h, va, access, epc);
-  if (pa < 0) return -1;
+  if (pa < 0 || pmpCheck(h, va, pa, 4, access, epc) < 0) return -1;
   const off = h.bus.ramOffset(pa);
   if (off < 0) return raise(h, accessFault(access), va, epc);
   return off >> 2;

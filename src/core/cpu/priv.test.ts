@@ -32,10 +32,10 @@ describe('synchronous exceptions (priv 3.1.15, 3.1.16)', () => {
     expect((h.mstatus & S.MPP) >>> S.MPP_SHIFT).toBe(priv);
   });
 
-  it('ebreak: cause 3 with tval = pc', () => {
+  it('ebreak: cause 3 with tval = 0 (as QEMU)', () => {
     const h = makeHart([['ebreak']]);
     h.run(1);
-    expect([h.mcause, h.mtval >>> 0]).toEqual([3, RAM_BASE]);
+    expect([h.mcause, h.mepc >>> 0, h.mtval]).toEqual([3, RAM_BASE, 0]);
   });
 
   it('a taken branch to a misaligned target traps on the branch (cause 0, tval = target)', () => {

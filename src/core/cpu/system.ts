@@ -48,7 +48,7 @@ export function execResolved(h: Hart, op: Op, insn: number, pc: number): number 
       h.raiseException(Exc.EcallU + (h.priv === PRV_M ? 3 : h.priv), 0, pc);
       return h.pc;
     case Op.EBREAK:
-      h.raiseException(Exc.Breakpoint, pc, pc); // tval = the breakpoint's address (3.1.16)
+      h.raiseException(Exc.Breakpoint, 0, pc); // tval 0, as QEMU 7.2 reports it (3.1.16 allows pc or 0)
       return h.pc;
     case Op.MRET: return mret(h, insn, pc);
     case Op.SRET: return sret(h, insn, pc);

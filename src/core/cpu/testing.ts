@@ -11,8 +11,15 @@ export function makeHart(program: readonly Insn[] = [], ramSize = 1 << 20): Hart
   const bus = new Bus({ ramBase: RAM_BASE, ramSize });
   const h = new Hart(bus, 0);
   h.reset(RAM_BASE);
+  openPmp(h);
   load(h, RAM_BASE, program);
   return h;
+}
+
+/** What firmware does before leaving M-mode: one NAPOT PMP entry granting RWX everywhere. */
+export function openPmp(h: Hart): void {
+  h.pmpaddr[0] = -1;
+  h.pmpcfg[0] = 0x1f; // A = NAPOT, X W R
 }
 
 export function load(h: Hart, addr: number, program: readonly Insn[]): void {

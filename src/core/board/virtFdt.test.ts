@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { FdtNode } from './fdt';
+import { decodeFdt, findNode, getString, getStrings, getU32, getU32s } from './fdtReader';
+import { buildVirtFdt, buildVirtFdtTree } from './virtFdt';
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync(cmd, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const base = { memBase: 0x8000_0000, memSize: 128 * 1024 * 1024, harts: 1 };
+
+describe('buildVirtFdt', () => {
+  it('describes harts, memory and devices as QEMU virt does', () => {
+    const { root } = decodeFdt(buildVirtFdt({ ...base, harts: 2, bootargs: 'console=ttyS0' }));
+    expect(getString(root, 'compatible')).toBe('riscv-virtio');
+    expect(getU32(findNode(root, '/cpus')!, 'timebase-frequency')).toBe(10_000_000);
+    const cpu1 = findNode(root, '/cpus/cpu@1')!;
+    expect(getString(cpu1, 'riscv,isa')).toBe('rv32ima_zicsr_zifencei');
+    expect(getString(cpu1, 'mmu-type')).toBe('riscv,sv32');
+    expect(getU32(cpu1, 'reg')).toBe(1);
+    const intc1 = getU32(findNode(root, '/cpus/cpu@1/interrupt-controller')!, 'phandle');
+    const intc0 = getU32(findNode(root, '/cpus/cpu@0/interrupt-controller')!, 'phandle');
+    expect(getU32s(findNode(root, '/memory@80000000')!, 'reg')).toEqual([0, 0x8000_0000, 0, 0x800_0000]);
+    const plic = findNode(root, '/soc/plic@c000000')!;
+    expect(getU32(plic, 'riscv,ndev')).toBe(95);
+    expect(getU32s(plic, 'interrupts-extended')).toEqual([intc0, 11, intc0, 9, intc1, 11, intc1, 9]);
+    expect(getU32s(findNode(root, '/soc/clint@2000000')!, 'interrupts-extended'))
+      .toEqual([intc0, 3, intc0, 7, intc1, 3, intc1, 7]);
+    const serial = findNode(root, '/soc/serial@10000000')!;
+    expect(getU32(serial, 'interrupt-parent')).toBe(getU32(plic, 'phandle'));
+    expect(getU32(serial, 'clock-frequency')).toBe(0x384000);
+    const test = findNode(root, '/soc/test@100000')!;
+    expect(getStrings(test, 'compatible')).toEqual(['sifive,test1', 'sifive,test0', 'syscon']);
+    expect(getU32(findNode(root, '/poweroff')!, 'regmap')).toBe(getU32(test, 'phandle'));
+    expect(getU32(findNode(root, '/reboot')!, 'value')).toBe(0x7777);
+    const chosen = findNode(root, '/chosen')!;
+    expect(getString(chosen, 'stdout-path')).toBe('/soc/serial@10000000');
+    expect(getString(chosen, 'bootargs')).toBe('console=ttyS0');
+    expect(getProp(chosen, 'linux,initrd-start')).toBeUndefined();
+  });
+
+  it('adds the initrd range and a custom isa', () => {
+    const tree = buildVirtFdtTree({ ...base, initrd: { start: 0x8400_0000, end: 0x8400_1000 }, isa: 'rv32ima' });
+    const chosen = findNode(tree, '/chosen')!;
+    expect(getU32(chosen, 'linux,initrd-start')).toBe(0x8400_0000);
+    expect(getU32(chosen, 'linux,initrd-end')).toBe(0x8400_1000);
+    expect(getString(findNode(tree, '/cpus/cpu@0')!, 'riscv,isa')).toBe('rv32ima');
+    expect(getProp(chosen, 'bootargs')).toBeUndefined();
+  });
+
+  it('rejects impossible configurations', () => {
+    expect(() => buildVirtFdt({ ...base, harts: 0 })).toThrow(RangeError);
+    expect(() => buildVirtFdt({ ...base, memSize: 0x8000_0001 })).toThrow(RangeError);
+    expect(() => buildVirtFdt({ ...base, initrd: { start: 2, end: 1 } })).toThrow(RangeError);
+  });
+
+  it('decodes cleanly with dtc', () => {
+    if (!has('dtc')) {
+      console.warn('dtc not found: skipping the dtc check');
+      return;
+    }
+    const dtb = buildVirtFdt({ ...base, harts: 2, bootargs: 'console=ttyS0 earlycon' });
+    const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', '-'], { input: dtb, encoding: 'utf8' });
+    expect(dts).toContain('compatible = "sifive,plic-1.0.0\\0riscv,plic0";');
+    expect(dts).toContain('stdout-path = "/soc/serial@10000000";');
+    expect(dts).toContain('bootargs = "console=ttyS0 earlycon";');
+    // dtc warns on stderr about anything it dislikes; our tree should give it nothing.
+    const warnings = execFileSync('sh', ['-c', 'dtc -I dtb -O dts - 2>&1 >/dev/null'], { input: dtb, encoding: 'utf8' });
+    expect(warnings).toBe('');
+  });
+});
+
+function getProp(n: FdtNode, name: string) {
+  return n.props.find((p) => p.name === name);
+}
+
+/** phandle -> node path, for comparing references across trees. */
+function phandlePaths(root: FdtNode): Map<number, string> {
+  const map = new Map<number, string>();
+  const walk = (n: FdtNode, path: string) => {
+    const ph = getU32(n, 'phandle');
+    if (ph !== undefined) map.set(ph, path || '/');
+    for (const c of n.children) walk(c, `${path}/${c.name}`);
+  };
+  walk(root, '');
+  return map;
+}
+
+/** Properties whose cells are phandles, with the period of phandle cells. */
+const REFERENCES: Record<string, number> = { 'interrupts-extended': 2, 'interrupt-parent': 1, regmap: 1, cpu: 1 };
+/** Ours differ from QEMU 7.2's on purpose (see virtFdt.ts). */
+const OURS_ONLY = new Set(['#address-cells@interrupt-controller']);
+const SKIP = new Set(['riscv,isa', 'riscv,ndev', 'phandle']);
+const QEMU_ONLY = new Set(['rng-seed']);
+
+function compareWithQemu(ours: FdtNode, qemu: FdtNode): string[] {
+  const problems: string[] = [];
+  const ourPh = phandlePaths(ours), qemuPh = phandlePaths(qemu);
+  const walk = (o: FdtNode, path: string) => {
+    const q = path === '' ? qemu : findNode(qemu, path);
+    if (!q) { problems.push(`${path}: missing in QEMU`); return; }
+    const leaf = o.name.split('@')[0]!;
+    for (const p of o.props) {
+      if (SKIP.has(p.name)) continue;
+      if (OURS_ONLY.has(`${p.name}@${leaf}`)) continue;
+      const qp = getProp(q, p.name);
+      if (!qp) { problems.push(`${path} ${p.name}: QEMU has none`); continue; }
+      const period = REFERENCES[p.name];
+      if (period) {
+        const resolve = (cells: number[], map: Map<number, string>) =>
+          cells.map((c, i) => (i % period === 0 ? map.get(c) ?? `?${c}` : c));
+        const a = resolve(getU32s(o, p.name)!, ourPh), b = resolve(getU32s(q, p.name)!, qemuPh);
+        if (JSON.stringify(a) !== JSON.stringify(b)) problems.push(`${path} ${p.name}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      } else if (Buffer.compare(Buffer.from(p.value), Buffer.from(qp.value)) !== 0) {
+        problems.push(`${path} ${p.name}: values differ`);
+      }
+    }
+    for (const qp of q.props) {
+      if (!getProp(o, qp.name) && !QEMU_ONLY.has(qp.name)) problems.push(`${path} ${qp.name}: we have none`);
+    }
+    for (const c of o.children) walk(c, `${path}/${c.name}`);
+  };
+  walk(ours, '');
+  return problems;
+}
+
+describe('buildVirtFdt against QEMU', () => {
+  for (const harts of [1, 2, 12]) {
+    it(`matches qemu-system-riscv32 -machine virt -smp ${harts} on the nodes we model`, () => {
+      if (!has('qemu-system-riscv32')) {
+        console.warn('qemu-system-riscv32 not found: skipping the QEMU comparison');
+        return;
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'hyperlab-fdt-'));
+      try {
+        writeFileSync(join(dir, 'kernel.bin'), new Uint8Array(4096));
+        writeFileSync(join(dir, 'initrd.img'), new Uint8Array(100));
+        const dtbPath = join(dir, 'virt.dtb');
+        execFileSync('qemu-system-riscv32', [
+          '-machine', `virt,dumpdtb=${dtbPath}`, '-bios', 'none', '-m', '256M', '-smp', String(harts),
+          '-kernel', join(dir, 'kernel.bin'), '-initrd', join(dir, 'initrd.img'),
+          '-append', 'console=ttyS0 earlycon', '-display', 'none',
+        ], { stdio: 'ignore' });
+        const qemu = decodeFdt(new Uint8Array(readFileSync(dtbPath))).root;
+        const qchosen = findNode(qemu, '/chosen')!;
+        const ours = buildVirtFdtTree({
+          memBase: 0x8000_0000, memSize: 256 * 1024 * 1024, harts, bootargs: 'console=ttyS0 earlycon',
+          initrd: { start: getU32(qchosen, 'linux,initrd-start')!, end: getU32(qchosen, 'linux,initrd-end')! },
+        });
+        expect(compareWithQemu(ours, qemu)).toEqual([]);
+        // The comparison itself notices a wrong value, a wrong reference and a gap.
+        const wrong = buildVirtFdtTree({ memBase: 0x8000_0000, memSize: 128 * 1024 * 1024, harts });
+        const problems = compareWithQemu(wrong, qemu).join('\n');
+        expect(problems).toContain('/memory@80000000 reg: values differ');
+        expect(problems).toContain('/chosen linux,initrd-start: we have none');
+        const clint = findNode(wrong, '/soc/clint@2000000')!;
+        const ie = getProp(clint, 'interrupts-extended')!;
+        ie.value.set([0, 0, 0, 7], 4);
+        expect(compareWithQemu(wrong, qemu).join('\n')).toContain('clint@2000000 interrupts-extended');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});

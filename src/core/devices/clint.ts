@@ -1,0 +1,220 @@
+/**
+ * CLINT as QEMU's riscv `virt` machine builds it from ACLINT parts
+ * (hw/intc/riscv_aclint.c; virt.c puts an MSWI at +0 and an MTIMER at +0x4000):
+ *
+ *   0x0000 + 4*h    msip[h]      bit 0 drives mip.MSIP (bit 3) of hart h
+ *   0x4000 + 8*h    mtimecmp[h]  64-bit, as lo/hi words; reset value 0
+ *   0xbff8          mtime        64-bit, as lo/hi words
+ *
+ * mip.MTIP (bit 7) of hart h is the level `mtime >= mtimecmp[h]` (unsigned, privileged
+ * spec 3.2.1). QEMU arms a host timer for it; here the hart calls `update()`
+ * periodically, writes to mtimecmp/mtime take effect at once, and a host that wants to
+ * sleep through WFI asks `nextDeadline()`. Because mtimecmp resets to 0, MTIP is
+ * pending from reset (as in QEMU, whose reset writes mtime = 0 and re-evaluates every
+ * timecmp); guests program mtimecmp before enabling mie.MTIE.
+ *
+ * mtime is the Clock's tick count plus an offset that guest writes adjust
+ * (QEMU time_delta). 64-bit values are kept as exact hi/lo 32-bit halves.
+ * Only aligned 32-bit accesses are valid (RV32 cannot issue the 8-byte ones QEMU
+ * also accepts); narrower ones read 0 and are ignored.
+ */
+import type { AccessWidth, Clock, InterruptTarget, MmioDevice } from '../bus/mmio';
+import { IRQ_MSIP, IRQ_MTIP } from '../bus/mmio';
+import { VIRT_CLINT_SIZE } from '../board/memoryMap';
+
+export const CLINT_MSIP_BASE = 0x0;
+export const CLINT_MTIMECMP_BASE = 0x4000;
+export const CLINT_MTIME = 0xbff8;
+
+const TWO32 = 0x1_0000_0000;
+
+export interface ClintOptions {
+  harts: readonly InterruptTarget[];
+  clock: Clock;
+  name?: string;
+  /** Window size; default VIRT_CLINT_SIZE (0x10000). */
+  size?: number;
+}
+
+export interface ClintState {
+  msip: boolean[]; mtimecmpLo: number[]; mtimecmpHi: number[];
+  /** mtime at the moment of saving, as [lo, hi]. */
+  mtime: [number, number];
+}
+
+export class Clint implements MmioDevice {
+  readonly name: string;
+  readonly size: number;
+  private readonly harts: readonly InterruptTarget[];
+  private readonly clock: Clock;
+  private msip: boolean[];
+  private cmpLo: number[];
+  private cmpHi: number[];
+  /** mtime - clock.now(), modulo 2^64. */
+  private deltaLo = 0;
+  private deltaHi = 0;
+  /** MTIP level last driven per hart (undefined = never driven). */
+  private mtip: (boolean | undefined)[];
+
+  constructor(options: ClintOptions) {
+    this.name = options.name ?? 'clint';
+    this.size = options.size ?? VIRT_CLINT_SIZE;
+    this.harts = options.harts;
+    this.clock = options.clock;
+    const n = this.harts.length;
+    this.msip = new Array<boolean>(n).fill(false);
+    this.cmpLo = new Array<number>(n).fill(0);
+    this.cmpHi = new Array<number>(n).fill(0);
+    this.mtip = new Array<boolean | undefined>(n).fill(undefined);
+    this.setMtime(0, 0);
+  }
+
+  /** Reset as QEMU: msip 0, mtimecmp 0, mtime 0; drives every line. */
+  reset(): void {
+    for (let h = 0; h < this.harts.length; h++) {
+      this.msip[h] = false;
+      this.cmpLo[h] = 0;
+      this.cmpHi[h] = 0;
+      this.harts[h]!.setInterruptLevel(IRQ_MSIP, false);
+      this.mtip[h] = undefined;
+    }
+    this.setMtime(0, 0);
+  }
+
+  /** Low and high words of mtime (what a hart's time/timeh CSRs read). */
+  mtimeLo(): number { return this.readMtime()[0]; }
+  mtimeHi(): number { return this.readMtime()[1]; }
+  /** mtime as a number (exact below 2^53). */
+  mtime(): number { const [lo, hi] = this.readMtime(); return hi * TWO32 + lo; }
+
+  /** Recompute mip.MTIP of every hart from the clock. */
+  update(): void {
+    const [lo, hi] = this.readMtime();
+    for (let h = 0; h < this.harts.length; h++) this.updateHart(h, lo, hi);
+  }
+
+  /**
+   * The clock tick (in `clock.now()` terms) at which mtime reaches mtimecmp of `hart`,
+   * or the earliest over all harts when omitted. A deadline already passed is
+   * returned as is (<= now). Infinity when there is no such hart or the deadline is
+   * more than 2^53 ticks away (e.g. mtimecmp = all ones, the usual "off" value).
+   */
+  nextDeadline(hart?: number): number {
+    const now = Math.floor(this.clock.now());
+    const [lo, hi] = this.readMtime(now);
+    let best = Infinity;
+    const first = hart ?? 0;
+    const last = hart ?? this.harts.length - 1;
+    for (let h = first; h <= last && h < this.harts.length; h++) {
+      const cLo = this.cmpLo[h]!, cHi = this.cmpHi[h]!;
+      let deadline: number;
+      if (cmp64(cLo, cHi, lo, hi) >= 0) {
+        const [dLo, dHi] = sub64(cLo, cHi, lo, hi);
+        deadline = dHi >= 0x20_0000 ? Infinity : now + dHi * TWO32 + dLo;
+      } else {
+        const [dLo, dHi] = sub64(lo, hi, cLo, cHi);
+        deadline = now - (dHi * TWO32 + dLo);
+      }
+      if (deadline < best) best = deadline;
+    }
+    return best;
+  }
+
+  read(offset: number, width: AccessWidth): number {
+    if (width !== 4 || (offset & 3) !== 0) return 0;
+    const n = this.harts.length;
+    if (offset < CLINT_MTIMECMP_BASE) {
+      const h = offset >> 2;
+      return h < n && this.msip[h] ? 1 : 0;
+    }
+    if (offset === CLINT_MTIME) return this.readMtime()[0];
+    if (offset === CLINT_MTIME + 4) return this.readMtime()[1];
+    const h = (offset - CLINT_MTIMECMP_BASE) >> 3;
+    if (h >= n) return 0;
+    return (offset & 4) === 0 ? this.cmpLo[h]! : this.cmpHi[h]!;
+  }
+
+  write(offset: number, width: AccessWidth, value: number): void {
+    if (width !== 4 || (offset & 3) !== 0) return;
+    value >>>= 0;
+    const n = this.harts.length;
+    if (offset < CLINT_MTIMECMP_BASE) {
+      const h = offset >> 2;
+      if (h >= n) return;
+      this.msip[h] = (value & 1) !== 0;
+      this.harts[h]!.setInterruptLevel(IRQ_MSIP, this.msip[h]);
+    } else if (offset === CLINT_MTIME || offset === CLINT_MTIME + 4) {
+      // QEMU: the written half replaces that half of the current mtime; the offset
+      // is recomputed and every hart's timer re-evaluated.
+      const [lo, hi] = this.readMtime();
+      if (offset === CLINT_MTIME) this.setMtime(value, hi);
+      else this.setMtime(lo, value);
+      this.update();
+    } else {
+      const h = (offset - CLINT_MTIMECMP_BASE) >> 3;
+      if (h >= n) return;
+      if ((offset & 4) === 0) this.cmpLo[h] = value;
+      else this.cmpHi[h] = value;
+      const [lo, hi] = this.readMtime();
+      this.updateHart(h, lo, hi);
+    }
+  }
+
+  private updateHart(h: number, lo: number, hi: number): void {
+    const level = cmp64(lo, hi, this.cmpLo[h]!, this.cmpHi[h]!) >= 0;
+    if (this.mtip[h] === level) return;
+    this.mtip[h] = level;
+    this.harts[h]!.setInterruptLevel(IRQ_MTIP, level);
+  }
+
+  /** Current mtime as [lo, hi]. */
+  private readMtime(now = Math.floor(this.clock.now())): [number, number] {
+    const nLo = now % TWO32;
+    return add64(nLo, (now - nLo) / TWO32, this.deltaLo, this.deltaHi);
+  }
+
+  /** Make mtime read (lo, hi) now. */
+  private setMtime(lo: number, hi: number): void {
+    const now = Math.floor(this.clock.now());
+    const nLo = now % TWO32;
+    [this.deltaLo, this.deltaHi] = sub64(lo, hi, nLo, (now - nLo) / TWO32);
+  }
+
+  saveState(): ClintState {
+    return {
+      msip: [...this.msip], mtimecmpLo: [...this.cmpLo], mtimecmpHi: [...this.cmpHi],
+      mtime: this.readMtime(),
+    };
+  }
+
+  /** Restore registers; mtime continues from the saved value on this clock. */
+  restore(s: ClintState): void {
+    for (let h = 0; h < this.harts.length; h++) {
+      this.msip[h] = s.msip[h] ?? false;
+      this.cmpLo[h] = (s.mtimecmpLo[h] ?? 0) >>> 0;
+      this.cmpHi[h] = (s.mtimecmpHi[h] ?? 0) >>> 0;
+      this.harts[h]!.setInterruptLevel(IRQ_MSIP, this.msip[h]!);
+      this.mtip[h] = undefined;
+    }
+    this.setMtime(s.mtime[0] >>> 0, s.mtime[1] >>> 0);
+    this.update();
+  }
+}
+
+// ---- exact unsigned 64-bit arithmetic on (lo, hi) pairs of uint32 numbers ------------
+
+function add64(aLo: number, aHi: number, bLo: number, bHi: number): [number, number] {
+  const lo = aLo + bLo;
+  const carry = lo >= TWO32 ? 1 : 0;
+  return [lo - carry * TWO32, (aHi + bHi + carry) % TWO32];
+}
+
+function sub64(aLo: number, aHi: number, bLo: number, bHi: number): [number, number] {
+  const borrow = aLo < bLo ? 1 : 0;
+  return [aLo - bLo + borrow * TWO32, (aHi - bHi - borrow + 2 * TWO32) % TWO32];
+}
+
+function cmp64(aLo: number, aHi: number, bLo: number, bHi: number): number {
+  if (aHi !== bHi) return aHi < bHi ? -1 : 1;
+  return aLo === bLo ? 0 : aLo < bLo ? -1 : 1;
+}
