@@ -65,10 +65,10 @@ export function csrRead(h: Hart, csr: number): number | undefined {
     case CSR.mcause: return h.mcause;
     case CSR.mtval: return h.mtval;
     case CSR.mip: return h.mip;
-    case CSR.mcycle: case CSR.cycle: return lo(h.retired() + h.cycleOffset);
-    case CSR.mcycleh: case CSR.cycleh: return hi(h.retired() + h.cycleOffset);
-    case CSR.minstret: case CSR.instret: return lo(h.retired() + h.instretOffset);
-    case CSR.minstreth: case CSR.instreth: return hi(h.retired() + h.instretOffset);
+    case CSR.mcycle: case CSR.cycle: return lo(cycles(h));
+    case CSR.mcycleh: case CSR.cycleh: return hi(cycles(h));
+    case CSR.minstret: case CSR.instret: return lo(instrets(h));
+    case CSR.minstreth: case CSR.instreth: return hi(instrets(h));
     case CSR.time: return lo(h.hooks.readTime());
     case CSR.timeh: return hi(h.hooks.readTime());
     case CSR.mvendorid: case CSR.marchid: case CSR.mimpid: case CSR.mconfigptr: return 0;
@@ -112,16 +112,16 @@ export function csrWrite(h: Hart, csr: number, v: number): boolean {
     case CSR.menvcfg: h.menvcfg = v & 1; return true;
     case CSR.mstatush: return true;
     case CSR.menvcfgh: return true;
-    case CSR.mcountinhibit: h.mcountinhibit = v & ~2; return true; // bit 1 (TM) is hardwired 0
+    case CSR.mcountinhibit: setCountInhibit(h, v & ~2); return true; // bit 1 (TM) is hardwired 0
     case CSR.mscratch: h.mscratch = v; return true;
     case CSR.mepc: h.mepc = v & ~1; return true;
     case CSR.mcause: h.mcause = v; return true;
     case CSR.mtval: h.mtval = v; return true;
     case CSR.mip: h.mipSw = (h.mipSw & ~MIP_WRITABLE) | (v & MIP_WRITABLE); h.endBlock = true; return true;
-    case CSR.mcycle: h.cycleOffset = setLo(h.retired() + h.cycleOffset, v) - h.retired(); return true;
-    case CSR.mcycleh: h.cycleOffset = setHi(h.retired() + h.cycleOffset, v) - h.retired(); return true;
-    case CSR.minstret: h.instretOffset = setLo(h.retired() + h.instretOffset, v) - h.retired(); return true;
-    case CSR.minstreth: h.instretOffset = setHi(h.retired() + h.instretOffset, v) - h.retired(); return true;
+    case CSR.mcycle: setCycles(h, setLo(cycles(h), v)); return true;
+    case CSR.mcycleh: setCycles(h, setHi(cycles(h), v)); return true;
+    case CSR.minstret: setInstrets(h, setLo(instrets(h), v)); return true;
+    case CSR.minstreth: setInstrets(h, setHi(instrets(h), v)); return true;
   }
   if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
     for (let b = 0; b < 4; b++) pmpWriteCfg(h, (csr - CSR.pmpcfg0) * 4 + b, v >>> (8 * b));
@@ -134,6 +134,28 @@ export function csrWrite(h: Hart, csr: number, v: number): boolean {
     return true;
   }
   return isHpm(csr);
+}
+
+// mcycle and minstret are the retired count plus an offset; while mcountinhibit's CY or IR
+// bit is set (3.1.12) the counter holds the value it had, kept in the offset.
+const CY = 1, IR = 4;
+function cycles(h: Hart): number {
+  return (h.mcountinhibit & CY) !== 0 ? h.cycleOffset : h.retired() + h.cycleOffset;
+}
+function instrets(h: Hart): number {
+  return (h.mcountinhibit & IR) !== 0 ? h.instretOffset : h.retired() + h.instretOffset;
+}
+function setCycles(h: Hart, v: number): void {
+  h.cycleOffset = (h.mcountinhibit & CY) !== 0 ? v : v - h.retired();
+}
+function setInstrets(h: Hart, v: number): void {
+  h.instretOffset = (h.mcountinhibit & IR) !== 0 ? v : v - h.retired();
+}
+function setCountInhibit(h: Hart, v: number): void {
+  const c = cycles(h), i = instrets(h);
+  h.mcountinhibit = v;
+  setCycles(h, c);
+  setInstrets(h, i);
 }
 
 function setMstatus(h: Hart, v: number): void {

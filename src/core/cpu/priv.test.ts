@@ -301,3 +301,29 @@ describe('encoding sanity', () => {
     expect(assemble('wfi') >>> 0).toBe(0x1050_0073);
   });
 });
+
+describe('counter inhibit (3.1.12) and reservations across xRET', () => {
+  it('mcountinhibit.IR freezes minstret; clearing it resumes counting from there', () => {
+    const h = makeHart([
+      ['addi'],
+      ['csrrwi', { csr: CSR.mcountinhibit, imm: 4 }],
+      ['addi'], ['addi'],
+      ['csrrs', { rd: 1, csr: CSR.minstret }],
+      ['csrrwi', { csr: CSR.mcountinhibit, imm: 0 }],
+      ['addi'],
+      ['csrrs', { rd: 2, csr: CSR.minstret }],
+    ]);
+    h.run(8);
+    expect(h.x[1]).toBe(1); // frozen after the first addi
+    expect(h.x[2]).toBe(3); // the uninhibiting write and the addi counted
+  });
+
+  it('an SC after a trap and mret fails', () => {
+    const h = makeHart([['lr.w', { rd: 1, rs1: 10 }], ['ecall'], ['sc.w', { rd: 2, rs1: 10, rs2: 11 }]]);
+    load(h, HANDLER, [['csrrs', { rd: 5, csr: CSR.mepc }], ['addi', { rd: 5, rs1: 5, imm: 4 }], ['csrrw', { rs1: 5, csr: CSR.mepc }], ['mret']]);
+    h.mtvec = HANDLER;
+    h.x[10] = RAM_BASE + 0x1000;
+    h.run(7);
+    expect(h.x[2]).toBe(1);
+  });
+});

@@ -87,6 +87,7 @@ function sret(h: Hart, insn: number, pc: number): number {
 }
 
 function xret(h: Hart, mstatus: number, priv: number, epc: number): number {
+  h.resAddr = -1; // xRET may clear the LR reservation (3.3.2); QEMU does, so an SC after a trap fails
   h.mstatus = mstatus;
   h.priv = priv;
   h.flushTlb();
