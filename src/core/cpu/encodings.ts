@@ -27,24 +27,22 @@ export type Format =
 export type Extension = 'I' | 'M' | 'A' | 'Zicsr' | 'Zifencei' | 'priv';
 
 /**
- * Operation numbers. The interpreter switches on these. 0 is "no row matches";
- * RESOLVE marks dispatch keys that the key bits alone cannot decide (see decode.ts).
+ * Operation numbers. 0 is "no row matches"; RESOLVE marks dispatch keys that the key
+ * bits alone cannot decide (see decode.ts). The values are explicit because the
+ * interpreter's switch uses them as literal case labels (case 29, ADD), which
+ * every host compiles to a jump table; interp.test.ts checks the two agree.
  */
 export const enum Op {
-  ILLEGAL = 0, RESOLVE,
-  LUI, AUIPC, JAL, JALR,
-  BEQ, BNE, BLT, BGE, BLTU, BGEU,
-  LB, LH, LW, LBU, LHU, SB, SH, SW,
-  ADDI, SLTI, SLTIU, XORI, ORI, ANDI, SLLI, SRLI, SRAI,
-  ADD, SUB, SLL, SLT, SLTU, XOR, SRL, SRA, OR, AND,
-  FENCE, ECALL, EBREAK,
-  FENCE_I,
-  CSRRW, CSRRS, CSRRC, CSRRWI, CSRRSI, CSRRCI,
-  MUL, MULH, MULHSU, MULHU, DIV, DIVU, REM, REMU,
-  LR_W, SC_W, AMOSWAP_W, AMOADD_W, AMOXOR_W, AMOAND_W, AMOOR_W,
-  AMOMIN_W, AMOMAX_W, AMOMINU_W, AMOMAXU_W,
-  SRET, MRET, WFI, SFENCE_VMA,
-  COUNT,
+  ILLEGAL = 0, RESOLVE = 1, LUI = 2, AUIPC = 3, JAL = 4, JALR = 5, BEQ = 6, BNE = 7,
+  BLT = 8, BGE = 9, BLTU = 10, BGEU = 11, LB = 12, LH = 13, LW = 14, LBU = 15, LHU = 16,
+  SB = 17, SH = 18, SW = 19, ADDI = 20, SLTI = 21, SLTIU = 22, XORI = 23, ORI = 24,
+  ANDI = 25, SLLI = 26, SRLI = 27, SRAI = 28, ADD = 29, SUB = 30, SLL = 31, SLT = 32,
+  SLTU = 33, XOR = 34, SRL = 35, SRA = 36, OR = 37, AND = 38, FENCE = 39, ECALL = 40,
+  EBREAK = 41, FENCE_I = 42, CSRRW = 43, CSRRS = 44, CSRRC = 45, CSRRWI = 46, CSRRSI = 47,
+  CSRRCI = 48, MUL = 49, MULH = 50, MULHSU = 51, MULHU = 52, DIV = 53, DIVU = 54, REM = 55,
+  REMU = 56, LR_W = 57, SC_W = 58, AMOSWAP_W = 59, AMOADD_W = 60, AMOXOR_W = 61,
+  AMOAND_W = 62, AMOOR_W = 63, AMOMIN_W = 64, AMOMAX_W = 65, AMOMINU_W = 66,
+  AMOMAXU_W = 67, SRET = 68, MRET = 69, WFI = 70, SFENCE_VMA = 71, COUNT = 72,
 }
 
 export interface Encoding {

@@ -6,9 +6,13 @@
  * that also rejects misaligned addresses, as TinyEMU does), and everything rare out of
  * line: TLB misses, MMIO, CSRs, AMOs and privileged instructions. Returns the number of
  * instructions executed; the block ends early when a slow path sets `h.endBlock`.
+ *
+ * Case labels are the literal Op numbers of encodings.ts with the name beside them: a
+ * switch over literals becomes a jump table in every host (bundled, Vite's dev server,
+ * vitest), where `case Op.ADD` is a chain of property loads unless a bundler inlines it.
+ * interp.test.ts checks every label against the enum.
  */
 import type { Hart } from './hart';
-import { Op } from './encodings';
 import { DISPATCH, resolve } from './decode';
 import { fetchSlow, loadSlow, storeSlow, TLB_MASK } from './mmu';
 import { execAmo, execCsr, execResolved } from './system';
@@ -24,6 +28,7 @@ export function execBlock(h: Hart, budget: number): number {
   const { u8, i8, u16, i16, i32 } = h.bus.ram;
   const rTag = h.tlbRTag, rAdd = h.tlbRAdd, wTag = h.tlbWTag, wAdd = h.tlbWAdd;
   const dispatch = DISPATCH;
+  const tlbMask = TLB_MASK; // a local: module bindings can cost a lookup per use in some hosts
   let pc = h.pc | 0;
   let codePage = -1; // virtual page of pc whose RAM offset is cached in codeAdd
   let codeAdd = 0;
@@ -33,7 +38,7 @@ export function execBlock(h: Hart, budget: number): number {
 
   loop: while (n < budget) {
     if ((pc & PAGE) !== codePage) {
-      const i = (pc >>> 12) & TLB_MASK;
+      const i = (pc >>> 12) & tlbMask;
       if (h.tlbXTag[i] === (pc & PAGE_W)) {
         codeAdd = h.tlbXAdd[i]!;
       } else {
@@ -53,155 +58,155 @@ export function execBlock(h: Hart, budget: number): number {
 
     const op = dispatch[(insn & 0x7f) | ((insn >>> 5) & 0x380) | ((insn >>> 15) & 0x1fc00)]!;
     switch (op) {
-      case Op.LUI: x[rd] = insn & 0xffff_f000; pc = (pc + 4) | 0; break;
-      case Op.AUIPC: x[rd] = pc + (insn & 0xffff_f000); pc = (pc + 4) | 0; break;
-      case Op.JAL: {
+      case 2 /* LUI */: x[rd] = insn & 0xffff_f000; pc = (pc + 4) | 0; break;
+      case 3 /* AUIPC */: x[rd] = pc + (insn & 0xffff_f000); pc = (pc + 4) | 0; break;
+      case 4 /* JAL */: {
         const t = (pc + (((insn >> 31) << 20) | (insn & 0xff000) | ((insn >>> 9) & 0x800) | ((insn >>> 20) & 0x7fe))) | 0;
         if ((t & 3) !== 0) { h.raiseException(Exc.InsnMisaligned, t, pc); pc = h.pc; break loop; }
         x[rd] = pc + 4;
         pc = t;
         break;
       }
-      case Op.JALR: {
+      case 5 /* JALR */: {
         const t = (x[rs1]! + (insn >> 20)) & ~1;
         if ((t & 3) !== 0) { h.raiseException(Exc.InsnMisaligned, t, pc); pc = h.pc; break loop; }
         x[rd] = pc + 4;
         pc = t;
         break;
       }
-      case Op.BEQ: if (x[rs1] === x[rs2]) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case Op.BNE: if (x[rs1] !== x[rs2]) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case Op.BLT: if (x[rs1]! < x[rs2]!) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case Op.BGE: if (x[rs1]! >= x[rs2]!) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case Op.BLTU: if (x[rs1]! >>> 0 < x[rs2]! >>> 0) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case Op.BGEU: if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case 6 /* BEQ */: if (x[rs1] === x[rs2]) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case 7 /* BNE */: if (x[rs1] !== x[rs2]) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case 8 /* BLT */: if (x[rs1]! < x[rs2]!) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case 9 /* BGE */: if (x[rs1]! >= x[rs2]!) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case 10 /* BLTU */: if (x[rs1]! >>> 0 < x[rs2]! >>> 0) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case 11 /* BGEU */: if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
 
-      case Op.LB: {
+      case 12 /* LB */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
-        const i = (a >>> 12) & TLB_MASK;
+        const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE) ? i8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, true, pc);
         if (h.trapped) { pc = h.pc; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
-      case Op.LH: {
+      case 13 /* LH */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
-        const i = (a >>> 12) & TLB_MASK;
+        const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_H) ? i16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, true, pc);
         if (h.trapped) { pc = h.pc; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
-      case Op.LW: {
+      case 14 /* LW */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
-        const i = (a >>> 12) & TLB_MASK;
+        const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_W) ? i32[((a + rAdd[i]!) | 0) >> 2]! : loadSlow(h, a, 4, true, pc);
         if (h.trapped) { pc = h.pc; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
-      case Op.LBU: {
+      case 15 /* LBU */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
-        const i = (a >>> 12) & TLB_MASK;
+        const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE) ? u8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, false, pc);
         if (h.trapped) { pc = h.pc; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
-      case Op.LHU: {
+      case 16 /* LHU */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
-        const i = (a >>> 12) & TLB_MASK;
+        const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_H) ? u16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, false, pc);
         if (h.trapped) { pc = h.pc; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
-      case Op.SB: {
+      case 17 /* SB */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
-        const i = (a >>> 12) & TLB_MASK;
+        const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE)) u8[(a + wAdd[i]!) | 0] = x[rs2]!;
         else { storeSlow(h, a, 1, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
         pc = (pc + 4) | 0; break;
       }
-      case Op.SH: {
+      case 18 /* SH */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
-        const i = (a >>> 12) & TLB_MASK;
+        const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE_H)) u16[((a + wAdd[i]!) | 0) >> 1] = x[rs2]!;
         else { storeSlow(h, a, 2, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
         pc = (pc + 4) | 0; break;
       }
-      case Op.SW: {
+      case 19 /* SW */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
-        const i = (a >>> 12) & TLB_MASK;
+        const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE_W)) i32[((a + wAdd[i]!) | 0) >> 2] = x[rs2]!;
         else { storeSlow(h, a, 4, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
         pc = (pc + 4) | 0; break;
       }
 
-      case Op.ADDI: x[rd] = x[rs1]! + (insn >> 20); pc = (pc + 4) | 0; break;
-      case Op.SLTI: x[rd] = x[rs1]! < insn >> 20 ? 1 : 0; pc = (pc + 4) | 0; break;
-      case Op.SLTIU: x[rd] = x[rs1]! >>> 0 < (insn >> 20) >>> 0 ? 1 : 0; pc = (pc + 4) | 0; break;
-      case Op.XORI: x[rd] = x[rs1]! ^ (insn >> 20); pc = (pc + 4) | 0; break;
-      case Op.ORI: x[rd] = x[rs1]! | (insn >> 20); pc = (pc + 4) | 0; break;
-      case Op.ANDI: x[rd] = x[rs1]! & (insn >> 20); pc = (pc + 4) | 0; break;
-      case Op.SLLI: x[rd] = x[rs1]! << rs2; pc = (pc + 4) | 0; break;
-      case Op.SRLI: x[rd] = x[rs1]! >>> rs2; pc = (pc + 4) | 0; break;
-      case Op.SRAI: x[rd] = x[rs1]! >> rs2; pc = (pc + 4) | 0; break;
+      case 20 /* ADDI */: x[rd] = x[rs1]! + (insn >> 20); pc = (pc + 4) | 0; break;
+      case 21 /* SLTI */: x[rd] = x[rs1]! < insn >> 20 ? 1 : 0; pc = (pc + 4) | 0; break;
+      case 22 /* SLTIU */: x[rd] = x[rs1]! >>> 0 < (insn >> 20) >>> 0 ? 1 : 0; pc = (pc + 4) | 0; break;
+      case 23 /* XORI */: x[rd] = x[rs1]! ^ (insn >> 20); pc = (pc + 4) | 0; break;
+      case 24 /* ORI */: x[rd] = x[rs1]! | (insn >> 20); pc = (pc + 4) | 0; break;
+      case 25 /* ANDI */: x[rd] = x[rs1]! & (insn >> 20); pc = (pc + 4) | 0; break;
+      case 26 /* SLLI */: x[rd] = x[rs1]! << rs2; pc = (pc + 4) | 0; break;
+      case 27 /* SRLI */: x[rd] = x[rs1]! >>> rs2; pc = (pc + 4) | 0; break;
+      case 28 /* SRAI */: x[rd] = x[rs1]! >> rs2; pc = (pc + 4) | 0; break;
 
-      case Op.ADD: x[rd] = x[rs1]! + x[rs2]!; pc = (pc + 4) | 0; break;
-      case Op.SUB: x[rd] = x[rs1]! - x[rs2]!; pc = (pc + 4) | 0; break;
-      case Op.SLL: x[rd] = x[rs1]! << x[rs2]!; pc = (pc + 4) | 0; break; // JS shifts use the low 5 bits, as RV32 does
-      case Op.SLT: x[rd] = x[rs1]! < x[rs2]! ? 1 : 0; pc = (pc + 4) | 0; break;
-      case Op.SLTU: x[rd] = x[rs1]! >>> 0 < x[rs2]! >>> 0 ? 1 : 0; pc = (pc + 4) | 0; break;
-      case Op.XOR: x[rd] = x[rs1]! ^ x[rs2]!; pc = (pc + 4) | 0; break;
-      case Op.SRL: x[rd] = x[rs1]! >>> x[rs2]!; pc = (pc + 4) | 0; break;
-      case Op.SRA: x[rd] = x[rs1]! >> x[rs2]!; pc = (pc + 4) | 0; break;
-      case Op.OR: x[rd] = x[rs1]! | x[rs2]!; pc = (pc + 4) | 0; break;
-      case Op.AND: x[rd] = x[rs1]! & x[rs2]!; pc = (pc + 4) | 0; break;
+      case 29 /* ADD */: x[rd] = x[rs1]! + x[rs2]!; pc = (pc + 4) | 0; break;
+      case 30 /* SUB */: x[rd] = x[rs1]! - x[rs2]!; pc = (pc + 4) | 0; break;
+      case 31 /* SLL */: x[rd] = x[rs1]! << x[rs2]!; pc = (pc + 4) | 0; break; // JS shifts use the low 5 bits, as RV32 does
+      case 32 /* SLT */: x[rd] = x[rs1]! < x[rs2]! ? 1 : 0; pc = (pc + 4) | 0; break;
+      case 33 /* SLTU */: x[rd] = x[rs1]! >>> 0 < x[rs2]! >>> 0 ? 1 : 0; pc = (pc + 4) | 0; break;
+      case 34 /* XOR */: x[rd] = x[rs1]! ^ x[rs2]!; pc = (pc + 4) | 0; break;
+      case 35 /* SRL */: x[rd] = x[rs1]! >>> x[rs2]!; pc = (pc + 4) | 0; break;
+      case 36 /* SRA */: x[rd] = x[rs1]! >> x[rs2]!; pc = (pc + 4) | 0; break;
+      case 37 /* OR */: x[rd] = x[rs1]! | x[rs2]!; pc = (pc + 4) | 0; break;
+      case 38 /* AND */: x[rd] = x[rs1]! & x[rs2]!; pc = (pc + 4) | 0; break;
 
-      case Op.MUL: x[rd] = Math.imul(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
-      case Op.MULH: x[rd] = mulh(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
-      case Op.MULHSU: x[rd] = mulhsu(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
-      case Op.MULHU: x[rd] = mulhu(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
-      case Op.DIV: { // division by zero gives -1, overflow gives the dividend (Vol. I 8.2)
+      case 49 /* MUL */: x[rd] = Math.imul(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
+      case 50 /* MULH */: x[rd] = mulh(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
+      case 51 /* MULHSU */: x[rd] = mulhsu(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
+      case 52 /* MULHU */: x[rd] = mulhu(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
+      case 53 /* DIV */: { // division by zero gives -1, overflow gives the dividend (Vol. I 8.2)
         const a = x[rs1]!, b = x[rs2]!;
         x[rd] = b === 0 ? -1 : a === -0x8000_0000 && b === -1 ? a : (a / b) | 0;
         pc = (pc + 4) | 0; break;
       }
-      case Op.DIVU: {
+      case 54 /* DIVU */: {
         const a = x[rs1]! >>> 0, b = x[rs2]! >>> 0;
         x[rd] = b === 0 ? -1 : (a / b) | 0;
         pc = (pc + 4) | 0; break;
       }
-      case Op.REM: {
+      case 55 /* REM */: {
         const a = x[rs1]!, b = x[rs2]!;
         x[rd] = b === 0 ? a : a === -0x8000_0000 && b === -1 ? 0 : a % b;
         pc = (pc + 4) | 0; break;
       }
-      case Op.REMU: {
+      case 56 /* REMU */: {
         const a = x[rs1]! >>> 0, b = x[rs2]! >>> 0;
         x[rd] = b === 0 ? a : a % b;
         pc = (pc + 4) | 0; break;
       }
 
-      case Op.FENCE: pc = (pc + 4) | 0; break; // one hart, sequentially consistent memory
-      case Op.FENCE_I: pc = (pc + 4) | 0; break; // no decoded-instruction cache to invalidate
+      case 39 /* FENCE */: pc = (pc + 4) | 0; break; // one hart, sequentially consistent memory
+      case 42 /* FENCE_I */: pc = (pc + 4) | 0; break; // no decoded-instruction cache to invalidate
 
-      case Op.CSRRW: case Op.CSRRS: case Op.CSRRC:
-      case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI:
+      case 43 /* CSRRW */: case 44 /* CSRRS */: case 45 /* CSRRC */:
+      case 46 /* CSRRWI */: case 47 /* CSRRSI */: case 48 /* CSRRCI */:
         h.blockRetired = n - 1;
         pc = execCsr(h, op, insn, pc);
         h.blockRetired = 0;
         if (h.endBlock) break loop;
         break;
 
-      case Op.SC_W: case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W: case Op.AMOAND_W:
-      case Op.AMOOR_W: case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W:
+      case 58 /* SC_W */: case 59 /* AMOSWAP_W */: case 60 /* AMOADD_W */: case 61 /* AMOXOR_W */: case 62 /* AMOAND_W */:
+      case 63 /* AMOOR_W */: case 64 /* AMOMIN_W */: case 65 /* AMOMAX_W */: case 66 /* AMOMINU_W */: case 67 /* AMOMAXU_W */:
         pc = execAmo(h, op, insn, pc);
         if (h.trapped) break loop;
         break;
 
-      case Op.RESOLVE:
+      case 1 /* RESOLVE */:
         pc = execResolved(h, resolve(insn), insn, pc);
         if (h.endBlock) break loop;
         break;
 
-      default: // Op.ILLEGAL
+      default: // 0, ILLEGAL
         h.raiseException(Exc.IllegalInsn, insn, pc);
         pc = h.pc;
         break loop;
