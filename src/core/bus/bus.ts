@@ -2,6 +2,12 @@
  * The physical address space of one hart: RAM as typed-array views over a (shared) buffer,
  * and MMIO devices at address ranges. RAM is not a device: the hart reaches it through its
  * TLB with a plain typed-array index; only misses and MMIO come through here.
+ *
+ * RAM is either one contiguous slice of the buffer (the standalone board) or, for a
+ * domain under the hypervisor, the frames its P2M names: `p2m[gfn]` is the machine frame
+ * holding guest frame `gfn` of RAM (-1: none), the views span all of machine memory, and
+ * the P2M alone decides which frames the guest can reach. The hypervisor bumps
+ * `p2mGeneration[0]` after changing the P2M; harts flush their TLBs when it moves.
  */
 import type { AccessWidth, MmioDevice } from './mmio';
 
@@ -35,14 +41,21 @@ export interface BusOptions {
   ramSize: number;
   /** Backing store; a SharedArrayBuffer when several workers share machine memory. */
   buffer?: ArrayBufferLike;
-  /** Where RAM starts in `buffer` (bytes, 4 KiB aligned); default 0. */
+  /** Where RAM starts in `buffer` (bytes, 4 KiB aligned); default 0. Not with `p2m`. */
   bufferOffset?: number;
+  /** Guest frame -> machine frame of `buffer`, one entry per 4 KiB of RAM. */
+  p2m?: Int32Array;
+  /** One word the P2M's owner increments after every change. */
+  p2mGeneration?: Int32Array;
 }
 
 export class Bus {
   readonly ram: RamViews;
   readonly ramBase: number;
   readonly ramSize: number;
+  readonly p2m: Int32Array | undefined;
+  private readonly _p2mGeneration: Int32Array | undefined;
+  private _seenGeneration = 0;
   private readonly _mappings: Mapping[] = [];
 
   constructor(opts: BusOptions) {
@@ -50,9 +63,26 @@ export class Bus {
     if (opts.ramBase + opts.ramSize > 0x1_0000_0000) throw new RangeError('RAM must end below 4 GiB');
     this.ramBase = opts.ramBase;
     this.ramSize = opts.ramSize;
-    // The views cover exactly this RAM: an index past either end reads undefined and
-    // writes nothing, so no guest access can reach other bytes of a shared buffer.
-    this.ram = ramViews(opts.buffer ?? new ArrayBuffer(opts.ramSize), opts.bufferOffset ?? 0, opts.ramSize);
+    this.p2m = opts.p2m;
+    this._p2mGeneration = opts.p2mGeneration;
+    if (opts.p2m) {
+      if (!opts.buffer) throw new RangeError('a P2M needs the machine memory buffer');
+      if (opts.p2m.length * 4096 < opts.ramSize) throw new RangeError('the P2M is smaller than RAM');
+      this.ram = ramViews(opts.buffer);
+    } else {
+      // The views cover exactly this RAM: an index past either end reads undefined and
+      // writes nothing, so no guest access can reach other bytes of a shared buffer.
+      this.ram = ramViews(opts.buffer ?? new ArrayBuffer(opts.ramSize), opts.bufferOffset ?? 0, opts.ramSize);
+    }
+  }
+
+  /** True once each time the P2M changed since the last call (the hart then flushes its TLB). */
+  p2mChanged(): boolean {
+    if (this._p2mGeneration === undefined) return false;
+    const g = Atomics.load(this._p2mGeneration, 0);
+    if (g === this._seenGeneration) return false;
+    this._seenGeneration = g;
+    return true;
   }
 
   /** Map a device at [base, base + dev.size). Ranges must not overlap RAM or each other. */
@@ -70,7 +100,11 @@ export class Bus {
    */
   ramOffset(pa: number): number {
     const off = pa - this.ramBase;
-    return off >= 0 && off < this.ramSize ? off : -1;
+    if (!(off >= 0 && off < this.ramSize)) return -1;
+    const p2m = this.p2m;
+    if (p2m === undefined) return off;
+    const mfn = p2m[off >>> 12]!;
+    return mfn < 0 ? -1 : mfn * 4096 + (off & 0xfff);
   }
 
   /** The device mapped at `pa`, with the offset into it, or undefined. */
@@ -94,18 +128,34 @@ export class Bus {
     return true;
   }
 
+  /**
+   * Visit [pa, pa + length) of RAM page by page: `fn(ramOffset, done, count)`. Throws if any
+   * byte is not RAM (outside it, or a guest frame with no machine frame).
+   */
+  private eachPiece(pa: number, length: number, fn: (off: number, done: number, count: number) => void): void {
+    let done = 0;
+    while (done < length) {
+      const a = pa + done;
+      const off = this.ramOffset(a);
+      if (off < 0) throw new RangeError(`0x${a.toString(16)} (in 0x${pa.toString(16)}..+0x${length.toString(16)}) is outside RAM`);
+      const count = Math.min(length - done, 4096 - (a % 4096));
+      fn(off, done, count);
+      done += count;
+    }
+  }
+
   /** Copy bytes into RAM at a physical address (loaders). Throws if any byte is outside RAM. */
   writePhys(pa: number, bytes: Uint8Array): void {
-    const off = this.ramOffset(pa);
-    if (off < 0 || off + bytes.length > this.ramSize) {
-      throw new RangeError(`0x${pa.toString(16)}..+0x${bytes.length.toString(16)} is outside RAM`);
-    }
-    this.ram.u8.set(bytes, off);
+    this.eachPiece(pa, bytes.length, (off, done, count) => this.ram.u8.set(bytes.subarray(done, done + count), off));
   }
 
   readPhys(pa: number, length: number): Uint8Array {
-    const off = this.ramOffset(pa);
-    if (off < 0 || off + length > this.ramSize) throw new RangeError(`0x${pa.toString(16)} is outside RAM`);
-    return this.ram.u8.slice(off, off + length);
+    const out = new Uint8Array(length);
+    this.eachPiece(pa, length, (off, done, count) => out.set(this.ram.u8.subarray(off, off + count), done));
+    return out;
+  }
+
+  zeroPhys(pa: number, length: number): void {
+    this.eachPiece(pa, length, (off, _done, count) => this.ram.u8.fill(0, off, off + count));
   }
 }

@@ -124,6 +124,7 @@ export class Hart implements InterruptTarget {
   run(budget: number): StopReason {
     let left = budget;
     while (left > 0) {
+      if (this.bus.p2mChanged()) this.flushTlb();
       this.hooks.tick();
       if (this.takePendingInterrupt() || this.wfi) {
         if (this.wfi) {

@@ -15,7 +15,7 @@ export function loadKernel(bytes: Uint8Array, bus: Bus): LoadedImage {
     bytes,
     {
       write: (pa, data) => bus.writePhys(pa, data),
-      zero: (pa, len) => bus.ram.u8.fill(0, bus.ramOffset(pa), bus.ramOffset(pa) + len),
+      zero: (pa, len) => bus.zeroPhys(pa, len),
     },
     { rawLoadAddress: bus.ramBase, ram },
   );
