@@ -82,9 +82,9 @@ export async function runImage(args: RunArgs, io: RunIo): Promise<number> {
       while (input.length > 0 && machine.sendInput(input[0]!)) input.shift();
       const budget = Math.min(left, args.trace ? 1 : SLICE);
       if (args.trace) io.stderr(traceStep(machine.hart));
-      const before = machine.hart.instret;
+      const before = machine.hart.executed; // executed, not retired: a trap storm must use up the budget too
       const why = machine.run(budget);
-      left -= machine.hart.instret - before;
+      left -= machine.hart.executed - before;
       flush();
       if (why === 'stop') {
         const f = machine.finished!;

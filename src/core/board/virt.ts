@@ -1,25 +1,32 @@
 /**
  * The hvm board: QEMU's riscv32 `virt` machine as hyperlab emulates it. Wiring only
- * (TinyEMU's riscv_machine_init is the model): RAM, the CLINT, the PLIC, a 16550A UART on
- * PLIC source 10 and the SiFive test finisher, a generated device tree, and the boot
- * protocol of `qemu-system-riscv32 -machine virt -bios none -kernel IMAGE`:
+ * (TinyEMU's riscv_machine_init is the model): RAM, the MROM, the CLINT, the PLIC, a 16550A
+ * UART on PLIC source 10, the Goldfish RTC on source 11, eight empty virtio-mmio slots on
+ * sources 1..8, the SiFive test finisher, a generated device tree, and the boot protocol
+ * of `qemu-system-riscv32 -machine virt -bios none -kernel IMAGE`:
  *
  * - an ELF image is loaded at its physical addresses, a raw image at the start of RAM;
  * - the device tree goes at the highest 2 MiB-aligned address below the end of RAM that
  *   leaves room for it (QEMU riscv_load_fdt), the initrd at kernel start + min(RAM/2,
  *   128 MiB) (QEMU riscv_load_initrd);
- * - the hart starts in M-mode at the start of RAM with a0 = hartid and a1 = the device
- *   tree's address, as QEMU's reset vector leaves it (QEMU also points a2 at its
- *   fw_dynamic_info for OpenSBI; with -bios none nothing reads it, and here a2 = 0).
+ * - the MROM at 0x1000 holds QEMU's reset vector and fw_dynamic_info (devices/mrom.ts).
+ *   QEMU starts the hart at 0x1000 and the vector jumps to the start of RAM. Here the
+ *   hart cannot execute from the MROM (instruction fetch only works from RAM), so it
+ *   starts in M-mode at the start of RAM with the registers as the vector leaves them:
+ *   a0 = hartid, a1 = the device tree, a2 = 0x1028 (fw_dynamic_info, which OpenSBI
+ *   reads), t0 = the start address (0x80000000); every other register is 0.
  */
 import { Bus } from '../bus/bus';
 import type { Clock } from '../bus/mmio';
 import { Hart, type StopReason } from '../cpu/hart';
 import { Clint } from '../devices/clint';
 import { InstructionCountClock, RealTimeClock } from '../devices/clocks';
+import { GoldfishRtc, hostNanosecondSource, type NanosecondSource } from '../devices/goldfishRtc';
+import { Mrom, MROM_FW_DYNAMIC_INFO_OFFSET, virtMromContents } from '../devices/mrom';
 import { Plic } from '../devices/plic';
 import { SifiveTest, type FinishEvent } from '../devices/sifiveTest';
 import { Uart16550 } from '../devices/uart16550';
+import { VirtioMmioTransport } from '../devices/virtioMmio';
 import { loadKernel, type LoadedImage } from '../loader/kernel';
 import { buildVirtFdt } from './virtFdt';
 import * as M from './memoryMap';
@@ -41,6 +48,13 @@ export interface VirtOptions {
   onConsole?: (byte: number) => void;
   /** Backing store for RAM (a SharedArrayBuffer slice when memory is shared). */
   ramBuffer?: ArrayBufferLike;
+  /**
+   * The Goldfish RTC's time source, ns since the Unix epoch. Default: the host's time
+   * (QEMU's `-rtc clock=host`), or with `icountShift`, the host's time at boot advanced
+   * by the instruction-count clock (QEMU's `-rtc clock=vm`), so that alarms follow guest
+   * time and a sleeping guest's alarm can be warped to.
+   */
+  rtcSource?: NanosecondSource;
 }
 
 export class VirtMachine {
@@ -50,6 +64,9 @@ export class VirtMachine {
   readonly plic: Plic;
   readonly uart: Uart16550;
   readonly finisher: SifiveTest;
+  readonly rtc: GoldfishRtc;
+  readonly virtio: readonly VirtioMmioTransport[];
+  readonly mrom: Mrom;
   readonly clock: Clock;
   readonly image: LoadedImage;
   readonly fdtAddr: number;
@@ -81,14 +98,25 @@ export class VirtMachine {
         hart.requestStop();
       },
     });
+    this.rtc = new GoldfishRtc({
+      irq: this.plic.irqLine(M.VIRT_RTC_IRQ),
+      source: opts.rtcSource ?? (opts.icountShift === undefined ? hostNanosecondSource() : clockNanosecondSource(this.clock)),
+    });
+    this.virtio = Array.from({ length: M.VIRT_VIRTIO_COUNT }, (_, i) => new VirtioMmioTransport({
+      name: `virtio${i}`,
+      irq: this.plic.irqLine(M.VIRT_VIRTIO_IRQ + i),
+    }));
     this.bus.attach(M.VIRT_TEST_BASE, this.finisher);
+    this.bus.attach(M.VIRT_RTC_BASE, this.rtc);
     this.bus.attach(M.VIRT_CLINT_BASE, this.clint);
     this.bus.attach(M.VIRT_PLIC_BASE, this.plic);
     this.bus.attach(M.VIRT_UART0_BASE, this.uart);
+    this.virtio.forEach((v, i) => this.bus.attach(M.VIRT_VIRTIO_BASE + i * M.VIRT_VIRTIO_SIZE, v));
     hart.hooks = {
       tick: () => {
         this.clint.update();
         this.uart.update();
+        this.rtc.update();
       },
       readTime: () => this.clint.mtime(),
     };
@@ -107,9 +135,18 @@ export class VirtMachine {
     if (this.fdtAddr < M.VIRT_DRAM_BASE) throw new RangeError('RAM too small for the device tree');
     this.bus.writePhys(this.fdtAddr, fdt);
 
-    hart.reset(M.VIRT_DRAM_BASE);
-    hart.x[10] = hart.hartid;
-    hart.x[11] = this.fdtAddr;
+    // QEMU riscv_setup_rom_reset_vec: start_addr is the start of RAM with -bios none;
+    // next_addr is what riscv_load_kernel returned, the image's lowest load address.
+    const startAddr = M.VIRT_DRAM_BASE;
+    const nextAddr = Math.min(...this.image.segments.map((s) => s.paddr));
+    this.mrom = new Mrom({ contents: virtMromContents({ startAddr, fdtAddr: this.fdtAddr, nextAddr }) });
+    this.bus.attach(M.VIRT_MROM_BASE, this.mrom);
+
+    hart.reset(startAddr);
+    hart.x[5] = startAddr; // t0: lw t0, 24(t0); jr t0
+    hart.x[10] = hart.hartid; // a0: csrr a0, mhartid
+    hart.x[11] = this.fdtAddr; // a1: lw a1, 32(t0)
+    hart.x[12] = M.VIRT_MROM_BASE + MROM_FW_DYNAMIC_INFO_OFFSET; // a2: addi a2, t0, 40
   }
 
   private loadInitrd(memSize: number): { start: number; end: number } | undefined {
@@ -131,13 +168,27 @@ export class VirtMachine {
 
   /**
    * The clock tick at which something will next happen while the hart waits in WFI (its
-   * timer or the UART's character timeout), or Infinity. A deadline already passed has
-   * already raised its interrupt line, so it cannot wake the hart again and is ignored.
+   * timer, the UART's character timeout, the RTC alarm), or Infinity. The time is read
+   * before the devices update, so a deadline at or before it has certainly raised its
+   * line: if that wakes the hart the answer is `now`, and if not it never will.
    */
   nextDeadline(): number {
     const now = this.clock.now();
+    this.clint.update();
+    this.uart.update();
+    if ((this.hart.mip & this.hart.mie) !== 0) return now;
     const future = (t: number): number => (t > now ? t : Infinity);
-    return Math.min(future(this.clint.nextDeadline()), future(this.uart.nextDeadline()));
+    return Math.min(future(this.clint.nextDeadline()), future(this.uart.nextDeadline()), this.rtcDeadline(now));
+  }
+
+  /**
+   * The RTC alarm as a clock tick: at least one tick ahead, because an armed alarm has
+   * not fired yet (the next `update()` fires one that is already due).
+   */
+  private rtcDeadline(now: number): number {
+    const ns = this.rtc.nanosUntilAlarm();
+    if (ns === Infinity) return Infinity;
+    return now + Math.max(1, Math.ceil((ns * this.clock.frequency) / 1e9));
   }
 
   /** Offer one byte of console input; false if the UART cannot take it yet. */
@@ -146,4 +197,15 @@ export class VirtMachine {
     if (ok) this.hart.endBlock = true;
     return ok;
   }
+}
+
+/**
+ * RTC time that follows a Clock (QEMU `-rtc clock=vm`): the host's time when created,
+ * plus the clock's ticks since then.
+ */
+function clockNanosecondSource(clock: Clock): NanosecondSource {
+  const start = hostNanosecondSource()();
+  const t0 = BigInt(Math.floor(clock.now()));
+  const hz = BigInt(clock.frequency);
+  return () => start + ((BigInt(Math.floor(clock.now())) - t0) * 1_000_000_000n) / hz;
 }

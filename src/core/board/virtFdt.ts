@@ -1,8 +1,9 @@
 /**
  * The device tree QEMU's riscv32 `virt` machine hands its guest in a1
  * (hw/riscv/virt.c create_fdt and friends), limited to the devices hyperlab models:
- * harts with their local interrupt controllers, DRAM, CLINT, PLIC, the NS16550A UART
- * and the SiFive test finisher with its syscon poweroff/reboot nodes.
+ * harts with their local interrupt controllers, DRAM, CLINT, PLIC, the NS16550A UART,
+ * the Goldfish RTC, the eight virtio-mmio transports, and the SiFive test finisher with
+ * its syscon poweroff/reboot nodes.
  *
  * Property names and values mirror `qemu-system-riscv32 -machine virt,dumpdtb=...`
  * (checked against QEMU 7.2 by virtFdt.test.ts). Deliberate differences:
@@ -14,13 +15,15 @@
  *   - the cpu interrupt controllers carry #address-cells = <0>, which QEMU 7.2 omits
  *     and dtc warns about (interrupt_provider check).
  *   - no rng-seed in /chosen, so that the blob is deterministic.
- * Nodes QEMU adds for devices we lack (pmu, fw-cfg, flash, platform-bus, rtc, pci,
- * virtio_mmio) are left out. Phandles are numbered in creation order, not QEMU's.
+ * Nodes QEMU adds for devices we lack (pmu, fw-cfg, flash, platform-bus, pci) are left
+ * out. Phandles are numbered in creation order, not QEMU's. Nodes come in QEMU's order
+ * (libfdt puts a new node before its older siblings, so the last created comes first).
  */
 import {
   VIRT_CLINT_BASE, VIRT_CLINT_SIZE, VIRT_PLIC_BASE, VIRT_PLIC_NUM_SOURCES, VIRT_PLIC_SIZE,
-  VIRT_TEST_BASE, VIRT_TEST_SIZE, VIRT_TIMEBASE_FREQ, VIRT_UART0_BASE, VIRT_UART0_CLOCK,
-  VIRT_UART0_IRQ, VIRT_UART0_SIZE,
+  VIRT_RTC_BASE, VIRT_RTC_IRQ, VIRT_RTC_SIZE, VIRT_TEST_BASE, VIRT_TEST_SIZE, VIRT_TIMEBASE_FREQ,
+  VIRT_UART0_BASE, VIRT_UART0_CLOCK, VIRT_UART0_IRQ, VIRT_UART0_SIZE, VIRT_VIRTIO_BASE,
+  VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ, VIRT_VIRTIO_SIZE,
 } from './memoryMap';
 import { encodeFdt, node, PhandleAllocator, prop, type FdtNode } from './fdt';
 import { IRQ_MEIP, IRQ_MSIP, IRQ_MTIP, IRQ_SEIP } from '../bus/mmio';
@@ -107,6 +110,24 @@ export function buildVirtFdtTree(opts: VirtFdtOptions): FdtNode {
     prop.u64Pairs('reg', [[VIRT_UART0_BASE, VIRT_UART0_SIZE]]),
     prop.string('compatible', 'ns16550a'),
   ]);
+  // create_fdt_rtc
+  const rtc = node(`rtc@${hex(VIRT_RTC_BASE)}`, [
+    prop.u32('interrupts', VIRT_RTC_IRQ),
+    prop.u32('interrupt-parent', plicPh),
+    prop.u64Pairs('reg', [[VIRT_RTC_BASE, VIRT_RTC_SIZE]]),
+    prop.string('compatible', 'google,goldfish-rtc'),
+  ]);
+  // create_fdt_virtio: created from slot 0 up, so listed from the last slot down.
+  const virtio = Array.from({ length: VIRT_VIRTIO_COUNT }, (_, k) => {
+    const i = VIRT_VIRTIO_COUNT - 1 - k;
+    const base = VIRT_VIRTIO_BASE + i * VIRT_VIRTIO_SIZE;
+    return node(`virtio_mmio@${hex(base)}`, [
+      prop.u32('interrupts', VIRT_VIRTIO_IRQ + i),
+      prop.u32('interrupt-parent', plicPh),
+      prop.u64Pairs('reg', [[base, VIRT_VIRTIO_SIZE]]),
+      prop.string('compatible', 'virtio,mmio'),
+    ]);
+  });
   const test = node(`test@${hex(VIRT_TEST_BASE)}`, [
     prop.u32('phandle', testPh),
     prop.u64Pairs('reg', [[VIRT_TEST_BASE, VIRT_TEST_SIZE]]),
@@ -133,7 +154,7 @@ export function buildVirtFdtTree(opts: VirtFdtOptions): FdtNode {
     prop.u32('#size-cells', 2),
     prop.string('compatible', 'simple-bus'),
     prop.empty('ranges'),
-  ], [uart, test, plic, clint]);
+  ], [rtc, uart, test, ...virtio, plic, clint]);
 
   // The finisher doubles as a syscon for Linux's generic poweroff/reboot drivers.
   const syscon = (name: string, compatible: string, value: number) => node(name, [

@@ -71,6 +71,8 @@ export class Hart implements InterruptTarget {
 
   /** Instructions retired since reset (a double: exact to 2^53). */
   instret = 0;
+  /** Instructions executed since reset, including those that trapped: what budgets count. */
+  executed = 0;
   /** Offsets that CSR writes to mcycle/minstret add to the retired count. */
   cycleOffset = 0;
   instretOffset = 0;
@@ -134,6 +136,7 @@ export class Hart implements InterruptTarget {
       }
       const n = execBlock(this, left < BLOCK ? left : BLOCK);
       left -= n;
+      this.executed += n;
       if (this._stopRequested) {
         this._stopRequested = false;
         return 'stop';

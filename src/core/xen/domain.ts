@@ -1,0 +1,111 @@
+/**
+ * Domains and vCPUs as the hypervisor keeps them (Xen's struct domain / struct vcpu).
+ * The vCPU's architectural state lives in its worker; here is what scheduling, accounting
+ * and the toolstack need.
+ */
+import type { Uart16550 } from '../devices/uart16550';
+import type { P2m } from './p2m';
+import type { SchedParams, SchedVcpu } from './sched/schedOps';
+import { newControlBlock } from './vcpuControl';
+import type { DomainConfig } from './xlConfig';
+
+/** Xen's runstates (public/vcpu.h): RUNSTATE_running 0, runnable 1, blocked 2, offline 3. */
+export const enum Runstate { RUNNING = 0, RUNNABLE = 1, BLOCKED = 2, OFFLINE = 3 }
+export const RUNSTATE_NAMES = ['running', 'runnable', 'blocked', 'offline'] as const;
+
+/** `xl list` states. */
+export type DomainState = 'running' | 'blocked' | 'paused' | 'shutdown' | 'crashed' | 'dying';
+
+export type ShutdownReason = 'poweroff' | 'reboot' | 'crash';
+
+export interface VcpuWorker {
+  terminate(): void;
+}
+
+export class Vcpu implements SchedVcpu {
+  readonly cb = newControlBlock();
+  worker: VcpuWorker | undefined;
+  runstate = Runstate.OFFLINE;
+  /** ns spent in each runstate (vcpu_runstate_info.time). */
+  readonly runstateNs = [0, 0, 0, 0];
+  runstateSince = 0;
+  affinity = 0xffff_ffff;
+  sched: unknown;
+  /** pCPU it runs on, or -1. */
+  pcpu = -1;
+  /** Instructions retired so far, as the worker last reported. */
+  instret = 0;
+  /** Host ms at which a WFI sleep ends (Infinity = only an interrupt wakes it). */
+  wakeAt = Infinity;
+  wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A wake-up that arrived while the domain was paused. */
+  wakePending = false;
+  /** Commands sent (C_SEQ) and events seen (C_DOORBELL). */
+  cmdSeq = 0;
+  doorbellSeen = 0;
+
+  constructor(readonly domain: Domain, readonly vcpuId: number) {}
+
+  get domid(): number {
+    return this.domain.domid;
+  }
+
+  get params(): SchedParams {
+    return this.domain.sched;
+  }
+}
+
+export class Domain {
+  readonly vcpus: Vcpu[] = [];
+  /** `xl pause` holds the domain off the pCPUs until `xl unpause`. */
+  paused = false;
+  shutdownReason: ShutdownReason | null = null;
+  dying = false;
+  /** Finisher fail code or crash message, for `xl list -l` and the UI. */
+  shutdownDetail = '';
+  uart: Uart16550 | undefined;
+  /** Console output kept for `xl console` and late subscribers (the last 64 KiB). */
+  console: number[] = [];
+  /** CPU time in ns over all vCPUs. */
+  cpuNs = 0;
+  /** Exits by reason (mmio:uart0, hypercall:console_io, wfi, ...). */
+  readonly exits = new Map<string, number>();
+  readonly sched: SchedParams;
+  readonly createdAt: number;
+
+  constructor(
+    readonly domid: number,
+    readonly config: DomainConfig,
+    readonly p2m: P2m,
+    readonly ramBase: number,
+    now: number,
+  ) {
+    this.sched = { weight: config.cpu_weight, cap: config.cap };
+    this.createdAt = now;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get ramSize(): number {
+    return this.config.memory * 1024 * 1024;
+  }
+
+  get state(): DomainState {
+    if (this.dying) return 'dying';
+    if (this.shutdownReason === 'crash') return 'crashed';
+    if (this.shutdownReason !== null) return 'shutdown';
+    if (this.paused) return 'paused';
+    return this.vcpus.some((v) => v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) ? 'running' : 'blocked';
+  }
+
+  countExit(reason: string): void {
+    this.exits.set(reason, (this.exits.get(reason) ?? 0) + 1);
+  }
+
+  appendConsole(byte: number): void {
+    this.console.push(byte);
+    if (this.console.length > 65536) this.console.splice(0, this.console.length - 65536);
+  }
+}

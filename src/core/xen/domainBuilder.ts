@@ -1,0 +1,71 @@
+/**
+ * Building a domain's memory (Xen's libxenguest "domain builder"): populate the P2M with
+ * fresh machine frames, load the kernel and its boot data, and say where vCPU 0 starts.
+ */
+import { Bus } from '../bus/bus';
+import { buildVirtFdt } from '../board/virtFdt';
+import * as M from '../board/memoryMap';
+import { loadKernel } from '../loader/kernel';
+import type { MachineMemory } from './machineMemory';
+import { P2m } from './p2m';
+import type { DomainConfig } from './xlConfig';
+
+export interface BuiltDomain {
+  p2m: P2m;
+  ramBase: number;
+  entry: number;
+  args: [number, number, number];
+}
+
+export interface DomainImages {
+  kernel: Uint8Array;
+  ramdisk?: Uint8Array;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * An hvm domain: QEMU's `virt` board boot protocol (board/virt.ts), RAM at 0x80000000.
+ * The P2M has room for maxmem; `memory` of it is populated.
+ */
+export function buildHvm(mem: MachineMemory, domid: number, cfg: DomainConfig, images: DomainImages): BuiltDomain {
+  const ramSize = cfg.memory * MiB;
+  const p2m = new P2m((cfg.maxmem * MiB) / 4096);
+  try {
+    for (let gfn = 0; gfn < ramSize / 4096; gfn++) p2m.populate(mem, gfn, domid);
+    const bus = new Bus({ ramBase: M.VIRT_DRAM_BASE, ramSize, buffer: mem.buffer, p2m: p2m.table });
+    const image = loadKernel(images.kernel, bus);
+    let initrd: { start: number; end: number } | undefined;
+    if (images.ramdisk) {
+      const start = image.entry + Math.min(ramSize / 2, 128 * MiB);
+      initrd = { start, end: start + images.ramdisk.length };
+      bus.writePhys(start, images.ramdisk);
+    }
+    const fdt = buildVirtFdt({
+      memBase: M.VIRT_DRAM_BASE,
+      memSize: ramSize,
+      harts: cfg.vcpus,
+      ...(cfg.cmdline !== undefined ? { bootargs: cfg.cmdline } : {}),
+      ...(initrd ? { initrd } : {}),
+    });
+    const fdtAddr = Math.floor((M.VIRT_DRAM_BASE + ramSize - fdt.length) / 0x20_0000) * 0x20_0000;
+    bus.writePhys(fdtAddr, fdt);
+    return { p2m, ramBase: M.VIRT_DRAM_BASE, entry: M.VIRT_DRAM_BASE, args: [0, fdtAddr, 0x1028] };
+  } catch (e) {
+    releaseFrames(mem, p2m);
+    throw e;
+  }
+}
+
+/** Give every frame of a P2M back to the free pool. */
+export function releaseFrames(mem: MachineMemory, p2m: P2m): number {
+  let n = 0;
+  for (let gfn = 0; gfn < p2m.maxFrames; gfn++) {
+    const mfn = p2m.clear(gfn);
+    if (mfn >= 0) {
+      mem.free(mfn);
+      n++;
+    }
+  }
+  return n;
+}

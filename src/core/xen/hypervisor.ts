@@ -1,0 +1,433 @@
+/**
+ * The hypervisor: machine memory, domains, the scheduler's mechanism and the exits of
+ * vCPU workers. It runs in one thread (a Web Worker in the browser, Node's main thread
+ * under `hyperlab host`); each vCPU runs in a worker of its own, started through a
+ * VcpuHost, and talks to it through its control block (vcpuControl.ts).
+ *
+ * Scheduling mechanism: one async loop per pCPU asks the policy (SchedOps) for a vCPU,
+ * grants it a slice, serves its requests until it gives the slice back, accounts the
+ * time and applies what the slice ended with (blocked in WFI, shut down, crashed).
+ */
+import { Uart16550 } from '../devices/uart16550';
+import type { VcpuBoot } from './vcpuControl';
+import * as C from './vcpuControl';
+import { Domain, Runstate, Vcpu, type ShutdownReason, type VcpuWorker } from './domain';
+import { buildHvm, releaseFrames, type DomainImages } from './domainBuilder';
+import { MachineMemory } from './machineMemory';
+import { CreditScheduler } from './sched/credit';
+import { RoundRobin } from './sched/roundRobin';
+import { NS_PER_MS, type SchedOps } from './sched/schedOps';
+import type { DomainConfig } from './xlConfig';
+import { hostNowMs } from './vcpuRunner';
+
+/** How a host starts vCPU workers (node:worker_threads, Web Workers). */
+export interface VcpuHost {
+  start(boot: VcpuBoot, onError: (message: string) => void): VcpuWorker;
+}
+
+export interface HypervisorOptions {
+  memoryMiB: number;
+  pcpus: number;
+  host: VcpuHost;
+  scheduler?: 'credit' | 'rr';
+  /** Deterministic mode: time advances 2^shift ns per instruction (QEMU -icount shift). */
+  icountShift?: number;
+}
+
+export interface HypervisorEvents {
+  console: (domid: number, bytes: Uint8Array) => void;
+  domain: (domid: number) => void;
+  log: (line: string) => void;
+}
+
+/** A slice in real-time mode never runs more instructions than this without a look. */
+const MAX_BUDGET = 0x3fff_ffff;
+
+export class Hypervisor {
+  readonly memory: MachineMemory;
+  readonly sched: SchedOps;
+  readonly domains = new Map<number, Domain>();
+  readonly pcpus: number;
+  readonly log: string[] = [];
+  private readonly host: VcpuHost;
+  private readonly icountShift: number | undefined;
+  private readonly listeners: { [K in keyof HypervisorEvents]: Set<HypervisorEvents[K]> } = {
+    console: new Set(), domain: new Set(), log: new Set(),
+  };
+  private nextDomid = 1;
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Scheduler time in deterministic mode (ns). */
+  private detNs = 0;
+  private readonly startMs = hostNowMs();
+
+  constructor(opts: HypervisorOptions) {
+    this.memory = new MachineMemory(opts.memoryMiB * 1024 * 1024);
+    this.pcpus = opts.pcpus;
+    this.host = opts.host;
+    this.icountShift = opts.icountShift;
+    this.sched = opts.scheduler === 'rr' ? new RoundRobin() : new CreditScheduler(() => this.pcpus);
+  }
+
+  on<K extends keyof HypervisorEvents>(event: K, fn: HypervisorEvents[K]): () => void {
+    this.listeners[event].add(fn);
+    return () => this.listeners[event].delete(fn);
+  }
+
+  private emit<K extends keyof HypervisorEvents>(event: K, ...args: Parameters<HypervisorEvents[K]>): void {
+    for (const fn of this.listeners[event]) (fn as (...a: unknown[]) => void)(...args);
+  }
+
+  private dmesg(line: string): void {
+    this.log.push(line);
+    this.emit('log', line);
+  }
+
+  /** Scheduler time in ns. */
+  now(): number {
+    return this.icountShift === undefined ? (hostNowMs() - this.startMs) * NS_PER_MS : this.detNs;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (let p = 0; p < this.pcpus; p++) void this.pcpuLoop(p);
+  }
+
+  /** Stop scheduling and end every vCPU worker. */
+  shutdownHost(): void {
+    this.running = false;
+    for (const d of [...this.domains.values()]) this.destroyDomain(d.domid);
+    this.kick();
+  }
+
+  // ---- domains -------------------------------------------------------------------
+
+  createDomain(cfg: DomainConfig, images: DomainImages): Domain {
+    for (const d of this.domains.values()) if (d.name === cfg.name) throw new Error(`a domain named "${cfg.name}" exists already`);
+    if (cfg.type !== 'hvm') throw new Error('pv domains are not implemented yet: use type = "hvm"');
+    if (cfg.vcpus !== 1) throw new Error('hvm domains have one vCPU for now (vcpus = 1)');
+    const needed = (cfg.memory * 1024 * 1024) / 4096;
+    if (needed > this.memory.nrFree) throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
+    const domid = this.nextDomid++;
+    const built = buildHvm(this.memory, domid, cfg, images);
+    const d = new Domain(domid, cfg, built.p2m, built.ramBase, this.now());
+    d.uart = new Uart16550({
+      onTransmit: (b) => {
+        d.appendConsole(b);
+        this.emit('console', domid, Uint8Array.of(b));
+      },
+      irq: { set: (level) => this.setIrq(d.vcpus[0]!, C.IRQ_UART, level) },
+    });
+    this.domains.set(domid, d);
+    for (let i = 0; i < cfg.vcpus; i++) {
+      const v = new Vcpu(d, i);
+      d.vcpus.push(v);
+      this.sched.insert(v);
+      v.runstateSince = this.now();
+      v.worker = this.host.start(this.bootOf(d, v, built.entry, built.args), (msg) => this.vcpuCrashed(v, msg));
+    }
+    this.dmesg(`domain ${domid} (${cfg.name}): created, ${cfg.memory} MiB, ${cfg.vcpus} vCPU`);
+    this.wake(d.vcpus[0]!);
+    this.emit('domain', domid);
+    return d;
+  }
+
+  private bootOf(d: Domain, v: Vcpu, entry: number, args: [number, number, number]): VcpuBoot {
+    return {
+      domid: d.domid,
+      vcpuId: v.vcpuId,
+      type: d.config.type,
+      machineMemory: this.memory.buffer,
+      p2m: d.p2m.table.buffer as SharedArrayBuffer,
+      p2mGeneration: d.p2m.generation.buffer as SharedArrayBuffer,
+      control: v.cb.buffer as SharedArrayBuffer,
+      ramBase: d.ramBase,
+      ramSize: d.ramSize,
+      entry,
+      args: [v.vcpuId, args[1], args[2]],
+      clock: this.icountShift === undefined ? { kind: 'real', epochMs: hostNowMs() } : { kind: 'icount', shift: this.icountShift },
+    };
+  }
+
+  getDomain(domid: number): Domain {
+    const d = this.domains.get(domid);
+    if (!d) throw new Error(`no domain ${domid}`);
+    return d;
+  }
+
+  /** `xl destroy`: stop the vCPUs at once and free everything. */
+  destroyDomain(domid: number): void {
+    const d = this.getDomain(domid);
+    d.dying = true;
+    for (const v of d.vcpus) {
+      this.sched.sleep(v);
+      this.sched.remove(v);
+      clearTimeout(v.wakeTimer);
+      v.worker?.terminate();
+      v.worker = undefined;
+      this.setRunstate(v, Runstate.OFFLINE);
+    }
+    const freed = releaseFrames(this.memory, d.p2m);
+    this.domains.delete(domid);
+    this.dmesg(`domain ${domid} (${d.name}): destroyed, ${freed} frames freed`);
+    this.emit('domain', domid);
+  }
+
+  pauseDomain(domid: number): void {
+    const d = this.getDomain(domid);
+    d.paused = true;
+    for (const v of d.vcpus) {
+      this.sched.sleep(v);
+      if (v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) v.wakePending = true;
+      if (v.runstate === Runstate.RUNNING) Atomics.store(v.cb, C.C_PREEMPT, 1);
+      else if (v.runstate === Runstate.RUNNABLE) this.setRunstate(v, Runstate.BLOCKED);
+    }
+    this.emit('domain', domid);
+  }
+
+  unpauseDomain(domid: number): void {
+    const d = this.getDomain(domid);
+    if (!d.paused) return;
+    d.paused = false;
+    for (const v of d.vcpus) {
+      if (v.wakePending) {
+        v.wakePending = false;
+        this.wake(v);
+      }
+    }
+    this.emit('domain', domid);
+  }
+
+  setSchedParams(domid: number, p: { weight?: number; cap?: number }): void {
+    const d = this.getDomain(domid);
+    if (p.weight !== undefined) {
+      if (!Number.isInteger(p.weight) || p.weight < 1 || p.weight > 65535) throw new Error('weight must be 1..65535');
+      d.sched.weight = p.weight;
+    }
+    if (p.cap !== undefined) {
+      if (!Number.isInteger(p.cap) || p.cap < 0 || p.cap > 100 * this.pcpus) throw new Error(`cap must be 0..${100 * this.pcpus}`);
+      d.sched.cap = p.cap;
+    }
+  }
+
+  /** `xl vcpu-pin`: hard affinity as a pCPU bitmask. */
+  pinVcpu(domid: number, vcpuId: number, mask: number): void {
+    const v = this.getDomain(domid).vcpus[vcpuId];
+    if (!v) throw new Error(`domain ${domid} has no vCPU ${vcpuId}`);
+    const valid = mask & ((1 << this.pcpus) - 1);
+    if (valid === 0) throw new Error(`no pCPU in that set (the host has ${this.pcpus})`);
+    v.affinity = valid;
+    this.kick();
+  }
+
+  /** Bytes typed on a domain's console. Returns how many were taken. */
+  consoleInput(domid: number, bytes: Uint8Array): number {
+    const d = this.getDomain(domid);
+    let n = 0;
+    while (n < bytes.length && d.uart?.receive(bytes[n]!)) n++;
+    return n;
+  }
+
+  // ---- scheduling mechanism ------------------------------------------------------
+
+  private setRunstate(v: Vcpu, s: Runstate): void {
+    const now = this.now();
+    v.runstateNs[v.runstate] = v.runstateNs[v.runstate]! + (now - v.runstateSince);
+    v.runstateSince = now;
+    v.runstate = s;
+  }
+
+  /** Make a blocked vCPU runnable (timer, interrupt, unpause). */
+  wake(v: Vcpu): void {
+    if (v.domain.shutdownReason || v.domain.dying) return;
+    if (v.domain.paused) {
+      v.wakePending = true; // unpause wakes it
+      return;
+    }
+    if (v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) return;
+    clearTimeout(v.wakeTimer);
+    v.wakeTimer = undefined;
+    this.setRunstate(v, Runstate.RUNNABLE);
+    this.sched.wake(v, this.now());
+    this.kick();
+  }
+
+  private kick(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private setIrq(v: Vcpu | undefined, bit: number, level: boolean): void {
+    if (!v) return;
+    if (level) Atomics.or(v.cb, C.C_IRQ, bit);
+    else Atomics.and(v.cb, C.C_IRQ, ~bit);
+    if (level && v.runstate === Runstate.BLOCKED) this.wake(v);
+  }
+
+  private async pcpuLoop(p: number): Promise<void> {
+    while (this.running) {
+      const now = this.now();
+      if (this.sched.nextTick() <= now) this.sched.tick(now);
+      const pick = this.sched.pickNext(p, now);
+      if (!pick) {
+        await this.idle();
+        continue;
+      }
+      await this.runSlice(pick.vcpu as Vcpu, p, pick.sliceNs);
+    }
+  }
+
+  /** Wait until something may have become runnable: a wake-up, or the policy's next tick. */
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const tick = this.sched.nextTick();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      if (Number.isFinite(tick)) {
+        if (this.icountShift !== undefined) {
+          if (!this.anyTimerPending()) this.detNs = Math.max(this.detNs, tick); // warp: nothing else can happen first
+          timer = setTimeout(resolve, 0);
+        } else {
+          timer = setTimeout(resolve, Math.max(1, (tick - this.now()) / NS_PER_MS));
+        }
+      }
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private anyTimerPending(): boolean {
+    for (const d of this.domains.values()) for (const v of d.vcpus) if (v.wakeTimer !== undefined) return true;
+    return false;
+  }
+
+  private async runSlice(v: Vcpu, p: number, sliceNs: number): Promise<void> {
+    const cb = v.cb;
+    const d = v.domain;
+    v.pcpu = p;
+    this.setRunstate(v, Runstate.RUNNING);
+    const det = this.icountShift;
+    const startMs = hostNowMs();
+    Atomics.store(cb, C.C_PREEMPT, 0);
+    cb[C.C_CMD] = C.VcpuCmd.RUN;
+    cb[C.C_BUDGET] = det === undefined ? MAX_BUDGET : Math.max(1, Math.floor(sliceNs / 2 ** det));
+    const preempt = det === undefined ? setTimeout(() => Atomics.store(cb, C.C_PREEMPT, 1), sliceNs / NS_PER_MS) : undefined;
+    v.cmdSeq++;
+    Atomics.store(cb, C.C_SEQ, v.cmdSeq);
+    Atomics.notify(cb, C.C_SEQ);
+
+    let reason: number;
+    for (;;) {
+      await this.nextEvent(v);
+      if (v.worker === undefined) return; // destroyed meanwhile
+      if (Atomics.load(cb, C.C_EVENT) === C.VcpuEvent.REQUEST) {
+        this.serveRequest(v);
+        continue;
+      }
+      reason = cb[C.C_REASON]!;
+      break;
+    }
+    clearTimeout(preempt);
+    const retired = cb[C.C_RETIRED]! >>> 0;
+    v.instret += retired;
+    const ranNs = det === undefined ? (hostNowMs() - startMs) * NS_PER_MS : retired * 2 ** det;
+    if (det !== undefined) this.detNs += ranNs;
+    d.cpuNs += ranNs;
+    v.pcpu = -1;
+    this.endSlice(v, reason, ranNs);
+  }
+
+  /** Resolve when the vCPU rings its doorbell. */
+  private async nextEvent(v: Vcpu): Promise<void> {
+    const cb = v.cb;
+    while (v.worker !== undefined && Atomics.load(cb, C.C_DOORBELL) === v.doorbellSeen) {
+      const w = Atomics.waitAsync(cb, C.C_DOORBELL, v.doorbellSeen, 1000);
+      if (w.async) await w.value;
+    }
+    v.doorbellSeen = Atomics.load(cb, C.C_DOORBELL);
+  }
+
+  private serveRequest(v: Vcpu): void {
+    const cb = v.cb;
+    const d = v.domain;
+    const kind = cb[C.C_REQ];
+    const a0 = cb[C.C_ARG0]!, a1 = cb[C.C_ARG0 + 1]!, a2 = cb[C.C_ARG0 + 2]!;
+    let ret = 0;
+    if ((kind === C.VcpuRequest.MMIO_READ || kind === C.VcpuRequest.MMIO_WRITE) && d.uart) {
+      const width = a1 === 1 || a1 === 2 || a1 === 4 ? a1 : 1;
+      const offset = a0 >>> 0;
+      if (offset < d.uart.size) {
+        if (kind === C.VcpuRequest.MMIO_READ) ret = d.uart.read(offset, width);
+        else d.uart.write(offset, width, a2);
+      }
+      d.countExit('mmio:uart0');
+    } else {
+      d.countExit('unknown');
+    }
+    cb[C.C_RET] = ret;
+    Atomics.add(cb, C.C_RSP_SEQ, 1);
+    Atomics.notify(cb, C.C_RSP_SEQ);
+  }
+
+  private endSlice(v: Vcpu, reason: number, ranNs: number): void {
+    const d = v.domain;
+    const now = this.now();
+    let runnable = false;
+    switch (reason) {
+      case C.SliceEnd.BUDGET:
+      case C.SliceEnd.PREEMPTED:
+        runnable = !d.paused; // a paused domain's vCPU was marked wakePending by pauseDomain
+        break;
+      case C.SliceEnd.WFI: {
+        d.countExit('wfi');
+        const wakeAt = C.wakeAtView(v.cb)[0]!;
+        v.wakeAt = wakeAt;
+        // An interrupt line raised meanwhile (console input) wakes it at once.
+        runnable = !d.paused && (wakeAt <= hostNowMs() || Atomics.load(v.cb, C.C_IRQ) !== 0);
+        if (!runnable && Number.isFinite(wakeAt)) {
+          v.wakeTimer = setTimeout(() => { v.wakeTimer = undefined; this.wake(v); }, Math.max(0, wakeAt - hostNowMs()));
+        }
+        break;
+      }
+      case C.SliceEnd.SHUTDOWN: {
+        const kind = v.cb[C.C_ARG0];
+        const code = v.cb[C.C_ARG0 + 1]! >>> 0;
+        if (kind === C.FINISH_RESET) this.guestShutdown(d, 'reboot', 'the guest asked for a reset');
+        else this.guestShutdown(d, 'poweroff', kind === C.FINISH_FAIL ? `FAIL ${code}` : 'PASS');
+        break;
+      }
+      case C.SliceEnd.CRASH:
+      default:
+        this.guestShutdown(d, 'crash', `vCPU ${v.vcpuId} stopped unexpectedly`);
+        break;
+    }
+    if (d.dying) return;
+    this.setRunstate(v, runnable ? Runstate.RUNNABLE : d.shutdownReason ? Runstate.OFFLINE : Runstate.BLOCKED);
+    this.sched.account(v, ranNs, runnable, now);
+    this.emit('domain', d.domid);
+  }
+
+  private vcpuCrashed(v: Vcpu, message: string): void {
+    this.dmesg(message);
+    if (!v.domain.dying && this.domains.has(v.domid)) this.guestShutdown(v.domain, 'crash', message);
+  }
+
+  /** The guest shut itself down (or crashed): apply on_poweroff / on_reboot / on_crash. */
+  private guestShutdown(d: Domain, reason: ShutdownReason, detail: string): void {
+    if (d.shutdownReason) return;
+    d.shutdownReason = reason;
+    d.shutdownDetail = detail;
+    for (const v of d.vcpus) {
+      this.sched.sleep(v);
+      this.setRunstate(v, Runstate.OFFLINE);
+    }
+    this.dmesg(`domain ${d.domid} (${d.name}): ${reason} (${detail})`);
+    const action = reason === 'crash' ? d.config.on_crash : reason === 'reboot' ? d.config.on_reboot : d.config.on_poweroff;
+    if (action === 'destroy') queueMicrotask(() => this.domains.has(d.domid) && this.destroyDomain(d.domid));
+    // 'restart' needs the images again: the toolstack (which has them) does it on the event.
+    this.emit('domain', d.domid);
+  }
+}

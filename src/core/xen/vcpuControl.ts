@@ -1,0 +1,74 @@
+/**
+ * The control block between the hypervisor and one vCPU worker: a few Int32 words in a
+ * SharedArrayBuffer, driven with Atomics.wait / notify (no postMessage on hot paths).
+ *
+ * Commands (hypervisor -> vCPU): the hypervisor writes C_CMD and C_BUDGET, then bumps
+ * C_SEQ; the vCPU waits on C_SEQ. While running, the vCPU checks C_PREEMPT between chunks.
+ *
+ * Events (vCPU -> hypervisor): the vCPU writes C_EVENT and its fields, then bumps
+ * C_DOORBELL; the hypervisor waits on it (Atomics.waitAsync). A REQUEST (an MMIO access
+ * to a device model in the hypervisor, or a hypercall) blocks the vCPU until the
+ * hypervisor writes C_RET and bumps C_RSP_SEQ. A SLICE_END gives the slice back.
+ *
+ * The vCPU writes only C_DOORBELL..C_ARG7 and C_INSTRET*; the hypervisor treats all of them
+ * as hostile input (a crashed or buggy worker can write anything there).
+ */
+export const C_SEQ = 0;
+export const C_CMD = 1;
+export const C_BUDGET = 2;
+export const C_PREEMPT = 3;
+/** Interrupt lines raised by device models in the hypervisor (bit numbers below). */
+export const C_IRQ = 4;
+export const C_DOORBELL = 5;
+export const C_EVENT = 6;
+export const C_REASON = 7;
+export const C_RETIRED = 8;
+export const C_REQ = 9;
+export const C_ARG0 = 10; // .. C_ARG0 + 7
+export const C_RSP_SEQ = 18;
+export const C_RET = 19;
+/** Instructions retired by this vCPU since it started, low and high 32 bits. */
+export const C_INSTRET_LO = 20;
+export const C_INSTRET_HI = 21;
+/** Guest pc at the last event (for crash reports and xl vcpu-list). */
+export const C_PC = 22;
+/** Wake-up time in ms of the host clock asked for by a WFI exit (Infinity = none), as float bits. */
+export const C_WAKE_AT = 24; // two words, read through a Float64Array at index C_WAKE_AT / 2
+export const C_WORDS = 32;
+
+export const enum VcpuCmd { RUN = 1, QUIT = 2 }
+export const enum VcpuEvent { REQUEST = 1, SLICE_END = 2 }
+export const enum SliceEnd { BUDGET = 1, WFI = 2, SHUTDOWN = 3, CRASH = 4, PREEMPTED = 5, BLOCK = 6 }
+export const enum VcpuRequest { MMIO_READ = 1, MMIO_WRITE = 2, HYPERCALL = 3 }
+
+/** With SliceEnd.SHUTDOWN: C_ARG0 says what the guest wrote to the test finisher, C_ARG0+1 its code. */
+export const FINISH_PASS = 1, FINISH_FAIL = 2, FINISH_RESET = 3;
+
+/** C_IRQ bits. */
+export const IRQ_UART = 1 << 0;
+
+export function newControlBlock(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(C_WORDS * 4));
+}
+
+export function wakeAtView(cb: Int32Array): Float64Array {
+  return new Float64Array(cb.buffer, C_WAKE_AT * 4, 1);
+}
+
+/** What a vCPU worker needs to start (plain data: it crosses a postMessage once). */
+export interface VcpuBoot {
+  domid: number;
+  vcpuId: number;
+  type: 'hvm' | 'pv';
+  machineMemory: SharedArrayBuffer;
+  p2m: SharedArrayBuffer;
+  p2mGeneration: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  ramBase: number;
+  ramSize: number;
+  /** Initial pc and a0..a2. */
+  entry: number;
+  args: [number, number, number];
+  /** Clock: host milliseconds at which the domain's time started, or an icount shift. */
+  clock: { kind: 'real'; epochMs: number } | { kind: 'icount'; shift: number };
+}

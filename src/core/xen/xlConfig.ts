@@ -1,0 +1,133 @@
+/**
+ * xl.cfg-style domain configuration (docs/man/xl.cfg.5.pod in Xen): `key = value` lines,
+ * values are numbers, "strings" or 'strings', or [lists]; `#` starts a comment. Defaults
+ * as in Xen (CONFIG_DEFAULTS). A mistake is a ConfigError naming the line.
+ */
+export type ActionOnEvent = 'destroy' | 'restart' | 'preserve';
+
+export interface DomainConfig {
+  name: string;
+  type: 'pv' | 'hvm';
+  /** MiB of RAM at start. */
+  memory: number;
+  /** MiB the domain may grow to (balloon); >= memory. */
+  maxmem: number;
+  vcpus: number;
+  kernel: string;
+  ramdisk?: string;
+  cmdline?: string;
+  /** Credit scheduler weight (xl.cfg cpu_weight), 1..65535. */
+  cpu_weight: number;
+  /** Percent of one pCPU, 0 = no cap. */
+  cap: number;
+  on_poweroff: ActionOnEvent;
+  on_reboot: ActionOnEvent;
+  on_crash: ActionOnEvent;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly line: number, message: string) {
+    super(line > 0 ? `line ${line}: ${message}` : message);
+  }
+}
+
+type Value = number | string | Value[];
+
+const ACTIONS: readonly ActionOnEvent[] = ['destroy', 'restart', 'preserve'];
+
+/** The keys hyperlab knows, each with its check. */
+const KEYS: Record<string, (v: Value, line: number) => Partial<DomainConfig>> = {
+  name: (v, l) => ({ name: str(v, l, 'name', /^[A-Za-z0-9_.-]{1,64}$/) }),
+  type: (v, l) => {
+    const t = str(v, l, 'type');
+    if (t !== 'pv' && t !== 'hvm') throw new ConfigError(l, `type must be "pv" or "hvm", not "${t}"`);
+    return { type: t };
+  },
+  memory: (v, l) => ({ memory: int(v, l, 'memory', 4, 1024) }),
+  maxmem: (v, l) => ({ maxmem: int(v, l, 'maxmem', 4, 1024) }),
+  vcpus: (v, l) => ({ vcpus: int(v, l, 'vcpus', 1, 8) }),
+  kernel: (v, l) => ({ kernel: str(v, l, 'kernel') }),
+  ramdisk: (v, l) => ({ ramdisk: str(v, l, 'ramdisk') }),
+  cmdline: (v, l) => ({ cmdline: str(v, l, 'cmdline') }),
+  extra: (v, l) => ({ cmdline: str(v, l, 'extra') }),
+  cpu_weight: (v, l) => ({ cpu_weight: int(v, l, 'cpu_weight', 1, 65535) }),
+  cap: (v, l) => ({ cap: int(v, l, 'cap', 0, 800) }),
+  on_poweroff: (v, l) => ({ on_poweroff: action(v, l, 'on_poweroff') }),
+  on_reboot: (v, l) => ({ on_reboot: action(v, l, 'on_reboot') }),
+  on_crash: (v, l) => ({ on_crash: action(v, l, 'on_crash') }),
+};
+
+/** Xen's defaults (xl.cfg(5)): 1 vCPU, weight 256, no cap, destroy on poweroff and crash, restart on reboot. */
+export const CONFIG_DEFAULTS = {
+  type: 'pv',
+  memory: 32,
+  vcpus: 1,
+  cpu_weight: 256,
+  cap: 0,
+  on_poweroff: 'destroy',
+  on_reboot: 'restart',
+  on_crash: 'destroy',
+} as const;
+
+export function parseXlConfig(text: string): DomainConfig {
+  const cfg: Partial<DomainConfig> = {};
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    const body = stripComment(raw).trim();
+    if (body === '') return;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(body);
+    if (!m) throw new ConfigError(line, `expected "key = value", got "${body}"`);
+    const key = m[1]!;
+    const check = KEYS[key];
+    if (!check) throw new ConfigError(line, `unknown key "${key}"`);
+    if (seen.has(key)) throw new ConfigError(line, `"${key}" is set twice`);
+    seen.add(key);
+    Object.assign(cfg, check(parseValue(m[2]!.trim(), line), line));
+  });
+  if (cfg.name === undefined) throw new ConfigError(0, 'the config has no "name"');
+  if (cfg.kernel === undefined) throw new ConfigError(0, 'the config has no "kernel"');
+  const full: DomainConfig = { ...CONFIG_DEFAULTS, ...cfg, maxmem: cfg.maxmem ?? cfg.memory ?? CONFIG_DEFAULTS.memory } as DomainConfig;
+  if (full.maxmem < full.memory) throw new ConfigError(0, `maxmem (${full.maxmem}) is below memory (${full.memory})`);
+  return full;
+}
+
+function stripComment(s: string): string {
+  let quote = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) { if (c === quote) quote = ''; }
+    else if (c === '"' || c === "'") quote = c;
+    else if (c === '#') return s.slice(0, i);
+  }
+  return s;
+}
+
+function parseValue(text: string, line: number): Value {
+  if (/^-?\d+$/.test(text)) return Number(text);
+  const q = /^"([^"]*)"$|^'([^']*)'$/.exec(text);
+  if (q) return q[1] ?? q[2]!;
+  if (text.startsWith('[') && text.endsWith(']')) {
+    const inner = text.slice(1, -1).trim();
+    return inner === '' ? [] : inner.split(',').map((t) => parseValue(t.trim(), line));
+  }
+  throw new ConfigError(line, `cannot read the value "${text}" (a number, a "string" or a [list])`);
+}
+
+function str(v: Value, line: number, key: string, pattern?: RegExp): string {
+  if (typeof v !== 'string') throw new ConfigError(line, `${key} must be a "string"`);
+  if (pattern && !pattern.test(v)) throw new ConfigError(line, `${key} "${v}" is not allowed (letters, digits, _ . -)`);
+  return v;
+}
+
+function int(v: Value, line: number, key: string, min: number, max: number): number {
+  if (typeof v !== 'number') throw new ConfigError(line, `${key} must be a number`);
+  if (v < min || v > max) throw new ConfigError(line, `${key} must be between ${min} and ${max}, not ${v}`);
+  return v;
+}
+
+function action(v: Value, line: number, key: string): ActionOnEvent {
+  const a = str(v, line, key);
+  if (!(ACTIONS as readonly string[]).includes(a)) throw new ConfigError(line, `${key} must be one of ${ACTIONS.join(', ')}, not "${a}"`);
+  return a as ActionOnEvent;
+}
