@@ -9,6 +9,7 @@ import { parseRunArgs, UsageError } from './args';
 import { EXIT_USAGE, runImage } from './run';
 
 const USAGE = `usage: hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N] [--trace] [--icount SHIFT]
+       hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--exec "CMD; CMD"] [CONFIG...]
        hyperlab bench [--runs N] [--out FILE]`;
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -17,6 +18,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runImage(parseRunArgs(rest), nodeIo());
+      case 'host': {
+        const { parseHostArgs, runHost } = await import('./host');
+        return await runHost(parseHostArgs(rest));
+      }
       case 'bench': {
         const { benchMain } = await import('../../bench/main');
         return await benchMain(rest);

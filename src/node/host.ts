@@ -1,0 +1,143 @@
+/**
+ * `hyperlab host [options] [CONFIG...]`: a hypervisor in Node with vCPU worker threads,
+ * the given domains created, and a Domain-0 prompt that takes xl commands. On a terminal
+ * the prompt is interactive; otherwise commands are read from standard input, one per
+ * line, and run in order (the same commands, for scripts). `--exec "cmd; cmd"` runs
+ * commands without reading stdin. Host-level commands: `sleep SECONDS`, `quit`.
+ */
+import { createInterface } from 'node:readline';
+import { Hypervisor } from '../core/xen/hypervisor';
+import { Toolstack } from '../core/xen/toolstack';
+import { runXl } from '../core/xen/xl';
+import { ConfigError } from '../core/xen/xlConfig';
+import { parseSize, UsageError } from './args';
+import { ensureWorkerScript } from './workerScript';
+import { nodeVcpuHost } from './vcpuHost';
+import { readFileOrThrow } from './run';
+
+export interface HostArgs {
+  memBytes: number;
+  pcpus: number;
+  sched: 'credit' | 'rr';
+  icountShift?: number;
+  configs: string[];
+  exec?: string;
+}
+
+export function parseHostArgs(argv: readonly string[]): HostArgs {
+  const a: HostArgs = { memBytes: 512 << 20, pcpus: 2, sched: 'credit', configs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new UsageError(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--mem') a.memBytes = parseSize(v());
+    else if (k === '--pcpus') a.pcpus = Number(v());
+    else if (k === '--sched') {
+      const s = v();
+      if (s !== 'credit' && s !== 'rr') throw new UsageError(`--sched is credit or rr, not '${s}'`);
+      a.sched = s;
+    } else if (k === '--icount') a.icountShift = Number(v());
+    else if (k === '--exec') a.exec = v();
+    else if (k.startsWith('-')) throw new UsageError(`unknown option '${k}'`);
+    else a.configs.push(k);
+  }
+  if (!Number.isInteger(a.pcpus) || a.pcpus < 1 || a.pcpus > 16) throw new UsageError('--pcpus must be 1..16');
+  if (a.memBytes < 16 << 20 || a.memBytes > 1 << 30) throw new UsageError('--mem must be 16M..1G');
+  return a;
+}
+
+export async function runHost(args: HostArgs): Promise<number> {
+  const hv = new Hypervisor({
+    memoryMiB: args.memBytes >> 20,
+    pcpus: args.pcpus,
+    host: nodeVcpuHost(await ensureWorkerScript()),
+    scheduler: args.sched,
+    ...(args.icountShift !== undefined ? { icountShift: args.icountShift } : {}),
+  });
+  const ts = new Toolstack(hv, { readFile: (p) => readFileOrThrow(p, 'image') });
+  hv.on('log', (line) => process.stderr.write(`(XEN) ${line}\n`));
+  hv.start();
+  let failed = false;
+  const exec = async (line: string): Promise<boolean> => {
+    const ok = await command(ts, line);
+    failed ||= !ok;
+    return ok;
+  };
+  try {
+    for (const c of args.configs) await exec(`create ${c}`);
+    if (args.exec !== undefined) {
+      for (const c of args.exec.split(';')) if (!(await exec(c))) break;
+    } else if (process.stdin.isTTY) {
+      await interactive(ts);
+    } else {
+      const rl = createInterface({ input: process.stdin });
+      for await (const line of rl) {
+        if (line.trim() === 'quit') break;
+        await exec(line);
+      }
+    }
+  } finally {
+    hv.shutdownHost();
+  }
+  return failed ? 1 : 0;
+}
+
+/** Run one command line; false if it failed (the message is printed). */
+async function command(ts: Toolstack, line: string, attach?: (domid: number) => Promise<void>): Promise<boolean> {
+  const words = line.trim().split(/\s+/).filter((w) => w !== '');
+  if (words[0] === 'xl') words.shift();
+  if (words.length === 0) return true;
+  if (words[0] === 'sleep') {
+    await new Promise((r) => setTimeout(r, Number(words[1] ?? 1) * 1000));
+    return true;
+  }
+  try {
+    const r = runXl(ts, words, { out: (t) => process.stdout.write(`${t}\n`), readFile: (p) => Buffer.from(readFileOrThrow(p, 'config')).toString('utf8') });
+    if (r.attach !== undefined) {
+      if (attach) await attach(r.attach);
+      else process.stdout.write(String.fromCharCode(...ts.hv.getDomain(r.attach).console));
+    }
+    return r.status === 0;
+  } catch (e) {
+    const msg = e instanceof ConfigError || e instanceof Error ? e.message : String(e);
+    process.stderr.write(`xl: ${msg}\n`);
+    return false;
+  }
+}
+
+async function interactive(ts: Toolstack): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: 'dom0# ' });
+  const attach = async (domid: number): Promise<void> => {
+    rl.pause();
+    process.stdout.write(String.fromCharCode(...ts.hv.getDomain(domid).console));
+    const off = ts.hv.on('console', (d, bytes) => d === domid && process.stdout.write(bytes));
+    process.stdin.setRawMode(true);
+    await new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer): void => {
+        const esc = chunk.indexOf(0x1d); // Ctrl-]
+        const keys = esc >= 0 ? chunk.subarray(0, esc) : chunk;
+        if (keys.length > 0 && ts.hv.domains.has(domid)) ts.hv.consoleInput(domid, keys);
+        if (esc >= 0 || !ts.hv.domains.has(domid)) {
+          process.stdin.off('data', onData);
+          resolve();
+        }
+      };
+      process.stdin.on('data', onData);
+      process.stdin.resume();
+    });
+    off();
+    process.stdin.setRawMode(false);
+    process.stdout.write('\n');
+    rl.resume();
+  };
+  rl.prompt();
+  for await (const line of rl) {
+    if (line.trim() === 'quit' || line.trim() === 'exit') break;
+    await command(ts, line, attach);
+    rl.prompt();
+  }
+}
+

@@ -1,0 +1,27 @@
+/** How React views reach the Lab and its store: one context, two small hooks. */
+import { createContext, useContext } from 'react';
+import { useStore } from 'zustand';
+import type { Lab } from '../web/lab';
+import type { LabState, LabStore } from './labStore';
+
+export interface LabContextValue {
+  readonly lab: Lab;
+  readonly store: LabStore;
+}
+
+export const LabContext = createContext<LabContextValue | null>(null);
+
+function useLabContext(): LabContextValue {
+  const value = useContext(LabContext);
+  if (!value) throw new Error('hyperlab views must be rendered inside <LabContext.Provider>');
+  return value;
+}
+
+export function useLab(): Lab {
+  return useLabContext().lab;
+}
+
+/** Select a slice of the lab's state; the view re-renders when that slice changes. */
+export function useLabState<T>(selector: (state: LabState) => T): T {
+  return useStore(useLabContext().store, selector);
+}

@@ -1,0 +1,33 @@
+/**
+ * The guest images the lab ships (public/guests/*.elf), as listed by guests/index.json,
+ * which vite.config.ts writes at build time and serves in dev.
+ */
+
+export interface GuestEntry {
+  /** Image name without extension: "hello", "isa-selftest", "cpubench". */
+  readonly name: string;
+  /** File name under guests/. */
+  readonly file: string;
+  readonly size: number;
+}
+
+/** Absolute URL of a file under the site's guests/ directory (works under any base path). */
+export function guestUrl(file: string, base: string = document.baseURI): string {
+  return new URL(`guests/${file}`, base).href;
+}
+
+function isGuestEntry(v: unknown): v is GuestEntry {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return typeof e['name'] === 'string' && typeof e['file'] === 'string' && typeof e['size'] === 'number';
+}
+
+export async function fetchGuestCatalog(): Promise<GuestEntry[]> {
+  const url = guestUrl('index.json');
+  const res = await fetch(url, { cache: 'no-cache' });
+  if (!res.ok) throw new Error(`cannot list guest images (${url}: ${res.status})`);
+  const body: unknown = await res.json();
+  const list = (body as { guests?: unknown } | null)?.guests;
+  if (!Array.isArray(list) || !list.every(isGuestEntry)) throw new Error(`${url} is not a guest list`);
+  return list;
+}
