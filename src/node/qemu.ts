@@ -8,8 +8,9 @@
  * or else as `qemu-system-riscv32` on PATH.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 /**
@@ -77,11 +78,13 @@ export function qemuAvailable(): boolean {
 }
 
 /**
- * The command line for one run. Serial on stdio (so stdin reaches the UART and
- * stdout carries nothing else), no monitor, no display, no firmware: the image is entered at 0x80000000 in M-mode with a0 = hartid and
- * a1 = the device tree. -no-reboot turns a guest reset into an exit.
+ * The command line for one run: no monitor, no display, no firmware (the reset vector
+ * enters the image at 0x80000000 in M-mode with a0 = hartid, a1 = the device tree,
+ * a2 = fw_dynamic_info). -no-reboot turns a guest reset into an exit. The serial port
+ * is stdio when there is input to type; otherwise a file (`serialFile`), because QEMU
+ * drops UART bytes when a busy reader leaves its stdout pipe full.
  */
-export function qemuArgs(image: string, opts: QemuRunOptions = {}): string[] {
+export function qemuArgs(image: string, opts: QemuRunOptions = {}, serialFile?: string): string[] {
   return [
     '-machine', 'virt',
     '-bios', 'none',
@@ -89,7 +92,7 @@ export function qemuArgs(image: string, opts: QemuRunOptions = {}): string[] {
     '-smp', '1',
     ...(opts.cpu === null ? [] : ['-cpu', opts.cpu ?? QEMU_CPU_RV32IMA]),
     '-display', 'none',
-    '-serial', 'stdio',
+    '-serial', serialFile !== undefined ? `file:${serialFile}` : 'stdio',
     '-monitor', 'none',
     '-no-reboot',
     '-kernel', image,
@@ -105,8 +108,9 @@ export function runQemu(image: string, opts: QemuRunOptions = {}): Promise<QemuR
   }
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const start = performance.now();
+  const serialFile = opts.input ? undefined : join(mkdtempSync(join(tmpdir(), 'hyperlab-qemu-')), 'serial.out');
   return new Promise((resolve, reject) => {
-    const child = spawn(qemu, qemuArgs(image, opts), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(qemu, qemuArgs(image, opts, serialFile), { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -125,8 +129,13 @@ export function runQemu(image: string, opts: QemuRunOptions = {}): Promise<QemuR
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      let serial = Buffer.concat(out);
+      if (serialFile !== undefined) {
+        serial = existsSync(serialFile) ? readFileSync(serialFile) : Buffer.alloc(0);
+        rmSync(dirname(serialFile), { recursive: true, force: true });
+      }
       resolve({
-        stdout: Buffer.concat(out).toString('latin1'),
+        stdout: serial.toString('latin1'),
         stderr: Buffer.concat(err).toString('utf8'),
         exitCode: timedOut ? null : code,
         timedOut,
