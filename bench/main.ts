@@ -15,6 +15,7 @@ import { readFileOrThrow } from '../src/node/run';
 import { qemuAvailable, runQemu } from '../src/node/qemu';
 import { UsageError } from '../src/node/args';
 import { guestImage, projectRoot } from '../src/node/paths';
+import { measureExitRoundTrip } from './exits';
 
 export interface CpuRun {
   instructions: number;
@@ -71,6 +72,9 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     }
     process.stderr.write('\n');
   }
+  const exitRuns: number[] = [];
+  for (let i = 0; i < runs; i++) exitRuns.push((await measureExitRoundTrip()).microsPerExit);
+  process.stderr.write(`hvm exit round trip: ${exitRuns.map((x) => x.toFixed(1)).join(', ')} us\n`);
   const seconds = median(hyperlab.map((r) => r.seconds));
   const result = {
     benchmark: 'cpu',
@@ -83,6 +87,11 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
       medianMips: round(median(hyperlab.map((r) => r.mips))),
       medianSeconds: round(seconds),
       mips: hyperlab.map((r) => round(r.mips)),
+    },
+    hvmExit: {
+      // An MMIO access to the UART model in the hypervisor thread and back (bench/exits.ts).
+      medianMicroseconds: round(median(exitRuns)),
+      microseconds: exitRuns.map(round),
     },
     qemu: haveQemu
       ? {

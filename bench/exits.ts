@@ -1,0 +1,48 @@
+/**
+ * The cost of one exit to a device model in the hypervisor: an hvm domain writes the
+ * UART's scratch register N times (each write is a synchronous REQUEST to the hypervisor
+ * thread and back, vcpuControl.ts), and the wall time divided by N is the round trip.
+ */
+import { assemble } from '../src/core/cpu/asm';
+import { Hypervisor } from '../src/core/xen/hypervisor';
+import { parseXlConfig } from '../src/core/xen/xlConfig';
+import { nodeVcpuHost } from '../src/node/vcpuHost';
+import { ensureWorkerScript } from '../src/node/workerScript';
+
+function li(rd: number, v: number): number[] {
+  const lo = (v << 20) >> 20;
+  return [assemble('lui', { rd, imm: ((v - lo) >>> 12) & 0xfffff }), assemble('addi', { rd, rs1: rd, imm: lo })];
+}
+
+/** N stores to UART SCR (offset 7), then PASS to the finisher. */
+export function exitLoopImage(n: number): Uint8Array {
+  const words = [
+    assemble('lui', { rd: 5, imm: 0x10000 }),
+    ...li(6, n),
+    assemble('sb', { rs1: 5, rs2: 6, imm: 7 }),
+    assemble('addi', { rd: 6, rs1: 6, imm: -1 }),
+    assemble('bne', { rs1: 6, rs2: 0, imm: -8 }),
+    assemble('lui', { rd: 7, imm: 0x100 }),
+    ...li(28, 0x5555),
+    assemble('sw', { rs1: 7, rs2: 28 }),
+  ];
+  return new Uint8Array(Int32Array.from(words).buffer);
+}
+
+export async function measureExitRoundTrip(n = 20_000): Promise<{ exits: number; microsPerExit: number }> {
+  const hv = new Hypervisor({ memoryMiB: 32, pcpus: 1, host: nodeVcpuHost(await ensureWorkerScript()) });
+  hv.start();
+  try {
+    const cfg = parseXlConfig('name = "exits"\ntype = "hvm"\nmemory = 8\nkernel = "loop"\non_poweroff = "preserve"');
+    const d = hv.createDomain(cfg, { kernel: exitLoopImage(n) });
+    // Time from the first exit on, so worker start-up is not counted.
+    while ((d.exits.get('mmio:uart0') ?? 0) === 0) await new Promise((r) => setTimeout(r, 1));
+    const t0 = performance.now();
+    const e0 = d.exits.get('mmio:uart0')!;
+    while (d.shutdownReason === null) await new Promise((r) => setTimeout(r, 1));
+    const exits = d.exits.get('mmio:uart0')! - e0;
+    return { exits, microsPerExit: ((performance.now() - t0) * 1000) / exits };
+  } finally {
+    hv.shutdownHost();
+  }
+}
