@@ -30,6 +30,10 @@ export function ramViews(buffer: ArrayBufferLike, byteOffset = 0, byteLength = b
   };
 }
 
+/** P2M entry bits: the machine frame, and a flag for frames the guest may only read. */
+export const P2M_MFN_MASK = 0x3fff_ffff;
+export const P2M_READONLY = 0x4000_0000;
+
 interface Mapping {
   readonly base: number;
   readonly end: number; // exclusive
@@ -103,8 +107,18 @@ export class Bus {
     if (!(off >= 0 && off < this.ramSize)) return -1;
     const p2m = this.p2m;
     if (p2m === undefined) return off;
-    const mfn = p2m[off >>> 12]!;
-    return mfn < 0 ? -1 : mfn * 4096 + (off & 0xfff);
+    const e = p2m[off >>> 12]!;
+    return e < 0 ? -1 : (e & P2M_MFN_MASK) * 4096 + (off & 0xfff);
+  }
+
+  /** As ramOffset, for a write: a frame the P2M maps read-only (a read-only grant) gives -1. */
+  ramOffsetForWrite(pa: number): number {
+    const p2m = this.p2m;
+    if (p2m !== undefined) {
+      const off = pa - this.ramBase;
+      if (off >= 0 && off < this.ramSize && (p2m[off >>> 12]! & P2M_READONLY) !== 0) return -1;
+    }
+    return this.ramOffset(pa);
   }
 
   /** The device mapped at `pa`, with the offset into it, or undefined. */

@@ -90,6 +90,12 @@ export class Hart implements InterruptTarget {
   /** Set by a slow path when the current block must end after this instruction. */
   endBlock = false;
   private _stopRequested = false;
+  /**
+   * Firmware in place of M-mode code (pv guests, S-mode guests on hyperlab's SBI): when set,
+   * every trap that would enter M-mode calls it instead, and it decides what happens next
+   * (for an ECALL: do the call and set pc past it).
+   */
+  firmware: ((cause: number, tval: number, epc: number) => void) | undefined;
 
   // Software TLB: separate read, write and fetch arrays of TLB_SIZE entries. A tag is the
   // virtual page base (-1 = invalid, which no masked address can equal); the addend turns
@@ -208,6 +214,9 @@ export class Hart implements InterruptTarget {
       ms = (ms & ~(S.SPIE | S.SPP | S.SIE)) | ((ms & S.SIE) << 4) | (prev << S.SPP_SHIFT);
       this.priv = PRV_S;
       this.pc = trapVector(this.stvec, interrupt, code);
+    } else if (this.firmware !== undefined) {
+      this.firmware(cause, tval, epc);
+      return;
     } else {
       this.mcause = cause;
       this.mepc = epc;

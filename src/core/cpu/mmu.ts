@@ -56,7 +56,10 @@ export function translate(h: Hart, va: number, access: Access, epc: number, prob
     if (level === 1 && (ppn & 0x3ff) !== 0) return fault(h, pageFault(access), va, epc); // misaligned superpage
     // A/D update in hardware (4.3.2 step 7), atomically as other harts may share the table.
     const want = PTE_A | (access === Access.Write ? PTE_D : 0);
-    if ((pte & want) !== want && !probe) Atomics.or(ram, off >> 2, want);
+    if ((pte & want) !== want && !probe) {
+      if (h.bus.ramOffsetForWrite(pteAddr) < 0) return fault(h, accessFault(access), va, epc); // page table in a read-only frame
+      Atomics.or(ram, off >> 2, want);
+    }
     const pageBase = level === 1 ? (ppn >>> 10) * 0x40_0000 + (va & 0x3f_f000) : ppn * 4096;
     return pageBase + (va & 0xfff);
   }
@@ -172,7 +175,11 @@ export function storeSlow(h: Hart, va: number, width: AccessWidth, value: number
   if (pa < 0) return;
   const pmp = pmpCheck(h, va, pa, width, Access.Write, epc);
   if (pmp < 0) return;
-  const off = h.bus.ramOffset(pa);
+  const off = h.bus.ramOffsetForWrite(pa);
+  if (off < 0 && h.bus.ramOffset(pa) >= 0) {
+    raise(h, accessFault(Access.Write), va, epc); // RAM the P2M maps read-only
+    return;
+  }
   if (off >= 0) {
     if (pmp > 0) fill(h.tlbWTag, h.tlbWAdd, va, off);
     const ram = h.bus.ram;
@@ -198,7 +205,7 @@ export function amoAddress(h: Hart, va: number, isLoad: boolean, epc: number): n
   if ((va & 3) !== 0) return raise(h, misaligned(access), va, epc);
   const pa = translate(h, va, access, epc);
   if (pa < 0 || pmpCheck(h, va, pa, 4, access, epc) < 0) return -1;
-  const off = h.bus.ramOffset(pa);
+  const off = isLoad ? h.bus.ramOffset(pa) : h.bus.ramOffsetForWrite(pa);
   if (off < 0) return raise(h, accessFault(access), va, epc);
   return off >> 2;
 }

@@ -4,6 +4,9 @@
  * and the toolstack need.
  */
 import type { Uart16550 } from '../devices/uart16550';
+import type { EvtchnPort } from './evtchn';
+import type { Mapping } from './gnttab';
+import type { GuestMemory } from './guestMemory';
 import type { P2m } from './p2m';
 import type { SchedParams, SchedVcpu } from './sched/schedOps';
 import { newControlBlock } from './vcpuControl';
@@ -40,6 +43,10 @@ export class Vcpu implements SchedVcpu {
   wakeTimer: ReturnType<typeof setTimeout> | undefined;
   /** A wake-up that arrived while the domain was paused. */
   wakePending = false;
+  /** VCPUOP_up / SBI hart_start: where the next slice starts (pc, a1). */
+  startAt: [number, number] | undefined;
+  /** VCPUOP_down was called: the vCPU goes offline at the end of its slice. */
+  goingDown = false;
   /** Commands sent (C_SEQ) and events seen (C_DOORBELL). */
   cmdSeq = 0;
   doorbellSeen = 0;
@@ -55,8 +62,35 @@ export class Vcpu implements SchedVcpu {
   }
 }
 
+/** Where a pv domain's special pages and channels are (pvBuilder.ts). */
+export interface PvLayout {
+  startInfo: number;
+  consoleGfn: number;
+  consolePort: number;
+  /** Domain-0's end of the console channel. */
+  consoleBackPort: number;
+  xenstoreGfn: number;
+  xenstorePort: number;
+  xenstoreBackPort: number;
+}
+
 export class Domain {
   readonly vcpus: Vcpu[] = [];
+  /** Event channel ports (evtchn.ts). */
+  readonly ports: EvtchnPort[] = [];
+  /** Grants this domain has mapped, by handle (gnttab.ts). */
+  readonly maptrack = new Map<number, Mapping>();
+  /** The hypervisor's view of this domain's memory (pv domains; hvm: undefined). */
+  mem: GuestMemory | undefined;
+  /** Guest-physical address of shared_info (pv). */
+  sharedInfo = 0;
+  grantFrames: readonly number[] = [];
+  pv: PvLayout | undefined;
+  /** Pages the domain has now, and may grow to (memory_op, ballooning). */
+  totPages = 0;
+  maxPages = 0;
+  /** Console input waiting for the guest (CONSOLEIO_read, or the console ring's in[]). */
+  readonly consoleIn: number[] = [];
   /** `xl pause` holds the domain off the pCPUs until `xl unpause`. */
   paused = false;
   shutdownReason: ShutdownReason | null = null;
@@ -86,6 +120,10 @@ export class Domain {
 
   get name(): string {
     return this.config.name;
+  }
+
+  get nrVcpus(): number {
+    return this.vcpus.length;
   }
 
   get ramSize(): number {

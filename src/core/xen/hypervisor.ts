@@ -12,8 +12,16 @@ import { Uart16550 } from '../devices/uart16550';
 import type { VcpuBoot } from './vcpuControl';
 import * as C from './vcpuControl';
 import { Domain, Runstate, Vcpu, type ShutdownReason, type VcpuWorker } from './domain';
-import { buildHvm, releaseFrames, type DomainImages } from './domainBuilder';
+import { buildHvm, releaseFrames, type BuiltDomain, type DomainImages } from './domainBuilder';
 import { MachineMemory } from './machineMemory';
+import { consoleRingDrain, consoleRingFeed } from './consoleRing';
+import { EventChannels, type EvtchnDomain } from './evtchn';
+import { GrantTables } from './gnttab';
+import { GuestFault, GuestMemory } from './guestMemory';
+import { hypercall, HcAction, type HypercallContext } from './hypercalls';
+import { buildPv, type BuiltPv } from './pvBuilder';
+import { Xenstored, sharedPage } from './xenstore';
+import * as X from './xenAbi';
 import { CreditScheduler } from './sched/credit';
 import { RoundRobin } from './sched/roundRobin';
 import { NS_PER_MS, type SchedOps } from './sched/schedOps';
@@ -43,10 +51,16 @@ export interface HypervisorEvents {
 /** A slice in real-time mode never runs more instructions than this without a look. */
 const MAX_BUDGET = 0x3fff_ffff;
 
-export class Hypervisor {
+export class Hypervisor implements HypercallContext {
   readonly memory: MachineMemory;
   readonly sched: SchedOps;
   readonly domains = new Map<number, Domain>();
+  readonly evtchn: EventChannels;
+  readonly gnttab: GrantTables;
+  readonly xenstored = new Xenstored();
+  /** Domain-0's event channel ports (it has no shared_info: events call handlers). */
+  readonly dom0: EvtchnDomain = { domid: 0, ports: [], nrVcpus: 1, mem: undefined, sharedInfo: 0 };
+  private readonly dom0Handlers = new Map<number, () => void>();
   readonly pcpus: number;
   readonly log: string[] = [];
   private readonly host: VcpuHost;
@@ -67,6 +81,22 @@ export class Hypervisor {
     this.host = opts.host;
     this.icountShift = opts.icountShift;
     this.sched = opts.scheduler === 'rr' ? new RoundRobin() : new CreditScheduler(() => this.pcpus);
+    this.evtchn = new EventChannels({
+      lookup: (domid) => this.lookup(domid),
+      kick: (domid, vcpu) => {
+        const v = this.domains.get(domid)?.vcpus[vcpu];
+        if (v && v.runstate === Runstate.BLOCKED) this.wake(v);
+      },
+      dom0Event: (port) => this.dom0Handlers.get(port)?.(),
+    });
+    this.gnttab = new GrantTables((domid) => this.domains.get(domid));
+    this.gnttab.setDomainSource(() => this.domains.values());
+  }
+
+  /** A domain as event channels and hypercalls see it (Domain-0 included). */
+  lookup(domid: number): (Domain & EvtchnDomain) | undefined {
+    if (domid === 0) return this.dom0 as Domain & EvtchnDomain;
+    return this.domains.get(domid);
   }
 
   on<K extends keyof HypervisorEvents>(event: K, fn: HypervisorEvents[K]): () => void {
@@ -105,24 +135,30 @@ export class Hypervisor {
 
   createDomain(cfg: DomainConfig, images: DomainImages): Domain {
     for (const d of this.domains.values()) if (d.name === cfg.name) throw new Error(`a domain named "${cfg.name}" exists already`);
-    if (cfg.type !== 'hvm') throw new Error('pv domains are not implemented yet: use type = "hvm"');
-    if (cfg.vcpus !== 1) throw new Error('hvm domains have one vCPU for now (vcpus = 1)');
+    if (cfg.type === 'hvm' && cfg.vcpus !== 1) throw new Error('hvm domains have one vCPU for now (vcpus = 1)');
     const needed = (cfg.memory * 1024 * 1024) / 4096;
     if (needed > this.memory.nrFree) throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
     const domid = this.nextDomid++;
-    const built = buildHvm(this.memory, domid, cfg, images);
+    // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
+    const built: BuiltPv | BuiltDomain = cfg.type === 'pv' ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 }) : buildHvm(this.memory, domid, cfg, images);
     const d = new Domain(domid, cfg, built.p2m, built.ramBase, this.now());
-    d.uart = new Uart16550({
-      onTransmit: (b) => {
-        d.appendConsole(b);
-        this.emit('console', domid, Uint8Array.of(b));
-      },
-      irq: { set: (level) => this.setIrq(d.vcpus[0]!, C.IRQ_UART, level) },
-    });
+    d.totPages = needed;
+    d.maxPages = (cfg.maxmem * 1024 * 1024) / 4096;
+    if (isPv(built)) {
+      d.mem = new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, built.physSize);
+      d.sharedInfo = built.sharedInfo;
+      d.grantFrames = built.grantFrames;
+      d.pv = { startInfo: built.startInfo, consoleGfn: built.consoleGfn, consolePort: 1, consoleBackPort: 0, xenstoreGfn: built.xenstoreGfn, xenstorePort: 2, xenstoreBackPort: 0 };
+    } else {
+      d.uart = new Uart16550({
+        onTransmit: (b) => this.consoleOut(d, Uint8Array.of(b)),
+        irq: { set: (level) => this.setIrq(d.vcpus[0]!, C.IRQ_UART, level) },
+      });
+    }
     this.domains.set(domid, d);
-    for (let i = 0; i < cfg.vcpus; i++) {
-      const v = new Vcpu(d, i);
-      d.vcpus.push(v);
+    for (let i = 0; i < cfg.vcpus; i++) d.vcpus.push(new Vcpu(d, i)); // before ports: bind_virq checks nrVcpus
+    if (d.pv) this.connectPvBackends(d);
+    for (const v of d.vcpus) {
       this.sched.insert(v);
       v.runstateSince = this.now();
       v.worker = this.host.start(this.bootOf(d, v, built.entry, built.args), (msg) => this.vcpuCrashed(v, msg));
@@ -143,7 +179,8 @@ export class Hypervisor {
       p2mGeneration: d.p2m.generation.buffer as SharedArrayBuffer,
       control: v.cb.buffer as SharedArrayBuffer,
       ramBase: d.ramBase,
-      ramSize: d.ramSize,
+      ramSize: d.mem ? d.p2m.maxFrames * 4096 : d.ramSize,
+      ...(d.pv ? { sharedInfo: d.sharedInfo } : {}),
       entry,
       args: [v.vcpuId, args[1], args[2]],
       clock: this.icountShift === undefined ? { kind: 'real', epochMs: hostNowMs() } : { kind: 'icount', shift: this.icountShift },
@@ -167,6 +204,16 @@ export class Hypervisor {
       v.worker?.terminate();
       v.worker = undefined;
       this.setRunstate(v, Runstate.OFFLINE);
+    }
+    if (d.pv) {
+      this.gnttab.teardown(d);
+      this.evtchn.closeAll(d);
+      for (const port of [d.pv.consoleBackPort, d.pv.xenstoreBackPort]) {
+        this.dom0Handlers.delete(port);
+        this.evtchn.close(this.dom0, port);
+      }
+      if (this.xenstored.isDomainIntroduced(domid)) this.xenstored.releaseDomain(domid);
+      void this.xsRm(`/local/domain/${domid}`);
     }
     const freed = releaseFrames(this.memory, d.p2m);
     this.domains.delete(domid);
@@ -224,9 +271,138 @@ export class Hypervisor {
   /** Bytes typed on a domain's console. Returns how many were taken. */
   consoleInput(domid: number, bytes: Uint8Array): number {
     const d = this.getDomain(domid);
+    if (d.pv && d.mem) {
+      d.consoleIn.push(...bytes);
+      this.feedConsole(d);
+      return bytes.length;
+    }
     let n = 0;
     while (n < bytes.length && d.uart?.receive(bytes[n]!)) n++;
     return n;
+  }
+
+  private consoleOut(d: Domain, bytes: Uint8Array): void {
+    for (const b of bytes) d.appendConsole(b);
+    this.emit('console', d.domid, bytes);
+  }
+
+  /** Move queued console input into the pv console ring and tell the guest. */
+  private feedConsole(d: Domain): void {
+    if (!d.pv || !d.mem || d.consoleIn.length === 0) return;
+    try {
+      const n = consoleRingFeed(d.mem, d.ramBase + d.pv.consoleGfn * 4096, d.consoleIn);
+      if (n > 0) {
+        d.consoleIn.splice(0, n);
+        this.evtchn.send(this.dom0, d.pv.consoleBackPort);
+      }
+    } catch (e) {
+      if (!(e instanceof GuestFault)) throw e;
+    }
+  }
+
+  /** Domain-0's ends of a new pv domain's console and xenstore channels, and its xenstore home. */
+  private connectPvBackends(d: Domain): void {
+    const pv = d.pv!;
+    if (this.evtchn.allocUnbound(d, 0) !== pv.consolePort || this.evtchn.allocUnbound(d, 0) !== pv.xenstorePort) {
+      throw new Error('a new domain did not get ports 1 and 2');
+    }
+    pv.consoleBackPort = this.evtchn.bindInterdomain(this.dom0, d.domid, pv.consolePort);
+    this.dom0Handlers.set(pv.consoleBackPort, () => {
+      try {
+        const out = consoleRingDrain(d.mem!, d.ramBase + pv.consoleGfn * 4096);
+        if (out.length > 0) this.consoleOut(d, out);
+        this.feedConsole(d);
+      } catch (e) {
+        if (!(e instanceof GuestFault)) throw e;
+      }
+    });
+    pv.xenstoreBackPort = this.evtchn.bindInterdomain(this.dom0, d.domid, pv.xenstorePort);
+    const mfn = d.p2m.get(pv.xenstoreGfn);
+    this.xenstored.introduceDomain(d.domid, sharedPage(this.memory.buffer, mfn * 4096), () => {
+      this.evtchn.send(this.dom0, pv.xenstoreBackPort);
+    });
+    this.dom0Handlers.set(pv.xenstoreBackPort, () => {
+      for (let i = 0; i < 64 && this.xenstored.kick(d.domid); i++);
+    });
+    const home = `/local/domain/${d.domid}`;
+    const xs = this.xsDom0();
+    void (async () => {
+      try {
+        await xs.write(`${home}/name`, d.name);
+        await xs.write(`${home}/domid`, String(d.domid));
+        await xs.write(`${home}/memory/static-max`, String(d.config.maxmem * 1024));
+        await xs.write(`${home}/memory/target`, String(d.config.memory * 1024));
+        await xs.write(`${home}/console/ring-ref`, String(pv.consoleGfn));
+        await xs.write(`${home}/console/port`, String(pv.consolePort));
+        await xs.write(`${home}/control/shutdown`, '');
+        // The domain owns its home (read and write); others get nothing.
+        await xs.setPerms(home, [{ domid: d.domid, perm: 'n' }]);
+        for (const sub of ['name', 'domid', 'memory', 'memory/static-max', 'memory/target', 'console', 'console/ring-ref', 'console/port', 'control', 'control/shutdown']) {
+          await xs.setPerms(`${home}/${sub}`, [{ domid: d.domid, perm: 'n' }]);
+        }
+      } catch (e) {
+        this.dmesg(`xenstore setup of domain ${d.domid} failed: ${String(e)}`);
+      }
+    })();
+  }
+
+  private dom0Xs: ReturnType<Xenstored['connect']> | undefined;
+  xsDom0(): ReturnType<Xenstored['connect']> {
+    this.dom0Xs ??= this.xenstored.connect(0);
+    return this.dom0Xs;
+  }
+
+  private async xsRm(path: string): Promise<void> {
+    try { await this.xsDom0().rm(path); } catch { /* already gone */ }
+  }
+
+  // ---- HypercallContext ------------------------------------------------------------
+
+  consoleWrite(d: Domain, bytes: Uint8Array): void {
+    this.consoleOut(d, bytes);
+  }
+
+  consoleRead(d: Domain, max: number): Uint8Array {
+    return Uint8Array.from(d.consoleIn.splice(0, max));
+  }
+
+  shutdown(d: Domain, reason: number): void {
+    const r: ShutdownReason = reason === X.SHUTDOWN_reboot ? 'reboot' : reason === X.SHUTDOWN_crash || reason === X.SHUTDOWN_watchdog ? 'crash' : 'poweroff';
+    this.guestShutdown(d, r, `SCHEDOP_shutdown(${reason})`);
+  }
+
+  vcpuUp(d: Domain, vcpuId: number, pc: number, a1: number): number {
+    const v = d.vcpus[vcpuId];
+    if (!v) return -X.ENOENT;
+    if (v.runstate !== Runstate.OFFLINE) return -X.EINVAL;
+    v.startAt = [pc, a1];
+    this.setRunstate(v, Runstate.BLOCKED);
+    this.wake(v);
+    return 0;
+  }
+
+  vcpuDown(v: Vcpu): number {
+    v.goingDown = true;
+    return 0;
+  }
+
+  populate(d: Domain, gfn: number): boolean {
+    if (!Number.isInteger(gfn) || gfn < 0 || gfn >= d.maxPages || d.totPages >= d.maxPages || d.p2m.get(gfn) >= 0) return false;
+    if (this.memory.nrFree === 0) return false;
+    d.p2m.populate(this.memory, gfn, d.domid);
+    d.totPages++;
+    return true;
+  }
+
+  depopulate(d: Domain, gfn: number): boolean {
+    if (!Number.isInteger(gfn) || gfn < 0 || gfn >= d.maxPages) return false;
+    const e = d.p2m.get(gfn);
+    if (e < 0 || this.memory.owner[e & 0x3fff_ffff] !== d.domid) return false; // not its own frame (a grant mapping)
+    if (this.gnttab.isMapped(d.domid, e & 0x3fff_ffff)) return false; // another domain maps it: keep it
+    d.p2m.clear(gfn);
+    this.memory.free(e & 0x3fff_ffff);
+    d.totPages--;
+    return true;
   }
 
   // ---- scheduling mechanism ------------------------------------------------------
@@ -313,6 +489,12 @@ export class Hypervisor {
     const startMs = hostNowMs();
     Atomics.store(cb, C.C_PREEMPT, 0);
     cb[C.C_CMD] = C.VcpuCmd.RUN;
+    if (v.startAt) {
+      cb[C.C_CMD] = C.VcpuCmd.START;
+      cb[C.C_ARG0] = v.startAt[0];
+      cb[C.C_ARG0 + 1] = v.startAt[1];
+      v.startAt = undefined;
+    }
     cb[C.C_BUDGET] = det === undefined ? MAX_BUDGET : Math.max(1, Math.floor(sliceNs / 2 ** det));
     const preempt = det === undefined ? setTimeout(() => Atomics.store(cb, C.C_PREEMPT, 1), sliceNs / NS_PER_MS) : undefined;
     v.cmdSeq++;
@@ -356,7 +538,10 @@ export class Hypervisor {
     const kind = cb[C.C_REQ];
     const a0 = cb[C.C_ARG0]!, a1 = cb[C.C_ARG0 + 1]!, a2 = cb[C.C_ARG0 + 2]!;
     let ret = 0;
-    if ((kind === C.VcpuRequest.MMIO_READ || kind === C.VcpuRequest.MMIO_WRITE) && d.uart) {
+    cb[C.C_RET1] = 0;
+    if (kind !== C.VcpuRequest.MMIO_READ && kind !== C.VcpuRequest.MMIO_WRITE && d.mem) {
+      ret = this.serveFirmware(v, kind!, [a0, a1, a2, cb[C.C_ARG0 + 3]!, cb[C.C_ARG0 + 4]!, cb[C.C_ARG0 + 5]!]);
+    } else if ((kind === C.VcpuRequest.MMIO_READ || kind === C.VcpuRequest.MMIO_WRITE) && d.uart) {
       const width = a1 === 1 || a1 === 2 || a1 === 4 ? a1 : 1;
       const offset = a0 >>> 0;
       if (offset < d.uart.size) {
@@ -370,6 +555,65 @@ export class Hypervisor {
     cb[C.C_RET] = ret;
     Atomics.add(cb, C.C_RSP_SEQ, 1);
     Atomics.notify(cb, C.C_RSP_SEQ);
+  }
+
+  /** Requests from a pv vCPU's firmware: hypercalls and the SBI calls that need the hypervisor. */
+  private serveFirmware(v: Vcpu, kind: number, a: number[]): number {
+    const d = v.domain;
+    const m = d.mem!;
+    try {
+      switch (kind) {
+        case C.VcpuRequest.HYPERCALL: {
+          const r = hypercall(this, v, a[5]!, a.slice(0, 5));
+          v.cb[C.C_RET1] = r.action;
+          return r.ret;
+        }
+        case C.VcpuRequest.VIRQ:
+          this.evtchn.sendVirq(d, a[0]!, v.vcpuId);
+          return 0;
+        case C.VcpuRequest.SBI_CONSOLE_WRITE: {
+          const len = Math.min(a[1]! >>> 0, 4096);
+          this.consoleOut(d, m.read(a[0]!, len));
+          d.countExit('sbi:console');
+          return len;
+        }
+        case C.VcpuRequest.SBI_CONSOLE_WRITE_BYTE:
+          this.consoleOut(d, Uint8Array.of(a[0]! & 0xff));
+          d.countExit('sbi:console');
+          return 0;
+        case C.VcpuRequest.SBI_CONSOLE_READ: {
+          if (a[0] === 0) return d.consoleIn.length > 0 ? d.consoleIn.shift()! : -1;
+          const bytes = Uint8Array.from(d.consoleIn.splice(0, Math.min(a[1]! >>> 0, 4096)));
+          m.write(a[0]!, bytes);
+          return bytes.length;
+        }
+        case C.VcpuRequest.SBI_RESET:
+          this.guestShutdown(d, a[0] === 0 ? 'poweroff' : 'reboot', `SBI system_reset(${a[0]}, ${a[1]})`);
+          v.cb[C.C_RET1] = HcAction.STOP;
+          return 0;
+        case C.VcpuRequest.SBI_IPI: {
+          const mask = a[0]! >>> 0, base = a[1]! | 0;
+          for (let i = 0; i < 32; i++) {
+            if (((mask >>> i) & 1) === 0) continue;
+            const t = base === -1 ? d.vcpus[i] : d.vcpus[base + i];
+            if (t) this.setIrq(t, C.IRQ_IPI, true);
+          }
+          return 0;
+        }
+        case C.VcpuRequest.SBI_HART_START:
+          return this.vcpuUp(d, a[0]!, a[1]!, a[2]!) === 0 ? 0 : -6; // SBI_ERR_ALREADY_AVAILABLE
+        case C.VcpuRequest.SBI_HART_STATUS: {
+          const t = d.vcpus[a[0]!];
+          return t === undefined ? -3 : t.runstate === Runstate.OFFLINE ? 1 : 0; // STOPPED 1, STARTED 0
+        }
+        default:
+          d.countExit('unknown');
+          return -X.ENOSYS;
+      }
+    } catch (e) {
+      if (e instanceof GuestFault) return -X.EFAULT;
+      throw e;
+    }
   }
 
   private endSlice(v: Vcpu, reason: number, ranNs: number): void {
@@ -392,6 +636,24 @@ export class Hypervisor {
         }
         break;
       }
+      case C.SliceEnd.BLOCK: {
+        d.countExit('block');
+        v.wakeAt = C.wakeAtView(v.cb)[0]!;
+        // The race-free half of SCHEDOP_block: an event sent since the vCPU looked wakes it now.
+        runnable = !d.paused && (this.upcallPending(v) || v.wakeAt <= hostNowMs());
+        if (!runnable && Number.isFinite(v.wakeAt)) {
+          v.wakeTimer = setTimeout(() => { v.wakeTimer = undefined; this.wake(v); }, Math.max(0, v.wakeAt - hostNowMs()));
+        }
+        break;
+      }
+      case C.SliceEnd.STOPPED:
+        if (v.goingDown) {
+          v.goingDown = false;
+          this.sched.account(v, ranNs, false, now);
+          this.setRunstate(v, Runstate.OFFLINE);
+          return;
+        }
+        break;
       case C.SliceEnd.SHUTDOWN: {
         const kind = v.cb[C.C_ARG0];
         const code = v.cb[C.C_ARG0 + 1]! >>> 0;
@@ -408,6 +670,16 @@ export class Hypervisor {
     this.setRunstate(v, runnable ? Runstate.RUNNABLE : d.shutdownReason ? Runstate.OFFLINE : Runstate.BLOCKED);
     this.sched.account(v, ranNs, runnable, now);
     this.emit('domain', d.domid);
+  }
+
+  private upcallPending(v: Vcpu): boolean {
+    const d = v.domain;
+    if (!d.mem) return false;
+    try {
+      return d.mem.u8At(d.sharedInfo + v.vcpuId * X.VCPU_INFO_SIZE + X.VI_UPCALL_PENDING) !== 0;
+    } catch {
+      return false;
+    }
   }
 
   private vcpuCrashed(v: Vcpu, message: string): void {
@@ -430,4 +702,8 @@ export class Hypervisor {
     // 'restart' needs the images again: the toolstack (which has them) does it on the event.
     this.emit('domain', d.domid);
   }
+}
+
+function isPv(b: BuiltPv | BuiltDomain): b is BuiltPv {
+  return 'startInfo' in b;
 }

@@ -14,7 +14,12 @@ import { InstructionCountClock } from '../devices/clocks';
 import { Plic } from '../devices/plic';
 import { SifiveTest, type FinishEvent } from '../devices/sifiveTest';
 import * as M from '../board/memoryMap';
+import { IRQ_SEIP, IRQ_SSIP, IRQ_STIP } from '../bus/mmio';
+import { PRV_S } from '../cpu/trap';
+import { sbiCall } from './sbi';
 import * as C from './vcpuControl';
+import { HcAction } from './hypercalls';
+import * as X from './xenAbi';
 
 /** Instructions between looks at the preempt flag: about a millisecond. */
 const CHUNK = 100_000;
@@ -33,6 +38,12 @@ export class VcpuRunner {
   private readonly cb: Int32Array;
   private finished: FinishEvent | null = null;
   private irqSeen = 0;
+  /** Why the slice must end after the current instruction (a hypercall asked for it). */
+  private endReason: C.SliceEnd | null = null;
+  /** SBI timer and Xen's set_timer_op, in ticks of `clock` (Infinity = off). */
+  private sbiTimer = Infinity;
+  private xenTimer = Infinity;
+  private readonly p2mGeneration: Int32Array;
 
   constructor(readonly boot: C.VcpuBoot, private readonly report: (message: string) => void = () => {}) {
     this.cb = new Int32Array(boot.control);
@@ -43,6 +54,7 @@ export class VcpuRunner {
       p2m: new Int32Array(boot.p2m),
       p2mGeneration: new Int32Array(boot.p2mGeneration),
     });
+    this.p2mGeneration = new Int32Array(boot.p2mGeneration);
     const hart = new Hart(this.bus, boot.vcpuId);
     this.hart = hart;
     const ck = boot.clock;
@@ -52,20 +64,117 @@ export class VcpuRunner {
         : { frequency: M.VIRT_TIMEBASE_FREQ, now: () => Math.floor((hostNowMs() - ck.epochMs) * (M.VIRT_TIMEBASE_FREQ / 1000)) };
     this.clint = new Clint({ harts: [hart], clock: this.clock });
     this.plic = new Plic({ harts: [hart] });
-    this.bus.attach(M.VIRT_TEST_BASE, new SifiveTest({ onFinish: (e) => { this.finished = e; hart.requestStop(); } }));
-    this.bus.attach(M.VIRT_CLINT_BASE, this.clint);
-    this.bus.attach(M.VIRT_PLIC_BASE, this.plic);
-    this.bus.attach(M.VIRT_UART0_BASE, this.proxy('uart0', M.VIRT_UART0_SIZE));
+    if (boot.type === 'hvm') {
+      this.bus.attach(M.VIRT_TEST_BASE, new SifiveTest({ onFinish: (e) => { this.finished = e; hart.requestStop(); } }));
+      this.bus.attach(M.VIRT_CLINT_BASE, this.clint);
+      this.bus.attach(M.VIRT_PLIC_BASE, this.plic);
+      this.bus.attach(M.VIRT_UART0_BASE, this.proxy('uart0', M.VIRT_UART0_SIZE));
+    }
     hart.hooks = {
       tick: () => {
         this.clint.update();
         this.applyIrqs();
+        if (boot.type === 'pv') this.pvTick();
       },
       readTime: () => this.clint.mtime(),
     };
-    hart.reset(boot.entry);
-    [hart.x[10], hart.x[11], hart.x[12]] = boot.args;
-    hart.x[5] = boot.entry; // t0, as QEMU's reset vector leaves it
+    this.enter(boot.entry, boot.args);
+  }
+
+  /** Put the hart at its entry point: M-mode for hvm; S-mode with hyperlab as firmware for pv. */
+  private enter(pc: number, args: readonly number[]): void {
+    const h = this.hart;
+    h.reset(pc);
+    h.x[10] = args[0]!;
+    h.x[11] = args[1]!;
+    h.x[12] = args[2]!;
+    if (this.boot.type === 'hvm') {
+      h.x[5] = pc; // t0, as QEMU's reset vector leaves it
+      return;
+    }
+    // What firmware (OpenSBI) sets up before it enters an S-mode kernel: PMP open,
+    // S interrupts and every exception but ECALL from S delegated, counters readable.
+    h.pmpaddr[0] = -1;
+    h.pmpcfg[0] = 0x1f;
+    h.mideleg = (1 << IRQ_SSIP) | (1 << IRQ_STIP) | (1 << IRQ_SEIP);
+    h.medeleg = 0xb1ff;
+    h.mcounteren = 7;
+    h.priv = PRV_S;
+    h.firmware = (cause, tval, epc) => this.firmwareTrap(cause, tval, epc);
+  }
+
+  /** A trap that would enter M-mode: an SBI call, or something the guest cannot recover from. */
+  private firmwareTrap(cause: number, tval: number, epc: number): void {
+    const h = this.hart;
+    if (cause === 9) { // ECALL from S-mode
+      h.pc = (epc + 4) | 0;
+      sbiCall({
+        hart: h,
+        request: (kind, ...args) => this.request(kind, args[0] ?? 0, args[1] ?? 0, args[2] ?? 0),
+        setSbiTimer: (ticks) => { this.sbiTimer = ticks; h.setInterruptLevel(IRQ_STIP, false); },
+        xenHypercall: (nr, args) => this.xenHypercall(nr, args),
+        flushAllTlbs: () => { Atomics.add(this.p2mGeneration, 0, 1); },
+      });
+      return;
+    }
+    this.report(`vCPU ${this.boot.vcpuId} of domain ${this.boot.domid}: trap cause ${cause} (tval 0x${(tval >>> 0).toString(16)}) at pc 0x${(epc >>> 0).toString(16)} reached the firmware`);
+    this.endReason = C.SliceEnd.CRASH;
+    h.pc = epc;
+    h.requestStop();
+  }
+
+  /** Xen hypercalls: set_timer_op stays in the vCPU (its clock is here), the rest go to the hypervisor. */
+  private xenHypercall(nr: number, args: number[]): number {
+    if (nr === X.HYPERVISOR_set_timer_op) {
+      const ns = (args[1]! >>> 0) * 0x1_0000_0000 + (args[0]! >>> 0);
+      this.xenTimer = ns === 0 ? Infinity : Math.ceil(ns / 100); // ns of system time -> 10 MHz ticks
+      return 0;
+    }
+    if (nr === X.HYPERVISOR_sched_op && args[0] === X.SCHEDOP_block && this.upcallPending()) {
+      this.clearUpcallMask();
+      return 0; // an event is already waiting: no need to block
+    }
+    const ret = this.request(C.VcpuRequest.HYPERCALL, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, nr);
+    const action = this.cb[C.C_RET1]!;
+    if (action === HcAction.BLOCK) {
+      this.clearUpcallMask();
+      this.endSlice(C.SliceEnd.BLOCK);
+    } else if (action === HcAction.YIELD) this.endSlice(C.SliceEnd.PREEMPTED);
+    else if (action === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
+    return ret;
+  }
+
+  private endSlice(reason: C.SliceEnd): void {
+    this.endReason = reason;
+    this.hart.requestStop();
+  }
+
+  /** The guest-physical address of this vCPU's vcpu_info in shared_info. */
+  private vcpuInfo(field: number): number {
+    return (this.boot.sharedInfo ?? 0) + this.boot.vcpuId * X.VCPU_INFO_SIZE + field;
+  }
+
+  private upcallPending(): boolean {
+    const off = this.bus.ramOffset(this.vcpuInfo(X.VI_UPCALL_PENDING));
+    return off >= 0 && this.bus.ram.u8[off] !== 0;
+  }
+
+  private clearUpcallMask(): void {
+    const off = this.bus.ramOffset(this.vcpuInfo(X.VI_UPCALL_MASK));
+    if (off >= 0) this.bus.ram.u8[off] = 0;
+  }
+
+  /** Between blocks: SEIP follows the upcall bit, STIP the SBI timer; Xen's timer sends VIRQ_TIMER. */
+  private pvTick(): void {
+    const h = this.hart;
+    const mask = this.bus.ramOffset(this.vcpuInfo(X.VI_UPCALL_MASK));
+    h.setInterruptLevel(IRQ_SEIP, this.upcallPending() && mask >= 0 && this.bus.ram.u8[mask] === 0);
+    const now = this.clock.now();
+    if (now >= this.sbiTimer) h.setInterruptLevel(IRQ_STIP, true);
+    if (now >= this.xenTimer) {
+      this.xenTimer = Infinity;
+      this.request(C.VcpuRequest.VIRQ, X.VIRQ_TIMER, 0, 0);
+    }
   }
 
   /** The finisher status the guest wrote, if any. */
@@ -91,6 +200,11 @@ export class VcpuRunner {
     if (irq === this.irqSeen) return;
     this.irqSeen = irq;
     this.plic.setLine(M.VIRT_UART0_IRQ, (irq & C.IRQ_UART) !== 0);
+    if ((irq & C.IRQ_IPI) !== 0) {
+      Atomics.and(this.cb, C.C_IRQ, ~C.IRQ_IPI);
+      this.irqSeen &= ~C.IRQ_IPI;
+      this.hart.mipSw |= 1 << IRQ_SSIP; // an SBI IPI sets SSIP (SBI spec, IPI extension)
+    }
   }
 
   /** A synchronous exit to the hypervisor; returns its answer. */
@@ -122,7 +236,8 @@ export class VcpuRunner {
       handled = Atomics.load(cb, C.C_SEQ);
       const cmd = cb[C.C_CMD];
       if (cmd === C.VcpuCmd.QUIT) return;
-      if (cmd === C.VcpuCmd.RUN) this.runSlice(cb[C.C_BUDGET]!);
+      if (cmd === C.VcpuCmd.START) this.enter(cb[C.C_ARG0]!, [this.boot.vcpuId, cb[C.C_ARG0 + 1]!, 0]);
+      if (cmd === C.VcpuCmd.RUN || cmd === C.VcpuCmd.START) this.runSlice(cb[C.C_BUDGET]!);
     }
   }
 
@@ -147,7 +262,9 @@ export class VcpuRunner {
           break;
         }
         if (why === 'stop') {
-          reason = C.SliceEnd.SHUTDOWN;
+          reason = this.endReason ?? C.SliceEnd.SHUTDOWN;
+          this.endReason = null;
+          if (reason === C.SliceEnd.BLOCK) wakeAt[0] = this.wakeTimeMs();
           break;
         }
       }
@@ -179,7 +296,8 @@ export class VcpuRunner {
     this.clint.update();
     const h = this.hart;
     if ((h.mip & h.mie) !== 0) return hostNowMs();
-    const deadline = this.clint.nextDeadline();
+    const deadline = this.boot.type === 'pv' ? Math.min(this.sbiTimer, this.xenTimer) : this.clint.nextDeadline();
+    if (this.boot.type === 'pv' && deadline <= now) return hostNowMs(); // fires at the next tick
     if (!Number.isFinite(deadline) || deadline <= now) return Infinity;
     if (this.boot.clock.kind === 'icount') {
       (this.clock as InstructionCountClock).advanceTo(deadline);
