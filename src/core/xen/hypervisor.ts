@@ -14,13 +14,14 @@ import * as C from './vcpuControl';
 import { Domain, Runstate, Vcpu, type ShutdownReason, type VcpuWorker } from './domain';
 import { buildHvm, releaseFrames, type BuiltDomain, type DomainImages } from './domainBuilder';
 import { MachineMemory } from './machineMemory';
-import { consoleRingDrain, consoleRingFeed } from './consoleRing';
 import { EventChannels, type EvtchnDomain } from './evtchn';
 import { GrantTables } from './gnttab';
 import { GuestFault, GuestMemory } from './guestMemory';
-import { hypercall, HcAction, type HypercallContext } from './hypercalls';
+import { type HypercallContext } from './hypercalls';
+import { serveFirmware } from './firmwareRequests';
+import { connectPvBackends, feedConsole } from './pvBackends';
 import { buildPv, type BuiltPv } from './pvBuilder';
-import { Xenstored, sharedPage } from './xenstore';
+import { Xenstored } from './xenstore';
 import * as X from './xenAbi';
 import { CreditScheduler } from './sched/credit';
 import { RoundRobin } from './sched/roundRobin';
@@ -108,7 +109,7 @@ export class Hypervisor implements HypercallContext {
     for (const fn of this.listeners[event]) (fn as (...a: unknown[]) => void)(...args);
   }
 
-  private dmesg(line: string): void {
+  dmesg(line: string): void {
     this.log.push(line);
     this.emit('log', line);
   }
@@ -281,72 +282,22 @@ export class Hypervisor implements HypercallContext {
     return n;
   }
 
-  private consoleOut(d: Domain, bytes: Uint8Array): void {
+  consoleOut(d: Domain, bytes: Uint8Array): void {
     for (const b of bytes) d.appendConsole(b);
     this.emit('console', d.domid, bytes);
   }
 
   /** Move queued console input into the pv console ring and tell the guest. */
-  private feedConsole(d: Domain): void {
-    if (!d.pv || !d.mem || d.consoleIn.length === 0) return;
-    try {
-      const n = consoleRingFeed(d.mem, d.ramBase + d.pv.consoleGfn * 4096, d.consoleIn);
-      if (n > 0) {
-        d.consoleIn.splice(0, n);
-        this.evtchn.send(this.dom0, d.pv.consoleBackPort);
-      }
-    } catch (e) {
-      if (!(e instanceof GuestFault)) throw e;
-    }
+  feedConsole(d: Domain): void {
+    feedConsole(this, d);
   }
 
-  /** Domain-0's ends of a new pv domain's console and xenstore channels, and its xenstore home. */
   private connectPvBackends(d: Domain): void {
-    const pv = d.pv!;
-    if (this.evtchn.allocUnbound(d, 0) !== pv.consolePort || this.evtchn.allocUnbound(d, 0) !== pv.xenstorePort) {
-      throw new Error('a new domain did not get ports 1 and 2');
-    }
-    pv.consoleBackPort = this.evtchn.bindInterdomain(this.dom0, d.domid, pv.consolePort);
-    this.dom0Handlers.set(pv.consoleBackPort, () => {
-      try {
-        const out = consoleRingDrain(d.mem!, d.ramBase + pv.consoleGfn * 4096);
-        if (out.length > 0) this.consoleOut(d, out);
-        this.feedConsole(d);
-      } catch (e) {
-        if (!(e instanceof GuestFault)) throw e;
-      }
-    });
-    pv.xenstoreBackPort = this.evtchn.bindInterdomain(this.dom0, d.domid, pv.xenstorePort);
-    const mfn = d.p2m.get(pv.xenstoreGfn);
-    this.xenstored.introduceDomain(d.domid, sharedPage(this.memory.buffer, mfn * 4096), () => {
-      this.evtchn.send(this.dom0, pv.xenstoreBackPort);
-    });
-    this.dom0Handlers.set(pv.xenstoreBackPort, () => {
-      for (let i = 0; i < 64 && this.xenstored.kick(d.domid); i++);
-    });
-    const home = `/local/domain/${d.domid}`;
-    const xs = this.xsDom0();
-    void (async () => {
-      try {
-        await xs.write(`${home}/name`, d.name);
-        await xs.write(`${home}/domid`, String(d.domid));
-        await xs.write(`${home}/memory/static-max`, String(d.config.maxmem * 1024));
-        await xs.write(`${home}/memory/target`, String(d.config.memory * 1024));
-        await xs.write(`${home}/console/ring-ref`, String(pv.consoleGfn));
-        await xs.write(`${home}/console/port`, String(pv.consolePort));
-        await xs.write(`${home}/control/shutdown`, '');
-        // The domain owns its home (read and write); others get nothing.
-        await xs.setPerms(home, [{ domid: d.domid, perm: 'n' }]);
-        for (const sub of ['name', 'domid', 'memory', 'memory/static-max', 'memory/target', 'console', 'console/ring-ref', 'console/port', 'control', 'control/shutdown']) {
-          await xs.setPerms(`${home}/${sub}`, [{ domid: d.domid, perm: 'n' }]);
-        }
-      } catch (e) {
-        this.dmesg(`xenstore setup of domain ${d.domid} failed: ${String(e)}`);
-      }
-    })();
+    connectPvBackends(this, d, this.dom0Handlers);
   }
 
   private dom0Xs: ReturnType<Xenstored['connect']> | undefined;
+  /** Domain-0's own connection to xenstored. */
   xsDom0(): ReturnType<Xenstored['connect']> {
     this.dom0Xs ??= this.xenstored.connect(0);
     return this.dom0Xs;
@@ -407,7 +358,7 @@ export class Hypervisor implements HypercallContext {
 
   // ---- scheduling mechanism ------------------------------------------------------
 
-  private setRunstate(v: Vcpu, s: Runstate): void {
+  setRunstate(v: Vcpu, s: Runstate): void {
     const now = this.now();
     v.runstateNs[v.runstate] = v.runstateNs[v.runstate]! + (now - v.runstateSince);
     v.runstateSince = now;
@@ -435,7 +386,7 @@ export class Hypervisor implements HypercallContext {
     for (const w of waiters) w();
   }
 
-  private setIrq(v: Vcpu | undefined, bit: number, level: boolean): void {
+  setIrq(v: Vcpu | undefined, bit: number, level: boolean): void {
     if (!v) return;
     if (level) Atomics.or(v.cb, C.C_IRQ, bit);
     else Atomics.and(v.cb, C.C_IRQ, ~bit);
@@ -540,7 +491,7 @@ export class Hypervisor implements HypercallContext {
     let ret = 0;
     cb[C.C_RET1] = 0;
     if (kind !== C.VcpuRequest.MMIO_READ && kind !== C.VcpuRequest.MMIO_WRITE && d.mem) {
-      ret = this.serveFirmware(v, kind!, [a0, a1, a2, cb[C.C_ARG0 + 3]!, cb[C.C_ARG0 + 4]!, cb[C.C_ARG0 + 5]!]);
+      ret = serveFirmware(this, v, kind!, [a0, a1, a2, cb[C.C_ARG0 + 3]!, cb[C.C_ARG0 + 4]!, cb[C.C_ARG0 + 5]!]);
     } else if ((kind === C.VcpuRequest.MMIO_READ || kind === C.VcpuRequest.MMIO_WRITE) && d.uart) {
       const width = a1 === 1 || a1 === 2 || a1 === 4 ? a1 : 1;
       const offset = a0 >>> 0;
@@ -555,65 +506,6 @@ export class Hypervisor implements HypercallContext {
     cb[C.C_RET] = ret;
     Atomics.add(cb, C.C_RSP_SEQ, 1);
     Atomics.notify(cb, C.C_RSP_SEQ);
-  }
-
-  /** Requests from a pv vCPU's firmware: hypercalls and the SBI calls that need the hypervisor. */
-  private serveFirmware(v: Vcpu, kind: number, a: number[]): number {
-    const d = v.domain;
-    const m = d.mem!;
-    try {
-      switch (kind) {
-        case C.VcpuRequest.HYPERCALL: {
-          const r = hypercall(this, v, a[5]!, a.slice(0, 5));
-          v.cb[C.C_RET1] = r.action;
-          return r.ret;
-        }
-        case C.VcpuRequest.VIRQ:
-          this.evtchn.sendVirq(d, a[0]!, v.vcpuId);
-          return 0;
-        case C.VcpuRequest.SBI_CONSOLE_WRITE: {
-          const len = Math.min(a[1]! >>> 0, 4096);
-          this.consoleOut(d, m.read(a[0]!, len));
-          d.countExit('sbi:console');
-          return len;
-        }
-        case C.VcpuRequest.SBI_CONSOLE_WRITE_BYTE:
-          this.consoleOut(d, Uint8Array.of(a[0]! & 0xff));
-          d.countExit('sbi:console');
-          return 0;
-        case C.VcpuRequest.SBI_CONSOLE_READ: {
-          if (a[0] === 0) return d.consoleIn.length > 0 ? d.consoleIn.shift()! : -1;
-          const bytes = Uint8Array.from(d.consoleIn.splice(0, Math.min(a[1]! >>> 0, 4096)));
-          m.write(a[0]!, bytes);
-          return bytes.length;
-        }
-        case C.VcpuRequest.SBI_RESET:
-          this.guestShutdown(d, a[0] === 0 ? 'poweroff' : 'reboot', `SBI system_reset(${a[0]}, ${a[1]})`);
-          v.cb[C.C_RET1] = HcAction.STOP;
-          return 0;
-        case C.VcpuRequest.SBI_IPI: {
-          const mask = a[0]! >>> 0, base = a[1]! | 0;
-          for (let i = 0; i < 32; i++) {
-            if (((mask >>> i) & 1) === 0) continue;
-            const t = base === -1 ? d.vcpus[i] : d.vcpus[base + i];
-            if (t) this.setIrq(t, C.IRQ_IPI, true);
-          }
-          return 0;
-        }
-        case C.VcpuRequest.SBI_HART_START:
-          return this.vcpuUp(d, a[0]!, a[1]!, a[2]!) === 0 ? 0 : -6; // SBI_ERR_ALREADY_AVAILABLE
-        case C.VcpuRequest.SBI_HART_STATUS: {
-          const t = d.vcpus[a[0]!];
-          return t === undefined ? -3 : t.runstate === Runstate.OFFLINE ? 1 : 0; // STOPPED 1, STARTED 0
-        }
-        default:
-          d.countExit('unknown');
-          return -X.ENOSYS;
-      }
-    } catch (e) {
-      if (e instanceof GuestFault) return -X.EFAULT;
-      throw e;
-    }
   }
 
   private endSlice(v: Vcpu, reason: number, ranNs: number): void {
@@ -688,7 +580,7 @@ export class Hypervisor implements HypercallContext {
   }
 
   /** The guest shut itself down (or crashed): apply on_poweroff / on_reboot / on_crash. */
-  private guestShutdown(d: Domain, reason: ShutdownReason, detail: string): void {
+  guestShutdown(d: Domain, reason: ShutdownReason, detail: string): void {
     if (d.shutdownReason) return;
     d.shutdownReason = reason;
     d.shutdownDetail = detail;

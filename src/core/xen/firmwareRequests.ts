@@ -1,0 +1,70 @@
+/**
+ * What a pv vCPU's firmware (sbi.ts, in the vCPU worker) asks of the hypervisor thread:
+ * Xen hypercalls, and the SBI calls that reach outside the vCPU (console, reset, IPIs,
+ * HSM). Runs in the hypervisor thread; guest memory is read through GuestMemory, so a bad
+ * address is -EFAULT, never a crash.
+ */
+import { Runstate, type Vcpu } from './domain';
+import { GuestFault } from './guestMemory';
+import type { Hypervisor } from './hypervisor';
+import { hypercall, HcAction } from './hypercalls';
+import * as C from './vcpuControl';
+import * as X from './xenAbi';
+
+export function serveFirmware(hv: Hypervisor, v: Vcpu, kind: number, a: number[]): number {
+  const d = v.domain;
+  const m = d.mem!;
+  try {
+    switch (kind) {
+      case C.VcpuRequest.HYPERCALL: {
+        const r = hypercall(hv, v, a[5]!, a.slice(0, 5));
+        v.cb[C.C_RET1] = r.action;
+        return r.ret;
+      }
+      case C.VcpuRequest.VIRQ:
+        hv.evtchn.sendVirq(d, a[0]!, v.vcpuId);
+        return 0;
+      case C.VcpuRequest.SBI_CONSOLE_WRITE: {
+        const len = Math.min(a[1]! >>> 0, 4096);
+        hv.consoleOut(d, m.read(a[0]!, len));
+        d.countExit('sbi:console');
+        return len;
+      }
+      case C.VcpuRequest.SBI_CONSOLE_WRITE_BYTE:
+        hv.consoleOut(d, Uint8Array.of(a[0]! & 0xff));
+        d.countExit('sbi:console');
+        return 0;
+      case C.VcpuRequest.SBI_CONSOLE_READ: {
+        if (a[0] === 0) return d.consoleIn.length > 0 ? d.consoleIn.shift()! : -1;
+        const bytes = Uint8Array.from(d.consoleIn.splice(0, Math.min(a[1]! >>> 0, 4096)));
+        m.write(a[0]!, bytes);
+        return bytes.length;
+      }
+      case C.VcpuRequest.SBI_RESET:
+        hv.guestShutdown(d, a[0] === 0 ? 'poweroff' : 'reboot', `SBI system_reset(${a[0]}, ${a[1]})`);
+        v.cb[C.C_RET1] = HcAction.STOP;
+        return 0;
+      case C.VcpuRequest.SBI_IPI: {
+        const mask = a[0]! >>> 0, base = a[1]! | 0;
+        for (let i = 0; i < 32; i++) {
+          if (((mask >>> i) & 1) === 0) continue;
+          const t = base === -1 ? d.vcpus[i] : d.vcpus[base + i];
+          if (t) hv.setIrq(t, C.IRQ_IPI, true);
+        }
+        return 0;
+      }
+      case C.VcpuRequest.SBI_HART_START:
+        return hv.vcpuUp(d, a[0]!, a[1]!, a[2]!) === 0 ? 0 : -6; // SBI_ERR_ALREADY_AVAILABLE
+      case C.VcpuRequest.SBI_HART_STATUS: {
+        const t = d.vcpus[a[0]!];
+        return t === undefined ? -3 : t.runstate === Runstate.OFFLINE ? 1 : 0; // STOPPED 1, STARTED 0
+      }
+      default:
+        d.countExit('unknown');
+        return -X.ENOSYS;
+    }
+  } catch (e) {
+    if (e instanceof GuestFault) return -X.EFAULT;
+    throw e;
+  }
+}

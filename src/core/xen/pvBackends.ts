@@ -1,0 +1,68 @@
+/**
+ * Domain-0's backends for a pv domain: the console ring (xenconsoled's job) and the
+ * xenstore connection (xenstored is in-process), wired to the domain's event channels,
+ * and the domain's home in xenstore (docs/misc/xenstore-paths.pandoc).
+ */
+import { consoleRingDrain, consoleRingFeed } from './consoleRing';
+import type { Domain } from './domain';
+import { GuestFault } from './guestMemory';
+import type { Hypervisor } from './hypervisor';
+import { sharedPage } from './xenstore';
+
+export function feedConsole(hv: Hypervisor, d: Domain): void {
+  if (!d.pv || !d.mem || d.consoleIn.length === 0) return;
+  try {
+    const n = consoleRingFeed(d.mem, d.ramBase + d.pv.consoleGfn * 4096, d.consoleIn);
+    if (n > 0) {
+      d.consoleIn.splice(0, n);
+      hv.evtchn.send(hv.dom0, d.pv.consoleBackPort);
+    }
+  } catch (e) {
+    if (!(e instanceof GuestFault)) throw e;
+  }
+}
+
+export function connectPvBackends(hv: Hypervisor, d: Domain, dom0Handlers: Map<number, () => void>): void {
+  const pv = d.pv!;
+  if (hv.evtchn.allocUnbound(d, 0) !== pv.consolePort || hv.evtchn.allocUnbound(d, 0) !== pv.xenstorePort) {
+    throw new Error('a new domain did not get ports 1 and 2');
+  }
+  pv.consoleBackPort = hv.evtchn.bindInterdomain(hv.dom0, d.domid, pv.consolePort);
+  dom0Handlers.set(pv.consoleBackPort, () => {
+    try {
+      const out = consoleRingDrain(d.mem!, d.ramBase + pv.consoleGfn * 4096);
+      if (out.length > 0) hv.consoleOut(d, out);
+      feedConsole(hv, d);
+    } catch (e) {
+      if (!(e instanceof GuestFault)) throw e;
+    }
+  });
+  pv.xenstoreBackPort = hv.evtchn.bindInterdomain(hv.dom0, d.domid, pv.xenstorePort);
+  const mfn = d.p2m.get(pv.xenstoreGfn);
+  hv.xenstored.introduceDomain(d.domid, sharedPage(hv.memory.buffer, mfn * 4096), () => {
+    hv.evtchn.send(hv.dom0, pv.xenstoreBackPort);
+  });
+  dom0Handlers.set(pv.xenstoreBackPort, () => {
+    for (let i = 0; i < 64 && hv.xenstored.kick(d.domid); i++);
+  });
+  const home = `/local/domain/${d.domid}`;
+  const xs = hv.xsDom0();
+  void (async () => {
+    try {
+      await xs.write(`${home}/name`, d.name);
+      await xs.write(`${home}/domid`, String(d.domid));
+      await xs.write(`${home}/memory/static-max`, String(d.config.maxmem * 1024));
+      await xs.write(`${home}/memory/target`, String(d.config.memory * 1024));
+      await xs.write(`${home}/console/ring-ref`, String(pv.consoleGfn));
+      await xs.write(`${home}/console/port`, String(pv.consolePort));
+      await xs.write(`${home}/control/shutdown`, '');
+      // The domain owns its home (read and write); others get nothing.
+      await xs.setPerms(home, [{ domid: d.domid, perm: 'n' }]);
+      for (const sub of ['name', 'domid', 'memory', 'memory/static-max', 'memory/target', 'console', 'console/ring-ref', 'console/port', 'control', 'control/shutdown']) {
+        await xs.setPerms(`${home}/${sub}`, [{ domid: d.domid, perm: 'n' }]);
+      }
+    } catch (e) {
+      hv.dmesg(`xenstore setup of domain ${d.domid} failed: ${String(e)}`);
+    }
+  })();
+}
