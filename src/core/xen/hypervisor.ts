@@ -457,7 +457,16 @@ export class Hypervisor implements HypercallContext {
       await this.nextEvent(v);
       if (v.worker === undefined) return; // destroyed meanwhile
       if (Atomics.load(cb, C.C_EVENT) === C.VcpuEvent.REQUEST) {
-        this.serveRequest(v);
+        try {
+          this.serveRequest(v);
+        } catch (e) {
+          // A bug of ours, reached by this guest: it crashes the domain, never the host.
+          this.dmesg(`domain ${d.domid}: request failed in the hypervisor: ${String(e)}`);
+          cb[C.C_RET] = -X.EINVAL;
+          Atomics.add(cb, C.C_RSP_SEQ, 1);
+          Atomics.notify(cb, C.C_RSP_SEQ);
+          this.guestShutdown(d, 'crash', `hypervisor error: ${String(e)}`);
+        }
         continue;
       }
       reason = cb[C.C_REASON]!;

@@ -1,0 +1,105 @@
+/**
+ * Isolation: a hostile pv domain makes random hypercalls (random numbers, sub-operations
+ * and arguments, many of them pointers into its own RAM, others anywhere) and random SBI
+ * calls for ten million instructions beside a victim domain whose memory holds canary
+ * pages. The canaries never change, the hypervisor keeps running, and the victim keeps
+ * being scheduled.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { assemble } from '../core/cpu/asm';
+import { Hypervisor } from '../core/xen/hypervisor';
+import { parseXlConfig } from '../core/xen/xlConfig';
+import { ensureBundleSync } from './testBundle';
+import { nodeVcpuHost } from './vcpuHost';
+
+let hv: Hypervisor | undefined;
+afterEach(() => hv?.shutdownHost());
+
+function li(rd: number, v: number): number[] {
+  const lo = (v << 20) >> 20;
+  return [assemble('lui', { rd, imm: ((v - lo) >>> 12) & 0xfffff }), assemble('addi', { rd, rs1: rd, imm: lo })];
+}
+
+/**
+ * The hostile guest: an LCG in s0 (x8) drives a6 (hypercall 0..63), a0..a4 (half of them
+ * pointers into the first 64 KiB of its RAM, half anything) and a7 (mostly Xen's
+ * extension, sometimes a random SBI extension). Traps come back to the loop (stvec).
+ */
+function hostileImage(seed: number): Uint8Array {
+  const PROLOGUE = 9; // words before `top`
+  const w: number[] = [
+    ...li(8, seed), // s0 = seed
+    ...li(9, 1103515245), // s1 = LCG multiplier
+    ...li(18, 0x8000_0000), // s2 = RAM base
+    ...li(7, 0x8000_0000 + PROLOGUE * 4),
+    assemble('csrrw', { rs1: 7, csr: 0x105 }), // stvec = top: every trap comes back to the loop
+  ];
+  const top = w.length * 4;
+  const step = (): void => {
+    w.push(assemble('mul', { rd: 8, rs1: 8, rs2: 9 }), assemble('addi', { rd: 8, rs1: 8, imm: 1237 }));
+  };
+  const arg = (rd: number): void => {
+    step();
+    // rd = bit 1 of s0 ? RAM base + (s0 & 0xfffc) : s0
+    w.push(assemble('srli', { rd: 5, rs1: 8, imm: 1 }), assemble('andi', { rd: 5, rs1: 5, imm: 1 }));
+    w.push(assemble('add', { rd, rs1: 8, rs2: 0 }));
+    w.push(assemble('beq', { rs1: 5, rs2: 0, imm: 16 }));
+    w.push(...li(6, 0xfffc), assemble('and', { rd, rs1: 8, rs2: 6 }));
+    w.push(assemble('add', { rd, rs1: rd, rs2: 18 }));
+  };
+  for (const r of [10, 11, 12, 13, 14]) arg(r);
+  step();
+  w.push(assemble('srli', { rd: 16, rs1: 8, imm: 20 }), assemble('andi', { rd: 16, rs1: 16, imm: 63 })); // a6
+  w.push(...li(17, 0x0a00_0007)); // a7 = Xen's extension
+  w.push(assemble('andi', { rd: 5, rs1: 8, imm: 7 }));
+  w.push(assemble('bne', { rs1: 5, rs2: 0, imm: 8 }));
+  w.push(assemble('srli', { rd: 17, rs1: 8, imm: 3 })); // 1 in 8: a random SBI extension
+  w.push(assemble('ecall'));
+  w.push(assemble('jal', { imm: top - w.length * 4 }));
+  if (top !== PROLOGUE * 4) throw new Error('prologue size changed');
+  return new Uint8Array(Int32Array.from(w).buffer);
+}
+
+const CANARY_PAGES = 16;
+/** The victim: spins at 0x80000000; 16 pages of pattern follow (never touched by itself). */
+function victimImage(): Uint8Array {
+  const img = new Uint8Array(4096 * (1 + CANARY_PAGES));
+  img.set(new Uint8Array(Int32Array.of(assemble('jal', { imm: 0 })).buffer));
+  for (let i = 4096; i < img.length; i++) img[i] = (i * 131 + 7) & 0xff;
+  return img;
+}
+
+describe('isolation', () => {
+  it('random hypercalls for 10M instructions: the victim canaries stay, the hypervisor lives', async () => {
+    hv = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
+    hv.start();
+    const cfg = (name: string, type: string): ReturnType<typeof parseXlConfig> =>
+      parseXlConfig(`name = "${name}"\ntype = "${type}"\nmemory = 8\nkernel = "x"\non_poweroff = "preserve"\non_crash = "preserve"`);
+    const victimBytes = victimImage();
+    const victim = hv.createDomain(cfg('victim', 'hvm'), { kernel: victimBytes });
+    const hostile: ReturnType<Hypervisor['createDomain']>[] = [];
+    let instructions = 0;
+    for (let seed = 1; instructions < 10_000_000 && seed < 40; seed++) {
+      const d = hv.createDomain(cfg(`hostile${seed}`, 'pv'), { kernel: hostileImage(seed * 7919) });
+      hostile.push(d);
+      const end = Date.now() + 20_000;
+      while (d.vcpus[0]!.instret < 3_000_000 && d.shutdownReason === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      instructions += d.vcpus[0]!.instret;
+      if (hv.domains.has(d.domid)) hv.destroyDomain(d.domid);
+    }
+    expect(instructions).toBeGreaterThanOrEqual(10_000_000);
+    const calls = hostile.reduce((n, d) => n + [...d.exits].filter(([k]) => k.startsWith('hypercall')).reduce((m, [, c]) => m + c, 0), 0);
+    expect(calls).toBeGreaterThan(10_000);
+    // The victim's canary pages are as loaded, and it still runs.
+    const ram = new Uint8Array(hv.memory.buffer);
+    for (let g = 1; g <= CANARY_PAGES; g++) {
+      const mfn = victim.p2m.get(g);
+      const page = ram.subarray(mfn * 4096, mfn * 4096 + 4096);
+      expect(page).toEqual(victimBytes.subarray(g * 4096, g * 4096 + 4096));
+    }
+    const before = victim.vcpus[0]!.instret;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(victim.vcpus[0]!.instret).toBeGreaterThan(before);
+    expect(victim.shutdownReason).toBeNull();
+  });
+});
