@@ -29,6 +29,45 @@ export function exitLoopImage(n: number): Uint8Array {
   return new Uint8Array(Int32Array.from(words).buffer);
 }
 
+/** A pv guest: N calls of xen_version(XENVER_version) (a null hypercall), then SCHEDOP_shutdown. */
+export function nullHypercallImage(n: number): Uint8Array {
+  const words = [
+    ...li(9, n),
+    ...li(17, 0x0a00_0007), // a7: Xen
+    assemble('addi', { rd: 16, imm: 17 }), // a6 = xen_version
+    assemble('addi', { rd: 10, imm: 0 }), // a0 = XENVER_version
+    assemble('ecall'),
+    assemble('addi', { rd: 9, rs1: 9, imm: -1 }),
+    assemble('bne', { rs1: 9, rs2: 0, imm: -12 }),
+    // sched_op(SCHEDOP_shutdown, &reason) with reason = 0 at 0x80001000
+    ...li(11, 0x8000_1000),
+    assemble('sw', { rs1: 11, rs2: 0 }),
+    assemble('addi', { rd: 16, imm: 29 }),
+    assemble('addi', { rd: 10, imm: 2 }),
+    assemble('ecall'),
+    assemble('jal', { imm: 0 }),
+  ];
+  return new Uint8Array(Int32Array.from(words).buffer);
+}
+
+/** Microseconds per hypercall of a pv guest (a synchronous request to the hypervisor thread). */
+export async function measureNullHypercall(n = 20_000): Promise<number> {
+  const hv = new Hypervisor({ memoryMiB: 32, pcpus: 1, host: nodeVcpuHost(await ensureWorkerScript()) });
+  hv.start();
+  try {
+    const cfg = parseXlConfig('name = "null"\ntype = "pv"\nmemory = 8\nkernel = "loop"\non_poweroff = "preserve"');
+    const d = hv.createDomain(cfg, { kernel: nullHypercallImage(n) });
+    const count = (): number => d.exits.get('hypercall:xen_version') ?? 0;
+    while (count() === 0) await new Promise((r) => setTimeout(r, 1));
+    const t0 = performance.now();
+    const c0 = count();
+    while (d.shutdownReason === null) await new Promise((r) => setTimeout(r, 1));
+    return ((performance.now() - t0) * 1000) / (count() - c0);
+  } finally {
+    hv.shutdownHost();
+  }
+}
+
 export async function measureExitRoundTrip(n = 20_000): Promise<{ exits: number; microsPerExit: number }> {
   const hv = new Hypervisor({ memoryMiB: 32, pcpus: 1, host: nodeVcpuHost(await ensureWorkerScript()) });
   hv.start();

@@ -15,7 +15,7 @@ import { readFileOrThrow } from '../src/node/run';
 import { qemuAvailable, runQemu } from '../src/node/qemu';
 import { UsageError } from '../src/node/args';
 import { guestImage, projectRoot } from '../src/node/paths';
-import { measureExitRoundTrip } from './exits';
+import { measureExitRoundTrip, measureNullHypercall } from './exits';
 
 export interface CpuRun {
   instructions: number;
@@ -75,6 +75,9 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   const exitRuns: number[] = [];
   for (let i = 0; i < runs; i++) exitRuns.push((await measureExitRoundTrip()).microsPerExit);
   process.stderr.write(`hvm exit round trip: ${exitRuns.map((x) => x.toFixed(1)).join(', ')} us\n`);
+  const nullRuns: number[] = [];
+  for (let i = 0; i < runs; i++) nullRuns.push(await measureNullHypercall());
+  process.stderr.write(`null hypercall: ${nullRuns.map((x) => x.toFixed(1)).join(', ')} us\n`);
   const seconds = median(hyperlab.map((r) => r.seconds));
   const result = {
     benchmark: 'cpu',
@@ -92,6 +95,11 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
       // An MMIO access to the UART model in the hypervisor thread and back (bench/exits.ts).
       medianMicroseconds: round(median(exitRuns)),
       microseconds: exitRuns.map(round),
+    },
+    nullHypercall: {
+      // xen_version from a pv guest: ECALL, SBI firmware, control block, hypervisor, back.
+      medianMicroseconds: round(median(nullRuns)),
+      microseconds: nullRuns.map(round),
     },
     qemu: haveQemu
       ? {
