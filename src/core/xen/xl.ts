@@ -72,9 +72,27 @@ export function runXl(ts: Toolstack, argv: readonly string[], io: XlIo): XlResul
     case 'reboot':
     case 'mem-set':
     case 'mem-max': {
-      need(1, `${cmd} DOM`);
+      need(cmd.startsWith('mem') ? 2 : 1, `${cmd} DOM${cmd.startsWith('mem') ? ' MiB' : ''}`);
       const d = ts.find(args[0]!);
-      throw new Error(`${cmd}: domain ${d.domid} (${d.name}) is an hvm guest without PV drivers; it has no channel for this (use destroy)`);
+      if (!d.pv) throw new Error(`${cmd}: domain ${d.domid} (${d.name}) is an hvm guest without PV drivers; it has no channel for this (use destroy)`);
+      const home = `/local/domain/${d.domid}`;
+      const xs = hv.xsDom0();
+      if (cmd === 'shutdown' || cmd === 'reboot') {
+        // The guest watches control/shutdown and acknowledges by writing "" (xenstore-paths).
+        void xs.write(`${home}/control/shutdown`, cmd === 'shutdown' ? 'poweroff' : 'reboot');
+        return { status: 0 };
+      }
+      const mib = Number(args[1]!.replace(/[mM]$/, ''));
+      if (!Number.isInteger(mib) || mib < 1) throw new Error(`${cmd}: bad size '${args[1]}' (MiB)`);
+      if (cmd === 'mem-max') {
+        if (mib * 256 > d.p2m.maxFrames - 256) throw new Error(`mem-max: at most ${(d.p2m.maxFrames - 256) / 256} MiB for this domain (its maxmem)`);
+        d.maxPages = mib * 256;
+        void xs.write(`${home}/memory/static-max`, String(mib * 1024));
+        return { status: 0 };
+      }
+      if (mib * 256 > d.maxPages) throw new Error(`mem-set: ${mib} MiB is above the domain's maximum (${d.maxPages / 256} MiB)`);
+      void xs.write(`${home}/memory/target`, String(mib * 1024)); // KiB, read by the guest's balloon driver
+      return { status: 0 };
     }
     case 'vcpu-list':
       io.out(vcpuList(ts, args[0]));
@@ -112,7 +130,7 @@ function list(ts: Toolstack): string {
   const rows = ['Name                                        ID   Mem VCPUs\tState\tTime(s)'];
   rows.push(`${'Domain-0'.padEnd(40)} ${'0'.padStart(5)} ${'0'.padStart(5)} ${'0'.padStart(5)}     r-----  ${'0.0'.padStart(8)}`);
   for (const d of ts.hv.domains.values()) {
-    rows.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.config.memory).padStart(5)} ${String(d.vcpus.length).padStart(5)}     ${stateFlags(d)}  ${(d.cpuNs / 1e9).toFixed(1).padStart(8)}`);
+    rows.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(Math.round(d.totPages / 256)).padStart(5)} ${String(d.vcpus.length).padStart(5)}     ${stateFlags(d)}  ${(d.cpuNs / 1e9).toFixed(1).padStart(8)}`);
   }
   return rows.join('\n');
 }
@@ -175,7 +193,7 @@ function top(ts: Toolstack): string {
     const prev = samples.get(d);
     const pct = prev && nowMs > prev.atMs ? ((d.cpuNs - prev.ns) / 1e6 / (nowMs - prev.atMs)) * 100 : 0;
     samples.set(d, { ns: d.cpuNs, atMs: nowMs });
-    const mem = d.config.memory * 1024, max = d.config.maxmem * 1024;
+    const mem = d.totPages * 4, max = d.maxPages * 4;
     rows.push(`${d.name.slice(0, 10).padStart(10)} ${stateFlags(d)} ${(d.cpuNs / 1e9).toFixed(0).padStart(10)} ${pct.toFixed(1).padStart(6)} ${String(mem).padStart(10)} ${((mem / totalKiB) * 100).toFixed(1).padStart(6)} ${String(max).padStart(10)} ${((max / totalKiB) * 100).toFixed(1).padStart(9)} ${String(d.vcpus.length).padStart(5)}`);
   }
   return rows.join('\n');
