@@ -16,6 +16,7 @@ import { qemuAvailable, runQemu } from '../src/node/qemu';
 import { UsageError } from '../src/node/args';
 import { guestImage, projectRoot } from '../src/node/paths';
 import { measureExitRoundTrip, measureNullHypercall } from './exits';
+import { measureEvtchnWakeup, type WakeupResult } from './evtchn';
 
 export interface CpuRun {
   instructions: number;
@@ -78,6 +79,9 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   const nullRuns: number[] = [];
   for (let i = 0; i < runs; i++) nullRuns.push(await measureNullHypercall());
   process.stderr.write(`null hypercall: ${nullRuns.map((x) => x.toFixed(1)).join(', ')} us\n`);
+  const wakeRuns: WakeupResult[] = [];
+  for (let i = 0; i < runs; i++) wakeRuns.push(await measureEvtchnWakeup());
+  process.stderr.write(`event channel wake-up: ${wakeRuns.map((x) => `${x.medianMicros.toFixed(1)} (p99 ${x.p99Micros.toFixed(1)})`).join(', ')} us\n`);
   const seconds = median(hyperlab.map((r) => r.seconds));
   const result = {
     benchmark: 'cpu',
@@ -100,6 +104,12 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
       // xen_version from a pv guest: ECALL, SBI firmware, control block, hypervisor, back.
       medianMicroseconds: round(median(nullRuns)),
       microseconds: nullRuns.map(round),
+    },
+    evtchnWakeup: {
+      // Send on an interdomain channel -> the blocked peer in another domain runs (half a ping-pong round trip).
+      medianMicroseconds: round(median(wakeRuns.map((r) => r.medianMicros))),
+      p99Microseconds: round(median(wakeRuns.map((r) => r.p99Micros))),
+      samplesPerRun: wakeRuns[0]!.samples,
     },
     qemu: haveQemu
       ? {
