@@ -60,6 +60,39 @@ function hostileImage(seed: number): Uint8Array {
   return new Uint8Array(Int32Array.from(w).buffer);
 }
 
+/**
+ * A hostile hvm guest: random loads and stores of random widths to random addresses in
+ * the device area 0..0x1100_0000 (test finisher excluded) and to random addresses
+ * anywhere, with mtvec pointing back at the loop so every fault is survived.
+ */
+function mmioFuzzImage(seed: number): Uint8Array {
+  const PROLOGUE = 7;
+  const w: number[] = [...li(8, seed), ...li(9, 1103515245), ...li(7, 0x8000_0000 + PROLOGUE * 4), assemble('csrrw', { rs1: 7, csr: 0x305 })];
+  const top = w.length * 4;
+  const step = (): void => {
+    w.push(assemble('mul', { rd: 8, rs1: 8, rs2: 9 }), assemble('addi', { rd: 8, rs1: 8, imm: 1237 }));
+  };
+  step();
+  // address: s0 masked into the device window, unless bit 0 of s0 says "anywhere"
+  w.push(...li(6, 0x10ff_fffc), assemble('and', { rd: 10, rs1: 8, rs2: 6 }));
+  w.push(...li(6, 0x0010_0000), assemble('bne', { rs1: 10, rs2: 6, imm: 8 }), assemble('addi', { rd: 10, rs1: 10, imm: 4 })); // never the finisher
+  w.push(assemble('andi', { rd: 5, rs1: 8, imm: 1 }), assemble('beq', { rs1: 5, rs2: 0, imm: 8 }), assemble('add', { rd: 10, rs1: 8, rs2: 0 }));
+  step();
+  w.push(assemble('andi', { rd: 5, rs1: 8, imm: 7 }));
+  const ops = [
+    assemble('lw', { rd: 11, rs1: 10 }), assemble('lb', { rd: 11, rs1: 10 }), assemble('lhu', { rd: 11, rs1: 10 }),
+    assemble('sw', { rs1: 10, rs2: 8 }), assemble('sb', { rs1: 10, rs2: 8 }), assemble('sh', { rs1: 10, rs2: 8 }),
+    assemble('lbu', { rd: 11, rs1: 10 }), assemble('sw', { rs1: 10, rs2: 8, imm: 4 }),
+  ];
+  // a jump table: 8 entries of [op, jal back to top]
+  w.push(assemble('slli', { rd: 5, rs1: 5, imm: 3 }), assemble('auipc', { rd: 6, imm: 0 }), assemble('add', { rd: 6, rs1: 6, rs2: 5 }), assemble('jalr', { rs1: 6, imm: 12 }));
+  for (const op of ops) {
+    w.push(op);
+    w.push(assemble('jal', { imm: top - w.length * 4 }));
+  }
+  return new Uint8Array(Int32Array.from(w).buffer);
+}
+
 const CANARY_PAGES = 16;
 /** The victim: spins at 0x80000000; 16 pages of pattern follow (never touched by itself). */
 function victimImage(): Uint8Array {
@@ -100,6 +133,26 @@ describe('isolation', () => {
     const before = victim.vcpus[0]!.instret;
     await new Promise((r) => setTimeout(r, 300));
     expect(victim.vcpus[0]!.instret).toBeGreaterThan(before);
+    expect(victim.shutdownReason).toBeNull();
+  });
+
+  it('random MMIO from an hvm guest (UART, PLIC, CLINT, RTC, virtio, holes): no crash, no escape', async () => {
+    hv = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
+    hv.start();
+    const cfg = (name: string): ReturnType<typeof parseXlConfig> =>
+      parseXlConfig(`name = "${name}"\ntype = "hvm"\nmemory = 8\nkernel = "x"\non_poweroff = "preserve"\non_crash = "preserve"`);
+    const victimBytes = victimImage();
+    const victim = hv.createDomain(cfg('victim'), { kernel: victimBytes });
+    const fuzz = hv.createDomain(cfg('fuzz'), { kernel: mmioFuzzImage(12345) });
+    const end = Date.now() + 60_000;
+    while (fuzz.vcpus[0]!.instret < 2_000_000 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(fuzz.vcpus[0]!.instret).toBeGreaterThanOrEqual(2_000_000);
+    expect(fuzz.exits.get('mmio:uart0') ?? 0).toBeGreaterThan(0);
+    const ram = new Uint8Array(hv.memory.buffer);
+    for (let g = 1; g <= CANARY_PAGES; g++) {
+      const mfn = victim.p2m.get(g);
+      expect(ram.subarray(mfn * 4096, mfn * 4096 + 4096)).toEqual(victimBytes.subarray(g * 4096, g * 4096 + 4096));
+    }
     expect(victim.shutdownReason).toBeNull();
   });
 });
