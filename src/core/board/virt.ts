@@ -19,16 +19,17 @@
 import { Bus } from '../bus/bus';
 import type { Clock } from '../bus/mmio';
 import { Hart, type StopReason } from '../cpu/hart';
-import { Clint } from '../devices/clint';
 import { InstructionCountClock, RealTimeClock } from '../devices/clocks';
 import { GoldfishRtc, hostNanosecondSource, type NanosecondSource } from '../devices/goldfishRtc';
-import { Mrom, MROM_FW_DYNAMIC_INFO_OFFSET, virtMromContents } from '../devices/mrom';
 import { Plic } from '../devices/plic';
-import { SifiveTest, type FinishEvent } from '../devices/sifiveTest';
+import type { Clint } from '../devices/clint';
+import type { Mrom } from '../devices/mrom';
+import type { FinishEvent, SifiveTest } from '../devices/sifiveTest';
+import type { VirtioMmioTransport } from '../devices/virtioMmio';
 import { Uart16550 } from '../devices/uart16550';
-import { VirtioMmioTransport } from '../devices/virtioMmio';
 import { loadKernel, type LoadedImage } from '../loader/kernel';
 import { buildVirtFdt } from './virtFdt';
+import { attachVirtDevices, virtBootRegisters } from './virtDevices';
 import * as M from './memoryMap';
 
 export interface VirtOptions {
@@ -84,7 +85,6 @@ export class VirtMachine {
       opts.icountShift === undefined
         ? new RealTimeClock()
         : new InstructionCountClock({ instret: () => hart.retired(), shift: opts.icountShift });
-    this.clint = new Clint({ harts: [hart], clock: this.clock });
     this.plic = new Plic({ harts: [hart] });
     const onConsole = opts.onConsole;
     this.uart = new Uart16550({
@@ -92,35 +92,6 @@ export class VirtMachine {
       clock: this.clock,
       ...(onConsole ? { onTransmit: onConsole } : {}),
     });
-    this.finisher = new SifiveTest({
-      onFinish: (s) => {
-        this.finished = s;
-        hart.requestStop();
-      },
-    });
-    this.rtc = new GoldfishRtc({
-      irq: this.plic.irqLine(M.VIRT_RTC_IRQ),
-      source: opts.rtcSource ?? (opts.icountShift === undefined ? hostNanosecondSource() : clockNanosecondSource(this.clock)),
-    });
-    this.virtio = Array.from({ length: M.VIRT_VIRTIO_COUNT }, (_, i) => new VirtioMmioTransport({
-      name: `virtio${i}`,
-      irq: this.plic.irqLine(M.VIRT_VIRTIO_IRQ + i),
-    }));
-    this.bus.attach(M.VIRT_TEST_BASE, this.finisher);
-    this.bus.attach(M.VIRT_RTC_BASE, this.rtc);
-    this.bus.attach(M.VIRT_CLINT_BASE, this.clint);
-    this.bus.attach(M.VIRT_PLIC_BASE, this.plic);
-    this.bus.attach(M.VIRT_UART0_BASE, this.uart);
-    this.virtio.forEach((v, i) => this.bus.attach(M.VIRT_VIRTIO_BASE + i * M.VIRT_VIRTIO_SIZE, v));
-    hart.hooks = {
-      tick: () => {
-        this.clint.update();
-        this.uart.update();
-        this.rtc.update();
-      },
-      readTime: () => this.clint.mtime(),
-    };
-
     this.image = loadKernel(opts.kernel, this.bus);
     this.initrdRange = this.loadInitrd(memSize);
     const fdt = buildVirtFdt({
@@ -139,14 +110,23 @@ export class VirtMachine {
     // next_addr is what riscv_load_kernel returned, the image's lowest load address.
     const startAddr = M.VIRT_DRAM_BASE;
     const nextAddr = Math.min(...this.image.segments.map((s) => s.paddr));
-    this.mrom = new Mrom({ contents: virtMromContents({ startAddr, fdtAddr: this.fdtAddr, nextAddr }) });
-    this.bus.attach(M.VIRT_MROM_BASE, this.mrom);
-
-    hart.reset(startAddr);
-    hart.x[5] = startAddr; // t0: lw t0, 24(t0); jr t0
-    hart.x[10] = hart.hartid; // a0: csrr a0, mhartid
-    hart.x[11] = this.fdtAddr; // a1: lw a1, 32(t0)
-    hart.x[12] = M.VIRT_MROM_BASE + MROM_FW_DYNAMIC_INFO_OFFSET; // a2: addi a2, t0, 40
+    const devices = attachVirtDevices(this.bus, hart, {
+      clock: this.clock,
+      uart: this.uart,
+      onFinish: (e) => {
+        this.finished = e;
+        hart.requestStop();
+      },
+      rtcSource: opts.rtcSource ?? (opts.icountShift === undefined ? hostNanosecondSource() : clockNanosecondSource(this.clock)),
+      boot: { startAddr, fdtAddr: this.fdtAddr, nextAddr },
+      tick: () => this.uart.update(),
+    }, this.plic);
+    this.clint = devices.clint;
+    this.finisher = devices.finisher;
+    this.rtc = devices.rtc;
+    this.virtio = devices.virtio;
+    this.mrom = devices.mrom;
+    virtBootRegisters(hart, startAddr, this.fdtAddr);
   }
 
   private loadInitrd(memSize: number): { start: number; end: number } | undefined {

@@ -15,6 +15,8 @@ export interface BuiltDomain {
   ramBase: number;
   entry: number;
   args: [number, number, number];
+  /** hvm: what the MROM's reset vector names (the device tree, the kernel's load address). */
+  mrom?: { fdtAddr: number; nextAddr: number };
 }
 
 export interface DomainImages {
@@ -50,7 +52,8 @@ export function buildHvm(mem: MachineMemory, domid: number, cfg: DomainConfig, i
     });
     const fdtAddr = Math.floor((M.VIRT_DRAM_BASE + ramSize - fdt.length) / 0x20_0000) * 0x20_0000;
     bus.writePhys(fdtAddr, fdt);
-    return { p2m, ramBase: M.VIRT_DRAM_BASE, entry: M.VIRT_DRAM_BASE, args: [0, fdtAddr, 0x1028] };
+    const nextAddr = Math.min(...image.segments.map((s) => s.paddr));
+    return { p2m, ramBase: M.VIRT_DRAM_BASE, entry: M.VIRT_DRAM_BASE, args: [0, fdtAddr, 0x1028], mrom: { fdtAddr, nextAddr } };
   } catch (e) {
     releaseFrames(mem, p2m);
     throw e;

@@ -162,7 +162,7 @@ export class Hypervisor implements HypercallContext {
     for (const v of d.vcpus) {
       this.sched.insert(v);
       v.runstateSince = this.now();
-      v.worker = this.host.start(this.bootOf(d, v, built.entry, built.args), (msg) => this.vcpuCrashed(v, msg));
+      v.worker = this.host.start(this.bootOf(d, v, built.entry, built.args, built.mrom), (msg) => this.vcpuCrashed(v, msg));
     }
     this.dmesg(`domain ${domid} (${cfg.name}): created, ${cfg.memory} MiB, ${cfg.vcpus} vCPU`);
     this.wake(d.vcpus[0]!);
@@ -170,7 +170,7 @@ export class Hypervisor implements HypercallContext {
     return d;
   }
 
-  private bootOf(d: Domain, v: Vcpu, entry: number, args: [number, number, number]): VcpuBoot {
+  private bootOf(d: Domain, v: Vcpu, entry: number, args: [number, number, number], mrom?: { fdtAddr: number; nextAddr: number }): VcpuBoot {
     return {
       domid: d.domid,
       vcpuId: v.vcpuId,
@@ -182,6 +182,7 @@ export class Hypervisor implements HypercallContext {
       ramBase: d.ramBase,
       ramSize: d.mem ? d.p2m.maxFrames * 4096 : d.ramSize,
       ...(d.pv ? { sharedInfo: d.sharedInfo } : {}),
+      ...(mrom ? { mrom } : {}),
       entry,
       args: [v.vcpuId, args[1], args[2]],
       clock: this.icountShift === undefined ? { kind: 'real', epochMs: hostNowMs() } : { kind: 'icount', shift: this.icountShift },

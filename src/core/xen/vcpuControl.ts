@@ -82,6 +82,8 @@ export interface VcpuBoot {
   /** Initial pc and a0..a2. */
   entry: number;
   args: [number, number, number];
+  /** hvm: what the MROM holds (QEMU's reset vector for this boot). */
+  mrom?: { fdtAddr: number; nextAddr: number };
   /** pv: guest-physical address of shared_info (the vCPU samples its upcall bit). */
   sharedInfo?: number;
   /** Clock: host milliseconds at which the domain's time started, or an icount shift. */

@@ -12,7 +12,9 @@ import { Hart } from '../cpu/hart';
 import { Clint } from '../devices/clint';
 import { InstructionCountClock } from '../devices/clocks';
 import { Plic } from '../devices/plic';
-import { SifiveTest, type FinishEvent } from '../devices/sifiveTest';
+import type { FinishEvent } from '../devices/sifiveTest';
+import { hostNanosecondSource } from '../devices/goldfishRtc';
+import { attachVirtDevices } from '../board/virtDevices';
 import * as M from '../board/memoryMap';
 import { IRQ_SEIP, IRQ_SSIP, IRQ_STIP } from '../bus/mmio';
 import { PRV_S } from '../cpu/trap';
@@ -62,22 +64,28 @@ export class VcpuRunner {
       ck.kind === 'icount'
         ? new InstructionCountClock({ instret: () => hart.retired(), shift: ck.shift })
         : { frequency: M.VIRT_TIMEBASE_FREQ, now: () => Math.floor((hostNowMs() - ck.epochMs) * (M.VIRT_TIMEBASE_FREQ / 1000)) };
-    this.clint = new Clint({ harts: [hart], clock: this.clock });
     this.plic = new Plic({ harts: [hart] });
     if (boot.type === 'hvm') {
-      this.bus.attach(M.VIRT_TEST_BASE, new SifiveTest({ onFinish: (e) => { this.finished = e; hart.requestStop(); } }));
-      this.bus.attach(M.VIRT_CLINT_BASE, this.clint);
-      this.bus.attach(M.VIRT_PLIC_BASE, this.plic);
-      this.bus.attach(M.VIRT_UART0_BASE, this.proxy('uart0', M.VIRT_UART0_SIZE));
+      const devices = attachVirtDevices(this.bus, hart, {
+        clock: this.clock,
+        uart: this.proxy('uart0', M.VIRT_UART0_SIZE),
+        onFinish: (e) => { this.finished = e; hart.requestStop(); },
+        rtcSource: hostNanosecondSource(),
+        boot: { startAddr: boot.entry, fdtAddr: boot.mrom?.fdtAddr ?? 0, nextAddr: boot.mrom?.nextAddr ?? boot.entry },
+        tick: () => this.applyIrqs(),
+      }, this.plic);
+      this.clint = devices.clint;
+    } else {
+      // pv: no devices at all; the CLINT object only keeps the time the `time` CSR reads.
+      this.clint = new Clint({ harts: [hart], clock: this.clock });
+      hart.hooks = {
+        tick: () => {
+          this.applyIrqs();
+          this.pvTick();
+        },
+        readTime: () => this.clint.mtime(),
+      };
     }
-    hart.hooks = {
-      tick: () => {
-        this.clint.update();
-        this.applyIrqs();
-        if (boot.type === 'pv') this.pvTick();
-      },
-      readTime: () => this.clint.mtime(),
-    };
     this.enter(boot.entry, boot.args);
   }
 
