@@ -17,6 +17,7 @@ import { UsageError } from '../src/node/args';
 import { guestImage, projectRoot } from '../src/node/paths';
 import { measureExitRoundTrip, measureNullHypercall } from './exits';
 import { measureEvtchnWakeup, type WakeupResult } from './evtchn';
+import { measureConsole } from './console';
 
 export interface CpuRun {
   instructions: number;
@@ -82,6 +83,10 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   const wakeRuns: WakeupResult[] = [];
   for (let i = 0; i < runs; i++) wakeRuns.push(await measureEvtchnWakeup());
   process.stderr.write(`event channel wake-up: ${wakeRuns.map((x) => `${x.medianMicros.toFixed(1)} (p99 ${x.p99Micros.toFixed(1)})`).join(', ')} us\n`);
+  // Once, not per run: 1 MiB through the emulated UART takes over a minute.
+  const pvCon = await measureConsole('pv', 1 << 20);
+  const hvmCon = await measureConsole('hvm', 1 << 20);
+  process.stderr.write(`console 1 MiB: pv ${(pvCon.bytesPerSecond / 1024).toFixed(0)} KiB/s, hvm ${(hvmCon.bytesPerSecond / 1024).toFixed(1)} KiB/s\n`);
   const seconds = median(hyperlab.map((r) => r.seconds));
   const result = {
     benchmark: 'cpu',
@@ -110,6 +115,13 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
       medianMicroseconds: round(median(wakeRuns.map((r) => r.medianMicros))),
       p99Microseconds: round(median(wakeRuns.map((r) => r.p99Micros))),
       samplesPerRun: wakeRuns[0]!.samples,
+    },
+    console: {
+      // The teaching OS's `write 1048576`, as a pv domain (console ring) and as an hvm domain (16550A).
+      bytes: 1 << 20,
+      pv: { bytesPerSecond: Math.round(pvCon.bytesPerSecond), exitsPerKiB: round(pvCon.exitsPerKiB) },
+      hvm: { bytesPerSecond: Math.round(hvmCon.bytesPerSecond), exitsPerKiB: round(hvmCon.exitsPerKiB) },
+      pvOverHvmThroughput: round(pvCon.bytesPerSecond / hvmCon.bytesPerSecond),
     },
     qemu: haveQemu
       ? {

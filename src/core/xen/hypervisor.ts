@@ -278,9 +278,15 @@ export class Hypervisor implements HypercallContext {
       this.feedConsole(d);
       return bytes.length;
     }
-    let n = 0;
-    while (n < bytes.length && d.uart?.receive(bytes[n]!)) n++;
-    return n;
+    // hvm: queue it, and hand it to the UART as its receive buffer empties (a guest that runs
+    // the 16550A without FIFOs takes one byte at a time).
+    d.consoleIn.push(...bytes);
+    this.feedUart(d);
+    return bytes.length;
+  }
+
+  private feedUart(d: Domain): void {
+    while (d.consoleIn.length > 0 && d.uart?.receive(d.consoleIn[0]!)) d.consoleIn.shift();
   }
 
   consoleOut(d: Domain, bytes: Uint8Array): void {
@@ -508,6 +514,7 @@ export class Hypervisor implements HypercallContext {
       if (offset < d.uart.size) {
         if (kind === C.VcpuRequest.MMIO_READ) ret = d.uart.read(offset, width);
         else d.uart.write(offset, width, a2);
+        if (d.consoleIn.length > 0) this.feedUart(d);
       }
       d.countExit('mmio:uart0');
     } else {

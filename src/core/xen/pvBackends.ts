@@ -31,7 +31,10 @@ export function connectPvBackends(hv: Hypervisor, d: Domain, dom0Handlers: Map<n
   dom0Handlers.set(pv.consoleBackPort, () => {
     try {
       const out = consoleRingDrain(d.mem!, d.ramBase + pv.consoleGfn * 4096);
-      if (out.length > 0) hv.consoleOut(d, out);
+      if (out.length > 0) {
+        hv.consoleOut(d, out);
+        hv.evtchn.send(hv.dom0, pv.consoleBackPort); // room in `out` again (xenconsoled notifies too)
+      }
       feedConsole(hv, d);
     } catch (e) {
       if (!(e instanceof GuestFault)) throw e;

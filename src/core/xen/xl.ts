@@ -45,8 +45,7 @@ export function runXl(ts: Toolstack, argv: readonly string[], io: XlIo): XlResul
       return { status: 0 };
     case 'create': {
       need(1, 'create FILE [key=value ...]');
-      const extra = args.slice(1).map((kv) => kv.replace(/^([^=]+)=(.*)$/, (_m, k: string, v: string) => `${k} = ${/^\d+$/.test(v) ? v : JSON.stringify(v)}`));
-      const d = ts.create([io.readFile(args[0]!), ...extra].join('\n'));
+      const d = ts.create(configWithOverrides(io.readFile(args[0]!), args.slice(1)));
       io.out(`Domain ${d.domid} (${d.name}) created`);
       return { status: 0 };
     }
@@ -119,6 +118,18 @@ export function runXl(ts: Toolstack, argv: readonly string[], io: XlIo): XlResul
     default:
       throw new Error(`unknown command '${cmd}' (try: xl help)`);
   }
+}
+
+/**
+ * `xl create FILE key=value...`: the file's text with the key=value pairs appended, as
+ * xl.cfg lines. A key the file sets already is blanked out there (the line numbers of the
+ * rest stay), because a pair overrides the file (xl(1)) and the parser refuses a key set twice.
+ */
+export function configWithOverrides(text: string, pairs: readonly string[]): string {
+  const extra = pairs.map((kv) => kv.replace(/^([^=]+)=(.*)$/, (_m, k: string, v: string) => `${k} = ${/^\d+$/.test(v) ? v : JSON.stringify(v)}`));
+  const keys = new Set(extra.map((l) => l.split('=')[0]!.trim()));
+  const lines = text.split(/\r?\n/).map((l) => (keys.has(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(l)?.[1] ?? '') ? '' : l));
+  return [...lines, ...extra].join('\n');
 }
 
 function stateFlags(d: Domain): string {
