@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Build every guest in guests/*/ (except common/) into NAME.elf.
+# Build every guest in guests/*/ (except common/) into NAME.elf, and the teaching OS
+# (guests/teaching-os/: one kernel, two platform layers) into teaching-os-hvm.elf and
+# teaching-os-pv.elf.
 #
 #   bash guests/build.sh              # -> public/guests/NAME.elf (the committed images)
 #   bash guests/build.sh --out DIR    # -> DIR/NAME.elf (used by the reproducibility test)
@@ -36,22 +38,35 @@ CFLAGS=(
 )
 LDFLAGS=(-nostdlib --no-relax --build-id=none --strip-debug --discard-locals -T guests/common/link.ld)
 
-compile_dir() {  # compile_dir SRC_DIR OBJ_SUBDIR -> prints object paths
+compile_dir() {  # compile_dir SRC_DIR OBJ_SUBDIR [EXTRA_CFLAGS...] -> prints object paths
   local src="$1" dst="$OBJ/$2" f o
+  shift 2
   mkdir -p "$dst"
   for f in $(find "$src" -maxdepth 1 \( -name '*.c' -o -name '*.S' \) | LC_ALL=C sort); do
     o="$dst/$(basename "$f").o"
-    "$CC" "${CFLAGS[@]}" -I"$src" -c "$f" -o "$o"
+    "$CC" "${CFLAGS[@]}" -I"$src" "$@" -c "$f" -o "$o"
     echo "$o"
   done
 }
 
 common_objs=$(compile_dir guests/common common)
-for dir in $(find guests -mindepth 1 -maxdepth 1 -type d ! -name common ! -name build | LC_ALL=C sort); do
+for dir in $(find guests -mindepth 1 -maxdepth 1 -type d ! -name common ! -name build ! -name teaching-os | LC_ALL=C sort); do
   name="$(basename "$dir")"
   [[ -n "$(find "$dir" -maxdepth 1 \( -name '*.c' -o -name '*.S' \))" ]] || continue
   objs=$(compile_dir "$dir" "$name")
   # shellcheck disable=SC2086  # word splitting of object lists is intended
   "$LD" "${LDFLAGS[@]}" -o "$OUT/$name.elf" $common_objs $objs "$LIBGCC"
   echo "built $OUT/$name.elf ($(stat -c %s "$OUT/$name.elf") bytes)"
+done
+
+# The teaching OS: kernel/ is compiled once and linked with each platform layer (hvm/:
+# M-mode on the virt board; pv/: S-mode on hyperlab's paravirtual ABI). No common/ code.
+TOS=guests/teaching-os
+tos_kernel=$(compile_dir "$TOS/kernel" tos-kernel -I"$TOS/include")
+for layer in hvm pv; do
+  objs=$(compile_dir "$TOS/$layer" "tos-$layer" -I"$TOS/include")
+  # shellcheck disable=SC2086  # word splitting of object lists is intended
+  "$LD" -nostdlib --no-relax --build-id=none --strip-debug --discard-locals -T "$TOS/link.ld" \
+    -o "$OUT/teaching-os-$layer.elf" $tos_kernel $objs "$LIBGCC"
+  echo "built $OUT/teaching-os-$layer.elf ($(stat -c %s "$OUT/teaching-os-$layer.elf") bytes)"
 done

@@ -20,7 +20,7 @@ function domain(domid: number): GnttabDomain {
 /** Domain `g` grants its frame `frame` to `to` in entry `ref`. */
 function grant(g: GnttabDomain, ref: number, to: number, frame: number, flags = X.GTF_permit_access): void {
   const at = BASE + 7 * 4096 + ref * 8;
-  g.mem!.setU32(at + 4, frame);
+  g.mem!.setU32(at + 4, BASE / 4096 + frame); // frame numbers are address >> 12
   g.mem!.setU32(at, flags | (to << 16));
 }
 
@@ -75,10 +75,10 @@ describe('grant tables', () => {
   it('copy moves bytes through a grant, and only through a grant', () => {
     grant(a, 5, 2, 4);
     b.mem!.write(BASE + 2 * 4096 + 10, Uint8Array.of(1, 2, 3));
-    expect(gt.copy(b, { ref: 2, domid: X.DOMID_SELF, offset: 10 }, { ref: 5, domid: 1, offset: 100 }, 3, X.GNTCOPY_dest_gref)).toBe(X.GNTST_okay);
+    expect(gt.copy(b, { ref: BASE / 4096 + 2, domid: X.DOMID_SELF, offset: 10 }, { ref: 5, domid: 1, offset: 100 }, 3, X.GNTCOPY_dest_gref)).toBe(X.GNTST_okay);
     expect([...a.mem!.read(BASE + 4 * 4096 + 100, 3)]).toEqual([1, 2, 3]);
     expect(gt.copy(b, { ref: 2, domid: 1, offset: 0 }, { ref: 2, domid: X.DOMID_SELF, offset: 0 }, 3, 0)).toBe(X.GNTST_permission_denied);
-    expect(gt.copy(b, { ref: 2, domid: X.DOMID_SELF, offset: 4000 }, { ref: 5, domid: 1, offset: 0 }, 200, X.GNTCOPY_dest_gref)).toBe(X.GNTST_bad_copy_arg);
+    expect(gt.copy(b, { ref: BASE / 4096 + 2, domid: X.DOMID_SELF, offset: 4000 }, { ref: 5, domid: 1, offset: 0 }, 200, X.GNTCOPY_dest_gref)).toBe(X.GNTST_bad_copy_arg);
   });
 
   it('teardown of the granter removes the mapping from the mapper', () => {

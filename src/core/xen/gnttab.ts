@@ -3,7 +3,8 @@
  * common/grant_table.c for the checks). A domain's grant table lives in frames of its
  * own RAM (the "special pages" the domain builder reserves; setup_table reports where):
  * entries {u16 flags, u16 domid, u32 frame} written by the guest, where `frame` is a
- * guest frame number of the granting domain (as for Xen's auto-translated guests), and
+ * guest frame number (guest-physical address >> 12) of the granting domain, as for Xen's
+ * auto-translated guests; `grantFrames` here are indices into the P2M. And
  * GTF_reading / GTF_writing written by the hypervisor while the grant is mapped.
  *
  * Mapping points a frame of the mapping domain's P2M (`host_addr`, which must not be
@@ -66,7 +67,7 @@ export class GrantTables {
     // Xen: "Bad flags or dom": a revoked entry and a grant to another domain both fail here.
     if ((eflags & X.GTF_type_mask) !== X.GTF_permit_access || edomid !== m.domid) return [X.GNTST_general_error, 0];
     if (!wantRo && (eflags & X.GTF_readonly) !== 0) return [X.GNTST_general_error, 0]; // write-pin of a r/o grant
-    const frame = gm.u32(at + 4);
+    const frame = gm.u32(at + 4) - g.ramBase / 4096; // entries name frames as address >> 12
     const mfn = g.p2m.get(frame);
     if (mfn < 0 || (mfn & P2M_READONLY) !== 0) return [X.GNTST_bad_page, 0];
     gm.orU32(at, wantRo ? X.GTF_reading : X.GTF_reading | X.GTF_writing);
@@ -148,14 +149,14 @@ export class GrantTables {
     if (!g?.mem) return X.GNTST_bad_domain;
     if (!isRef) {
       if (domid !== caller.domid) return X.GNTST_permission_denied; // only grants cross domains
-      return { mem: g.mem, gpa: g.ramBase + p.ref * 4096 + p.offset };
+      return { mem: g.mem, gpa: p.ref * 4096 + p.offset }; // a frame number: address >> 12
     }
     const at = this.entryAddr(g, p.ref);
     if (at === undefined) return X.GNTST_bad_gntref;
     const word = g.mem.u32(at);
     if ((word & X.GTF_type_mask) !== X.GTF_permit_access || (word >>> 16) !== caller.domid) return X.GNTST_general_error;
     if (write && (word & X.GTF_readonly) !== 0) return X.GNTST_general_error;
-    return { mem: g.mem, gpa: g.ramBase + g.mem.u32(at + 4) * 4096 + p.offset };
+    return { mem: g.mem, gpa: g.mem.u32(at + 4) * 4096 + p.offset };
   }
 }
 

@@ -173,7 +173,7 @@ function gnttabOp(ctx: HypercallContext, d: Domain & GnttabDomain, [cmd, uop, co
         let status: number = X.GNTST_okay;
         if (dom !== X.DOMID_SELF && dom !== d.domid) status = X.GNTST_permission_denied;
         else if (want > d.grantFrames.length) status = X.GNTST_general_error;
-        else for (let f = 0; f < want; f++) m.setU32(m.u32(op + 12) + 4 * f, d.grantFrames[f]!);
+        else for (let f = 0; f < want; f++) m.setU32(m.u32(op + 12) + 4 * f, d.ramBase / 4096 + d.grantFrames[f]!);
         m.setU16(op + 8, status & 0xffff);
       }
       return ok(0);
@@ -235,7 +235,7 @@ function memoryOp(ctx: HypercallContext, d: Domain, [cmd, arg]: readonly number[
       if (nr > 65536) return ok(-X.EINVAL);
       let done = 0;
       for (; done < nr; done++) {
-        const gfn = m.u32(list + 4 * done);
+        const gfn = m.u32(list + 4 * done) - d.ramBase / 4096; // the ABI's frame numbers are address >> 12
         const okDone = cmd === X.XENMEM_decrease_reservation ? ctx.depopulate(d, gfn) : ctx.populate(d, gfn);
         if (!okDone) break;
       }

@@ -56,7 +56,7 @@ export function connectPvBackends(hv: Hypervisor, d: Domain, dom0Handlers: Map<n
       await xs.write(`${home}/domid`, String(d.domid));
       await xs.write(`${home}/memory/static-max`, String(d.config.maxmem * 1024));
       await xs.write(`${home}/memory/target`, String(d.config.memory * 1024));
-      await xs.write(`${home}/console/ring-ref`, String(pv.consoleGfn));
+      await xs.write(`${home}/console/ring-ref`, String(d.ramBase / 4096 + pv.consoleGfn));
       await xs.write(`${home}/console/port`, String(pv.consolePort));
       await xs.write(`${home}/control/shutdown`, '');
       // The domain owns its home (read and write); others get nothing.

@@ -64,9 +64,10 @@ export function buildPv(mem: MachineMemory, domid: number, cfg: DomainConfig, im
     w32(si + X.SI_NR_PAGES, nrPages);
     w32(si + X.SI_SHARED_INFO, gpa(special(SPECIAL_SHARED_INFO)));
     w32(si + X.SI_FLAGS, 0);
-    w32(si + X.SI_STORE_MFN, special(SPECIAL_XENSTORE));
+    const pfn = (i: number): number => PV_RAM_BASE / 4096 + i; // frame numbers in the ABI: address >> 12
+    w32(si + X.SI_STORE_MFN, pfn(special(SPECIAL_XENSTORE)));
     w32(si + X.SI_STORE_EVTCHN, ports.xenstore);
-    w32(si + X.SI_CONSOLE_MFN, special(SPECIAL_CONSOLE));
+    w32(si + X.SI_CONSOLE_MFN, pfn(special(SPECIAL_CONSOLE)));
     w32(si + X.SI_CONSOLE_EVTCHN, ports.console);
     w32(si + X.SI_MOD_START, modStart);
     w32(si + X.SI_MOD_LEN, images.ramdisk?.length ?? 0);
