@@ -94,6 +94,9 @@ int32_t gnttab_unmap(uint32_t gpa, grant_handle_t handle, int16_t *status);
 
 /* ---- balloon.c ---- */
 void balloon_init(void);
+void control_init(void);
+int control_has_work(void);
+void control_work(void);
 int balloon_has_work(void);
 void balloon_work(void);
 void balloon_print(void);
