@@ -8,6 +8,7 @@
  * so that machine noise affects both alike.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { VirtMachine } from '../src/core/board/virt';
@@ -18,6 +19,7 @@ import { guestImage, projectRoot } from '../src/node/paths';
 import { measureExitRoundTrip, measureNullHypercall } from './exits';
 import { measureEvtchnWakeup, type WakeupResult } from './evtchn';
 import { measureConsole } from './console';
+import { aggregateMips } from './scaling';
 
 export interface CpuRun {
   instructions: number;
@@ -83,6 +85,9 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   const wakeRuns: WakeupResult[] = [];
   for (let i = 0; i < runs; i++) wakeRuns.push(await measureEvtchnWakeup());
   process.stderr.write(`event channel wake-up: ${wakeRuns.map((x) => `${x.medianMicros.toFixed(1)} (p99 ${x.p99Micros.toFixed(1)})`).join(', ')} us\n`);
+  const scaling: Record<string, number> = {};
+  for (const n of [1, 2, 4]) scaling[n] = await aggregateMips(n);
+  process.stderr.write(`aggregate MIPS: ${Object.entries(scaling).map(([n, m]) => `${n}: ${m.toFixed(0)}`).join(', ')} (${cores()} host cores)\n`);
   // Once, not per run: 1 MiB through the emulated UART takes over a minute.
   const pvCon = await measureConsole('pv', 1 << 20);
   const hvmCon = await measureConsole('hvm', 1 << 20);
@@ -116,6 +121,12 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
       p99Microseconds: round(median(wakeRuns.map((r) => r.p99Micros))),
       samplesPerRun: wakeRuns[0]!.samples,
     },
+    scaling: {
+      // Domains spinning on as many pCPUs; `perPcpu` is aggregate(n) / (n x aggregate(1)).
+      hostCores: cores(),
+      aggregateMips: Object.fromEntries(Object.entries(scaling).map(([n, m]) => [n, round(m)])),
+      perPcpu: Object.fromEntries(Object.entries(scaling).map(([n, m]) => [n, round(m / (Number(n) * scaling[1]!))])),
+    },
     console: {
       // The teaching OS's `write 1048576`, as a pv domain (console ring) and as an hvm domain (16550A).
       bytes: 1 << 20,
@@ -136,6 +147,10 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${json}\n`);
   return 0;
+}
+
+function cores(): number {
+  return availableParallelism();
 }
 
 function round(v: number): number {
