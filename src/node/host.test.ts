@@ -42,4 +42,16 @@ describe('hyperlab host', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--pcpus must be 1..16/);
   });
+
+  it('two pv and one hvm teaching-OS domains at once; xl sched-credit and mem-set act on them', () => {
+    const r = host(['--mem', '256M', 'examples/teaching-os-pv.cfg', 'examples/teaching-os-pv2.cfg', 'examples/teaching-os-hvm.cfg'],
+      'sleep 2\nsched-credit -d tos-pv -w 512\nsched-credit\nmem-set tos-pv2 8\nsleep 2\nlist\nconsole tos-pv2\nconsole tos-hvm\n');
+    expect(r.stderr).not.toMatch(/xl: /);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/tos-pv\s+1\s+512\s+0/);
+    expect(r.stdout).toMatch(/tos-pv2\s+2\s+8\s+1\s/); // ballooned to 8 MiB
+    expect(r.stdout).toMatch(/tos-hvm\s+3\s+16\s+1/);
+    expect(r.stdout).toContain('balloon: target 8192 KiB: gave 2048 pages back');
+    expect(r.stdout).toContain('teaching-os 0.1 (hvm)');
+  });
 });
