@@ -109,4 +109,38 @@ describe('hypervisor with vCPU workers', () => {
     expect(ratio).toBeGreaterThan(2 * 0.95);
     expect(ratio).toBeLessThan(2 * 1.05);
   });
+
+  it('a vCPU worker that fails crashes only its domain; on_crash runs and the others keep going', async () => {
+    // A host whose first worker reports a failure after a moment, as a thrown exception in
+    // the emulator would (VcpuHost's onError); the others are ordinary.
+    const inner = nodeVcpuHost(ensureBundleSync());
+    let first = true;
+    hv = new Hypervisor({
+      memoryMiB: 64, pcpus: 2,
+      host: {
+        start(boot, onError) {
+          const w = inner.start(boot, onError);
+          if (first) {
+            first = false;
+            setTimeout(() => onError(`vCPU 0 of domain ${boot.domid} crashed: injected failure`), 300);
+          }
+          return w;
+        },
+      },
+    });
+    hv.start();
+    const victim = hv.createDomain(config('victim', 'spin', 'on_crash = "preserve"'), { kernel: SPIN });
+    const other = hv.createDomain(config('other', 'spin'), { kernel: SPIN });
+    await until(() => victim.shutdownReason !== null);
+    expect(victim.state).toBe('crashed');
+    expect(victim.shutdownDetail).toMatch(/injected failure/);
+    expect(hv.domains.has(victim.domid)).toBe(true); // preserved for inspection
+    const before = other.vcpus[0]!.instret;
+    await until(() => other.vcpus[0]!.instret > before + 1_000_000);
+    expect(other.shutdownReason).toBeNull();
+    // on_crash = "destroy" (the default) removes the domain.
+    const doomed = hv.createDomain(config('doomed', 'spin'), { kernel: SPIN });
+    (hv as unknown as { vcpuCrashed(v: unknown, m: string): void }).vcpuCrashed(doomed.vcpus[0], 'injected');
+    await until(() => !hv!.domains.has(doomed.domid));
+  });
 });
