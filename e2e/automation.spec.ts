@@ -5,29 +5,31 @@ import { bootBytes, labTest as test } from './lab';
 test('window.hyperlab boots by name, waits for text and reports stats', async ({ lab: page }) => {
   const images = await page.evaluate(() => window.hyperlab!.images());
   expect(images).toContain('hello');
+  expect(await page.evaluate(() => window.hyperlab!.presets())).toContain('hello');
   const id = await page.evaluate(() => window.hyperlab!.boot('hello'));
   const text = await page.evaluate((id) => window.hyperlab!.waitForText(id, 'hello: PASS'), id);
   expect(text).toContain('Hello from hyperlab\n');
   expect(await page.evaluate((id) => window.hyperlab!.waitForPowerOff(id), id)).toEqual({ kind: 'pass', code: 0 });
-  expect(await page.evaluate(() => window.hyperlab!.machines())).toEqual([
-    { id, name: 'hello', origin: 'catalog', state: 'off', poweroff: { kind: 'pass', code: 0 } },
+  expect(await page.evaluate(() => window.hyperlab!.domains())).toEqual([
+    { id, name: 'hello', type: 'hvm', origin: 'catalog', state: 'off', xlState: 'shutdown', poweroff: { kind: 'pass', code: 0 } },
   ]);
   const stats = await page.evaluate((id) => window.hyperlab!.stats(id), id);
+  expect(stats).toMatchObject({ domid: id, name: 'hello', type: 'hvm', memKiB: 16 * 1024, vcpus: 1, sharedMemory: true });
   expect(stats.instret).toBeGreaterThan(1000);
-  expect(stats.avgMips).toBeGreaterThan(0);
-  expect(stats.runMs).toBeGreaterThan(0);
+  expect(stats.cpuNs).toBeGreaterThan(0);
+  expect(stats.exits['mmio:uart0']).toBeGreaterThan(10);
   await page.evaluate((id) => window.hyperlab!.destroy(id), id);
-  expect(await page.evaluate(() => window.hyperlab!.machines())).toEqual([]);
-  await expect(page.evaluate((id) => window.hyperlab!.stats(id), id)).rejects.toThrow(`no machine with id ${id}`);
+  expect(await page.evaluate(() => window.hyperlab!.domains())).toEqual([]);
+  await expect(page.evaluate((id) => window.hyperlab!.stats(id), id)).rejects.toThrow(`no domain with id ${id}`);
 });
 
-test('window.hyperlab.boot rejects a malformed image with the loader message', async ({ lab: page }) => {
-  const failure = page.evaluate((bytes) => window.hyperlab!.boot(bytes), Array.from(truncatedElf()));
-  await expect(failure).rejects.toThrow('program header table lies outside the file');
+test('window.hyperlab rejects a malformed image, an unknown image and a bad config with their messages', async ({ lab: page }) => {
+  await expect(page.evaluate((bytes) => window.hyperlab!.boot(bytes), Array.from(truncatedElf()))).rejects.toThrow('program header table lies outside the file');
   await expect(page.evaluate(() => window.hyperlab!.boot('no-such-guest'))).rejects.toThrow(/no-such-guest\.elf.*not found/);
+  await expect(page.evaluate(() => window.hyperlab!.create('name = "x"\nmemory = lots\nkernel = "hello.elf"'))).rejects.toThrow('line 2: cannot read the value "lots"');
 });
 
-test('window.hyperlab sends input, pauses, resumes and resets', async ({ lab: page }) => {
+test('window.hyperlab sends input, pauses, unpauses, sets scheduler parameters and resets', async ({ lab: page }) => {
   const echo = await bootBytes(page, echoImage(), 'echo');
   await page.evaluate((id) => window.hyperlab!.sendInput(id, 'abc'), echo);
   expect(await page.evaluate((id) => window.hyperlab!.waitForText(id, 'abc'), echo)).toBe('abc');
@@ -37,19 +39,29 @@ test('window.hyperlab sends input, pauses, resumes and resets', async ({ lab: pa
   const paused = await page.evaluate((id) => window.hyperlab!.pause(id), spin);
   expect(paused.state).toBe('paused');
   await page.waitForTimeout(250);
-  expect(await page.evaluate((id) => window.hyperlab!.stats(id).instret, spin)).toBe(paused.instret);
-  expect((await page.evaluate((id) => window.hyperlab!.resume(id), spin)).state).toBe('running');
+  expect(await page.evaluate((id) => window.hyperlab!.stats(id).cpuNs, spin)).toBe(paused.cpuNs);
+  expect((await page.evaluate((id) => window.hyperlab!.unpause(id), spin)).state).not.toBe('paused');
+
+  const tuned = await page.evaluate((id) => window.hyperlab!.setSchedParams(id, { weight: 512, cap: 50 }), spin);
+  expect([tuned.weight, tuned.cap]).toEqual([512, 50]);
+  await expect(page.evaluate((id) => window.hyperlab!.setSchedParams(id, { weight: 0 }), spin)).rejects.toThrow('weight must be 1..65535');
+  expect((await page.evaluate((id) => window.hyperlab!.pinVcpu(id, 0, '0'), spin)).domid).toBe(spin);
+  expect(await page.evaluate(() => window.hyperlab!.xl('xl vcpu-list spin'))).toMatch(/spin\s+\d+\s+0\s+\S+\s+\w+\s+[\d.]+ 0 \/ all/);
 
   const reset = await page.evaluate((id) => window.hyperlab!.reset(id), echo);
   expect(reset.resets).toBe(1);
-  expect(await page.evaluate((id) => window.hyperlab!.consoleText(id), echo)).toBe('');
+  expect(reset.domid).not.toBe(echo);
+  expect(await page.evaluate((id) => window.hyperlab!.consoleText(id), reset.domid)).toBe('');
 });
 
-test('waitForText fails fast when the machine powers off without the text', async ({ lab: page }) => {
+test('waitForText fails fast when the domain shuts down without the text', async ({ lab: page }) => {
   const id = await page.evaluate(() => window.hyperlab!.boot('hello'));
   const started = Date.now();
-  await expect(page.evaluate((id) => window.hyperlab!.waitForText(id, 'never printed', 20_000), id)).rejects.toThrow(
-    'is off and never printed',
-  );
+  await expect(page.evaluate((id) => window.hyperlab!.waitForText(id, 'never printed', 20_000), id)).rejects.toThrow('is shutdown and never printed');
   expect(Date.now() - started).toBeLessThan(10_000);
+});
+
+test('Domain-0 is id 0: its console takes input and answers', async ({ lab: page }) => {
+  await page.evaluate(() => window.hyperlab!.sendInput(0, 'xl info\r'));
+  expect(await page.evaluate(() => window.hyperlab!.waitForText(0, 'xen_scheduler'))).toMatch(/nr_cpus\s+: \d/);
 });

@@ -2,14 +2,15 @@
  * Helpers for the e2e suite. Tests drive the page through its controls (data-testid)
  * and through window.hyperlab, never through internals.
  *
- * Loading the page costs about a second of CPU (compiling React and xterm.js), so most
- * tests share one page per Playwright worker (`labTest`'s `lab` fixture), boot machines
- * of their own and find them by the id they got; every machine is destroyed after each
- * test. Tests about page load itself use a fresh `page` and `openLab`.
+ * Loading the page costs about a second of CPU (compiling React and xterm.js, starting
+ * the hypervisor worker), so most tests share one page per Playwright worker (`labTest`'s
+ * `lab` fixture, with no startup domains), create domains of their own and find them by
+ * the domid they got; every domain is destroyed after each test. Tests about page load
+ * itself use a fresh `page` and `openLab`.
  */
 import { test as base, expect, type Locator, type Page } from '@playwright/test';
-import type { MachineStats } from '../src/web/protocol';
-import '../src/web/automation'; // declares window.hyperlab
+import type { DomainStats } from '../src/web/automationTypes';
+import '../src/web/automationTypes'; // declares window.hyperlab
 
 /** Open the lab (`query` like '?boot=hello') and wait for window.hyperlab.ready(). */
 export async function openLab(page: Page, query = ''): Promise<void> {
@@ -21,7 +22,7 @@ export async function openLab(page: Page, query = ''): Promise<void> {
   expect(errors, 'uncaught errors in the page').toEqual([]);
 }
 
-/** A test whose `lab` is a page shared by the tests of one worker, with no machines at the start. */
+/** A test whose `lab` is a page shared by the tests of one worker, with no guest domains at the start. */
 export const labTest = base.extend<{ lab: Page }, { sharedLab: Page }>({
   sharedLab: [
     async ({ browser }, use) => {
@@ -34,39 +35,45 @@ export const labTest = base.extend<{ lab: Page }, { sharedLab: Page }>({
   ],
   lab: async ({ sharedLab }, use) => {
     await use(sharedLab);
-    await sharedLab.evaluate(() => {
-      for (const m of window.hyperlab!.machines()) window.hyperlab!.destroy(m.id);
+    await sharedLab.evaluate(async () => {
+      for (const d of window.hyperlab!.domains()) await window.hyperlab!.destroy(d.id);
     });
   },
 });
 
-export function stats(page: Page, id: number): Promise<MachineStats> {
+export function stats(page: Page, id: number): Promise<DomainStats> {
   return page.evaluate((id) => window.hyperlab!.stats(id), id);
 }
 
-/** The instruction count the status line shows. */
-export async function shownInstret(page: Page, id: number): Promise<number> {
-  return Number(await page.getByTestId(`instret-${id}`).getAttribute('data-value'));
+/** The CPU time (ns) the domain list shows for a domain. */
+export async function shownCpuNs(page: Page, id: number): Promise<number> {
+  return Number(await page.getByTestId(`cpu-${id}`).getAttribute('data-value'));
 }
 
-/** The text xterm.js rendered for a console (its DOM renderer keeps one element per row). */
-export function consoleScreen(page: Page, id: number): Locator {
-  return page.getByTestId(`console-${id}`).locator('.xterm-rows');
+/**
+ * The text xterm.js rendered for a console (its DOM renderer keeps one element per row).
+ * xterm.js stops rendering a terminal that is out of view (an IntersectionObserver), so the
+ * console is scrolled into view first: what a user would do to read it.
+ */
+export async function consoleScreen(page: Page, id: number): Promise<Locator> {
+  const consoleElement = page.getByTestId(`console-${id}`);
+  await consoleElement.scrollIntoViewIfNeeded();
+  return consoleElement.locator('.xterm-rows');
 }
 
-/** Boot raw bytes through window.hyperlab; resolves with the machine id. */
+/** Boot raw bytes as an hvm domain through window.hyperlab; resolves with the domid. */
 export function bootBytes(page: Page, bytes: Uint8Array, name: string): Promise<number> {
   return page.evaluate(([b, name]) => window.hyperlab!.boot(b, { name, memSize: 16 << 20 }), [Array.from(bytes), name] as const);
 }
 
-/** Boot a catalog image through window.hyperlab; resolves with the machine id. */
-export function bootGuest(page: Page, name: string): Promise<number> {
-  return page.evaluate((name) => window.hyperlab!.boot(name), name);
+/** Create a domain from a preset through window.hyperlab; resolves with the domid. */
+export function createPreset(page: Page, name: string): Promise<number> {
+  return page.evaluate((name) => window.hyperlab!.create(name), name);
 }
 
-/** The id of the machine panel named `name` once it appears. */
-export async function machineNamed(page: Page, name: string): Promise<number> {
-  const panel = page.locator(`[data-machine-name="${name}"]`);
-  await expect(panel).toHaveCount(1);
-  return Number(await panel.getAttribute('data-machine-id'));
+/** The domid of the domain list's row named `name` once it appears. */
+export async function domainNamed(page: Page, name: string): Promise<number> {
+  const row = page.locator(`[data-testid^="row-"][data-name="${name}"]`);
+  await expect(row).toHaveCount(1);
+  return Number(await row.getAttribute('data-domid'));
 }

@@ -1,11 +1,13 @@
-/** How React views reach the Lab and its store: one context, two small hooks. */
+/** How React views reach the Lab, Domain-0's shell and the store: one context, small hooks. */
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
+import type { Dom0Shell } from '../web/dom0Shell';
 import type { Lab } from '../web/lab';
 import type { LabState, LabStore } from './labStore';
 
 export interface LabContextValue {
   readonly lab: Lab;
+  readonly shell: Dom0Shell;
   readonly store: LabStore;
 }
 
@@ -19,6 +21,10 @@ function useLabContext(): LabContextValue {
 
 export function useLab(): Lab {
   return useLabContext().lab;
+}
+
+export function useDom0Shell(): Dom0Shell {
+  return useLabContext().shell;
 }
 
 /** Select a slice of the lab's state; the view re-renders when that slice changes. */

@@ -1,10 +1,12 @@
 /**
- * The page's entry: make sure of cross-origin isolation, start the Lab, show it, boot
- * the startup machines and publish window.hyperlab.
+ * The page's entry: make sure of cross-origin isolation, show the lab, start the
+ * hypervisor worker, create the startup domains and publish window.hyperlab.
  *
  * Address parameters (docs/browser.md):
- *   ?boot=a,b   images to boot at load (default: hello and isa-selftest, else cpubench);
- *               ?boot= with nothing boots none
+ *   ?boot=a,b   presets to create at load (default: the teaching OS as pv and hvm, or
+ *               hello and isa-selftest); ?boot= with nothing creates none
+ *   ?pcpus=N    physical CPUs of the host (default: the browser's cores, at most 4)
+ *   ?mem=MiB    machine memory (default 256)
  *   ?coi=off    do not try the isolation service worker
  */
 import '@xterm/xterm/css/xterm.css';
@@ -12,32 +14,50 @@ import './styles.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createAutomation } from '../web/automation';
-import { fetchGuestCatalog, guestUrl, type GuestEntry } from '../web/guestCatalog';
-import { establishIsolation } from '../web/isolation';
+import { Dom0Shell } from '../web/dom0Shell';
+import { fetchGuestCatalog, guestUrl } from '../web/guestCatalog';
+import type { GuestFile, HostSettings } from '../web/hvProtocol';
+import { startHypervisorWorker } from '../web/hypervisorClient';
+import { establishIsolation, type IsolationStatus } from '../web/isolation';
 import { Lab } from '../web/lab';
+import { defaultScenario } from '../web/presets';
 import { App } from './components/App';
 import { LabContext } from './labContext';
 import { createLabStore, type LabStore } from './labStore';
 
-/** The default scenario: a greeting next to a longer self-checking guest. */
-function startupImages(params: URLSearchParams, guests: readonly GuestEntry[]): string[] {
-  const asked = params.get('boot');
-  if (asked !== null) return asked.split(',').map((s) => s.trim()).filter(Boolean);
-  const has = (name: string): boolean => guests.some((g) => g.name === name);
-  const second = ['isa-selftest', 'cpubench'].find(has);
-  return second ? ['hello', second] : ['hello'];
+function hostSettings(params: URLSearchParams): HostSettings {
+  const int = (key: string, min: number, max: number, fallback: number): number => {
+    const v = Number(params.get(key));
+    return params.has(key) && Number.isInteger(v) && v >= min && v <= max ? v : fallback;
+  };
+  const cores = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+  return { pcpus: int('pcpus', 1, 16, cores), memoryMiB: int('mem', 64, 1024, 256), scheduler: 'credit' };
 }
 
-async function bootStartupMachines(store: LabStore, params: URLSearchParams): Promise<void> {
-  let guests: readonly GuestEntry[] = [];
-  try {
-    guests = await fetchGuestCatalog();
-    store.getState().actions.setCatalog({ status: 'ready', guests });
-  } catch (e) {
-    store.getState().actions.setCatalog({ status: 'error', error: e instanceof Error ? e.message : String(e) });
+/**
+ * Start the hypervisor (its worker loads while the guest list is fetched) and create the
+ * startup domains: their images load side by side, their domids follow the list's order.
+ */
+async function boot(lab: Lab, store: LabStore, shell: Dom0Shell, params: URLSearchParams, isolation: IsolationStatus, catalog: Promise<GuestFile[]>): Promise<void> {
+  if (!isolation.isolated) {
+    await catalog;
+    lab.fail('the page is not cross-origin isolated, so it has no SharedArrayBuffer for machine memory (see the notice above)');
+    return;
   }
-  const { actions } = store.getState();
-  await Promise.all(startupImages(params, guests).map((name) => actions.bootGuest(name)));
+  let guests: GuestFile[];
+  try {
+    const [worker, list] = await Promise.all([startHypervisorWorker(hostSettings(params)), catalog]);
+    guests = list;
+    await lab.connect(worker.port, { guestBaseUrl: guestUrl(''), catalog: guests });
+  } catch (e) {
+    lab.fail(e instanceof Error ? e.message : String(e));
+    return;
+  }
+  const asked = params.get('boot');
+  const names = asked !== null ? asked.split(',').map((s) => s.trim()).filter(Boolean) : defaultScenario(guests);
+  await Promise.all(names.map((name) => store.getState().actions.createPreset(name)));
+  // The default scenario shows a newcomer what Domain-0 is for.
+  if (asked === null && names.length > 0) shell.input('xl list\r');
 }
 
 async function start(): Promise<void> {
@@ -47,23 +67,38 @@ async function start(): Promise<void> {
   const isolation = await establishIsolation({ serviceWorker: params.get('coi') !== 'off' });
   if (isolation === 'reloading') return; // the page comes back isolated
 
-  const lab = new Lab((file) => guestUrl(file));
+  const lab = new Lab();
   const store = createLabStore(lab, isolation);
+  const shell = new Dom0Shell(
+    { run: (line) => lab.xl(line), attach: (domid) => store.getState().actions.focusConsole(domid) },
+    'hyperlab Domain-0. Type xl commands (xl list, xl help) or help.',
+  );
   createRoot(root).render(
     <StrictMode>
-      <LabContext.Provider value={{ lab, store }}>
+      <LabContext.Provider value={{ lab, shell, store }}>
         <App />
       </LabContext.Provider>
     </StrictMode>,
   );
-  const ready = bootStartupMachines(store, params);
+  const catalog = fetchGuestCatalog().then(
+    (guests) => {
+      store.getState().actions.setCatalog({ status: 'ready', guests });
+      return guests;
+    },
+    (e: unknown) => {
+      store.getState().actions.setCatalog({ status: 'error', error: e instanceof Error ? e.message : String(e) });
+      return [];
+    },
+  );
+  const ready = boot(lab, store, shell, params, isolation, catalog);
   window.hyperlab = createAutomation({
     lab,
+    shell,
     ready,
     isolation: () => isolation,
     catalog: () => {
-      const { catalog } = store.getState();
-      return catalog.status === 'ready' ? catalog.guests : [];
+      const c = store.getState().catalog;
+      return c.status === 'ready' ? c.guests : [];
     },
   });
 }

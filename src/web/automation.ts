@@ -1,75 +1,29 @@
 /**
  * window.hyperlab: a small typed API for scripts, tests and benchmarks that drive the
  * page (Playwright's page.evaluate, the devtools console). docs/automation.md is its
- * manual; keep the two in step. Every method works on the same Lab the UI shows.
+ * manual; automationTypes.ts has its types. Every method works on the same Lab the UI
+ * shows. Domain ids are domids; id 0 is Domain-0's console (text and input only).
  */
-import type { GuestEntry } from './guestCatalog';
+import type { CreateOptions, DomainStats, HyperlabAutomation, PowerOff, RunState } from './automationTypes';
+import type { Dom0Shell } from './dom0Shell';
+import type { DomainState, GuestFile, Result } from './hvProtocol';
 import type { IsolationStatus } from './isolation';
-import type { BootOptions, Lab, MachineId } from './lab';
-import type { MachineStats, PowerOff, RunState } from './protocol';
+import type { DomainView, Lab } from './lab';
 
-export const AUTOMATION_VERSION = 1;
+export type * from './automationTypes';
 
-export interface MachineListing {
-  readonly id: MachineId;
-  readonly name: string;
-  readonly origin: 'catalog' | 'upload';
-  readonly state: RunState;
-  readonly poweroff: PowerOff | null;
-}
-
-export interface HyperlabAutomation {
-  readonly version: number;
-  /** Resolves once the page has booted its startup machines (or tried to). */
-  ready(): Promise<void>;
-  isolation(): IsolationStatus;
-  /** Names of the images in public/guests. */
-  images(): readonly string[];
-  machines(): MachineListing[];
-  /**
-   * Boot an image: a name from images(), or the bytes of an ELF or flat binary.
-   * Resolves with the new machine's id; rejects with the loader's message.
-   */
-  boot(image: string | Uint8Array | ArrayBuffer | readonly number[], options?: BootOptions): Promise<MachineId>;
-  /** The current boot's console output, CR LF as LF. */
-  consoleText(id: MachineId): string;
-  /**
-   * Resolve with consoleText(id) once it contains `text`. Rejects after `timeoutMs`
-   * (default 10 s), or as soon as the machine is off, crashed or gone without it.
-   */
-  waitForText(id: MachineId, text: string, timeoutMs?: number): Promise<string>;
-  /** Resolve with how the guest powered off; rejects after `timeoutMs` (default 10 s). */
-  waitForPowerOff(id: MachineId, timeoutMs?: number): Promise<PowerOff>;
-  /** Type into the guest's UART (strings are sent as UTF-8). */
-  sendInput(id: MachineId, text: string | readonly number[]): Promise<void>;
-  /** Resolves once the machine is paused, with its stats (the instruction count is frozen). */
-  pause(id: MachineId): Promise<MachineStats>;
-  resume(id: MachineId): Promise<MachineStats>;
-  /**
-   * Reboot from the same image with fresh RAM; powers an off machine back on. Resolves
-   * once the new boot has begun: consoleText is then the new boot's.
-   */
-  reset(id: MachineId): Promise<MachineStats>;
-  /** Power off and remove the machine. */
-  destroy(id: MachineId): void;
-  /** The machine's last report (at most ~100 ms old while it runs): state, instret, MIPS. */
-  stats(id: MachineId): MachineStats;
-}
-
-declare global {
-  interface Window {
-    hyperlab?: HyperlabAutomation;
-  }
-}
+export const AUTOMATION_VERSION = 2;
 
 export interface AutomationContext {
   readonly lab: Lab;
+  readonly shell: Dom0Shell;
   readonly ready: Promise<void>;
   readonly isolation: () => IsolationStatus;
-  readonly catalog: () => readonly GuestEntry[];
+  readonly catalog: () => readonly GuestFile[];
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const RUN_STATE: Record<DomainState, RunState> = { running: 'running', blocked: 'waiting', paused: 'paused', shutdown: 'off', crashed: 'crashed', dying: 'off' };
 
 function toBytes(image: Uint8Array | ArrayBuffer | readonly number[]): Uint8Array {
   if (image instanceof Uint8Array) return image;
@@ -81,22 +35,69 @@ function tail(text: string, n = 200): string {
   return JSON.stringify(text.length > n ? `…${text.slice(-n)}` : text);
 }
 
-export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
-  const { lab } = ctx;
+function poweroffOf(v: DomainView): PowerOff | null {
+  const s = v.row.shutdown;
+  if (s?.reason !== 'poweroff') return null;
+  const fail = /^FAIL (\d+)/.exec(s.detail);
+  return fail ? { kind: 'fail', code: Number(fail[1]) } : { kind: 'pass', code: 0 };
+}
 
-  /** Re-check `test` whenever the machine reports anything, until it settles or time runs out. */
-  function watch<T>(id: MachineId, timeoutMs: number, what: string, test: () => T | undefined | Error): Promise<T> {
-    lab.machine(id); // throws for an unknown id
+export function statsOf(v: DomainView): DomainStats {
+  const r = v.row;
+  return {
+    seq: r.seq,
+    state: RUN_STATE[r.state],
+    instret: r.instret,
+    mips: r.mips,
+    avgMips: r.cpuNs > 0 ? r.instret / (r.cpuNs / 1000) : 0,
+    runMs: r.cpuNs / 1e6,
+    uptimeMs: r.uptimeMs,
+    poweroff: poweroffOf(v),
+    crash: r.shutdown?.reason === 'crash' ? r.shutdown.detail : null,
+    resets: r.restarts,
+    sharedMemory: true,
+    domid: r.domid,
+    name: r.name,
+    type: r.type,
+    xlState: r.state,
+    cpuNs: r.cpuNs,
+    cpuPct: r.cpuPct,
+    memKiB: r.memKiB,
+    maxMemKiB: r.maxMemKiB,
+    vcpus: r.vcpus.length,
+    exits: r.exits,
+    weight: r.weight,
+    cap: r.cap,
+  };
+}
+
+/** The value of a Result, or an Error whose message names the config line. */
+function unwrap<T>(r: Result<T>): T {
+  if (r.ok) return r.value;
+  throw new Error(r.line !== undefined && !r.error.startsWith('line ') ? `line ${r.line}: ${r.error}` : r.error);
+}
+
+export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
+  const { lab, shell } = ctx;
+  const text = (id: number): string => (id === 0 ? shell.log.bootText() : lab.console(id).bootText());
+
+  /**
+   * Re-check `test` whenever the lab hears anything, until it settles or time runs out.
+   * `id` names the domain waited on (0: Domain-0's console).
+   */
+  function watch<T>(id: number, timeoutMs: number, what: string, test: () => T | undefined | Error): Promise<T> {
+    if (id !== 0) lab.domain(id); // throws for an unknown id
     return new Promise<T>((resolve, reject) => {
       const unsubscribers = [
-        lab.on('console', (e) => e.id === id && check()),
-        lab.on('stats', (e) => e.id === id && check()),
-        lab.on('machine-removed', (e) => e.id === id && settle(new Error(`machine ${id} was removed while waiting for ${what}`))),
+        lab.on('console', (e) => e.domid === id && check()),
+        lab.on('rows', () => check()),
+        lab.on('domain-added', () => check()),
+        lab.on('domain-removed', (e) => e.domid === id && settle(new Error(`domain ${id} was destroyed while waiting for ${what}`))),
+        ...(id === 0 ? [shell.onOutput(() => check())] : []),
       ];
       const timer = setTimeout(() => {
-        const h = lab.machine(id);
-        const state = h.stats.state;
-        settle(new Error(`timed out after ${timeoutMs} ms waiting for ${what} on machine ${id} (${state}); console ends ${tail(h.console.bootText())}`));
+        const state = id === 0 ? 'running' : lab.has(id) ? lab.domain(id).row.state : 'gone';
+        settle(new Error(`timed out after ${timeoutMs} ms waiting for ${what} on domain ${id} (${state}); console ends ${tail(text(id))}`));
       }, timeoutMs);
       function settle(result: T | Error): void {
         clearTimeout(timer);
@@ -112,44 +113,87 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
     });
   }
 
+  async function create(spec: string | CreateOptions): Promise<number> {
+    const o = typeof spec === 'string' ? (lab.presets.some((p) => p.name === spec) ? { preset: spec } : { config: spec }) : spec;
+    const image = o.image !== undefined ? { name: o.name ?? 'upload', bytes: toBytes(o.image) } : undefined;
+    const origin = o.config !== undefined ? 'config' : o.preset !== undefined ? 'catalog' : 'upload';
+    const r = await lab.create(
+      {
+        ...(o.config !== undefined ? { config: o.config } : {}),
+        ...(o.preset !== undefined ? { preset: o.preset, uniqueName: o.name === undefined } : {}),
+        ...(image ? { image } : {}),
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        ...(o.type !== undefined ? { type: o.type } : {}),
+        ...(o.memory !== undefined ? { memory: o.memory } : {}),
+      },
+      origin,
+    );
+    return unwrap(r).domid;
+  }
+
+  const stats = (id: number): DomainStats => statsOf(lab.domain(id));
+  const listing = (): ReturnType<HyperlabAutomation['domains']> =>
+    lab.domains().map((v) => ({ id: v.domid, name: v.name, type: v.type, origin: v.origin, state: RUN_STATE[v.row.state], xlState: v.row.state, poweroff: poweroffOf(v) }));
+
   return {
     version: AUTOMATION_VERSION,
     ready: () => ctx.ready,
     isolation: ctx.isolation,
     images: () => ctx.catalog().map((g) => g.name),
-    machines: () =>
-      lab.machines().map((m) => ({ id: m.id, name: m.name, origin: m.origin, state: m.stats.state, poweroff: m.stats.poweroff })),
+    presets: () => lab.presets.map((p) => p.name),
+    host: () => lab.host,
+    domains: listing,
+    machines: listing,
+    create,
     async boot(image, options = {}) {
-      const outcome = typeof image === 'string' ? await lab.bootGuest(image, options) : await lab.bootBytes(toBytes(image), options);
-      if (!outcome.ok) throw new Error(outcome.error);
-      return outcome.value;
+      const memory = options.memSize !== undefined ? Math.max(4, Math.round(options.memSize / (1 << 20))) : undefined;
+      const common = { ...(options.name !== undefined ? { name: options.name } : {}), ...(memory !== undefined ? { memory } : {}), ...(options.type ? { type: options.type } : {}) };
+      if (typeof image !== 'string') return create({ image: toBytes(image), ...common });
+      const base = image.endsWith('.elf') ? image.slice(0, -4) : image;
+      if (!lab.presets.some((p) => p.name === base)) throw new Error(`${base}.elf: not found on the server (images: ${ctx.catalog().map((g) => g.name).join(', ')})`);
+      return create({ preset: base, ...common });
     },
-    consoleText: (id) => lab.machine(id).console.bootText(),
-    waitForText(id, text, timeoutMs = DEFAULT_TIMEOUT_MS) {
-      return watch(id, timeoutMs, JSON.stringify(text), () => {
-        const h = lab.machine(id);
-        const out = h.console.bootText();
-        if (out.includes(text)) return out;
-        const { state } = h.stats;
-        if (state === 'off' || state === 'crashed') {
-          return new Error(`machine ${id} is ${state} and never printed ${JSON.stringify(text)}; console ends ${tail(out)}`);
-        }
+    consoleText: (id) => text(id),
+    waitForText(id, wanted, timeoutMs = DEFAULT_TIMEOUT_MS) {
+      return watch(id, timeoutMs, JSON.stringify(wanted), () => {
+        const out = text(id);
+        if (out.includes(wanted)) return out;
+        const state = id === 0 ? 'running' : lab.domain(id).row.state;
+        if (state === 'shutdown' || state === 'crashed') return new Error(`domain ${id} is ${state} and never printed ${JSON.stringify(wanted)}; console ends ${tail(out)}`);
         return undefined;
       });
     },
     waitForPowerOff(id, timeoutMs = DEFAULT_TIMEOUT_MS) {
       return watch(id, timeoutMs, 'power-off', () => {
-        const { state, poweroff, crash } = lab.machine(id).stats;
-        if (poweroff) return poweroff;
-        if (state === 'crashed') return new Error(`machine ${id} crashed: ${crash}`);
+        const v = lab.domain(id);
+        const p = poweroffOf(v);
+        if (p) return p;
+        if (v.row.state === 'crashed') return new Error(`domain ${id} crashed: ${v.row.shutdown?.detail ?? ''}`);
         return undefined;
       });
     },
-    sendInput: (id, text) => lab.sendInput(id, typeof text === 'string' ? text : Uint8Array.from(text)),
-    pause: (id) => lab.pause(id),
-    resume: (id) => lab.resume(id),
-    reset: (id) => lab.reset(id),
-    destroy: (id) => lab.destroy(id),
-    stats: (id) => lab.machine(id).stats,
+    async sendInput(id, input) {
+      const data = typeof input === 'string' ? input : new TextDecoder().decode(Uint8Array.from(input));
+      if (id === 0) shell.input(data);
+      else unwrap(await lab.sendInput(id, typeof input === 'string' ? input : Uint8Array.from(input)));
+    },
+    pause: async (id) => (unwrap(await lab.pause(id)), stats(id)),
+    unpause: async (id) => (unwrap(await lab.unpause(id)), stats(id)),
+    resume: async (id) => (unwrap(await lab.unpause(id)), stats(id)),
+    shutdown: async (id) => void unwrap(await lab.shutdown(id)),
+    reboot: async (id) => unwrap(await lab.reboot(id)),
+    async reset(id) {
+      const next = unwrap(await lab.reboot(id));
+      // A hard reset made a new domain: the page hears of it in the next batch.
+      if (!lab.has(next)) await watch(0, DEFAULT_TIMEOUT_MS, `domain ${next}`, () => (lab.has(next) ? true : undefined));
+      return stats(next);
+    },
+    destroy: async (id) => void unwrap(await lab.destroy(id)),
+    stats,
+    setSchedParams: async (id, params) => (unwrap(await lab.setSchedParams(id, params)), stats(id)),
+    pinVcpu: async (id, vcpu, cpus) => (unwrap(await lab.pinVcpu(id, vcpu, cpus)), stats(id)),
+    async xl(line) {
+      return (await lab.xl(line)).output;
+    },
   };
 }

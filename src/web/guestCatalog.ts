@@ -3,13 +3,10 @@
  * which vite.config.ts writes at build time and serves in dev.
  */
 
-export interface GuestEntry {
-  /** Image name without extension: "hello", "isa-selftest", "cpubench". */
-  readonly name: string;
-  /** File name under guests/. */
-  readonly file: string;
-  readonly size: number;
-}
+import type { GuestFile } from './hvProtocol';
+
+/** One image: its name without extension ("hello"), its file under guests/, its size. */
+export type GuestEntry = GuestFile;
 
 /** Absolute URL of a file under the site's guests/ directory (works under any base path). */
 export function guestUrl(file: string, base: string = document.baseURI): string {

@@ -1,142 +1,221 @@
 /**
- * The lab: every machine the page runs, behind one facade with a typed event map (the
- * shape of v86's V86 object). The UI's store and window.hyperlab are both views of it;
- * neither owns a machine.
+ * The lab: the hypervisor worker behind one facade with a typed event map (the shape of
+ * v86's V86 object). The UI's store and window.hyperlab are both views of it. It keeps,
+ * per domain, the newest xentop row and the console log; everything else lives in the
+ * worker. Until `connect` it runs nothing, and every control says why.
  */
+import { ConsoleLog } from './consoleLog';
 import { Emitter, type Unsubscribe } from './emitter';
-import { MachineHandle, REBOOT_MARKER, type BootOutcome, type MachineId, type MachineSpec } from './machineHandle';
-import type { BootConfig, BootInfo, MachineStats, VmEvent } from './protocol';
+import type { HvPort } from './hypervisorClient';
+import type * as P from './hvProtocol';
 
-export type { MachineId } from './machineHandle';
+/** Where a domain came from: a catalog image (preset), config text, an uploaded image, or Domain-0's xl. */
+export type DomainOrigin = 'catalog' | 'config' | 'upload' | 'xl';
 
-export interface MachineSummary {
-  readonly id: MachineId;
+export interface DomainView {
+  readonly domid: number;
   readonly name: string;
-  /** 'catalog': an image from public/guests; 'upload': bytes the user gave. */
-  readonly origin: 'catalog' | 'upload';
-  readonly info: BootInfo;
-  readonly stats: MachineStats;
+  readonly type: 'pv' | 'hvm';
+  readonly origin: DomainOrigin;
+  readonly row: P.DomainRow;
 }
 
 export interface LabEvents {
-  'machine-added': { readonly machine: MachineSummary };
-  'machine-removed': { readonly id: MachineId };
-  stats: { readonly id: MachineId; readonly stats: MachineStats };
-  /** Console bytes as the guest sent them (for terminals). */
-  console: { readonly id: MachineId; readonly bytes: Uint8Array };
-  /** The machine rebooted; `marker` is what a terminal should print between the boots. */
-  reboot: { readonly id: MachineId; readonly reason: 'user' | 'guest'; readonly marker: Uint8Array };
+  'domain-added': { readonly domain: DomainView };
+  'domain-removed': { readonly domid: number };
+  /** New rows (a report, or a control's reply). */
+  rows: { readonly domains: readonly DomainView[]; readonly host: P.HostRow | null };
+  console: { readonly domid: number; readonly bytes: Uint8Array };
+  /** The toolstack rebuilt a guest after a reboot: its console moved to the new domid. */
+  restarted: { readonly from: number; readonly to: number };
+  log: { readonly lines: readonly string[] };
 }
 
-export interface BootOptions {
-  /** Display name; default the guest's name or "upload". */
-  readonly name?: string;
-  /** RAM in bytes (default 128 MiB). */
-  readonly memSize?: number;
-  /** Deterministic time (QEMU -icount shift); default real time. */
-  readonly icountShift?: number;
-  readonly bootargs?: string;
+export type LabPhase = { readonly phase: 'starting' } | { readonly phase: 'running' } | { readonly phase: 'failed'; readonly error: string };
+
+/** What a terminal prints where a guest was rebooted into a new domain. */
+export function restartMarker(from: number, to: number): Uint8Array {
+  return new TextEncoder().encode(`\r\n\x1b[2m--- domain ${from} rebooted as domain ${to} ---\x1b[0m\r\n`);
+}
+
+interface Entry {
+  view: DomainView;
+  readonly console: ConsoleLog;
 }
 
 export class Lab {
-  private nextId: MachineId = 1;
-  private readonly handles = new Map<MachineId, MachineHandle>();
+  private port: HvPort | null = null;
+  private readonly entries = new Map<number, Entry>();
+  /** Logs of domains that went away, for the guest that comes back after a reboot. */
+  private readonly retired = new Map<number, ConsoleLog>();
+  private readonly gone = new Set<number>();
   private readonly events = new Emitter<LabEvents>();
-
-  /** @param guestUrl where the worker fetches a catalog image, given its file name */
-  constructor(private readonly guestUrl: (file: string) => string) {}
+  private readonly origins = new Map<number, DomainOrigin>();
+  phase: LabPhase = { phase: 'starting' };
+  host: P.HostRow | null = null;
+  presets: readonly P.PresetInfo[] = [];
 
   on<K extends keyof LabEvents>(type: K, listener: (payload: LabEvents[K]) => void): Unsubscribe {
     return this.events.on(type, listener);
   }
 
-  /** Boot a guest from public/guests by name ("hello" or "hello.elf"). */
-  bootGuest(name: string, options: BootOptions = {}): Promise<BootOutcome<MachineId>> {
-    const base = name.endsWith('.elf') ? name.slice(0, -4) : name;
-    const image = { kind: 'url' as const, url: this.guestUrl(`${base}.elf`) };
-    return this.boot({ name: options.name ?? base, origin: 'catalog', config: bootConfig(image, options) });
+  /** Attach to a running hypervisor. */
+  async connect(port: HvPort, init: P.HypervisorInit): Promise<void> {
+    this.port = port;
+    const { host, presets } = await port.attach(init, (events) => this.receive(events));
+    this.host = host;
+    this.presets = presets;
+    this.phase = { phase: 'running' };
+    this.events.emit('rows', { domains: this.domains(), host });
   }
 
-  /** Boot an image from bytes (an uploaded ELF or a flat binary). */
-  bootBytes(bytes: Uint8Array, options: BootOptions = {}): Promise<BootOutcome<MachineId>> {
-    const image = { kind: 'bytes' as const, bytes };
-    return this.boot({ name: options.name ?? 'upload', origin: 'upload', config: bootConfig(image, options) });
+  fail(error: string): void {
+    this.phase = { phase: 'failed', error };
+    this.events.emit('rows', { domains: [], host: null });
   }
 
-  machines(): MachineSummary[] {
-    return [...this.handles.values()].sort((a, b) => a.id - b.id).map(summarize);
+  domains(): DomainView[] {
+    return [...this.entries.values()].map((e) => e.view).sort((a, b) => a.domid - b.domid);
   }
 
-  /** The handle of a running machine; throws for an unknown id. */
-  machine(id: MachineId): MachineHandle {
-    const handle = this.handles.get(id);
-    if (!handle) throw new Error(`no machine with id ${id}`);
-    return handle;
+  /** A domain by id; throws for an unknown one. */
+  domain(domid: number): DomainView {
+    return this.entry(domid).view;
   }
 
-  sendInput(id: MachineId, data: string | Uint8Array): Promise<void> {
-    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    return this.machine(id).sendInput(bytes);
+  has(domid: number): boolean {
+    return this.entries.has(domid);
   }
 
-  /** Resolves once the machine is paused, with its stats. */
-  pause(id: MachineId): Promise<MachineStats> {
-    return this.machine(id).pause();
+  console(domid: number): ConsoleLog {
+    return this.entry(domid).console;
   }
 
-  resume(id: MachineId): Promise<MachineStats> {
-    return this.machine(id).resume();
+  async create(req: P.CreateRequest, origin: DomainOrigin): Promise<P.Result<DomainView>> {
+    const r = await this.hv().createDomain(req);
+    if (!r.ok) return r;
+    this.origins.set(r.value.domid, origin);
+    return { ok: true, value: this.upsert(r.value, origin) };
   }
 
-  /** Resolves once the machine rebooted: its console text is the new boot's. */
-  reset(id: MachineId): Promise<MachineStats> {
-    return this.machine(id).reset();
+  /** Removes the domain from the lab at once; the worker frees it. */
+  async destroy(domid: number): Promise<P.Result<null>> {
+    this.entry(domid);
+    this.remove(domid);
+    return this.hv().destroy(domid);
   }
 
-  /** Power the machine off and forget it. */
-  destroy(id: MachineId): void {
-    this.machine(id).destroy();
-    this.handles.delete(id);
-    this.events.emit('machine-removed', { id });
+  pause(domid: number): Promise<P.Result<P.DomainRow>> {
+    return this.control(domid, () => this.hv().pause(domid));
   }
 
-  private async boot(spec: MachineSpec): Promise<BootOutcome<MachineId>> {
-    const id = this.nextId++;
-    const outcome = await MachineHandle.boot(id, spec, (handle, event) => this.relay(handle, event));
-    if (!outcome.ok) return outcome;
-    this.handles.set(id, outcome.value);
-    this.events.emit('machine-added', { machine: summarize(outcome.value) });
-    return { ok: true, value: id };
+  unpause(domid: number): Promise<P.Result<P.DomainRow>> {
+    return this.control(domid, () => this.hv().unpause(domid));
   }
 
-  private relay(handle: MachineHandle, event: VmEvent): void {
-    const { id } = handle;
-    // Events can arrive before boot() returns (the machine starts at once): the store
-    // catches up from the summary it gets with machine-added.
-    if (this.handles.get(id) !== handle) return;
-    switch (event.type) {
-      case 'console':
-        this.events.emit('console', { id, bytes: event.bytes });
-        break;
-      case 'stats':
-        this.events.emit('stats', { id, stats: event.stats });
-        break;
-      case 'reboot':
-        this.events.emit('reboot', { id, reason: event.reason, marker: REBOOT_MARKER });
-        break;
+  shutdown(domid: number): Promise<P.Result<null>> {
+    this.entry(domid);
+    return this.hv().shutdown(domid);
+  }
+
+  /** Resolves with the domid the guest runs as afterwards (a new one after a hard reset). */
+  reboot(domid: number): Promise<P.Result<number>> {
+    this.entry(domid);
+    return this.hv().reboot(domid);
+  }
+
+  sendInput(domid: number, data: string | Uint8Array): Promise<P.Result<null>> {
+    this.entry(domid);
+    return this.hv().consoleInput(domid, typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  }
+
+  xl(line: string): Promise<P.XlOutput> {
+    return this.hv().xl(line);
+  }
+
+  setSchedParams(domid: number, params: { weight?: number; cap?: number }): Promise<P.Result<P.DomainRow>> {
+    return this.control(domid, () => this.hv().setSchedParams(domid, params));
+  }
+
+  pinVcpu(domid: number, vcpu: number, cpus: string): Promise<P.Result<P.DomainRow>> {
+    return this.control(domid, () => this.hv().pinVcpu(domid, vcpu, cpus));
+  }
+
+  private hv(): HvPort {
+    if (this.port) return this.port;
+    throw new Error(this.phase.phase === 'failed' ? `the hypervisor is not running: ${this.phase.error}` : 'the hypervisor is still starting');
+  }
+
+  private entry(domid: number): Entry {
+    const e = this.entries.get(domid);
+    if (!e) throw new Error(`no domain with id ${domid}`);
+    return e;
+  }
+
+  private async control(domid: number, op: () => Promise<P.Result<P.DomainRow>>): Promise<P.Result<P.DomainRow>> {
+    this.entry(domid);
+    const r = await op();
+    if (r.ok && this.entries.has(domid)) {
+      this.upsert(r.value, 'xl');
+      this.events.emit('rows', { domains: this.domains(), host: this.host });
     }
+    return r;
   }
-}
 
-function bootConfig(image: BootConfig['image'], o: BootOptions): BootConfig {
-  return {
-    image,
-    ...(o.memSize !== undefined ? { memSize: o.memSize } : {}),
-    ...(o.icountShift !== undefined ? { icountShift: o.icountShift } : {}),
-    ...(o.bootargs !== undefined ? { bootargs: o.bootargs } : {}),
-  };
-}
+  /** Add a domain, or take a newer row for one; returns its view. */
+  private upsert(row: P.DomainRow, origin: DomainOrigin, restartOf: number | null = null): DomainView {
+    const e = this.entries.get(row.domid);
+    if (e) {
+      if (row.seq > e.view.row.seq) e.view = { ...e.view, row, name: row.name };
+      return e.view;
+    }
+    if (this.gone.has(row.domid)) return { domid: row.domid, name: row.name, type: row.type, origin, row };
+    const log = (restartOf !== null ? this.retired.get(restartOf) : undefined) ?? new ConsoleLog();
+    if (restartOf !== null && this.retired.delete(restartOf)) log.startBoot(restartMarker(restartOf, row.domid));
+    const view: DomainView = { domid: row.domid, name: row.name, type: row.type, origin: this.origins.get(row.domid) ?? (restartOf !== null ? this.origins.get(restartOf) : undefined) ?? origin, row };
+    this.entries.set(row.domid, { view, console: log });
+    this.events.emit('domain-added', { domain: view });
+    if (restartOf !== null) this.events.emit('restarted', { from: restartOf, to: row.domid });
+    return view;
+  }
 
-function summarize(h: MachineHandle): MachineSummary {
-  return { id: h.id, name: h.spec.name, origin: h.spec.origin, info: h.info!, stats: h.stats };
+  private remove(domid: number): void {
+    const e = this.entries.get(domid);
+    if (!e) return;
+    this.entries.delete(domid);
+    this.gone.add(domid);
+    this.retired.set(domid, e.console);
+    if (this.retired.size > 16) this.retired.delete(this.retired.keys().next().value!);
+    this.events.emit('domain-removed', { domid });
+  }
+
+  private receive(events: readonly P.HvEvent[]): void {
+    let rows = false;
+    for (const ev of events) {
+      switch (ev.type) {
+        case 'console': {
+          const e = this.entries.get(ev.domid);
+          if (!e) break;
+          e.console.append(ev.bytes);
+          this.events.emit('console', { domid: ev.domid, bytes: ev.bytes });
+          break;
+        }
+        case 'created':
+          this.upsert(ev.row, 'xl', ev.restartOf);
+          break;
+        case 'destroyed':
+          this.remove(ev.domid);
+          break;
+        case 'stats':
+          this.host = ev.report.host;
+          for (const row of ev.report.domains) if (this.entries.has(row.domid)) this.upsert(row, 'xl');
+          rows = true;
+          break;
+        case 'log':
+          this.events.emit('log', { lines: ev.lines });
+          break;
+      }
+    }
+    if (rows) this.events.emit('rows', { domains: this.domains(), host: this.host });
+  }
 }

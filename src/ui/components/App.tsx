@@ -1,33 +1,52 @@
-/** The lab's page: header, boot bar, and the machines side by side. */
+/** The lab's page: header with the host, the domain list, creating domains, and the consoles. */
 import type { ReactElement } from 'react';
 import { useLabState } from '../labContext';
-import { BootBar } from './BootBar';
+import { ConsolePanel } from './ConsolePanel';
+import { CreatePanel } from './CreatePanel';
+import { Dom0Console } from './Dom0Console';
+import { DomainTable } from './DomainTable';
+import { HostSettings } from './HostSettings';
 import { IsolationBadge, IsolationNotice } from './IsolationNotice';
-import { MachinePanel } from './MachinePanel';
 
 export function App(): ReactElement {
-  const ids = useLabState((s) => s.machines.map((m) => m.id).join(','));
-  const machineIds = ids === '' ? [] : ids.split(',').map(Number);
-  const pending = useLabState((s) => s.boot.pending);
+  const ids = useLabState((s) => s.domains.map((d) => d.domid).join(','));
+  const domids = ids === '' ? [] : ids.split(',').map(Number);
+  const phase = useLabState((s) => s.phase);
   return (
     <>
       <header className="page-header">
         <h1>
-          hyperlab <span className="tagline">RISC-V virtualization lab</span>
+          hyperlab <span className="tagline">Xen-style virtualization lab · RISC-V</span>
         </h1>
+        <HostSettings />
         <IsolationBadge />
       </header>
       <main>
         <IsolationNotice />
-        <BootBar />
-        {machineIds.length === 0 && pending === 0 ? (
-          <p className="empty" data-testid="no-machines">
-            No machines. Boot a guest image above.
+        {phase.phase === 'failed' ? (
+          <div className="notice fail" role="alert" data-testid="hypervisor-error">
+            <strong>The hypervisor is not running.</strong>
+            <p>{phase.error}</p>
+          </div>
+        ) : null}
+        {phase.phase === 'starting' ? (
+          <p className="muted" data-testid="hypervisor-starting">
+            starting the hypervisor…
           </p>
         ) : null}
-        <div className="machines" data-testid="machines">
-          {machineIds.map((id) => (
-            <MachinePanel key={id} id={id} />
+        <DomainTable />
+        <div className="top-grid">
+          <CreatePanel />
+          <Dom0Console />
+        </div>
+        {domids.length === 0 && phase.phase === 'running' ? (
+          <p className="empty" data-testid="no-domains">
+            No guest domains. Create one above, or type <code>xl create hello.cfg</code> in Domain-0.
+          </p>
+        ) : null}
+        <div className="consoles" data-testid="consoles">
+          {domids.map((domid) => (
+            <ConsolePanel key={domid} domid={domid} />
           ))}
         </div>
       </main>

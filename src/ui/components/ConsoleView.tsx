@@ -1,79 +1,48 @@
 /**
- * A machine's serial console: an xterm.js terminal that only speaks the Lab's events
- * (v86's SerialAdapterXtermJS is the model). Output: 'console' and 'reboot' events.
- * Input: every key typed goes to the guest's UART.
- *
- * Keyboard: Tab and Shift+Tab move focus out, as everywhere on the page, so the console
- * is no keyboard trap; Ctrl+I sends a tab character to the guest, as on any terminal.
+ * A domain's console: an xterm.js terminal that only speaks the Lab's events (v86's
+ * SerialAdapterXtermJS is the model). Output: the domain's 'console' events, after what
+ * it printed before the view opened. Input: every key typed goes to the domain (its UART
+ * for hvm, its console ring for pv).
  */
-import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
 import { useEffect, useRef, type ReactElement } from 'react';
-import type { MachineId } from '../../web/lab';
 import { useLab } from '../labContext';
-import { colorScheme, onColorSchemeChange, TERMINAL_THEMES } from '../theme';
+import { openTerminal, type OpenTerminal } from './terminal';
 
 export interface ConsoleViewProps {
-  readonly id: MachineId;
+  readonly domid: number;
   readonly name: string;
+  /** Changes when the console should take the keyboard (`xl console`, the list's Console button). */
+  readonly focusNonce: number;
 }
 
-const FONT_FAMILY = 'ui-monospace, "Cascadia Mono", "DejaVu Sans Mono", Menlo, Consolas, monospace';
-
-export function ConsoleView({ id, name }: ConsoleViewProps): ReactElement {
+export function ConsoleView({ domid, name, focusNonce }: ConsoleViewProps): ReactElement {
   const lab = useLab();
   const host = useRef<HTMLDivElement>(null);
+  const terminal = useRef<OpenTerminal | null>(null);
 
   useEffect(() => {
     const element = host.current;
-    if (!element) return;
-    const term = new Terminal({
-      fontFamily: FONT_FAMILY,
-      fontSize: 13,
-      scrollback: 5000,
-      cursorBlink: false,
-      cursorInactiveStyle: 'outline',
-      theme: TERMINAL_THEMES[colorScheme()],
+    if (!element || !lab.has(domid)) return;
+    const t = openTerminal(element, {
+      label: `Console of ${name} (domain ${domid}): keys you type go to the guest`,
+      replay: lab.console(domid).replay(),
+      follow: (write) => lab.on('console', (e) => e.domid === domid && write(e.bytes)),
+      onData: (data) => {
+        if (lab.has(domid)) lab.sendInput(domid, data).catch(() => {});
+      },
     });
-    const fit = new FitAddon();
-    term.loadAddon(fit);
-    term.open(element);
-    term.textarea?.setAttribute('aria-label', `Console of ${name}: keys you type go to the guest`);
-    term.attachCustomKeyEventHandler((e) => e.key !== 'Tab');
-    fit.fit();
-
-    // Catch up with what the guest printed before this view existed, then follow it.
-    for (const chunk of lab.machine(id).console.replay()) term.write(chunk);
-    const encoder = new TextEncoder();
-    const disposers = [
-      lab.on('console', (e) => e.id === id && term.write(e.bytes)),
-      lab.on('reboot', (e) => e.id === id && term.write(e.marker)),
-      onColorSchemeChange((scheme) => {
-        term.options.theme = TERMINAL_THEMES[scheme];
-      }),
-    ];
-    const input = term.onData((data) => {
-      lab.sendInput(id, encoder.encode(data)).catch(() => {});
-    });
-    const resize = new ResizeObserver(() => {
-      if (element.clientWidth > 0 && element.clientHeight > 0) fit.fit();
-    });
-    resize.observe(element);
-
+    terminal.current = t;
     return () => {
-      resize.disconnect();
-      input.dispose();
-      for (const dispose of disposers) dispose();
-      term.dispose();
+      terminal.current = null;
+      t.dispose();
     };
-  }, [lab, id, name]);
+  }, [lab, domid, name]);
 
-  return (
-    <div className="console-frame">
-      <div ref={host} className="console" data-testid={`console-${id}`} role="group" aria-label={`Serial console of ${name}`} />
-      <p className="hint" id={`console-hint-${id}`}>
-        Click the console to type to the guest. Tab moves on; Ctrl+I sends a tab.
-      </p>
-    </div>
-  );
+  useEffect(() => {
+    if (focusNonce === 0) return;
+    host.current?.scrollIntoView({ block: 'nearest' });
+    terminal.current?.term.focus();
+  }, [focusNonce]);
+
+  return <div ref={host} className="console" data-testid={`console-${domid}`} role="group" aria-label={`Console of ${name}`} />;
 }

@@ -1,6 +1,6 @@
 /**
- * Whether guest RAM can be shared memory. Isolated: a quiet badge in the header. Not
- * isolated: a visible notice that says why, since machines then run on private memory.
+ * Whether the page may have shared memory. Isolated: a quiet badge in the header. Not
+ * isolated: a visible notice that says why, since the hypervisor cannot run without it.
  */
 import type { ReactElement } from 'react';
 import type { IsolationStatus } from '../../web/isolation';
@@ -19,7 +19,7 @@ export function IsolationBadge(): ReactElement {
       className={`isolation-badge ${isolation.isolated ? 'ok' : 'warn'}`}
       data-testid="isolation-status"
       data-isolation={isolation.via}
-      title={isolation.reason ?? 'SharedArrayBuffer is available: guest RAM is shared memory'}
+      title={isolation.reason ?? 'SharedArrayBuffer is available: machine memory is shared between the hypervisor and the vCPU workers'}
     >
       <span aria-hidden="true">{isolation.isolated ? '●' : '▲'}</span>{' '}
       {isolation.isolated ? `cross-origin isolated (${VIA[isolation.via]})` : 'not cross-origin isolated'}
@@ -35,8 +35,8 @@ export function IsolationNotice(): ReactElement | null {
       <strong>No shared memory: this page is not cross-origin isolated.</strong>
       <p>{isolation.reason}</p>
       <p>
-        Machines still run, each on private memory, but features that share guest RAM between workers need
-        isolation. See docs/browser.md.
+        The hypervisor keeps machine memory and every vCPU's control block in SharedArrayBuffers, which browsers
+        only give to isolated pages: no domain can run here. See docs/browser.md.
       </p>
     </div>
   );

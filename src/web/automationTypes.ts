@@ -1,0 +1,124 @@
+/**
+ * The types of window.hyperlab (automation.ts; docs/automation.md is the manual). Types
+ * only, so e2e tests can import them without the page.
+ */
+import type { IsolationStatus } from './isolation';
+import type { DomainState, HostRow } from './hvProtocol';
+
+/**
+ * What a domain is doing, in the words of the first lab page (before domains):
+ * running, waiting (blocked: asleep in WFI or SCHEDOP_block), paused, off (shut down),
+ * crashed.
+ */
+export type RunState = 'booting' | 'running' | 'waiting' | 'paused' | 'off' | 'crashed';
+
+/** How a guest powered off: the test finisher's pass or fail(code); a pv poweroff is a pass. */
+export interface PowerOff {
+  readonly kind: 'pass' | 'fail';
+  readonly code: number;
+}
+
+/** A domain's statistics: the machine's fields of version 1, then xentop's. */
+export interface DomainStats {
+  /** Increases with every report; the newest wins. */
+  readonly seq: number;
+  readonly state: RunState;
+  /** Instructions retired by all vCPUs. */
+  readonly instret: number;
+  /** Million instructions per second over the last second. */
+  readonly mips: number;
+  /** instret over the CPU time the domain had. */
+  readonly avgMips: number;
+  /** CPU time, ms. */
+  readonly runMs: number;
+  /** Host ms since the domain was created. */
+  readonly uptimeMs: number;
+  readonly poweroff: PowerOff | null;
+  /** The crash message, when it crashed. */
+  readonly crash: string | null;
+  /** Reboots into a new domain so far. */
+  readonly resets: number;
+  /** Guest RAM is shared memory (always, under the hypervisor). */
+  readonly sharedMemory: boolean;
+  readonly domid: number;
+  readonly name: string;
+  readonly type: 'pv' | 'hvm';
+  /** The state as `xl list` says it. */
+  readonly xlState: DomainState;
+  readonly cpuNs: number;
+  readonly cpuPct: number;
+  readonly memKiB: number;
+  readonly maxMemKiB: number;
+  readonly vcpus: number;
+  readonly exits: Readonly<Record<string, number>>;
+  readonly weight: number;
+  readonly cap: number;
+}
+
+/** Version 1's name for DomainStats. */
+export type MachineStats = DomainStats;
+
+export interface DomainListing {
+  /** The domid (machines of version 1 had ids; they are domids now). */
+  readonly id: number;
+  readonly name: string;
+  readonly type: 'pv' | 'hvm';
+  readonly origin: 'catalog' | 'upload' | 'config' | 'xl';
+  readonly state: RunState;
+  readonly xlState: DomainState;
+  readonly poweroff: PowerOff | null;
+}
+
+export interface CreateOptions {
+  /** xl.cfg text (errors reject with "line N: ..."). */
+  readonly config?: string;
+  /** A preset name ("teaching-os-pv", "hello"...). */
+  readonly preset?: string;
+  /** Image bytes: a config's kernel may name `name`; alone, they boot as their own domain. */
+  readonly image?: Uint8Array | ArrayBuffer | readonly number[];
+  readonly name?: string;
+  readonly type?: 'pv' | 'hvm';
+  /** MiB of RAM (default: the config's, 16 for presets and images). */
+  readonly memory?: number;
+}
+
+export interface BootOptions {
+  readonly name?: string;
+  /** RAM in bytes (version 1's unit). */
+  readonly memSize?: number;
+  readonly type?: 'pv' | 'hvm';
+}
+
+export interface HyperlabAutomation {
+  readonly version: number;
+  ready(): Promise<void>;
+  isolation(): IsolationStatus;
+  images(): readonly string[];
+  presets(): readonly string[];
+  host(): HostRow | null;
+  domains(): DomainListing[];
+  machines(): DomainListing[];
+  create(spec: string | CreateOptions): Promise<number>;
+  boot(image: string | Uint8Array | ArrayBuffer | readonly number[], options?: BootOptions): Promise<number>;
+  consoleText(id: number): string;
+  waitForText(id: number, text: string, timeoutMs?: number): Promise<string>;
+  waitForPowerOff(id: number, timeoutMs?: number): Promise<PowerOff>;
+  sendInput(id: number, text: string | readonly number[]): Promise<void>;
+  pause(id: number): Promise<DomainStats>;
+  unpause(id: number): Promise<DomainStats>;
+  resume(id: number): Promise<DomainStats>;
+  shutdown(id: number): Promise<void>;
+  reboot(id: number): Promise<number>;
+  reset(id: number): Promise<DomainStats>;
+  destroy(id: number): Promise<void>;
+  stats(id: number): DomainStats;
+  setSchedParams(id: number, params: { weight?: number; cap?: number }): Promise<DomainStats>;
+  pinVcpu(id: number, vcpu: number, cpus: string): Promise<DomainStats>;
+  xl(line: string): Promise<string>;
+}
+
+declare global {
+  interface Window {
+    hyperlab?: HyperlabAutomation;
+  }
+}

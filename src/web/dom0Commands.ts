@@ -1,0 +1,67 @@
+/**
+ * Domain-0's command line in the browser: the `xl` commands of `hyperlab host` (xl.ts,
+ * the same code), plus the few shell commands a lab needs to find its files (ls, cat).
+ * As on the Node host, `xl` in front is optional. Text in, text out.
+ */
+import type { Toolstack } from '../core/xen/toolstack';
+import { configWithOverrides, runXl } from '../core/xen/xl';
+import { parseXlConfig } from '../core/xen/xlConfig';
+import type { Dom0Files } from './dom0Files';
+import type { XlOutput } from './hvProtocol';
+
+export const SHELL_HELP = `Domain-0 shell:
+  xl COMMAND ...     the xl toolstack ("xl" may be left out): try  xl help
+  ls                 the preset configs, guest images and uploads
+  cat FILE           show a file (e.g. cat hello.cfg)
+  clear              clear the screen
+  help               this text`;
+
+/** The words of a command line (no quoting: xl's arguments have no spaces). */
+export function splitWords(line: string): string[] {
+  return line.trim().split(/\s+/).filter((w) => w !== '');
+}
+
+export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: string): Promise<XlOutput> {
+  const words = splitWords(line);
+  const out: string[] = [];
+  if (words.length === 0) return { status: 0, output: '' };
+  const explicitXl = words[0] === 'xl';
+  if (explicitXl) words.shift();
+  const [cmd, ...args] = words;
+  try {
+    if (!explicitXl) {
+      switch (cmd) {
+        case 'help':
+          return { status: 0, output: SHELL_HELP };
+        case 'ls':
+          return { status: 0, output: files.list().join('\n') };
+        case 'cat':
+          if (args.length !== 1) throw new Error('usage: cat FILE');
+          await files.load(args[0]!);
+          return { status: 0, output: files.readText(args[0]!).replace(/\n$/, '') };
+      }
+    }
+    if (cmd === 'create' && args[0] !== undefined) await prefetchImages(files, args);
+    const r = runXl(ts, words, { out: (t) => out.push(t), readFile: (p) => files.readText(p) });
+    return { status: r.status, output: out.join('\n'), ...(r.attach !== undefined ? { attach: r.attach } : {}) };
+  } catch (e) {
+    out.push(`xl: ${e instanceof Error ? e.message : String(e)}`);
+    return { status: 1, output: out.join('\n') };
+  }
+}
+
+/**
+ * `xl create FILE [key=value ...]` reads its images synchronously: fetch them first. A
+ * config that does not parse is left for xl to report.
+ */
+async function prefetchImages(files: Dom0Files, args: readonly string[]): Promise<void> {
+  await files.load(args[0]!);
+  let cfg;
+  try {
+    cfg = parseXlConfig(configWithOverrides(files.readText(args[0]!), args.slice(1)));
+  } catch {
+    return;
+  }
+  await files.load(cfg.kernel);
+  if (cfg.ramdisk !== undefined) await files.load(cfg.ramdisk);
+}

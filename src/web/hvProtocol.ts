@@ -1,0 +1,176 @@
+/**
+ * The control plane between the page and the hypervisor worker: types and constants
+ * only. Comlink is the transport (the page calls `HypervisorApi` on a Remote); this file
+ * is the schema. It type-checks with the DOM library (the page) and with the WebWorker
+ * library (the worker), so it names neither.
+ *
+ * Notes:
+ *  1. Errors cross as values (`Result`), never as exceptions; a config error carries the
+ *     line it is about, for the editor.
+ *  2. Everything the worker tells the page on its own (console bytes, domains created and
+ *     destroyed, statistics, the hypervisor's log) comes through one `HvSink`, as batches
+ *     in the order it happened: a domain's last console bytes come before its `destroyed`.
+ */
+
+export const HV_PROTOCOL_VERSION = 1;
+
+export type Result<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: string; readonly line?: number };
+
+/** `xl list` states (Xen's r b p s c d flags). */
+export type DomainState = 'running' | 'blocked' | 'paused' | 'shutdown' | 'crashed' | 'dying';
+
+/** One vCPU as `xl vcpu-list` shows it. */
+export interface VcpuRow {
+  readonly vcpuId: number;
+  readonly runstate: 'running' | 'runnable' | 'blocked' | 'offline';
+  /** pCPU it runs on now, or -1. */
+  readonly pcpu: number;
+  /** Hard affinity as a pCPU bitmask. */
+  readonly affinity: number;
+}
+
+/** One domain, with xentop's columns and a little more. */
+export interface DomainRow {
+  /**
+   * Increases with every row the worker makes. Rows come in reports (events) and in the
+   * replies to controls, on different ports: a receiver keeps the one with the highest.
+   */
+  readonly seq: number;
+  readonly domid: number;
+  readonly name: string;
+  readonly type: 'pv' | 'hvm';
+  readonly state: DomainState;
+  /** Why it shut down, when it did: poweroff / reboot / crash, and the detail (PASS, FAIL 3, a crash message). */
+  readonly shutdown: { readonly reason: 'poweroff' | 'reboot' | 'crash'; readonly detail: string } | null;
+  /** CPU time over all vCPUs, ns (the current slice included). */
+  readonly cpuNs: number;
+  /** CPU time over the last second as a percentage of one pCPU (xentop's CPU(%)). */
+  readonly cpuPct: number;
+  readonly memKiB: number;
+  readonly maxMemKiB: number;
+  readonly vcpus: readonly VcpuRow[];
+  /** Instructions retired by all vCPUs (as of their last slice). */
+  readonly instret: number;
+  /** Million instructions per second over the last second. */
+  readonly mips: number;
+  /** Exits by reason (mmio:uart0, wfi, hypercall:...). */
+  readonly exits: Readonly<Record<string, number>>;
+  readonly weight: number;
+  readonly cap: number;
+  /** Host ms since the domain was created. */
+  readonly uptimeMs: number;
+  /** Times this guest was rebooted into a new domain (by the toolstack or a reset). */
+  readonly restarts: number;
+}
+
+export interface HostRow {
+  readonly pcpus: number;
+  readonly scheduler: string;
+  readonly totalKiB: number;
+  readonly freeKiB: number;
+}
+
+export interface StatsReport {
+  /** Increases with every report; replies to controls carry rows too, so keep the newest. */
+  readonly seq: number;
+  readonly host: HostRow;
+  readonly domains: readonly DomainRow[];
+}
+
+export type HvEvent =
+  | { readonly type: 'console'; readonly domid: number; readonly bytes: Uint8Array }
+  | { readonly type: 'created'; readonly row: DomainRow; readonly restartOf: number | null }
+  | { readonly type: 'destroyed'; readonly domid: number }
+  | { readonly type: 'stats'; readonly report: StatsReport }
+  | { readonly type: 'log'; readonly lines: readonly string[] };
+
+export type HvSink = (events: readonly HvEvent[]) => void;
+
+/** What a domain is created from: config text or a preset, and optionally image bytes. */
+export interface CreateRequest {
+  /** xl.cfg text; a `kernel` naming an uploaded file's name finds it. */
+  readonly config?: string;
+  /** A preset's name (presets.ts) when there is no config text. */
+  readonly preset?: string;
+  /** An image the user gave; without config or preset it boots as its own domain. */
+  readonly image?: { readonly name: string; readonly bytes: Uint8Array };
+  /** Type of an image booted without a config (default hvm). */
+  readonly type?: 'pv' | 'hvm';
+  /** Overrides of config keys. */
+  readonly name?: string;
+  readonly memory?: number;
+  /** Pick a free name ("hello-2") instead of failing when the name is taken. */
+  readonly uniqueName?: boolean;
+}
+
+export interface XlOutput {
+  readonly status: number;
+  /** stdout and stderr, in order, as lines of text. */
+  readonly output: string;
+  /** `xl console DOM`: the page should show that domain's console. */
+  readonly attach?: number;
+}
+
+export interface PresetInfo {
+  readonly name: string;
+  readonly type: 'pv' | 'hvm';
+  readonly description: string;
+  readonly config: string;
+}
+
+export interface GuestFile {
+  /** Image name without extension ("hello"). */
+  readonly name: string;
+  /** File name under guests/ ("hello.elf"). */
+  readonly file: string;
+  readonly size: number;
+}
+
+export interface HypervisorInit {
+  /** Absolute URL of the site's guests/ directory, ending in '/'. */
+  readonly guestBaseUrl: string;
+  readonly catalog: readonly GuestFile[];
+}
+
+/** The host's settings, fixed for the hypervisor's life. */
+export interface HostSettings {
+  /** Physical CPUs the scheduler hands out (at most 16). */
+  readonly pcpus: number;
+  /** Machine memory, MiB. */
+  readonly memoryMiB: number;
+  readonly scheduler: 'credit' | 'rr';
+}
+
+/** What the worker exposes first: start one hypervisor, get its control plane. */
+export interface HypervisorFactory {
+  start(settings: HostSettings): HypervisorApi;
+}
+
+/** The control plane of a running hypervisor. */
+export interface HypervisorApi {
+  readonly protocolVersion: number;
+  /** Start delivering events to `sink`; returns the host and the presets. */
+  attach(init: HypervisorInit, sink: HvSink): { host: HostRow; presets: readonly PresetInfo[] };
+  createDomain(req: CreateRequest): Promise<Result<DomainRow>>;
+  destroy(domid: number): Result<null>;
+  /** Resolves once no vCPU of the domain is on a pCPU: its CPU time is frozen. */
+  pause(domid: number): Promise<Result<DomainRow>>;
+  unpause(domid: number): Result<DomainRow>;
+  /** pv: asks the guest through xenstore. hvm: refused (no PV channel; use destroy). */
+  shutdown(domid: number): Result<null>;
+  /** pv: asks the guest; hvm, or any domain that is already off: a hard reset. Resolves with the domid it runs as. */
+  reboot(domid: number): Promise<Result<number>>;
+  consoleInput(domid: number, bytes: Uint8Array): Result<null>;
+  /** What the domain printed so far (the last 64 KiB), for a page that attaches late. */
+  consoleHistory(domid: number): Result<Uint8Array>;
+  /** One Domain-0 command line: `xl ...`, or a shell command (help, ls, cat). */
+  xl(line: string): Promise<XlOutput>;
+  /** Every domain's row, as `xentop` would list them now. */
+  list(): DomainRow[];
+  setSchedParams(domid: number, params: { weight?: number; cap?: number }): Result<DomainRow>;
+  /** `xl vcpu-pin`: cpus is "all", "1" or "0-1,3". */
+  pinVcpu(domid: number, vcpu: number, cpus: string): Result<DomainRow>;
+  stats(): StatsReport;
+}

@@ -1,0 +1,300 @@
+/**
+ * The hypervisor as the page sees it: one Hypervisor and its Toolstack behind the
+ * control plane of hvProtocol.ts. Host-agnostic: the vCPU host, the guest fetcher and the
+ * clock come in as options, so Vitest runs it in Node with worker_threads vCPUs and the
+ * browser runs it in workers/hypervisor.worker.ts with Web Worker vCPUs.
+ *
+ * What it adds to the core: console bytes and events in batches (eventBatcher.ts), xentop
+ * rows about 10 times a second (domainRows.ts), Domain-0's files and commands
+ * (dom0Files.ts, dom0Commands.ts), and a hard reset for guests that cannot reboot
+ * themselves.
+ */
+import { Hypervisor, type VcpuHost } from '../core/xen/hypervisor';
+import { Toolstack } from '../core/xen/toolstack';
+import { parseCpus, runXl } from '../core/xen/xl';
+import type { DomainConfig } from '../core/xen/xlConfig';
+import { ImageError } from '../core/loader/imageError';
+import type { Domain } from '../core/xen/domain';
+import { runDom0Command } from './dom0Commands';
+import { configOf, lineOf } from './createRequest';
+import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';
+import { hostRow, RowSampler } from './domainRows';
+import { defaultClock, EventBatcher, type BatchClock } from './eventBatcher';
+import * as P from './hvProtocol';
+import { presetsFor } from './presets';
+
+export interface ServiceOptions {
+  host: VcpuHost;
+  memoryMiB: number;
+  pcpus: number;
+  scheduler?: 'credit' | 'rr';
+  icountShift?: number;
+  /** Reads guests/FILE; default: fetch() under HypervisorInit.guestBaseUrl. */
+  fetchGuest?: FetchGuest;
+  clock?: BatchClock;
+}
+
+export const STATS_MS = 100;
+const PAUSE_SETTLE_MS = 5000;
+/** States whose arrival or end the page hears at once, not at the next report. */
+const NOTABLE = new Set(['paused', 'shutdown', 'crashed', 'dying']);
+
+const fail = (error: string, line?: number): { ok: false; error: string; line?: number } => (line ? { ok: false, error, line } : { ok: false, error });
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export class HypervisorService implements P.HypervisorApi {
+  readonly protocolVersion = P.HV_PROTOCOL_VERSION;
+  readonly hv: Hypervisor;
+  readonly ts: Toolstack;
+  readonly batcher: EventBatcher;
+  private files = new Dom0Files([], [], () => Promise.reject(new Error('not attached')));
+  private presets: P.PresetInfo[] = [];
+  private readonly rows: RowSampler;
+  private readonly clock: BatchClock;
+  private readonly known = new Map<number, string>();
+  private readonly restarts = new Map<number, number>();
+  /** Guests being rebuilt after a reboot: name -> the domid they had. */
+  private readonly pendingRestart = new Map<string, number>();
+  private cancelStats: (() => void) | null = null;
+  private statsQueued = false;
+  /** Creates load their images side by side but build in the order they were asked for. */
+  private createTurn: Promise<void> = Promise.resolve();
+  private statsSeq = 0;
+
+  constructor(private readonly opts: ServiceOptions) {
+    this.clock = opts.clock ?? defaultClock;
+    this.batcher = new EventBatcher(this.clock);
+    this.hv = new Hypervisor({
+      memoryMiB: opts.memoryMiB,
+      pcpus: opts.pcpus,
+      host: opts.host,
+      scheduler: opts.scheduler ?? 'credit',
+      ...(opts.icountShift !== undefined ? { icountShift: opts.icountShift } : {}),
+    });
+    this.rows = new RowSampler(this.hv, opts.icountShift === undefined);
+    this.ts = new Toolstack(this.hv, { readFile: (p) => this.files.readBytes(p) });
+    this.hv.on('domain', (domid) => this.onDomain(domid));
+    this.hv.on('console', (domid, bytes) => this.batcher.consoleBytes(domid, bytes));
+    this.hv.on('log', (line) => this.batcher.event({ type: 'log', lines: [line] }));
+    this.hv.start();
+  }
+
+  attach(init: P.HypervisorInit, sink: P.HvSink): { host: P.HostRow; presets: readonly P.PresetInfo[] } {
+    this.presets = presetsFor(init.catalog);
+    const fetchGuest = this.opts.fetchGuest ?? fetchGuestFrom(init.guestBaseUrl);
+    this.files = new Dom0Files(init.catalog, this.presets, fetchGuest);
+    this.batcher.setSink(sink);
+    this.cancelStats?.();
+    const tick = (): void => {
+      this.pushStats(true);
+      this.cancelStats = this.clock.setTimer(tick, STATS_MS);
+    };
+    this.cancelStats = this.clock.setTimer(tick, STATS_MS);
+    return { host: hostRow(this.hv), presets: this.presets };
+  }
+
+  /** Stop every domain and the scheduler (tests; a page just closes). */
+  close(): void {
+    this.cancelStats?.();
+    this.hv.shutdownHost();
+    this.batcher.flush(true);
+  }
+
+  async createDomain(req: P.CreateRequest): Promise<P.Result<P.DomainRow>> {
+    const upload = req.image ? this.files.addUpload(req.image.name, req.image.bytes) : undefined;
+    const parsed = configOf(req, this.presets, upload);
+    if (!parsed.ok) return parsed;
+    const { text } = parsed.value;
+    const { cfg } = parsed.value;
+    let done!: () => void;
+    const turn = this.createTurn;
+    this.createTurn = new Promise((resolve) => (done = resolve));
+    try {
+      for (const key of ['kernel', 'ramdisk'] as const) {
+        const path = cfg[key];
+        if (path === undefined) continue;
+        try {
+          await this.files.load(path);
+        } catch (e) {
+          return fail(message(e), lineOf(text, key));
+        }
+      }
+      await turn;
+      if (req.uniqueName) cfg.name = this.freeName(cfg.name);
+      return this.build(cfg, text);
+    } finally {
+      void turn.then(done); // the next create waits for every earlier one
+    }
+  }
+
+  private build(cfg: DomainConfig, text: string): P.Result<P.DomainRow> {
+    try {
+      const d = this.ts.createFrom(cfg);
+      return { ok: true, value: this.rowOf(d) };
+    } catch (e) {
+      if (e instanceof ImageError) return fail(`${cfg.kernel.split('/').pop()}: ${e.message}`, lineOf(text, 'kernel'));
+      const m = message(e);
+      const key = /named/.test(m) ? 'name' : /vCPU/.test(m) ? 'vcpus' : /memory/.test(m) ? 'memory' : undefined;
+      return fail(m, key && lineOf(text, key));
+    }
+  }
+
+  destroy(domid: number): P.Result<null> {
+    return this.attempt(() => {
+      this.hv.destroyDomain(domid);
+      return null;
+    });
+  }
+
+  async pause(domid: number): Promise<P.Result<P.DomainRow>> {
+    const r = this.attempt(() => this.hv.pauseDomain(domid));
+    if (!r.ok) return r;
+    // The slice in progress ends at the next look at the preempt flag (about a millisecond).
+    const end = this.clock.now() + PAUSE_SETTLE_MS;
+    while (this.hv.domains.get(domid)?.vcpus.some((v) => v.pcpu >= 0) && this.clock.now() < end) {
+      await new Promise<void>((resolve) => this.clock.setTimer(resolve, 1));
+    }
+    return this.rowResult(domid);
+  }
+
+  unpause(domid: number): P.Result<P.DomainRow> {
+    const r = this.attempt(() => this.hv.unpauseDomain(domid));
+    return r.ok ? this.rowResult(domid) : r;
+  }
+
+  shutdown(domid: number): P.Result<null> {
+    return this.attempt(() => {
+      const d = this.hv.getDomain(domid);
+      if (d.shutdownReason) throw new Error(`${d.name} is shut down already (${d.shutdownReason})`);
+      this.xlSync(['shutdown', String(domid)]);
+      return null;
+    });
+  }
+
+  async reboot(domid: number): Promise<P.Result<number>> {
+    return this.attempt(() => {
+      const d = this.hv.getDomain(domid);
+      if (d.pv && !d.shutdownReason) {
+        this.xlSync(['reboot', String(domid)]); // the guest reboots itself; the toolstack restarts it
+        return domid;
+      }
+      // No PV channel (hvm), or nothing left running: a hard reset from the same config and images.
+      const cfg = d.config;
+      this.hv.destroyDomain(domid);
+      this.pendingRestart.set(cfg.name, domid);
+      return this.ts.createFrom(cfg).domid;
+    });
+  }
+
+  consoleInput(domid: number, bytes: Uint8Array): P.Result<null> {
+    return this.attempt(() => {
+      // The hypervisor queues what the guest has not taken yet (the pv ring, the UART's FIFO).
+      this.hv.consoleInput(domid, bytes);
+      return null;
+    });
+  }
+
+  consoleHistory(domid: number): P.Result<Uint8Array> {
+    return this.attempt(() => Uint8Array.from(this.hv.getDomain(domid).console));
+  }
+
+  xl(line: string): Promise<P.XlOutput> {
+    return runDom0Command(this.ts, this.files, line);
+  }
+
+  setSchedParams(domid: number, params: { weight?: number; cap?: number }): P.Result<P.DomainRow> {
+    const r = this.attempt(() => this.hv.setSchedParams(domid, params));
+    return r.ok ? this.rowResult(domid) : r;
+  }
+
+  pinVcpu(domid: number, vcpu: number, cpus: string): P.Result<P.DomainRow> {
+    const r = this.attempt(() => this.hv.pinVcpu(domid, vcpu, parseCpus(cpus, this.hv.pcpus)));
+    return r.ok ? this.rowResult(domid) : r;
+  }
+
+  list(): P.DomainRow[] {
+    return [...this.hv.domains.values()].map((d) => this.rowOf(d));
+  }
+
+  stats(): P.StatsReport {
+    return this.report(false);
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  private rowOf(d: Domain, sample = false): P.DomainRow {
+    return this.rows.row(d, this.restarts.get(d.domid) ?? 0, sample);
+  }
+
+  private rowResult(domid: number): P.Result<P.DomainRow> {
+    const d = this.hv.domains.get(domid);
+    return d ? { ok: true, value: this.rowOf(d) } : fail(`no domain ${domid}`);
+  }
+
+  private attempt<T>(op: () => T): P.Result<T> {
+    try {
+      return { ok: true, value: op() };
+    } catch (e) {
+      return fail(message(e));
+    }
+  }
+
+  /** shutdown and reboot go through xenstore: xl answers at once (or throws why not). */
+  private xlSync(argv: string[]): void {
+    runXl(this.ts, argv, { out: () => {}, readFile: () => '' });
+  }
+
+  private freeName(base: string): string {
+    const taken = new Set([...this.hv.domains.values()].map((d) => d.name));
+    if (!taken.has(base)) return base;
+    for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+  }
+
+  private report(sample: boolean): P.StatsReport {
+    const domains = [...this.hv.domains.values()].map((d) => this.rowOf(d, sample));
+    return { seq: ++this.statsSeq, host: hostRow(this.hv), domains };
+  }
+
+  private pushStats(sample: boolean): void {
+    this.statsQueued = false;
+    // What a guest printed before it shut down reaches the page before the report that says so.
+    const ended = [...this.hv.domains.values()].filter((d) => d.shutdownReason !== null).map((d) => d.domid);
+    this.batcher.event({ type: 'stats', report: this.report(sample) }, ...ended);
+  }
+
+  /** A domain changed (every slice end says so): announce arrivals and departures. */
+  private onDomain(domid: number): void {
+    const d = this.hv.domains.get(domid);
+    const last = this.known.get(domid);
+    if (!d) {
+      if (last === undefined) return;
+      this.known.delete(domid);
+      this.rows.forget(domid);
+      this.batcher.event({ type: 'destroyed', domid }, domid);
+      this.batcher.forget(domid);
+      return;
+    }
+    const state = d.state;
+    if (last === undefined) {
+      const restartOf = this.pendingRestart.get(d.name) ?? null;
+      if (restartOf !== null) {
+        this.pendingRestart.delete(d.name);
+        this.restarts.set(domid, (this.restarts.get(restartOf) ?? 0) + 1);
+      }
+      this.known.set(domid, state);
+      this.batcher.event({ type: 'created', row: this.rowOf(d), restartOf }, domid);
+      return;
+    }
+    if (state !== last) {
+      this.known.set(domid, state);
+      if ((NOTABLE.has(state) || NOTABLE.has(last)) && !this.statsQueued) {
+        this.statsQueued = true;
+        this.clock.setTimer(() => this.pushStats(false), 0);
+      }
+    }
+    if (d.shutdownReason) {
+      const action = d.shutdownReason === 'crash' ? d.config.on_crash : d.shutdownReason === 'reboot' ? d.config.on_reboot : d.config.on_poweroff;
+      if (action === 'restart') this.pendingRestart.set(d.name, domid); // the toolstack rebuilds it next
+    }
+  }
+}

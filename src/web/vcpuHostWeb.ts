@@ -1,0 +1,48 @@
+/**
+ * The browser's VcpuHost: every vCPU runs in a module Web Worker of its own
+ * (workers/vcpu.worker.ts), started from the hypervisor worker (nested workers). The
+ * worker gets its VcpuBoot in one message, then talks to the hypervisor only through the
+ * control block in shared memory. The twin of src/node/vcpuHost.ts.
+ *
+ * Loading a worker's module takes a few hundred milliseconds on a busy page, so a spare
+ * or two are started ahead of time: a new domain's vCPU takes one that is ready.
+ */
+import type { VcpuWorker } from '../core/xen/domain';
+import type { VcpuHost } from '../core/xen/hypervisor';
+import type { VcpuBoot } from '../core/xen/vcpuControl';
+
+/** What a vCPU worker posts back: only a report of why its guest cannot go on. */
+export interface VcpuWorkerMessage {
+  readonly type: 'crash';
+  readonly message: string;
+}
+
+let started = 0;
+
+function spawn(): Worker {
+  return new Worker(new URL('../../workers/vcpu.worker.ts', import.meta.url), { type: 'module', name: `vcpu-${++started}` });
+}
+
+export function webVcpuHost(options: { spares?: number } = {}): VcpuHost {
+  const spares: Worker[] = [];
+  const want = options.spares ?? 2;
+  const refill = (): void => {
+    while (spares.length < want) spares.push(spawn());
+  };
+  refill();
+  return {
+    start(boot: VcpuBoot, onError: (message: string) => void): VcpuWorker {
+      const w = spares.shift() ?? spawn();
+      refill();
+      w.addEventListener('message', (e: MessageEvent<VcpuWorkerMessage>) => {
+        if (e.data.type === 'crash') onError(e.data.message);
+      });
+      w.addEventListener('error', (e) => {
+        e.preventDefault();
+        onError(`vCPU ${boot.vcpuId} of domain ${boot.domid}: worker failed: ${e.message || 'script error'}`);
+      });
+      w.postMessage(boot);
+      return { terminate: () => w.terminate() };
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The hypervisor worker: one Hypervisor with its Toolstack (src/web/hypervisorService.ts)
+ * exposed to the page over comlink; vCPUs run in nested workers (src/web/vcpuHostWeb.ts).
+ * This is the only file of the pair that knows it runs in a Web Worker.
+ */
+import * as Comlink from 'comlink';
+import type { HostSettings, HvEvent, HvSink, HypervisorFactory, HypervisorInit } from '../src/web/hvProtocol';
+import { HypervisorService } from '../src/web/hypervisorService';
+import { webVcpuHost } from '../src/web/vcpuHostWeb';
+
+class HypervisorWorker extends HypervisorService {
+  override attach(init: HypervisorInit, sink: HvSink): ReturnType<HypervisorService['attach']> {
+    // Console bytes are transferred, not copied; each batch is one message.
+    const send = (events: readonly HvEvent[]): void => {
+      const buffers = events.flatMap((e) => (e.type === 'console' ? [e.bytes.buffer as ArrayBuffer] : []));
+      void sink(Comlink.transfer(events, buffers));
+    };
+    return super.attach(init, send);
+  }
+}
+
+let started = false;
+const factory: HypervisorFactory = {
+  start(settings: HostSettings) {
+    if (started) throw new Error('this worker runs a hypervisor already');
+    if (typeof SharedArrayBuffer !== 'function' || !self.crossOriginIsolated) {
+      throw new Error('the hypervisor needs SharedArrayBuffer, which this page does not have (it is not cross-origin isolated)');
+    }
+    started = true;
+    return Comlink.proxy(new HypervisorWorker({ host: webVcpuHost(), memoryMiB: settings.memoryMiB, pcpus: settings.pcpus, scheduler: settings.scheduler }));
+  },
+};
+Comlink.expose(factory);
