@@ -444,7 +444,6 @@ export class Hypervisor implements HypercallContext {
     v.pcpu = p;
     this.setRunstate(v, Runstate.RUNNING);
     const det = this.icountShift;
-    const startMs = hostNowMs();
     Atomics.store(cb, C.C_PREEMPT, 0);
     cb[C.C_CMD] = C.VcpuCmd.RUN;
     if (v.startAt) {
@@ -482,7 +481,8 @@ export class Hypervisor implements HypercallContext {
     clearTimeout(preempt);
     const retired = cb[C.C_RETIRED]! >>> 0;
     v.instret += retired;
-    const ranNs = det === undefined ? (hostNowMs() - startMs) * NS_PER_MS : retired * 2 ** det;
+    // CPU time as the vCPU measured it (guest code only), or instructions in deterministic time.
+    const ranNs = det === undefined ? C.ranMsView(cb)[0]! * NS_PER_MS : retired * 2 ** det;
     if (det !== undefined) this.detNs += ranNs;
     d.cpuNs += ranNs;
     v.pcpu = -1;

@@ -34,6 +34,8 @@ export const C_INSTRET_HI = 21;
 export const C_PC = 22;
 /** Wake-up time in ms of the host clock asked for by a WFI exit (Infinity = none), as float bits. */
 export const C_WAKE_AT = 24; // two words, read through a Float64Array at index C_WAKE_AT / 2
+/** Milliseconds the vCPU spent running guest code in its last slice, as float bits. */
+export const C_RAN_MS = 26; // two words, read through a Float64Array at index C_RAN_MS / 2
 export const C_WORDS = 32;
 
 /** START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run. */
@@ -66,6 +68,10 @@ export function newControlBlock(): Int32Array {
 
 export function wakeAtView(cb: Int32Array): Float64Array {
   return new Float64Array(cb.buffer, C_WAKE_AT * 4, 1);
+}
+
+export function ranMsView(cb: Int32Array): Float64Array {
+  return new Float64Array(cb.buffer, C_RAN_MS * 4, 1);
 }
 
 /** What a vCPU worker needs to start (plain data: it crosses a postMessage once). */

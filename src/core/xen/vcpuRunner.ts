@@ -257,6 +257,7 @@ export class VcpuRunner {
     const retiredBefore = h.instret;
     let reason = C.SliceEnd.BUDGET;
     const wakeAt = C.wakeAtView(cb);
+    const t0 = performance.now();
     try {
       while (h.executed - start < budget) {
         if (Atomics.load(cb, C.C_PREEMPT) !== 0) {
@@ -280,6 +281,8 @@ export class VcpuRunner {
       reason = C.SliceEnd.CRASH;
       this.report(`vCPU ${this.boot.vcpuId} of domain ${this.boot.domid} crashed at pc 0x${(h.pc >>> 0).toString(16)}: ${String(e)}`);
     }
+    // The time spent here, not the hand-over to and from the hypervisor, is this vCPU's CPU time.
+    C.ranMsView(cb)[0] = performance.now() - t0;
     cb[C.C_RETIRED] = h.instret - retiredBefore;
     cb[C.C_INSTRET_LO] = h.instret % 0x1_0000_0000;
     cb[C.C_INSTRET_HI] = Math.floor(h.instret / 0x1_0000_0000);
