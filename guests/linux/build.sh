@@ -80,7 +80,7 @@ trap 'rm -rf "$BUILD"' EXIT
 
 no_rvc() {  # no_rvc ELF: refuse an image with compressed instructions (EF_RISCV_RVC)
   local flags
-  flags="$("${CROSS}readelf" -h "$1" | awk '/Flags:/ { print $2 }')"
+  flags="$("${CROSS}readelf" -h "$1" | awk '/Flags:/ { sub(",", "", $2); print $2 }')"
   if (( flags & 1 )); then echo "build.sh: $1 uses compressed instructions" >&2; exit 1; fi
 }
 

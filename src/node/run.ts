@@ -121,6 +121,7 @@ export async function runImage(args: RunArgs, io: RunIo): Promise<number> {
 async function sleepUntil(m: VirtMachine, deadline: number, onInput?: (wake: () => void) => void): Promise<void> {
   if (m.clock instanceof InstructionCountClock && Number.isFinite(deadline)) {
     m.clock.advanceTo(deadline);
+    await new Promise<void>((r) => setImmediate(r)); // time jumped: still let input arrive
     return;
   }
   const ms = Number.isFinite(deadline) ? Math.max(0, ((deadline - m.clock.now()) * 1000) / m.clock.frequency) : Infinity;
