@@ -104,6 +104,8 @@ export class Domain {
   cpuNs = 0;
   /** Exits by reason (mmio:uart0, hypercall:console_io, wfi, ...). */
   readonly exits = new Map<string, number>();
+  /** EVTCHNOP_send calls on its ports. */
+  evtchnSends = 0;
   readonly sched: SchedParams;
   readonly createdAt: number;
 

@@ -35,6 +35,8 @@ export interface EvtchnDomain {
   /** The domain's memory and its shared_info page; undefined for Domain-0. */
   readonly mem: GuestMemory | undefined;
   readonly sharedInfo: number;
+  /** EVTCHNOP_send calls that named a valid port (statistics). */
+  evtchnSends?: number;
 }
 
 export interface EvtchnHooks {
@@ -135,6 +137,7 @@ export class EventChannels {
   send(d: EvtchnDomain, port: number): number {
     const e = this.port(d, port);
     if (e === undefined) return -X.EINVAL;
+    d.evtchnSends = (d.evtchnSends ?? 0) + 1;
     switch (e.s.state) {
       case 'interdomain': {
         const r = this.hooks.lookup(e.s.remoteDomid);

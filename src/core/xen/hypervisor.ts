@@ -26,6 +26,7 @@ import * as X from './xenAbi';
 import { CreditScheduler } from './sched/credit';
 import { RoundRobin } from './sched/roundRobin';
 import { NS_PER_MS, type SchedOps } from './sched/schedOps';
+import { SliceTrace } from './sched/sliceTrace';
 import type { DomainConfig } from './xlConfig';
 import { hostNowMs } from './vcpuRunner';
 
@@ -64,6 +65,8 @@ export class Hypervisor implements HypercallContext {
   private readonly dom0Handlers = new Map<number, () => void>();
   readonly pcpus: number;
   readonly log: string[] = [];
+  /** Which vCPU ran on which pCPU when (the scheduler view). */
+  readonly sliceTrace = new SliceTrace();
   private readonly host: VcpuHost;
   private readonly icountShift: number | undefined;
   private readonly listeners: { [K in keyof HypervisorEvents]: Set<HypervisorEvents[K]> } = {
@@ -442,6 +445,7 @@ export class Hypervisor implements HypercallContext {
     const cb = v.cb;
     const d = v.domain;
     v.pcpu = p;
+    const startNs = this.now();
     this.setRunstate(v, Runstate.RUNNING);
     const det = this.icountShift;
     Atomics.store(cb, C.C_PREEMPT, 0);
@@ -486,6 +490,7 @@ export class Hypervisor implements HypercallContext {
     if (det !== undefined) this.detNs += ranNs;
     d.cpuNs += ranNs;
     v.pcpu = -1;
+    this.sliceTrace.record({ pcpu: p, domid: d.domid, vcpuId: v.vcpuId, startNs, endNs: this.now(), reason });
     this.endSlice(v, reason, ranNs);
   }
 
