@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { InterruptTarget } from '../bus/mmio';
 import {
   Plic, PLIC_CONTEXT_BASE, PLIC_CONTEXT_STRIDE, PLIC_ENABLE_BASE, PLIC_ENABLE_STRIDE,
-  PLIC_PENDING_BASE,
+  PLIC_PENDING_BASE, plicSharedBytes,
 } from './plic';
 
 class FakeHart implements InterruptTarget {
@@ -170,5 +170,54 @@ describe('Plic save/restore', () => {
     a.plic.reset();
     expect(a.hart.mip).toBe(0);
     expect(a.rd(PLIC_PENDING_BASE)).toBe(1 << 4); // line still high
+  });
+});
+
+describe('Plic shared between workers (SMP domains)', () => {
+  /** Two Plic views over one register file, as two vCPU workers hold them. */
+  function pair() {
+    const shared = new SharedArrayBuffer(plicSharedBytes(2));
+    const h0 = new FakeHart(), h1 = new FakeHart();
+    const p0 = new Plic({ harts: [h0, null], shared });
+    const p1 = new Plic({ harts: [null, h1], shared });
+    const ctxReg = (ctx: number, reg: 0 | 4) => PLIC_CONTEXT_BASE + ctx * PLIC_CONTEXT_STRIDE + reg;
+    return { p0, p1, h0, h1, ctxReg };
+  }
+
+  it('sees registers written by the other worker, and a line raised anywhere reaches the right hart', () => {
+    const { p0, p1, h0, h1 } = pair();
+    p0.write(4 * 10, 4, 1); // priority of source 10, written by hart 0
+    p0.write(PLIC_ENABLE_BASE + 3 * PLIC_ENABLE_STRIDE, 4, 1 << 10); // enabled for hart 1, S-mode
+    expect(p1.read(4 * 10, 4)).toBe(1);
+    p0.setLine(10, true);
+    p1.setLine(10, true);
+    p1.poll();
+    expect(h1.mip & SEIP).toBe(SEIP);
+    expect(h0.mip & SEIP).toBe(0);
+  });
+
+  it('never lets two harts claim the same source', () => {
+    const { p0, p1, h0, h1, ctxReg } = pair();
+    for (const p of [p0, p1]) p.setLine(10, true);
+    p0.write(4 * 10, 4, 1);
+    p0.write(PLIC_ENABLE_BASE + 1 * PLIC_ENABLE_STRIDE, 4, 1 << 10);
+    p0.write(PLIC_ENABLE_BASE + 3 * PLIC_ENABLE_STRIDE, 4, 1 << 10);
+    p1.poll();
+    expect(h0.mip & SEIP).toBe(SEIP);
+    expect(h1.mip & SEIP).toBe(SEIP);
+    expect(p1.read(ctxReg(3, 4), 4)).toBe(10);
+    expect(p0.read(ctxReg(1, 4), 4)).toBe(0); // in service on hart 1
+    expect(h0.mip & SEIP).toBe(0);
+    // Hart 1 completes while the line is still high: pending again, for both.
+    p1.write(ctxReg(3, 4), 4, 10);
+    p0.poll();
+    expect(h0.mip & SEIP).toBe(SEIP);
+    expect(p0.read(ctxReg(1, 4), 4)).toBe(10);
+    p1.poll();
+    expect(h1.mip & SEIP).toBe(0);
+  });
+
+  it('refuses shared state that is too small', () => {
+    expect(() => new Plic({ harts: [null, null], shared: new SharedArrayBuffer(16) })).toThrow(/needs \d+ bytes/);
   });
 });

@@ -16,6 +16,13 @@
  * source is not claimed (QEMU sifive_plic_irq_request); a claim clears it and marks
  * the source in service, and a line that is still high when the guest completes the
  * source makes it pending again (PLIC spec 1.0.0, "Interrupt Gateways").
+ *
+ * SMP domains: the vCPUs of a domain run in different workers, but the guest sees one
+ * PLIC. Its registers then live in a SharedArrayBuffer (`shared`), every worker has a Plic
+ * over it with only its own hart as a target (the others are null), and a claim is an
+ * atomic test-and-set of the source's in-service bit, so two harts never claim the same
+ * source. A generation word moves on every change; `poll()` (called between blocks)
+ * recomputes this worker's outputs when another worker changed something.
  */
 import type { AccessWidth, InterruptTarget, IrqLine, MmioDevice } from '../bus/mmio';
 import { IRQ_MEIP, IRQ_SEIP } from '../bus/mmio';
@@ -29,8 +36,10 @@ export const PLIC_CONTEXT_BASE = 0x20_0000;
 export const PLIC_CONTEXT_STRIDE = 0x1000;
 
 export interface PlicOptions {
-  /** Hart h gets contexts 2h (M) and 2h+1 (S). */
-  harts: readonly InterruptTarget[];
+  /** Hart h gets contexts 2h (M) and 2h+1 (S); null: a hart served by another worker (shared). */
+  harts: readonly (InterruptTarget | null)[];
+  /** Registers in shared memory (plicSharedBytes(harts.length) bytes), for SMP domains. */
+  shared?: SharedArrayBuffer;
   /** Number of sources including the reserved source 0; default 96 (sources 1..95). */
   numSources?: number;
   /** Highest priority; default 7. */
@@ -45,12 +54,18 @@ export interface PlicState {
   enable: number[]; lines: boolean[];
 }
 
+/** Bytes of shared register state for a PLIC with `harts` harts (see PlicOptions.shared). */
+export function plicSharedBytes(harts: number, numSources = VIRT_PLIC_NUM_SOURCES): number {
+  const words = (numSources + 31) >> 5;
+  return 4 * (1 + numSources + 2 * harts + 2 * words + words * 2 * harts);
+}
+
 export class Plic implements MmioDevice {
   readonly name: string;
   readonly size: number;
   readonly numSources: number;
   readonly numContexts: number;
-  private readonly harts: readonly InterruptTarget[];
+  private readonly harts: readonly (InterruptTarget | null)[];
   private readonly numPriorities: number;
   /** 32-bit words per bitmap. */
   private readonly words: number;
@@ -65,6 +80,9 @@ export class Plic implements MmioDevice {
   private lines: boolean[];
   /** Last level driven on each context's output, to signal only changes. */
   private outputs: boolean[];
+  /** Moves on every register change; word 0 of the shared state. */
+  private readonly generation: Uint32Array;
+  private seenGeneration = 0;
 
   constructor(options: PlicOptions) {
     this.name = options.name ?? 'plic';
@@ -74,11 +92,21 @@ export class Plic implements MmioDevice {
     this.numPriorities = options.numPriorities ?? VIRT_PLIC_NUM_PRIORITIES;
     this.numContexts = 2 * this.harts.length;
     this.words = (this.numSources + 31) >> 5;
-    this.priority = new Uint32Array(this.numSources);
-    this.threshold = new Uint32Array(this.numContexts);
-    this.pending = new Uint32Array(this.words);
-    this.claimed = new Uint32Array(this.words);
-    this.enable = new Uint32Array(this.words * this.numContexts);
+    const bytes = plicSharedBytes(this.harts.length, this.numSources);
+    if (options.shared && options.shared.byteLength < bytes) throw new RangeError(`PLIC shared state needs ${bytes} bytes`);
+    const buf = options.shared ?? new ArrayBuffer(bytes);
+    let at = 0;
+    const take = (n: number): Uint32Array => {
+      const a = new Uint32Array(buf, at, n);
+      at += 4 * n;
+      return a;
+    };
+    this.generation = take(1);
+    this.priority = take(this.numSources);
+    this.threshold = take(this.numContexts);
+    this.pending = take(this.words);
+    this.claimed = take(this.words);
+    this.enable = take(this.words * this.numContexts);
     this.lines = new Array<boolean>(this.numSources).fill(false);
     this.outputs = new Array<boolean>(this.numContexts).fill(false);
   }
@@ -96,7 +124,7 @@ export class Plic implements MmioDevice {
     this.lines[source] = level;
     if (!level) this.setBit(this.pending, source, false);
     else if (!this.bit(this.claimed, source)) this.setBit(this.pending, source, true);
-    this.update();
+    this.changed();
   }
 
   /** Reset: all registers zero, all outputs low (sifive_plic_reset). Lines keep their levels. */
@@ -139,7 +167,7 @@ export class Plic implements MmioDevice {
       // Source 0 does not exist; its priority is hardwired to 0 (PLIC spec).
       if (src === 0 || src >= this.numSources) return;
       this.priority[src] = this.legalPriority(value, this.priority[src]!);
-      this.update();
+      this.changed();
     } else if (offset < PLIC_ENABLE_BASE) {
       // Pending bits are read-only to software (QEMU logs "invalid pending write").
     } else if (offset < PLIC_CONTEXT_BASE) {
@@ -147,14 +175,14 @@ export class Plic implements MmioDevice {
       const word = ((offset - PLIC_ENABLE_BASE) % PLIC_ENABLE_STRIDE) >> 2;
       if (ctx >= this.numContexts || word >= this.words) return;
       this.enable[ctx * this.words + word] = (value & this.validMask(word)) >>> 0;
-      this.update();
+      this.changed();
     } else {
       const ctx = Math.floor((offset - PLIC_CONTEXT_BASE) / PLIC_CONTEXT_STRIDE);
       if (ctx >= this.numContexts) return;
       switch ((offset - PLIC_CONTEXT_BASE) % PLIC_CONTEXT_STRIDE) {
         case 0:
           this.threshold[ctx] = this.legalPriority(value, this.threshold[ctx]!);
-          this.update();
+          this.changed();
           break;
         case 4:
           this.complete(value);
@@ -188,13 +216,20 @@ export class Plic implements MmioDevice {
   }
 
   private claim(ctx: number): number {
-    const src = this.bestSource(ctx);
-    if (src !== 0) {
+    // Another hart may claim the same source between the look and the test-and-set; then
+    // look again. Each retry follows a claim by someone else, so this ends (at most one
+    // retry per source).
+    for (let tries = 0; tries < this.numSources; tries++) {
+      const src = this.bestSource(ctx);
+      if (src === 0) break;
+      const m = 1 << (src & 31);
+      if ((Atomics.or(this.claimed, src >> 5, m) & m) !== 0) continue;
       this.setBit(this.pending, src, false);
-      this.setBit(this.claimed, src, true);
+      this.changed();
+      return src;
     }
     this.update();
-    return src;
+    return 0;
   }
 
   /**
@@ -205,16 +240,29 @@ export class Plic implements MmioDevice {
     if (src === 0 || src >= this.numSources) return;
     this.setBit(this.claimed, src, false);
     if (this.lines[src]) this.setBit(this.pending, src, true);
+    this.changed();
+  }
+
+  /** Shared state: recompute this worker's outputs if another worker changed a register. */
+  poll(): void {
+    if (Atomics.load(this.generation, 0) !== this.seenGeneration) this.update();
+  }
+
+  /** A register changed: tell the other workers (shared state), then recompute. */
+  private changed(): void {
+    Atomics.add(this.generation, 0, 1);
     this.update();
   }
 
-  /** Recompute every context's output (sifive_plic_update); signal changes only. */
+  /** Recompute the outputs of this worker's harts (sifive_plic_update); signal changes only. */
   private update(force = false): void {
+    this.seenGeneration = Atomics.load(this.generation, 0);
     for (let ctx = 0; ctx < this.numContexts; ctx++) {
+      const hart = this.harts[ctx >> 1];
+      if (!hart) continue;
       const level = this.bestSource(ctx) !== 0;
       if (level === this.outputs[ctx] && !force) continue;
       this.outputs[ctx] = level;
-      const hart = this.harts[ctx >> 1]!;
       hart.setInterruptLevel((ctx & 1) === 0 ? IRQ_MEIP : IRQ_SEIP, level);
     }
   }
@@ -242,10 +290,12 @@ export class Plic implements MmioDevice {
     return ((map[src >> 5]! >>> (src & 31)) & 1) !== 0;
   }
 
+  /** Atomic, so workers sharing the state never lose each other's bits. */
   private setBit(map: Uint32Array, src: number, on: boolean): void {
     const w = src >> 5;
     const m = 1 << (src & 31);
-    map[w] = on ? map[w]! | m : map[w]! & ~m;
+    if (on) Atomics.or(map, w, m);
+    else Atomics.and(map, w, ~m);
   }
 
   saveState(): PlicState {
