@@ -128,3 +128,4 @@ int plat_pong(int32_t domid) { (void)domid; return PLAT_ENOTSUP; }
 int plat_share(uint32_t domid, const char *text) { (void)domid, (void)text; return PLAT_ENOTSUP; }
 int plat_peek(uint32_t domid) { (void)domid; return PLAT_ENOTSUP; }
 int plat_balloon(void) { return PLAT_ENOTSUP; }
+int plat_smp(uint32_t iterations) { (void)iterations; return PLAT_ENOTSUP; }

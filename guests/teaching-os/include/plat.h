@@ -64,5 +64,6 @@ int plat_pong(int32_t domid);              /* -1: any domain that pings us */
 int plat_share(uint32_t domid, const char *text);
 int plat_peek(uint32_t domid);
 int plat_balloon(void);                    /* print the balloon's state */
+int plat_smp(uint32_t iterations);         /* count on every vCPU at once (smp.c) */
 
 #endif

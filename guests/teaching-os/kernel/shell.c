@@ -169,6 +169,14 @@ static int cmd_balloon(int argc, char **argv) {
   return r;
 }
 
+static int cmd_smp(int argc, char **argv) {
+  uint32_t n = 100000;
+  if (argc > 1 && need_number("smp", argv[1], 1, 10000000, &n)) return -1;
+  int r = plat_smp(n);
+  if (r == PLAT_ENOTSUP) not_on_hvm("smp", "one hart on the virt board");
+  return r;
+}
+
 static int cmd_shutdown(int argc, char **argv) {
   (void)argc, (void)argv;
   con_puts("shutdown: powering off\n");
@@ -196,6 +204,7 @@ static const struct cmd commands[] = {
   {"share", "DOMID [TEXT]", "grant DOMID a page holding TEXT (pv)", cmd_share},
   {"peek", "DOMID", "map and print the page DOMID shared with us (pv)", cmd_peek},
   {"balloon", "", "balloon target and size; follows xl mem-set (pv)", cmd_balloon},
+  {"smp", "[N]", "every vCPU adds N to shared counters at once (pv)", cmd_smp},
   {"shutdown", "", "power off", cmd_shutdown},
   {"reboot", "", "restart", cmd_reboot},
   {0, 0, 0, 0},

@@ -1,7 +1,8 @@
 /*
  * pv entry (docs/abi.md section 1): vCPU 0 starts in S-mode at the ELF entry with
  * satp = 0, interrupts off, a0 = vCPU id and a1 = the guest-physical address of
- * start_info. The teaching OS runs on vCPU 0 only; any other vCPU takes itself down.
+ * start_info. The teaching OS runs on vCPU 0; the `smp` command (smp.c) brings the
+ * others up at smp_entry for a while, and any vCPU started at _start takes itself down.
  *
  * trap_entry is the S-mode trap vector, and so the event-channel upcall's entry point
  * (there is no callback to register: stvec is the callback). It saves a struct
@@ -27,6 +28,10 @@ _start:
   j 1b
 2:
   call kmain                    /* kmain(vcpu id, start_info): never returns */
+  .globl smp_entry
+smp_entry:                      /* VCPUOP_up (smp.c): a0 = vCPU id, a1 = its stack top */
+  mv sp, a1
+  call smp_secondary            /* takes itself down: never returns */
 park:                           /* vcpu_op(VCPUOP_down, a0, NULL) */
   mv a1, a0
   li a0, 2

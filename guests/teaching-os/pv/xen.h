@@ -114,8 +114,14 @@ struct sched_shutdown { uint32_t reason; };
 #define XENVER_extraversion 1
 
 /* ---- vcpu_op (vcpu.h) ---- */
+#define VCPUOP_up    1  /* arg: struct vcpu_up_args (hyperlab: where the vCPU starts, docs/abi.md) */
 #define VCPUOP_down  2
 #define VCPUOP_is_up 3
+
+struct vcpu_up_args {
+  uint32_t pc;  /* S-mode entry point; the vCPU starts with a0 = its id */
+  uint32_t a1;  /* handed over in a1 */
+};
 
 /* ---- event_channel_op (event_channel.h) ---- */
 #define EVTCHNOP_bind_interdomain 0

@@ -98,6 +98,8 @@ export class Domain {
   /** Finisher fail code or crash message, for `xl list -l` and the UI. */
   shutdownDetail = '';
   uart: Uart16550 | undefined;
+  /** hvm with more than one vCPU: the PLIC registers its vCPU workers share. */
+  plicShared: SharedArrayBuffer | undefined;
   /** Console output kept for `xl console` and late subscribers (at least the last 64 KiB). */
   console: number[] = [];
   /** CPU time in ns over all vCPUs. */

@@ -9,6 +9,7 @@
  * time and applies what the slice ended with (blocked in WFI, shut down, crashed).
  */
 import { Uart16550 } from '../devices/uart16550';
+import { plicSharedBytes } from '../devices/plic';
 import type { VcpuBoot } from './vcpuControl';
 import * as C from './vcpuControl';
 import { Domain, Runstate, Vcpu, type ShutdownReason, type VcpuWorker } from './domain';
@@ -154,10 +155,12 @@ export class Hypervisor implements HypercallContext {
       d.grantFrames = built.grantFrames;
       d.pv = { startInfo: built.startInfo, consoleGfn: built.consoleGfn, consolePort: 1, consoleBackPort: 0, xenstoreGfn: built.xenstoreGfn, xenstorePort: 2, xenstoreBackPort: 0 };
     } else {
+      // The UART's line goes to every vCPU's view of the PLIC (one PLIC, shared when SMP).
       d.uart = new Uart16550({
         onTransmit: (b) => this.consoleOut(d, Uint8Array.of(b)),
-        irq: { set: (level) => this.setIrq(d.vcpus[0]!, C.IRQ_UART, level) },
+        irq: { set: (level) => { for (const v of d.vcpus) this.setIrq(v, C.IRQ_UART, level); } },
       });
+      if (cfg.vcpus > 1) d.plicShared = new SharedArrayBuffer(plicSharedBytes(cfg.vcpus));
     }
     this.domains.set(domid, d);
     for (let i = 0; i < cfg.vcpus; i++) d.vcpus.push(new Vcpu(d, i)); // before ports: bind_virq checks nrVcpus
@@ -185,6 +188,8 @@ export class Hypervisor implements HypercallContext {
       ramBase: d.ramBase,
       ramSize: d.mem ? d.p2m.maxFrames * 4096 : d.ramSize,
       ...(d.pv ? { sharedInfo: d.sharedInfo } : {}),
+      ...(d.plicShared ? { plicShared: d.plicShared } : {}),
+      nrVcpus: d.vcpus.length,
       ...(mrom ? { mrom } : {}),
       entry,
       args: [v.vcpuId, args[1], args[2]],

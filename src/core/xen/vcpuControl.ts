@@ -90,6 +90,10 @@ export interface VcpuBoot {
   args: [number, number, number];
   /** hvm: what the MROM holds (QEMU's reset vector for this boot). */
   mrom?: { fdtAddr: number; nextAddr: number };
+  /** hvm with more than one vCPU: the PLIC's registers, shared by the domain's vCPU workers. */
+  plicShared?: SharedArrayBuffer;
+  /** vCPUs of the domain (the PLIC has contexts for each). */
+  nrVcpus?: number;
   /** pv: guest-physical address of shared_info (the vCPU samples its upcall bit). */
   sharedInfo?: number;
   /** Clock: host milliseconds at which the domain's time started, or an icount shift. */

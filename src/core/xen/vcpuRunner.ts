@@ -64,7 +64,11 @@ export class VcpuRunner {
       ck.kind === 'icount'
         ? new InstructionCountClock({ instret: () => hart.retired(), shift: ck.shift })
         : { frequency: M.VIRT_TIMEBASE_FREQ, now: () => Math.floor((hostNowMs() - ck.epochMs) * (M.VIRT_TIMEBASE_FREQ / 1000)) };
-    this.plic = new Plic({ harts: [hart] });
+    // SMP hvm: one PLIC for the domain, its registers shared with the other vCPU workers.
+    const shared = boot.plicShared;
+    this.plic = shared
+      ? new Plic({ harts: Array.from({ length: boot.nrVcpus ?? 1 }, (_, i) => (i === boot.vcpuId ? hart : null)), shared })
+      : new Plic({ harts: [hart] });
     if (boot.type === 'hvm') {
       const devices = attachVirtDevices(this.bus, hart, {
         clock: this.clock,
@@ -204,6 +208,7 @@ export class VcpuRunner {
 
   /** Interrupt lines from the hypervisor's device models into this vCPU's PLIC. */
   private applyIrqs(): void {
+    if (this.boot.plicShared) this.plic.poll();
     const irq = Atomics.load(this.cb, C.C_IRQ);
     if (irq === this.irqSeen) return;
     this.irqSeen = irq;

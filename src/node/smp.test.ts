@@ -1,0 +1,64 @@
+/**
+ * SMP pv domains: the teaching OS's `smp` command brings the other vCPUs up with
+ * VCPUOP_up, every vCPU counts on shared counters at once (amoadd.w and lr.w/sc.w) in
+ * its own worker, and the secondaries take themselves down with VCPUOP_down.
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Domain } from '../core/xen/domain';
+import { Runstate } from '../core/xen/domain';
+import { Hypervisor } from '../core/xen/hypervisor';
+import { Toolstack } from '../core/xen/toolstack';
+import { ensureBundleSync } from './testBundle';
+import { guestImage } from './paths';
+import { nodeVcpuHost } from './vcpuHost';
+
+let hv: Hypervisor | undefined;
+afterEach(() => hv?.shutdownHost());
+
+const out = (d: Domain): string => String.fromCharCode(...d.console);
+const type = (h: Hypervisor, d: Domain, s: string): void => void h.consoleInput(d.domid, new TextEncoder().encode(s));
+
+/** Wait for `re` in what the domain printed from offset `from` on. */
+async function waitFor(d: Domain, re: RegExp, from = 0, ms = 60_000): Promise<RegExpMatchArray> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const m = out(d).slice(from).match(re);
+    if (m) return m;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${String(text)} in:\n${out(d)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('SMP pv domains', () => {
+  it('three vCPUs count at once without losing updates, and go down and up again', async () => {
+    hv = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
+    hv.start();
+    const ts = new Toolstack(hv, { readFile: () => readFileSync(guestImage('teaching-os-pv')) });
+    const d = ts.create('name = "trio"\ntype = "pv"\nmemory = 16\nvcpus = 3\nkernel = "tos"');
+    await waitFor(d, /trio\$ /);
+    expect(d.vcpus.map((v) => v.runstate)).toEqual([expect.anything(), Runstate.OFFLINE, Runstate.OFFLINE]);
+    type(hv, d, 'info\n');
+    await waitFor(d, /vCPUs: 3/);
+
+    const n = 200_000;
+    for (let round = 1; round <= 2; round++) {
+      const before = out(d).length;
+      type(hv, d, `smp ${n}\n`);
+      const line = await waitFor(d, /smp: (\d+) vCPUs counted at once: amoadd.w (\d+), lr.w\/sc.w (\d+)[^\n]*: (ok|LOST UPDATES)/, before);
+      expect(Number(line[1]), `round ${round}`).toBe(3);
+      expect(Number(line[2])).toBe(3 * n);
+      expect(Number(line[3])).toBe(3 * n);
+      expect(line[4]).toBe('ok');
+      await waitFor(d, /trio\$ $/, before);
+    }
+    // The secondaries went back down (VCPUOP_down) ...
+    expect(d.vcpus[1]!.runstate).toBe(Runstate.OFFLINE);
+    expect(d.vcpus[2]!.runstate).toBe(Runstate.OFFLINE);
+    // ... after running on the host's pCPUs, two of them at the same time at least once.
+    const slices = hv.sliceTrace.since(0).filter((r) => r.domid === d.domid);
+    expect(new Set(slices.map((r) => r.vcpuId))).toEqual(new Set([0, 1, 2]));
+    const overlap = slices.some((a) => slices.some((b) => a.vcpuId !== b.vcpuId && a.pcpu !== b.pcpu && a.startNs < b.endNs && b.startNs < a.endNs));
+    expect(overlap).toBe(true);
+  });
+});
