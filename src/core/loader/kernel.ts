@@ -5,11 +5,11 @@
  */
 import type { Bus } from '../bus/bus';
 import type { LoadedImage } from './elf';
-import { loadImage } from './image';
+import { loadImage, type ImageFormat } from './image';
 
 export type { LoadedImage } from './elf';
 
-export function loadKernel(bytes: Uint8Array, bus: Bus): LoadedImage {
+export function loadKernel(bytes: Uint8Array, bus: Bus): LoadedImage & { format: ImageFormat } {
   const ram = { base: bus.ramBase, size: bus.ramSize };
   return loadImage(
     bytes,

@@ -11,6 +11,13 @@ import { hypercall, HcAction } from './hypercalls';
 import * as C from './vcpuControl';
 import * as X from './xenAbi';
 
+/**
+ * Domains whose guest has read the SBI console: typed input goes there rather than to the
+ * UART (an hvm domain with firmware = "sbi" has both; Linux polls the SBI console only
+ * when hvc0 is open, so this is the guest's choice of console).
+ */
+export const sbiConsoleReaders = new WeakSet<object>();
+
 export function serveFirmware(hv: Hypervisor, v: Vcpu, kind: number, a: number[]): number {
   const d = v.domain;
   const m = d.mem!;
@@ -30,11 +37,21 @@ export function serveFirmware(hv: Hypervisor, v: Vcpu, kind: number, a: number[]
         d.countExit('sbi:console');
         return len;
       }
+      case C.VcpuRequest.SBI_CONSOLE_PUTS: {
+        const n = Math.min(a[0]! >>> 0, 28);
+        const bytes = new Uint8Array(n);
+        for (let i = 0; i < n; i++) bytes[i] = (a[1 + (i >> 2)]! >>> (8 * (i & 3))) & 0xff;
+        hv.consoleOut(d, bytes);
+        d.countExit('sbi:console');
+        return 0;
+      }
       case C.VcpuRequest.SBI_CONSOLE_WRITE_BYTE:
         hv.consoleOut(d, Uint8Array.of(a[0]! & 0xff));
         d.countExit('sbi:console');
         return 0;
       case C.VcpuRequest.SBI_CONSOLE_READ: {
+        sbiConsoleReaders.add(d);
+        d.countExit('sbi:console-read');
         if (a[0] === 0) return d.consoleIn.length > 0 ? d.consoleIn.shift()! : -1;
         const bytes = Uint8Array.from(d.consoleIn.splice(0, Math.min(a[1]! >>> 0, 4096)));
         m.write(a[0]!, bytes);

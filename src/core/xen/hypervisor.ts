@@ -19,7 +19,7 @@ import { EventChannels, type EvtchnDomain } from './evtchn';
 import { GrantTables } from './gnttab';
 import { GuestFault, GuestMemory } from './guestMemory';
 import { type HypercallContext } from './hypercalls';
-import { serveFirmware } from './firmwareRequests';
+import { sbiConsoleReaders, serveFirmware } from './firmwareRequests';
 import { connectPvBackends, feedConsole } from './pvBackends';
 import { buildPv, type BuiltPv } from './pvBuilder';
 import { Xenstored } from './xenstore';
@@ -160,6 +160,8 @@ export class Hypervisor implements HypercallContext {
         onTransmit: (b) => this.consoleOut(d, Uint8Array.of(b)),
         irq: { set: (level) => { for (const v of d.vcpus) this.setIrq(v, C.IRQ_UART, level); } },
       });
+      // firmware = "sbi": hyperlab's SBI serves the guest, which may hand it buffers (DBCN).
+      if (cfg.firmware === 'sbi') d.mem = new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, cfg.memory * 1024 * 1024);
       if (cfg.vcpus > 1) d.plicShared = new SharedArrayBuffer(plicSharedBytes(cfg.vcpus));
     }
     this.domains.set(domid, d);
@@ -191,6 +193,7 @@ export class Hypervisor implements HypercallContext {
       ...(d.plicShared ? { plicShared: d.plicShared } : {}),
       nrVcpus: d.vcpus.length,
       ...(mrom ? { mrom } : {}),
+      ...(d.pv ? {} : { firmware: d.config.firmware }),
       entry,
       args: [v.vcpuId, args[1], args[2]],
       clock: this.icountShift === undefined ? { kind: 'real', epochMs: hostNowMs() } : { kind: 'icount', shift: this.icountShift },
@@ -294,6 +297,7 @@ export class Hypervisor implements HypercallContext {
   }
 
   private feedUart(d: Domain): void {
+    if (sbiConsoleReaders.has(d)) return; // the guest reads the SBI console (hvc0) instead
     while (d.consoleIn.length > 0 && d.uart?.receive(d.consoleIn[0]!)) d.consoleIn.shift();
   }
 
@@ -517,7 +521,7 @@ export class Hypervisor implements HypercallContext {
     let ret = 0;
     cb[C.C_RET1] = 0;
     if (kind !== C.VcpuRequest.MMIO_READ && kind !== C.VcpuRequest.MMIO_WRITE && d.mem) {
-      ret = serveFirmware(this, v, kind!, [a0, a1, a2, cb[C.C_ARG0 + 3]!, cb[C.C_ARG0 + 4]!, cb[C.C_ARG0 + 5]!]);
+      ret = serveFirmware(this, v, kind!, Array.from(cb.subarray(C.C_ARG0, C.C_ARG0 + 8)));
     } else if ((kind === C.VcpuRequest.MMIO_READ || kind === C.VcpuRequest.MMIO_WRITE) && d.uart) {
       const width = a1 === 1 || a1 === 2 || a1 === 4 ? a1 : 1;
       const offset = a0 >>> 0;

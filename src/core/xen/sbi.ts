@@ -1,8 +1,9 @@
 /**
- * The SBI firmware that S-mode guests (pv domains) call with ECALL (RISC-V SBI
- * specification v2.0): BASE, TIME, IPI, RFENCE, HSM, SRST, DBCN and the legacy console,
- * plus Xen's hypercalls in the firmware extension space (docs/abi.md section 2). Runs in
- * the vCPU worker; what needs the hypervisor becomes a request through the control block.
+ * The SBI firmware that S-mode guests (pv domains, and hvm domains with firmware = "sbi")
+ * call with ECALL (RISC-V SBI specification v2.0): BASE, TIME, IPI, RFENCE, HSM, SRST, DBCN
+ * and the legacy console, plus, for pv guests only, Xen's hypercalls in the firmware
+ * extension space (docs/abi.md section 2). Runs in the vCPU worker; what needs the
+ * hypervisor becomes a request through the control block.
  */
 import type { Hart } from '../cpu/hart';
 import { VcpuRequest } from './vcpuControl';
@@ -21,6 +22,10 @@ const SUPPORTED = [SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI, SBI_EXT_RFENCE, SBI_
 /** What the firmware needs from its vCPU. */
 export interface SbiPlatform {
   readonly hart: Hart;
+  /** Whether Xen's hypercall extension is there (pv domains); otherwise it is an unknown extension. */
+  readonly xen: boolean;
+  /** One console byte (legacy putchar, DBCN write_byte): the platform may buffer it. */
+  consolePutchar(byte: number): void;
   request(kind: VcpuRequest, ...args: number[]): number;
   /** The SBI timer (mtime ticks; Infinity = off): STIP follows it. */
   setSbiTimer(ticks: number): void;
@@ -36,7 +41,7 @@ export function sbiCall(p: SbiPlatform): void {
   const eid = x[17]! >>> 0, fid = x[16]!;
   const [a0, a1, a2] = [x[10]!, x[11]!, x[12]!];
   let err = SBI_SUCCESS, value = 0;
-  switch (eid) {
+  switch (eid === SBI_EXT_XEN && !p.xen ? -1 : eid) {
     case SBI_EXT_XEN:
       x[10] = p.xenHypercall(fid, [a0, a1, a2, x[13]!, x[14]!]);
       return; // Xen's convention: the result in a0 only
@@ -45,7 +50,7 @@ export function sbiCall(p: SbiPlatform): void {
         case 0: value = 0x0200_0000; break; // spec v2.0
         case 1: value = SBI_IMPL_XEN; break;
         case 2: value = 1; break;
-        case 3: value = SUPPORTED.includes(a0 >>> 0) ? 1 : 0; break;
+        case 3: value = SUPPORTED.includes(a0 >>> 0) && (p.xen || a0 >>> 0 !== SBI_EXT_XEN) ? 1 : 0; break;
         case 4: case 5: case 6: value = 0; break; // mvendorid, marchid, mimpid
         default: err = SBI_ERR_NOT_SUPPORTED;
       }
@@ -78,11 +83,11 @@ export function sbiCall(p: SbiPlatform): void {
         if (a2 !== 0) { err = SBI_ERR_INVALID_PARAM; break; } // RV32: the high address word must be 0 here
         const n = p.request(fid === 0 ? VcpuRequest.SBI_CONSOLE_WRITE : VcpuRequest.SBI_CONSOLE_READ, a1, a0);
         if (n < 0) err = SBI_ERR_INVALID_PARAM; else value = n;
-      } else if (fid === 2) p.request(VcpuRequest.SBI_CONSOLE_WRITE_BYTE, a0 & 0xff);
+      } else if (fid === 2) p.consolePutchar(a0 & 0xff);
       else err = SBI_ERR_NOT_SUPPORTED;
       break;
-    case SBI_LEGACY_PUTCHAR:
-      p.request(VcpuRequest.SBI_CONSOLE_WRITE_BYTE, a0 & 0xff);
+    case SBI_LEGACY_PUTCHAR: // SBI spec chapter 5: returns 0 (or an error) in a0
+      p.consolePutchar(a0 & 0xff);
       x[10] = 0;
       return;
     case SBI_LEGACY_GETCHAR:

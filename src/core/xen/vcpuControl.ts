@@ -51,6 +51,8 @@ export const enum SliceEnd { BUDGET = 1, WFI = 2, SHUTDOWN = 3, CRASH = 4, PREEM
 export const enum VcpuRequest {
   MMIO_READ = 1, MMIO_WRITE = 2, HYPERCALL = 3, SBI_CONSOLE_WRITE = 4, SBI_CONSOLE_WRITE_BYTE = 5,
   SBI_CONSOLE_READ = 6, VIRQ = 7, SBI_RESET = 8, SBI_IPI = 9, SBI_HART_START = 10, SBI_HART_STATUS = 11,
+  /** Console bytes the vCPU buffered (SBI putchar): C_ARG0 = count (<= 28), C_ARG0+1.. = the bytes, 4 a word, little-endian. */
+  SBI_CONSOLE_PUTS = 12,
 }
 export const C_RET1 = 23;
 
@@ -90,6 +92,8 @@ export interface VcpuBoot {
   args: [number, number, number];
   /** hvm: what the MROM holds (QEMU's reset vector for this boot). */
   mrom?: { fdtAddr: number; nextAddr: number };
+  /** hvm: "sbi" starts the vCPU in S-mode with hyperlab as its SBI firmware (xl.cfg `firmware`). */
+  firmware?: 'none' | 'sbi';
   /** hvm with more than one vCPU: the PLIC's registers, shared by the domain's vCPU workers. */
   plicShared?: SharedArrayBuffer;
   /** vCPUs of the domain (the PLIC has contexts for each). */

@@ -25,6 +25,8 @@ import * as X from './xenAbi';
 
 /** Instructions between looks at the preempt flag: about a millisecond. */
 const CHUNK = 100_000;
+/** SBI console bytes per exit: what fits in the request's argument words (vcpuControl.ts SBI_CONSOLE_PUTS). */
+const CONSOLE_BATCH = 28;
 
 /** Absolute host milliseconds, comparable between workers (performance.now() is per worker). */
 export function hostNowMs(): number {
@@ -46,6 +48,11 @@ export class VcpuRunner {
   private sbiTimer = Infinity;
   private xenTimer = Infinity;
   private readonly p2mGeneration: Int32Array;
+  /** hvm with firmware = "sbi": S-mode guest, hyperlab's SBI, the board's devices. */
+  private readonly hvmSbi: boolean;
+  /** SBI console output not yet handed to the hypervisor (see consolePutchar). */
+  private readonly conOut = new Uint8Array(CONSOLE_BATCH);
+  private conLen = 0;
 
   constructor(readonly boot: C.VcpuBoot, private readonly report: (message: string) => void = () => {}) {
     this.cb = new Int32Array(boot.control);
@@ -57,6 +64,7 @@ export class VcpuRunner {
       p2mGeneration: new Int32Array(boot.p2mGeneration),
     });
     this.p2mGeneration = new Int32Array(boot.p2mGeneration);
+    this.hvmSbi = boot.type === 'hvm' && boot.firmware === 'sbi';
     const hart = new Hart(this.bus, boot.vcpuId);
     this.hart = hart;
     const ck = boot.clock;
@@ -76,7 +84,10 @@ export class VcpuRunner {
         onFinish: (e) => { this.finished = e; hart.requestStop(); },
         rtcSource: hostNanosecondSource(),
         boot: { startAddr: boot.entry, fdtAddr: boot.mrom?.fdtAddr ?? 0, nextAddr: boot.mrom?.nextAddr ?? boot.entry },
-        tick: () => this.applyIrqs(),
+        tick: () => {
+          this.applyIrqs();
+          if (this.hvmSbi && this.clock.now() >= this.sbiTimer) hart.setInterruptLevel(IRQ_STIP, true);
+        },
       }, this.plic);
       this.clint = devices.clint;
     } else {
@@ -93,14 +104,14 @@ export class VcpuRunner {
     this.enter(boot.entry, boot.args);
   }
 
-  /** Put the hart at its entry point: M-mode for hvm; S-mode with hyperlab as firmware for pv. */
+  /** Put the hart at its entry point: M-mode for hvm; S-mode with hyperlab as firmware for pv and hvm with firmware = "sbi". */
   private enter(pc: number, args: readonly number[]): void {
     const h = this.hart;
     h.reset(pc);
     h.x[10] = args[0]!;
     h.x[11] = args[1]!;
     h.x[12] = args[2]!;
-    if (this.boot.type === 'hvm') {
+    if (this.boot.type === 'hvm' && !this.hvmSbi) {
       h.x[5] = pc; // t0, as QEMU's reset vector leaves it
       return;
     }
@@ -122,8 +133,14 @@ export class VcpuRunner {
       h.pc = (epc + 4) | 0;
       sbiCall({
         hart: h,
-        request: (kind, ...args) => this.request(kind, args[0] ?? 0, args[1] ?? 0, args[2] ?? 0),
-        setSbiTimer: (ticks) => { this.sbiTimer = ticks; h.setInterruptLevel(IRQ_STIP, false); },
+        xen: this.boot.type === 'pv',
+        consolePutchar: (b) => this.consolePutchar(b),
+        request: (kind, ...args) => {
+          const ret = this.request(kind, args[0] ?? 0, args[1] ?? 0, args[2] ?? 0);
+          if (kind === C.VcpuRequest.SBI_RESET && this.cb[C.C_RET1] === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
+          return ret;
+        },
+        setSbiTimer: (ticks) => { this.sbiTimer = this.mtimeToClock(ticks); h.setInterruptLevel(IRQ_STIP, false); },
         xenHypercall: (nr, args) => this.xenHypercall(nr, args),
         flushAllTlbs: () => { Atomics.add(this.p2mGeneration, 0, 1); },
       });
@@ -133,6 +150,35 @@ export class VcpuRunner {
     this.endReason = C.SliceEnd.CRASH;
     h.pc = epc;
     h.requestStop();
+  }
+
+  /**
+   * An SBI timer value (in `time` CSR units: the CLINT's mtime, which starts at 0 when the
+   * vCPU starts) as a tick of `clock`, which the timer checks and the wake-up use; values
+   * from 2^52 up (Linux clears the timer with all ones) mean off.
+   */
+  private mtimeToClock(ticks: number): number {
+    return ticks >= 2 ** 52 ? Infinity : ticks - this.clint.mtime() + this.clock.now();
+  }
+
+  /**
+   * SBI console output (legacy putchar, one ECALL per byte in Linux's hvc_riscv_sbi) is
+   * gathered here and handed to the hypervisor CONSOLE_BATCH bytes per exit, and before
+   * any other exit and at the end of every slice, so nothing is reordered or held for
+   * longer than a slice.
+   */
+  private consolePutchar(byte: number): void {
+    this.conOut[this.conLen++] = byte;
+    if (this.conLen === CONSOLE_BATCH) this.flushConsole();
+  }
+
+  private flushConsole(): void {
+    const n = this.conLen;
+    if (n === 0) return;
+    this.conLen = 0;
+    const w = new Int32Array(7);
+    for (let i = 0; i < n; i++) w[i >> 2]! |= this.conOut[i]! << (8 * (i & 3));
+    this.request(C.VcpuRequest.SBI_CONSOLE_PUTS, n, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!);
   }
 
   /** Xen hypercalls: set_timer_op stays in the vCPU (its clock is here), the rest go to the hypervisor. */
@@ -222,6 +268,7 @@ export class VcpuRunner {
 
   /** A synchronous exit to the hypervisor; returns its answer. */
   request(kind: C.VcpuRequest, a0: number, a1: number, a2: number, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0): number {
+    if (this.conLen > 0 && kind !== C.VcpuRequest.SBI_CONSOLE_PUTS) this.flushConsole(); // keep the output in order
     const cb = this.cb;
     const rsp = Atomics.load(cb, C.C_RSP_SEQ);
     cb[C.C_ARG0] = a0; cb[C.C_ARG0 + 1] = a1; cb[C.C_ARG0 + 2] = a2; cb[C.C_ARG0 + 3] = a3;
@@ -288,6 +335,7 @@ export class VcpuRunner {
     }
     // The time spent here, not the hand-over to and from the hypervisor, is this vCPU's CPU time.
     C.ranMsView(cb)[0] = performance.now() - t0;
+    this.flushConsole(); // before the slice's results: the request uses the same words
     cb[C.C_RETIRED] = h.instret - retiredBefore;
     cb[C.C_INSTRET_LO] = h.instret % 0x1_0000_0000;
     cb[C.C_INSTRET_HI] = Math.floor(h.instret / 0x1_0000_0000);
@@ -312,8 +360,9 @@ export class VcpuRunner {
     this.clint.update();
     const h = this.hart;
     if ((h.mip & h.mie) !== 0) return hostNowMs();
-    const deadline = this.boot.type === 'pv' ? Math.min(this.sbiTimer, this.xenTimer) : this.clint.nextDeadline();
-    if (this.boot.type === 'pv' && deadline <= now) return hostNowMs(); // fires at the next tick
+    const deadline = this.boot.type === 'pv' ? Math.min(this.sbiTimer, this.xenTimer)
+      : this.hvmSbi ? Math.min(this.sbiTimer, this.clint.nextDeadline()) : this.clint.nextDeadline();
+    if ((this.boot.type === 'pv' || this.hvmSbi) && deadline <= now) return hostNowMs(); // fires at the next tick
     if (!Number.isFinite(deadline) || deadline <= now) return Infinity;
     if (this.boot.clock.kind === 'icount') {
       (this.clock as InstructionCountClock).advanceTo(deadline);

@@ -16,6 +16,12 @@ cmdline = "console=hvc0 # not a comment"
     });
   });
 
+  it('reads firmware for hvm domains, "none" by default', () => {
+    expect(parseXlConfig('name = "a"\ntype = "hvm"\nkernel = "k"').firmware).toBe('none');
+    expect(parseXlConfig('name = "a"\ntype = "hvm"\nkernel = "k"\nfirmware = "sbi"').firmware).toBe('sbi');
+    expect(parseXlConfig('name = "a"\ntype = "pv"\nkernel = "k"\nfirmware = "none"').firmware).toBe('none');
+  });
+
   it.each([
     ['name = "a"\nkernel = "k"\nfrobnicate = 1', /line 3: unknown key "frobnicate"/],
     ['name = "a"\nkernel = "k"\nmemory = "lots"', /line 3: memory must be a number/],
@@ -26,6 +32,9 @@ cmdline = "console=hvc0 # not a comment"
     ['name = "a"\nmemory = 64', /no "kernel"/],
     ['name = "a"\nkernel = "k"\nmemory = 64\nmaxmem = 32', /maxmem \(32\) is below memory \(64\)/],
     ['name = "a"\nname = "b"\nkernel = "k"', /line 2: "name" is set twice/],
+    ['name = "a"\ntype = "hvm"\nkernel = "k"\nfirmware = "opensbi"', /line 4: firmware must be "none" or "sbi", not "opensbi"/],
+    ['name = "a"\nkernel = "k"\nfirmware = 1', /line 3: firmware must be a "string"/],
+    ['name = "a"\nkernel = "k"\n\nfirmware = "sbi"\ntype = "pv"', /line 4: firmware = "sbi" is for hvm domains/],
   ])('refuses %j', (text, message) => {
     expect(() => parseXlConfig(text)).toThrow(ConfigError);
     expect(() => parseXlConfig(text)).toThrow(message);

@@ -4,6 +4,7 @@
  * as in Xen (CONFIG_DEFAULTS). A mistake is a ConfigError naming the line.
  */
 export type ActionOnEvent = 'destroy' | 'restart' | 'preserve';
+export type Firmware = 'none' | 'sbi';
 
 export interface DomainConfig {
   name: string;
@@ -16,6 +17,12 @@ export interface DomainConfig {
   kernel: string;
   ramdisk?: string;
   cmdline?: string;
+  /**
+   * hvm only. "none": the vCPU starts in M-mode at 0x80000000 as QEMU's reset vector leaves
+   * it (`-bios none`). "sbi": it starts in S-mode at the kernel's entry with a0 = hartid and
+   * a1 = the device tree, and hyperlab is its SBI firmware (docs/hypervisor.md).
+   */
+  firmware: Firmware;
   /** Credit scheduler weight (xl.cfg cpu_weight), 1..65535. */
   cpu_weight: number;
   /** Percent of one pCPU, 0 = no cap. */
@@ -34,6 +41,7 @@ export class ConfigError extends Error {
 type Value = number | string | Value[];
 
 const ACTIONS: readonly ActionOnEvent[] = ['destroy', 'restart', 'preserve'];
+const FIRMWARES: readonly Firmware[] = ['none', 'sbi'];
 
 /** The keys hyperlab knows, each with its check. */
 const KEYS: Record<string, (v: Value, line: number) => Partial<DomainConfig>> = {
@@ -49,6 +57,11 @@ const KEYS: Record<string, (v: Value, line: number) => Partial<DomainConfig>> = 
   kernel: (v, l) => ({ kernel: str(v, l, 'kernel') }),
   ramdisk: (v, l) => ({ ramdisk: str(v, l, 'ramdisk') }),
   cmdline: (v, l) => ({ cmdline: str(v, l, 'cmdline') }),
+  firmware: (v, l) => {
+    const f = str(v, l, 'firmware');
+    if (!(FIRMWARES as readonly string[]).includes(f)) throw new ConfigError(l, `firmware must be "none" or "sbi", not "${f}"`);
+    return { firmware: f as Firmware };
+  },
   extra: (v, l) => ({ cmdline: str(v, l, 'extra') }),
   cpu_weight: (v, l) => ({ cpu_weight: int(v, l, 'cpu_weight', 1, 65535) }),
   cap: (v, l) => ({ cap: int(v, l, 'cap', 0, 800) }),
@@ -64,6 +77,7 @@ export const CONFIG_DEFAULTS = {
   vcpus: 1,
   cpu_weight: 256,
   cap: 0,
+  firmware: 'none',
   on_poweroff: 'destroy',
   on_reboot: 'restart',
   on_crash: 'destroy',
@@ -71,7 +85,7 @@ export const CONFIG_DEFAULTS = {
 
 export function parseXlConfig(text: string): DomainConfig {
   const cfg: Partial<DomainConfig> = {};
-  const seen = new Set<string>();
+  const seenAt = new Map<string, number>(); // key -> its line
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
     const body = stripComment(raw).trim();
@@ -81,13 +95,16 @@ export function parseXlConfig(text: string): DomainConfig {
     const key = m[1]!;
     const check = KEYS[key];
     if (!check) throw new ConfigError(line, `unknown key "${key}"`);
-    if (seen.has(key)) throw new ConfigError(line, `"${key}" is set twice`);
-    seen.add(key);
+    if (seenAt.has(key)) throw new ConfigError(line, `"${key}" is set twice`);
+    seenAt.set(key, line);
     Object.assign(cfg, check(parseValue(m[2]!.trim(), line), line));
   });
   if (cfg.name === undefined) throw new ConfigError(0, 'the config has no "name"');
   if (cfg.kernel === undefined) throw new ConfigError(0, 'the config has no "kernel"');
   const full: DomainConfig = { ...CONFIG_DEFAULTS, ...cfg, maxmem: cfg.maxmem ?? cfg.memory ?? CONFIG_DEFAULTS.memory } as DomainConfig;
+  if (full.firmware !== 'none' && full.type !== 'hvm') {
+    throw new ConfigError(seenAt.get('firmware') ?? 0, `firmware = "${full.firmware}" is for hvm domains (pv domains always have hyperlab's SBI)`);
+  }
   if (full.maxmem < full.memory) throw new ConfigError(0, `maxmem (${full.maxmem}) is below memory (${full.memory})`);
   return full;
 }
