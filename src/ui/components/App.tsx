@@ -1,6 +1,8 @@
 /** The lab's page: header with the host, the domain list, creating domains, and the consoles. */
 import type { ReactElement } from 'react';
 import { useLabState } from '../labContext';
+import { ComparePage } from './ComparePage';
+import { useView, ViewTabs } from './CompareRoute';
 import { ConsolePanel } from './ConsolePanel';
 import { CreatePanel } from './CreatePanel';
 import { Dom0Console } from './Dom0Console';
@@ -12,16 +14,24 @@ export function App(): ReactElement {
   const ids = useLabState((s) => s.domains.map((d) => d.domid).join(','));
   const domids = ids === '' ? [] : ids.split(',').map(Number);
   const phase = useLabState((s) => s.phase);
+  const view = useView();
   return (
     <>
       <header className="page-header">
         <h1>
           hyperlab <span className="tagline">Xen-style virtualization lab · RISC-V</span>
         </h1>
+        <ViewTabs view={view} />
         <HostSettings />
         <IsolationBadge />
       </header>
-      <main>
+      {view === 'compare' ? (
+        <main>
+          <ComparePage />
+        </main>
+      ) : null}
+      {/* The lab stays mounted under another view: its terminals keep their state. */}
+      <main hidden={view !== 'lab'}>
         <IsolationNotice />
         {phase.phase === 'failed' ? (
           <div className="notice fail" role="alert" data-testid="hypervisor-error">
