@@ -299,6 +299,9 @@ export class Hypervisor implements HypercallContext {
   private feedUart(d: Domain): void {
     if (sbiConsoleReaders.has(d)) return; // the guest reads the SBI console (hvc0) instead
     while (d.consoleIn.length > 0 && d.uart?.receive(d.consoleIn[0]!)) d.consoleIn.shift();
+    // The device model has no clock: a character timeout (bytes left below the FIFO's
+    // trigger level, e.g. Linux's 8250 with FCR trigger 8) fires now rather than never.
+    d.uart?.update();
   }
 
   consoleOut(d: Domain, bytes: Uint8Array): void {
@@ -528,7 +531,7 @@ export class Hypervisor implements HypercallContext {
       if (offset < d.uart.size) {
         if (kind === C.VcpuRequest.MMIO_READ) ret = d.uart.read(offset, width);
         else d.uart.write(offset, width, a2);
-        if (d.consoleIn.length > 0) this.feedUart(d);
+        this.feedUart(d);
       }
       d.countExit('mmio:uart0');
     } else {

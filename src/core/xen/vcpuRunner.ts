@@ -361,7 +361,7 @@ export class VcpuRunner {
     const h = this.hart;
     if ((h.mip & h.mie) !== 0) return hostNowMs();
     const deadline = this.boot.type === 'pv' ? Math.min(this.sbiTimer, this.xenTimer)
-      : this.hvmSbi ? Math.min(this.sbiTimer, this.clint.nextDeadline()) : this.clint.nextDeadline();
+      : this.hvmSbi ? this.sbiTimer : this.clint.nextDeadline(); // S-mode under SBI: MTIP is the firmware's, never enabled
     if ((this.boot.type === 'pv' || this.hvmSbi) && deadline <= now) return hostNowMs(); // fires at the next tick
     if (!Number.isFinite(deadline) || deadline <= now) return Infinity;
     if (this.boot.clock.kind === 'icount') {
