@@ -1,0 +1,261 @@
+/**
+ * `npm run bench:browser`: the lab in Chromium (docs/bench.md, "browser"). Builds the
+ * site, serves it with `vite preview`, drives the system Chromium with Playwright, prints
+ * JSON and writes it to bench/results/browser.json.
+ *
+ *  - cpubench: guest MIPS of the cpubench preset on an empty page, --runs times, and the
+ *    same guest in Node in the same session (bench/main.ts's runCpuGuest);
+ *  - pageLoad: navigation to both default guests' prompts, in a fresh browser context
+ *    (no cache) each run;
+ *  - busy: a host with 4 pCPUs and 4 hvm domains running `burn` flat out; the page's
+ *    frame rate (requestAnimationFrame callbacks a second, idle first, then busy) and
+ *    the echo latency of a key typed into a pv and an hvm console (keydown to the
+ *    terminal's rows showing the character);
+ *  - linux: time from create to the init's prompt, for every preset named linux*
+ *    (skipped, and said so, while there is none).
+ *
+ *   npm run bench:browser [-- --runs N] [-- --no-build] [-- --out FILE] [-- --seconds N] [-- --echo N]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Browser, Page } from '@playwright/test';
+import { median, runCpuGuest } from './main';
+import { launchChromium, preparePage, serveLab } from './browserHost';
+import { armEcho, echoLatency, frameRates, waitForLab, type PageGlobals } from './browserPage';
+import { guestImage, projectRoot } from '../src/node/paths';
+
+const VIEWPORT = { width: 1440, height: 900 };
+/** The init's prompt of the Linux guests (docs/linux.md). */
+const LINUX_PROMPT = 'hyperlab# ';
+const BUSY_DOMAINS = 4;
+
+interface Options {
+  runs: number;
+  build: boolean;
+  out: string;
+  seconds: number;
+  echo: number;
+}
+
+function options(argv: readonly string[]): Options {
+  const o: Options = { runs: 3, build: true, out: join(projectRoot(), 'bench', 'results', 'browser.json'), seconds: 5, echo: 20 };
+  const num = (i: number): number => {
+    const v = Number(argv[i]);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${argv[i - 1]} takes a whole number above 0`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--runs') o.runs = num(++i);
+    else if (a === '--seconds') o.seconds = num(++i);
+    else if (a === '--echo') o.echo = num(++i);
+    else if (a === '--no-build') o.build = false;
+    else if (a === '--out') o.out = argv[++i] ?? o.out;
+    else throw new Error(`unknown option ${a} (options: --runs N, --seconds N, --echo N, --no-build, --out FILE)`);
+  }
+  return o;
+}
+
+const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
+const log = (s: string): boolean => process.stderr.write(`${s}\n`);
+
+async function openPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: VIEWPORT });
+  await preparePage(page);
+  await page.goto(url);
+  await waitForLab(page);
+  return page;
+}
+
+async function cpubench(browser: Browser, url: string, runs: number): Promise<{ mips: number[]; timing: string[] }> {
+  const page = await openPage(browser, `${url}?boot=`);
+  const mips: number[] = [];
+  const timing: string[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const r = await page.evaluate(async () => {
+        const h = (globalThis as unknown as PageGlobals).hyperlab!;
+        const id = await h.create('cpubench');
+        const off = await h.waitForPowerOff(id, 300_000);
+        const out = { mips: h.stats(id).avgMips, off, line: h.consoleText(id).split('\n').find((l) => l.startsWith('timing:')) ?? '' };
+        await h.destroy(id);
+        return out;
+      });
+      if (r.off.kind !== 'pass') throw new Error(`cpubench failed in the page (${r.off.kind} ${r.off.code})`);
+      mips.push(r.mips);
+      timing.push(r.line);
+      log(`cpubench in Chromium, run ${i + 1}/${runs}: ${r.mips.toFixed(1)} MIPS (${r.line})`);
+    }
+  } finally {
+    await page.close();
+  }
+  return { mips, timing };
+}
+
+async function pageLoad(browser: Browser, url: string, runs: number): Promise<{ promptsMs: number[]; readyMs: number[] }> {
+  const promptsMs: number[] = [];
+  const readyMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    const page = await context.newPage();
+    await preparePage(page);
+    await page.goto(url);
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).hyperlab !== undefined);
+    // The page's clock starts at navigation (performance.timeOrigin).
+    const r = await page.evaluate(async () => {
+      const g = globalThis as unknown as PageGlobals;
+      const h = g.hyperlab!;
+      await h.ready();
+      const ready = g.performance.now();
+      const ids = h.domains().map((d) => d.id);
+      await Promise.all(ids.map((id) => h.waitForText(id, '$ ', 60_000)));
+      return { ready, prompts: g.performance.now(), domains: ids.length };
+    });
+    if (r.domains !== 2) throw new Error(`the default scenario made ${r.domains} domains, not 2`);
+    promptsMs.push(r.prompts);
+    readyMs.push(r.ready);
+    log(`page load, run ${i + 1}/${runs}: both prompts at ${r.prompts.toFixed(0)} ms (domains created at ${r.ready.toFixed(0)} ms)`);
+    await context.close();
+  }
+  return { promptsMs, readyMs };
+}
+
+/** Echo latencies (ms) of `n` keys typed into a console; -1 for a key whose echo never came. */
+async function echoes(page: Page, domid: number, n: number): Promise<number[]> {
+  const testId = `console-${domid}`;
+  await page.getByTestId(testId).scrollIntoViewIfNeeded();
+  await page.getByTestId(testId).click();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && i % 10 === 0) {
+      await page.keyboard.press('Control+u'); // clear the line: Ctrl-U in the guest's line editor
+      await page.waitForTimeout(300);
+    }
+    await armEcho(page, testId, 'x', 5000);
+    await page.keyboard.press('x');
+    out.push(round(await echoLatency(page), 2));
+    await page.waitForTimeout(50);
+  }
+  return out;
+}
+
+async function busy(browser: Browser, url: string, o: Options) {
+  const page = await openPage(browser, `${url}?boot=&pcpus=4`);
+  try {
+    const ids = await page.evaluate(async (n) => {
+      const h = (globalThis as unknown as PageGlobals).hyperlab!;
+      const burners: number[] = [];
+      for (let i = 0; i < n; i++) burners.push(await h.create({ preset: 'teaching-os-hvm', name: `burn${i}` }));
+      const pv = await h.create({ preset: 'teaching-os-pv', name: 'echo-pv' });
+      const hvm = await h.create({ preset: 'teaching-os-hvm', name: 'echo-hvm' });
+      await Promise.all([...burners, pv, hvm].map((id) => h.waitForText(id, '$ ', 60_000)));
+      return { burners, pv, hvm, pcpus: h.host()?.pcpus ?? 0 };
+    }, BUSY_DOMAINS);
+    await page.waitForTimeout(1000);
+    const idleFps = await frameRates(page, o.seconds);
+    log(`frame rate, guests idle: ${idleFps.map((x) => x.toFixed(0)).join(', ')}`);
+    // burn 100000 is about four hours of work: it stops when the domains are destroyed.
+    await page.evaluate((ids) => Promise.all(ids.map((id) => (globalThis as unknown as PageGlobals).hyperlab!.sendInput(id, 'burn 100000\r'))), ids.burners);
+    await page.waitForTimeout(2500);
+    const busyFps = await frameRates(page, o.seconds);
+    log(`frame rate, ${BUSY_DOMAINS} vCPUs busy: ${busyFps.map((x) => x.toFixed(0)).join(', ')}`);
+    const pvEcho = await echoes(page, ids.pv, o.echo);
+    const hvmEcho = await echoes(page, ids.hvm, o.echo);
+    log(`echo, pv console: ${pvEcho.join(', ')} ms`);
+    log(`echo, hvm console: ${hvmEcho.join(', ')} ms`);
+    // The burners were flat out the whole time (CPU % over the last second, and MIPS).
+    const load = await page.evaluate((ids) => ids.map((id) => (globalThis as unknown as PageGlobals).hyperlab!.stats(id)).map((s) => ({ cpuPct: s.cpuPct, mips: s.mips })), ids.burners);
+    log(`burners now: ${load.map((l) => `${l.cpuPct.toFixed(0)}% ${l.mips.toFixed(0)} MIPS`).join(', ')}`);
+    const echoFigures = (xs: number[]) => ({ medianMs: round(median(xs.filter((x) => x >= 0)), 2), lost: xs.filter((x) => x < 0).length, ms: xs });
+    return {
+      pcpus: ids.pcpus,
+      busyDomains: BUSY_DOMAINS,
+      burners: load.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips) })),
+      aggregateMips: round(load.reduce((a, l) => a + l.mips, 0)),
+      idleFps: { median: round(median(idleFps)), perSecond: idleFps.map((x) => round(x)) },
+      busyFps: { median: round(median(busyFps)), perSecond: busyFps.map((x) => round(x)) },
+      echo: { pv: echoFigures(pvEcho), hvm: echoFigures(hvmEcho) },
+    };
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * The hook for Linux: every preset whose name starts with "linux" is created on an empty
+ * page and timed to its init's prompt. Nothing to do until such a preset exists.
+ */
+async function linuxBoot(browser: Browser, url: string): Promise<{ preset: string; promptMs: number }[] | { skipped: string }> {
+  const page = await openPage(browser, `${url}?boot=`);
+  try {
+    const presets = (await page.evaluate(() => (globalThis as unknown as PageGlobals).hyperlab!.presets())).filter((p) => p.startsWith('linux'));
+    if (presets.length === 0) return { skipped: 'no preset named linux* in this build' };
+    const out: { preset: string; promptMs: number }[] = [];
+    for (const preset of presets) {
+      const ms = await page.evaluate(
+        async ([preset, prompt]) => {
+          const g = globalThis as unknown as PageGlobals;
+          const t0 = g.performance.now();
+          const id = await g.hyperlab!.create(preset);
+          await g.hyperlab!.waitForText(id, prompt, 120_000);
+          const ms = g.performance.now() - t0;
+          await g.hyperlab!.destroy(id);
+          return ms;
+        },
+        [preset, LINUX_PROMPT] as const,
+      );
+      log(`${preset}: init prompt after ${ms.toFixed(0)} ms`);
+      out.push({ preset, promptMs: round(ms) });
+    }
+    return out;
+  } finally {
+    await page.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  const loadBefore = loadavg()[0]!;
+  const site = await serveLab({ build: o.build, port: 4794 });
+  const browser = await launchChromium();
+  try {
+    const chromiumMips = await cpubench(browser, site.url, o.runs);
+    const image = readFileSync(guestImage('cpubench'));
+    const nodeMips: number[] = [];
+    for (let i = 0; i < o.runs; i++) nodeMips.push(runCpuGuest(image).mips);
+    log(`cpubench in Node (same session): ${nodeMips.map((x) => x.toFixed(1)).join(', ')} MIPS`);
+    const load = await pageLoad(browser, site.url, o.runs);
+    const busyHost = await busy(browser, site.url, o);
+    const linux = await linuxBoot(browser, site.url);
+    const result = {
+      benchmark: 'browser',
+      date: new Date().toISOString(),
+      host: { chromium: browser.version(), node: process.version, cores: availableParallelism(), loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) } },
+      runs: o.runs,
+      cpubench: {
+        medianMips: round(median(chromiumMips.mips)),
+        mips: chromiumMips.mips.map((x) => round(x)),
+        guestTiming: chromiumMips.timing,
+        node: { medianMips: round(median(nodeMips)), mips: nodeMips.map((x) => round(x)) },
+        chromiumOverNode: round(median(chromiumMips.mips) / median(nodeMips), 3),
+      },
+      pageLoad: { medianPromptsMs: round(median(load.promptsMs), 0), promptsMs: load.promptsMs.map((x) => round(x, 0)), readyMs: load.readyMs.map((x) => round(x, 0)) },
+      busy: busyHost,
+      linux,
+      targets: { busyFps: 50, echoMs: 100, mips: 'at or above Node' },
+    };
+    const json = JSON.stringify(result, null, 2);
+    process.stdout.write(`${json}\n`);
+    mkdirSync(dirname(o.out), { recursive: true });
+    writeFileSync(o.out, `${json}\n`);
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:browser: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
