@@ -69,8 +69,8 @@ function pingImage(n: number): Uint8Array {
 
 export interface WakeupResult { samples: number; medianMicros: number; p99Micros: number }
 
-export async function measureEvtchnWakeup(n = 2000, pcpus = 2): Promise<WakeupResult> {
-  const hv = new Hypervisor({ memoryMiB: 64, pcpus, host: nodeVcpuHost(await ensureWorkerScript()) });
+export async function measureEvtchnWakeup(n = 2000, pcpus = 2, parkUs?: number): Promise<WakeupResult> {
+  const hv = new Hypervisor({ memoryMiB: 64, pcpus, host: nodeVcpuHost(await ensureWorkerScript()), ...(parkUs !== undefined ? { parkUs } : {}) });
   hv.start();
   try {
     const cfg = (name: string): ReturnType<typeof parseXlConfig> =>

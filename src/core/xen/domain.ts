@@ -45,6 +45,11 @@ export class Vcpu implements SchedVcpu {
   wakePending = false;
   /** VCPUOP_up / SBI hart_start: where the next slice starts (pc, a1). */
   startAt: [number, number] | undefined;
+  /**
+   * SCHEDOP_poll in progress: the port it waits for (-1: any of several, as Xen's
+   * poll_evtchn), and whether an event has woken it already.
+   */
+  poll: { port: number; woken: boolean } | undefined;
   /** VCPUOP_down was called: the vCPU goes offline at the end of its slice. */
   goingDown = false;
   /** Commands sent (C_SEQ) and events seen (C_DOORBELL). */

@@ -45,6 +45,8 @@ export interface EvtchnHooks {
   kick(domid: number, vcpu: number): void;
   /** A Domain-0 port fired. */
   dom0Event(port: number): void;
+  /** A port became pending, masked or not: wake vCPUs in SCHEDOP_poll on it (evtchn_check_pollers). */
+  checkPollers?(domid: number, port: number): void;
 }
 
 export function newPortTable(): EvtchnPort[] {
@@ -193,8 +195,9 @@ export class EventChannels {
     try {
       const old = d.mem.orU32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * w, bit);
       if ((old & bit) !== 0) return;
-      if ((d.mem.u32(d.sharedInfo + X.SI_EVTCHN_MASK + 4 * w) & bit) !== 0) return; // masked: the edge is lost
-      this.markVcpu(d, port);
+      // Masked: no upcall, the edge is lost; a poller still sees the port pending.
+      if ((d.mem.u32(d.sharedInfo + X.SI_EVTCHN_MASK + 4 * w) & bit) === 0) this.markVcpu(d, port);
+      this.hooks.checkPollers?.(d.domid, port);
     } catch (e) {
       if (!(e instanceof GuestFault)) throw e; // a guest that ballooned out its shared_info gets no events
     }

@@ -12,7 +12,8 @@ import { GuestFault } from './guestMemory';
 import * as X from './xenAbi';
 
 /** What the vCPU does after the call returns (C_RET1). */
-export const enum HcAction { NONE = 0, BLOCK = 1, YIELD = 2, STOP = 3 }
+/** POLL: block like BLOCK, but leave the upcall mask alone (SCHEDOP_poll). */
+export const enum HcAction { NONE = 0, BLOCK = 1, YIELD = 2, STOP = 3, POLL = 4 }
 
 export interface HcResult {
   ret: number;
@@ -81,15 +82,20 @@ function schedOp(ctx: HypercallContext, d: Domain, v: Vcpu, [cmd, arg]: readonly
     case X.SCHEDOP_block: return ok(0, HcAction.BLOCK); // the pending check is made at the slice end
     case X.SCHEDOP_poll: {
       // struct sched_poll { evtchn_port_t *ports; unsigned nr_ports; u64 timeout; }: block until
-      // one of the ports is pending (here: until any event reaches the vCPU, or the timer).
+      // one of the ports is pending, masked or not, or an upcall, or the timeout (absolute
+      // system time; the vCPU keeps that timer). As Xen's do_poll: one port wakes only on
+      // itself, several on any port of the domain (poll_evtchn = -1).
       const nrPorts = d.mem!.u32(arg! + 4);
       if (nrPorts > 128) return ok(-X.EINVAL);
+      let only = -1;
       for (let i = 0; i < nrPorts; i++) {
         const port = d.mem!.u32(d.mem!.u32(arg!) + 4 * i);
         if (port === 0 || port >= X.NR_EVTCHN_PORTS) return ok(-X.EINVAL);
         if ((d.mem!.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (port >>> 5)) & (1 << (port & 31))) !== 0) return ok(0);
+        if (nrPorts === 1) only = port;
       }
-      return ok(0, HcAction.BLOCK);
+      v.poll = { port: only, woken: false };
+      return ok(0, HcAction.POLL);
     }
     case X.SCHEDOP_shutdown: {
       const reason = d.mem!.u32(arg!);

@@ -1,12 +1,10 @@
 /**
- * The hypervisor: machine memory, domains, the scheduler's mechanism and the exits of
- * vCPU workers. It runs in one thread (a Web Worker in the browser, Node's main thread
- * under `hyperlab host`); each vCPU runs in a worker of its own, started through a
- * VcpuHost, and talks to it through its control block (vcpuControl.ts).
- *
- * Scheduling mechanism: one async loop per pCPU asks the policy (SchedOps) for a vCPU,
- * grants it a slice, serves its requests until it gives the slice back, accounts the
- * time and applies what the slice ended with (blocked in WFI, shut down, crashed).
+ * The hypervisor: machine memory, domains, event channels, grant tables, xenstored and
+ * the exits of vCPU workers (hypercalls, SBI calls, the UART device model). It runs in one
+ * thread (a Web Worker in the browser, Node's main thread under `hyperlab host`); each
+ * vCPU runs in a worker of its own, started through a VcpuHost, and talks to it through
+ * its control block (vcpuControl.ts). Which vCPU runs when is the schedule's business
+ * (schedule.ts: the mechanism; sched/: the policies).
  */
 import { Uart16550 } from '../devices/uart16550';
 import { plicSharedBytes } from '../devices/plic';
@@ -17,7 +15,7 @@ import { buildHvm, releaseFrames, type BuiltDomain, type DomainImages } from './
 import { MachineMemory } from './machineMemory';
 import { EventChannels, type EvtchnDomain } from './evtchn';
 import { GrantTables } from './gnttab';
-import { GuestFault, GuestMemory } from './guestMemory';
+import { GuestMemory } from './guestMemory';
 import { type HypercallContext } from './hypercalls';
 import { sbiConsoleReaders, serveFirmware } from './firmwareRequests';
 import { connectPvBackends, feedConsole } from './pvBackends';
@@ -26,8 +24,9 @@ import { Xenstored } from './xenstore';
 import * as X from './xenAbi';
 import { CreditScheduler } from './sched/credit';
 import { RoundRobin } from './sched/roundRobin';
-import { NS_PER_MS, type SchedOps } from './sched/schedOps';
-import { SliceTrace } from './sched/sliceTrace';
+import type { SchedOps } from './sched/schedOps';
+import type { SliceTrace } from './sched/sliceTrace';
+import { Schedule } from './schedule';
 import type { DomainConfig } from './xlConfig';
 import { hostNowMs } from './vcpuRunner';
 
@@ -43,16 +42,21 @@ export interface HypervisorOptions {
   scheduler?: 'credit' | 'rr';
   /** Deterministic mode: time advances 2^shift ns per instruction (QEMU -icount shift). */
   icountShift?: number;
+  /**
+   * How long a vCPU that blocks may wait in place on its pCPU for an event before it gives
+   * the slice back, in microseconds (as KVM's halt_poll_ns; 0 = never). Real time only.
+   */
+  parkUs?: number;
 }
+
+/** Default wait in place: long enough for an event-channel round trip between two domains. */
+export const DEFAULT_PARK_US = 500;
 
 export interface HypervisorEvents {
   console: (domid: number, bytes: Uint8Array) => void;
   domain: (domid: number) => void;
   log: (line: string) => void;
 }
-
-/** A slice in real-time mode never runs more instructions than this without a look. */
-const MAX_BUDGET = 0x3fff_ffff;
 
 export class Hypervisor implements HypercallContext {
   readonly memory: MachineMemory;
@@ -66,19 +70,13 @@ export class Hypervisor implements HypercallContext {
   private readonly dom0Handlers = new Map<number, () => void>();
   readonly pcpus: number;
   readonly log: string[] = [];
-  /** Which vCPU ran on which pCPU when (the scheduler view). */
-  readonly sliceTrace = new SliceTrace();
+  readonly schedule: Schedule;
   private readonly host: VcpuHost;
   private readonly icountShift: number | undefined;
   private readonly listeners: { [K in keyof HypervisorEvents]: Set<HypervisorEvents[K]> } = {
     console: new Set(), domain: new Set(), log: new Set(),
   };
   private nextDomid = 1;
-  private running = false;
-  private idleWaiters: (() => void)[] = [];
-  /** Scheduler time in deterministic mode (ns). */
-  private detNs = 0;
-  private readonly startMs = hostNowMs();
 
   constructor(opts: HypervisorOptions) {
     this.memory = new MachineMemory(opts.memoryMiB * 1024 * 1024);
@@ -86,13 +84,27 @@ export class Hypervisor implements HypercallContext {
     this.host = opts.host;
     this.icountShift = opts.icountShift;
     this.sched = opts.scheduler === 'rr' ? new RoundRobin() : new CreditScheduler(() => this.pcpus);
+    this.schedule = new Schedule({
+      domains: this.domains,
+      serveRequest: (v) => this.serveRequest(v),
+      guestShutdown: (d, reason, detail) => this.guestShutdown(d, reason, detail),
+      dmesg: (line) => this.dmesg(line),
+      domainChanged: (domid) => this.emit('domain', domid),
+    }, this.sched, { pcpus: opts.pcpus, icountShift: opts.icountShift, parkUs: opts.parkUs ?? DEFAULT_PARK_US });
     this.evtchn = new EventChannels({
       lookup: (domid) => this.lookup(domid),
       kick: (domid, vcpu) => {
         const v = this.domains.get(domid)?.vcpus[vcpu];
-        if (v && v.runstate === Runstate.BLOCKED) this.wake(v);
+        if (v) this.schedule.notify(v);
       },
       dom0Event: (port) => this.dom0Handlers.get(port)?.(),
+      checkPollers: (domid, port) => {
+        for (const v of this.domains.get(domid)?.vcpus ?? []) {
+          if (!v.poll || (v.poll.port >= 0 && v.poll.port !== port)) continue;
+          v.poll.woken = true;
+          if (v.runstate === Runstate.BLOCKED) this.wake(v);
+        }
+      },
     });
     this.gnttab = new GrantTables((domid) => this.domains.get(domid));
     this.gnttab.setDomainSource(() => this.domains.values());
@@ -120,27 +132,40 @@ export class Hypervisor implements HypercallContext {
 
   /** Scheduler time in ns. */
   now(): number {
-    return this.icountShift === undefined ? (hostNowMs() - this.startMs) * NS_PER_MS : this.detNs;
+    return this.schedule.now();
+  }
+
+  /** Which vCPU ran on which pCPU when (the scheduler view). */
+  get sliceTrace(): SliceTrace {
+    return this.schedule.sliceTrace;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    for (let p = 0; p < this.pcpus; p++) void this.pcpuLoop(p);
+    this.schedule.start();
+  }
+
+  setRunstate(v: Vcpu, s: Runstate): void {
+    this.schedule.setRunstate(v, s);
+  }
+
+  /** Make a blocked vCPU runnable (timer, interrupt, unpause). */
+  wake(v: Vcpu): void {
+    this.schedule.wake(v);
   }
 
   /** Stop scheduling and end every vCPU worker. */
   shutdownHost(): void {
-    this.running = false;
     for (const d of [...this.domains.values()]) this.destroyDomain(d.domid);
-    this.kick();
+    this.schedule.stop();
   }
 
   // ---- domains -------------------------------------------------------------------
 
   createDomain(cfg: DomainConfig, images: DomainImages): Domain {
     for (const d of this.domains.values()) if (d.name === cfg.name) throw new Error(`a domain named "${cfg.name}" exists already`);
-    if (cfg.type === 'hvm' && cfg.vcpus !== 1) throw new Error('hvm domains have one vCPU for now (vcpus = 1)');
+    // Secondary harts of an hvm domain start through SBI HSM; with firmware "none" there is
+    // nobody to start them (QEMU starts every hart at the reset vector; hyperlab does not).
+    if (cfg.type === 'hvm' && cfg.vcpus !== 1 && cfg.firmware !== 'sbi') throw new Error('an hvm domain with more than one vCPU needs firmware = "sbi" (its secondary harts start through SBI HSM)');
     const needed = (cfg.memory * 1024 * 1024) / 4096;
     if (needed > this.memory.nrFree) throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
     const domid = this.nextDomid++;
@@ -240,7 +265,7 @@ export class Hypervisor implements HypercallContext {
     for (const v of d.vcpus) {
       this.sched.sleep(v);
       if (v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) v.wakePending = true;
-      if (v.runstate === Runstate.RUNNING) Atomics.store(v.cb, C.C_PREEMPT, 1);
+      if (v.runstate === Runstate.RUNNING) this.schedule.preempt(v);
       else if (v.runstate === Runstate.RUNNABLE) this.setRunstate(v, Runstate.BLOCKED);
     }
     this.emit('domain', domid);
@@ -278,7 +303,7 @@ export class Hypervisor implements HypercallContext {
     const valid = mask & ((1 << this.pcpus) - 1);
     if (valid === 0) throw new Error(`no pCPU in that set (the host has ${this.pcpus})`);
     v.affinity = valid;
-    this.kick();
+    this.schedule.kick();
   }
 
   /** Bytes typed on a domain's console. Returns how many were taken. */
@@ -378,145 +403,16 @@ export class Hypervisor implements HypercallContext {
     return true;
   }
 
-  // ---- scheduling mechanism ------------------------------------------------------
-
-  setRunstate(v: Vcpu, s: Runstate): void {
-    const now = this.now();
-    v.runstateNs[v.runstate] = v.runstateNs[v.runstate]! + (now - v.runstateSince);
-    v.runstateSince = now;
-    v.runstate = s;
-  }
-
-  /** Make a blocked vCPU runnable (timer, interrupt, unpause). */
-  wake(v: Vcpu): void {
-    if (v.domain.shutdownReason || v.domain.dying) return;
-    if (v.domain.paused) {
-      v.wakePending = true; // unpause wakes it
-      return;
-    }
-    if (v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) return;
-    clearTimeout(v.wakeTimer);
-    v.wakeTimer = undefined;
-    this.setRunstate(v, Runstate.RUNNABLE);
-    this.sched.wake(v, this.now());
-    this.kick();
-  }
-
-  private kick(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-  }
+  // ---- exits of running vCPUs (called by the schedule) ---------------------------
 
   setIrq(v: Vcpu | undefined, bit: number, level: boolean): void {
     if (!v) return;
     if (level) Atomics.or(v.cb, C.C_IRQ, bit);
     else Atomics.and(v.cb, C.C_IRQ, ~bit);
-    if (level && v.runstate === Runstate.BLOCKED) this.wake(v);
+    if (level) this.schedule.notify(v);
   }
 
-  private async pcpuLoop(p: number): Promise<void> {
-    while (this.running) {
-      const now = this.now();
-      if (this.sched.nextTick() <= now) this.sched.tick(now);
-      const pick = this.sched.pickNext(p, now);
-      if (!pick) {
-        await this.idle();
-        continue;
-      }
-      await this.runSlice(pick.vcpu as Vcpu, p, pick.sliceNs);
-    }
-  }
-
-  /** Wait until something may have become runnable: a wake-up, or the policy's next tick. */
-  private idle(): Promise<void> {
-    return new Promise((resolve) => {
-      const tick = this.sched.nextTick();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      if (Number.isFinite(tick)) {
-        if (this.icountShift !== undefined) {
-          if (!this.anyTimerPending()) this.detNs = Math.max(this.detNs, tick); // warp: nothing else can happen first
-          timer = setTimeout(resolve, 0);
-        } else {
-          timer = setTimeout(resolve, Math.max(1, (tick - this.now()) / NS_PER_MS));
-        }
-      }
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private anyTimerPending(): boolean {
-    for (const d of this.domains.values()) for (const v of d.vcpus) if (v.wakeTimer !== undefined) return true;
-    return false;
-  }
-
-  private async runSlice(v: Vcpu, p: number, sliceNs: number): Promise<void> {
-    const cb = v.cb;
-    const d = v.domain;
-    v.pcpu = p;
-    const startNs = this.now();
-    this.setRunstate(v, Runstate.RUNNING);
-    const det = this.icountShift;
-    Atomics.store(cb, C.C_PREEMPT, 0);
-    cb[C.C_CMD] = C.VcpuCmd.RUN;
-    if (v.startAt) {
-      cb[C.C_CMD] = C.VcpuCmd.START;
-      cb[C.C_ARG0] = v.startAt[0];
-      cb[C.C_ARG0 + 1] = v.startAt[1];
-      v.startAt = undefined;
-    }
-    cb[C.C_BUDGET] = det === undefined ? MAX_BUDGET : Math.max(1, Math.floor(sliceNs / 2 ** det));
-    const preempt = det === undefined ? setTimeout(() => Atomics.store(cb, C.C_PREEMPT, 1), sliceNs / NS_PER_MS) : undefined;
-    v.cmdSeq++;
-    Atomics.store(cb, C.C_SEQ, v.cmdSeq);
-    Atomics.notify(cb, C.C_SEQ);
-
-    let reason: number;
-    for (;;) {
-      await this.nextEvent(v);
-      if (v.worker === undefined) return; // destroyed meanwhile
-      if (Atomics.load(cb, C.C_EVENT) === C.VcpuEvent.REQUEST) {
-        try {
-          this.serveRequest(v);
-        } catch (e) {
-          // A bug of ours, reached by this guest: it crashes the domain, never the host.
-          this.dmesg(`domain ${d.domid}: request failed in the hypervisor: ${String(e)}`);
-          cb[C.C_RET] = -X.EINVAL;
-          Atomics.add(cb, C.C_RSP_SEQ, 1);
-          Atomics.notify(cb, C.C_RSP_SEQ);
-          this.guestShutdown(d, 'crash', `hypervisor error: ${String(e)}`);
-        }
-        continue;
-      }
-      reason = cb[C.C_REASON]!;
-      break;
-    }
-    clearTimeout(preempt);
-    const retired = cb[C.C_RETIRED]! >>> 0;
-    v.instret += retired;
-    // CPU time as the vCPU measured it (guest code only), or instructions in deterministic time.
-    const ranNs = det === undefined ? C.ranMsView(cb)[0]! * NS_PER_MS : retired * 2 ** det;
-    if (det !== undefined) this.detNs += ranNs;
-    d.cpuNs += ranNs;
-    v.pcpu = -1;
-    this.sliceTrace.record({ pcpu: p, domid: d.domid, vcpuId: v.vcpuId, startNs, endNs: this.now(), reason });
-    this.endSlice(v, reason, ranNs);
-  }
-
-  /** Resolve when the vCPU rings its doorbell. */
-  private async nextEvent(v: Vcpu): Promise<void> {
-    const cb = v.cb;
-    while (v.worker !== undefined && Atomics.load(cb, C.C_DOORBELL) === v.doorbellSeen) {
-      const w = Atomics.waitAsync(cb, C.C_DOORBELL, v.doorbellSeen, 1000);
-      if (w.async) await w.value;
-    }
-    v.doorbellSeen = Atomics.load(cb, C.C_DOORBELL);
-  }
-
-  private serveRequest(v: Vcpu): void {
+  serveRequest(v: Vcpu): void {
     const cb = v.cb;
     const d = v.domain;
     const kind = cb[C.C_REQ];
@@ -540,72 +436,6 @@ export class Hypervisor implements HypercallContext {
     cb[C.C_RET] = ret;
     Atomics.add(cb, C.C_RSP_SEQ, 1);
     Atomics.notify(cb, C.C_RSP_SEQ);
-  }
-
-  private endSlice(v: Vcpu, reason: number, ranNs: number): void {
-    const d = v.domain;
-    const now = this.now();
-    let runnable = false;
-    switch (reason) {
-      case C.SliceEnd.BUDGET:
-      case C.SliceEnd.PREEMPTED:
-        runnable = !d.paused; // a paused domain's vCPU was marked wakePending by pauseDomain
-        break;
-      case C.SliceEnd.WFI: {
-        d.countExit('wfi');
-        const wakeAt = C.wakeAtView(v.cb)[0]!;
-        v.wakeAt = wakeAt;
-        // An interrupt line raised meanwhile (console input) wakes it at once.
-        runnable = !d.paused && (wakeAt <= hostNowMs() || Atomics.load(v.cb, C.C_IRQ) !== 0);
-        if (!runnable && Number.isFinite(wakeAt)) {
-          v.wakeTimer = setTimeout(() => { v.wakeTimer = undefined; this.wake(v); }, Math.max(0, wakeAt - hostNowMs()));
-        }
-        break;
-      }
-      case C.SliceEnd.BLOCK: {
-        d.countExit('block');
-        v.wakeAt = C.wakeAtView(v.cb)[0]!;
-        // The race-free half of SCHEDOP_block: an event sent since the vCPU looked wakes it now.
-        runnable = !d.paused && (this.upcallPending(v) || v.wakeAt <= hostNowMs());
-        if (!runnable && Number.isFinite(v.wakeAt)) {
-          v.wakeTimer = setTimeout(() => { v.wakeTimer = undefined; this.wake(v); }, Math.max(0, v.wakeAt - hostNowMs()));
-        }
-        break;
-      }
-      case C.SliceEnd.STOPPED:
-        if (v.goingDown) {
-          v.goingDown = false;
-          this.sched.account(v, ranNs, false, now);
-          this.setRunstate(v, Runstate.OFFLINE);
-          return;
-        }
-        break;
-      case C.SliceEnd.SHUTDOWN: {
-        const kind = v.cb[C.C_ARG0];
-        const code = v.cb[C.C_ARG0 + 1]! >>> 0;
-        if (kind === C.FINISH_RESET) this.guestShutdown(d, 'reboot', 'the guest asked for a reset');
-        else this.guestShutdown(d, 'poweroff', kind === C.FINISH_FAIL ? `FAIL ${code}` : 'PASS');
-        break;
-      }
-      case C.SliceEnd.CRASH:
-      default:
-        this.guestShutdown(d, 'crash', `vCPU ${v.vcpuId} stopped unexpectedly`);
-        break;
-    }
-    if (d.dying) return;
-    this.setRunstate(v, runnable ? Runstate.RUNNABLE : d.shutdownReason ? Runstate.OFFLINE : Runstate.BLOCKED);
-    this.sched.account(v, ranNs, runnable, now);
-    this.emit('domain', d.domid);
-  }
-
-  private upcallPending(v: Vcpu): boolean {
-    const d = v.domain;
-    if (!d.mem) return false;
-    try {
-      return d.mem.u8At(d.sharedInfo + v.vcpuId * X.VCPU_INFO_SIZE + X.VI_UPCALL_PENDING) !== 0;
-    } catch {
-      return false;
-    }
   }
 
   private vcpuCrashed(v: Vcpu, message: string): void {

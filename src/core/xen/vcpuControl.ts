@@ -36,6 +36,16 @@ export const C_PC = 22;
 export const C_WAKE_AT = 24; // two words, read through a Float64Array at index C_WAKE_AT / 2
 /** Milliseconds the vCPU spent running guest code in its last slice, as float bits. */
 export const C_RAN_MS = 26; // two words, read through a Float64Array at index C_RAN_MS / 2
+/**
+ * Wait in place (as KVM's halt polling): a vCPU that blocks or sleeps in WFI may keep its
+ * pCPU for up to C_PARK_US microseconds (set by the hypervisor with each slice; 0 = not
+ * at all) and resume at once when an event arrives, without a round trip through the
+ * scheduler. C_PARKED is 1 while it waits; C_KICK is bumped (and notified) by whoever
+ * gives it something to look at: an event, an interrupt line, a preemption.
+ */
+export const C_PARK_US = 28;
+export const C_PARKED = 29;
+export const C_KICK = 30;
 export const C_WORDS = 32;
 
 /** START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run. */

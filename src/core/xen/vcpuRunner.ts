@@ -47,6 +47,11 @@ export class VcpuRunner {
   /** SBI timer and Xen's set_timer_op, in ticks of `clock` (Infinity = off). */
   private sbiTimer = Infinity;
   private xenTimer = Infinity;
+  /** SCHEDOP_poll's timeout while the vCPU polls (ticks; Infinity = none). */
+  private pollTimer = Infinity;
+  private polling = false;
+  /** Time this slice spent waiting in place (not CPU time). */
+  private parkedMs = 0;
   private readonly p2mGeneration: Int32Array;
   /** hvm with firmware = "sbi": S-mode guest, hyperlab's SBI, the board's devices. */
   private readonly hvmSbi: boolean;
@@ -153,15 +158,6 @@ export class VcpuRunner {
   }
 
   /**
-   * An SBI timer value (in `time` CSR units: the CLINT's mtime, which starts at 0 when the
-   * vCPU starts) as a tick of `clock`, which the timer checks and the wake-up use; values
-   * from 2^52 up (Linux clears the timer with all ones) mean off.
-   */
-  private mtimeToClock(ticks: number): number {
-    return ticks >= 2 ** 52 ? Infinity : ticks - this.clint.mtime() + this.clock.now();
-  }
-
-  /**
    * SBI console output (legacy putchar, one ECALL per byte in Linux's hvc_riscv_sbi) is
    * gathered here and handed to the hypervisor CONSOLE_BATCH bytes per exit, and before
    * any other exit and at the end of every slice, so nothing is reordered or held for
@@ -181,6 +177,15 @@ export class VcpuRunner {
     this.request(C.VcpuRequest.SBI_CONSOLE_PUTS, n, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!);
   }
 
+  /**
+   * An SBI timer value (in `time` CSR units: the CLINT's mtime, which starts at 0 when the
+   * vCPU starts) as a tick of `clock`, which the timer checks and the wake-up use; values
+   * from 2^52 up (Linux clears the timer with all ones) mean off.
+   */
+  private mtimeToClock(ticks: number): number {
+    return ticks >= 2 ** 52 ? Infinity : ticks - this.clint.mtime() + this.clock.now();
+  }
+
   /** Xen hypercalls: set_timer_op stays in the vCPU (its clock is here), the rest go to the hypervisor. */
   private xenHypercall(nr: number, args: number[]): number {
     if (nr === X.HYPERVISOR_set_timer_op) {
@@ -196,6 +201,13 @@ export class VcpuRunner {
     const action = this.cb[C.C_RET1]!;
     if (action === HcAction.BLOCK) {
       this.clearUpcallMask();
+      this.endSlice(C.SliceEnd.BLOCK);
+    } else if (action === HcAction.POLL) {
+      // struct sched_poll's u64 timeout at +8: absolute system time in ns, 0 = none.
+      const lo = this.bus.ramOffset((args[1]! + 8) >>> 0), hi = this.bus.ramOffset((args[1]! + 12) >>> 0);
+      const ns = lo >= 0 && hi >= 0 ? (this.bus.ram.i32[hi >> 2]! >>> 0) * 0x1_0000_0000 + (this.bus.ram.i32[lo >> 2]! >>> 0) : 0;
+      this.pollTimer = ns === 0 ? Infinity : Math.ceil(ns / 100);
+      this.polling = true; // the ports it polls may be masked: only the hypervisor sees them fire
       this.endSlice(C.SliceEnd.BLOCK);
     } else if (action === HcAction.YIELD) this.endSlice(C.SliceEnd.PREEMPTED);
     else if (action === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
@@ -309,6 +321,8 @@ export class VcpuRunner {
     const retiredBefore = h.instret;
     let reason = C.SliceEnd.BUDGET;
     const wakeAt = C.wakeAtView(cb);
+    this.pollTimer = Infinity; // a poll that blocked the last slice is over
+    this.parkedMs = 0;
     const t0 = performance.now();
     try {
       while (h.executed - start < budget) {
@@ -318,6 +332,7 @@ export class VcpuRunner {
         }
         const why = h.run(Math.min(budget - (h.executed - start), CHUNK));
         if (why === 'wfi') {
+          if (this.waitInPlace()) continue;
           reason = C.SliceEnd.WFI;
           wakeAt[0] = this.wakeTimeMs();
           break;
@@ -325,6 +340,8 @@ export class VcpuRunner {
         if (why === 'stop') {
           reason = this.endReason ?? C.SliceEnd.SHUTDOWN;
           this.endReason = null;
+          if (reason === C.SliceEnd.BLOCK && !this.polling && this.waitInPlace()) continue;
+          this.polling = false;
           if (reason === C.SliceEnd.BLOCK) wakeAt[0] = this.wakeTimeMs();
           break;
         }
@@ -334,7 +351,7 @@ export class VcpuRunner {
       this.report(`vCPU ${this.boot.vcpuId} of domain ${this.boot.domid} crashed at pc 0x${(h.pc >>> 0).toString(16)}: ${String(e)}`);
     }
     // The time spent here, not the hand-over to and from the hypervisor, is this vCPU's CPU time.
-    C.ranMsView(cb)[0] = performance.now() - t0;
+    C.ranMsView(cb)[0] = performance.now() - t0 - this.parkedMs;
     this.flushConsole(); // before the slice's results: the request uses the same words
     cb[C.C_RETIRED] = h.instret - retiredBefore;
     cb[C.C_INSTRET_LO] = h.instret % 0x1_0000_0000;
@@ -345,6 +362,45 @@ export class VcpuRunner {
     cb[C.C_ARG0] = f === null ? 0 : f.kind === 'pass' ? C.FINISH_PASS : f.kind === 'fail' ? C.FINISH_FAIL : C.FINISH_RESET;
     cb[C.C_ARG0 + 1] = f?.code ?? 0;
     this.ring(C.VcpuEvent.SLICE_END);
+  }
+
+  /**
+   * The hart blocked (SCHEDOP_block) or sleeps in WFI. Keep the pCPU for up to C_PARK_US
+   * and wait on C_KICK for something that wakes it; true: resume the guest at once, false:
+   * give the slice back (nothing came, the time is up, or the hypervisor wants the pCPU).
+   * Real time only: in deterministic mode C_PARK_US is 0.
+   */
+  private waitInPlace(): boolean {
+    const cb = this.cb;
+    const parkUs = Atomics.load(cb, C.C_PARK_US);
+    if (parkUs <= 0) return false;
+    const t0 = performance.now();
+    const until = t0 + parkUs / 1000;
+    Atomics.store(cb, C.C_PARKED, 1);
+    let resume = false;
+    for (;;) {
+      const seen = Atomics.load(cb, C.C_KICK);
+      if (Atomics.load(cb, C.C_PREEMPT) !== 0) break;
+      this.hart.hooks.tick(); // interrupt lines, timers, the upcall bit -> mip
+      const h = this.hart;
+      if ((h.mip & h.mie) !== 0 || (this.boot.type === 'pv' && this.upcallPending())) {
+        resume = true;
+        break;
+      }
+      const now = performance.now();
+      const wake = this.wakeTimeMs() - hostNowMs() + now; // the vCPU's own timers, on this clock
+      if (wake <= now) {
+        resume = true;
+        break;
+      }
+      const end = Math.min(until, wake);
+      if (end <= now) break;
+      Atomics.wait(cb, C.C_KICK, seen, end - now);
+    }
+    Atomics.store(cb, C.C_PARKED, 0);
+    this.parkedMs += performance.now() - t0;
+    if (resume) this.hart.wfi = false;
+    return resume;
   }
 
   /**
@@ -360,7 +416,7 @@ export class VcpuRunner {
     this.clint.update();
     const h = this.hart;
     if ((h.mip & h.mie) !== 0) return hostNowMs();
-    const deadline = this.boot.type === 'pv' ? Math.min(this.sbiTimer, this.xenTimer)
+    const deadline = this.boot.type === 'pv' ? Math.min(this.sbiTimer, this.xenTimer, this.pollTimer)
       : this.hvmSbi ? this.sbiTimer : this.clint.nextDeadline(); // S-mode under SBI: MTIP is the firmware's, never enabled
     if ((this.boot.type === 'pv' || this.hvmSbi) && deadline <= now) return hostNowMs(); // fires at the next tick
     if (!Number.isFinite(deadline) || deadline <= now) return Infinity;
