@@ -9,6 +9,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { GuestFile, HostRow, PresetInfo, Result } from '../web/hvProtocol';
 import type { IsolationStatus } from '../web/isolation';
 import type { DomainView, Lab, LabPhase } from '../web/lab';
+import type { StatsHistory } from '../web/statsHistory';
 
 export type CatalogState =
   | { readonly status: 'loading' }
@@ -39,6 +40,9 @@ export interface LabActions {
   clearCreateError(): void;
   /** Bring a domain's console forward and give it the keyboard (`xl console`). */
   focusConsole(domid: number): void;
+  /** `xl sched-credit` and `xl vcpu-pin`: resolve with the refusal, or null when done. */
+  setSchedParams(domid: number, params: { weight?: number; cap?: number }): Promise<string | null>;
+  pinVcpu(domid: number, vcpu: number, cpus: string): Promise<string | null>;
 }
 
 export interface LabState {
@@ -54,6 +58,13 @@ export interface LabState {
   readonly controlMessage: { readonly domid: number; readonly message: string; readonly error: boolean } | null;
   /** The console to bring forward; `nonce` makes asking twice work. */
   readonly focus: { readonly domid: number; readonly nonce: number } | null;
+  /**
+   * The graphs' and the scheduler view's data: mutable (see statsHistory.ts), one object
+   * for the store's life; `historyVersion` changes with every report, so a view that
+   * selects it re-renders ~10 times a second, and only such views do.
+   */
+  readonly history: StatsHistory;
+  readonly historyVersion: number;
   readonly actions: LabActions;
 }
 
@@ -109,7 +120,20 @@ export function createLabStore(lab: Lab, isolation: IsolationStatus): LabStore {
       reportCreateError: (source, message) => set((s) => ({ create: { ...s.create, error: { source, message, line: null } } })),
       clearCreateError: () => set((s) => (s.create.error ? { create: { ...s.create, error: null } } : s)),
       focusConsole: (domid) => set((s) => ({ focus: { domid, nonce: (s.focus?.nonce ?? 0) + 1 } })),
+      setSchedParams: (domid, params) => refusal(() => lab.setSchedParams(domid, params)),
+      pinVcpu: (domid, vcpu, cpus) => refusal(() => lab.pinVcpu(domid, vcpu, cpus)),
     };
+
+    const refusal = async (op: () => Promise<Result<unknown>>): Promise<string | null> => {
+      try {
+        const r = await op();
+        return r.ok ? null : r.error;
+      } catch (e) {
+        return e instanceof Error ? e.message : String(e);
+      }
+    };
+    const history = lab.history;
+    lab.on('report', () => set({ historyVersion: history.version }));
 
     const sync = (): void => set({ domains: lab.domains(), host: lab.host, phase: lab.phase, presets: lab.presets });
     lab.on('domain-added', sync);
@@ -129,6 +153,8 @@ export function createLabStore(lab: Lab, isolation: IsolationStatus): LabStore {
       create: { pending: 0, error: null },
       controlMessage: null,
       focus: null,
+      history,
+      historyVersion: 0,
       actions,
     };
   });

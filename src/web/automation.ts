@@ -66,6 +66,7 @@ export function statsOf(v: DomainView): DomainStats {
     maxMemKiB: r.maxMemKiB,
     vcpus: r.vcpus.length,
     exits: r.exits,
+    evtchnSends: r.evtchnSends,
     weight: r.weight,
     cap: r.cap,
   };
@@ -195,5 +196,13 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
     async xl(line) {
       return (await lab.xl(line)).output;
     },
+    inspect: async (id) => unwrap(await lab.inspect(id)),
+    memoryMap: () => lab.memoryMap(),
+    history(id) {
+      if (id === undefined) return [...lab.history.host];
+      lab.domain(id); // throws for an unknown id
+      return [...(lab.history.domains.get(id)?.samples ?? [])];
+    },
+    slices: () => ({ nowMs: lab.history.nowMs, slices: [...lab.history.slices] }),
   };
 }

@@ -3,7 +3,10 @@
  * only, so e2e tests can import them without the page.
  */
 import type { IsolationStatus } from './isolation';
-import type { DomainState, HostRow } from './hvProtocol';
+import type { DomainInspection, DomainState, HostRow, MemoryMapView, SliceRecord } from './hvProtocol';
+import type { Sample } from './statsHistory';
+
+export type { DomainInspection, MemoryMapView, Sample, SliceRecord };
 
 /**
  * What a domain is doing, in the words of the first lab page (before domains):
@@ -51,6 +54,8 @@ export interface DomainStats {
   readonly maxMemKiB: number;
   readonly vcpus: number;
   readonly exits: Readonly<Record<string, number>>;
+  /** EVTCHNOP_send calls so far. */
+  readonly evtchnSends: number;
   readonly weight: number;
   readonly cap: number;
 }
@@ -115,6 +120,14 @@ export interface HyperlabAutomation {
   setSchedParams(id: number, params: { weight?: number; cap?: number }): Promise<DomainStats>;
   pinVcpu(id: number, vcpu: number, cpus: string): Promise<DomainStats>;
   xl(line: string): Promise<string>;
+  /** The inspectors' data of a domain (0: Domain-0): event channels, grants, mappings, xenstore subtree. */
+  inspect(id: number): Promise<DomainInspection>;
+  /** Owner of every machine frame, frames per domain, and the frames grants share. */
+  memoryMap(): Promise<MemoryMapView>;
+  /** The graphs' samples of the last minute (about 10 a second): of a domain, or of the host without an id. */
+  history(id?: number): Sample[];
+  /** The scheduler's slices of the last ten seconds, oldest first, and the scheduler time (ms) of the newest report. */
+  slices(): { nowMs: number; slices: SliceRecord[] };
 }
 
 declare global {

@@ -69,6 +69,7 @@ export class RowSampler {
       instret,
       mips: Math.max(0, mips),
       exits: Object.fromEntries(d.exits),
+      evtchnSends: d.evtchnSends,
       weight: d.sched.weight,
       cap: d.sched.cap,
       uptimeMs: Math.max(0, nowMs - d.createdAt / NS_PER_MS),

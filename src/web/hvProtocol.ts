@@ -12,6 +12,11 @@
  *     in the order it happened: a domain's last console bytes come before its `destroyed`.
  */
 
+import type { DomainInspection, MemoryMapView } from '../core/xen/inspect';
+import type { SliceRecord } from '../core/xen/sched/sliceTrace';
+
+export type { DomainInspection, MemoryMapView, SliceRecord };
+
 export const HV_PROTOCOL_VERSION = 1;
 
 export type Result<T> =
@@ -57,6 +62,8 @@ export interface DomainRow {
   readonly mips: number;
   /** Exits by reason (mmio:uart0, wfi, hypercall:...). */
   readonly exits: Readonly<Record<string, number>>;
+  /** EVTCHNOP_send calls so far (pv). */
+  readonly evtchnSends: number;
   readonly weight: number;
   readonly cap: number;
   /** Host ms since the domain was created. */
@@ -77,7 +84,16 @@ export interface StatsReport {
   readonly seq: number;
   readonly host: HostRow;
   readonly domains: readonly DomainRow[];
+  /** Scheduler time (ns, `Hypervisor.now()`) the report was made at: the clock of `slices`. */
+  readonly nowNs: number;
+  /**
+   * The scheduler's slices that ended since the previous report, oldest first (at most
+   * MAX_SLICES_PER_REPORT: under a storm of tiny slices the oldest are left out).
+   */
+  readonly slices: readonly SliceRecord[];
 }
+
+export const MAX_SLICES_PER_REPORT = 4096;
 
 export type HvEvent =
   | { readonly type: 'console'; readonly domid: number; readonly bytes: Uint8Array }
@@ -173,4 +189,8 @@ export interface HypervisorApi {
   /** `xl vcpu-pin`: cpus is "all", "1" or "0-1,3". */
   pinVcpu(domid: number, vcpu: number, cpus: string): Result<DomainRow>;
   stats(): StatsReport;
+  /** The inspectors' view of a domain (0: Domain-0): event channels, grants, xenstore. */
+  inspect(domid: number): Result<DomainInspection>;
+  /** Owner of every machine frame, and the frames grants share. */
+  memoryMap(): MemoryMapView;
 }

@@ -14,7 +14,7 @@ export type HvPort = { readonly [K in Exclude<keyof HypervisorApi, 'protocolVers
 /** Wrap an in-thread service as a port (tests, and a page without workers one day). */
 export function localPort(api: HypervisorApi): HvPort {
   const port: Record<string, unknown> = {};
-  for (const key of ['attach', 'createDomain', 'destroy', 'pause', 'unpause', 'shutdown', 'reboot', 'consoleInput', 'consoleHistory', 'xl', 'list', 'setSchedParams', 'pinVcpu', 'stats'] as const) {
+  for (const key of ['attach', 'createDomain', 'destroy', 'pause', 'unpause', 'shutdown', 'reboot', 'consoleInput', 'consoleHistory', 'xl', 'list', 'setSchedParams', 'pinVcpu', 'stats', 'inspect', 'memoryMap'] as const) {
     port[key] = (...args: unknown[]) => Promise.resolve((api[key] as (...a: unknown[]) => unknown).apply(api, args));
   }
   return port as HvPort;
@@ -36,7 +36,7 @@ export async function startHypervisorWorker(settings: HostSettings): Promise<Wor
     const remote = (await Promise.race([factory.start(settings), failed])) as unknown as Comlink.Remote<HypervisorApi>;
     const calls = remote as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     const port: Record<string, unknown> = {};
-    for (const key of ['createDomain', 'destroy', 'pause', 'unpause', 'shutdown', 'reboot', 'consoleInput', 'consoleHistory', 'xl', 'list', 'setSchedParams', 'pinVcpu', 'stats']) {
+    for (const key of ['createDomain', 'destroy', 'pause', 'unpause', 'shutdown', 'reboot', 'consoleInput', 'consoleHistory', 'xl', 'list', 'setSchedParams', 'pinVcpu', 'stats', 'inspect', 'memoryMap']) {
       port[key] = (...args: unknown[]) => calls[key]!(...args);
     }
     // A function crosses to the worker as a proxy: each batch is one message back.

@@ -15,6 +15,8 @@ import { parseCpus, runXl } from '../core/xen/xl';
 import type { DomainConfig } from '../core/xen/xlConfig';
 import { ImageError } from '../core/loader/imageError';
 import type { Domain } from '../core/xen/domain';
+import { inspectDomain, memoryMap } from '../core/xen/inspect';
+import type { SliceRecord } from '../core/xen/sched/sliceTrace';
 import { runDom0Command } from './dom0Commands';
 import { configOf, lineOf } from './createRequest';
 import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';
@@ -60,6 +62,8 @@ export class HypervisorService implements P.HypervisorApi {
   /** Creates load their images side by side but build in the order they were asked for. */
   private createTurn: Promise<void> = Promise.resolve();
   private statsSeq = 0;
+  /** `sliceTrace.total` when the last periodic report took its slices. */
+  private slicesSent = 0;
 
   constructor(private readonly opts: ServiceOptions) {
     this.clock = opts.clock ?? defaultClock;
@@ -220,6 +224,14 @@ export class HypervisorService implements P.HypervisorApi {
     return this.report(false);
   }
 
+  inspect(domid: number): P.Result<P.DomainInspection> {
+    return this.attempt(() => inspectDomain(this.hv, domid));
+  }
+
+  memoryMap(): P.MemoryMapView {
+    return memoryMap(this.hv);
+  }
+
   // ---- internals -------------------------------------------------------------------
 
   private rowOf(d: Domain, sample = false): P.DomainRow {
@@ -252,7 +264,19 @@ export class HypervisorService implements P.HypervisorApi {
 
   private report(sample: boolean): P.StatsReport {
     const domains = [...this.hv.domains.values()].map((d) => this.rowOf(d, sample));
-    return { seq: ++this.statsSeq, host: hostRow(this.hv), domains };
+    // Only the periodic reports carry slices, so each slice reaches the page once.
+    const slices = sample ? this.newSlices() : [];
+    return { seq: ++this.statsSeq, host: hostRow(this.hv), domains, nowNs: this.hv.now(), slices };
+  }
+
+  /** The slices recorded since the last call (the ring keeps them in the order they ended). */
+  private newSlices(): SliceRecord[] {
+    const trace = this.hv.sliceTrace;
+    const fresh = Math.min(trace.total - this.slicesSent, P.MAX_SLICES_PER_REPORT, trace.capacity);
+    this.slicesSent = trace.total;
+    if (fresh <= 0) return [];
+    const all = trace.since(-Infinity);
+    return all.slice(all.length - fresh);
   }
 
   private pushStats(sample: boolean): void {

@@ -8,6 +8,7 @@ import { ConsoleLog } from './consoleLog';
 import { Emitter, type Unsubscribe } from './emitter';
 import type { HvPort } from './hypervisorClient';
 import type * as P from './hvProtocol';
+import { StatsHistory } from './statsHistory';
 
 /** Where a domain came from: a catalog image (preset), config text, an uploaded image, or Domain-0's xl. */
 export type DomainOrigin = 'catalog' | 'config' | 'upload' | 'xl';
@@ -29,6 +30,8 @@ export interface LabEvents {
   /** The toolstack rebuilt a guest after a reboot: its console moved to the new domid. */
   restarted: { readonly from: number; readonly to: number };
   log: { readonly lines: readonly string[] };
+  /** A periodic statistics report as it came (the graphs' and the scheduler view's data). */
+  report: { readonly report: P.StatsReport };
 }
 
 export type LabPhase = { readonly phase: 'starting' } | { readonly phase: 'running' } | { readonly phase: 'failed'; readonly error: string };
@@ -54,6 +57,8 @@ export class Lab {
   phase: LabPhase = { phase: 'starting' };
   host: P.HostRow | null = null;
   presets: readonly P.PresetInfo[] = [];
+  /** The last minute of reports and ten seconds of scheduler slices (graphs, scheduler view). */
+  readonly history = new StatsHistory();
 
   on<K extends keyof LabEvents>(type: K, listener: (payload: LabEvents[K]) => void): Unsubscribe {
     return this.events.on(type, listener);
@@ -141,6 +146,16 @@ export class Lab {
     return this.control(domid, () => this.hv().pinVcpu(domid, vcpu, cpus));
   }
 
+  /** The inspectors' view of a domain (0: Domain-0). */
+  inspect(domid: number): Promise<P.Result<P.DomainInspection>> {
+    if (domid !== 0) this.entry(domid);
+    return this.hv().inspect(domid);
+  }
+
+  memoryMap(): Promise<P.MemoryMapView> {
+    return this.hv().memoryMap();
+  }
+
   private hv(): HvPort {
     if (this.port) return this.port;
     throw new Error(this.phase.phase === 'failed' ? `the hypervisor is not running: ${this.phase.error}` : 'the hypervisor is still starting');
@@ -210,6 +225,8 @@ export class Lab {
           this.host = ev.report.host;
           for (const row of ev.report.domains) if (this.entries.has(row.domid)) this.upsert(row, 'xl');
           rows = true;
+          this.history.add(ev.report);
+          this.events.emit('report', { report: ev.report });
           break;
         case 'log':
           this.events.emit('log', { lines: ev.lines });

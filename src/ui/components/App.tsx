@@ -9,6 +9,7 @@ import { Dom0Console } from './Dom0Console';
 import { DomainTable } from './DomainTable';
 import { HostSettings } from './HostSettings';
 import { IsolationBadge, IsolationNotice } from './IsolationNotice';
+import { Insights } from './insights/Insights';
 
 export function App(): ReactElement {
   const ids = useLabState((s) => s.domains.map((d) => d.domid).join(','));
@@ -45,6 +46,7 @@ export function App(): ReactElement {
           </p>
         ) : null}
         <DomainTable />
+        <Insights />
         <div className="top-grid">
           <CreatePanel />
           <Dom0Console />

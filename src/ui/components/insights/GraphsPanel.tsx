@@ -1,0 +1,84 @@
+/**
+ * Live graphs over the last minute: CPU %, MIPS, exits/s, hypercalls/s, event channel
+ * sends/s and memory, one line per domain and a dashed one for the host; then, for one
+ * domain, its exits by reason and its hypercalls by type. It re-renders with every
+ * statistics report (about 10 a second), and only while it is shown.
+ */
+import { useState, type ReactElement } from 'react';
+import { HISTORY_MS, type Metric, type Sample } from '../../../web/statsHistory';
+import { useLabState } from '../../labContext';
+import { count, one } from '../format';
+import { domainColour, indexColour } from './colors';
+import { LineChart, type ChartSeries } from './LineChart';
+
+interface MetricInfo {
+  readonly title: string;
+  readonly floor: number;
+  readonly format: (v: number) => string;
+}
+
+const int = (v: number): string => count.format(Math.round(v));
+
+export const METRIC_INFO: Record<Metric, MetricInfo> = {
+  cpu: { title: 'CPU (% of one pCPU)', floor: 100, format: (v) => `${one.format(v)}%` },
+  mips: { title: 'MIPS', floor: 1, format: (v) => one.format(v) },
+  exits: { title: 'Exits per second', floor: 10, format: int },
+  hypercalls: { title: 'Hypercalls per second', floor: 10, format: int },
+  evtchn: { title: 'Event channel sends per second', floor: 10, format: int },
+  mem: { title: 'Memory', floor: 1024, format: (v) => `${count.format(Math.round(v / 1024))} MiB` },
+};
+
+const ORDER: readonly Metric[] = ['cpu', 'mips', 'exits', 'hypercalls', 'evtchn', 'mem'];
+/** Lines of a breakdown: the busiest reasons. */
+const BREAKDOWN_LINES = 6;
+
+function breakdown(samples: readonly Sample[], pick: (s: Sample) => Readonly<Record<string, number>>): ChartSeries[] {
+  const total = new Map<string, number>();
+  for (const s of samples) for (const [k, v] of Object.entries(pick(s))) total.set(k, (total.get(k) ?? 0) + v);
+  const keys = [...total].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, BREAKDOWN_LINES).map(([k]) => k).sort();
+  return keys.map((k, i) => ({ key: k, label: k, colour: indexColour(i), points: samples.map((s) => ({ t: s.t, v: pick(s)[k] ?? 0 })) }));
+}
+
+export function GraphsPanel(): ReactElement {
+  useLabState((s) => s.historyVersion);
+  const history = useLabState((s) => s.history);
+  const [chosen, setChosen] = useState<number | null>(null);
+  const domains = [...history.domains.values()].sort((a, b) => a.domid - b.domid);
+  const focus = domains.find((d) => d.domid === chosen) ?? domains[0];
+  const nowMs = history.nowMs;
+
+  const seriesOf = (m: Metric): ChartSeries[] => [
+    ...domains.map((d) => ({ key: `dom-${d.domid}`, label: `${d.name} (${d.domid})`, colour: domainColour(d.domid), points: d.samples.map((s) => ({ t: s.t, v: s[m] })) })),
+    ...(domains.length > 0 ? [{ key: 'host', label: m === 'mem' ? 'host (in use)' : 'host (sum)', colour: 'var(--text)', dashed: true, points: history.host.map((s) => ({ t: s.t, v: s[m] })) }] : []),
+  ];
+
+  return (
+    <div className="graphs" data-testid="graphs-panel">
+      <div className="row breakdown-row">
+        <label htmlFor="breakdown-domain">Breakdown of</label>
+        <select
+          id="breakdown-domain"
+          data-testid="breakdown-domain"
+          value={focus?.domid ?? ''}
+          onChange={(e) => setChosen(Number(e.target.value))}
+          disabled={domains.length === 0}
+        >
+          {domains.map((d) => (
+            <option key={d.domid} value={d.domid}>
+              {d.name} ({d.domid})
+            </option>
+          ))}
+        </select>
+        <span className="muted">in the last two graphs: its exits by reason (hypercalls as one), and its hypercalls by type</span>
+      </div>
+      <div className="chart-grid">
+        {ORDER.map((m) => {
+          const info = METRIC_INFO[m];
+          return <LineChart key={m} testId={`graph-${m}`} title={info.title} series={seriesOf(m)} nowMs={nowMs} spanMs={HISTORY_MS} floor={info.floor} format={info.format} />;
+        })}
+        <LineChart testId="graph-exits-by" title={`Exits/s of ${focus?.name ?? '…'}, by reason`} series={focus ? breakdown(focus.samples, (s) => s.exitsBy) : []} nowMs={nowMs} spanMs={HISTORY_MS} floor={10} format={int} />
+        <LineChart testId="graph-hypercalls-by" title={`Hypercalls/s of ${focus?.name ?? '…'}, by type`} series={focus ? breakdown(focus.samples, (s) => s.hypercallsBy) : []} nowMs={nowMs} spanMs={HISTORY_MS} floor={10} format={int} />
+      </div>
+    </div>
+  );
+}
