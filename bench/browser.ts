@@ -121,6 +121,11 @@ async function pageLoad(browser: Browser, url: string, runs: number): Promise<{ 
   return { promptsMs, readyMs };
 }
 
+/** CPU % and MIPS over the last second of each domain. */
+function burnerLoad(page: Page, ids: readonly number[]): Promise<{ cpuPct: number; mips: number }[]> {
+  return page.evaluate((ids) => ids.map((id) => (globalThis as unknown as PageGlobals).hyperlab!.stats(id)).map((s) => ({ cpuPct: s.cpuPct, mips: s.mips })), ids);
+}
+
 /** Echo latencies (ms) of `n` keys typed into a console; -1 for a key whose echo never came. */
 async function echoes(page: Page, domid: number, n: number): Promise<number[]> {
   const testId = `console-${domid}`;
@@ -155,9 +160,12 @@ async function busy(browser: Browser, url: string, o: Options) {
     await page.waitForTimeout(1000);
     const idleFps = await frameRates(page, o.seconds);
     log(`frame rate, guests idle: ${idleFps.map((x) => x.toFixed(0)).join(', ')}`);
-    // burn 100000 is about four hours of work: it stops when the domains are destroyed.
-    await page.evaluate((ids) => Promise.all(ids.map((id) => (globalThis as unknown as PageGlobals).hyperlab!.sendInput(id, 'burn 100000\r'))), ids.burners);
+    // burn 4000 (the shell's largest) is minutes of work: it stops when the domains are destroyed.
+    await page.evaluate((ids) => Promise.all(ids.map((id) => (globalThis as unknown as PageGlobals).hyperlab!.sendInput(id, 'burn 4000\r'))), ids.burners);
     await page.waitForTimeout(2500);
+    const loadAtStart = await burnerLoad(page, ids.burners);
+    log(`burners: ${loadAtStart.map((l) => `${l.cpuPct.toFixed(0)}% ${l.mips.toFixed(0)} MIPS`).join(', ')}`);
+    if (loadAtStart.some((l) => l.cpuPct < 50)) throw new Error('a burner domain is not busy: the figures would be of an idle host');
     const busyFps = await frameRates(page, o.seconds);
     log(`frame rate, ${BUSY_DOMAINS} vCPUs busy: ${busyFps.map((x) => x.toFixed(0)).join(', ')}`);
     const pvEcho = await echoes(page, ids.pv, o.echo);
@@ -165,13 +173,15 @@ async function busy(browser: Browser, url: string, o: Options) {
     log(`echo, pv console: ${pvEcho.join(', ')} ms`);
     log(`echo, hvm console: ${hvmEcho.join(', ')} ms`);
     // The burners were flat out the whole time (CPU % over the last second, and MIPS).
-    const load = await page.evaluate((ids) => ids.map((id) => (globalThis as unknown as PageGlobals).hyperlab!.stats(id)).map((s) => ({ cpuPct: s.cpuPct, mips: s.mips })), ids.burners);
-    log(`burners now: ${load.map((l) => `${l.cpuPct.toFixed(0)}% ${l.mips.toFixed(0)} MIPS`).join(', ')}`);
+    const load = await burnerLoad(page, ids.burners);
+    log(`burners at the end: ${load.map((l) => `${l.cpuPct.toFixed(0)}% ${l.mips.toFixed(0)} MIPS`).join(', ')}`);
     const echoFigures = (xs: number[]) => ({ medianMs: round(median(xs.filter((x) => x >= 0)), 2), lost: xs.filter((x) => x < 0).length, ms: xs });
     return {
       pcpus: ids.pcpus,
       busyDomains: BUSY_DOMAINS,
-      burners: load.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips) })),
+      // CPU % (of one pCPU) and MIPS of each burner over the last second, before and after the measurements.
+      burnersAtStart: loadAtStart.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips) })),
+      burnersAtEnd: load.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips) })),
       aggregateMips: round(load.reduce((a, l) => a + l.mips, 0)),
       idleFps: { median: round(median(idleFps)), perSecond: idleFps.map((x) => round(x)) },
       busyFps: { median: round(median(busyFps)), perSecond: busyFps.map((x) => round(x)) },

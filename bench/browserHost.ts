@@ -10,7 +10,7 @@
  * No DOM types here: this file type-checks with the Node project (tsconfig.json).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type CDPSession, type Page } from '@playwright/test';
 import { preview, type PreviewServer } from 'vite';
@@ -33,10 +33,16 @@ function run(cmd: string, args: readonly string[]): Promise<void> {
   });
 }
 
-/** Build dist/ (unless `build` is false) and serve it on `port` or the next free one. */
+/**
+ * A build of its own, not dist/: the e2e suite's web server rebuilds dist/ whenever it
+ * starts, and a page loading from a folder that is being rewritten fails.
+ */
+export const SITE_DIR = 'node_modules/.cache/hyperlab-site';
+
+/** Build the site into SITE_DIR (unless `build` is false) and serve it on `port` or the next free one. */
 export async function serveLab(o: { build: boolean; port: number }): Promise<Site> {
-  if (o.build) await run('npx', ['vite', 'build', '--logLevel', 'warn']);
-  const server: PreviewServer = await preview({ logLevel: 'warn', preview: { port: o.port, strictPort: false, open: false } });
+  if (o.build || !existsSync(join(SITE_DIR, 'index.html'))) await run('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', SITE_DIR, '--emptyOutDir']);
+  const server: PreviewServer = await preview({ logLevel: 'warn', build: { outDir: SITE_DIR }, preview: { port: o.port, strictPort: false, open: false } });
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite preview gave no local address');
   return { url, close: () => server.close() };
