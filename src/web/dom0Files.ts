@@ -71,6 +71,10 @@ export class Dom0Files {
       if (preset) return { kind: 'config', preset };
     }
     if ((dir === '' || dir === UPLOAD_DIR) && this.uploads.has(base)) return { kind: 'upload', key: base };
+    // In a subdirectory of guests/ (the Linux guests' guests/linux/...): by the path under guests/.
+    const sub = dir.replace(/^(public\/)?/, '').startsWith(`${GUEST_DIR}/`) ? `${dir.replace(/^(public\/)?[^/]+\//, '')}/${base}` : undefined;
+    const inSub = sub === undefined ? undefined : this.catalog.find((x) => x.file === sub);
+    if (inSub) return { kind: 'guest', file: inSub.file };
     if (dir === '' || dir === GUEST_DIR || dir === `public/${GUEST_DIR}`) {
       const g = this.catalog.find((x) => x.file === base);
       if (g) return { kind: 'guest', file: g.file };

@@ -1,9 +1,11 @@
 /**
- * The guest images the lab ships (public/guests/*.elf), as listed by guests/index.json,
- * which vite.config.ts writes at build time and serves in dev.
+ * The guest images the lab ships: public/guests/*.elf, as listed by guests/index.json,
+ * which vite.config.ts writes at build time and serves in dev, and the Linux guests'
+ * files under guests/linux/ (presets.ts LINUX_FILES), each listed if the site has it.
  */
 
 import type { GuestFile } from './hvProtocol';
+import { LINUX_FILES } from './presets';
 
 /** One image: its name without extension ("hello"), its file under guests/, its size. */
 export type GuestEntry = GuestFile;
@@ -26,5 +28,19 @@ export async function fetchGuestCatalog(): Promise<GuestEntry[]> {
   const body: unknown = await res.json();
   const list = (body as { guests?: unknown } | null)?.guests;
   if (!Array.isArray(list) || !list.every(isGuestEntry)) throw new Error(`${url} is not a guest list`);
-  return list;
+  const linux = await Promise.all(LINUX_FILES.map((f) => probeGuest(f)));
+  return [...list, ...linux.filter((g): g is GuestEntry => g !== undefined)];
+}
+
+/** A file under guests/ as a catalog entry, by a HEAD request; undefined if the site lacks it. */
+async function probeGuest(file: string): Promise<GuestEntry | undefined> {
+  try {
+    const res = await fetch(guestUrl(file), { method: 'HEAD', cache: 'no-cache' });
+    // Single-page-app hosts (vite preview among them) answer unknown paths with index.html.
+    if (!res.ok || res.headers.get('Content-Type')?.startsWith('text/html')) return undefined;
+    const size = Number(res.headers.get('Content-Length') ?? '0');
+    return { name: (file.split('/').pop() ?? file).replace(/\.[^.]*$/, ''), file, size };
+  } catch {
+    return undefined;
+  }
 }

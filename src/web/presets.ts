@@ -1,6 +1,7 @@
 /**
  * Presets: one xl.cfg per guest image the lab ships (public/guests), as Domain-0 keeps
- * them in /etc/xen. What the page's "create" menu offers and what `xl create hello.cfg`
+ * them in /etc/xen, and the Linux guests (public/guests/linux: kernels and an initramfs,
+ * docs/linux.md). What the page's "create" menu offers and what `xl create hello.cfg`
  * reads. Images the lab does not know get an hvm config (a "-pv" suffix means pv).
  */
 import type { GuestFile, PresetInfo } from './hvProtocol';
@@ -13,8 +14,38 @@ const KNOWN: Readonly<Record<string, { type: 'pv' | 'hvm'; description: string }
   'teaching-os-pv': { type: 'pv', description: 'the teaching OS on the paravirtual ABI (hypercalls, rings, event channels), with a shell' },
 };
 
-/** The order presets are listed in: the teaching OS first, then the small guests. */
-const ORDER = ['teaching-os-pv', 'teaching-os-hvm', 'hello', 'cpubench', 'isa-selftest'];
+/** The order presets are listed in: the teaching OS first, then Linux, then the small guests. */
+const ORDER = ['teaching-os-pv', 'teaching-os-hvm', 'linux-nommu', 'linux-sbi', 'linux-sbi-hvc', 'hello', 'cpubench', 'isa-selftest'];
+
+/** The Linux guests' files, under guests/ (guestCatalog.ts lists them when the site has them). */
+export const LINUX_FILES = ['linux/linux-6.12-nommu.Image', 'linux/linux-6.1-mmu.Image', 'linux/initramfs.cpio'] as const;
+const INITRAMFS = 'linux/initramfs.cpio';
+const TTYS0 = 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0';
+
+interface LinuxPreset {
+  kernel: (typeof LINUX_FILES)[number];
+  firmware?: 'sbi';
+  cmdline: string;
+  description: string;
+}
+
+/** Linux presets (hvm, 64 MiB, the shared initramfs); each needs its kernel and the initramfs. */
+const LINUX: Readonly<Record<string, LinuxPreset>> = {
+  'linux-nommu': {
+    kernel: 'linux/linux-6.12-nommu.Image', cmdline: TTYS0,
+    description: 'Linux 6.12 without an MMU, in M-mode as on QEMU -bios none (UART console), with a small shell',
+  },
+  'linux-sbi': {
+    kernel: 'linux/linux-6.1-mmu.Image', firmware: 'sbi', cmdline: TTYS0,
+    description: 'Linux 6.1 with the Sv32 MMU, in S-mode on hyperlab\'s SBI firmware (UART console), with a small shell',
+  },
+  'linux-sbi-hvc': {
+    kernel: 'linux/linux-6.1-mmu.Image', firmware: 'sbi', cmdline: 'console=hvc0 earlycon=sbi initramfs_async=0',
+    description: 'Linux 6.1 with the Sv32 MMU on hyperlab\'s SBI firmware, on the SBI console (hvc0), with a small shell',
+  },
+};
+/** The RAM of a Linux preset, MiB. */
+export const LINUX_MEMORY_MIB = 64;
 
 /** Where Domain-0 keeps the preset configs. */
 export const CONFIG_DIR = '/etc/xen';
@@ -30,13 +61,27 @@ export function presetType(name: string): 'pv' | 'hvm' {
   return KNOWN[name]?.type ?? (name.endsWith('-pv') ? 'pv' : 'hvm');
 }
 
-export function domainConfig(o: { name: string; type: 'pv' | 'hvm'; kernel: string; description?: string; memory?: number }): string {
+export interface PresetConfig {
+  name: string;
+  type: 'pv' | 'hvm';
+  kernel: string;
+  description?: string;
+  memory?: number;
+  firmware?: 'none' | 'sbi';
+  ramdisk?: string;
+  cmdline?: string;
+}
+
+export function domainConfig(o: PresetConfig): string {
   return [
     ...(o.description ? [`# ${o.name}: ${o.description}`] : []),
     `name = "${o.name}"`,
     `type = "${o.type}"`,
+    ...(o.firmware ? [`firmware = "${o.firmware}"`] : []),
     `memory = ${o.memory ?? PRESET_MEMORY_MIB}`,
     `kernel = "${o.kernel}"`,
+    ...(o.ramdisk ? [`ramdisk = "${o.ramdisk}"`] : []),
+    ...(o.cmdline ? [`cmdline = "${o.cmdline}"`] : []),
     'on_poweroff = "preserve"',
     '',
   ].join('\n');
@@ -44,13 +89,21 @@ export function domainConfig(o: { name: string; type: 'pv' | 'hvm'; kernel: stri
 
 export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
   const rank = (n: string): number => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
-  return [...catalog]
-    .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name))
-    .map((g) => {
-      const type = presetType(g.name);
-      const description = KNOWN[g.name]?.description ?? `the image ${g.file}`;
-      return { name: g.name, type, description, config: domainConfig({ name: g.name, type, kernel: `${GUEST_DIR}/${g.file}`, description }) };
-    });
+  const linuxFile = (f: string): boolean => (LINUX_FILES as readonly string[]).includes(f);
+  const images: PresetInfo[] = catalog.filter((g) => !linuxFile(g.file)).map((g) => {
+    const type = presetType(g.name);
+    const description = KNOWN[g.name]?.description ?? `the image ${g.file}`;
+    return { name: g.name, type, description, config: domainConfig({ name: g.name, type, kernel: `${GUEST_DIR}/${g.file}`, description }) };
+  });
+  const has = (f: string): boolean => catalog.some((g) => g.file === f);
+  const linux: PresetInfo[] = Object.entries(LINUX).filter(([, l]) => has(l.kernel) && has(INITRAMFS)).map(([name, l]) => ({
+    name, type: 'hvm', description: l.description,
+    config: domainConfig({
+      name, type: 'hvm', description: l.description, memory: LINUX_MEMORY_MIB, kernel: `${GUEST_DIR}/${l.kernel}`,
+      ramdisk: `${GUEST_DIR}/${INITRAMFS}`, cmdline: l.cmdline, ...(l.firmware ? { firmware: l.firmware } : {}),
+    }),
+  }));
+  return [...images, ...linux].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
 /** A domain name (letters, digits, _ . -) made from a file name. */

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseXlConfig } from '../core/xen/xlConfig';
+import { Dom0Files } from './dom0Files';
+import { presetsFor } from './presets';
+
+const ELF = [{ name: 'hello', file: 'hello.elf', size: 1 }];
+const LINUX = [
+  { name: 'linux-6.12-nommu', file: 'linux/linux-6.12-nommu.Image', size: 2 },
+  { name: 'linux-6.1-mmu', file: 'linux/linux-6.1-mmu.Image', size: 3 },
+  { name: 'initramfs', file: 'linux/initramfs.cpio', size: 4 },
+];
+
+describe('presets', () => {
+  it('one per image, and the Linux guests when the site has their kernel and the initramfs', () => {
+    expect(presetsFor(ELF).map((p) => p.name)).toEqual(['hello']);
+    expect(presetsFor([...ELF, ...LINUX]).map((p) => p.name)).toEqual(['linux-nommu', 'linux-sbi', 'linux-sbi-hvc', 'hello']);
+    expect(presetsFor([...ELF, LINUX[1]!]).map((p) => p.name)).toEqual(['hello']); // no initramfs
+    expect(presetsFor([...ELF, LINUX[0]!, LINUX[2]!]).map((p) => p.name)).toEqual(['linux-nommu', 'hello']);
+  });
+
+  it('Linux presets carry the ramdisk, the command line and, for S-mode, firmware = "sbi"', () => {
+    const byName = new Map(presetsFor([...ELF, ...LINUX]).map((p) => [p.name, parseXlConfig(p.config)]));
+    expect(byName.get('linux-nommu')).toMatchObject({
+      type: 'hvm', firmware: 'none', kernel: 'guests/linux/linux-6.12-nommu.Image', ramdisk: 'guests/linux/initramfs.cpio',
+    });
+    expect(byName.get('linux-sbi')).toMatchObject({ type: 'hvm', firmware: 'sbi', kernel: 'guests/linux/linux-6.1-mmu.Image' });
+    expect(byName.get('linux-sbi')!.cmdline).toMatch(/^console=ttyS0 /);
+    expect(byName.get('linux-sbi-hvc')!.cmdline).toMatch(/^console=hvc0 /);
+    expect(byName.get('hello')).toMatchObject({ kernel: 'guests/hello.elf', firmware: 'none' });
+    expect(byName.get('hello')!.ramdisk).toBeUndefined();
+  });
+
+  it('Domain-0 finds the files a Linux preset names, under guests/linux/', async () => {
+    const catalog = [...ELF, ...LINUX];
+    const fetched: string[] = [];
+    const files = new Dom0Files(catalog, presetsFor(catalog), async (f) => { fetched.push(f); return Uint8Array.of(f.length); });
+    const cfg = parseXlConfig(files.readText('/etc/xen/linux-sbi.cfg'));
+    await files.load(cfg.kernel);
+    await files.load(cfg.ramdisk!);
+    expect(fetched).toEqual(['linux/linux-6.1-mmu.Image', 'linux/initramfs.cpio']);
+    expect(files.readBytes('public/guests/linux/initramfs.cpio')).toEqual(Uint8Array.of('linux/initramfs.cpio'.length));
+    await expect(files.load('guests/elsewhere/initramfs.cpio')).rejects.toThrow(/no such file/);
+  });
+});
