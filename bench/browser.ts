@@ -122,8 +122,17 @@ async function pageLoad(browser: Browser, url: string, runs: number): Promise<{ 
 }
 
 /** CPU % and MIPS over the last second of each domain. */
-function burnerLoad(page: Page, ids: readonly number[]): Promise<{ cpuPct: number; mips: number }[]> {
-  return page.evaluate((ids) => ids.map((id) => (globalThis as unknown as PageGlobals).hyperlab!.stats(id)).map((s) => ({ cpuPct: s.cpuPct, mips: s.mips })), ids);
+function burnerLoad(page: Page, ids: readonly number[]): Promise<{ cpuPct: number; mips: number; burning: boolean }[]> {
+  return page.evaluate(
+    (ids) =>
+      ids.map((id) => {
+        const h = (globalThis as unknown as PageGlobals).hyperlab!;
+        const s = h.stats(id);
+        // Still in `burn` (no prompt after the command) and runnable, not asleep.
+        return { cpuPct: s.cpuPct, mips: s.mips, burning: s.state === 'running' && h.consoleText(id).trimEnd().endsWith('burn 4000') };
+      }),
+    ids,
+  );
 }
 
 /** Echo latencies (ms) of `n` keys typed into a console; -1 for a key whose echo never came. */
@@ -165,7 +174,7 @@ async function busy(browser: Browser, url: string, o: Options) {
     await page.waitForTimeout(2500);
     const loadAtStart = await burnerLoad(page, ids.burners);
     log(`burners: ${loadAtStart.map((l) => `${l.cpuPct.toFixed(0)}% ${l.mips.toFixed(0)} MIPS`).join(', ')}`);
-    if (loadAtStart.some((l) => l.cpuPct < 50)) throw new Error('a burner domain is not busy: the figures would be of an idle host');
+    if (!loadAtStart.every((l) => l.burning)) throw new Error('a burner domain is not running burn: the figures would be of an idle host');
     const busyFps = await frameRates(page, o.seconds);
     log(`frame rate, ${BUSY_DOMAINS} vCPUs busy: ${busyFps.map((x) => x.toFixed(0)).join(', ')}`);
     const pvEcho = await echoes(page, ids.pv, o.echo);
@@ -181,7 +190,7 @@ async function busy(browser: Browser, url: string, o: Options) {
       busyDomains: BUSY_DOMAINS,
       // CPU % (of one pCPU) and MIPS of each burner over the last second, before and after the measurements.
       burnersAtStart: loadAtStart.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips) })),
-      burnersAtEnd: load.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips) })),
+      burnersAtEnd: load.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips), burning: l.burning })),
       aggregateMips: round(load.reduce((a, l) => a + l.mips, 0)),
       idleFps: { median: round(median(idleFps)), perSecond: idleFps.map((x) => round(x)) },
       busyFps: { median: round(median(busyFps)), perSecond: busyFps.map((x) => round(x)) },

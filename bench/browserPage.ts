@@ -17,7 +17,7 @@ export interface PageHyperlab {
   waitForPowerOff(id: number, timeoutMs?: number): Promise<{ readonly kind: string; readonly code: number }>;
   sendInput(id: number, text: string): Promise<void>;
   consoleText(id: number): string;
-  stats(id: number): { readonly avgMips: number; readonly mips: number; readonly cpuPct: number; readonly instret: number; readonly runMs: number };
+  stats(id: number): { readonly state: string; readonly avgMips: number; readonly mips: number; readonly cpuPct: number; readonly instret: number; readonly runMs: number };
   host(): { readonly pcpus: number } | null;
 }
 
