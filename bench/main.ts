@@ -8,6 +8,8 @@
  * so that machine noise affects both alike.
  *
  * --browser then runs bench/browser.ts (the lab in Chromium, bench/results/browser.json).
+ * --linux runs only the Linux boot benchmark (bench/linux.ts, bench/results/linux.json),
+ * which the full run also includes.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { measureExitRoundTrip, measureNullHypercall } from './exits';
 import { measureEvtchnWakeup, type WakeupResult } from './evtchn';
 import { measureConsole } from './console';
 import { aggregateMips } from './scaling';
+import { measureLinux, type LinuxBench } from './linux';
 
 export interface CpuRun {
   instructions: number;
@@ -57,13 +60,24 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   let runs = 5;
   let out = join(projectRoot(), 'bench', 'results', 'cpu.json');
   let browser = false;
+  let linuxOnly = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') runs = Number(argv[++i]);
     else if (argv[i] === '--out') out = argv[++i] ?? out;
     else if (argv[i] === '--browser') browser = true;
+    else if (argv[i] === '--linux') linuxOnly = true;
     else throw new UsageError(`unknown bench option '${argv[i]}'`);
   }
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs takes a whole number above 0');
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (linuxOnly) {
+    const json = JSON.stringify({ benchmark: 'linux', date: new Date().toISOString(), runs, linux: linuxSummary(await measureLinux(runs, log)) }, null, 2);
+    process.stdout.write(`${json}\n`);
+    const file = argv.includes('--out') ? out : join(projectRoot(), 'bench', 'results', 'linux.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${json}\n`);
+    return 0;
+  }
   const imagePath = guestImage('cpubench');
   const image = readFileOrThrow(imagePath, 'benchmark guest');
 
@@ -97,6 +111,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   const pvCon = await measureConsole('pv', 1 << 20);
   const hvmCon = await measureConsole('hvm', 1 << 20);
   process.stderr.write(`console 1 MiB: pv ${(pvCon.bytesPerSecond / 1024).toFixed(0)} KiB/s, hvm ${(hvmCon.bytesPerSecond / 1024).toFixed(1)} KiB/s\n`);
+  const linux = await measureLinux(Math.min(runs, 3), log);
   const seconds = median(hyperlab.map((r) => r.seconds));
   const result = {
     benchmark: 'cpu',
@@ -139,6 +154,8 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
       hvm: { bytesPerSecond: Math.round(hvmCon.bytesPerSecond), exitsPerKiB: round(hvmCon.exitsPerKiB) },
       pvOverHvmThroughput: round(pvCon.bytesPerSecond / hvmCon.bytesPerSecond),
     },
+    // Linux to the init's prompt (bench/linux.ts): three guests as hvm domains, kernel 1 as processes.
+    linux: linuxSummary(linux),
     qemu: haveQemu
       ? {
           medianSeconds: round(median(qemuMs) / 1000),
@@ -158,6 +175,33 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   // bench/browser.ts drives Chromium through Playwright, which is not bundled into the CLI: run it apart.
   const r = spawnSync('npx', ['tsx', join('bench', 'browser.ts'), '--runs', String(runs)], { cwd: projectRoot(), stdio: 'inherit' });
   return r.status ?? 1;
+}
+
+/** Medians and raw runs of the Linux benchmark; exits per console byte for the console's own exit reason. */
+function linuxSummary(l: LinuxBench): Record<string, unknown> {
+  const domains = Object.fromEntries(Object.entries(l.domains).map(([guest, b]) => {
+    const reason = guest.endsWith('hvc0') ? 'sbi:console' : 'mmio:uart0';
+    const perByte = b.exits.map((e, i) => (e[reason] ?? 0) / b.bytes[i]!);
+    return [guest, {
+      medianPromptSeconds: round(median(b.promptMs) / 1000),
+      promptSeconds: b.promptMs.map((x) => round(x / 1000)),
+      medianMillionInsns: round(median(b.promptMillionInsns)),
+      millionInsns: b.promptMillionInsns.map(round),
+      consoleBytes: b.bytes,
+      consoleExitReason: reason,
+      medianConsoleExitsPerByte: round(median(perByte)),
+      exits: b.exits,
+    }];
+  }));
+  const q = l.process.qemuMs;
+  return {
+    domains,
+    nommuProcess: {
+      hyperlabRun: { medianPromptSeconds: round(median(l.process.hyperlabRunMs) / 1000), promptSeconds: l.process.hyperlabRunMs.map((x) => round(x / 1000)) },
+      qemu: q ? { medianPromptSeconds: round(median(q) / 1000), promptSeconds: q.map((x) => round(x / 1000)) } : { skipped: 'qemu-system-riscv32 not found' },
+    },
+    sbiUnderQemu: { skipped: 'no rv32 SBI firmware for QEMU in Debian (only riscv64 OpenSBI); no shim written' },
+  };
 }
 
 function cores(): number {

@@ -7,13 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ensureBundleSync } from '../../src/node/testBundle';
-import { bootSbiLinux, exitsPerByte, type SbiBootResult } from './sbiBoot';
+import { bootLinuxDomain, exitsPerByte, type LinuxBootResult } from './domainSession';
 
-const results: Partial<Record<'ttyS0' | 'hvc0', SbiBootResult>> = {};
+const results: Partial<Record<'ttyS0' | 'hvc0', LinuxBootResult>> = {};
 
-async function boot(console: 'ttyS0' | 'hvc0'): Promise<SbiBootResult> {
-  const r = await bootSbiLinux({
-    console, workerScript: ensureBundleSync(), commands: ['echo hello from S-mode', 'cat /proc/cmdline', 'uname'], poweroff: true,
+async function boot(console: 'ttyS0' | 'hvc0'): Promise<LinuxBootResult> {
+  const r = await bootLinuxDomain({
+    guest: console === 'ttyS0' ? 'sbi-ttyS0' : 'sbi-hvc0', workerScript: ensureBundleSync(), commands: ['echo hello from S-mode', 'cat /proc/cmdline', 'uname'], poweroff: true,
   });
   results[console] = r;
   return r;

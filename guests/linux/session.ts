@@ -8,12 +8,13 @@
  * (how many depends on host timing, on QEMU as on hyperlab).
  */
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../src/node/paths';
 import { findQemu, qemuArgs, stripTimingLines } from '../../src/node/qemu';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The project's root, found from package.json, so that this also works bundled (bench/linux.ts). */
+const ROOT = projectRoot();
 export const LINUX_DIR = join(ROOT, 'public', 'guests', 'linux');
 /** Linux 6.12, rv32ima, no MMU, M-mode (guests/linux/build.sh). */
 export const LINUX_NOMMU_IMAGE = join(LINUX_DIR, 'linux-6.12-nommu.Image');

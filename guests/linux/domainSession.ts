@@ -1,30 +1,41 @@
 /**
- * Booting the MMU kernel (Linux 6.1, S-mode) as an hvm domain with firmware = "sbi" under
- * an in-process hypervisor with real vCPU workers, typing at the init's prompt and
- * counting what it cost: console bytes, exits by reason, instructions, time. Shared by the
- * guest tests (sbi.test.ts) and the benchmarks (bench/linux.ts).
+ * Booting a Linux guest as an hvm domain under an in-process hypervisor with real vCPU
+ * workers (one pCPU), typing at the init's prompt and counting what it cost: console
+ * bytes, exits by reason, instructions, time. The kernels: Linux 6.12 without an MMU in
+ * M-mode (firmware "none"), and Linux 6.1 with the MMU in S-mode (firmware "sbi") on the
+ * UART (ttyS0) or the SBI console (hvc0). Shared by the guest tests (sbi.test.ts) and the
+ * benchmarks (bench/linux.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Domain } from '../../src/core/xen/domain';
+import { Runstate, type Domain } from '../../src/core/xen/domain';
 import { Hypervisor } from '../../src/core/xen/hypervisor';
 import { Toolstack } from '../../src/core/xen/toolstack';
 import { nodeVcpuHost } from '../../src/node/vcpuHost';
 import { projectRoot } from '../../src/node/paths';
 import { INIT_PROMPT } from './session';
 
-export const LINUX_MMU_IMAGE_NAME = 'public/guests/linux/linux-6.1-mmu.Image';
 export const INITRAMFS_NAME = 'public/guests/linux/initramfs.cpio';
-/** The two consoles the kernel can be given: the emulated 16550A, or the SBI console. */
-export const SBI_CMDLINES = {
-  ttyS0: 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0',
-  hvc0: 'console=hvc0 earlycon=sbi initramfs_async=0',
+/** The guests: kernel, firmware and command line (the console). */
+export const LINUX_GUESTS = {
+  /** Linux 6.12, no MMU, M-mode from 0x80000000 (QEMU's -bios none). */
+  'nommu-ttyS0': {
+    kernel: 'public/guests/linux/linux-6.12-nommu.Image', firmware: 'none',
+    cmdline: 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0',
+  },
+  /** Linux 6.1, Sv32, S-mode on hyperlab's SBI, on the emulated 16550A. */
+  'sbi-ttyS0': {
+    kernel: 'public/guests/linux/linux-6.1-mmu.Image', firmware: 'sbi',
+    cmdline: 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0',
+  },
+  /** The same on the SBI console. */
+  'sbi-hvc0': { kernel: 'public/guests/linux/linux-6.1-mmu.Image', firmware: 'sbi', cmdline: 'console=hvc0 earlycon=sbi initramfs_async=0' },
 } as const;
-export type SbiConsole = keyof typeof SBI_CMDLINES;
+export type LinuxGuest = keyof typeof LINUX_GUESTS;
 
-export interface SbiBootOptions {
-  console: SbiConsole;
+export interface LinuxBootOptions {
+  guest: LinuxGuest;
   /** The path of the vCPU worker script (bundled). */
   workerScript: string;
   /** Command lines typed at successive prompts. */
@@ -36,11 +47,11 @@ export interface SbiBootOptions {
   timeoutMs?: number;
 }
 
-export interface SbiBootResult {
+export interface LinuxBootResult {
   console: string;
   /** Host ms from domain creation to the first prompt. */
   promptMs: number;
-  /** Guest instructions retired by the domain when the first prompt appeared. */
+  /** Guest instructions the domain retired up to the first prompt, counted when it first idles there. */
   promptInsns: number;
   /** Console bytes and exits by reason up to the first prompt. */
   promptBytes: number;
@@ -54,7 +65,8 @@ export interface SbiBootResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function bootSbiLinux(o: SbiBootOptions): Promise<SbiBootResult> {
+export async function bootLinuxDomain(o: LinuxBootOptions): Promise<LinuxBootResult> {
+  const g = LINUX_GUESTS[o.guest];
   const root = projectRoot();
   const hv = new Hypervisor({ memoryMiB: (o.memMiB ?? 128) + 32, pcpus: 1, host: nodeVcpuHost(o.workerScript) });
   const ts = new Toolstack(hv, { readFile: (p) => readFileSync(join(root, p)) });
@@ -62,8 +74,8 @@ export async function bootSbiLinux(o: SbiBootOptions): Promise<SbiBootResult> {
     hv.start();
     const t0 = performance.now();
     const d = ts.create([
-      'name = "linux"', 'type = "hvm"', 'firmware = "sbi"', `memory = ${o.memMiB ?? 128}`, `vcpus = ${o.vcpus ?? 1}`,
-      `kernel = "${LINUX_MMU_IMAGE_NAME}"`, `ramdisk = "${INITRAMFS_NAME}"`, `cmdline = "${SBI_CMDLINES[o.console]}"`,
+      'name = "linux"', 'type = "hvm"', `firmware = "${g.firmware}"`, `memory = ${o.memMiB ?? 128}`, `vcpus = ${o.vcpus ?? 1}`,
+      `kernel = "${g.kernel}"`, `ramdisk = "${INITRAMFS_NAME}"`, `cmdline = "${g.cmdline}"`,
       'on_poweroff = "preserve"',
     ].join('\n'));
     let out = '';
@@ -89,9 +101,11 @@ export async function bootSbiLinux(o: SbiBootOptions): Promise<SbiBootResult> {
     };
     await nextPrompt();
     const promptMs = performance.now() - t0;
-    const promptInsns = d.vcpus.reduce((n, v) => n + v.instret, 0);
     const promptBytes = bytes;
     const promptExits = Object.fromEntries(d.exits);
+    // vCPUs account instructions when a slice ends: count them once vCPU 0 idles at the prompt.
+    await waitFor(() => d.vcpus[0]!.runstate === Runstate.BLOCKED, 'the vCPU to idle at the prompt');
+    const promptInsns = d.vcpus.reduce((n, v) => n + v.instret, 0);
     for (const c of o.commands ?? []) {
       hv.consoleInput(d.domid, new TextEncoder().encode(`${c}\n`));
       await nextPrompt();
