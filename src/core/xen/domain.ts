@@ -50,6 +50,8 @@ export class Vcpu implements SchedVcpu {
    * poll_evtchn), and whether an event has woken it already.
    */
   poll: { port: number; woken: boolean } | undefined;
+  /** Its slot in the event-channel directory (kick word, parked flag). */
+  slot = -1;
   /** VCPUOP_down was called: the vCPU goes offline at the end of its slice. */
   goingDown = false;
   /** Commands sent (C_SEQ) and events seen (C_DOORBELL). */
@@ -111,8 +113,11 @@ export class Domain {
   cpuNs = 0;
   /** Exits by reason (mmio:uart0, hypercall:console_io, wfi, ...). */
   readonly exits = new Map<string, number>();
-  /** EVTCHNOP_send calls on its ports. */
-  evtchnSends = 0;
+  /** EVTCHNOP_send calls the hypervisor served, and a count of those the direct path did. */
+  evtchnSlowSends = 0;
+  directSends: () => number = () => 0;
+  /** pv: its slot in the event-channel directory, or -1 (then every send goes through the hypervisor). */
+  evtchnSlot = -1;
   readonly sched: SchedParams;
   readonly createdAt: number;
 
@@ -145,6 +150,11 @@ export class Domain {
     if (this.shutdownReason !== null) return 'shutdown';
     if (this.paused) return 'paused';
     return this.vcpus.some((v) => v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) ? 'running' : 'blocked';
+  }
+
+  /** EVTCHNOP_send calls on its ports that named a valid port. */
+  get evtchnSends(): number {
+    return this.evtchnSlowSends + this.directSends();
   }
 
   countExit(reason: string): void {

@@ -35,8 +35,8 @@ export interface EvtchnDomain {
   /** The domain's memory and its shared_info page; undefined for Domain-0. */
   readonly mem: GuestMemory | undefined;
   readonly sharedInfo: number;
-  /** EVTCHNOP_send calls that named a valid port (statistics). */
-  evtchnSends?: number;
+  /** EVTCHNOP_send calls served here that named a valid port (statistics). */
+  evtchnSlowSends?: number;
 }
 
 export interface EvtchnHooks {
@@ -47,6 +47,8 @@ export interface EvtchnHooks {
   dom0Event(port: number): void;
   /** A port became pending, masked or not: wake vCPUs in SCHEDOP_poll on it (evtchn_check_pollers). */
   checkPollers?(domid: number, port: number): void;
+  /** An interdomain channel was connected or one end closed (the direct send path's routes). */
+  interdomainChanged?(d: EvtchnDomain, port: number): void;
 }
 
 export function newPortTable(): EvtchnPort[] {
@@ -92,6 +94,8 @@ export class EventChannels {
     if (p < 0) return p;
     d.ports[p]!.s = { state: 'interdomain', remoteDomid, remotePort };
     rp.s = { state: 'interdomain', remoteDomid: d.domid, remotePort: p };
+    this.hooks.interdomainChanged?.(d, p);
+    this.hooks.interdomainChanged?.(r, remotePort);
     // The peer may have signalled before we bound: always set the local end pending.
     this.setPending(d, p);
     return p;
@@ -124,10 +128,13 @@ export class EventChannels {
       const rp = r ? this.port(r, e.s.remotePort) : undefined;
       if (rp && rp.s.state === 'interdomain' && rp.s.remoteDomid === d.domid && rp.s.remotePort === port) {
         rp.s = { state: 'unbound', remoteDomid: d.domid };
+        this.hooks.interdomainChanged?.(r!, e.s.remotePort);
       }
     }
+    const wasInterdomain = e.s.state === 'interdomain';
     e.s = { state: 'free' };
     e.vcpu = 0;
+    if (wasInterdomain) this.hooks.interdomainChanged?.(d, port);
     if (d.mem) {
       // Clear its pending bit so a future owner of the port starts clean (evtchn_2l_clear_pending).
       const w = port >>> 5;
@@ -139,7 +146,7 @@ export class EventChannels {
   send(d: EvtchnDomain, port: number): number {
     const e = this.port(d, port);
     if (e === undefined) return -X.EINVAL;
-    d.evtchnSends = (d.evtchnSends ?? 0) + 1;
+    d.evtchnSlowSends = (d.evtchnSlowSends ?? 0) + 1;
     switch (e.s.state) {
       case 'interdomain': {
         const r = this.hooks.lookup(e.s.remoteDomid);

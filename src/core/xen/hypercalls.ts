@@ -22,6 +22,8 @@ export interface HcResult {
 
 /** What the dispatcher needs of the hypervisor. */
 export interface HypercallContext {
+  /** A vCPU of `d` started or stopped polling (SCHEDOP_poll). */
+  pollersChanged(d: Domain): void;
   readonly evtchn: EventChannels;
   readonly gnttab: GrantTables;
   lookup(domid: number): (Domain & EvtchnDomain & GnttabDomain) | undefined;
@@ -84,17 +86,26 @@ function schedOp(ctx: HypercallContext, d: Domain, v: Vcpu, [cmd, arg]: readonly
       // struct sched_poll { evtchn_port_t *ports; unsigned nr_ports; u64 timeout; }: block until
       // one of the ports is pending, masked or not, or an upcall, or the timeout (absolute
       // system time; the vCPU keeps that timer). As Xen's do_poll: one port wakes only on
-      // itself, several on any port of the domain (poll_evtchn = -1).
+      // itself, several on any port of the domain (poll_evtchn = -1). The vCPU counts as a
+      // poller before its ports are looked at, so a direct send (evtchnDirect.ts) that
+      // marks one meanwhile asks the hypervisor to look again.
       const nrPorts = d.mem!.u32(arg! + 4);
       if (nrPorts > 128) return ok(-X.EINVAL);
-      let only = -1;
+      const ports: number[] = [];
       for (let i = 0; i < nrPorts; i++) {
         const port = d.mem!.u32(d.mem!.u32(arg!) + 4 * i);
         if (port === 0 || port >= X.NR_EVTCHN_PORTS) return ok(-X.EINVAL);
-        if ((d.mem!.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (port >>> 5)) & (1 << (port & 31))) !== 0) return ok(0);
-        if (nrPorts === 1) only = port;
+        ports.push(port);
       }
-      v.poll = { port: only, woken: false };
+      v.poll = { port: nrPorts === 1 ? ports[0]! : -1, woken: false };
+      ctx.pollersChanged(d);
+      for (const port of ports) {
+        if ((d.mem!.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (port >>> 5)) & (1 << (port & 31))) !== 0) {
+          v.poll = undefined;
+          ctx.pollersChanged(d);
+          return ok(0);
+        }
+      }
       return ok(0, HcAction.POLL);
     }
     case X.SCHEDOP_shutdown: {

@@ -27,6 +27,8 @@ import { RoundRobin } from './sched/roundRobin';
 import type { SchedOps } from './sched/schedOps';
 import type { SliceTrace } from './sched/sliceTrace';
 import { Schedule } from './schedule';
+import { EvtchnDirectory, MAX_DOMAIN_SLOTS, MAX_VCPU_SLOTS, newEvtchnDirectory } from './evtchnDirect';
+import { P2M_MFN_MASK } from '../bus/bus';
 import type { DomainConfig } from './xlConfig';
 import { hostNowMs } from './vcpuRunner';
 
@@ -71,6 +73,10 @@ export class Hypervisor implements HypercallContext {
   readonly pcpus: number;
   readonly log: string[] = [];
   readonly schedule: Schedule;
+  /** The direct event-channel path and the words vCPUs wait in place on (evtchnDirect.ts). */
+  readonly evtchnDir = new EvtchnDirectory(newEvtchnDirectory());
+  private readonly vcpuBySlot: (Vcpu | undefined)[] = new Array<Vcpu | undefined>(MAX_VCPU_SLOTS);
+  private readonly domainBySlot: (Domain | undefined)[] = new Array<Domain | undefined>(MAX_DOMAIN_SLOTS);
   private readonly host: VcpuHost;
   private readonly icountShift: number | undefined;
   private readonly listeners: { [K in keyof HypervisorEvents]: Set<HypervisorEvents[K]> } = {
@@ -90,7 +96,8 @@ export class Hypervisor implements HypercallContext {
       guestShutdown: (d, reason, detail) => this.guestShutdown(d, reason, detail),
       dmesg: (line) => this.dmesg(line),
       domainChanged: (domid) => this.emit('domain', domid),
-    }, this.sched, { pcpus: opts.pcpus, icountShift: opts.icountShift, parkUs: opts.parkUs ?? DEFAULT_PARK_US });
+      pollEnded: (d) => this.pollersChanged(d),
+    }, this.sched, { pcpus: opts.pcpus, icountShift: opts.icountShift, parkUs: opts.parkUs ?? DEFAULT_PARK_US, dir: this.evtchnDir });
     this.evtchn = new EventChannels({
       lookup: (domid) => this.lookup(domid),
       kick: (domid, vcpu) => {
@@ -98,6 +105,7 @@ export class Hypervisor implements HypercallContext {
         if (v) this.schedule.notify(v);
       },
       dom0Event: (port) => this.dom0Handlers.get(port)?.(),
+      interdomainChanged: (d, port) => this.routePort(d, port),
       checkPollers: (domid, port) => {
         for (const v of this.domains.get(domid)?.vcpus ?? []) {
           if (!v.poll || (v.poll.port >= 0 && v.poll.port !== port)) continue;
@@ -142,6 +150,7 @@ export class Hypervisor implements HypercallContext {
 
   start(): void {
     this.schedule.start();
+    void this.serveDirectory();
   }
 
   setRunstate(v: Vcpu, s: Runstate): void {
@@ -191,6 +200,7 @@ export class Hypervisor implements HypercallContext {
     }
     this.domains.set(domid, d);
     for (let i = 0; i < cfg.vcpus; i++) d.vcpus.push(new Vcpu(d, i)); // before ports: bind_virq checks nrVcpus
+    this.assignSlots(d);
     if (d.pv) this.connectPvBackends(d);
     for (const v of d.vcpus) {
       this.sched.insert(v);
@@ -217,6 +227,9 @@ export class Hypervisor implements HypercallContext {
       ...(d.pv ? { sharedInfo: d.sharedInfo } : {}),
       ...(d.plicShared ? { plicShared: d.plicShared } : {}),
       nrVcpus: d.vcpus.length,
+      evtchnDir: this.evtchnDir.buffer,
+      vcpuSlot: v.slot,
+      ...(d.evtchnSlot >= 0 ? { domainSlot: d.evtchnSlot } : {}),
       ...(mrom ? { mrom } : {}),
       ...(d.pv ? {} : { firmware: d.config.firmware }),
       entry,
@@ -253,6 +266,7 @@ export class Hypervisor implements HypercallContext {
       if (this.xenstored.isDomainIntroduced(domid)) this.xenstored.releaseDomain(domid);
       void this.xsRm(`/local/domain/${domid}`);
     }
+    this.releaseSlots(d);
     const freed = releaseFrames(this.memory, d.p2m);
     this.domains.delete(domid);
     this.dmesg(`domain ${domid} (${d.name}): destroyed, ${freed} frames freed`);
@@ -354,6 +368,84 @@ export class Hypervisor implements HypercallContext {
     try { await this.xsDom0().rm(path); } catch { /* already gone */ }
   }
 
+  // ---- the direct event-channel path (evtchnDirect.ts) -----------------------------
+
+  /** A directory slot for every vCPU (its kick word), and one for a pv domain's ports. */
+  private assignSlots(d: Domain): void {
+    for (const v of d.vcpus) {
+      const s = this.vcpuBySlot.findIndex((x) => x === undefined);
+      if (s < 0) throw new Error(`too many vCPUs on this host (at most ${MAX_VCPU_SLOTS})`);
+      this.vcpuBySlot[s] = v;
+      v.slot = s;
+    }
+    if (!d.pv || !d.mem) return;
+    const s = this.domainBySlot.findIndex((x) => x === undefined);
+    if (s < 0) return; // no slot: every send of this domain goes through the hypervisor
+    this.domainBySlot[s] = d;
+    d.evtchnSlot = s;
+    this.evtchnDir.clearDomain(s);
+    // shared_info is one of the pv special pages, which the guest cannot give back
+    // (depopulate refuses it), so its machine address stays valid for the domain's life.
+    const e = d.p2m.get((d.sharedInfo - d.ramBase) >>> 12);
+    this.evtchnDir.setSharedInfo(s, e < 0 ? -1 : (e & P2M_MFN_MASK) * 4096 + (d.sharedInfo & 0xfff));
+    for (const v of d.vcpus) this.evtchnDir.setVcpuSlot(s, v.vcpuId, v.slot);
+    d.directSends = () => this.evtchnDir.sends(s);
+  }
+
+  private releaseSlots(d: Domain): void {
+    for (const v of d.vcpus) if (v.slot >= 0) this.vcpuBySlot[v.slot] = undefined;
+    if (d.evtchnSlot < 0) return;
+    this.evtchnDir.clearDomain(d.evtchnSlot);
+    this.domainBySlot[d.evtchnSlot] = undefined;
+  }
+
+  /** Route a port for direct sends when both ends are guests with slots and connected. */
+  private routePort(ed: EvtchnDomain, port: number): void {
+    const d = this.domains.get(ed.domid);
+    if (!d || d.evtchnSlot < 0) return;
+    const s = d.ports[port]?.s;
+    if (s?.state !== 'interdomain') {
+      this.evtchnDir.setRoute(d.evtchnSlot, port, null);
+      return;
+    }
+    const r = this.domains.get(s.remoteDomid);
+    const rp = r?.ports[s.remotePort];
+    const back = rp?.s.state === 'interdomain' && rp.s.remoteDomid === d.domid && rp.s.remotePort === port;
+    this.evtchnDir.setRoute(d.evtchnSlot, port, r && r.evtchnSlot >= 0 && back ? { dslot: r.evtchnSlot, port: s.remotePort, vcpu: rp!.vcpu } : null);
+  }
+
+  pollersChanged(d: Domain): void {
+    if (d.evtchnSlot >= 0) this.evtchnDir.setPollers(d.evtchnSlot, d.vcpus.filter((v) => v.poll).length);
+  }
+
+  /** Serve what vCPU workers ask of the hypervisor after a direct send: wake-ups, pollers. */
+  private async serveDirectory(): Promise<void> {
+    const w = this.evtchnDir.w;
+    const bell = this.evtchnDir.doorbellIndex;
+    let seen = Atomics.load(w, bell);
+    while (this.schedule.isRunning) {
+      const r = Atomics.waitAsync(w, bell, seen, 1000);
+      if (r.async) await r.value;
+      seen = Atomics.load(w, bell);
+      const { wake, poll } = this.evtchnDir.takeRequests();
+      for (const s of wake) {
+        const v = this.vcpuBySlot[s];
+        if (v) this.schedule.notify(v);
+      }
+      for (const s of poll) {
+        const d = this.domainBySlot[s];
+        for (const v of d?.vcpus ?? []) {
+          if (!v.poll || !d?.mem) continue;
+          const p = v.poll.port;
+          const pending = p < 0 || (d.mem.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (p >>> 5)) & (1 << (p & 31))) !== 0;
+          if (!pending) continue;
+          v.poll.woken = true;
+          this.schedule.notify(v);
+        }
+      }
+    }
+  }
+
   // ---- HypercallContext ------------------------------------------------------------
 
   consoleWrite(d: Domain, bytes: Uint8Array): void {
@@ -397,6 +489,9 @@ export class Hypervisor implements HypercallContext {
     const e = d.p2m.get(gfn);
     if (e < 0 || this.memory.owner[e & 0x3fff_ffff] !== d.domid) return false; // not its own frame (a grant mapping)
     if (this.gnttab.isMapped(d.domid, e & 0x3fff_ffff)) return false; // another domain maps it: keep it
+    // shared_info is Xen's page in Xen, not the guest's to give back (and the direct event
+    // path writes to its machine frame).
+    if (d.pv && gfn === (d.sharedInfo - d.ramBase) >>> 12) return false;
     d.p2m.clear(gfn);
     this.memory.free(e & 0x3fff_ffff);
     d.totPages--;

@@ -6,6 +6,7 @@
  * wrong one fires early by the gap (it once fired 11 ms early on every tick and Linux
  * spent its boot catching up jiffies).
  */
+import { newEvtchnDirectory } from './evtchnDirect';
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../cpu/asm';
 import { PRV_S } from '../cpu/trap';
@@ -48,6 +49,7 @@ function runner(program: number[], domainAgeMs: number): { r: VcpuRunner; cb: In
     domid: 1, vcpuId: 0, type: 'hvm', firmware: 'sbi',
     machineMemory: mem.buffer, p2m: p2m.table.buffer as SharedArrayBuffer, p2mGeneration: p2m.generation.buffer as SharedArrayBuffer,
     control: cb.buffer as SharedArrayBuffer, ramBase: RAM, ramSize: 256 * 4096,
+    evtchnDir: newEvtchnDirectory(), vcpuSlot: 0,
     entry: RAM, args: [0, RAM + 0x8_0000, 0], clock: { kind: 'real', epochMs: hostNowMs() - domainAgeMs },
   };
   const r = new VcpuRunner(boot);

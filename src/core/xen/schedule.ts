@@ -10,6 +10,7 @@ import * as C from './vcpuControl';
 import { Runstate, type Domain, type ShutdownReason, type Vcpu } from './domain';
 import { NS_PER_MS, type SchedOps } from './sched/schedOps';
 import { SliceTrace } from './sched/sliceTrace';
+import type { EvtchnDirectory } from './evtchnDirect';
 import { hostNowMs } from './vcpuRunner';
 import * as X from './xenAbi';
 
@@ -25,6 +26,8 @@ export interface ScheduleHost {
   dmesg(line: string): void;
   /** A domain's state or statistics changed (for listeners). */
   domainChanged(domid: number): void;
+  /** A vCPU of `d` stopped polling (SCHEDOP_poll). */
+  pollEnded(d: Domain): void;
 }
 
 export interface ScheduleOptions {
@@ -33,6 +36,8 @@ export interface ScheduleOptions {
   icountShift: number | undefined;
   /** Wait in place, microseconds (0 = never; forced to 0 in deterministic mode). */
   parkUs: number;
+  /** Where vCPUs wait in place (their kick words and parked flags). */
+  dir: EvtchnDirectory;
 }
 
 export class Schedule {
@@ -41,6 +46,7 @@ export class Schedule {
   readonly pcpus: number;
   private readonly icountShift: number | undefined;
   private readonly parkUs: number;
+  private readonly dir: EvtchnDirectory;
   private running = false;
   private idleWaiters: (() => void)[] = [];
   /** Scheduler time in deterministic mode (ns). */
@@ -51,6 +57,7 @@ export class Schedule {
     this.pcpus = o.pcpus;
     this.icountShift = o.icountShift;
     this.parkUs = o.icountShift === undefined ? o.parkUs : 0;
+    this.dir = o.dir;
   }
 
   /** Scheduler time in ns. */
@@ -64,6 +71,10 @@ export class Schedule {
     for (let p = 0; p < this.pcpus; p++) void this.pcpuLoop(p);
   }
 
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   stop(): void {
     this.running = false;
     this.kick();
@@ -72,12 +83,13 @@ export class Schedule {
   /** An upcall or interrupt for `v`: wake it if blocked, or make it look if it waits in place. */
   notify(v: Vcpu): void {
     if (v.runstate === Runstate.BLOCKED) this.wake(v);
-    else if (v.runstate === Runstate.RUNNING) kickVcpu(v);
+    else if (v.runstate === Runstate.RUNNING && v.slot >= 0) this.dir.kick(v.slot);
   }
 
-  /** End a running vCPU's slice at its next look (pause). */
+  /** End a running vCPU's slice at its next look. */
   preempt(v: Vcpu): void {
-    preemptVcpu(v);
+    Atomics.store(v.cb, C.C_PREEMPT, 1);
+    if (v.slot >= 0) this.dir.kick(v.slot);
   }
 
   setRunstate(v: Vcpu, s: Runstate): void {
@@ -97,7 +109,10 @@ export class Schedule {
     if (v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) return;
     clearTimeout(v.wakeTimer);
     v.wakeTimer = undefined;
-    v.poll = undefined;
+    if (v.poll) {
+      v.poll = undefined;
+      this.host.pollEnded(v.domain);
+    }
     this.setRunstate(v, Runstate.RUNNABLE);
     this.policy.wake(v, this.now());
     if (this.idleWaiters.length === 0) this.reclaimParkedPcpu(v);
@@ -109,8 +124,8 @@ export class Schedule {
     for (const d of this.host.domains.values()) {
       for (const u of d.vcpus) {
         if (u.runstate !== Runstate.RUNNING || u.pcpu < 0 || (v.affinity & (1 << u.pcpu)) === 0) continue;
-        if (Atomics.load(u.cb, C.C_PARKED) === 0) continue;
-        preemptVcpu(u);
+        if (u.slot < 0 || !this.dir.isParked(u.slot)) continue;
+        this.preempt(u);
         return;
       }
     }
@@ -177,7 +192,7 @@ export class Schedule {
     }
     cb[C.C_BUDGET] = det === undefined ? MAX_BUDGET : Math.max(1, Math.floor(sliceNs / 2 ** det));
     cb[C.C_PARK_US] = this.parkUs;
-    const preempt = det === undefined ? setTimeout(() => preemptVcpu(v), sliceNs / NS_PER_MS) : undefined;
+    const preempt = det === undefined ? setTimeout(() => this.preempt(v), sliceNs / NS_PER_MS) : undefined;
     v.cmdSeq++;
     Atomics.store(cb, C.C_SEQ, v.cmdSeq);
     Atomics.notify(cb, C.C_SEQ);
@@ -250,7 +265,10 @@ export class Schedule {
         // The race-free half of SCHEDOP_block (and _poll): an event sent since the vCPU looked
         // wakes it now.
         runnable = !d.paused && (this.upcallPending(v) || v.poll?.woken === true || v.wakeAt <= hostNowMs());
-        if (runnable) v.poll = undefined;
+        if (runnable && v.poll) {
+          v.poll = undefined;
+          this.host.pollEnded(d);
+        }
         if (!runnable && Number.isFinite(v.wakeAt)) {
           v.wakeTimer = setTimeout(() => { v.wakeTimer = undefined; this.wake(v); }, Math.max(0, v.wakeAt - hostNowMs()));
         }
@@ -293,14 +311,3 @@ export class Schedule {
   }
 }
 
-/** Tell a running vCPU to look again (it may be waiting in place for an event). */
-function kickVcpu(v: Vcpu): void {
-  Atomics.add(v.cb, C.C_KICK, 1);
-  Atomics.notify(v.cb, C.C_KICK);
-}
-
-/** End a running vCPU's slice at its next look. */
-function preemptVcpu(v: Vcpu): void {
-  Atomics.store(v.cb, C.C_PREEMPT, 1);
-  kickVcpu(v);
-}

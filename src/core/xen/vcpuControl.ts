@@ -40,12 +40,11 @@ export const C_RAN_MS = 26; // two words, read through a Float64Array at index C
  * Wait in place (as KVM's halt polling): a vCPU that blocks or sleeps in WFI may keep its
  * pCPU for up to C_PARK_US microseconds (set by the hypervisor with each slice; 0 = not
  * at all) and resume at once when an event arrives, without a round trip through the
- * scheduler. C_PARKED is 1 while it waits; C_KICK is bumped (and notified) by whoever
- * gives it something to look at: an event, an interrupt line, a preemption.
+ * scheduler. It waits on its kick word in the event-channel directory (evtchnDirect.ts),
+ * which whoever gives it something to look at bumps: an event, an interrupt line, a
+ * preemption.
  */
 export const C_PARK_US = 28;
-export const C_PARKED = 29;
-export const C_KICK = 30;
 export const C_WORDS = 32;
 
 /** START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run. */
@@ -104,6 +103,10 @@ export interface VcpuBoot {
   mrom?: { fdtAddr: number; nextAddr: number };
   /** hvm: "sbi" starts the vCPU in S-mode with hyperlab as its SBI firmware (xl.cfg `firmware`). */
   firmware?: 'none' | 'sbi';
+  /** The event-channel directory (evtchnDirect.ts), this vCPU's slot in it, and its domain's (pv). */
+  evtchnDir: SharedArrayBuffer;
+  vcpuSlot: number;
+  domainSlot?: number;
   /** hvm with more than one vCPU: the PLIC's registers, shared by the domain's vCPU workers. */
   plicShared?: SharedArrayBuffer;
   /** vCPUs of the domain (the PLIC has contexts for each). */

@@ -22,6 +22,7 @@ import { sbiCall } from './sbi';
 import * as C from './vcpuControl';
 import { HcAction } from './hypercalls';
 import * as X from './xenAbi';
+import { EvtchnDirectory } from './evtchnDirect';
 
 /** Instructions between looks at the preempt flag: about a millisecond. */
 const CHUNK = 100_000;
@@ -53,6 +54,7 @@ export class VcpuRunner {
   /** Time this slice spent waiting in place (not CPU time). */
   private parkedMs = 0;
   private readonly p2mGeneration: Int32Array;
+  private readonly dir: EvtchnDirectory;
   /** hvm with firmware = "sbi": S-mode guest, hyperlab's SBI, the board's devices. */
   private readonly hvmSbi: boolean;
   /** SBI console output not yet handed to the hypervisor (see consolePutchar). */
@@ -69,6 +71,7 @@ export class VcpuRunner {
       p2mGeneration: new Int32Array(boot.p2mGeneration),
     });
     this.p2mGeneration = new Int32Array(boot.p2mGeneration);
+    this.dir = new EvtchnDirectory(boot.evtchnDir);
     this.hvmSbi = boot.type === 'hvm' && boot.firmware === 'sbi';
     const hart = new Hart(this.bus, boot.vcpuId);
     this.hart = hart;
@@ -193,6 +196,7 @@ export class VcpuRunner {
       this.xenTimer = ns === 0 ? Infinity : Math.ceil(ns / 100); // ns of system time -> 10 MHz ticks
       return 0;
     }
+    if (nr === X.HYPERVISOR_event_channel_op && args[0] === X.EVTCHNOP_send && this.directSend(args[1]!)) return 0;
     if (nr === X.HYPERVISOR_sched_op && args[0] === X.SCHEDOP_block && this.upcallPending()) {
       this.clearUpcallMask();
       return 0; // an event is already waiting: no need to block
@@ -212,6 +216,18 @@ export class VcpuRunner {
     } else if (action === HcAction.YIELD) this.endSlice(C.SliceEnd.PREEMPTED);
     else if (action === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
     return ret;
+  }
+
+  /**
+   * EVTCHNOP_send on the direct path (evtchnDirect.ts): the port is read from the guest's
+   * struct evtchn_send; false when the hypervisor must serve the call.
+   */
+  private directSend(arg: number): boolean {
+    const slot = this.boot.domainSlot;
+    if (slot === undefined) return false;
+    const off = this.bus.ramOffset(arg >>> 0);
+    if (off < 0 || (off & 3) !== 0) return false;
+    return this.dir.send(slot, this.bus.ram.i32[off >> 2]! >>> 0, this.bus.ram.i32, this.bus.ram.u8);
   }
 
   private endSlice(reason: C.SliceEnd): void {
@@ -376,10 +392,12 @@ export class VcpuRunner {
     if (parkUs <= 0) return false;
     const t0 = performance.now();
     const until = t0 + parkUs / 1000;
-    Atomics.store(cb, C.C_PARKED, 1);
+    const slot = this.boot.vcpuSlot;
+    const kick = this.dir.kickIndex(slot);
+    this.dir.setParked(slot, true);
     let resume = false;
     for (;;) {
-      const seen = Atomics.load(cb, C.C_KICK);
+      const seen = Atomics.load(this.dir.w, kick);
       if (Atomics.load(cb, C.C_PREEMPT) !== 0) break;
       this.hart.hooks.tick(); // interrupt lines, timers, the upcall bit -> mip
       const h = this.hart;
@@ -395,9 +413,9 @@ export class VcpuRunner {
       }
       const end = Math.min(until, wake);
       if (end <= now) break;
-      Atomics.wait(cb, C.C_KICK, seen, end - now);
+      Atomics.wait(this.dir.w, kick, seen, end - now);
     }
-    Atomics.store(cb, C.C_PARKED, 0);
+    this.dir.setParked(slot, false);
     this.parkedMs += performance.now() - t0;
     if (resume) this.hart.wfi = false;
     return resume;
