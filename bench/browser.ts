@@ -62,6 +62,8 @@ const log = (s: string): boolean => process.stderr.write(`${s}\n`);
 
 async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage({ viewport: VIEWPORT });
+  // A page whose host is flat out answers slowly: Playwright's actions may wait that long.
+  page.setDefaultTimeout(120_000);
   await preparePage(page);
   await page.goto(url);
   await waitForLab(page);
@@ -233,6 +235,16 @@ async function linuxBoot(browser: Browser, url: string): Promise<{ preset: strin
   }
 }
 
+async function attempt<T>(what: string, f: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await f();
+  } catch (e) {
+    const error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    log(`${what}: ${error}`);
+    return { error };
+  }
+}
+
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
   const loadBefore = loadavg()[0]!;
@@ -245,8 +257,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < o.runs; i++) nodeMips.push(runCpuGuest(image).mips);
     log(`cpubench in Node (same session): ${nodeMips.map((x) => x.toFixed(1)).join(', ')} MIPS`);
     const load = await pageLoad(browser, site.url, o.runs);
-    const busyHost = await busy(browser, site.url, o);
-    const linux = await linuxBoot(browser, site.url);
+    // A part that fails leaves its error in the JSON; the others are still reported.
+    const busyHost = await attempt('busy', () => busy(browser, site.url, o));
+    const linux = await attempt('linux', () => linuxBoot(browser, site.url));
     const result = {
       benchmark: 'browser',
       date: new Date().toISOString(),
