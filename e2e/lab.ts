@@ -77,3 +77,30 @@ export async function domainNamed(page: Page, name: string): Promise<number> {
   await expect(row).toHaveCount(1);
   return Number(await row.getAttribute('data-domid'));
 }
+
+/** Open a tab of the live panel under the domain list ('graphs', 'scheduler', 'inspect'). */
+export async function openInsights(page: Page, tab: 'graphs' | 'scheduler' | 'inspect'): Promise<Locator> {
+  const button = page.getByTestId(`insights-tab-${tab}`);
+  await button.click();
+  await expect(button).toHaveAttribute('aria-selected', 'true');
+  const panel = page.getByTestId(tab === 'graphs' ? 'graphs-panel' : tab === 'scheduler' ? 'scheduler-panel' : 'inspect-panel');
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
+/** Create a teaching-OS domain from its preset and wait for its shell prompt; resolves with the domid. */
+export async function teachingOs(page: Page, type: 'pv' | 'hvm'): Promise<number> {
+  const id = await createPreset(page, `teaching-os-${type}`);
+  await page.evaluate((id) => window.hyperlab!.waitForText(id, '$ ', 40_000), id);
+  return id;
+}
+
+/** Type a line into a domain's console (through window.hyperlab). */
+export function typeLine(page: Page, id: number, line: string): Promise<void> {
+  return page.evaluate(([id, line]) => window.hyperlab!.sendInput(id, `${line}\n`), [id, line] as const);
+}
+
+/** A number from a data attribute of the element with that test id. */
+export async function numberAttr(page: Page, testId: string, attr: string): Promise<number> {
+  return Number(await page.getByTestId(testId).getAttribute(attr));
+}

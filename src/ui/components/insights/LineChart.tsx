@@ -2,8 +2,8 @@
  * A line chart in plain SVG for the live graphs: time on x (the last `spanMs` up to
  * `nowMs`), one polyline per series, the y axis from 0 to a rounded maximum. The SVG is
  * stretched to its box (preserveAspectRatio none) with non-scaling strokes, so it fills
- * any width without a resize observer. Each polyline carries its point count and latest
- * value in data attributes, for tests and scripts.
+ * any width without a resize observer. Each polyline carries its point count, latest and
+ * largest value in data attributes, for tests and scripts.
  */
 import { memo, type ReactElement } from 'react';
 
@@ -75,6 +75,7 @@ function LineChartView(props: LineChartProps): ReactElement {
             data-testid={`${props.testId}-${s.key}`}
             data-points={s.points.length}
             data-latest={latest(s).toFixed(2)}
+            data-max={s.points.reduce((m, p) => Math.max(m, p.v), 0).toFixed(2)}
             points={polyline(s.points, from, spanMs, yMax)}
             fill="none"
             stroke={s.colour}
