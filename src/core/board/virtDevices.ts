@@ -33,12 +33,14 @@ export interface VirtDeviceOptions {
   rtcSource: NanosecondSource;
   /** What the MROM holds: QEMU's reset vector for this boot. */
   boot: { startAddr: number; fdtAddr: number; nextAddr: number };
+  /** mtime follows `clock` from its zero (the vCPUs of a domain share one time), not from now. */
+  mtimeFromClock?: boolean;
   /** Called between blocks besides the CLINT and RTC updates (e.g. the local UART's). */
   tick?: () => void;
 }
 
 export function attachVirtDevices(bus: Bus, hart: Hart, o: VirtDeviceOptions, plic = new Plic({ harts: [hart] })): VirtDevices {
-  const clint = new Clint({ harts: [hart], clock: o.clock });
+  const clint = new Clint({ harts: [hart], clock: o.clock, mtimeFromClock: o.mtimeFromClock ?? false });
   const finisher = new SifiveTest({ onFinish: o.onFinish });
   const rtc = new GoldfishRtc({ irq: plic.irqLine(M.VIRT_RTC_IRQ), source: o.rtcSource });
   const virtio = Array.from({ length: M.VIRT_VIRTIO_COUNT }, (_, i) => new VirtioMmioTransport({

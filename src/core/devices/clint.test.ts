@@ -174,3 +174,20 @@ describe('Clint save/restore', () => {
     expect(a.rd(CLINT_MTIME)).toBe(0);
   });
 });
+
+describe('Clint mtimeFromClock (the vCPUs of one domain)', () => {
+  it('two CLINTs built at different moments over one clock read the same mtime', () => {
+    const clock = new ManualClock();
+    clock.t = 1000;
+    const a = new Clint({ harts: [new FakeHart()], clock, mtimeFromClock: true });
+    clock.t = 250_000; // the second vCPU's worker starts later
+    const b = new Clint({ harts: [new FakeHart()], clock, mtimeFromClock: true });
+    const plain = new Clint({ harts: [new FakeHart()], clock });
+    clock.t = 300_000;
+    expect(a.mtime()).toBe(300_000);
+    expect(b.mtime()).toBe(300_000);
+    expect(plain.mtime()).toBe(50_000); // QEMU's board: 0 at reset
+    a.reset();
+    expect(a.mtime()).toBe(300_000);
+  });
+});

@@ -34,6 +34,11 @@ export interface ClintOptions {
   name?: string;
   /** Window size; default VIRT_CLINT_SIZE (0x10000). */
   size?: number;
+  /**
+   * mtime is the clock's count itself (reset included) rather than 0 at construction: the
+   * vCPUs of one domain build their CLINTs at different moments but must read one time.
+   */
+  mtimeFromClock?: boolean;
 }
 
 export interface ClintState {
@@ -55,6 +60,7 @@ export class Clint implements MmioDevice {
   private deltaHi = 0;
   /** MTIP level last driven per hart (undefined = never driven). */
   private mtip: (boolean | undefined)[];
+  private readonly mtimeFromClock: boolean;
 
   constructor(options: ClintOptions) {
     this.name = options.name ?? 'clint';
@@ -66,7 +72,13 @@ export class Clint implements MmioDevice {
     this.cmpLo = new Array<number>(n).fill(0);
     this.cmpHi = new Array<number>(n).fill(0);
     this.mtip = new Array<boolean | undefined>(n).fill(undefined);
-    this.setMtime(0, 0);
+    this.mtimeFromClock = options.mtimeFromClock ?? false;
+    this.resetMtime();
+  }
+
+  private resetMtime(): void {
+    if (this.mtimeFromClock) this.deltaLo = this.deltaHi = 0;
+    else this.setMtime(0, 0);
   }
 
   /** Reset as QEMU: msip 0, mtimecmp 0, mtime 0; drives every line. */
@@ -78,7 +90,7 @@ export class Clint implements MmioDevice {
       this.harts[h]!.setInterruptLevel(IRQ_MSIP, false);
       this.mtip[h] = undefined;
     }
-    this.setMtime(0, 0);
+    this.resetMtime();
   }
 
   /** Low and high words of mtime (what a hart's time/timeh CSRs read). */

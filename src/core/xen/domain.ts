@@ -120,6 +120,8 @@ export class Domain {
   evtchnSlot = -1;
   readonly sched: SchedParams;
   readonly createdAt: number;
+  /** Host ms at which its guest time (the `time` CSR, mtime) is 0, the same for every vCPU. */
+  readonly epochMs = performance.timeOrigin + performance.now();
 
   constructor(
     readonly domid: number,

@@ -30,7 +30,6 @@ import { Schedule } from './schedule';
 import { EvtchnDirectory, MAX_DOMAIN_SLOTS, MAX_VCPU_SLOTS, newEvtchnDirectory } from './evtchnDirect';
 import { P2M_MFN_MASK } from '../bus/bus';
 import type { DomainConfig } from './xlConfig';
-import { hostNowMs } from './vcpuRunner';
 
 /** How a host starts vCPU workers (node:worker_threads, Web Workers). */
 export interface VcpuHost {
@@ -234,7 +233,7 @@ export class Hypervisor implements HypercallContext {
       ...(d.pv ? {} : { firmware: d.config.firmware }),
       entry,
       args: [v.vcpuId, args[1], args[2]],
-      clock: this.icountShift === undefined ? { kind: 'real', epochMs: hostNowMs() } : { kind: 'icount', shift: this.icountShift },
+      clock: this.icountShift === undefined ? { kind: 'real', epochMs: d.epochMs } : { kind: 'icount', shift: this.icountShift },
     };
   }
 

@@ -88,6 +88,7 @@ export class VcpuRunner {
     if (boot.type === 'hvm') {
       const devices = attachVirtDevices(this.bus, hart, {
         clock: this.clock,
+        mtimeFromClock: true,
         uart: this.proxy('uart0', M.VIRT_UART0_SIZE),
         onFinish: (e) => { this.finished = e; hart.requestStop(); },
         rtcSource: hostNanosecondSource(),
@@ -100,7 +101,7 @@ export class VcpuRunner {
       this.clint = devices.clint;
     } else {
       // pv: no devices at all; the CLINT object only keeps the time the `time` CSR reads.
-      this.clint = new Clint({ harts: [hart], clock: this.clock });
+      this.clint = new Clint({ harts: [hart], clock: this.clock, mtimeFromClock: true });
       hart.hooks = {
         tick: () => {
           this.applyIrqs();
