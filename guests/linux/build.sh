@@ -1,42 +1,54 @@
 #!/usr/bin/env bash
-# Build hyperlab's Linux guest from Debian's packages: Linux 6.12 for rv32 without an MMU,
-# running in M-mode on the `virt` board, and the initramfs holding /init (docs/linux.md).
+# Build hyperlab's Linux guests from Debian's packages (docs/linux.md):
+#   - Linux 6.12 for rv32 without an MMU, running in M-mode on the `virt` board;
+#   - Linux 6.1 for rv32 with the Sv32 MMU, running in S-mode on an SBI firmware
+#     (hyperlab's hvm domains with firmware = "sbi");
+#   - the initramfs holding /init, which serves both.
 #
 #   bash guests/linux/build.sh             # -> public/guests/linux/ (the committed images)
-#                                          #    and guests/linux/linux-6.12-nommu.config
-#   bash guests/linux/build.sh --out DIR   # -> DIR/ (everything, the resolved config too)
+#                                          #    and guests/linux/linux-*.config
+#   bash guests/linux/build.sh --out DIR   # -> DIR/ (everything, the resolved configs too)
 #
-# Options: --work DIR (scratch space for the kernel tree and objects, default
+# Options: --work DIR (scratch space for the kernel trees and objects, default
 # $HYPERLAB_LINUX_WORK or /tmp/hyperlab-linux; reused between runs), --jobs N (default
-# nproc), --initramfs-only (rebuild only /init and the initramfs, with the kernel's
-# usr/gen_init_cpio from --work if it is there, else compiled from the source package).
+# nproc), --kernel nommu|mmu|all (which kernels, default all), --initramfs-only (rebuild
+# only /init and the initramfs, with a kernel's usr/gen_init_cpio from --work if it is
+# there, else compiled from the source package).
 #
-# Needs linux-source-6.12 and gcc-riscv64-linux-gnu (plus the kernel's host tools); as
-# root the missing packages are installed with apt-get. Everything that could vary
-# between builds is fixed (timestamps, user and host names, paths), so a rebuild with
-# the same Debian package versions gives the same bytes.
+# Needs linux-source-6.12, linux-source-6.1 and gcc-riscv64-linux-gnu (plus the kernel's
+# host tools); as root the missing packages are installed with apt-get. Everything that
+# could vary between builds is fixed (timestamps, user and host names, paths), so a
+# rebuild with the same Debian package versions gives the same bytes.
 set -euo pipefail
 shopt -s inherit_errexit
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/guests/linux"
 OUT="$ROOT/public/guests/linux"
-CONFIG_OUT="$HERE/linux-6.12-nommu.config"
+CONFIG_DIR="$HERE"
 WORK="${HYPERLAB_LINUX_WORK:-/tmp/hyperlab-linux}"
 JOBS="$(nproc)"
 INITRAMFS_ONLY=0
+KERNELS=(nommu mmu)
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --out) OUT="$(mkdir -p "${2:?--out needs a directory}" && cd "$2" && pwd)"; CONFIG_OUT="$OUT/linux-6.12-nommu.config"; shift 2 ;;
+    --out) OUT="$(mkdir -p "${2:?--out needs a directory}" && cd "$2" && pwd)"; CONFIG_DIR="$OUT"; shift 2 ;;
     --work) WORK="${2:?--work needs a directory}"; shift 2 ;;
     --jobs) JOBS="${2:?--jobs needs a number}"; shift 2 ;;
-    --initramfs-only) INITRAMFS_ONLY=1; shift ;;
+    --kernel)
+      case "${2:-}" in
+        nommu|mmu) KERNELS=("$2") ;;
+        all) KERNELS=(nommu mmu) ;;
+        *) echo "build.sh: --kernel is nommu, mmu or all" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
+    --initramfs-only) INITRAMFS_ONLY=1; KERNELS=(); shift ;;
     *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 # ---- packages ----
-PACKAGES=(linux-source-6.12 gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu gcc libc6-dev xz-utils)
+PACKAGES=(linux-source-6.12 linux-source-6.1 gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu gcc libc6-dev xz-utils)
 [[ $INITRAMFS_ONLY -eq 1 ]] || PACKAGES+=(make bc bison flex)
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -52,9 +64,10 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   fi
 fi
 
-SRC_TAR=/usr/src/linux-source-6.12.tar.xz
-SRC_VERSION="$(dpkg-query -W -f='${Version}' linux-source-6.12)"
 CROSS=riscv64-linux-gnu-
+# The kernels: source package version, fragment/config/image name, object directory.
+declare -A KVER=([nommu]=6.12 [mmu]=6.1)
+declare -A KNAME=([nommu]=linux-6.12-nommu [mmu]=linux-6.1-mmu)
 
 # Fixed build identity: "Linux version 6.12.x (hyperlab@hyperlab) ... #1 <date>".
 EPOCH=1735689600 # 2025-01-01 00:00:00 UTC
@@ -62,17 +75,9 @@ export KBUILD_BUILD_TIMESTAMP="$(LC_ALL=C date -u -d "@$EPOCH")"
 export KBUILD_BUILD_USER=hyperlab KBUILD_BUILD_HOST=hyperlab KBUILD_BUILD_VERSION=1
 export SOURCE_DATE_EPOCH=$EPOCH LC_ALL=C TZ=UTC
 
-# ---- the kernel tree (unpacked once per Debian version) ----
-TREE="$WORK/linux-source-6.12"
-KOBJ="$WORK/obj-nommu"
-KMAKE=(make -C "$TREE" O="$KOBJ" ARCH=riscv CROSS_COMPILE="$CROSS" -j"$JOBS" -s)
-if [[ $INITRAMFS_ONLY -eq 0 && "$(cat "$WORK/.source-version" 2>/dev/null)" != "$SRC_VERSION" ]]; then
-  echo "build.sh: unpacking $SRC_TAR ($SRC_VERSION) into $WORK" >&2
-  mkdir -p "$WORK"
-  rm -rf "$TREE" "$KOBJ"
-  tar -C "$WORK" -xf "$SRC_TAR"
-  echo "$SRC_VERSION" >"$WORK/.source-version"
-fi
+src_version() { dpkg-query -W -f='${Version}' "linux-source-$1"; }
+# Older runs of this script kept 6.12's version in .source-version.
+[[ -f "$WORK/.source-version" && ! -f "$WORK/.source-version-6.12" ]] && mv "$WORK/.source-version" "$WORK/.source-version-6.12"
 
 mkdir -p "$OUT"
 BUILD="$(mktemp -d)"
@@ -84,31 +89,48 @@ no_rvc() {  # no_rvc ELF: refuse an image with compressed instructions (EF_RISCV
   if (( flags & 1 )); then echo "build.sh: $1 uses compressed instructions" >&2; exit 1; fi
 }
 
-# ---- the kernel ----
-if [[ $INITRAMFS_ONLY -eq 0 ]]; then
-  echo "build.sh: configuring (allnoconfig + linux-6.12-nommu.fragment.config)" >&2
-  "${KMAKE[@]}" KCONFIG_ALLCONFIG="$HERE/linux-6.12-nommu.fragment.config" allnoconfig
+# ---- the kernels ----
+build_kernel() {  # build_kernel nommu|mmu
+  local ver="${KVER[$1]}" name="${KNAME[$1]}"
+  local tree="$WORK/linux-source-$ver" kobj="$WORK/obj-$1" fragment="$HERE/${KNAME[$1]}.fragment.config"
+  local src_tar="/usr/src/linux-source-$ver.tar.xz" version
+  version="$(src_version "$ver")"
+  local kmake=(make -C "$tree" O="$kobj" ARCH=riscv CROSS_COMPILE="$CROSS" -j"$JOBS" -s)
+  # the kernel tree, unpacked once per Debian version
+  if [[ "$(cat "$WORK/.source-version-$ver" 2>/dev/null)" != "$version" ]]; then
+    echo "build.sh: unpacking $src_tar ($version) into $WORK" >&2
+    mkdir -p "$WORK"
+    rm -rf "$tree" "$kobj"
+    tar -C "$WORK" -xf "$src_tar"
+    echo "$version" >"$WORK/.source-version-$ver"
+  fi
+  echo "build.sh: configuring $name (allnoconfig + $name.fragment.config)" >&2
+  "${kmake[@]}" KCONFIG_ALLCONFIG="$fragment" allnoconfig
   # Every option the fragment sets must have survived (a dependency may drop one silently).
   while IFS= read -r line; do
     if [[ "$line" =~ ^CONFIG_ ]]; then
-      grep -qxF "$line" "$KOBJ/.config" || { echo "build.sh: $line did not stick" >&2; exit 1; }
+      grep -qxF "$line" "$kobj/.config" || { echo "build.sh: $line did not stick" >&2; exit 1; }
     elif [[ "$line" =~ ^#\ (CONFIG_[A-Z0-9_]+)\ is\ not\ set$ ]]; then
-      ! grep -q "^${BASH_REMATCH[1]}=" "$KOBJ/.config" || { echo "build.sh: ${BASH_REMATCH[1]} is still set" >&2; exit 1; }
+      ! grep -q "^${BASH_REMATCH[1]}=" "$kobj/.config" || { echo "build.sh: ${BASH_REMATCH[1]} is still set" >&2; exit 1; }
     fi
-  done <"$HERE/linux-6.12-nommu.fragment.config"
-  echo "build.sh: building the kernel (make -j$JOBS Image)" >&2
-  "${KMAKE[@]}" Image
-  no_rvc "$KOBJ/vmlinux"
-  cp "$KOBJ/arch/riscv/boot/Image" "$OUT/linux-6.12-nommu.Image"
+  done <"$fragment"
+  echo "build.sh: building $name (make -j$JOBS Image)" >&2
+  "${kmake[@]}" Image
+  no_rvc "$kobj/vmlinux"
+  cp "$kobj/arch/riscv/boot/Image" "$OUT/$name.Image"
   # The resolved configuration, for reference; CONFIG_CC_VERSION_TEXT names the compiler.
   # Left out: what describes the build host rather than the kernel (rustc, pahole).
   sed -e '/^# Linux\/riscv .* Kernel Configuration$/d' -e '/^# Compiler: /d' \
-    -e '/^CONFIG_RUSTC_/d' -e '/^CONFIG_PAHOLE_VERSION=/d' "$KOBJ/.config" >"$CONFIG_OUT"
-fi
-GEN_INIT_CPIO="$KOBJ/usr/gen_init_cpio"
-if [[ ! -x "$GEN_INIT_CPIO" || "$(cat "$WORK/.source-version" 2>/dev/null)" != "$SRC_VERSION" ]]; then
+    -e '/^CONFIG_RUSTC_/d' -e '/^CONFIG_PAHOLE_VERSION=/d' "$kobj/.config" >"$CONFIG_DIR/$name.config"
+  echo "built $OUT/$name.Image ($(stat -c %s "$OUT/$name.Image") bytes)"
+}
+for k in "${KERNELS[@]}"; do build_kernel "$k"; done
+
+# gen_init_cpio from 6.12's tree (as before the MMU kernel came), else compiled from its source
+GEN_INIT_CPIO="$WORK/obj-nommu/usr/gen_init_cpio"
+if [[ ! -x "$GEN_INIT_CPIO" || "$(cat "$WORK/.source-version-6.12" 2>/dev/null)" != "$(src_version 6.12)" ]]; then
   # --initramfs-only without a kernel build in --work: compile just the kernel's tool.
-  tar -xOf "$SRC_TAR" linux-source-6.12/usr/gen_init_cpio.c >"$BUILD/gen_init_cpio.c"
+  tar -xOf /usr/src/linux-source-6.12.tar.xz linux-source-6.12/usr/gen_init_cpio.c >"$BUILD/gen_init_cpio.c"
   gcc -O2 -o "$BUILD/gen_init_cpio" "$BUILD/gen_init_cpio.c"
   GEN_INIT_CPIO="$BUILD/gen_init_cpio"
 fi
@@ -129,5 +151,4 @@ fi
 sed -e "s|@BUILD@|$BUILD|g" -e "s|@SRC@|$HERE/initramfs|g" "$HERE/initramfs/initramfs.list" >"$BUILD/list"
 "$GEN_INIT_CPIO" -t "$EPOCH" "$BUILD/list" >"$OUT/initramfs.cpio"
 
-if [[ $INITRAMFS_ONLY -eq 0 ]]; then echo "built $OUT/linux-6.12-nommu.Image ($(stat -c %s "$OUT/linux-6.12-nommu.Image") bytes)"; fi
 echo "built $OUT/initramfs.cpio ($(stat -c %s "$OUT/initramfs.cpio") bytes)"
