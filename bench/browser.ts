@@ -14,7 +14,7 @@
  *  - linux: time from create to the init's prompt, for every preset named linux*
  *    (skipped, and said so, while there is none).
  *
- *   npm run bench:browser [-- --runs N] [-- --no-build] [-- --out FILE] [-- --seconds N] [-- --echo N]
+ *   npm run bench:browser [-- --runs N] [-- --busy N] [-- --no-build] [-- --out FILE] [-- --seconds N] [-- --echo N]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -28,10 +28,11 @@ import { guestImage, projectRoot } from '../src/node/paths';
 const VIEWPORT = { width: 1440, height: 900 };
 /** The init's prompt of the Linux guests (docs/linux.md). */
 const LINUX_PROMPT = 'hyperlab# ';
-const BUSY_DOMAINS = 4;
 
 interface Options {
   runs: number;
+  /** Domains running burn, on as many pCPUs. */
+  busy: number;
   build: boolean;
   out: string;
   seconds: number;
@@ -39,7 +40,7 @@ interface Options {
 }
 
 function options(argv: readonly string[]): Options {
-  const o: Options = { runs: 3, build: true, out: join(projectRoot(), 'bench', 'results', 'browser.json'), seconds: 5, echo: 20 };
+  const o: Options = { runs: 3, busy: 4, build: true, out: join(projectRoot(), 'bench', 'results', 'browser.json'), seconds: 5, echo: 20 };
   const num = (i: number): number => {
     const v = Number(argv[i]);
     if (!Number.isInteger(v) || v < 1) throw new Error(`${argv[i - 1]} takes a whole number above 0`);
@@ -49,10 +50,11 @@ function options(argv: readonly string[]): Options {
     const a = argv[i];
     if (a === '--runs') o.runs = num(++i);
     else if (a === '--seconds') o.seconds = num(++i);
+    else if (a === '--busy') o.busy = num(++i);
     else if (a === '--echo') o.echo = num(++i);
     else if (a === '--no-build') o.build = false;
     else if (a === '--out') o.out = argv[++i] ?? o.out;
-    else throw new Error(`unknown option ${a} (options: --runs N, --seconds N, --echo N, --no-build, --out FILE)`);
+    else throw new Error(`unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE)`);
   }
   return o;
 }
@@ -157,7 +159,7 @@ async function echoes(page: Page, domid: number, n: number): Promise<number[]> {
 }
 
 async function busy(browser: Browser, url: string, o: Options) {
-  const page = await openPage(browser, `${url}?boot=&pcpus=4`);
+  const page = await openPage(browser, `${url}?boot=&pcpus=${o.busy}`);
   try {
     const ids = await page.evaluate(async (n) => {
       const h = (globalThis as unknown as PageGlobals).hyperlab!;
@@ -167,7 +169,7 @@ async function busy(browser: Browser, url: string, o: Options) {
       const hvm = await h.create({ preset: 'teaching-os-hvm', name: 'echo-hvm' });
       await Promise.all([...burners, pv, hvm].map((id) => h.waitForText(id, '$ ', 60_000)));
       return { burners, pv, hvm, pcpus: h.host()?.pcpus ?? 0 };
-    }, BUSY_DOMAINS);
+    }, o.busy);
     await page.waitForTimeout(1000);
     const idleFps = await frameRates(page, o.seconds);
     log(`frame rate, guests idle: ${idleFps.map((x) => x.toFixed(0)).join(', ')}`);
@@ -178,7 +180,7 @@ async function busy(browser: Browser, url: string, o: Options) {
     log(`burners: ${loadAtStart.map((l) => `${l.cpuPct.toFixed(0)}% ${l.mips.toFixed(0)} MIPS`).join(', ')}`);
     if (!loadAtStart.every((l) => l.burning)) throw new Error('a burner domain is not running burn: the figures would be of an idle host');
     const busyFps = await frameRates(page, o.seconds);
-    log(`frame rate, ${BUSY_DOMAINS} vCPUs busy: ${busyFps.map((x) => x.toFixed(0)).join(', ')}`);
+    log(`frame rate, ${o.busy} vCPUs busy: ${busyFps.map((x) => x.toFixed(0)).join(', ')}`);
     const pvEcho = await echoes(page, ids.pv, o.echo);
     const hvmEcho = await echoes(page, ids.hvm, o.echo);
     log(`echo, pv console: ${pvEcho.join(', ')} ms`);
@@ -189,7 +191,7 @@ async function busy(browser: Browser, url: string, o: Options) {
     const echoFigures = (xs: number[]) => ({ medianMs: round(median(xs.filter((x) => x >= 0)), 2), lost: xs.filter((x) => x < 0).length, ms: xs });
     return {
       pcpus: ids.pcpus,
-      busyDomains: BUSY_DOMAINS,
+      busyDomains: o.busy,
       // CPU % (of one pCPU) and MIPS of each burner over the last second, before and after the measurements.
       burnersAtStart: loadAtStart.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips) })),
       burnersAtEnd: load.map((l) => ({ cpuPct: round(l.cpuPct), mips: round(l.mips), burning: l.burning })),
