@@ -15,6 +15,8 @@ import { ensureWorkerScript } from '../src/node/workerScript';
 export interface LinuxGuestBench {
   promptMs: number[];
   promptMillionInsns: number[];
+  /** CPU time of the vCPU (guest code only) up to the prompt, ms. */
+  promptCpuMs: number[];
   /** Console bytes up to the prompt, and exits by reason (the same in every run but for timing noise). */
   bytes: number[];
   exits: Record<string, number>[];
@@ -30,16 +32,17 @@ export async function measureLinux(runs: number, log: (line: string) => void = (
   const workerScript = await ensureWorkerScript();
   const domains = {} as Record<LinuxGuest, LinuxGuestBench>;
   for (const guest of Object.keys(LINUX_GUESTS) as LinuxGuest[]) {
-    const b: LinuxGuestBench = { promptMs: [], promptMillionInsns: [], bytes: [], exits: [] };
+    const b: LinuxGuestBench = { promptMs: [], promptMillionInsns: [], promptCpuMs: [], bytes: [], exits: [] };
     for (let i = 0; i < runs; i++) {
       const r = await bootLinuxDomain({ guest, workerScript, timeoutMs: 120_000 });
       b.promptMs.push(r.promptMs);
       b.promptMillionInsns.push(r.promptInsns / 1e6);
+      b.promptCpuMs.push(r.promptCpuMs);
       b.bytes.push(r.promptBytes);
       b.exits.push(r.promptExits);
     }
     log(`linux ${guest}: prompt in ${b.promptMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; ` +
-      `${b.promptMillionInsns.map((x) => x.toFixed(2)).join(', ')} M insns; exits ${JSON.stringify(b.exits[0])} for ${b.bytes[0]} bytes`);
+      `${b.promptMillionInsns.map((x) => x.toFixed(2)).join(', ')} M insns; vCPU ${b.promptCpuMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; exits ${JSON.stringify(b.exits[0])} for ${b.bytes[0]} bytes`);
     domains[guest] = b;
   }
   const hyperlabRunMs: number[] = [];

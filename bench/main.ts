@@ -187,6 +187,8 @@ function linuxSummary(l: LinuxBench): Record<string, unknown> {
       promptSeconds: b.promptMs.map((x) => round(x / 1000)),
       medianMillionInsns: round(median(b.promptMillionInsns)),
       millionInsns: b.promptMillionInsns.map(round),
+      medianVcpuSeconds: round(median(b.promptCpuMs) / 1000),
+      vcpuSeconds: b.promptCpuMs.map((x) => round(x / 1000)),
       consoleBytes: b.bytes,
       consoleExitReason: reason,
       medianConsoleExitsPerByte: round(median(perByte)),

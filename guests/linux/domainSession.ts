@@ -53,6 +53,8 @@ export interface LinuxBootResult {
   promptMs: number;
   /** Guest instructions the domain retired up to the first prompt, counted when it first idles there. */
   promptInsns: number;
+  /** CPU time (ms) the domain's vCPUs spent running guest code up to then. */
+  promptCpuMs: number;
   /** Console bytes and exits by reason up to the first prompt. */
   promptBytes: number;
   promptExits: Record<string, number>;
@@ -106,6 +108,7 @@ export async function bootLinuxDomain(o: LinuxBootOptions): Promise<LinuxBootRes
     // vCPUs account instructions when a slice ends: count them once vCPU 0 idles at the prompt.
     await waitFor(() => d.vcpus[0]!.runstate === Runstate.BLOCKED, 'the vCPU to idle at the prompt');
     const promptInsns = d.vcpus.reduce((n, v) => n + v.instret, 0);
+    const promptCpuMs = d.cpuNs / 1e6;
     for (const c of o.commands ?? []) {
       hv.consoleInput(d.domid, new TextEncoder().encode(`${c}\n`));
       await nextPrompt();
@@ -116,7 +119,7 @@ export async function bootLinuxDomain(o: LinuxBootOptions): Promise<LinuxBootRes
       await waitForShutdown(d, deadline, () => out);
       shutdown = `${d.shutdownReason} (${d.shutdownDetail ?? ''})`;
     }
-    return { console: out, promptMs, promptInsns, promptBytes, promptExits, bytes, exits: Object.fromEntries(d.exits), ...(shutdown ? { shutdown } : {}) };
+    return { console: out, promptMs, promptInsns, promptCpuMs, promptBytes, promptExits, bytes, exits: Object.fromEntries(d.exits), ...(shutdown ? { shutdown } : {}) };
   } finally {
     hv.shutdownHost();
   }
