@@ -48,10 +48,19 @@ test('the pv-vs-hvm page runs write in both domains and shows pv ahead, from mea
   const pvId = Number(await page.getByTestId('compare-side-pv').getAttribute('data-domid'));
   const hvmId = Number(await page.getByTestId('compare-side-hvm').getAttribute('data-domid'));
   expect(await page.evaluate(() => window.hyperlab!.domains().map((d) => `${d.id}:${d.type}`))).toEqual([`${pvId}:pv`, `${hvmId}:hvm`]);
-  await expect(page.getByTestId('compare-side-hvm')).toHaveAttribute('data-phase', 'running');
-  const hvmBytesEarly = await figure(page, 'hvm', 'bytes');
-  await expect.poll(() => figure(page, 'hvm', 'bytes'), { timeout: 30_000 }).toBeGreaterThan(hvmBytesEarly);
-  await expect(page.getByTestId('compare-verdict')).toHaveAttribute('data-final', 'false');
+  // The hvm side is normally still writing: its figures move while it runs, and the
+  // summary says "so far" (phase, bytes and summary read at one moment: hvm may finish any time).
+  const snapshot = () =>
+    page.evaluate(() => ({
+      phase: document.querySelector('[data-testid="compare-side-hvm"]')?.getAttribute('data-phase'),
+      bytes: Number(document.querySelector('[data-testid="compare-hvm-bytes"]')?.getAttribute('data-value')),
+      final: document.querySelector('[data-testid="compare-verdict"]')?.getAttribute('data-final'),
+    }));
+  const early = await snapshot();
+  if (early.phase === 'running') {
+    expect(early.final).toBe('false');
+    await expect.poll(async () => { const now = await snapshot(); return now.phase !== 'running' || now.bytes > early.bytes; }, { timeout: 30_000 }).toBe(true);
+  }
 
   await expect(page.getByTestId('compare-page')).toHaveAttribute('data-status', 'done', { timeout: 150_000 });
   await expect(page.getByTestId('compare-verdict')).toHaveAttribute('data-final', 'true');
