@@ -23,7 +23,7 @@ test('the graphs grow with every report and follow a CPU-burning command', async
   const [host, dom] = await lab.evaluate((id) => [`graph-cpu-host`, `graph-cpu-dom-${id}`].map((t) => Number(document.querySelector(`[data-testid="${t}"]`)!.getAttribute('data-latest'))), id);
   expect(host).toBeGreaterThanOrEqual(dom! - 0.01);
   // Memory: the domain's 16 MiB, as the domain list says.
-  expect(await numberAttr(lab, `graph-mem-dom-${id}`, 'data-latest')).toBe((await stats(lab, id)).memKiB);
+  expect(await numberAttr(lab, `graph-mem-dom-${id}`, 'data-latest')).toBe((await stats(lab, id)).memKiB / 1024); // drawn in MiB
 });
 
 test('hypercalls by type for a pv guest, none for an hvm guest; exits by reason', async ({ lab }) => {

@@ -27,6 +27,11 @@ export function useDom0Shell(): Dom0Shell {
   return useLabContext().shell;
 }
 
+/** The store itself, for views that subscribe on their own terms (useHistoryTick). */
+export function useLabStore(): LabStore {
+  return useLabContext().store;
+}
+
 /** Select a slice of the lab's state; the view re-renders when that slice changes. */
 export function useLabState<T>(selector: (state: LabState) => T): T {
   return useStore(useLabContext().store, selector);

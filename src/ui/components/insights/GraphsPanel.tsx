@@ -6,10 +6,10 @@
  */
 import { useState, type ReactElement } from 'react';
 import { HISTORY_MS, type Metric, type Sample } from '../../../web/statsHistory';
-import { useLabState } from '../../labContext';
 import { count, one } from '../format';
 import { domainColour, indexColour } from './colors';
 import { LineChart, type ChartSeries } from './LineChart';
+import { useHistoryTick } from './useHistoryTick';
 
 interface MetricInfo {
   readonly title: string;
@@ -25,10 +25,15 @@ export const METRIC_INFO: Record<Metric, MetricInfo> = {
   exits: { title: 'Exits per second', floor: 10, format: int },
   hypercalls: { title: 'Hypercalls per second', floor: 10, format: int },
   evtchn: { title: 'Event channel sends per second', floor: 10, format: int },
-  mem: { title: 'Memory', floor: 1024, format: (v) => `${count.format(Math.round(v / 1024))} MiB` },
+  // Drawn in MiB (the samples are KiB), so the axis rounds to whole MiB.
+  mem: { title: 'Memory', floor: 1, format: (v) => `${count.format(Math.round(v))} MiB` },
 };
 
 const ORDER: readonly Metric[] = ['cpu', 'mips', 'exits', 'hypercalls', 'evtchn', 'mem'];
+/** The x axis spans the history there is, from 10 s up to HISTORY_MS, so a new page is not all empty axis. */
+const MIN_SPAN_MS = 10_000;
+/** Graphs of a minute are redrawn about four times a second (reports come ten times). */
+const REDRAW_MS = 250;
 /** Lines of a breakdown: the busiest reasons. */
 const BREAKDOWN_LINES = 6;
 
@@ -40,16 +45,18 @@ function breakdown(samples: readonly Sample[], pick: (s: Sample) => Readonly<Rec
 }
 
 export function GraphsPanel(): ReactElement {
-  useLabState((s) => s.historyVersion);
-  const history = useLabState((s) => s.history);
+  const history = useHistoryTick(REDRAW_MS);
   const [chosen, setChosen] = useState<number | null>(null);
   const domains = [...history.domains.values()].sort((a, b) => a.domid - b.domid);
   const focus = domains.find((d) => d.domid === chosen) ?? domains[0];
   const nowMs = history.nowMs;
+  const oldest = history.host[0]?.t ?? nowMs;
+  const spanMs = Math.min(HISTORY_MS, Math.max(MIN_SPAN_MS, Math.ceil((nowMs - oldest) / 1000) * 1000));
+  const scale = (m: Metric): number => (m === 'mem' ? 1 / 1024 : 1);
 
   const seriesOf = (m: Metric): ChartSeries[] => [
-    ...domains.map((d) => ({ key: `dom-${d.domid}`, label: `${d.name} (${d.domid})`, colour: domainColour(d.domid), points: d.samples.map((s) => ({ t: s.t, v: s[m] })) })),
-    ...(domains.length > 0 ? [{ key: 'host', label: m === 'mem' ? 'host (in use)' : 'host (sum)', colour: 'var(--text)', dashed: true, points: history.host.map((s) => ({ t: s.t, v: s[m] })) }] : []),
+    ...domains.map((d) => ({ key: `dom-${d.domid}`, label: `${d.name} (${d.domid})`, colour: domainColour(d.domid), points: d.samples.map((s) => ({ t: s.t, v: s[m] * scale(m) })) })),
+    ...(domains.length > 0 ? [{ key: 'host', label: m === 'mem' ? 'host (in use)' : 'host (sum)', colour: 'var(--text)', dashed: true, points: history.host.map((s) => ({ t: s.t, v: s[m] * scale(m) })) }] : []),
   ];
 
   return (
@@ -70,14 +77,15 @@ export function GraphsPanel(): ReactElement {
           ))}
         </select>
         <span className="muted">in the last two graphs: its exits by reason (hypercalls as one), and its hypercalls by type</span>
+        <span className="muted span-note" data-testid="graphs-span">last {Math.round(spanMs / 1000)} s</span>
       </div>
       <div className="chart-grid">
         {ORDER.map((m) => {
           const info = METRIC_INFO[m];
-          return <LineChart key={m} testId={`graph-${m}`} title={info.title} series={seriesOf(m)} nowMs={nowMs} spanMs={HISTORY_MS} floor={info.floor} format={info.format} />;
+          return <LineChart key={m} testId={`graph-${m}`} title={info.title} series={seriesOf(m)} nowMs={nowMs} spanMs={spanMs} floor={info.floor} format={info.format} />;
         })}
-        <LineChart testId="graph-exits-by" title={`Exits/s of ${focus?.name ?? '…'}, by reason`} series={focus ? breakdown(focus.samples, (s) => s.exitsBy) : []} nowMs={nowMs} spanMs={HISTORY_MS} floor={10} format={int} />
-        <LineChart testId="graph-hypercalls-by" title={`Hypercalls/s of ${focus?.name ?? '…'}, by type`} series={focus ? breakdown(focus.samples, (s) => s.hypercallsBy) : []} nowMs={nowMs} spanMs={HISTORY_MS} floor={10} format={int} />
+        <LineChart testId="graph-exits-by" title={`Exits/s of ${focus?.name ?? '…'}, by reason`} series={focus ? breakdown(focus.samples, (s) => s.exitsBy) : []} nowMs={nowMs} spanMs={spanMs} floor={10} format={int} />
+        <LineChart testId="graph-hypercalls-by" title={`Hypercalls/s of ${focus?.name ?? '…'}, by type`} series={focus ? breakdown(focus.samples, (s) => s.hypercallsBy) : []} nowMs={nowMs} spanMs={spanMs} floor={10} format={int} />
       </div>
     </div>
   );

@@ -42,9 +42,15 @@ export function niceCeil(v: number): number {
   return 10 * p;
 }
 
+/** At most this many vertices a line: about one per 2 px of a chart on a wide screen. */
+const MAX_VERTICES = 300;
+
 function polyline(points: readonly ChartPoint[], from: number, spanMs: number, yMax: number): string {
   let out = '';
-  for (const p of points) {
+  // Thin a long history evenly (keeping the newest point): the chart has fewer pixels than samples.
+  const step = Math.ceil(points.length / MAX_VERTICES);
+  for (let i = (points.length - 1) % step; i < points.length; i += step) {
+    const p = points[i]!;
     const x = ((p.t - from) / spanMs) * W;
     const y = H - (Math.min(p.v, yMax) / yMax) * H;
     out += `${x.toFixed(1)},${y.toFixed(1)} `;

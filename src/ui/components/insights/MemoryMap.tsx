@@ -10,7 +10,7 @@ import type { MemoryMapView } from '../../../core/xen/inspect';
 import { count } from '../format';
 import { domainColour, resolveColour } from './colors';
 
-const MAX_HEIGHT = 300;
+const MAX_HEIGHT = 200;
 
 interface Layout {
   readonly cols: number;
@@ -44,8 +44,12 @@ export function MemoryMap({ map }: { readonly map: MemoryMapView }): ReactElemen
     const g = c?.getContext('2d');
     if (!c || !g) return;
     const dpr = window.devicePixelRatio || 1;
-    c.width = Math.round(cols * cell * dpr);
-    c.height = Math.round(height * dpr);
+    const w = Math.round(cols * cell * dpr), h = Math.round(height * dpr);
+    if (c.width !== w || c.height !== h) {
+      c.width = w;
+      c.height = h;
+    }
+    g.clearRect(0, 0, c.width, c.height);
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     const colours = new Map<number, string>();
     const colour = (owner: number): string => {
@@ -68,12 +72,14 @@ export function MemoryMap({ map }: { readonly map: MemoryMapView }): ReactElemen
     }
     const mark = (mfn: number, css: string): void => {
       g.fillStyle = resolveColour(c, css);
-      g.fillRect((mfn % cols) * cell, Math.floor(mfn / cols) * cell, Math.max(cell, 2), Math.max(cell, 2));
+      // At least 3 px, so a single frame shows on a map of 2 px cells.
+      const size = Math.max(cell, 3);
+      g.fillRect((mfn % cols) * cell - (size - cell) / 2, Math.floor(mfn / cols) * cell - (size - cell) / 2, size, size);
     };
     for (const s of map.special) mark(s.mfn, 'var(--frame-special)');
     for (const s of map.granted) mark(s.mfn, 'var(--frame-granted)');
     for (const s of map.mapped) mark(s.mfn, 'var(--frame-mapped)');
-  });
+  }, [map, cols, cell, rows, height]);
 
   const names = new Map(map.domains.map((d) => [d.domid, d.name]));
   const onMove = (e: MouseEvent<HTMLCanvasElement>): void => {

@@ -11,12 +11,15 @@ import type { SliceRecord } from '../../../web/hvProtocol';
 import { useLabState } from '../../labContext';
 import { one } from '../format';
 import { domainColour, resolveColour } from './colors';
+import { useHistoryTick } from './useHistoryTick';
 
 /** vcpuControl.ts's SliceEnd, in words. */
 export const SLICE_END: Record<number, string> = {
   1: 'budget used up', 2: 'WFI (idle)', 3: 'shut down', 4: 'crashed', 5: 'preempted', 6: 'blocked (SCHEDOP_block)', 7: 'stopped',
 };
 
+/** The lanes move with time: redrawn at every other report or so. */
+const REDRAW_MS = 150;
 const LANE_H = 28;
 const GAP = 6;
 
@@ -38,8 +41,7 @@ function lanesOf(slices: readonly SliceRecord[], pcpus: number, fromNs: number):
 }
 
 export function SchedLanes({ windowMs }: { readonly windowMs: number }): ReactElement {
-  useLabState((s) => s.historyVersion);
-  const history = useLabState((s) => s.history);
+  const history = useHistoryTick(REDRAW_MS);
   const pcpus = useLabState((s) => s.host?.pcpus ?? 0);
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<string | null>(null);
@@ -70,13 +72,28 @@ export function SchedLanes({ windowMs }: { readonly windowMs: number }): ReactEl
     };
     g.fillStyle = resolveColour(c, 'var(--surface-2)');
     for (const lane of lanes) g.fillRect(0, lane.pcpu * (LANE_H + GAP), w, LANE_H);
+    // Paint by whole pixel columns: a column shows the domain of the last slice that touches
+    // it, and a run of equal columns is one rectangle. Thousands of sub-pixel rectangles
+    // cost a software canvas more than the rest of the page.
+    const cols = Math.max(1, Math.floor(w));
+    const owner = new Int32Array(cols);
     for (const lane of lanes) {
       const y = lane.pcpu * (LANE_H + GAP);
+      owner.fill(-1);
       for (const s of lane.slices) {
-        const x0 = ((Math.max(s.startNs, fromNs) - fromNs) / windowNs) * w;
-        const x1 = ((s.endNs - fromNs) / windowNs) * w;
-        g.fillStyle = colour(s.domid);
-        g.fillRect(x0, y + 2, Math.max(1, x1 - x0), LANE_H - 4); // a 0.1 ms wake-up still shows
+        const x0 = Math.max(0, Math.floor(((Math.max(s.startNs, fromNs) - fromNs) / windowNs) * cols));
+        const x1 = Math.min(cols, Math.max(x0 + 1, Math.ceil(((s.endNs - fromNs) / windowNs) * cols))); // a 0.1 ms wake-up still shows
+        owner.fill(s.domid, x0, x1);
+      }
+      for (let x = 0; x < cols; ) {
+        const d = owner[x]!;
+        let end = x + 1;
+        while (end < cols && owner[end] === d) end++;
+        if (d >= 0) {
+          g.fillStyle = colour(d);
+          g.fillRect(x, y + 2, end - x, LANE_H - 4);
+        }
+        x = end;
       }
     }
   });
