@@ -4,11 +4,11 @@
  * (one pCPU, a vCPU worker), `runs` times: wall time from domain creation to the prompt,
  * instructions to the prompt, and the exits it took, by reason, with the console bytes.
  * Kernel 1 (6.12, no MMU, M-mode) also boots as processes: `hyperlab run` and QEMU's
- * `-bios none` reference, from spawn to the prompt. Kernel 2 (6.1, S-mode) has no QEMU
- * figure: Debian's QEMU has no rv32 OpenSBI, and a firmware shim is not written yet.
+ * `-bios none` reference, from spawn to the prompt; kernel 2 (6.1, S-mode) on QEMU with
+ * the M-mode SBI shim (guests/linux/qemu-sbi-shim), Debian's QEMU having no rv32 OpenSBI.
  */
 import { bootLinuxDomain, LINUX_GUESTS, type LinuxGuest } from '../guests/linux/domainSession';
-import { hyperlabSession, qemuSession } from '../guests/linux/session';
+import { hyperlabSession, qemuSbiSession, qemuSession } from '../guests/linux/session';
 import { qemuAvailable } from '../src/node/qemu';
 import { ensureWorkerScript } from '../src/node/workerScript';
 
@@ -24,8 +24,8 @@ export interface LinuxGuestBench {
 
 export interface LinuxBench {
   domains: Record<LinuxGuest, LinuxGuestBench>;
-  /** Kernel 1 as a process, spawn to prompt (ms): hyperlab run, and QEMU when installed. */
-  process: { hyperlabRunMs: number[]; qemuMs: number[] | null };
+  /** As processes, spawn to prompt (ms): kernel 1 under hyperlab run and QEMU, kernel 2 under QEMU with the shim (null: no QEMU). */
+  process: { hyperlabRunMs: number[]; qemuMs: number[] | null; qemuSbiMs: number[] | null };
 }
 
 export async function measureLinux(runs: number, log: (line: string) => void = () => {}): Promise<LinuxBench> {
@@ -47,14 +47,17 @@ export async function measureLinux(runs: number, log: (line: string) => void = (
   }
   const hyperlabRunMs: number[] = [];
   const qemuMs: number[] = [];
+  const qemuSbiMs: number[] = [];
   const haveQemu = qemuAvailable();
   for (let i = 0; i < runs; i++) {
     hyperlabRunMs.push(await processPromptMs(() => hyperlabSession({ commands: ['poweroff'], timeoutMs: 120_000 })));
     if (haveQemu) qemuMs.push(await processPromptMs(() => qemuSession({ commands: ['poweroff'], timeoutMs: 120_000 })));
+    if (haveQemu) qemuSbiMs.push(await processPromptMs(() => qemuSbiSession({ commands: ['poweroff'], timeoutMs: 120_000 })));
   }
   log(`linux nommu as a process, spawn to prompt: hyperlab run ${hyperlabRunMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s` +
-    (haveQemu ? `; QEMU ${qemuMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s` : '; QEMU not installed'));
-  return { domains, process: { hyperlabRunMs, qemuMs: haveQemu ? qemuMs : null } };
+    (haveQemu ? `; QEMU ${qemuMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; kernel 2 on QEMU with the SBI shim ` +
+      `${qemuSbiMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s` : '; QEMU not installed'));
+  return { domains, process: { hyperlabRunMs, qemuMs: haveQemu ? qemuMs : null, qemuSbiMs: haveQemu ? qemuSbiMs : null } };
 }
 
 async function processPromptMs(session: () => Promise<{ promptMs: number; stdout: string }>): Promise<number> {

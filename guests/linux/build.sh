@@ -3,7 +3,10 @@
 #   - Linux 6.12 for rv32 without an MMU, running in M-mode on the `virt` board;
 #   - Linux 6.1 for rv32 with the Sv32 MMU, running in S-mode on an SBI firmware
 #     (hyperlab's hvm domains with firmware = "sbi");
-#   - the initramfs holding /init, which serves both.
+#   - the initramfs holding /init, which serves both;
+#   - guests/linux/qemu-sbi-shim/shim.bin, the M-mode SBI firmware that boots kernel 2
+#     on qemu-system-riscv32 (the reference machine), which Debian ships without an
+#     rv32 OpenSBI.
 #
 #   bash guests/linux/build.sh             # -> public/guests/linux/ (the committed images)
 #                                          #    and guests/linux/linux-*.config
@@ -152,3 +155,12 @@ sed -e "s|@BUILD@|$BUILD|g" -e "s|@SRC@|$HERE/initramfs|g" "$HERE/initramfs/init
 "$GEN_INIT_CPIO" -t "$EPOCH" "$BUILD/list" >"$OUT/initramfs.cpio"
 
 echo "built $OUT/initramfs.cpio ($(stat -c %s "$OUT/initramfs.cpio") bytes)"
+
+# ---- the SBI shim for QEMU (kept beside its source; with --out, in DIR) ----
+SHIM_OUT="$HERE/qemu-sbi-shim/shim.bin"
+[[ "$OUT" == "$ROOT/public/guests/linux" ]] || SHIM_OUT="$OUT/qemu-sbi-shim.bin"
+"${CROSS}gcc" -march=rv32ima_zicsr_zifencei -mabi=ilp32 -nostdlib -nostartfiles -static \
+  -Wl,-Ttext=0x80000000 -Wl,-N -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+  -o "$BUILD/shim.elf" "$HERE/qemu-sbi-shim/shim.S"
+"${CROSS}objcopy" -O binary "$BUILD/shim.elf" "$SHIM_OUT"
+echo "built $SHIM_OUT ($(stat -c %s "$SHIM_OUT") bytes)"

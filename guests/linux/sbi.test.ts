@@ -3,11 +3,15 @@
  * (hyperlab is its SBI firmware): it boots to the init's prompt on the emulated 16550A
  * (console=ttyS0) and on the SBI console (console=hvc0), answers a command, and powers
  * off through SBI SRST. The SBI console must cost fewer exits per byte than the UART,
- * whose every register access is an exit.
+ * whose every register access is an exit. With the UART console it prints what it prints
+ * on QEMU's `virt` machine booted with the M-mode SBI shim (qemu-sbi-shim/shim.S), the
+ * lines of filterSbiLinuxConsole() aside.
  */
 import { describe, expect, it } from 'vitest';
 import { ensureBundleSync } from '../../src/node/testBundle';
+import { qemuAvailable } from '../../src/node/qemu';
 import { bootLinuxDomain, exitsPerByte, type LinuxBootResult } from './domainSession';
+import { filterSbiLinuxConsole, qemuSbiSession } from './session';
 
 const results: Partial<Record<'ttyS0' | 'hvc0', LinuxBootResult>> = {};
 
@@ -47,5 +51,16 @@ describe('Linux 6.1 (MMU, S-mode) on hyperlab\'s SBI', () => {
       `to the prompt: ttyS0 ${tty.promptMs.toFixed(0)} ms ${(tty.promptInsns / 1e6).toFixed(1)} M insns, ` +
       `hvc0 ${hvc.promptMs.toFixed(0)} ms ${(hvc.promptInsns / 1e6).toFixed(1)} M insns`);
     expect(sbi).toBeLessThan(uart);
+  });
+
+  it.skipIf(!qemuAvailable())('prints what it prints on QEMU with the SBI shim (console=ttyS0)', async () => {
+    const commands = ['uname', 'echo same on both', 'cat /proc/cmdline', 'ls /', 'cat /nonexistent', 'count 1000'];
+    const [h, q] = await Promise.all([
+      bootLinuxDomain({ guest: 'sbi-ttyS0', workerScript: ensureBundleSync(), commands, poweroff: true, timeoutMs: 90_000 }),
+      qemuSbiSession({ commands: [...commands, 'poweroff'], timeoutMs: 90_000 }),
+    ]);
+    expect(q.exitCode).toBe(0);
+    expect(filterSbiLinuxConsole(h.console)).toContain('hyperlab# ls /\ndev/\netc/\ninit\n');
+    expect(filterSbiLinuxConsole(h.console)).toBe(filterSbiLinuxConsole(q.stdout));
   });
 });

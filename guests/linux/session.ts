@@ -136,6 +136,55 @@ export function qemuSession(opts: SessionOptions): Promise<SessionResult> {
   return consoleSession(qemu, qemuLinuxArgs(opts), opts);
 }
 
+/** Linux 6.1, rv32 with the MMU, S-mode (guests/linux/build.sh). */
+export const LINUX_MMU_IMAGE = join(LINUX_DIR, 'linux-6.1-mmu.Image');
+/**
+ * The M-mode SBI firmware QEMU boots kernel 2 with (guests/linux/qemu-sbi-shim/shim.S,
+ * built by build.sh): Debian's QEMU has OpenSBI only for riscv64.
+ */
+export const QEMU_SBI_SHIM = join(ROOT, 'guests', 'linux', 'qemu-sbi-shim', 'shim.bin');
+
+/** Kernel 2 on QEMU: -bios SHIM (the kernel then goes at 0x80400000) -kernel IMAGE -initrd -append. */
+export function qemuSbiLinuxArgs(opts: Omit<SessionOptions, 'commands'> = {}): string[] {
+  // qemuArgs says -bios none; a second -bios takes its place.
+  return qemuArgs(LINUX_MMU_IMAGE, {
+    cpu: QEMU_CPU_LINUX,
+    memMiB: opts.memMiB ?? 128,
+    extraArgs: [
+      '-bios', QEMU_SBI_SHIM, '-initrd', opts.initrd ?? LINUX_INITRAMFS,
+      ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND]),
+    ],
+  });
+}
+
+export function qemuSbiSession(opts: SessionOptions): Promise<SessionResult> {
+  const qemu = findQemu();
+  if (qemu === null) return Promise.reject(new Error('qemu-system-riscv32 not found'));
+  return consoleSession(qemu, qemuSbiLinuxArgs(opts), opts);
+}
+
+/**
+ * Kernel 2's console with what differs between hyperlab and QEMU + the shim masked, on
+ * top of filterLinuxConsole(): QEMU loads the kernel at 0x80400000 after its firmware, so
+ * Linux ignores the 4 MiB below it ("OF: fdt: Ignoring memory range", dropped) and the
+ * memory ranges and page counts differ (masked); hyperlab's firmware takes no guest RAM
+ * and the kernel starts at 0x80000000. The PLIC's "mapped N interrupts" (6.1 says
+ * "plic:") is masked for the same reason as 6.12's.
+ */
+export function filterSbiLinuxConsole(text: string): string {
+  return filterLinuxConsole(text)
+    .split(/(?<=\n)/)
+    .filter((line) => !line.startsWith('OF: fdt: Ignoring memory range'))
+    .map((line) =>
+      line
+        .replace(/\[mem 0x[0-9a-f]+-0x([0-9a-f]+)\]/, '[mem _-0x$1]')
+        .replace(/^(Built 1 zonelists, mobility grouping on\.  Total pages: )\d+/, '$1_')
+        .replace(/^Memory: _K\/\d+K available /, 'Memory: _K/_K available ') // filterLinuxConsole masked the rest
+        .replace(/^(plic: .*: mapped )\d+( interrupts)/, '$1_$2'),
+    )
+    .join('');
+}
+
 /**
  * The console lines that may differ between QEMU and hyperlab, and how they are
  * compared (docs/linux.md has the reasons):
