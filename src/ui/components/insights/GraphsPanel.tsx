@@ -8,6 +8,7 @@ import { useState, type ReactElement } from 'react';
 import { HISTORY_MS, type Metric, type Sample } from '../../../web/statsHistory';
 import { count, one } from '../format';
 import { domainColour, indexColour } from './colors';
+import { useLabState } from '../../labContext';
 import { LineChart, type ChartSeries } from './LineChart';
 import { useHistoryTick } from './useHistoryTick';
 
@@ -46,6 +47,8 @@ function breakdown(samples: readonly Sample[], pick: (s: Sample) => Readonly<Rec
 
 export function GraphsPanel(): ReactElement {
   const history = useHistoryTick(REDRAW_MS);
+  // CPU % cannot pass 100 per pCPU (a rate over a short first window of samples can).
+  const pcpus = useLabState((s) => s.host?.pcpus ?? 1);
   const [chosen, setChosen] = useState<number | null>(null);
   const domains = [...history.domains.values()].sort((a, b) => a.domid - b.domid);
   const focus = domains.find((d) => d.domid === chosen) ?? domains[0];
@@ -82,7 +85,7 @@ export function GraphsPanel(): ReactElement {
       <div className="chart-grid">
         {ORDER.map((m) => {
           const info = METRIC_INFO[m];
-          return <LineChart key={m} testId={`graph-${m}`} title={info.title} series={seriesOf(m)} nowMs={nowMs} spanMs={spanMs} floor={info.floor} format={info.format} />;
+          return <LineChart key={m} testId={`graph-${m}`} title={info.title} series={seriesOf(m)} nowMs={nowMs} spanMs={spanMs} floor={info.floor} {...(m === 'cpu' ? { ceiling: pcpus * 100 } : {})} format={info.format} />;
         })}
         <LineChart testId="graph-exits-by" title={`Exits/s of ${focus?.name ?? '…'}, by reason`} series={focus ? breakdown(focus.samples, (s) => s.exitsBy) : []} nowMs={nowMs} spanMs={spanMs} floor={10} format={int} />
         <LineChart testId="graph-hypercalls-by" title={`Hypercalls/s of ${focus?.name ?? '…'}, by type`} series={focus ? breakdown(focus.samples, (s) => s.hypercallsBy) : []} nowMs={nowMs} spanMs={spanMs} floor={10} format={int} />

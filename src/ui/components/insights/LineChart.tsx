@@ -26,8 +26,9 @@ export interface LineChartProps {
   readonly series: readonly ChartSeries[];
   readonly nowMs: number;
   readonly spanMs: number;
-  /** The y axis reaches at least this far. */
+  /** The y axis reaches at least this far, and at most `ceiling` (values above it are clipped). */
   readonly floor: number;
+  readonly ceiling?: number;
   readonly format: (v: number) => string;
 }
 
@@ -63,7 +64,7 @@ function LineChartView(props: LineChartProps): ReactElement {
   const from = nowMs - spanMs;
   let max = props.floor;
   for (const s of series) for (const p of s.points) if (p.v > max) max = p.v;
-  const yMax = niceCeil(max);
+  const yMax = Math.min(niceCeil(max), props.ceiling ?? Infinity);
   const latest = (s: ChartSeries): number => s.points.at(-1)?.v ?? 0;
   return (
     <figure className="chart" data-testid={props.testId}>
