@@ -10,7 +10,7 @@ import type { MemoryMapView } from '../../../core/xen/inspect';
 import { count } from '../format';
 import { domainColour, resolveColour } from './colors';
 
-const MAX_HEIGHT = 200;
+const MAX_HEIGHT = 280;
 
 interface Layout {
   readonly cols: number;
