@@ -31,7 +31,8 @@ export class RowSampler {
     let ns = d.cpuNs;
     if (this.realTime) {
       const now = this.hv.now();
-      for (const v of d.vcpus) if (v.runstate === Runstate.RUNNING && v.pcpu >= 0) ns += Math.max(0, now - v.runstateSince);
+      // The slice in progress, unless the vCPU waits in place (that is not CPU time).
+      for (const v of d.vcpus) if (v.shownRunstate === Runstate.RUNNING && v.pcpu >= 0) ns += Math.max(0, now - v.runstateSince);
     }
     return ns;
   }
@@ -65,7 +66,7 @@ export class RowSampler {
       cpuPct: Math.max(0, cpuPct),
       memKiB: d.totPages * 4,
       maxMemKiB: d.maxPages * 4,
-      vcpus: d.vcpus.map((v) => ({ vcpuId: v.vcpuId, runstate: RUNSTATE_NAMES[v.runstate], pcpu: v.pcpu, affinity: v.affinity >>> 0 })),
+      vcpus: d.vcpus.map((v) => ({ vcpuId: v.vcpuId, runstate: RUNSTATE_NAMES[v.shownRunstate], pcpu: v.pcpu, affinity: v.affinity >>> 0 })),
       instret,
       mips: Math.max(0, mips),
       exits: Object.fromEntries(d.exits),

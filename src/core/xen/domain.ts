@@ -52,6 +52,8 @@ export class Vcpu implements SchedVcpu {
   poll: { port: number; woken: boolean } | undefined;
   /** Its slot in the event-channel directory (kick word, parked flag). */
   slot = -1;
+  /** True while it waits in place on its pCPU for an event (set up by the hypervisor). */
+  isParked: () => boolean = () => false;
   /** VCPUOP_down was called: the vCPU goes offline at the end of its slice. */
   goingDown = false;
   /** Commands sent (C_SEQ) and events seen (C_DOORBELL). */
@@ -62,6 +64,14 @@ export class Vcpu implements SchedVcpu {
 
   get domid(): number {
     return this.domain.domid;
+  }
+
+  /**
+   * The runstate a user should see: a vCPU that waits in place holds its pCPU but is
+   * blocked as far as the guest is concerned (xl, xentop and the page show it so).
+   */
+  get shownRunstate(): Runstate {
+    return this.runstate === Runstate.RUNNING && this.isParked() ? Runstate.BLOCKED : this.runstate;
   }
 
   get params(): SchedParams {
@@ -151,7 +161,7 @@ export class Domain {
     if (this.shutdownReason === 'crash') return 'crashed';
     if (this.shutdownReason !== null) return 'shutdown';
     if (this.paused) return 'paused';
-    return this.vcpus.some((v) => v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) ? 'running' : 'blocked';
+    return this.vcpus.some((v) => v.shownRunstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) ? 'running' : 'blocked';
   }
 
   /** EVTCHNOP_send calls on its ports that named a valid port. */

@@ -376,6 +376,7 @@ export class Hypervisor implements HypercallContext {
       if (s < 0) throw new Error(`too many vCPUs on this host (at most ${MAX_VCPU_SLOTS})`);
       this.vcpuBySlot[s] = v;
       v.slot = s;
+      v.isParked = () => this.evtchnDir.isParked(s);
     }
     if (!d.pv || !d.mem) return;
     const s = this.domainBySlot.findIndex((x) => x === undefined);

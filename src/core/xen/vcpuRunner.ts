@@ -51,6 +51,8 @@ export class VcpuRunner {
   /** SCHEDOP_poll's timeout while the vCPU polls (ticks; Infinity = none). */
   private pollTimer = Infinity;
   private polling = false;
+  /** set_timer_op's timer fired since waitInPlace last looked. */
+  private timerFired = false;
   /** Time this slice spent waiting in place (not CPU time). */
   private parkedMs = 0;
   private readonly p2mGeneration: Int32Array;
@@ -260,6 +262,7 @@ export class VcpuRunner {
     if (now >= this.sbiTimer) h.setInterruptLevel(IRQ_STIP, true);
     if (now >= this.xenTimer) {
       this.xenTimer = Infinity;
+      this.timerFired = true;
       this.request(C.VcpuRequest.VIRQ, X.VIRQ_TIMER, 0, 0);
     }
   }
@@ -400,18 +403,22 @@ export class VcpuRunner {
     for (;;) {
       const seen = Atomics.load(this.dir.w, kick);
       if (Atomics.load(cb, C.C_PREEMPT) !== 0) break;
-      this.hart.hooks.tick(); // interrupt lines, timers, the upcall bit -> mip
+      // The vCPU's own timers first: one that is due wakes it, and the guest takes the
+      // timer as it runs on (a tick here would fire it without waking anybody).
+      let now = performance.now();
+      if (this.wakeTimeMs() - hostNowMs() + now <= now) {
+        resume = true;
+        break;
+      }
+      this.timerFired = false;
+      this.hart.hooks.tick(); // interrupt lines and the upcall bit -> mip
       const h = this.hart;
-      if ((h.mip & h.mie) !== 0 || (this.boot.type === 'pv' && this.upcallPending())) {
+      if ((h.mip & h.mie) !== 0 || this.timerFired || (this.boot.type === 'pv' && this.upcallPending())) {
         resume = true;
         break;
       }
-      const now = performance.now();
-      const wake = this.wakeTimeMs() - hostNowMs() + now; // the vCPU's own timers, on this clock
-      if (wake <= now) {
-        resume = true;
-        break;
-      }
+      now = performance.now();
+      const wake = this.wakeTimeMs() - hostNowMs() + now; // on this clock
       const end = Math.min(until, wake);
       if (end <= now) break;
       Atomics.wait(this.dir.w, kick, seen, end - now);

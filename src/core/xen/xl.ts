@@ -151,7 +151,7 @@ function vcpuList(ts: Toolstack, ref?: string): string {
   const doms = ref ? [ts.find(ref)] : [...ts.hv.domains.values()];
   for (const d of doms) {
     for (const v of d.vcpus) {
-      const st = RUNSTATE_NAMES[v.runstate];
+      const st = RUNSTATE_NAMES[v.shownRunstate];
       const cpu = v.pcpu >= 0 ? String(v.pcpu) : '-';
       rows.push(`${d.name.padEnd(32)} ${String(d.domid).padStart(5)} ${String(v.vcpuId).padStart(5)} ${cpu.padStart(5)}   ${st.slice(0, 3)}  ${(v.runstateNs[0]! / 1e9).toFixed(1).padStart(8)} ${formatCpus(v.affinity, ts.hv.pcpus)} / all`);
     }
