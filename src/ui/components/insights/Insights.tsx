@@ -2,7 +2,8 @@
  * The lab's live panel under the domain list: graphs, the scheduler view and the
  * inspectors, as tabs (WAI-ARIA tabs: arrow keys move between them, Tab enters the panel).
  * Only the shown tab is mounted, so the graphs cost nothing while the inspector is open.
- * The panel can be folded away; the choice is remembered.
+ * It starts folded (its tabs in one line), so the guests' consoles are in view when the
+ * page opens; a tab opens it, and the page remembers the tab and the fold.
  */
 import { useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import './insights.css';
@@ -21,9 +22,9 @@ const KEY = 'hyperlab.insights';
 function load(): { tab: Tab; open: boolean } {
   try {
     const v = JSON.parse(localStorage.getItem(KEY) ?? '{}') as { tab?: string; open?: boolean };
-    return { tab: TABS.some((t) => t.id === v.tab) ? (v.tab as Tab) : 'graphs', open: v.open !== false };
+    return { tab: TABS.some((t) => t.id === v.tab) ? (v.tab as Tab) : 'graphs', open: v.open === true };
   } catch {
-    return { tab: 'graphs', open: true };
+    return { tab: 'graphs', open: false };
   }
 }
 
