@@ -170,4 +170,26 @@ describe('hypervisor service', () => {
     ok(svc.shutdown(again.domid));
     await until(() => svc.stats().domains.find((r) => r.domid === again.domid)?.state === 'shutdown');
   });
+  it('ships every scheduler slice once, in the periodic reports, and inspects a domain', async () => {
+    const { svc, batches } = service();
+    const row = ok(await svc.createDomain({ image: { name: 'spin', bytes: spinImage() }, uniqueName: true }));
+    const reports = (): { nowNs: number; slices: readonly { domid: number; startNs: number; endNs: number }[] }[] =>
+      batches.flatMap((b) => b.events).flatMap((e) => (e.type === 'stats' ? [e.report] : []));
+    await until(() => reports().reduce((n, r) => n + r.slices.length, 0) >= 20);
+    const all = reports().flatMap((r) => r.slices);
+    // The reports together hold what the trace recorded up to the last one, each slice once.
+    const last = reports().at(-1)!;
+    const recorded = svc.hv.sliceTrace.since(-Infinity).filter((r) => r.endNs <= last.nowNs);
+    expect(all.length).toBe(recorded.length);
+    expect(new Set(all.map((r) => `${r.startNs}:${r.endNs}`)).size).toBe(all.length);
+    expect(all.some((r) => r.domid === row.domid)).toBe(true);
+    for (const r of reports()) for (const s of r.slices) expect(s.endNs).toBeLessThanOrEqual(r.nowNs);
+    // A control's reply carries no slices (they would arrive twice).
+    expect(svc.stats().slices).toEqual([]);
+    const info = ok(svc.inspect(row.domid));
+    expect(info).toMatchObject({ domid: row.domid, type: 'hvm', evtchn: [], grants: [] });
+    expect(svc.inspect(999)).toMatchObject({ ok: false });
+    const map = svc.memoryMap();
+    expect(map.domains.find((d) => d.domid === row.domid)?.frames).toBe(row.memKiB / 4);
+  });
 });
