@@ -99,8 +99,9 @@ export class CompareSession {
       const publish = (): void => {
         const now = this.now();
         const pv = meters.pv.figures(now), hvm = meters.hvm.figures(now);
-        const over = all.every((m) => m.finished);
         const failed = [pv, hvm].find((f) => f.phase === 'failed');
+        // One side failing ends the comparison: there is nothing to compare it with.
+        const over = failed !== undefined || all.every((m) => m.finished);
         const result = { pv, hvm, verdict: verdict(pv, hvm) };
         if (!over) {
           this.set(result);
