@@ -73,6 +73,7 @@ export function Insights(): ReactElement {
             </button>
           ))}
         </div>
+        {state.open ? null : <span className="muted fold-hint">CPU, exits and hypercalls over time · who ran where · event channels, grants, xenstore, memory map</span>}
         <button type="button" className="fold" data-testid="insights-toggle" aria-expanded={state.open} aria-controls="insights-body" onClick={() => save({ ...state, open: !state.open })}>
           {state.open ? 'Hide' : 'Show'}
         </button>
