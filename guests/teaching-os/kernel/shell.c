@@ -177,6 +177,12 @@ static int cmd_smp(int argc, char **argv) {
   return r;
 }
 
+static int cmd_xs(int argc, char **argv) {
+  int r = plat_xs(argc, argv);
+  if (r == PLAT_ENOTSUP) not_on_hvm("xs", "no xenstore");
+  return r;
+}
+
 static int cmd_shutdown(int argc, char **argv) {
   (void)argc, (void)argv;
   con_puts("shutdown: powering off\n");
@@ -205,6 +211,7 @@ static const struct cmd commands[] = {
   {"peek", "DOMID", "map and print the page DOMID shared with us (pv)", cmd_peek},
   {"balloon", "", "balloon target and size; follows xl mem-set (pv)", cmd_balloon},
   {"smp", "[N]", "every vCPU adds N to shared counters at once (pv)", cmd_smp},
+  {"xs", "OP PATH", "xenstore: ls, read, write, rm, watch, unwatch, incr (pv)", cmd_xs},
   {"shutdown", "", "power off", cmd_shutdown},
   {"reboot", "", "restart", cmd_reboot},
   {0, 0, 0, 0},

@@ -78,6 +78,8 @@ int32_t xs_rm(const char *path);
 int32_t xs_directory(const char *path, char *buf, size_t cap); /* NUL-separated names */
 int32_t xs_set_perms(const char *path, const char *const *perms, int n);
 int32_t xs_watch(const char *path, const char *token, xs_watch_fn fn);
+int32_t xs_transaction_start(void);
+int32_t xs_transaction_end(int commit);   /* -EAGAIN: conflict, start again */
 int32_t xs_unwatch(const char *path, const char *token);
 int xs_has_work(void);
 void xs_poll(void);                       /* deliver queued watch events (shell loop) */

@@ -227,7 +227,7 @@ _Static_assert(offsetof(struct xencons_interface, in_cons) == 3072, "xencons_int
 /* ---- io/xs_wire.h ---- */
 enum xsd_sockmsg_type {
   XS_DIRECTORY = 1, XS_READ = 2, XS_GET_PERMS = 3, XS_WATCH = 4, XS_UNWATCH = 5,
-  XS_WRITE = 11, XS_MKDIR = 12, XS_RM = 13, XS_SET_PERMS = 14, XS_WATCH_EVENT = 15,
+  XS_TRANSACTION_START = 6, XS_TRANSACTION_END = 7, XS_WRITE = 11, XS_MKDIR = 12, XS_RM = 13, XS_SET_PERMS = 14, XS_WATCH_EVENT = 15,
   XS_ERROR = 16,
 };
 struct xsd_sockmsg { uint32_t type, req_id, tx_id, len; };

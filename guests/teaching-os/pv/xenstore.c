@@ -21,6 +21,8 @@ static struct xenstore_domain_interface *xs;
 static evtchn_port_t xs_port;
 static int xs_broken;
 static uint32_t next_req_id = 1;
+/* The transaction the next requests belong to (0: none). */
+static uint32_t cur_tx;
 static char msgbuf[XENSTORE_PAYLOAD_MAX + 1];
 
 struct xs_event { char path[160]; char token[32]; };
@@ -134,7 +136,7 @@ static const struct { const char *name; int32_t err; } xs_errors[] = {
  * events met on the way. Returns the reply's length (payload in msgbuf) or -errno. */
 static int32_t request(uint32_t type, const char *payload, uint32_t len) {
   if (!xs_available()) return -XEN_ENOSYS;
-  struct xsd_sockmsg hdr = {type, next_req_id++, 0, len};
+  struct xsd_sockmsg hdr = {type, next_req_id++, type == XS_TRANSACTION_START ? 0 : cur_tx, len};
   int32_t rc = put_bytes(&hdr, sizeof hdr);
   if (!rc) rc = put_bytes(payload, len);
   if (rc) {
@@ -243,6 +245,28 @@ int32_t xs_unwatch(const char *path, const char *token) {
     if (watches[i].fn && !strcmp(watches[i].token, token) && !strcmp(watches[i].path, path)) watches[i].fn = 0;
   const char *parts[] = {path, token};
   int32_t rc = simple(XS_UNWATCH, parts, 2, 1);
+  return rc < 0 ? rc : 0;
+}
+
+/* XS_TRANSACTION_START: the requests that follow, until xs_transaction_end, run in it. */
+int32_t xs_transaction_start(void) {
+  if (cur_tx) return -XEN_EBUSY;
+  const char *parts[] = {""};
+  int32_t rc = simple(XS_TRANSACTION_START, parts, 1, 1);
+  if (rc < 0) return rc;
+  msgbuf[rc] = 0;
+  uint32_t id;
+  if (parse_u32(msgbuf, &id) || !id) return -XEN_EIO;
+  cur_tx = id;
+  return 0;
+}
+
+/* XS_TRANSACTION_END: commit (or abort); -EAGAIN when a node it read changed meanwhile. */
+int32_t xs_transaction_end(int commit) {
+  if (!cur_tx) return -XEN_EINVAL;
+  const char *parts[] = {commit ? "T" : "F"};
+  int32_t rc = simple(XS_TRANSACTION_END, parts, 1, 1);
+  cur_tx = 0;
   return rc < 0 ? rc : 0;
 }
 
