@@ -64,7 +64,7 @@ export function Insights(): ReactElement {
               id={`insights-tab-${t.id}`}
               data-testid={`insights-tab-${t.id}`}
               aria-selected={state.open && state.tab === t.id}
-              aria-controls="insights-body"
+              aria-controls={state.open ? 'insights-body' : undefined}
               tabIndex={state.tab === t.id ? 0 : -1}
               title={t.title}
               onClick={() => save({ tab: t.id, open: true })}
@@ -74,7 +74,7 @@ export function Insights(): ReactElement {
           ))}
         </div>
         {state.open ? null : <span className="muted fold-hint">CPU, exits and hypercalls over time · who ran where · event channels, grants, xenstore, memory map</span>}
-        <button type="button" className="fold" data-testid="insights-toggle" aria-expanded={state.open} aria-controls="insights-body" onClick={() => save({ ...state, open: !state.open })}>
+        <button type="button" className="fold" data-testid="insights-toggle" aria-expanded={state.open} aria-controls={state.open ? 'insights-body' : undefined} onClick={() => save({ ...state, open: !state.open })}>
           {state.open ? 'Hide' : 'Show'}
         </button>
       </header>
