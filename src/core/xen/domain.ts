@@ -56,6 +56,8 @@ export class Vcpu implements SchedVcpu {
   isParked: () => boolean = () => false;
   /** VCPUOP_down was called: the vCPU goes offline at the end of its slice. */
   goingDown = false;
+  /** The vCPU's own hypercall counters (C_LOCAL_HC) as last added to the domain's. */
+  readonly localHcSeen = [0, 0, 0];
   /** Commands sent (C_SEQ) and events seen (C_DOORBELL). */
   cmdSeq = 0;
   doorbellSeen = 0;
@@ -169,8 +171,8 @@ export class Domain {
     return this.evtchnSlowSends + this.directSends();
   }
 
-  countExit(reason: string): void {
-    this.exits.set(reason, (this.exits.get(reason) ?? 0) + 1);
+  countExit(reason: string, n = 1): void {
+    this.exits.set(reason, (this.exits.get(reason) ?? 0) + n);
   }
 
   appendConsole(byte: number): void {

@@ -220,6 +220,13 @@ export class Schedule {
     clearTimeout(preempt);
     const retired = cb[C.C_RETIRED]! >>> 0;
     v.instret += retired;
+    for (let i = 0; i < C.LOCAL_HC.length; i++) {
+      // Counters the worker alone writes: a hostile or broken one could write anything.
+      const n = cb[C.C_LOCAL_HC + i]! >>> 0;
+      const delta = n - v.localHcSeen[i]!;
+      v.localHcSeen[i] = n;
+      if (delta > 0 && delta < 1e9) d.countExit(C.LOCAL_HC[i]!, delta);
+    }
     // CPU time as the vCPU measured it (guest code only), or instructions in deterministic time.
     const ranNs = det === undefined ? C.ranMsView(cb)[0]! * NS_PER_MS : retired * 2 ** det;
     if (det !== undefined) this.detNs += ranNs;

@@ -45,6 +45,13 @@ export const C_RAN_MS = 26; // two words, read through a Float64Array at index C
  * preemption.
  */
 export const C_PARK_US = 28;
+/**
+ * Hypercalls the vCPU served itself, counted since it started (it alone writes them): the
+ * hypervisor adds them to the domain's counts at each slice end. Indexed by LOCAL_HC.
+ */
+export const C_LOCAL_HC = 29; // .. C_LOCAL_HC + 2
+/** set_timer_op, SCHEDOP_block, EVTCHNOP_send on the direct path. */
+export const LOCAL_HC = ['hypercall:set_timer_op', 'hypercall:sched_op', 'hypercall:event_channel_op'] as const;
 export const C_WORDS = 32;
 
 /** START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run. */

@@ -195,14 +195,23 @@ export class VcpuRunner {
   /** Xen hypercalls: set_timer_op stays in the vCPU (its clock is here), the rest go to the hypervisor. */
   private xenHypercall(nr: number, args: number[]): number {
     if (nr === X.HYPERVISOR_set_timer_op) {
+      this.cb[C.C_LOCAL_HC] = (this.cb[C.C_LOCAL_HC]! + 1) | 0;
       const ns = (args[1]! >>> 0) * 0x1_0000_0000 + (args[0]! >>> 0);
       this.xenTimer = ns === 0 ? Infinity : Math.ceil(ns / 100); // ns of system time -> 10 MHz ticks
       return 0;
     }
-    if (nr === X.HYPERVISOR_event_channel_op && args[0] === X.EVTCHNOP_send && this.directSend(args[1]!)) return 0;
-    if (nr === X.HYPERVISOR_sched_op && args[0] === X.SCHEDOP_block && this.upcallPending()) {
+    if (nr === X.HYPERVISOR_event_channel_op && args[0] === X.EVTCHNOP_send && this.directSend(args[1]!)) {
+      this.cb[C.C_LOCAL_HC + 2] = (this.cb[C.C_LOCAL_HC + 2]! + 1) | 0;
+      return 0;
+    }
+    if (nr === X.HYPERVISOR_sched_op && args[0] === X.SCHEDOP_block) {
+      // Served here: enable events (Xen's SCHEDOP_block unmasks), and either return at once
+      // (an event is already waiting) or end the slice as BLOCK, to wait in place or give
+      // the pCPU back; the hypervisor looks at the upcall bit once more when the slice ends.
+      this.cb[C.C_LOCAL_HC + 1] = (this.cb[C.C_LOCAL_HC + 1]! + 1) | 0;
       this.clearUpcallMask();
-      return 0; // an event is already waiting: no need to block
+      if (!this.upcallPending()) this.endSlice(C.SliceEnd.BLOCK);
+      return 0;
     }
     const ret = this.request(C.VcpuRequest.HYPERCALL, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, nr);
     const action = this.cb[C.C_RET1]!;
