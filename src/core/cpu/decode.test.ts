@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ENCODINGS, Op } from './encodings';
-import { DISPATCH, decodeOp, dispatchKey, findEncoding, immB, immI, immJ, immS, immU } from './decode';
+import { buildDispatch, DISPATCH, decodeOp, dispatchKey, KEY_BITS, findEncoding, immB, immI, immJ, immS, immU } from './decode';
 
 /** Deterministic pseudo-random words (xorshift32) so failures reproduce. */
 function* words(n: number, seed = 0x1234567): Generator<number> {
@@ -45,6 +45,25 @@ describe('dispatch table agrees with the table', () => {
       if (decodeOp(w) !== want && mismatches.length < 5) mismatches.push((w >>> 0).toString(16));
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it('every one of the 2^17 keys holds what testing every row against it gives', () => {
+    const keyToBits = (k: number): number => (k & 0x7f) | ((k & 0x380) << 5) | ((k & 0x1fc00) << 15);
+    const bad: number[] = [];
+    for (let key = 0; key < 1 << 17; key++) {
+      const claims = ENCODINGS.filter((r) => ((keyToBits(key) ^ r.match) & r.mask & KEY_BITS) === 0);
+      const want = claims.length === 0 ? Op.ILLEGAL
+        : claims.length > 1 || (claims[0]!.mask & ~KEY_BITS) !== 0 ? Op.RESOLVE : claims[0]!.op;
+      if (DISPATCH[key] !== want && bad.length < 5) bad.push(key);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('two rows claiming one key make it RESOLVE, whatever their order', () => {
+    const add = ENCODINGS.find((r) => r.name === 'add')!;
+    const twin = { ...add, op: Op.SUB };
+    for (const rows of [[add, twin], [twin, add]]) expect(buildDispatch(rows)[dispatchKey(add.match)]).toBe(Op.RESOLVE);
+    expect(buildDispatch([add])[dispatchKey(add.match)]).toBe(Op.ADD);
   });
 
   it('words whose low two bits are not 11 are illegal (no C extension)', () => {
