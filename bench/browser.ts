@@ -11,10 +11,11 @@
  *    frame rate (requestAnimationFrame callbacks a second, idle first, then busy) and
  *    the echo latency of a key typed into a pv and an hvm console (keydown to the
  *    terminal's rows showing the character);
- *  - linux: time from create to the init's prompt, for every preset named linux*
- *    (skipped, and said so, while there is none).
+ *  - linux: time from create to the init's prompt, for every preset named linux*, --runs
+ *    times, each on a fresh empty page (a cold hypervisor worker and a new vCPU worker).
  *
  *   npm run bench:browser [-- --runs N] [-- --busy N] [-- --no-build] [-- --out FILE] [-- --seconds N] [-- --echo N]
+ *                         [-- --only cpubench,load,busy,linux]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -37,10 +38,15 @@ interface Options {
   out: string;
   seconds: number;
   echo: number;
+  /** The parts to run (default all). */
+  only: Set<Part>;
 }
 
+const PARTS = ['cpubench', 'load', 'busy', 'linux'] as const;
+type Part = (typeof PARTS)[number];
+
 function options(argv: readonly string[]): Options {
-  const o: Options = { runs: 3, busy: 4, build: true, out: join(projectRoot(), 'bench', 'results', 'browser.json'), seconds: 5, echo: 20 };
+  const o: Options = { runs: 3, busy: 4, build: true, out: join(projectRoot(), 'bench', 'results', 'browser.json'), seconds: 5, echo: 20, only: new Set(PARTS) };
   const num = (i: number): number => {
     const v = Number(argv[i]);
     if (!Number.isInteger(v) || v < 1) throw new Error(`${argv[i - 1]} takes a whole number above 0`);
@@ -54,7 +60,12 @@ function options(argv: readonly string[]): Options {
     else if (a === '--echo') o.echo = num(++i);
     else if (a === '--no-build') o.build = false;
     else if (a === '--out') o.out = argv[++i] ?? o.out;
-    else throw new Error(`unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE)`);
+    else if (a === '--only') {
+      const parts = (argv[++i] ?? '').split(',');
+      const bad = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
+      if (bad.length > 0) throw new Error(`--only takes some of ${PARTS.join(',')}; not ${bad.join(',')}`);
+      o.only = new Set(parts as Part[]);
+    } else throw new Error(`unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE, --only PARTS)`);
   }
   return o;
 }
@@ -206,17 +217,19 @@ async function busy(browser: Browser, url: string, o: Options) {
 }
 
 /**
- * The hook for Linux: every preset whose name starts with "linux" is created on an empty
- * page and timed to its init's prompt. Nothing to do until such a preset exists.
+ * Linux: every preset whose name starts with "linux", created on a fresh empty page
+ * `runs` times and timed from create to its init's prompt.
  */
-async function linuxBoot(browser: Browser, url: string): Promise<{ preset: string; promptMs: number }[] | { skipped: string }> {
-  const page = await openPage(browser, `${url}?boot=`);
-  try {
-    const presets = (await page.evaluate(() => (globalThis as unknown as PageGlobals).hyperlab!.presets())).filter((p) => p.startsWith('linux'));
-    if (presets.length === 0) return { skipped: 'no preset named linux* in this build' };
-    const out: { preset: string; promptMs: number }[] = [];
-    for (const preset of presets) {
-      const ms = await page.evaluate(
+async function linuxBoot(browser: Browser, url: string, runs: number): Promise<{ preset: string; medianPromptMs: number; promptMs: number[] }[] | { skipped: string }> {
+  const presets = await withPage(browser, `${url}?boot=`, (page) =>
+    page.evaluate(() => (globalThis as unknown as PageGlobals).hyperlab!.presets()));
+  const linux = presets.filter((p) => p.startsWith('linux'));
+  if (linux.length === 0) return { skipped: 'no preset named linux* in this build' };
+  const out: { preset: string; medianPromptMs: number; promptMs: number[] }[] = [];
+  for (const preset of linux) {
+    const times: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const ms = await withPage(browser, `${url}?boot=`, (page) => page.evaluate(
         async ([preset, prompt]) => {
           const g = globalThis as unknown as PageGlobals;
           const t0 = g.performance.now();
@@ -227,11 +240,19 @@ async function linuxBoot(browser: Browser, url: string): Promise<{ preset: strin
           return ms;
         },
         [preset, LINUX_PROMPT] as const,
-      );
+      ));
       log(`${preset}: init prompt after ${ms.toFixed(0)} ms`);
-      out.push({ preset, promptMs: round(ms) });
+      times.push(round(ms, 0));
     }
-    return out;
+    out.push({ preset, medianPromptMs: round(median(times), 0), promptMs: times });
+  }
+  return out;
+}
+
+async function withPage<T>(browser: Browser, url: string, f: (page: Page) => Promise<T>): Promise<T> {
+  const page = await openPage(browser, url);
+  try {
+    return await f(page);
   } finally {
     await page.close();
   }
@@ -253,28 +274,31 @@ async function main(): Promise<void> {
   const site = await serveLab({ build: o.build, port: 4794 });
   const browser = await launchChromium();
   try {
-    const chromiumMips = await cpubench(browser, site.url, o.runs);
-    const image = readFileSync(guestImage('cpubench'));
+    const want = (p: Part): boolean => o.only.has(p);
+    const chromiumMips = want('cpubench') ? await cpubench(browser, site.url, o.runs) : undefined;
     const nodeMips: number[] = [];
-    for (let i = 0; i < o.runs; i++) nodeMips.push(runCpuGuest(image).mips);
-    log(`cpubench in Node (same session): ${nodeMips.map((x) => x.toFixed(1)).join(', ')} MIPS`);
-    const load = await pageLoad(browser, site.url, o.runs);
+    if (want('cpubench')) {
+      const image = readFileSync(guestImage('cpubench'));
+      for (let i = 0; i < o.runs; i++) nodeMips.push(runCpuGuest(image).mips);
+      log(`cpubench in Node (same session): ${nodeMips.map((x) => x.toFixed(1)).join(', ')} MIPS`);
+    }
+    const load = want('load') ? await pageLoad(browser, site.url, o.runs) : undefined;
     // A part that fails leaves its error in the JSON; the others are still reported.
-    const busyHost = await attempt('busy', () => busy(browser, site.url, o));
-    const linux = await attempt('linux', () => linuxBoot(browser, site.url));
+    const busyHost = want('busy') ? await attempt('busy', () => busy(browser, site.url, o)) : undefined;
+    const linux = want('linux') ? await attempt('linux', () => linuxBoot(browser, site.url, o.runs)) : undefined;
     const result = {
       benchmark: 'browser',
       date: new Date().toISOString(),
       host: { chromium: browser.version(), node: process.version, cores: availableParallelism(), loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) } },
       runs: o.runs,
-      cpubench: {
+      cpubench: chromiumMips && {
         medianMips: round(median(chromiumMips.mips)),
         mips: chromiumMips.mips.map((x) => round(x)),
         guestTiming: chromiumMips.timing,
         node: { medianMips: round(median(nodeMips)), mips: nodeMips.map((x) => round(x)) },
         chromiumOverNode: round(median(chromiumMips.mips) / median(nodeMips), 3),
       },
-      pageLoad: { medianPromptsMs: round(median(load.promptsMs), 0), promptsMs: load.promptsMs.map((x) => round(x, 0)), readyMs: load.readyMs.map((x) => round(x, 0)) },
+      pageLoad: load && { medianPromptsMs: round(median(load.promptsMs), 0), promptsMs: load.promptsMs.map((x) => round(x, 0)), readyMs: load.readyMs.map((x) => round(x, 0)) },
       busy: busyHost,
       linux,
       targets: { busyFps: 50, echoMs: 100, mips: 'at or above Node' },

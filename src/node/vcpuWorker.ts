@@ -2,6 +2,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { VcpuBoot } from '../core/xen/vcpuControl';
 import { VcpuRunner } from '../core/xen/vcpuRunner';
+import { warmUpInterpreter } from '../core/cpu/warmup';
+
+warmUpInterpreter(); // as the browser's vCPU worker does (workers/vcpu.worker.ts)
 
 const runner = new VcpuRunner(workerData as VcpuBoot, (message) => parentPort?.postMessage({ type: 'crash', message }));
 runner.serve();

@@ -34,7 +34,9 @@ export function buildDispatch(rows: readonly Encoding[]): Uint8Array {
     let sub = 0;
     do {
       const key = fixed | sub;
-      table[key] = claims[key]++ === 0 ? op : Op.RESOLVE;
+      const earlier = claims[key]!;
+      claims[key] = earlier + 1;
+      table[key] = earlier === 0 ? op : Op.RESOLVE;
       sub = (sub - free) & free; // next subset of the free bits
     } while (sub !== 0);
   }

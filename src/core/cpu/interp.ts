@@ -11,9 +11,15 @@
  * switch over literals becomes a jump table in every host (bundled, Vite's dev server,
  * vitest), where `case Op.ADD` is a chain of property loads unless a bundler inlines it.
  * interp.test.ts checks every label against the enum.
+ *
+ * Every value a call hands back into `pc` or a register is coerced with `| 0`, and taken
+ * branches compute their target here from a small offset. Chromium's V8 keeps small
+ * integers in 31 bits, so an untyped call result merged into `pc` (about 0x8000_0000 in
+ * RAM) made the compiler keep `pc` as a heap object: one allocation per instruction,
+ * 30-60% of the time in garbage collection (docs/bench.md, "Linux in Chromium").
  */
 import type { Hart } from './hart';
-import { DISPATCH, resolve } from './decode';
+import { DISPATCH, immB, resolve } from './decode';
 import { fetchSlow, loadSlow, storeSlow, TLB_MASK } from './mmu';
 import { execAmo, execCsr, execResolved } from './system';
 import { Exc } from './trap';
@@ -43,8 +49,8 @@ export function execBlock(h: Hart, budget: number): number {
         codeAdd = h.tlbXAdd[i]!;
       } else {
         n++;
-        const off = fetchSlow(h, pc);
-        if (off < 0) { pc = h.pc; break; }
+        const off = fetchSlow(h, pc) | 0;
+        if (off < 0) { pc = h.pc | 0; break; }
         codeAdd = (off - pc) | 0;
         n--;
       }
@@ -62,79 +68,79 @@ export function execBlock(h: Hart, budget: number): number {
       case 3 /* AUIPC */: x[rd] = pc + (insn & 0xffff_f000); pc = (pc + 4) | 0; break;
       case 4 /* JAL */: {
         const t = (pc + (((insn >> 31) << 20) | (insn & 0xff000) | ((insn >>> 9) & 0x800) | ((insn >>> 20) & 0x7fe))) | 0;
-        if ((t & 3) !== 0) { h.raiseException(Exc.InsnMisaligned, t, pc); pc = h.pc; break loop; }
+        if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; }
         x[rd] = pc + 4;
         pc = t;
         break;
       }
       case 5 /* JALR */: {
         const t = (x[rs1]! + (insn >> 20)) & ~1;
-        if ((t & 3) !== 0) { h.raiseException(Exc.InsnMisaligned, t, pc); pc = h.pc; break loop; }
+        if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; }
         x[rd] = pc + 4;
         pc = t;
         break;
       }
-      case 6 /* BEQ */: if (x[rs1] === x[rs2]) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case 7 /* BNE */: if (x[rs1] !== x[rs2]) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case 8 /* BLT */: if (x[rs1]! < x[rs2]!) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case 9 /* BGE */: if (x[rs1]! >= x[rs2]!) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case 10 /* BLTU */: if (x[rs1]! >>> 0 < x[rs2]! >>> 0) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
-      case 11 /* BGEU */: if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) { pc = branch(h, pc, insn); if (h.trapped) break loop; } else pc = (pc + 4) | 0; break;
+      case 6 /* BEQ */: if (x[rs1] === x[rs2]) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
+      case 7 /* BNE */: if (x[rs1] !== x[rs2]) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
+      case 8 /* BLT */: if (x[rs1]! < x[rs2]!) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
+      case 9 /* BGE */: if (x[rs1]! >= x[rs2]!) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
+      case 10 /* BLTU */: if (x[rs1]! >>> 0 < x[rs2]! >>> 0) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
+      case 11 /* BGEU */: if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
 
       case 12 /* LB */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
-        const v = rTag[i] === (a & PAGE) ? i8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, true, pc);
-        if (h.trapped) { pc = h.pc; break loop; }
+        const v = rTag[i] === (a & PAGE) ? i8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, true, pc) | 0;
+        if (h.trapped) { pc = h.pc | 0; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
       case 13 /* LH */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
-        const v = rTag[i] === (a & PAGE_H) ? i16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, true, pc);
-        if (h.trapped) { pc = h.pc; break loop; }
+        const v = rTag[i] === (a & PAGE_H) ? i16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, true, pc) | 0;
+        if (h.trapped) { pc = h.pc | 0; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
       case 14 /* LW */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
-        const v = rTag[i] === (a & PAGE_W) ? i32[((a + rAdd[i]!) | 0) >> 2]! : loadSlow(h, a, 4, true, pc);
-        if (h.trapped) { pc = h.pc; break loop; }
+        const v = rTag[i] === (a & PAGE_W) ? i32[((a + rAdd[i]!) | 0) >> 2]! : loadSlow(h, a, 4, true, pc) | 0;
+        if (h.trapped) { pc = h.pc | 0; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
       case 15 /* LBU */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
-        const v = rTag[i] === (a & PAGE) ? u8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, false, pc);
-        if (h.trapped) { pc = h.pc; break loop; }
+        const v = rTag[i] === (a & PAGE) ? u8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, false, pc) | 0;
+        if (h.trapped) { pc = h.pc | 0; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
       case 16 /* LHU */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
-        const v = rTag[i] === (a & PAGE_H) ? u16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, false, pc);
-        if (h.trapped) { pc = h.pc; break loop; }
+        const v = rTag[i] === (a & PAGE_H) ? u16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, false, pc) | 0;
+        if (h.trapped) { pc = h.pc | 0; break loop; }
         x[rd] = v; pc = (pc + 4) | 0; break;
       }
       case 17 /* SB */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
         const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE)) u8[(a + wAdd[i]!) | 0] = x[rs2]!;
-        else { storeSlow(h, a, 1, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
+        else { storeSlow(h, a, 1, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc | 0 : (pc + 4) | 0; break loop; } }
         pc = (pc + 4) | 0; break;
       }
       case 18 /* SH */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
         const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE_H)) u16[((a + wAdd[i]!) | 0) >> 1] = x[rs2]!;
-        else { storeSlow(h, a, 2, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
+        else { storeSlow(h, a, 2, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc | 0 : (pc + 4) | 0; break loop; } }
         pc = (pc + 4) | 0; break;
       }
       case 19 /* SW */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
         const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE_W)) i32[((a + wAdd[i]!) | 0) >> 2] = x[rs2]!;
-        else { storeSlow(h, a, 4, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc : (pc + 4) | 0; break loop; } }
+        else { storeSlow(h, a, 4, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc | 0 : (pc + 4) | 0; break loop; } }
         pc = (pc + 4) | 0; break;
       }
 
@@ -190,25 +196,25 @@ export function execBlock(h: Hart, budget: number): number {
       case 43 /* CSRRW */: case 44 /* CSRRS */: case 45 /* CSRRC */:
       case 46 /* CSRRWI */: case 47 /* CSRRSI */: case 48 /* CSRRCI */:
         h.blockRetired = n - 1;
-        pc = execCsr(h, op, insn, pc);
+        pc = execCsr(h, op, insn, pc) | 0;
         h.blockRetired = 0;
         if (h.endBlock) break loop;
         break;
 
       case 58 /* SC_W */: case 59 /* AMOSWAP_W */: case 60 /* AMOADD_W */: case 61 /* AMOXOR_W */: case 62 /* AMOAND_W */:
       case 63 /* AMOOR_W */: case 64 /* AMOMIN_W */: case 65 /* AMOMAX_W */: case 66 /* AMOMINU_W */: case 67 /* AMOMAXU_W */:
-        pc = execAmo(h, op, insn, pc);
+        pc = execAmo(h, op, insn, pc) | 0;
         if (h.trapped) break loop;
         break;
 
       case 1 /* RESOLVE */:
-        pc = execResolved(h, resolve(insn), insn, pc);
+        pc = execResolved(h, resolve(insn), insn, pc) | 0;
         if (h.endBlock) break loop;
         break;
 
       default: // 0, ILLEGAL
         h.raiseException(Exc.IllegalInsn, insn, pc);
-        pc = h.pc;
+        pc = h.pc | 0;
         break loop;
     }
     x[0] = 0;
@@ -219,12 +225,10 @@ export function execBlock(h: Hart, budget: number): number {
   return n;
 }
 
-/** A taken branch: target pc, or the handler's pc after an instruction-address-misaligned trap. */
-function branch(h: Hart, pc: number, insn: number): number {
-  const t = (pc + (((insn >> 31) << 12) | ((insn << 4) & 0x800) | ((insn >>> 20) & 0x7e0) | ((insn >>> 7) & 0x1e))) | 0;
-  if ((t & 3) === 0) return t;
-  h.raiseException(Exc.InsnMisaligned, t, pc);
-  return h.pc;
+/** A jump or taken branch to a target that is not 4-byte aligned traps (no C extension). */
+function misaligned(h: Hart, target: number, pc: number): number {
+  h.raiseException(Exc.InsnMisaligned, target, pc);
+  return h.pc | 0;
 }
 
 /** High 32 bits of the unsigned 64-bit product, from 16-bit limbs (every partial sum < 2^53). */

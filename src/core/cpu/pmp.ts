@@ -19,17 +19,27 @@ const A_OFF = 0, A_TOR = 1, A_NA4 = 2;
 /** Permissions for the range, or PMP_SPLIT when an entry boundary cuts through it. */
 export const PMP_SPLIT = -1;
 
-function bounds(h: Hart, i: number): [lo: number, hi: number] {
+/** Scratch for `bounds`: an array per call was most of the slow path's garbage. */
+const range = new Float64Array(2);
+
+/** Entry i's byte range [lo, hi) into `range` (up to 2^34: doubles, not int32). */
+function bounds(h: Hart, i: number): void {
   const a = (h.pmpcfg[i]! >>> 3) & 3;
   const addr = h.pmpaddr[i]! >>> 0;
-  if (a === A_TOR) return [i === 0 ? 0 : (h.pmpaddr[i - 1]! >>> 0) * 4, addr * 4];
-  if (a === A_NA4) return [addr * 4, addr * 4 + 4];
-  // NAPOT: the number of trailing ones t gives a region of 2^(t+3) bytes (table 3.10).
-  let t = 0;
-  while (t < 32 && ((addr >>> t) & 1) === 1) t++;
-  const size = 2 ** (t + 3);
-  const lo = Math.floor((addr * 4) / size) * size;
-  return [lo, lo + size];
+  if (a === A_TOR) {
+    range[0] = i === 0 ? 0 : (h.pmpaddr[i - 1]! >>> 0) * 4;
+    range[1] = addr * 4;
+  } else if (a === A_NA4) {
+    range[0] = addr * 4;
+    range[1] = addr * 4 + 4;
+  } else {
+    // NAPOT: the number of trailing ones t gives a region of 2^(t+3) bytes (table 3.10).
+    let t = 0;
+    while (t < 32 && ((addr >>> t) & 1) === 1) t++;
+    const size = 2 ** (t + 3);
+    range[0] = Math.floor((addr * 4) / size) * size;
+    range[1] = range[0] + size;
+  }
 }
 
 /**
@@ -40,7 +50,8 @@ export function pmpPermissions(h: Hart, pa: number, len: number, priv: number): 
   for (let i = 0; i < 16; i++) {
     const cfg = h.pmpcfg[i]!;
     if (((cfg >>> 3) & 3) === A_OFF) continue;
-    const [lo, hi] = bounds(h, i);
+    bounds(h, i);
+    const lo = range[0]!, hi = range[1]!;
     if (pa + len <= lo || pa >= hi) continue;
     if (pa < lo || pa + len > hi) return PMP_SPLIT;
     if (priv === PRV_M && (cfg & PMP_L) === 0) return PMP_R | PMP_W | PMP_X;

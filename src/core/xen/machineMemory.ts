@@ -18,6 +18,14 @@ export class MachineMemory {
   readonly owner: Int32Array;
   private readonly _free: Int32Array; // a stack of free frame numbers
   private _nrFree: number;
+  /**
+   * 1 for frames that have belonged to someone: only those need zeroing when handed out
+   * again. A new SharedArrayBuffer is zero, and leaving untouched frames alone saves the
+   * time (zeroing 64 MiB frame by frame took about 0.3 s in a browser worker) and the host
+   * memory of guest RAM the guest never uses.
+   */
+  private readonly _used: Uint8Array;
+  private readonly _bytes: Uint8Array;
 
   constructor(bytes: number) {
     if (bytes <= 0 || bytes % PAGE_SIZE !== 0) throw new RangeError('machine memory must be a positive multiple of 4 KiB');
@@ -26,6 +34,8 @@ export class MachineMemory {
     this.nrFrames = bytes / PAGE_SIZE;
     this.owner = new Int32Array(this.nrFrames).fill(FREE);
     this._free = new Int32Array(this.nrFrames);
+    this._used = new Uint8Array(this.nrFrames);
+    this._bytes = new Uint8Array(this.buffer);
     // Hand out low frames first: easier to read in the memory map.
     for (let i = 0; i < this.nrFrames; i++) this._free[i] = this.nrFrames - 1 - i;
     this._nrFree = this.nrFrames;
@@ -40,7 +50,8 @@ export class MachineMemory {
     if (this._nrFree === 0) throw new OutOfMemory('no free machine frames');
     const mfn = this._free[--this._nrFree]!;
     this.owner[mfn] = domid;
-    new Uint8Array(this.buffer, mfn * PAGE_SIZE, PAGE_SIZE).fill(0);
+    if (this._used[mfn] !== 0) this._bytes.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
+    this._used[mfn] = 1;
     return mfn;
   }
 
