@@ -4,8 +4,11 @@
  * worker gets its VcpuBoot in one message, then talks to the hypervisor only through the
  * control block in shared memory. The twin of src/node/vcpuHost.ts.
  *
- * Loading a worker's module takes a few hundred milliseconds on a busy page, so a spare
- * or two are started ahead of time: a new domain's vCPU takes one that is ready.
+ * Loading a worker's module takes a few hundred milliseconds on a busy page, and a new
+ * worker then warms its interpreter up (cpu/warmup.ts), so a spare or two are started
+ * ahead of time: a new domain's vCPU takes one that is ready. The spare taken is replaced
+ * a moment later, not at once, so that loading and warming the replacement does not take
+ * a core from the guest that is booting.
  */
 import type { VcpuWorker } from '../core/xen/domain';
 import type { VcpuHost } from '../core/xen/hypervisor';
@@ -19,6 +22,9 @@ export interface VcpuWorkerMessage {
 
 let started = 0;
 
+/** How long after taking a spare its replacement is started (ms). */
+const REFILL_DELAY_MS = 1500;
+
 function spawn(): Worker {
   return new Worker(new URL('../../workers/vcpu.worker.ts', import.meta.url), { type: 'module', name: `vcpu-${++started}` });
 }
@@ -26,14 +32,16 @@ function spawn(): Worker {
 export function webVcpuHost(options: { spares?: number } = {}): VcpuHost {
   const spares: Worker[] = [];
   const want = options.spares ?? 2;
+  let refillTimer: ReturnType<typeof setTimeout> | undefined;
   const refill = (): void => {
+    refillTimer = undefined;
     while (spares.length < want) spares.push(spawn());
   };
   refill();
   return {
     start(boot: VcpuBoot, onError: (message: string) => void): VcpuWorker {
       const w = spares.shift() ?? spawn();
-      refill();
+      refillTimer ??= setTimeout(refill, REFILL_DELAY_MS);
       w.addEventListener('message', (e: MessageEvent<VcpuWorkerMessage>) => {
         if (e.data.type === 'crash') onError(e.data.message);
       });
