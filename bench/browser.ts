@@ -12,10 +12,11 @@
  *    the echo latency of a key typed into a pv and an hvm console (keydown to the
  *    terminal's rows showing the character);
  *  - linux: time from create to the init's prompt, for every preset named linux*, --runs
- *    times, each on a fresh empty page (a cold hypervisor worker and a new vCPU worker).
+ *    times, each on a fresh empty page (a cold hypervisor worker and a new vCPU worker),
+ *    created as soon as the page is ready or --settle MS later.
  *
  *   npm run bench:browser [-- --runs N] [-- --busy N] [-- --no-build] [-- --out FILE] [-- --seconds N] [-- --echo N]
- *                         [-- --only cpubench,load,busy,linux]
+ *                         [-- --only cpubench,load,busy,linux] [-- --settle MS]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -40,13 +41,15 @@ interface Options {
   echo: number;
   /** The parts to run (default all). */
   only: Set<Part>;
+  /** Linux: ms to leave the page alone after it is ready, before the create. */
+  settle: number;
 }
 
 const PARTS = ['cpubench', 'load', 'busy', 'linux'] as const;
 type Part = (typeof PARTS)[number];
 
 function options(argv: readonly string[]): Options {
-  const o: Options = { runs: 3, busy: 4, build: true, out: join(projectRoot(), 'bench', 'results', 'browser.json'), seconds: 5, echo: 20, only: new Set(PARTS) };
+  const o: Options = { runs: 3, busy: 4, build: true, out: join(projectRoot(), 'bench', 'results', 'browser.json'), seconds: 5, echo: 20, only: new Set(PARTS), settle: 0 };
   const num = (i: number): number => {
     const v = Number(argv[i]);
     if (!Number.isInteger(v) || v < 1) throw new Error(`${argv[i - 1]} takes a whole number above 0`);
@@ -58,6 +61,7 @@ function options(argv: readonly string[]): Options {
     else if (a === '--seconds') o.seconds = num(++i);
     else if (a === '--busy') o.busy = num(++i);
     else if (a === '--echo') o.echo = num(++i);
+    else if (a === '--settle') o.settle = num(++i);
     else if (a === '--no-build') o.build = false;
     else if (a === '--out') o.out = argv[++i] ?? o.out;
     else if (a === '--only') {
@@ -65,7 +69,7 @@ function options(argv: readonly string[]): Options {
       const bad = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
       if (bad.length > 0) throw new Error(`--only takes some of ${PARTS.join(',')}; not ${bad.join(',')}`);
       o.only = new Set(parts as Part[]);
-    } else throw new Error(`unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE, --only PARTS)`);
+    } else throw new Error(`unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE, --only PARTS, --settle MS)`);
   }
   return o;
 }
@@ -220,7 +224,7 @@ async function busy(browser: Browser, url: string, o: Options) {
  * Linux: every preset whose name starts with "linux", created on a fresh empty page
  * `runs` times and timed from create to its init's prompt.
  */
-async function linuxBoot(browser: Browser, url: string, runs: number): Promise<{ preset: string; medianPromptMs: number; promptMs: number[] }[] | { skipped: string }> {
+async function linuxBoot(browser: Browser, url: string, runs: number, settleMs: number): Promise<{ preset: string; medianPromptMs: number; promptMs: number[] }[] | { skipped: string }> {
   const presets = await withPage(browser, `${url}?boot=`, (page) =>
     page.evaluate(() => (globalThis as unknown as PageGlobals).hyperlab!.presets()));
   const linux = presets.filter((p) => p.startsWith('linux'));
@@ -229,18 +233,21 @@ async function linuxBoot(browser: Browser, url: string, runs: number): Promise<{
   for (const preset of linux) {
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const ms = await withPage(browser, `${url}?boot=`, (page) => page.evaluate(
-        async ([preset, prompt]) => {
-          const g = globalThis as unknown as PageGlobals;
-          const t0 = g.performance.now();
-          const id = await g.hyperlab!.create(preset);
-          await g.hyperlab!.waitForText(id, prompt, 120_000);
-          const ms = g.performance.now() - t0;
-          await g.hyperlab!.destroy(id);
-          return ms;
-        },
-        [preset, LINUX_PROMPT] as const,
-      ));
+      const ms = await withPage(browser, `${url}?boot=`, async (page) => {
+        if (settleMs > 0) await page.waitForTimeout(settleMs);
+        return page.evaluate(
+          async ([preset, prompt]) => {
+            const g = globalThis as unknown as PageGlobals;
+            const t0 = g.performance.now();
+            const id = await g.hyperlab!.create(preset);
+            await g.hyperlab!.waitForText(id, prompt, 120_000);
+            const ms = g.performance.now() - t0;
+            await g.hyperlab!.destroy(id);
+            return ms;
+          },
+          [preset, LINUX_PROMPT] as const,
+        );
+      });
       log(`${preset}: init prompt after ${ms.toFixed(0)} ms`);
       times.push(round(ms, 0));
     }
@@ -285,7 +292,7 @@ async function main(): Promise<void> {
     const load = want('load') ? await pageLoad(browser, site.url, o.runs) : undefined;
     // A part that fails leaves its error in the JSON; the others are still reported.
     const busyHost = want('busy') ? await attempt('busy', () => busy(browser, site.url, o)) : undefined;
-    const linux = want('linux') ? await attempt('linux', () => linuxBoot(browser, site.url, o.runs)) : undefined;
+    const linux = want('linux') ? await attempt('linux', () => linuxBoot(browser, site.url, o.runs, o.settle)) : undefined;
     const result = {
       benchmark: 'browser',
       date: new Date().toISOString(),
@@ -300,7 +307,7 @@ async function main(): Promise<void> {
       },
       pageLoad: load && { medianPromptsMs: round(median(load.promptsMs), 0), promptsMs: load.promptsMs.map((x) => round(x, 0)), readyMs: load.readyMs.map((x) => round(x, 0)) },
       busy: busyHost,
-      linux,
+      linux: linux && { settleMs: o.settle, presets: linux },
       targets: { busyFps: 50, echoMs: 100, mips: 'at or above Node' },
     };
     const json = JSON.stringify(result, null, 2);
