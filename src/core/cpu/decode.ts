@@ -52,9 +52,19 @@ export function findEncoding(insn: number): Encoding | undefined {
   return undefined;
 }
 
+/** Words resolve() has matched: a kernel runs the same few (sret, wfi, sfence.vma...) again and again. */
+const resolved = new Map<number, Op>();
+/** Bounds the cache, so that a guest executing random words cannot grow it without end. */
+const RESOLVED_MAX = 4096;
+
 /** Full decode for keys the dispatch table leaves open (slow path). */
 export function resolve(insn: number): Op {
-  return findEncoding(insn)?.op ?? Op.ILLEGAL;
+  let op = resolved.get(insn);
+  if (op === undefined) {
+    op = findEncoding(insn)?.op ?? Op.ILLEGAL;
+    if (resolved.size < RESOLVED_MAX) resolved.set(insn, op);
+  }
+  return op;
 }
 
 /** Decode one word to its Op (what the interpreter does, as a function for tests and tools). */

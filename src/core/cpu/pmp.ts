@@ -34,8 +34,8 @@ function bounds(h: Hart, i: number): void {
     range[1] = addr * 4 + 4;
   } else {
     // NAPOT: the number of trailing ones t gives a region of 2^(t+3) bytes (table 3.10).
-    let t = 0;
-    while (t < 32 && ((addr >>> t) & 1) === 1) t++;
+    const lowestZero = ~addr & (addr + 1); // the lowest clear bit of addr, alone
+    const t = lowestZero === 0 ? 32 : 31 - Math.clz32(lowestZero);
     const size = 2 ** (t + 3);
     range[0] = Math.floor((addr * 4) / size) * size;
     range[1] = range[0] + size;
