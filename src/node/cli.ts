@@ -3,14 +3,14 @@
  *
  *   hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N]
  *                      [--trace] [--icount SHIFT]
- *   hyperlab bench [--runs N] [--out FILE]
+ *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux]
  */
 import { parseRunArgs, UsageError } from './args';
 import { EXIT_USAGE, runImage } from './run';
 
 const USAGE = `usage: hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N] [--trace] [--icount SHIFT]
        hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--exec "CMD; CMD"] [CONFIG...]
-       hyperlab bench [--runs N] [--out FILE]`;
+       hyperlab bench [--runs N] [--out FILE] [--browser | --linux]`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
