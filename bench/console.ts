@@ -6,9 +6,9 @@
  * console; exits are counted by the hypervisor for the same interval.
  */
 import { readFileSync } from 'node:fs';
-import { Hypervisor } from '../src/core/xen/hypervisor';
-import type { Domain } from '../src/core/xen/domain';
-import { parseXlConfig } from '../src/core/xen/xlConfig';
+import { Hypervisor } from '../src/core/xen/common/hypervisor';
+import type { Domain } from '../src/core/xen/common/domain';
+import { parseXlConfig } from '../src/core/tools/xlConfig';
 import { guestImage } from '../src/node/paths';
 import { nodeVcpuHost } from '../src/node/vcpuHost';
 import { ensureWorkerScript } from '../src/node/workerScript';

@@ -6,8 +6,8 @@
  * guests start, as libxl sets up console channels: port 3 in both domains.
  */
 import { assemble } from '../src/core/cpu/asm';
-import { Hypervisor } from '../src/core/xen/hypervisor';
-import { parseXlConfig } from '../src/core/xen/xlConfig';
+import { Hypervisor } from '../src/core/xen/common/hypervisor';
+import { parseXlConfig } from '../src/core/tools/xlConfig';
 import { nodeVcpuHost } from '../src/node/vcpuHost';
 import { ensureWorkerScript } from '../src/node/workerScript';
 

@@ -4,8 +4,8 @@
  * thread and back, vcpuControl.ts), and the wall time divided by N is the round trip.
  */
 import { assemble } from '../src/core/cpu/asm';
-import { Hypervisor } from '../src/core/xen/hypervisor';
-import { parseXlConfig } from '../src/core/xen/xlConfig';
+import { Hypervisor } from '../src/core/xen/common/hypervisor';
+import { parseXlConfig } from '../src/core/tools/xlConfig';
 import { nodeVcpuHost } from '../src/node/vcpuHost';
 import { ensureWorkerScript } from '../src/node/workerScript';
 

@@ -4,8 +4,8 @@
  * aggregate(n) / (n x aggregate(1)); it can only reach 1 where the host has n free cores.
  */
 import { assemble } from '../src/core/cpu/asm';
-import { Hypervisor } from '../src/core/xen/hypervisor';
-import { parseXlConfig } from '../src/core/xen/xlConfig';
+import { Hypervisor } from '../src/core/xen/common/hypervisor';
+import { parseXlConfig } from '../src/core/tools/xlConfig';
 import { nodeVcpuHost } from '../src/node/vcpuHost';
 import { ensureWorkerScript } from '../src/node/workerScript';
 

@@ -4,8 +4,8 @@
  * block until told to quit. serve() blocks this thread in Atomics.wait between slices,
  * which workers may do and pages may not.
  */
-import type { VcpuBoot } from '../src/core/xen/vcpuControl';
-import { VcpuRunner } from '../src/core/xen/vcpuRunner';
+import type { VcpuBoot } from '../src/core/xen/vcpu/vcpuControl';
+import { VcpuRunner } from '../src/core/xen/vcpu/vcpuRunner';
 import { warmUpInterpreter } from '../src/core/cpu/warmup';
 import type { VcpuWorkerMessage } from '../src/web/vcpuHostWeb';
 

@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Runstate, type Domain } from '../../src/core/xen/domain';
-import { Hypervisor } from '../../src/core/xen/hypervisor';
-import { Toolstack } from '../../src/core/xen/toolstack';
+import { Runstate, type Domain } from '../../src/core/xen/common/domain';
+import { Hypervisor } from '../../src/core/xen/common/hypervisor';
+import { Toolstack } from '../../src/core/tools/toolstack';
 import { nodeVcpuHost } from '../../src/node/vcpuHost';
 import { projectRoot } from '../../src/node/paths';
 import { INIT_PROMPT } from './session';

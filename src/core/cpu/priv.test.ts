@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assemble } from './asm';
 import { CSR } from './csr';
-import { load, makeHart, RAM_BASE, setWord, word } from './testing';
+import { li, load, makeHart, RAM_BASE, setWord, word } from './testing';
 import { PRV_M, PRV_S, PRV_U } from './trap';
 import * as S from './status';
 
@@ -145,7 +145,54 @@ describe('CSRs (priv ch. 2)', () => {
     const h = makeHart([['addi'], ['addi'], ['csrrs', { rd: 1, csr: CSR.minstret }], ['csrrw', { rs1: 0, csr: CSR.minstret }], ['csrrs', { rd: 2, csr: CSR.minstret }]]);
     h.run(5);
     expect(h.x[1]).toBe(2);
-    expect(h.x[2]).toBe(1); // the write itself retired after setting 0
+    expect(h.x[2]).toBe(0); // the write replaces the writing instruction's own increment
+  });
+
+  it.each([
+    ['minstret', CSR.minstret, CSR.minstreth],
+    ['mcycle', CSR.mcycle, CSR.mcycleh],
+  ])('a write to %s replaces the increment of the writing instruction (counters written as a side effect)', (_, lo, hi) => {
+    const h = makeHart([
+      ['addi'], ['addi'], ['addi'],
+      ['csrrwi', { rd: 0, imm: 0, csr: lo }], ['csrrs', { rd: 10, csr: lo }], // a0 = 0
+      ['csrrwi', { rd: 0, imm: 7, csr: lo }], ['addi'], ['csrrs', { rd: 11, csr: lo }], // a1 = 8
+      ['csrrwi', { rd: 0, imm: 3, csr: hi }], ['csrrs', { rd: 12, csr: hi }], ['csrrs', { rd: 13, csr: lo }], // a2 = 3, a3 = 11
+    ]);
+    h.run(11);
+    expect([h.x[10], h.x[11], h.x[12], h.x[13]]).toEqual([0, 8, 3, 11]);
+  });
+
+  it.each([
+    ['minstret', CSR.minstret, CSR.minstreth],
+    ['mcycle', CSR.mcycle, CSR.mcycleh],
+  ])('%s is exact over 64 bits: no low bits lost past 2^53, carries into the high word, wraps to zero', (_, lo, hi) => {
+    const h = makeHart([
+      ...li(5, 0x7fff_ffff), ['csrrw', { rs1: 5, csr: hi }],
+      ...li(5, 0x12345), ['csrrw', { rs1: 5, csr: lo }],
+      ['csrrs', { rd: 10, csr: lo }], ['csrrs', { rd: 11, csr: hi }], // a0 = 0x12345, a1 = 0x7fffffff
+      ['csrrwi', { rd: 0, imm: 0, csr: hi }], ['csrrwi', { rd: 0, imm: 0, csr: lo }],
+      ['csrrs', { rd: 12, csr: lo }], // a2 = 0
+      ['addi', { rd: 5, rs1: 0, imm: -1 }], ['csrrw', { rs1: 5, csr: lo }],
+      ['addi'], ['csrrs', { rd: 13, csr: hi }], ['csrrs', { rd: 14, csr: lo }], // a3 = 1 (carry), a4 = 1
+      ['csrrw', { rs1: 5, csr: hi }], ['csrrw', { rs1: 5, csr: lo }],
+      ['csrrs', { rd: 15, csr: hi }], ['csrrs', { rd: 16, csr: hi }], // a5 = 0xffffffff, then a6 = 0: wrapped
+      ['csrrs', { rd: 17, csr: lo }], // a7 = 1
+    ]);
+    h.run(21);
+    expect([h.x[10], h.x[11], h.x[12], h.x[13], h.x[14], h.x[15], h.x[16], h.x[17]].map((v) => v! >>> 0))
+      .toEqual([0x12345, 0x7fff_ffff, 0, 1, 1, 0xffff_ffff, 0, 1]);
+  });
+
+  it('mcountinhibit.IR holds minstret at the value after the inhibiting write; clearing it resumes from there', () => {
+    const h = makeHart([
+      ['csrrwi', { rd: 0, imm: 5, csr: CSR.minstret }], // minstret = 5
+      ['csrrwi', { rd: 0, imm: 4, csr: CSR.mcountinhibit }], // retires (6), then counting stops
+      ['addi'], ['csrrs', { rd: 10, csr: CSR.minstret }], // a0 = 6
+      ['csrrwi', { rd: 0, imm: 0, csr: CSR.mcountinhibit }], // executed while inhibited: not counted
+      ['csrrs', { rd: 11, csr: CSR.minstret }], ['csrrs', { rd: 12, csr: CSR.minstret }], // a1 = 6, a2 = 7
+    ]);
+    h.run(7);
+    expect([h.x[10], h.x[11], h.x[12]]).toEqual([6, 6, 7]);
   });
 });
 

@@ -50,3 +50,16 @@ export class P2m {
     return mfn;
   }
 }
+
+/** Give every frame of a P2M back to the free pool. */
+export function releaseFrames(mem: MachineMemory, p2m: P2m): number {
+  let n = 0;
+  for (let gfn = 0; gfn < p2m.maxFrames; gfn++) {
+    const mfn = p2m.clear(gfn);
+    if (mfn >= 0) {
+      mem.free(mfn);
+      n++;
+    }
+  }
+  return n;
+}

@@ -23,7 +23,7 @@
  * The delivery order is Xen's evtchn_2l_set_pending; a receiver that blocks while the
  * sender marks its bits is caught by the race-free check at the end of its slice.
  */
-import * as X from './xenAbi';
+import * as X from '../public/xen';
 
 export const MAX_VCPU_SLOTS = 256;
 export const MAX_DOMAIN_SLOTS = 64;

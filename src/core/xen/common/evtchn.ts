@@ -12,7 +12,7 @@
  * to one of its ports calls the backend bound to it.
  */
 import { GuestFault, type GuestMemory } from './guestMemory';
-import * as X from './xenAbi';
+import * as X from '../public/xen';
 
 export type EvtchnState =
   | { state: 'free' }

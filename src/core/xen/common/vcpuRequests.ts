@@ -8,8 +8,8 @@ import { Runstate, type Vcpu } from './domain';
 import { GuestFault } from './guestMemory';
 import type { Hypervisor } from './hypervisor';
 import { hypercall, HcAction } from './hypercalls';
-import * as C from './vcpuControl';
-import * as X from './xenAbi';
+import * as C from '../vcpu/vcpuControl';
+import * as X from '../public/xen';
 
 /**
  * Domains whose guest has read the SBI console: typed input goes there rather than to the

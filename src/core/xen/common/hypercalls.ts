@@ -9,7 +9,7 @@ import type { Domain, Vcpu } from './domain';
 import type { EventChannels, EvtchnDomain } from './evtchn';
 import type { CopyPtr, GnttabDomain, GrantTables } from './gnttab';
 import { GuestFault } from './guestMemory';
-import * as X from './xenAbi';
+import * as X from '../public/xen';
 
 /** What the vCPU does after the call returns (C_RET1). */
 /** POLL: block like BLOCK, but leave the upcall mask alone (SCHEDOP_poll). */

@@ -3,7 +3,7 @@
  * the browser's Domain-0 console share them. Output follows xl's own layout (xl(1)).
  * `console` is answered with an attach request: attaching is the host's business.
  */
-import { RUNSTATE_NAMES, type Domain } from './domain';
+import { RUNSTATE_NAMES, type Domain } from '../xen/common/domain';
 import type { Toolstack } from './toolstack';
 
 export type XlResult = { status: number; attach?: number };

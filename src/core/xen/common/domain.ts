@@ -3,14 +3,29 @@
  * The vCPU's architectural state lives in its worker; here is what scheduling, accounting
  * and the toolstack need.
  */
-import type { Uart16550 } from '../devices/uart16550';
+import type { Uart16550 } from '../../devices/uart16550';
 import type { EvtchnPort } from './evtchn';
 import type { Mapping } from './gnttab';
 import type { GuestMemory } from './guestMemory';
 import type { P2m } from './p2m';
 import type { SchedParams, SchedVcpu } from './sched/schedOps';
-import { newControlBlock } from './vcpuControl';
-import type { DomainConfig } from './xlConfig';
+import { newControlBlock } from '../vcpu/vcpuControl';
+import type { DomainConfig } from '../../tools/xlConfig';
+
+/** What a domain builder (pv/builder.ts, hvm/builder.ts) hands the hypervisor. */
+export interface BuiltDomain {
+  p2m: P2m;
+  ramBase: number;
+  entry: number;
+  args: [number, number, number];
+  /** hvm: what the MROM's reset vector names (the device tree, the kernel's load address). */
+  mrom?: { fdtAddr: number; nextAddr: number };
+}
+
+export interface DomainImages {
+  kernel: Uint8Array;
+  ramdisk?: Uint8Array;
+}
 
 /** Xen's runstates (public/vcpu.h): RUNSTATE_running 0, runnable 1, blocked 2, offline 3. */
 export const enum Runstate { RUNNING = 0, RUNNABLE = 1, BLOCKED = 2, OFFLINE = 3 }

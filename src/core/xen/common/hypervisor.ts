@@ -6,30 +6,31 @@
  * its control block (vcpuControl.ts). Which vCPU runs when is the schedule's business
  * (schedule.ts: the mechanism; sched/: the policies).
  */
-import { Uart16550 } from '../devices/uart16550';
-import { plicSharedBytes } from '../devices/plic';
-import type { VcpuBoot } from './vcpuControl';
-import * as C from './vcpuControl';
-import { Domain, Runstate, Vcpu, type ShutdownReason, type VcpuWorker } from './domain';
-import { buildHvm, releaseFrames, type BuiltDomain, type DomainImages } from './domainBuilder';
+import { Uart16550 } from '../../devices/uart16550';
+import { plicSharedBytes } from '../../devices/plic';
+import type { VcpuBoot } from '../vcpu/vcpuControl';
+import * as C from '../vcpu/vcpuControl';
+import { Domain, Runstate, Vcpu, type BuiltDomain, type DomainImages, type ShutdownReason, type VcpuWorker } from './domain';
+import { buildHvm } from '../hvm/builder';
+import { releaseFrames } from './p2m';
 import { MachineMemory } from './machineMemory';
 import { EventChannels, type EvtchnDomain } from './evtchn';
 import { GrantTables } from './gnttab';
 import { GuestMemory } from './guestMemory';
 import { type HypercallContext } from './hypercalls';
-import { sbiConsoleReaders, serveFirmware } from './firmwareRequests';
-import { connectPvBackends, feedConsole } from './pvBackends';
-import { buildPv, type BuiltPv } from './pvBuilder';
-import { Xenstored } from './xenstore';
-import * as X from './xenAbi';
+import { sbiConsoleReaders, serveFirmware } from './vcpuRequests';
+import { connectPvBackends, feedConsole } from '../pv/backends';
+import { buildPv, type BuiltPv } from '../pv/builder';
+import { Xenstored } from '../../tools/xenstore';
+import * as X from '../public/xen';
 import { CreditScheduler } from './sched/credit';
 import { RoundRobin } from './sched/roundRobin';
 import type { SchedOps } from './sched/schedOps';
 import type { SliceTrace } from './sched/sliceTrace';
-import { Schedule } from './schedule';
+import { Schedule } from './sched/schedule';
 import { EvtchnDirectory, MAX_DOMAIN_SLOTS, MAX_VCPU_SLOTS, newEvtchnDirectory } from './evtchnDirect';
-import { P2M_MFN_MASK } from '../bus/bus';
-import type { DomainConfig } from './xlConfig';
+import { P2M_MFN_MASK } from '../../bus/bus';
+import type { DomainConfig } from '../../tools/xlConfig';
 
 /** How a host starts vCPU workers (node:worker_threads, Web Workers). */
 export interface VcpuHost {

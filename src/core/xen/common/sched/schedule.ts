@@ -6,13 +6,13 @@
  * SCHEDOP_block, shut down, crashed). Also runstates, wake-ups, and the pCPUs that vCPUs
  * hold while they wait in place for an event (vcpuControl.ts, C_PARK_US).
  */
-import * as C from './vcpuControl';
-import { Runstate, type Domain, type ShutdownReason, type Vcpu } from './domain';
-import { NS_PER_MS, type SchedOps } from './sched/schedOps';
-import { SliceTrace } from './sched/sliceTrace';
-import type { EvtchnDirectory } from './evtchnDirect';
-import { hostNowMs } from './vcpuRunner';
-import * as X from './xenAbi';
+import * as C from '../../vcpu/vcpuControl';
+import { Runstate, type Domain, type ShutdownReason, type Vcpu } from '../domain';
+import { NS_PER_MS, type SchedOps } from './schedOps';
+import { SliceTrace } from './sliceTrace';
+import type { EvtchnDirectory } from '../evtchnDirect';
+import { hostNowMs } from '../../vcpu/vcpuRunner';
+import * as X from '../../public/xen';
 
 /** A slice in real-time mode never runs more instructions than this without a look. */
 const MAX_BUDGET = 0x3fff_ffff;

@@ -4,10 +4,10 @@
  * and the domain's home in xenstore (docs/misc/xenstore-paths.pandoc).
  */
 import { consoleRingDrain, consoleRingFeed } from './consoleRing';
-import type { Domain } from './domain';
-import { GuestFault } from './guestMemory';
-import type { Hypervisor } from './hypervisor';
-import { sharedPage } from './xenstore';
+import type { Domain } from '../common/domain';
+import { GuestFault } from '../common/guestMemory';
+import type { Hypervisor } from '../common/hypervisor';
+import { sharedPage } from '../../tools/xenstore';
 
 export function feedConsole(hv: Hypervisor, d: Domain): void {
   if (!d.pv || !d.mem || d.consoleIn.length === 0) return;

@@ -4,8 +4,8 @@
  * guest signals, and feed typed input into `in`. The indices are guest-written: a producer
  * that claims more than the ring holds is clamped, never trusted.
  */
-import type { GuestMemory } from './guestMemory';
-import * as X from './xenAbi';
+import type { GuestMemory } from '../common/guestMemory';
+import * as X from '../public/xen';
 
 /** Read what the guest produced since last time; returns the bytes (possibly none). */
 export function consoleRingDrain(mem: GuestMemory, ring: number): Uint8Array {

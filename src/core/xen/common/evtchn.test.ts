@@ -7,7 +7,7 @@ import { EventChannels, type EvtchnDomain } from './evtchn';
 import { GuestMemory } from './guestMemory';
 import { MachineMemory } from './machineMemory';
 import { P2m } from './p2m';
-import * as X from './xenAbi';
+import * as X from '../public/xen';
 
 const BASE = 0x8000_0000;
 const mem = new MachineMemory(1 << 20);

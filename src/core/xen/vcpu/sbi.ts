@@ -5,9 +5,9 @@
  * extension space (docs/abi.md section 2). Runs in the vCPU worker; what needs the
  * hypervisor becomes a request through the control block.
  */
-import type { Hart } from '../cpu/hart';
+import type { Hart } from '../../cpu/hart';
 import { VcpuRequest } from './vcpuControl';
-import { SBI_EXT_XEN } from './xenAbi';
+import { SBI_EXT_XEN } from '../public/xen';
 
 export const SBI_EXT_BASE = 0x10, SBI_EXT_TIME = 0x5449_4d45, SBI_EXT_IPI = 0x73_5049, SBI_EXT_RFENCE = 0x5246_4e43,
   SBI_EXT_HSM = 0x48_534d, SBI_EXT_SRST = 0x5352_5354, SBI_EXT_DBCN = 0x4442_434e;

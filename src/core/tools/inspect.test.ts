@@ -8,12 +8,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ensureBundleSync } from '../../node/testBundle';
 import { guestImage } from '../../node/paths';
 import { nodeVcpuHost } from '../../node/vcpuHost';
-import type { Domain } from './domain';
-import { Hypervisor } from './hypervisor';
+import type { Domain } from '../xen/common/domain';
+import { Hypervisor } from '../xen/common/hypervisor';
 import { inspectDomain, memoryMap } from './inspect';
 import { Toolstack } from './toolstack';
 import type { XsTreeNode } from './xenstore/store';
-import * as X from './xenAbi';
+import * as X from '../xen/public/xen';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());

@@ -5,14 +5,13 @@
  * frames (docs/abi.md sections 3 to 5). vCPU 0 starts in S-mode at the ELF entry with
  * a0 = 0 and a1 = start_info.
  */
-import { Bus } from '../bus/bus';
-import { loadKernel } from '../loader/kernel';
-import type { BuiltDomain, DomainImages } from './domainBuilder';
-import { releaseFrames } from './domainBuilder';
-import type { MachineMemory } from './machineMemory';
-import { P2m } from './p2m';
-import * as X from './xenAbi';
-import type { DomainConfig } from './xlConfig';
+import { Bus } from '../../bus/bus';
+import { loadKernel } from '../../loader/kernel';
+import type { BuiltDomain, DomainImages } from '../common/domain';
+import type { MachineMemory } from '../common/machineMemory';
+import { P2m, releaseFrames } from '../common/p2m';
+import * as X from '../public/xen';
+import type { DomainConfig } from '../../tools/xlConfig';
 
 export const PV_RAM_BASE = 0x8000_0000;
 /** Grant table frames per domain (1024 v1 entries). */

@@ -1,11 +1,11 @@
 /** Grant table semantics (grant_table.h, docs/misc/grant-tables.txt). */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { P2M_READONLY } from '../bus/bus';
+import { P2M_READONLY } from '../../bus/bus';
 import { GrantTables, type GnttabDomain } from './gnttab';
 import { GuestMemory } from './guestMemory';
 import { MachineMemory } from './machineMemory';
 import { P2m } from './p2m';
-import * as X from './xenAbi';
+import * as X from '../public/xen';
 
 const BASE = 0x8000_0000;
 let mem: MachineMemory;

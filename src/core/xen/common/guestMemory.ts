@@ -5,7 +5,7 @@
  * address outside the domain's populated RAM is a GuestFault (the hypercall then returns
  * -EFAULT): a guest can name only its own frames.
  */
-import { P2M_MFN_MASK, P2M_READONLY } from '../bus/bus';
+import { P2M_MFN_MASK, P2M_READONLY } from '../../bus/bus';
 import type { P2m } from './p2m';
 
 export class GuestFault extends Error {}

@@ -6,23 +6,23 @@
  * serves Xen's hvm guests). Host-agnostic: the worker entry (one file per host) builds a
  * VcpuRunner from a VcpuBoot and calls serve().
  */
-import { Bus } from '../bus/bus';
-import type { AccessWidth, Clock, MmioDevice } from '../bus/mmio';
-import { Hart } from '../cpu/hart';
-import { Clint } from '../devices/clint';
-import { InstructionCountClock } from '../devices/clocks';
-import { Plic } from '../devices/plic';
-import type { FinishEvent } from '../devices/sifiveTest';
-import { hostNanosecondSource } from '../devices/goldfishRtc';
-import { attachVirtDevices } from '../board/virtDevices';
-import * as M from '../board/memoryMap';
-import { IRQ_SEIP, IRQ_SSIP, IRQ_STIP } from '../bus/mmio';
-import { PRV_S } from '../cpu/trap';
+import { Bus } from '../../bus/bus';
+import type { AccessWidth, Clock, MmioDevice } from '../../bus/mmio';
+import { Hart } from '../../cpu/hart';
+import { Clint } from '../../devices/clint';
+import { InstructionCountClock } from '../../devices/clocks';
+import { Plic } from '../../devices/plic';
+import type { FinishEvent } from '../../devices/sifiveTest';
+import { hostNanosecondSource } from '../../devices/goldfishRtc';
+import { attachVirtDevices } from '../../board/virtDevices';
+import * as M from '../../board/memoryMap';
+import { IRQ_SEIP, IRQ_SSIP, IRQ_STIP } from '../../bus/mmio';
+import { PRV_S } from '../../cpu/trap';
 import { sbiCall } from './sbi';
 import * as C from './vcpuControl';
-import { HcAction } from './hypercalls';
-import * as X from './xenAbi';
-import { EvtchnDirectory } from './evtchnDirect';
+import { HcAction } from '../common/hypercalls';
+import * as X from '../public/xen';
+import { EvtchnDirectory } from '../common/evtchnDirect';
 
 /** Instructions between looks at the preempt flag: about a millisecond. */
 const CHUNK = 100_000;

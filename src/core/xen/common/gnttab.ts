@@ -11,10 +11,10 @@
  * populated) at the granting domain's machine frame, read-only when asked or granted so;
  * unmapping clears it again. Both bump the P2M generation, so vCPUs drop stale TLB entries.
  */
-import { P2M_MFN_MASK, P2M_READONLY } from '../bus/bus';
+import { P2M_MFN_MASK, P2M_READONLY } from '../../bus/bus';
 import { GuestFault, type GuestMemory } from './guestMemory';
 import type { P2m } from './p2m';
-import * as X from './xenAbi';
+import * as X from '../public/xen';
 
 export const GRANT_ENTRY_SIZE = 8;
 export const GRANTS_PER_FRAME = 4096 / GRANT_ENTRY_SIZE;

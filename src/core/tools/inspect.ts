@@ -10,13 +10,13 @@
  * word, and a frame the guest ballooned out reads as unknown (null), never as a fault.
  */
 import { P2M_MFN_MASK } from '../bus/bus';
-import type { Domain } from './domain';
-import { GuestFault, type GuestMemory } from './guestMemory';
-import { GRANT_ENTRY_SIZE, GRANTS_PER_FRAME } from './gnttab';
-import type { Hypervisor } from './hypervisor';
-import { FREE } from './machineMemory';
+import type { Domain } from '../xen/common/domain';
+import { GuestFault, type GuestMemory } from '../xen/common/guestMemory';
+import { GRANT_ENTRY_SIZE, GRANTS_PER_FRAME } from '../xen/common/gnttab';
+import type { Hypervisor } from '../xen/common/hypervisor';
+import { FREE } from '../xen/common/machineMemory';
 import type { XsTreeNode } from './xenstore/store';
-import * as X from './xenAbi';
+import * as X from '../xen/public/xen';
 
 /** Xen's VIRQ names (public/xen.h), for the ports bound to them. */
 const VIRQ_NAMES: Record<number, string> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EvtchnDirectory, newEvtchnDirectory } from './evtchnDirect';
-import * as X from './xenAbi';
+import * as X from '../public/xen';
 
 /** Two domains' shared_info pages in a small "machine memory", at byte offsets A and B. */
 function setup() {

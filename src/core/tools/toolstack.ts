@@ -4,8 +4,8 @@
  * Host-agnostic: files come through `readFile`, so the browser reads uploads and Node
  * reads the disk.
  */
-import type { Domain } from './domain';
-import type { Hypervisor } from './hypervisor';
+import type { Domain } from '../xen/common/domain';
+import type { Hypervisor } from '../xen/common/hypervisor';
 import { parseXlConfig, type DomainConfig } from './xlConfig';
 
 export interface ToolstackIo {

@@ -2,27 +2,15 @@
  * Building a domain's memory (Xen's libxenguest "domain builder"): populate the P2M with
  * fresh machine frames, load the kernel and its boot data, and say where vCPU 0 starts.
  */
-import { Bus } from '../bus/bus';
-import { buildVirtFdt } from '../board/virtFdt';
-import * as M from '../board/memoryMap';
-import { loadKernel } from '../loader/kernel';
-import type { MachineMemory } from './machineMemory';
-import { P2m } from './p2m';
-import type { DomainConfig } from './xlConfig';
+import { Bus } from '../../bus/bus';
+import { buildVirtFdt } from '../../board/virtFdt';
+import * as M from '../../board/memoryMap';
+import { loadKernel } from '../../loader/kernel';
+import type { MachineMemory } from '../common/machineMemory';
+import type { BuiltDomain, DomainImages } from '../common/domain';
+import { P2m, releaseFrames } from '../common/p2m';
+import type { DomainConfig } from '../../tools/xlConfig';
 
-export interface BuiltDomain {
-  p2m: P2m;
-  ramBase: number;
-  entry: number;
-  args: [number, number, number];
-  /** hvm: what the MROM's reset vector names (the device tree, the kernel's load address). */
-  mrom?: { fdtAddr: number; nextAddr: number };
-}
-
-export interface DomainImages {
-  kernel: Uint8Array;
-  ramdisk?: Uint8Array;
-}
 
 const MiB = 1024 * 1024;
 /** Sv32 megapage: an rv32 MMU kernel must be loaded on such a boundary (Linux's setup_vm checks). */
@@ -73,17 +61,4 @@ export function buildHvm(mem: MachineMemory, domid: number, cfg: DomainConfig, i
     releaseFrames(mem, p2m);
     throw e;
   }
-}
-
-/** Give every frame of a P2M back to the free pool. */
-export function releaseFrames(mem: MachineMemory, p2m: P2m): number {
-  let n = 0;
-  for (let gfn = 0; gfn < p2m.maxFrames; gfn++) {
-    const mfn = p2m.clear(gfn);
-    if (mfn >= 0) {
-      mem.free(mfn);
-      n++;
-    }
-  }
-  return n;
 }

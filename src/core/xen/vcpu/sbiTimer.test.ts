@@ -6,12 +6,12 @@
  * wrong one fires early by the gap (it once fired 11 ms early on every tick and Linux
  * spent its boot catching up jiffies).
  */
-import { newEvtchnDirectory } from './evtchnDirect';
+import { newEvtchnDirectory } from '../common/evtchnDirect';
 import { describe, expect, it } from 'vitest';
-import { assemble } from '../cpu/asm';
-import { PRV_S } from '../cpu/trap';
-import { MachineMemory } from './machineMemory';
-import { P2m } from './p2m';
+import { assemble } from '../../cpu/asm';
+import { PRV_S } from '../../cpu/trap';
+import { MachineMemory } from '../common/machineMemory';
+import { P2m } from '../common/p2m';
 import * as C from './vcpuControl';
 import { SBI_EXT_TIME } from './sbi';
 import { hostNowMs, VcpuRunner } from './vcpuRunner';
