@@ -6,10 +6,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { assemble } from '../core/cpu/asm';
-import type { Domain } from '../core/xen/domain';
-import { Hypervisor } from '../core/xen/hypervisor';
-import * as X from '../core/xen/xenAbi';
-import { parseXlConfig } from '../core/xen/xlConfig';
+import type { Domain } from '../core/xen/common/domain';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import * as X from '../core/xen/public/xen';
+import { parseXlConfig } from '../core/tools/xlConfig';
 import { ensureBundleSync } from './testBundle';
 import { nodeVcpuHost } from './vcpuHost';
 

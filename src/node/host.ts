@@ -6,10 +6,10 @@
  * commands without reading stdin. Host-level commands: `sleep SECONDS`, `quit`.
  */
 import { createInterface } from 'node:readline';
-import { Hypervisor } from '../core/xen/hypervisor';
-import { Toolstack } from '../core/xen/toolstack';
-import { runXl } from '../core/xen/xl';
-import { ConfigError } from '../core/xen/xlConfig';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import { Toolstack } from '../core/tools/toolstack';
+import { runXl } from '../core/tools/xl';
+import { ConfigError } from '../core/tools/xlConfig';
 import { parseSize, UsageError } from './args';
 import { ensureWorkerScript } from './workerScript';
 import { nodeVcpuHost } from './vcpuHost';

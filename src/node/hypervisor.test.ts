@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assemble } from '../core/cpu/asm';
-import { Hypervisor } from '../core/xen/hypervisor';
-import { parseXlConfig } from '../core/xen/xlConfig';
-import { FREE } from '../core/xen/machineMemory';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import { parseXlConfig } from '../core/tools/xlConfig';
+import { FREE } from '../core/xen/common/machineMemory';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';

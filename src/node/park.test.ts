@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { assemble } from '../core/cpu/asm';
-import { Runstate } from '../core/xen/domain';
-import { Hypervisor } from '../core/xen/hypervisor';
-import { GuestMemory } from '../core/xen/guestMemory';
-import { parseXlConfig } from '../core/xen/xlConfig';
+import { Runstate } from '../core/xen/common/domain';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import { GuestMemory } from '../core/xen/common/guestMemory';
+import { parseXlConfig } from '../core/tools/xlConfig';
 import { ensureBundleSync } from './testBundle';
 import { nodeVcpuHost } from './vcpuHost';
 

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Domain } from '../core/xen/domain';
-import { Hypervisor } from '../core/xen/hypervisor';
-import { Toolstack } from '../core/xen/toolstack';
-import { runXl } from '../core/xen/xl';
+import type { Domain } from '../core/xen/common/domain';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import { Toolstack } from '../core/tools/toolstack';
+import { runXl } from '../core/tools/xl';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';

@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { assemble } from '../core/cpu/asm';
-import { Hypervisor } from '../core/xen/hypervisor';
-import { parseXlConfig } from '../core/xen/xlConfig';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import { parseXlConfig } from '../core/tools/xlConfig';
 import { ensureBundleSync } from './testBundle';
 import { nodeVcpuHost } from './vcpuHost';
 

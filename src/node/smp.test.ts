@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Domain } from '../core/xen/domain';
-import { Runstate } from '../core/xen/domain';
-import { Hypervisor } from '../core/xen/hypervisor';
-import type { SliceRecord } from '../core/xen/sched/sliceTrace';
-import { Toolstack } from '../core/xen/toolstack';
+import type { Domain } from '../core/xen/common/domain';
+import { Runstate } from '../core/xen/common/domain';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import type { SliceRecord } from '../core/xen/common/sched/sliceTrace';
+import { Toolstack } from '../core/tools/toolstack';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';

@@ -1,8 +1,8 @@
 /** Starts vCPU workers as node:worker_threads, from the bundle that bin/bundle.js builds. */
 import { Worker } from 'node:worker_threads';
-import type { VcpuWorker } from '../core/xen/domain';
-import type { VcpuHost } from '../core/xen/hypervisor';
-import type { VcpuBoot } from '../core/xen/vcpuControl';
+import type { VcpuWorker } from '../core/xen/common/domain';
+import type { VcpuHost } from '../core/xen/common/hypervisor';
+import type { VcpuBoot } from '../core/xen/vcpu/vcpuControl';
 
 export function nodeVcpuHost(workerScript: string): VcpuHost {
   return {

@@ -1,7 +1,7 @@
 /** Entry point of a vCPU worker under node:worker_threads (the only file here that knows it). */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { VcpuBoot } from '../core/xen/vcpuControl';
-import { VcpuRunner } from '../core/xen/vcpuRunner';
+import type { VcpuBoot } from '../core/xen/vcpu/vcpuControl';
+import { VcpuRunner } from '../core/xen/vcpu/vcpuRunner';
 import { warmUpInterpreter } from '../core/cpu/warmup';
 
 warmUpInterpreter(); // as the browser's vCPU worker does (workers/vcpu.worker.ts)

@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Domain } from '../core/xen/domain';
-import { Hypervisor } from '../core/xen/hypervisor';
-import { Toolstack } from '../core/xen/toolstack';
+import type { Domain } from '../core/xen/common/domain';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import { Toolstack } from '../core/tools/toolstack';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';

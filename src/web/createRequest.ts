@@ -2,7 +2,7 @@
  * What a CreateRequest asks for, as xl.cfg text and the config parsed from it, with the
  * request's overrides applied. Errors name the config line where there is one.
  */
-import { ConfigError, parseXlConfig, type DomainConfig } from '../core/xen/xlConfig';
+import { ConfigError, parseXlConfig, type DomainConfig } from '../core/tools/xlConfig';
 import type { CreateRequest, PresetInfo, Result } from './hvProtocol';
 import { domainConfig, domainNameFrom } from './presets';
 

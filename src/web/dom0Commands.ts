@@ -3,9 +3,9 @@
  * the same code), plus the few shell commands a lab needs to find its files (ls, cat).
  * As on the Node host, `xl` in front is optional. Text in, text out.
  */
-import type { Toolstack } from '../core/xen/toolstack';
-import { configWithOverrides, runXl } from '../core/xen/xl';
-import { parseXlConfig } from '../core/xen/xlConfig';
+import type { Toolstack } from '../core/tools/toolstack';
+import { configWithOverrides, runXl } from '../core/tools/xl';
+import { parseXlConfig } from '../core/tools/xlConfig';
 import type { Dom0Files } from './dom0Files';
 import type { XlOutput } from './hvProtocol';
 

@@ -9,14 +9,14 @@
  * (dom0Files.ts, dom0Commands.ts), and a hard reset for guests that cannot reboot
  * themselves.
  */
-import { Hypervisor, type VcpuHost } from '../core/xen/hypervisor';
-import { Toolstack } from '../core/xen/toolstack';
-import { parseCpus, runXl } from '../core/xen/xl';
-import type { DomainConfig } from '../core/xen/xlConfig';
+import { Hypervisor, type VcpuHost } from '../core/xen/common/hypervisor';
+import { Toolstack } from '../core/tools/toolstack';
+import { parseCpus, runXl } from '../core/tools/xl';
+import type { DomainConfig } from '../core/tools/xlConfig';
 import { ImageError } from '../core/loader/imageError';
-import type { Domain } from '../core/xen/domain';
-import { inspectDomain, memoryMap } from '../core/xen/inspect';
-import type { SliceRecord } from '../core/xen/sched/sliceTrace';
+import type { Domain } from '../core/xen/common/domain';
+import { inspectDomain, memoryMap } from '../core/tools/inspect';
+import type { SliceRecord } from '../core/xen/common/sched/sliceTrace';
 import { runDom0Command } from './dom0Commands';
 import { configOf, lineOf } from './createRequest';
 import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseXlConfig } from '../core/xen/xlConfig';
+import { parseXlConfig } from '../core/tools/xlConfig';
 import { Dom0Files } from './dom0Files';
 import { presetsFor } from './presets';
 

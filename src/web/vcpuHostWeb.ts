@@ -10,9 +10,9 @@
  * a moment later, not at once, so that loading and warming the replacement does not take
  * a core from the guest that is booting.
  */
-import type { VcpuWorker } from '../core/xen/domain';
-import type { VcpuHost } from '../core/xen/hypervisor';
-import type { VcpuBoot } from '../core/xen/vcpuControl';
+import type { VcpuWorker } from '../core/xen/common/domain';
+import type { VcpuHost } from '../core/xen/common/hypervisor';
+import type { VcpuBoot } from '../core/xen/vcpu/vcpuControl';
 
 /** What a vCPU worker posts back: only a report of why its guest cannot go on. */
 export interface VcpuWorkerMessage {

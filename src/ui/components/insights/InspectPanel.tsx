@@ -5,7 +5,7 @@
  * or on Refresh.
  */
 import { useCallback, useEffect, useState, type ReactElement } from 'react';
-import type { DomainInspection, MemoryMapView } from '../../../core/xen/inspect';
+import type { DomainInspection, MemoryMapView } from '../../../core/tools/inspect';
 import { useLab, useLabState } from '../../labContext';
 import { EvtchnTable, GrantTables } from './InspectTables';
 import { MemoryMap } from './MemoryMap';

@@ -1,6 +1,6 @@
 /** The event channel, grant table and maptrack tables of the inspector. */
 import type { ReactElement } from 'react';
-import type { DomainInspection, EvtchnInfo } from '../../../core/xen/inspect';
+import type { DomainInspection, EvtchnInfo } from '../../../core/tools/inspect';
 
 const yesNo = (b: boolean | null): string => (b === null ? '–' : b ? 'yes' : 'no');
 

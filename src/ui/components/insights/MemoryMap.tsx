@@ -6,7 +6,7 @@
  * numbers run left to right, top to bottom; pointing at a cell names its frame.
  */
 import { useEffect, useRef, useState, type MouseEvent, type ReactElement } from 'react';
-import type { MemoryMapView } from '../../../core/xen/inspect';
+import type { MemoryMapView } from '../../../core/tools/inspect';
 import { count } from '../format';
 import { domainColour, resolveColour } from './colors';
 

@@ -3,7 +3,7 @@
  * has a button that opens and closes it (the first levels start open). Read-only.
  */
 import { useState, type ReactElement } from 'react';
-import type { XsTreeNode } from '../../../core/xen/xenstore/store';
+import type { XsTreeNode } from '../../../core/tools/xenstore/store';
 
 const OPEN_DEPTH = 3;
 
