@@ -65,10 +65,10 @@ export function csrRead(h: Hart, csr: number): number | undefined {
     case CSR.mcause: return h.mcause;
     case CSR.mtval: return h.mtval;
     case CSR.mip: return h.mip;
-    case CSR.mcycle: case CSR.cycle: return lo(cycles(h));
-    case CSR.mcycleh: case CSR.cycleh: return hi(cycles(h));
-    case CSR.minstret: case CSR.instret: return lo(instrets(h));
-    case CSR.minstreth: case CSR.instreth: return hi(instrets(h));
+    case CSR.mcycle: case CSR.cycle: return counter(h, MCYCLE, 0)[0] | 0;
+    case CSR.mcycleh: case CSR.cycleh: return counter(h, MCYCLE, 0)[1] | 0;
+    case CSR.minstret: case CSR.instret: return counter(h, MINSTRET, 0)[0] | 0;
+    case CSR.minstreth: case CSR.instreth: return counter(h, MINSTRET, 0)[1] | 0;
     case CSR.time: return lo(h.hooks.readTime());
     case CSR.timeh: return hi(h.hooks.readTime());
     case CSR.mvendorid: case CSR.marchid: case CSR.mimpid: case CSR.mconfigptr: return 0;
@@ -118,10 +118,10 @@ export function csrWrite(h: Hart, csr: number, v: number): boolean {
     case CSR.mcause: h.mcause = v; return true;
     case CSR.mtval: h.mtval = v; return true;
     case CSR.mip: h.mipSw = (h.mipSw & ~MIP_WRITABLE) | (v & MIP_WRITABLE); h.endBlock = true; return true;
-    case CSR.mcycle: setCycles(h, setLo(cycles(h), v)); return true;
-    case CSR.mcycleh: setCycles(h, setHi(cycles(h), v)); return true;
-    case CSR.minstret: setInstrets(h, setLo(instrets(h), v)); return true;
-    case CSR.minstreth: setInstrets(h, setHi(instrets(h), v)); return true;
+    case CSR.mcycle: writeCounterHalf(h, MCYCLE, false, v); return true;
+    case CSR.mcycleh: writeCounterHalf(h, MCYCLE, true, v); return true;
+    case CSR.minstret: writeCounterHalf(h, MINSTRET, false, v); return true;
+    case CSR.minstreth: writeCounterHalf(h, MINSTRET, true, v); return true;
   }
   if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
     for (let b = 0; b < 4; b++) pmpWriteCfg(h, (csr - CSR.pmpcfg0) * 4 + b, v >>> (8 * b));
@@ -136,26 +136,59 @@ export function csrWrite(h: Hart, csr: number, v: number): boolean {
   return isHpm(csr);
 }
 
-// mcycle and minstret are the retired count plus an offset; while mcountinhibit's CY or IR
-// bit is set (3.1.12) the counter holds the value it had, kept in the offset.
+// mcycle and minstret are the retired count plus a 64-bit offset held as two uint32 halves
+// (h.counterOffset; a double would lose the low bits past 2^53); while mcountinhibit's CY
+// or IR bit is set (3.1.12) the halves hold the counter's value. The retired count itself
+// stays a double, exact far beyond any run, so the interpreter's hot path is unchanged.
+// A CSR write takes effect after the writing instruction has otherwise completed, its own
+// increment included (priv 3.1.10): writes see the count with that instruction retired
+// (`extra` = 1), so the value written is what the next instruction reads.
 const CY = 1, IR = 4;
-function cycles(h: Hart): number {
-  return (h.mcountinhibit & CY) !== 0 ? h.cycleOffset : h.retired() + h.cycleOffset;
+const MCYCLE = 0, MINSTRET = 2;
+
+function inhibited(h: Hart, k: number): boolean {
+  return (h.mcountinhibit & (k === MCYCLE ? CY : IR)) !== 0;
 }
-function instrets(h: Hart): number {
-  return (h.mcountinhibit & IR) !== 0 ? h.instretOffset : h.retired() + h.instretOffset;
+
+/** Counter `k` (MCYCLE or MINSTRET) as uint32 halves, with `extra` more instructions retired. */
+function counter(h: Hart, k: number, extra: number): [number, number] {
+  const off = h.counterOffset;
+  if (inhibited(h, k)) return [off[k]!, off[k + 1]!];
+  const r = h.retired() + extra;
+  const rLo = r % HI;
+  const lo = rLo + off[k]!;
+  const carry = lo >= HI ? 1 : 0;
+  return [lo - carry * HI, ((r - rLo) / HI + off[k + 1]! + carry) >>> 0];
 }
-function setCycles(h: Hart, v: number): void {
-  h.cycleOffset = (h.mcountinhibit & CY) !== 0 ? v : v - h.retired();
+
+/** Make counter `k` read (lo, hi) once `extra` more instructions have retired. */
+function setCounter(h: Hart, k: number, lo: number, hi: number, extra: number): void {
+  const off = h.counterOffset;
+  if (inhibited(h, k)) {
+    off[k] = lo;
+    off[k + 1] = hi;
+    return;
+  }
+  const r = h.retired() + extra;
+  const rLo = r % HI;
+  const borrow = lo >>> 0 < rLo ? 1 : 0;
+  off[k] = (lo >>> 0) - rLo; // stores into a Uint32Array are modulo 2^32
+  off[k + 1] = (hi >>> 0) - (r - rLo) / HI - borrow;
 }
-function setInstrets(h: Hart, v: number): void {
-  h.instretOffset = (h.mcountinhibit & IR) !== 0 ? v : v - h.retired();
+
+/** A CSR write to one half of counter `k`. */
+function writeCounterHalf(h: Hart, k: number, high: boolean, v: number): void {
+  const [lo, hi] = counter(h, k, 1);
+  if (high) setCounter(h, k, lo, v, 1);
+  else setCounter(h, k, v, hi, 1);
 }
+
+/** The writing instruction counts under the new mcountinhibit (as Spike counts it). */
 function setCountInhibit(h: Hart, v: number): void {
-  const c = cycles(h), i = instrets(h);
+  const [cLo, cHi] = counter(h, MCYCLE, 0), [iLo, iHi] = counter(h, MINSTRET, 0);
   h.mcountinhibit = v;
-  setCycles(h, c);
-  setInstrets(h, i);
+  setCounter(h, MCYCLE, cLo, cHi, 0);
+  setCounter(h, MINSTRET, iLo, iHi, 0);
 }
 
 function setMstatus(h: Hart, v: number): void {
@@ -190,10 +223,4 @@ function lo(v: number): number {
 }
 function hi(v: number): number {
   return Math.floor(v / HI) | 0;
-}
-function setLo(v: number, w: number): number {
-  return Math.floor(v / HI) * HI + (w >>> 0);
-}
-function setHi(v: number, w: number): number {
-  return (w >>> 0) * HI + (v % HI);
 }

@@ -73,9 +73,12 @@ export class Hart implements InterruptTarget {
   instret = 0;
   /** Instructions executed since reset, including those that trapped: what budgets count. */
   executed = 0;
-  /** Offsets that CSR writes to mcycle/minstret add to the retired count. */
-  cycleOffset = 0;
-  instretOffset = 0;
+  /**
+   * What CSR writes to mcycle and minstret add to the retired count, modulo 2^64, as
+   * uint32 halves: [mcycle lo, mcycle hi, minstret lo, minstret hi] (csr.ts). While
+   * mcountinhibit stops a counter, its halves hold the counter's value itself.
+   */
+  readonly counterOffset = new Uint32Array(4);
   /** Instructions executed so far in the current block (not yet added to `instret`). */
   blockRetired = 0;
 

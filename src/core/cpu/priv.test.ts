@@ -182,18 +182,6 @@ describe('CSRs (priv ch. 2)', () => {
     expect([h.x[10], h.x[11], h.x[12], h.x[13], h.x[14], h.x[15], h.x[16], h.x[17]].map((v) => v! >>> 0))
       .toEqual([0x12345, 0x7fff_ffff, 0, 1, 1, 0xffff_ffff, 0, 1]);
   });
-
-  it('mcountinhibit.IR holds minstret at the value after the inhibiting write; clearing it resumes from there', () => {
-    const h = makeHart([
-      ['csrrwi', { rd: 0, imm: 5, csr: CSR.minstret }], // minstret = 5
-      ['csrrwi', { rd: 0, imm: 4, csr: CSR.mcountinhibit }], // retires (6), then counting stops
-      ['addi'], ['csrrs', { rd: 10, csr: CSR.minstret }], // a0 = 6
-      ['csrrwi', { rd: 0, imm: 0, csr: CSR.mcountinhibit }], // executed while inhibited: not counted
-      ['csrrs', { rd: 11, csr: CSR.minstret }], ['csrrs', { rd: 12, csr: CSR.minstret }], // a1 = 6, a2 = 7
-    ]);
-    h.run(7);
-    expect([h.x[10], h.x[11], h.x[12]]).toEqual([6, 6, 7]);
-  });
 });
 
 describe('interrupts (3.1.9)', () => {
