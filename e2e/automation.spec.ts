@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { echoImage, spinImage, truncatedElf } from '../src/web/testPrograms';
+import { echoImage, spinImage, truncatedElf } from '../src/web/testing/testPrograms';
 import { bootBytes, labTest as test } from './lab';
 
 test('window.hyperlab boots by name, waits for text and reports stats', async ({ lab: page }) => {

@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { echoImage, spinImage } from '../src/web/testPrograms';
+import { echoImage, spinImage } from '../src/web/testing/testPrograms';
 import { bootBytes, consoleScreen, createPreset, domainNamed, labTest as test, shownCpuNs, stats } from './lab';
 
 test('pause freezes a domain\'s CPU time and unpause resumes it', async ({ lab }) => {

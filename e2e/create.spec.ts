@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from '@playwright/test';
-import { truncatedElf } from '../src/web/testPrograms';
+import { truncatedElf } from '../src/web/testing/testPrograms';
 import { consoleScreen, domainNamed, labTest as test } from './lab';
 
 test('a preset creates a domain that runs', async ({ lab }) => {

@@ -9,8 +9,8 @@
  * itself use a fresh `page` and `openLab`.
  */
 import { test as base, expect, type Locator, type Page } from '@playwright/test';
-import type { DomainStats } from '../src/web/automationTypes';
-import '../src/web/automationTypes'; // declares window.hyperlab
+import type { DomainStats } from '../src/web/protocol/automationTypes';
+import '../src/web/protocol/automationTypes'; // declares window.hyperlab
 
 /** Open the lab (`query` like '?boot=hello') and wait for window.hyperlab.ready(). */
 export async function openLab(page: Page, query = ''): Promise<void> {

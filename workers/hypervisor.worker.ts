@@ -4,9 +4,9 @@
  * This is the only file of the pair that knows it runs in a Web Worker.
  */
 import * as Comlink from 'comlink';
-import type { HostSettings, HvEvent, HvSink, HypervisorFactory, HypervisorInit } from '../src/web/hvProtocol';
-import { HypervisorService } from '../src/web/hypervisorService';
-import { webVcpuHost } from '../src/web/vcpuHostWeb';
+import type { HostSettings, HvEvent, HvSink, HypervisorFactory, HypervisorInit } from '../src/web/protocol/hvProtocol';
+import { HypervisorService } from '../src/web/worker/hypervisorService';
+import { webVcpuHost } from '../src/web/worker/vcpuHostWeb';
 
 class HypervisorWorker extends HypervisorService {
   override attach(init: HypervisorInit, sink: HvSink): ReturnType<HypervisorService['attach']> {

@@ -7,7 +7,7 @@
 import type { VcpuBoot } from '../src/core/xen/vcpu/vcpuControl';
 import { VcpuRunner } from '../src/core/xen/vcpu/vcpuRunner';
 import { warmUpInterpreter } from '../src/core/cpu/warmup';
-import type { VcpuWorkerMessage } from '../src/web/vcpuHostWeb';
+import type { VcpuWorkerMessage } from '../src/web/worker/vcpuHostWeb';
 
 const report = (message: string): void => postMessage({ type: 'crash', message } satisfies VcpuWorkerMessage);
 

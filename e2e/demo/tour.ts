@@ -17,7 +17,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { launchChromium, preparePage, ScreenRecorder, serveLab } from '../../bench/browserHost';
-import '../../src/web/automationTypes';
+import '../../src/web/protocol/automationTypes';
 
 const VIEWPORT = { width: 1440, height: 900 };
 const TYPE_DELAY_MS = 70;

@@ -1,8 +1,8 @@
 /** How React views reach the Lab, Domain-0's shell and the store: one context, small hooks. */
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
-import type { Dom0Shell } from '../web/dom0Shell';
-import type { Lab } from '../web/lab';
+import type { Dom0Shell } from '../web/page/dom0Shell';
+import type { Lab } from '../web/page/lab';
 import type { LabState, LabStore } from './labStore';
 
 export interface LabContextValue {

@@ -6,10 +6,10 @@
  * source of truth.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { GuestFile, HostRow, PresetInfo, Result } from '../web/hvProtocol';
-import type { IsolationStatus } from '../web/isolation';
-import type { DomainView, Lab, LabPhase } from '../web/lab';
-import type { StatsHistory } from '../web/statsHistory';
+import type { GuestFile, HostRow, PresetInfo, Result } from '../web/protocol/hvProtocol';
+import type { IsolationStatus } from '../web/page/isolation';
+import type { DomainView, Lab, LabPhase } from '../web/page/lab';
+import type { StatsHistory } from '../web/page/statsHistory';
 
 export type CatalogState =
   | { readonly status: 'loading' }

@@ -5,8 +5,8 @@
  * the view. Its state survives switching views: a run goes on in the background.
  */
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactElement } from 'react';
-import type { Workload } from '../../web/compareMeter';
-import { compareSessionFor, SIDES, type Side } from '../../web/compareSession';
+import type { Workload } from '../../web/page/compareMeter';
+import { compareSessionFor, SIDES, type Side } from '../../web/page/compareSession';
 import { useLab, useLabState } from '../labContext';
 import { CompareSide } from './CompareSide';
 import { CompareVerdict, ExitsTable, HistoryTable } from './CompareTables';

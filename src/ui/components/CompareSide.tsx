@@ -4,8 +4,8 @@
  * data-value (ms, bytes, bytes/s, counts, instructions/s, ns), for tests and scripts.
  */
 import type { ReactElement } from 'react';
-import type { SideFigures } from '../../web/compareMeter';
-import type { Side } from '../../web/compareSession';
+import type { SideFigures } from '../../web/page/compareMeter';
+import type { Side } from '../../web/page/compareSession';
 import { useLabState } from '../labContext';
 import * as f from './compareFormat';
 

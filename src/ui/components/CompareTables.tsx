@@ -3,8 +3,8 @@
  * looks like one), the exits of both sides by reason, and the runs so far.
  */
 import type { ReactElement } from 'react';
-import type { SideFigures, Verdict } from '../../web/compareMeter';
-import type { CompletedRun } from '../../web/compareSession';
+import type { SideFigures, Verdict } from '../../web/page/compareMeter';
+import type { CompletedRun } from '../../web/page/compareSession';
 import * as f from './compareFormat';
 
 function BarPair(props: { readonly id: string; readonly label: string; readonly pv: number; readonly hvm: number; readonly text: (n: number) => string; readonly ratio: string }): ReactElement {

@@ -4,7 +4,7 @@
  * are also in data-value attributes, for tests and scripts.
  */
 import type { ReactElement, ReactNode } from 'react';
-import type { DomainView } from '../../web/lab';
+import type { DomainView } from '../../web/page/lab';
 import { useLabState } from '../labContext';
 import { count, cpuSeconds, describeState, mib, one, stateFlags } from './format';
 

@@ -3,7 +3,7 @@
  * isolated: a visible notice that says why, since the hypervisor cannot run without it.
  */
 import type { ReactElement } from 'react';
-import type { IsolationStatus } from '../../web/isolation';
+import type { IsolationStatus } from '../../web/page/isolation';
 import { useLabState } from '../labContext';
 
 const VIA: Record<IsolationStatus['via'], string> = {

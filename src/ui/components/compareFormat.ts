@@ -1,5 +1,5 @@
 /** How the comparison page writes its figures (binary units for bytes, as the guest does). */
-import type { Workload } from '../../web/compareMeter';
+import type { Workload } from '../../web/page/compareMeter';
 
 const fixed = (digits: number): Intl.NumberFormat => new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const int = new Intl.NumberFormat('en-US');

@@ -1,5 +1,5 @@
 /** How the page writes states and numbers (xl's words, xentop's units). */
-import type { DomainRow, DomainState } from '../../web/hvProtocol';
+import type { DomainRow, DomainState } from '../../web/protocol/hvProtocol';
 
 export const count = new Intl.NumberFormat('en-US');
 export const one = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });

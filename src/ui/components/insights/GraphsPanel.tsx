@@ -5,7 +5,7 @@
  * statistics report (about 10 a second), and only while it is shown.
  */
 import { useState, type ReactElement } from 'react';
-import { HISTORY_MS, type Metric, type Sample } from '../../../web/statsHistory';
+import { HISTORY_MS, type Metric, type Sample } from '../../../web/page/statsHistory';
 import { count, one } from '../format';
 import { domainColour, indexColour } from './colors';
 import { useLabState } from '../../labContext';

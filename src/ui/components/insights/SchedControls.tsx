@@ -5,7 +5,7 @@
  * refusal is written under the table.
  */
 import { useEffect, useState, type ReactElement } from 'react';
-import type { DomainView } from '../../../web/lab';
+import type { DomainView } from '../../../web/page/lab';
 import { useLabState } from '../../labContext';
 import { domainColour } from './colors';
 

@@ -7,7 +7,7 @@
  * which vCPU it was, how long it ran and why it ended.
  */
 import { useEffect, useRef, useState, type MouseEvent, type ReactElement } from 'react';
-import type { SliceRecord } from '../../../web/hvProtocol';
+import type { SliceRecord } from '../../../web/protocol/hvProtocol';
 import { useLabState } from '../../labContext';
 import { one } from '../format';
 import { domainColour, resolveColour } from './colors';

@@ -6,7 +6,7 @@
  * catches the one that arrived too soon.
  */
 import { useEffect, useState } from 'react';
-import type { StatsHistory } from '../../../web/statsHistory';
+import type { StatsHistory } from '../../../web/page/statsHistory';
 import { useLabStore } from '../../labContext';
 
 export function useHistoryTick(minMs: number): StatsHistory {

@@ -4,7 +4,7 @@
  * promise). The Lab talks to an HvPort only, so tests can give it the service itself.
  */
 import * as Comlink from 'comlink';
-import type { HostSettings, HvSink, HypervisorApi, HypervisorFactory, HypervisorInit } from './hvProtocol';
+import type { HostSettings, HvSink, HypervisorApi, HypervisorFactory, HypervisorInit } from '../protocol/hvProtocol';
 
 type Call<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 
@@ -27,7 +27,7 @@ export interface WorkerPort {
 
 /** Start the hypervisor worker; rejects with the reason it could not start. */
 export async function startHypervisorWorker(settings: HostSettings): Promise<WorkerPort> {
-  const worker = new Worker(new URL('../../workers/hypervisor.worker.ts', import.meta.url), { type: 'module', name: 'hypervisor' });
+  const worker = new Worker(new URL('../../../workers/hypervisor.worker.ts', import.meta.url), { type: 'module', name: 'hypervisor' });
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => reject(new Error(`the hypervisor worker failed to start: ${e.message || 'script error'}`)));
   });

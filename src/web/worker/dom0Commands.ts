@@ -3,11 +3,11 @@
  * the same code), plus the few shell commands a lab needs to find its files (ls, cat).
  * As on the Node host, `xl` in front is optional. Text in, text out.
  */
-import type { Toolstack } from '../core/tools/toolstack';
-import { configWithOverrides, runXl } from '../core/tools/xl';
-import { parseXlConfig } from '../core/tools/xlConfig';
+import type { Toolstack } from '../../core/tools/toolstack';
+import { configWithOverrides, runXl } from '../../core/tools/xl';
+import { parseXlConfig } from '../../core/tools/xlConfig';
 import type { Dom0Files } from './dom0Files';
-import type { XlOutput } from './hvProtocol';
+import type { XlOutput } from '../protocol/hvProtocol';
 
 export const SHELL_HELP = `Domain-0 shell:
   xl COMMAND ...     the xl toolstack ("xl" may be left out): try  xl help

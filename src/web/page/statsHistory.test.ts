@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DomainRow, SliceRecord, StatsReport } from './hvProtocol';
+import type { DomainRow, SliceRecord, StatsReport } from '../protocol/hvProtocol';
 import { HISTORY_MS, SLICE_MS, splitExits, StatsHistory } from './statsHistory';
 
 function row(domid: number, over: Partial<DomainRow> = {}): DomainRow {

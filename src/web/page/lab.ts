@@ -7,7 +7,7 @@
 import { ConsoleLog } from './consoleLog';
 import { Emitter, type Unsubscribe } from './emitter';
 import type { HvPort } from './hypervisorClient';
-import type * as P from './hvProtocol';
+import type * as P from '../protocol/hvProtocol';
 import { StatsHistory } from './statsHistory';
 
 /** Where a domain came from: a catalog image (preset), config text, an uploaded image, or Domain-0's xl. */

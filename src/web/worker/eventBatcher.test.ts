@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONSOLE_FLUSH_MS, EventBatcher, type BatchClock } from './eventBatcher';
-import type { HvEvent } from './hvProtocol';
+import type { HvEvent } from '../protocol/hvProtocol';
 
 /** A clock whose time moves only when the test says so. */
 function fakeClock(): BatchClock & { advance(ms: number): void } {

@@ -2,9 +2,9 @@
  * What a CreateRequest asks for, as xl.cfg text and the config parsed from it, with the
  * request's overrides applied. Errors name the config line where there is one.
  */
-import { ConfigError, parseXlConfig, type DomainConfig } from '../core/tools/xlConfig';
-import type { CreateRequest, PresetInfo, Result } from './hvProtocol';
-import { domainConfig, domainNameFrom } from './presets';
+import { ConfigError, parseXlConfig, type DomainConfig } from '../../core/tools/xlConfig';
+import type { CreateRequest, PresetInfo, Result } from '../protocol/hvProtocol';
+import { domainConfig, domainNameFrom } from '../protocol/presets';
 
 /** The line of `key = ...` in config text, for an error about that key. */
 export function lineOf(text: string, key: string): number | undefined {

@@ -6,12 +6,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensureBundleSync } from '../node/testBundle';
-import { projectRoot } from '../node/paths';
-import { nodeVcpuHost } from '../node/vcpuHost';
-import type { DomainRow, GuestFile, HvEvent } from './hvProtocol';
+import { ensureBundleSync } from '../../node/testBundle';
+import { projectRoot } from '../../node/paths';
+import { nodeVcpuHost } from '../../node/vcpuHost';
+import type { DomainRow, GuestFile, HvEvent } from '../protocol/hvProtocol';
 import { HypervisorService } from './hypervisorService';
-import { echoImage, spinImage, truncatedElf } from './testPrograms';
+import { echoImage, spinImage, truncatedElf } from '../testing/testPrograms';
 
 const GUESTS = join(projectRoot(), 'public', 'guests');
 const catalog: GuestFile[] = readdirSync(GUESTS)

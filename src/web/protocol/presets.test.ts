@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseXlConfig } from '../core/tools/xlConfig';
-import { Dom0Files } from './dom0Files';
+import { parseXlConfig } from '../../core/tools/xlConfig';
+import { Dom0Files } from '../worker/dom0Files';
 import { presetsFor } from './presets';
 
 const ELF = [{ name: 'hello', file: 'hello.elf', size: 1 }];

@@ -10,9 +10,9 @@
  * a moment later, not at once, so that loading and warming the replacement does not take
  * a core from the guest that is booting.
  */
-import type { VcpuWorker } from '../core/xen/common/domain';
-import type { VcpuHost } from '../core/xen/common/hypervisor';
-import type { VcpuBoot } from '../core/xen/vcpu/vcpuControl';
+import type { VcpuWorker } from '../../core/xen/common/domain';
+import type { VcpuHost } from '../../core/xen/common/hypervisor';
+import type { VcpuBoot } from '../../core/xen/vcpu/vcpuControl';
 
 /** What a vCPU worker posts back: only a report of why its guest cannot go on. */
 export interface VcpuWorkerMessage {
@@ -26,7 +26,7 @@ let started = 0;
 const REFILL_DELAY_MS = 1500;
 
 function spawn(): Worker {
-  return new Worker(new URL('../../workers/vcpu.worker.ts', import.meta.url), { type: 'module', name: `vcpu-${++started}` });
+  return new Worker(new URL('../../../workers/vcpu.worker.ts', import.meta.url), { type: 'module', name: `vcpu-${++started}` });
 }
 
 export function webVcpuHost(options: { spares?: number } = {}): VcpuHost {

@@ -12,8 +12,8 @@
  *     in the order it happened: a domain's last console bytes come before its `destroyed`.
  */
 
-import type { DomainInspection, MemoryMapView } from '../core/tools/inspect';
-import type { SliceRecord } from '../core/xen/common/sched/sliceTrace';
+import type { DomainInspection, MemoryMapView } from '../../core/tools/inspect';
+import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 
 export type { DomainInspection, MemoryMapView, SliceRecord };
 

@@ -11,7 +11,7 @@
  * much to copy into an immutable store each time. The store holds one History and a
  * version number that changes with every report; views re-read the History when it does.
  */
-import type { DomainRow, SliceRecord, StatsReport } from './hvProtocol';
+import type { DomainRow, SliceRecord, StatsReport } from '../protocol/hvProtocol';
 
 export const HISTORY_MS = 60_000;
 export const SLICE_MS = 10_000;

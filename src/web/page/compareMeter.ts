@@ -18,7 +18,7 @@
  *  - instructions per second: instructions over the domain's own clock (the rows'
  *    `uptimeMs`), so that the page's own delays do not enter it.
  */
-import type { DomainRow } from './hvProtocol';
+import type { DomainRow } from '../protocol/hvProtocol';
 
 export type Workload = { readonly kind: 'write'; readonly bytes: number } | { readonly kind: 'burn'; readonly millions: number };
 

@@ -9,7 +9,7 @@
  * its previous batch sooner than CONSOLE_FLUSH_MS).
  */
 import { ByteBatch } from './byteQueues';
-import type { HvEvent, HvSink } from './hvProtocol';
+import type { HvEvent, HvSink } from '../protocol/hvProtocol';
 
 /** One console batch per display frame at most. */
 export const CONSOLE_FLUSH_MS = 16;

@@ -9,21 +9,21 @@
  * (dom0Files.ts, dom0Commands.ts), and a hard reset for guests that cannot reboot
  * themselves.
  */
-import { Hypervisor, type VcpuHost } from '../core/xen/common/hypervisor';
-import { Toolstack } from '../core/tools/toolstack';
-import { parseCpus, runXl } from '../core/tools/xl';
-import type { DomainConfig } from '../core/tools/xlConfig';
-import { ImageError } from '../core/loader/imageError';
-import type { Domain } from '../core/xen/common/domain';
-import { inspectDomain, memoryMap } from '../core/tools/inspect';
-import type { SliceRecord } from '../core/xen/common/sched/sliceTrace';
+import { Hypervisor, type VcpuHost } from '../../core/xen/common/hypervisor';
+import { Toolstack } from '../../core/tools/toolstack';
+import { parseCpus, runXl } from '../../core/tools/xl';
+import type { DomainConfig } from '../../core/tools/xlConfig';
+import { ImageError } from '../../core/loader/imageError';
+import type { Domain } from '../../core/xen/common/domain';
+import { inspectDomain, memoryMap } from '../../core/tools/inspect';
+import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 import { runDom0Command } from './dom0Commands';
 import { configOf, lineOf } from './createRequest';
 import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';
 import { hostRow, RowSampler } from './domainRows';
 import { defaultClock, EventBatcher, type BatchClock } from './eventBatcher';
-import * as P from './hvProtocol';
-import { presetsFor } from './presets';
+import * as P from '../protocol/hvProtocol';
+import { presetsFor } from '../protocol/presets';
 
 export interface ServiceOptions {
   host: VcpuHost;

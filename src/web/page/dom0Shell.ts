@@ -7,7 +7,7 @@
  */
 import { ConsoleLog } from './consoleLog';
 import { Emitter } from './emitter';
-import type { XlOutput } from './hvProtocol';
+import type { XlOutput } from '../protocol/hvProtocol';
 
 export const DOM0_PROMPT = 'dom0# ';
 const CLEAR = '\x1b[2J\x1b[3J\x1b[H';

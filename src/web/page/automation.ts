@@ -4,13 +4,13 @@
  * manual; automationTypes.ts has its types. Every method works on the same Lab the UI
  * shows. Domain ids are domids; id 0 is Domain-0's console (text and input only).
  */
-import type { CreateOptions, DomainStats, HyperlabAutomation, PowerOff, RunState } from './automationTypes';
+import type { CreateOptions, DomainStats, HyperlabAutomation, PowerOff, RunState } from '../protocol/automationTypes';
 import type { Dom0Shell } from './dom0Shell';
-import type { DomainState, GuestFile, Result } from './hvProtocol';
+import type { DomainState, GuestFile, Result } from '../protocol/hvProtocol';
 import type { IsolationStatus } from './isolation';
 import type { DomainView, Lab } from './lab';
 
-export type * from './automationTypes';
+export type * from '../protocol/automationTypes';
 
 export const AUTOMATION_VERSION = 2;
 

@@ -3,10 +3,10 @@
  * Rates are taken over about a second of samples (xentop's default delay is three), so a
  * 30 ms slice more or less does not make the numbers jump.
  */
-import { Runstate, RUNSTATE_NAMES, type Domain } from '../core/xen/common/domain';
-import type { Hypervisor } from '../core/xen/common/hypervisor';
-import { NS_PER_MS } from '../core/xen/common/sched/schedOps';
-import type { DomainRow, HostRow } from './hvProtocol';
+import { Runstate, RUNSTATE_NAMES, type Domain } from '../../core/xen/common/domain';
+import type { Hypervisor } from '../../core/xen/common/hypervisor';
+import { NS_PER_MS } from '../../core/xen/common/sched/schedOps';
+import type { DomainRow, HostRow } from '../protocol/hvProtocol';
 
 const WINDOW_MS = 1000;
 

@@ -6,7 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CompareSession } from './compareSession';
 import type { HvPort } from './hypervisorClient';
-import type { CreateRequest, DomainRow, HostRow, HvEvent, HvSink } from './hvProtocol';
+import type { CreateRequest, DomainRow, HostRow, HvEvent, HvSink } from '../protocol/hvProtocol';
 import { Lab } from './lab';
 
 const HOST: HostRow = { pcpus: 2, scheduler: 'credit', totalKiB: 262144, freeKiB: 200000 };

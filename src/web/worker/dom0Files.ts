@@ -4,8 +4,8 @@
  * (uploads/). The toolstack reads files synchronously (Toolstack's ToolstackIo, as libxl
  * reads a disk), so a command first `load`s what it will need, then runs.
  */
-import type { GuestFile, PresetInfo } from './hvProtocol';
-import { CONFIG_DIR, GUEST_DIR, UPLOAD_DIR } from './presets';
+import type { GuestFile, PresetInfo } from '../protocol/hvProtocol';
+import { CONFIG_DIR, GUEST_DIR, UPLOAD_DIR } from '../protocol/presets';
 
 export type FetchGuest = (file: string) => Promise<Uint8Array>;
 

@@ -2,9 +2,9 @@
  * The types of window.hyperlab (automation.ts; docs/automation.md is the manual). Types
  * only, so e2e tests can import them without the page.
  */
-import type { IsolationStatus } from './isolation';
+import type { IsolationStatus } from '../page/isolation';
 import type { DomainInspection, DomainState, HostRow, MemoryMapView, SliceRecord } from './hvProtocol';
-import type { Sample } from './statsHistory';
+import type { Sample } from '../page/statsHistory';
 
 export type { DomainInspection, MemoryMapView, Sample, SliceRecord };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DOM0_PROMPT, Dom0Shell } from './dom0Shell';
-import type { XlOutput } from './hvProtocol';
+import type { XlOutput } from '../protocol/hvProtocol';
 
 function shell(answer: (line: string) => XlOutput = (l) => ({ status: 0, output: `ran ${l}` })) {
   const ran: string[] = [];

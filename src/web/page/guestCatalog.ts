@@ -4,8 +4,8 @@
  * files under guests/linux/ (presets.ts LINUX_FILES), each listed if the site has it.
  */
 
-import type { GuestFile } from './hvProtocol';
-import { LINUX_FILES } from './presets';
+import type { GuestFile } from '../protocol/hvProtocol';
+import { LINUX_FILES } from '../protocol/presets';
 
 /** One image: its name without extension ("hello"), its file under guests/, its size. */
 export type GuestEntry = GuestFile;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CompareMeter, exitDelta, verdict, workloadCommand } from './compareMeter';
-import type { DomainRow } from './hvProtocol';
+import type { DomainRow } from '../protocol/hvProtocol';
 
 /** A row with the fields the meter reads; the cast lets DomainRow grow fields the meter does not need. */
 function row(seq: number, o: Partial<DomainRow> = {}): DomainRow {
