@@ -1,15 +1,15 @@
 /**
  * The `virt` board's devices and boot state, seen from a guest: a small probe program
  * (assembled here with cpu/asm.ts, so no toolchain is needed) loads and stores at the
- * MROM, the empty virtio-mmio slots, the Goldfish RTC and the edges of their windows,
- * and writes each outcome (trap cause or none, and the value loaded) to the UART. The
+ * MROM, the empty virtio-mmio slots, the Goldfish RTC, the CLINT, the PLIC and the edges
+ * of their windows, narrow and misaligned accesses included, and writes each outcome
+ * (trap cause or none, and the value loaded) to the UART. The
  * expected outcomes are what QEMU 7.2 gives; when qemu-system-riscv32 is installed the
  * same flat image runs there too and must print the same bytes.
  *
- * Left out on purpose, because hyperlab differs (docs/devices.md): narrow accesses to
- * the RTC (QEMU faults, here they read 0), the PLIC's pending bit after the RTC drops its
- * line (QEMU 7.2 keeps it), and the regions QEMU has and hyperlab lacks (fw_cfg, flash,
- * PCIe), which fault here.
+ * Left out on purpose, because hyperlab differs (docs/devices.md): the PLIC's pending bit
+ * after the RTC drops its line (QEMU 7.2 keeps it), and the regions QEMU has and hyperlab
+ * lacks (fw_cfg, flash, PCIe), which fault here.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,6 +70,12 @@ const LOAD_FAULT = 5, STORE_FAULT = 7;
 const lw = (addr: number, expect: number): Probe => ({ kind: Kind.LW, addr, expect });
 const fault = (addr: number): Probe => ({ kind: Kind.LW, addr, cause: LOAD_FAULT, expect: 0 });
 const sw = (addr: number, value: number): Probe => ({ kind: Kind.SW, addr, value });
+/** Byte and halfword loads and stores at `addr` and one byte past it, all refused. */
+const narrow = (addr: number): Probe[] => [
+  { kind: Kind.LBU, addr, cause: LOAD_FAULT }, { kind: Kind.LBU, addr: addr + 1, cause: LOAD_FAULT },
+  { kind: Kind.LHU, addr, cause: LOAD_FAULT }, { kind: Kind.LHU, addr: addr + 2, cause: LOAD_FAULT },
+  { kind: Kind.SB, addr, value: 1, cause: STORE_FAULT }, { kind: Kind.SH, addr: addr + 2, value: 1, cause: STORE_FAULT },
+];
 
 const RTC = M.VIRT_RTC_BASE;
 const PLIC_PENDING = M.VIRT_PLIC_BASE + 0x1000;
@@ -77,6 +83,7 @@ const FDT = 0x87e0_0000; // 128 MiB of RAM
 const MROM = virtMromContents({ startAddr: 0x8000_0000, fdtAddr: FDT, nextAddr: 0x8000_0000 });
 const mromWord = (i: number) => new DataView(MROM.buffer).getUint32(i * 4, true);
 const SLOT0 = M.VIRT_VIRTIO_BASE;
+const CLINT = M.VIRT_CLINT_BASE, PLIC = M.VIRT_PLIC_BASE;
 
 const PROBES: Probe[] = [
   // MROM: QEMU's reset vector and fw_dynamic_info, zeros to 0xffff, nothing at 0x10000.
@@ -110,6 +117,22 @@ const PROBES: Probe[] = [
   sw(RTC + 0x0c, 5), sw(RTC + 0x08, 0), lw(RTC + 0x18, 0), lw(PLIC_PENDING, 0),
   sw(RTC + 0x10, 1), lw(PLIC_PENDING, 1 << M.VIRT_RTC_IRQ), lw(RTC + 0x18, 0),
   sw(RTC + 0x1c, 0), sw(RTC + 0x10, 0),
+  // Narrow accesses: QEMU's ACLINT (MSWI and MTIMER), PLIC and Goldfish RTC accept only
+  // 4-byte accesses (8 for the MTIMER, which RV32 cannot issue) and refuse the rest with an
+  // access fault, a narrow store changing nothing. A misaligned word load is two aligned
+  // word loads joined; a misaligned store goes byte by byte and is refused at once.
+  ...narrow(CLINT), lw(CLINT, 0), ...narrow(CLINT + 0x4000), ...narrow(CLINT + 0x4004), lw(CLINT + 0x4000, 0),
+  ...narrow(CLINT + 0xbff8), ...narrow(CLINT + 0xbffc), lw(CLINT + 0x4002, 0), lw(CLINT + 0x2, 0),
+  { kind: Kind.LHU, addr: CLINT + 0x4001, cause: LOAD_FAULT }, { kind: Kind.SW, addr: CLINT + 0x4002, value: 1, cause: STORE_FAULT },
+  { kind: Kind.SW, addr: CLINT + 0x1, value: 1, cause: STORE_FAULT }, lw(CLINT, 0), lw(CLINT + 0x4004, 0),
+  // The MTIMER window ends at 0xc000; the rest of the CLINT's 64 KiB slot is unmapped.
+  lw(CLINT + 0x4, 0), lw(CLINT + 0x3ffc, 0), lw(CLINT + 0x4008, 0), lw(CLINT + 0xbff0, 0),
+  fault(CLINT + 0xc000), fault(CLINT + 0xfffc),
+  ...narrow(PLIC + 4), lw(PLIC + 4, 0), ...narrow(PLIC_PENDING), ...narrow(PLIC + 0x2000), lw(PLIC + 0x2000, 0),
+  ...narrow(PLIC + 0x20_0000), lw(PLIC + 0x20_0000, 0), ...narrow(PLIC + 0x20_0004), lw(PLIC + 0x20_0002, 0),
+  { kind: Kind.SW, addr: PLIC + 0x20_0002, value: 7, cause: STORE_FAULT }, lw(PLIC + 0x20_0000, 0),
+  ...narrow(RTC), ...narrow(RTC + 0x10), lw(RTC + 0x10, 0), ...narrow(RTC + 0x18), { kind: Kind.LW_QUIET, addr: RTC + 0x2 },
+  { kind: Kind.SW, addr: RTC + 0xe, value: 1, cause: STORE_FAULT }, lw(RTC + 0x10, 0),
 ];
 
 function probeImage(): Uint8Array {

@@ -30,8 +30,13 @@ export function ramViews(buffer: ArrayBufferLike, byteOffset = 0, byteLength = b
   };
 }
 
-/** P2M entry bits: the machine frame, and a flag for frames the guest may only read. */
-export const P2M_MFN_MASK = 0x3fff_ffff;
+/**
+ * P2M entry bits: the machine frame, a flag for frames the guest may only read, and a
+ * flag for another domain's frame mapped through a grant (Xen's p2m_grant_map_* types):
+ * such a frame is not the domain's to give back, grant on, or copy through.
+ */
+export const P2M_MFN_MASK = 0x1fff_ffff;
+export const P2M_GRANT = 0x2000_0000;
 export const P2M_READONLY = 0x4000_0000;
 
 interface Mapping {
@@ -127,17 +132,20 @@ export class Bus {
     return undefined;
   }
 
-  /** MMIO read; undefined means no device answers (an access fault for the hart). */
+  /**
+   * MMIO read; undefined means no device answers, or the device refuses an access this
+   * narrow (MmioDevice.minWidth): an access fault for the hart.
+   */
   mmioRead(pa: number, width: AccessWidth): number | undefined {
     const hit = this.device(pa);
-    if (hit === undefined || hit.offset + width > hit.dev.size) return undefined;
+    if (hit === undefined || hit.offset + width > hit.dev.size || width < (hit.dev.minWidth ?? 1)) return undefined;
     return hit.dev.read(hit.offset, width);
   }
 
-  /** MMIO write; false means no device answers. */
+  /** MMIO write; false means no device answers (or it refuses the width, as for reads). */
   mmioWrite(pa: number, width: AccessWidth, value: number): boolean {
     const hit = this.device(pa);
-    if (hit === undefined || hit.offset + width > hit.dev.size) return false;
+    if (hit === undefined || hit.offset + width > hit.dev.size || width < (hit.dev.minWidth ?? 1)) return false;
     hit.dev.write(hit.offset, width, value);
     return true;
   }

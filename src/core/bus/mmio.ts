@@ -15,6 +15,11 @@ export interface MmioDevice {
   /** Size of the device's window in bytes. */
   readonly size: number;
   /**
+   * The narrowest access the device accepts (QEMU's MemoryRegionOps.valid.min_access_size);
+   * the bus refuses narrower ones, which the hart takes as an access fault. Default 1.
+   */
+  readonly minWidth?: AccessWidth;
+  /**
    * Read `width` bytes at `offset`. Returns the value zero-extended to 32 bits
    * (callers apply sign extension for LB/LH). Unmapped registers read as 0.
    */

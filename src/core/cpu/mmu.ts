@@ -149,10 +149,20 @@ function extend(v: number, width: AccessWidth, signed: boolean): number {
 }
 
 /**
- * Misaligned loads and stores are carried out byte by byte (each byte translated), as
- * QEMU's riscv32 `virt` does for ordinary loads and stores; AMOs never come here.
+ * Misaligned loads and stores are carried out, not trapped, as QEMU's riscv32 `virt` does
+ * for ordinary loads and stores (AMOs never come here): in RAM byte by byte (each byte
+ * translated). A misaligned load from a device is what QEMU 7.2's softmmu makes of it
+ * (cputlb.c, load_helper's do_unaligned_access): two aligned loads of the same width,
+ * below and above, joined, so a device that accepts only words answers a misaligned word
+ * too; a misaligned store goes byte by byte (store_helper_unaligned), which such a device
+ * refuses at the first byte.
  */
 function loadMisaligned(h: Hart, va: number, width: AccessWidth, signed: boolean, epc: number): number {
+  if ((va & 0xfff) + width <= 0x1000) {
+    const pa = translate(h, va, Access.Read, epc);
+    if (pa < 0) return 0;
+    if (h.bus.ramOffset(pa) < 0) return loadMisalignedMmio(h, va, pa, width, signed, epc);
+  }
   let v = 0;
   for (let i = 0; i < width; i++) {
     const b = loadSlow(h, (va + i) | 0, 1, false, epc);
@@ -160,6 +170,17 @@ function loadMisaligned(h: Hart, va: number, width: AccessWidth, signed: boolean
     v |= b << (8 * i);
   }
   return extend(v, width, signed);
+}
+
+function loadMisalignedMmio(h: Hart, va: number, pa: number, width: AccessWidth, signed: boolean, epc: number): number {
+  if (pmpCheck(h, va, pa, width, Access.Read, epc) < 0) return 0;
+  const down = width - 1;
+  const lo = h.bus.mmioRead(pa & ~down, width);
+  if (lo === undefined) return raise(h, accessFault(Access.Read), va & ~down, epc) & 0;
+  const hi = h.bus.mmioRead((pa & ~down) + width, width);
+  if (hi === undefined) return raise(h, accessFault(Access.Read), (va & ~down) + width, epc) & 0;
+  const shift = (va & down) * 8;
+  return extend((lo >>> shift) | (hi << (width * 8 - shift)), width, signed);
 }
 
 /** Store slow path. On failure the hart has trapped (`h.trapped`). */

@@ -15,16 +15,19 @@
  *
  * mtime is the Clock's tick count plus an offset that guest writes adjust
  * (QEMU time_delta). 64-bit values are kept as exact hi/lo 32-bit halves.
- * Only aligned 32-bit accesses are valid (RV32 cannot issue the 8-byte ones QEMU
- * also accepts); narrower ones read 0 and are ignored.
+ * Only 32-bit accesses are valid (RV32 cannot issue the 8-byte ones QEMU's MTIMER also
+ * accepts): the bus refuses narrower ones with an access fault (minWidth), as QEMU's MSWI
+ * (.valid 4..4) and MTIMER (.valid 4..8) do. The window is QEMU's two regions, 0xc000
+ * bytes (MSWI 0x4000 + MTIMER 0x8000); the rest of the 64 KiB slot is unmapped there too.
  */
 import type { AccessWidth, Clock, InterruptTarget, MmioDevice } from '../bus/mmio';
 import { IRQ_MSIP, IRQ_MTIP } from '../bus/mmio';
-import { VIRT_CLINT_SIZE } from '../board/memoryMap';
 
 export const CLINT_MSIP_BASE = 0x0;
 export const CLINT_MTIMECMP_BASE = 0x4000;
 export const CLINT_MTIME = 0xbff8;
+/** RISCV_ACLINT_SWI_SIZE + RISCV_ACLINT_DEFAULT_MTIMER_SIZE. */
+export const CLINT_WINDOW = 0xc000;
 
 const TWO32 = 0x1_0000_0000;
 
@@ -32,7 +35,7 @@ export interface ClintOptions {
   harts: readonly InterruptTarget[];
   clock: Clock;
   name?: string;
-  /** Window size; default VIRT_CLINT_SIZE (0x10000). */
+  /** Window size; default CLINT_WINDOW (0xc000). */
   size?: number;
   /**
    * mtime is the clock's count itself (reset included) rather than 0 at construction: the
@@ -50,6 +53,7 @@ export interface ClintState {
 export class Clint implements MmioDevice {
   readonly name: string;
   readonly size: number;
+  readonly minWidth = 4;
   private readonly harts: readonly InterruptTarget[];
   private readonly clock: Clock;
   private msip: boolean[];
@@ -64,7 +68,7 @@ export class Clint implements MmioDevice {
 
   constructor(options: ClintOptions) {
     this.name = options.name ?? 'clint';
-    this.size = options.size ?? VIRT_CLINT_SIZE;
+    this.size = options.size ?? CLINT_WINDOW;
     this.harts = options.harts;
     this.clock = options.clock;
     const n = this.harts.length;

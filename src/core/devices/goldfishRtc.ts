@@ -23,10 +23,11 @@
  * Where this differs from QEMU:
  * - QEMU starts the count at the whole second of the host time at reset (mktimegm) and then
  *   advances it in ns; here it starts at the source's time, fractions included.
- * - QEMU accepts only 32-bit accesses (.valid 4..4) and faults on the others; the bus
- *   contract has no fault path, so narrower ones read 0 and are ignored (like the CLINT
- *   and the PLIC here). The register window is QEMU's 0x24 bytes: loads and stores past
- *   it fault, as in QEMU, although the slot in the memory map and the device tree is 0x1000.
+ *
+ * As in QEMU, only 32-bit accesses are valid (.valid 4..4): the bus refuses narrower ones
+ * with an access fault (minWidth). The register window is QEMU's 0x24 bytes: loads and
+ * stores past it fault, as in QEMU, although the slot in the memory map and the device
+ * tree is 0x1000.
  */
 import type { AccessWidth, IrqLine, MmioDevice } from '../bus/mmio';
 
@@ -70,6 +71,7 @@ export interface GoldfishRtcOptions {
 export class GoldfishRtc implements MmioDevice {
   readonly name: string;
   readonly size = GOLDFISH_RTC_SIZE;
+  readonly minWidth = 4;
   private readonly irq: IrqLine;
   private readonly source: NanosecondSource;
   /** RTC time = source() + tickOffset (mod 2^64). */

@@ -8,9 +8,8 @@
  *   0x200000 + 0x1000*c   threshold of context c; +4 claim (read) / complete (write)
  *
  * Context 2h is hart h in M-mode (drives mip.MEIP, bit 11), context 2h+1 is hart h in
- * S-mode (drives mip.SEIP, bit 9). Only aligned 32-bit accesses are valid
- * (sifive_plic_ops .valid 4..4): narrower ones read 0 and are ignored, since the bus
- * contract has no way to raise an access fault.
+ * S-mode (drives mip.SEIP, bit 9). Only 32-bit accesses are valid (sifive_plic_ops
+ * .valid 4..4): the bus refuses narrower ones with an access fault (minWidth).
  *
  * Gateways are level-triggered. A source's pending bit follows its line while the
  * source is not claimed (QEMU sifive_plic_irq_request); a claim clears it and marks
@@ -63,6 +62,7 @@ export function plicSharedBytes(harts: number, numSources = VIRT_PLIC_NUM_SOURCE
 export class Plic implements MmioDevice {
   readonly name: string;
   readonly size: number;
+  readonly minWidth = 4;
   readonly numSources: number;
   readonly numContexts: number;
   private readonly harts: readonly (InterruptTarget | null)[];
