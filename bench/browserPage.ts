@@ -6,7 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 
-/** The members of window.hyperlab (src/web/automationTypes.ts) the benchmarks use. */
+/** The members of window.hyperlab (src/web/protocol/automationTypes.ts) the benchmarks use. */
 export interface PageHyperlab {
   ready(): Promise<void>;
   presets(): readonly string[];

@@ -1,5 +1,5 @@
 /*
- * hyperlab's cross-origin isolation service worker (see src/web/isolation.ts).
+ * hyperlab's cross-origin isolation service worker (see src/web/page/isolation.ts).
  *
  * Browsers only give SharedArrayBuffer to cross-origin isolated pages, and a page is
  * isolated only when its response carries

@@ -1,6 +1,6 @@
 /**
- * The hypervisor worker: one Hypervisor with its Toolstack (src/web/hypervisorService.ts)
- * exposed to the page over comlink; vCPUs run in nested workers (src/web/vcpuHostWeb.ts).
+ * The hypervisor worker: one Hypervisor with its Toolstack (src/web/worker/hypervisorService.ts)
+ * exposed to the page over comlink; vCPUs run in nested workers (src/web/worker/vcpuHostWeb.ts).
  * This is the only file of the pair that knows it runs in a Web Worker.
  */
 import * as Comlink from 'comlink';

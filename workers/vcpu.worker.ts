@@ -1,5 +1,5 @@
 /**
- * One vCPU (a Web Worker started by src/web/vcpuHostWeb.ts): takes its VcpuBoot from the
+ * One vCPU (a Web Worker started by src/web/worker/vcpuHostWeb.ts): takes its VcpuBoot from the
  * first message, builds the hart and serves the hypervisor's commands on the control
  * block until told to quit. serve() blocks this thread in Atomics.wait between slices,
  * which workers may do and pages may not.

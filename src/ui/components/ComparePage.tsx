@@ -1,7 +1,7 @@
 /**
  * The pv-vs-hvm page: choose a workload of the teaching OS (console output with `write`,
  * or CPU with `burn`), press Start, and watch the same command run in a pv and an hvm
- * domain at once. The measuring is CompareSession's (src/web/compareSession.ts); this is
+ * domain at once. The measuring is CompareSession's (src/web/page/compareSession.ts); this is
  * the view. Its state survives switching views: a run goes on in the background.
  */
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactElement } from 'react';

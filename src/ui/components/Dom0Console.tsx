@@ -1,5 +1,5 @@
 /**
- * Domain-0's console: a terminal over the page's Dom0Shell (src/web/dom0Shell.ts), where
+ * Domain-0's console: a terminal over the page's Dom0Shell (src/web/page/dom0Shell.ts), where
  * `xl` commands run against the hypervisor worker, as at `hyperlab host`'s prompt.
  */
 import { useEffect, useRef, type ReactElement } from 'react';

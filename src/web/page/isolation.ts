@@ -8,16 +8,9 @@
  * every response carries the headers. When neither works the page says why and runs the
  * machines on private memory instead of failing.
  */
+import type { IsolationStatus, IsolationVia } from '../protocol/automationTypes';
 
-export type IsolationVia = 'headers' | 'service-worker' | 'none';
-
-export interface IsolationStatus {
-  readonly isolated: boolean;
-  /** How isolation was reached; 'none' when it was not. */
-  readonly via: IsolationVia;
-  /** Why the page is not isolated, in words for the user; null when it is. */
-  readonly reason: string | null;
-}
+export type { IsolationStatus, IsolationVia } from '../protocol/automationTypes';
 
 const SERVICE_WORKER_URL = 'coi-serviceworker.js';
 /** Set before the one reload that lets the service worker take control; guards against loops. */

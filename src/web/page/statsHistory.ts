@@ -11,7 +11,10 @@
  * much to copy into an immutable store each time. The store holds one History and a
  * version number that changes with every report; views re-read the History when it does.
  */
+import type { Sample } from '../protocol/automationTypes';
 import type { DomainRow, SliceRecord, StatsReport } from '../protocol/hvProtocol';
+
+export type { Sample };
 
 export const HISTORY_MS = 60_000;
 export const SLICE_MS = 10_000;
@@ -22,22 +25,6 @@ export const HYPERCALL_PREFIX = 'hypercall:';
 
 export type Metric = 'cpu' | 'mips' | 'exits' | 'hypercalls' | 'evtchn' | 'mem';
 export const METRICS: readonly Metric[] = ['cpu', 'mips', 'exits', 'hypercalls', 'evtchn', 'mem'];
-
-export interface Sample {
-  /** Scheduler time, ms. */
-  readonly t: number;
-  readonly cpu: number;
-  readonly mips: number;
-  /** Per second, over about the last second. */
-  readonly exits: number;
-  readonly hypercalls: number;
-  readonly evtchn: number;
-  readonly mem: number;
-  /** Exits per second by reason (hypercalls folded into one reason, "hypercall"). */
-  readonly exitsBy: Readonly<Record<string, number>>;
-  /** Hypercalls per second by type ("event_channel_op"...). */
-  readonly hypercallsBy: Readonly<Record<string, number>>;
-}
 
 interface Raw {
   readonly t: number;

@@ -2,11 +2,36 @@
  * The types of window.hyperlab (automation.ts; docs/automation.md is the manual). Types
  * only, so e2e tests can import them without the page.
  */
-import type { IsolationStatus } from '../page/isolation';
 import type { DomainInspection, DomainState, HostRow, MemoryMapView, SliceRecord } from './hvProtocol';
-import type { Sample } from '../page/statsHistory';
 
-export type { DomainInspection, MemoryMapView, Sample, SliceRecord };
+export type { DomainInspection, MemoryMapView, SliceRecord };
+
+export type IsolationVia = 'headers' | 'service-worker' | 'none';
+
+export interface IsolationStatus {
+  readonly isolated: boolean;
+  /** How isolation was reached; 'none' when it was not. */
+  readonly via: IsolationVia;
+  /** Why the page is not isolated, in words for the user; null when it is. */
+  readonly reason: string | null;
+}
+
+/** One point of a domain's or the host's history (window.hyperlab.history, the graphs). */
+export interface Sample {
+  /** Scheduler time, ms. */
+  readonly t: number;
+  readonly cpu: number;
+  readonly mips: number;
+  /** Per second, over about the last second. */
+  readonly exits: number;
+  readonly hypercalls: number;
+  readonly evtchn: number;
+  readonly mem: number;
+  /** Exits per second by reason (hypercalls folded into one reason, "hypercall"). */
+  readonly exitsBy: Readonly<Record<string, number>>;
+  /** Hypercalls per second by type ("event_channel_op"...). */
+  readonly hypercallsBy: Readonly<Record<string, number>>;
+}
 
 /**
  * What a domain is doing, in the words of the first lab page (before domains):
