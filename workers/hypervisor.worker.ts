@@ -5,6 +5,7 @@
  */
 import * as Comlink from 'comlink';
 import type { HostSettings, HvEvent, HvSink, HypervisorFactory, HypervisorInit } from '../src/web/protocol/hvProtocol';
+import { HV_PROTOCOL_VERSION } from '../src/web/protocol/version';
 import { HypervisorService } from '../src/web/worker/hypervisorService';
 import { webVcpuHost } from '../src/web/worker/vcpuHostWeb';
 
@@ -21,6 +22,7 @@ class HypervisorWorker extends HypervisorService {
 
 let started = false;
 const factory: HypervisorFactory = {
+  protocolVersion: HV_PROTOCOL_VERSION,
   start(settings: HostSettings) {
     if (started) throw new Error('this worker runs a hypervisor already');
     if (typeof SharedArrayBuffer !== 'function' || !self.crossOriginIsolated) {

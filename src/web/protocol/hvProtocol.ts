@@ -17,8 +17,6 @@ import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 
 export type { DomainInspection, MemoryMapView, SliceRecord };
 
-export const HV_PROTOCOL_VERSION = 1;
-
 export type Result<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: string; readonly line?: number };
@@ -159,14 +157,15 @@ export interface HostSettings {
   readonly scheduler: 'credit' | 'rr';
 }
 
-/** What the worker exposes first: start one hypervisor, get its control plane. */
+/** What the worker exposes first: its protocol version, then start one hypervisor and get its control plane. */
 export interface HypervisorFactory {
+  /** HV_PROTOCOL_VERSION of the worker's build; the page checks it before `start`. */
+  readonly protocolVersion: number;
   start(settings: HostSettings): HypervisorApi;
 }
 
 /** The control plane of a running hypervisor. */
 export interface HypervisorApi {
-  readonly protocolVersion: number;
   /** Start delivering events to `sink`; returns the host and the presets. */
   attach(init: HypervisorInit, sink: HvSink): { host: HostRow; presets: readonly PresetInfo[] };
   createDomain(req: CreateRequest): Promise<Result<DomainRow>>;
@@ -194,3 +193,30 @@ export interface HypervisorApi {
   /** Owner of every machine frame, and the frames grants share. */
   memoryMap(): MemoryMapView;
 }
+
+/**
+ * Every method of HypervisorApi, once: the calls the page forwards to the worker (and
+ * `localPort` to an in-thread service). `satisfies` makes a method added to the type but
+ * not here, or named here but not in the type, a compile error.
+ */
+export const HV_API_METHODS = {
+  attach: true,
+  createDomain: true,
+  destroy: true,
+  pause: true,
+  unpause: true,
+  shutdown: true,
+  reboot: true,
+  consoleInput: true,
+  consoleHistory: true,
+  xl: true,
+  list: true,
+  setSchedParams: true,
+  pinVcpu: true,
+  stats: true,
+  inspect: true,
+  memoryMap: true,
+} as const satisfies { readonly [K in keyof HypervisorApi]: true };
+
+export type HvMethod = keyof typeof HV_API_METHODS;
+export const HV_API_METHOD_NAMES = Object.keys(HV_API_METHODS) as readonly HvMethod[];

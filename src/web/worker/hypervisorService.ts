@@ -45,7 +45,6 @@ const fail = (error: string, line?: number): { ok: false; error: string; line?: 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class HypervisorService implements P.HypervisorApi {
-  readonly protocolVersion = P.HV_PROTOCOL_VERSION;
   readonly hv: Hypervisor;
   readonly ts: Toolstack;
   readonly batcher: EventBatcher;
