@@ -14,6 +14,7 @@ import { parseSize, UsageError } from './args';
 import { ensureWorkerScript } from './workerScript';
 import { nodeVcpuHost } from './vcpuHost';
 import { readFileOrThrow } from './run';
+import { MAX_CONFIG_BYTES } from '../core/tools/xlConfig';
 
 export interface HostArgs {
   memBytes: number;
@@ -57,7 +58,7 @@ export async function runHost(args: HostArgs): Promise<number> {
     scheduler: args.sched,
     ...(args.icountShift !== undefined ? { icountShift: args.icountShift } : {}),
   });
-  const ts = new Toolstack(hv, { readFile: (p) => readFileOrThrow(p, 'image') });
+  const ts = new Toolstack(hv, { readFile: (p, maxBytes) => readFileOrThrow(p, 'image', maxBytes) });
   hv.on('log', (line) => process.stderr.write(`(XEN) ${line}\n`));
   hv.start();
   let failed = false;
@@ -95,7 +96,7 @@ async function command(ts: Toolstack, line: string, attach?: (domid: number) => 
     return true;
   }
   try {
-    const r = runXl(ts, words, { out: (t) => process.stdout.write(`${t}\n`), readFile: (p) => Buffer.from(readFileOrThrow(p, 'config')).toString('utf8') });
+    const r = runXl(ts, words, { out: (t) => process.stdout.write(`${t}\n`), readFile: (p) => Buffer.from(readFileOrThrow(p, 'config', MAX_CONFIG_BYTES)).toString('utf8') });
     if (r.attach !== undefined) {
       if (attach) await attach(r.attach);
       else process.stdout.write(String.fromCharCode(...ts.hv.getDomain(r.attach).console));

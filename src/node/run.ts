@@ -9,7 +9,7 @@
  *   125    the guest waits for an interrupt that can never come: no timer armed and
  *          standard input closed
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { VirtMachine } from '../core/board/virt';
 import { ImageError } from '../core/loader/imageError';
 import { InstructionCountClock } from '../core/devices/clocks';
@@ -31,12 +31,31 @@ export interface RunIo {
   stdin?: (onData: (bytes: Uint8Array) => void, onEnd: () => void) => () => void;
 }
 
-export function readFileOrThrow(path: string, what: string): Uint8Array {
+/**
+ * Read a file named on the command line or in a config. Only regular files (a FIFO or a
+ * device such as /dev/zero would be read forever), and at most `maxBytes`.
+ */
+export function readFileOrThrow(path: string, what: string, maxBytes = 1 << 30): Uint8Array {
+  let fd: number | undefined;
   try {
-    return readFileSync(path);
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UsageError(`cannot read ${what} '${path}': not a regular file`);
+    if (st.size > maxBytes) throw new UsageError(`${what} '${path}' is too large: ${st.size} bytes, at most ${maxBytes}`);
+    const buf = new Uint8Array(st.size);
+    let done = 0;
+    while (done < st.size) {
+      const n = readSync(fd, buf, done, st.size - done, done);
+      if (n === 0) break; // the file shrank meanwhile
+      done += n;
+    }
+    return buf.subarray(0, done);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`cannot read ${what} '${path}': ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -6,11 +6,17 @@
  */
 import type { Domain } from '../xen/common/domain';
 import type { Hypervisor } from '../xen/common/hypervisor';
-import { parseXlConfig, type DomainConfig } from './xlConfig';
+import { detectImageFormat } from '../loader/image';
+import type { DomainImages } from '../xen/common/domain';
+import { parseXlConfig, validateDomainConfig, type DomainConfig } from './xlConfig';
 
 export interface ToolstackIo {
-  /** Read an image named in a config (kernel, ramdisk). Throws with a readable message. */
-  readFile(path: string): Uint8Array;
+  /**
+   * Read an image named in a config (kernel, ramdisk), of at most `maxBytes` (a larger
+   * one, or anything that is not a regular file, is refused before it is read). Throws
+   * with a readable message.
+   */
+  readFile(path: string, maxBytes: number): Uint8Array;
 }
 
 export class Toolstack {
@@ -23,16 +29,31 @@ export class Toolstack {
 
   /** `xl create`: from config text (a ConfigError names the line that is wrong). */
   create(configText: string, overrides: Partial<DomainConfig> = {}): Domain {
-    const cfg = { ...parseXlConfig(configText), ...overrides };
+    const cfg = validateDomainConfig({ ...parseXlConfig(configText), ...overrides });
     return this.createFrom(cfg);
   }
 
   createFrom(cfg: DomainConfig): Domain {
-    const kernel = this.io.readFile(cfg.kernel);
-    const ramdisk = cfg.ramdisk !== undefined ? this.io.readFile(cfg.ramdisk) : undefined;
-    const d = this.hv.createDomain(cfg, ramdisk ? { kernel, ramdisk } : { kernel });
+    const d = this.hv.createDomain(cfg, this.readImages(cfg));
     this.configs.set(d.domid, cfg);
     return d;
+  }
+
+  /**
+   * The kernel and ramdisk a config names, checked before anything is built: neither may
+   * be larger than the domain's RAM, and a pv kernel must be an ELF file (Xen's pv
+   * builder takes nothing else).
+   */
+  private readImages(cfg: DomainConfig): DomainImages {
+    const ram = cfg.memory * 1024 * 1024;
+    const read = (path: string, what: string): Uint8Array => {
+      const bytes = this.io.readFile(path, ram);
+      if (bytes.length > ram) throw new Error(`${what} '${path}' (${bytes.length} bytes) is larger than the domain's memory (${cfg.memory} MiB)`);
+      return bytes;
+    };
+    const kernel = read(cfg.kernel, 'kernel');
+    if (cfg.type === 'pv') checkPvKernel(kernel, cfg.kernel);
+    return cfg.ramdisk !== undefined ? { kernel, ramdisk: read(cfg.ramdisk, 'ramdisk') } : { kernel };
   }
 
   /** Find a domain by id or name, as xl accepts either. */
@@ -52,11 +73,37 @@ export class Toolstack {
     }
     const action = d.shutdownReason === 'crash' ? cfg.on_crash : d.shutdownReason === 'reboot' ? cfg.on_reboot : d.shutdownReason === 'poweroff' ? cfg.on_poweroff : undefined;
     if (action !== 'restart') return;
-    // Restart: destroy and build again from the same config and images (libxl does the same).
+    // Restart: destroy and build again from the same config and images (libxl does the
+    // same). The images are read and checked first: if that fails the domain stays as it
+    // is, shut down, with the reason in xl dmesg and its state; nothing else is touched.
     queueMicrotask(() => {
-      if (!this.hv.domains.has(domid)) return;
+      if (this.hv.domains.get(domid) !== d || d.dying) return;
+      let images: DomainImages;
+      try {
+        images = this.readImages(cfg);
+      } catch (e) {
+        d.shutdownDetail = `restart failed: ${errorLine(e)}`;
+        this.hv.dmesg(`domain ${domid} (${cfg.name}): ${d.shutdownDetail}; left shut down`);
+        this.configs.delete(domid); // no second try on the next state change
+        return;
+      }
       this.hv.destroyDomain(domid);
-      this.createFrom(cfg);
+      try {
+        const nd = this.hv.createDomain(cfg, images);
+        this.configs.set(nd.domid, cfg);
+      } catch (e) {
+        this.hv.dmesg(`domain ${domid} (${cfg.name}): restart failed: ${errorLine(e)}`);
+      }
     });
   }
+}
+
+/** A pv kernel must be an ELF file (Xen's xc_dom_* loaders for pv take ELF only). */
+export function checkPvKernel(bytes: Uint8Array, path: string): void {
+  const format = detectImageFormat(bytes);
+  if (format !== 'elf') throw new Error(`kernel '${path}' is not an ELF file (${format === 'raw' ? 'unknown format' : format}): a pv kernel must be ELF`);
+}
+
+function errorLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }

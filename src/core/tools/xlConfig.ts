@@ -40,6 +40,13 @@ export class ConfigError extends Error {
 
 type Value = number | string | Value[];
 
+/** Config text larger than this is refused before it is parsed. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** Xen's MAX_GUEST_CMDLINE is 1024 bytes with the terminating NUL. */
+export const MAX_CMDLINE = 1023;
+/** Lists in lists: xl.cfg needs two levels (disk and vif specs); more is a mistake or an attack. */
+const MAX_LIST_DEPTH = 8;
+
 const ACTIONS: readonly ActionOnEvent[] = ['destroy', 'restart', 'preserve'];
 const FIRMWARES: readonly Firmware[] = ['none', 'sbi'];
 
@@ -56,13 +63,13 @@ const KEYS: Record<string, (v: Value, line: number) => Partial<DomainConfig>> = 
   vcpus: (v, l) => ({ vcpus: int(v, l, 'vcpus', 1, 8) }),
   kernel: (v, l) => ({ kernel: str(v, l, 'kernel') }),
   ramdisk: (v, l) => ({ ramdisk: str(v, l, 'ramdisk') }),
-  cmdline: (v, l) => ({ cmdline: str(v, l, 'cmdline') }),
+  cmdline: (v, l) => ({ cmdline: cmdline(v, l, 'cmdline') }),
   firmware: (v, l) => {
     const f = str(v, l, 'firmware');
     if (!(FIRMWARES as readonly string[]).includes(f)) throw new ConfigError(l, `firmware must be "none" or "sbi", not "${f}"`);
     return { firmware: f as Firmware };
   },
-  extra: (v, l) => ({ cmdline: str(v, l, 'extra') }),
+  extra: (v, l) => ({ cmdline: cmdline(v, l, 'extra') }),
   cpu_weight: (v, l) => ({ cpu_weight: int(v, l, 'cpu_weight', 1, 65535) }),
   cap: (v, l) => ({ cap: int(v, l, 'cap', 0, 800) }),
   on_poweroff: (v, l) => ({ on_poweroff: action(v, l, 'on_poweroff') }),
@@ -84,6 +91,7 @@ export const CONFIG_DEFAULTS = {
 } as const;
 
 export function parseXlConfig(text: string): DomainConfig {
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(0, `the config is too large (${text.length} characters, at most ${MAX_CONFIG_BYTES})`);
   const cfg: Partial<DomainConfig> = {};
   const seenAt = new Map<string, number>(); // key -> its line
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -91,14 +99,35 @@ export function parseXlConfig(text: string): DomainConfig {
     const body = stripComment(raw).trim();
     if (body === '') return;
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(body);
-    if (!m) throw new ConfigError(line, `expected "key = value", got "${body}"`);
+    if (!m) throw new ConfigError(line, `expected "key = value", got "${clip(body)}"`);
     const key = m[1]!;
-    const check = KEYS[key];
-    if (!check) throw new ConfigError(line, `unknown key "${key}"`);
+    const check = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
+    if (!check) throw new ConfigError(line, `unknown key "${clip(key)}"`);
     if (seenAt.has(key)) throw new ConfigError(line, `"${key}" is set twice`);
     seenAt.set(key, line);
-    Object.assign(cfg, check(parseValue(m[2]!.trim(), line), line));
+    Object.assign(cfg, check(parseValue(m[2]!.trim(), line, 0), line));
   });
+  return complete(cfg, seenAt);
+}
+
+/**
+ * The same checks for a config given as an object (the automation API, the page's create
+ * panel): every key known and checked as in a file, defaults applied. Errors are one line.
+ */
+export function validateDomainConfig(input: unknown): DomainConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError(0, 'a domain config must be an object of xl.cfg keys');
+  const cfg: Partial<DomainConfig> = {};
+  for (const [key, v] of Object.entries(input)) {
+    if (v === undefined) continue;
+    const check = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
+    if (!check) throw new ConfigError(0, `unknown key "${clip(key)}"`);
+    if (typeof v !== 'number' && typeof v !== 'string') throw new ConfigError(0, `${key} must be a number or a string`);
+    Object.assign(cfg, check(v, 0));
+  }
+  return complete(cfg, new Map());
+}
+
+function complete(cfg: Partial<DomainConfig>, seenAt: ReadonlyMap<string, number>): DomainConfig {
   if (cfg.name === undefined) throw new ConfigError(0, 'the config has no "name"');
   if (cfg.kernel === undefined) throw new ConfigError(0, 'the config has no "kernel"');
   const full: DomainConfig = { ...CONFIG_DEFAULTS, ...cfg, maxmem: cfg.maxmem ?? cfg.memory ?? CONFIG_DEFAULTS.memory } as DomainConfig;
@@ -107,6 +136,11 @@ export function parseXlConfig(text: string): DomainConfig {
   }
   if (full.maxmem < full.memory) throw new ConfigError(0, `maxmem (${full.maxmem}) is below memory (${full.memory})`);
   return full;
+}
+
+/** A value quoted in an error message: at most 40 characters of it. */
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
 }
 
 function stripComment(s: string): string {
@@ -120,27 +154,35 @@ function stripComment(s: string): string {
   return s;
 }
 
-function parseValue(text: string, line: number): Value {
+function parseValue(text: string, line: number, depth: number): Value {
   if (/^-?\d+$/.test(text)) return Number(text);
   const q = /^"([^"]*)"$|^'([^']*)'$/.exec(text);
   if (q) return q[1] ?? q[2]!;
   if (text.startsWith('[') && text.endsWith(']')) {
+    if (depth >= MAX_LIST_DEPTH) throw new ConfigError(line, `lists nested more than ${MAX_LIST_DEPTH} deep`);
     const inner = text.slice(1, -1).trim();
-    return inner === '' ? [] : inner.split(',').map((t) => parseValue(t.trim(), line));
+    return inner === '' ? [] : inner.split(',').map((t) => parseValue(t.trim(), line, depth + 1));
   }
-  throw new ConfigError(line, `cannot read the value "${text}" (a number, a "string" or a [list])`);
+  throw new ConfigError(line, `cannot read the value "${clip(text)}" (a number, a "string" or a [list])`);
 }
 
 function str(v: Value, line: number, key: string, pattern?: RegExp): string {
   if (typeof v !== 'string') throw new ConfigError(line, `${key} must be a "string"`);
-  if (pattern && !pattern.test(v)) throw new ConfigError(line, `${key} "${v}" is not allowed (letters, digits, _ . -)`);
+  if (pattern && !pattern.test(v)) throw new ConfigError(line, `${key} "${clip(v)}" is not allowed (1 to 64 letters, digits, _ . -)`);
   return v;
 }
 
 function int(v: Value, line: number, key: string, min: number, max: number): number {
-  if (typeof v !== 'number') throw new ConfigError(line, `${key} must be a number`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(line, `${key} must be a whole number`);
   if (v < min || v > max) throw new ConfigError(line, `${key} must be between ${min} and ${max}, not ${v}`);
   return v;
+}
+
+function cmdline(v: Value, line: number, key: string): string {
+  const c = str(v, line, key);
+  const bytes = new TextEncoder().encode(c).length;
+  if (bytes > MAX_CMDLINE) throw new ConfigError(line, `${key} is too long (${bytes} bytes, at most ${MAX_CMDLINE})`);
+  return c;
 }
 
 function action(v: Value, line: number, key: string): ActionOnEvent {

@@ -5,7 +5,7 @@
  */
 import type { Uart16550 } from '../../devices/uart16550';
 import type { EvtchnPort } from './evtchn';
-import type { Mapping } from './gnttab';
+import type { ActiveGrant, Mapping } from './gnttab';
 import type { GuestMemory } from './guestMemory';
 import type { P2m } from './p2m';
 import type { SchedParams, SchedVcpu } from './sched/schedOps';
@@ -106,6 +106,10 @@ export interface PvLayout {
   xenstoreGfn: number;
   xenstorePort: number;
   xenstoreBackPort: number;
+  /** The xenstore ring's machine frame, referenced by xenstored while it uses it (-1: not yet). */
+  xenstoreMfn: number;
+  /** start_info, shared_info, the rings and the grant frames: never given back (depopulate). */
+  specialGfns: ReadonlySet<number>;
 }
 
 export class Domain {
@@ -114,6 +118,8 @@ export class Domain {
   readonly ports: EvtchnPort[] = [];
   /** Grants this domain has mapped, by handle (gnttab.ts). */
   readonly maptrack = new Map<number, Mapping>();
+  /** This domain's grant entries in use now (pinned by a mapping or a copy), by ref. */
+  readonly activeGrants = new Map<number, ActiveGrant>();
   /** The hypervisor's view of this domain's memory (pv domains; hvm: undefined). */
   mem: GuestMemory | undefined;
   /** Guest-physical address of shared_info (pv). */

@@ -1,6 +1,6 @@
 /** Grant table semantics (grant_table.h, docs/misc/grant-tables.txt). */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { P2M_READONLY } from '../../bus/bus';
+import { P2M_GRANT, P2M_MFN_MASK, P2M_READONLY } from '../../bus/bus';
 import { GrantTables, type GnttabDomain } from './gnttab';
 import { GuestMemory } from './guestMemory';
 import { MachineMemory } from './machineMemory';
@@ -14,7 +14,7 @@ let a: GnttabDomain, b: GnttabDomain, c: GnttabDomain, gt: GrantTables;
 function domain(domid: number): GnttabDomain {
   const p2m = new P2m(16); // 8 populated frames + 8 empty ones to map grants into
   for (let g = 0; g < 8; g++) p2m.populate(mem, g, domid);
-  return { domid, mem: new GuestMemory(mem.buffer, p2m, BASE, 16 * 4096), p2m, ramBase: BASE, grantFrames: [7], maptrack: new Map() };
+  return { domid, mem: new GuestMemory(mem.buffer, p2m, BASE, 16 * 4096), p2m, ramBase: BASE, grantFrames: [7], maptrack: new Map(), activeGrants: new Map() };
 }
 
 /** Domain `g` grants its frame `frame` to `to` in entry `ref`. */
@@ -28,7 +28,7 @@ beforeEach(() => {
   mem = new MachineMemory(1 << 20);
   a = domain(1); b = domain(2); c = domain(3);
   const doms = new Map([[1, a], [2, b], [3, c]]);
-  gt = new GrantTables((id) => doms.get(id));
+  gt = new GrantTables(mem, (id) => doms.get(id));
   gt.setDomainSource(() => doms.values());
 });
 
@@ -39,11 +39,13 @@ describe('grant tables', () => {
     const [st, handle] = gt.map(b, BASE + 9 * 4096, X.GNTMAP_host_map, 3, 1);
     expect(st).toBe(X.GNTST_okay);
     expect(b.mem!.u8At(BASE + 9 * 4096)).toBe(42);
-    expect(b.p2m.get(9)).toBe(a.p2m.get(5));
+    expect(b.p2m.get(9) & P2M_MFN_MASK).toBe(a.p2m.get(5));
+    expect(b.p2m.get(9) & P2M_GRANT).not.toBe(0);
     expect(a.mem!.u32(BASE + 7 * 4096 + 24) & (X.GTF_reading | X.GTF_writing)).toBe(X.GTF_reading | X.GTF_writing);
-    expect(gt.isMapped(1, a.p2m.get(5))).toBe(true);
+    expect(mem.refs(a.p2m.get(5))).toBe(1);
     expect(gt.unmap(b, BASE + 9 * 4096, handle)).toBe(X.GNTST_okay);
     expect(b.p2m.get(9)).toBe(-1);
+    expect(mem.refs(a.p2m.get(5))).toBe(0);
     expect(a.mem!.u32(BASE + 7 * 4096 + 24) & (X.GTF_reading | X.GTF_writing)).toBe(0);
     expect(gt.unmap(b, BASE + 9 * 4096, handle)).toBe(X.GNTST_bad_handle);
   });
@@ -87,5 +89,84 @@ describe('grant tables', () => {
     gt.teardown(a);
     expect(b.p2m.get(9)).toBe(-1);
     expect(b.maptrack.size).toBe(0);
+  });
+
+  it('a frame mapped from another domain cannot be granted on, nor copied through (GNTST_bad_page)', () => {
+    grant(a, 3, 2, 5);
+    expect(gt.map(b, BASE + 9 * 4096, X.GNTMAP_host_map, 3, 1)[0]).toBe(X.GNTST_okay);
+    grant(b, 4, 3, 9); // b grants a's frame on to c
+    expect(gt.map(c, BASE + 10 * 4096, X.GNTMAP_host_map, 4, 2)[0]).toBe(X.GNTST_bad_page);
+    expect(c.p2m.get(10)).toBe(-1);
+    expect(gt.copy(c, { ref: 4, domid: 2, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, X.GNTCOPY_source_gref)).toBe(X.GNTST_bad_page);
+    // b copying out of its own mapping of a's page: not its frame either
+    expect(gt.copy(b, { ref: BASE / 4096 + 9, domid: X.DOMID_SELF, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, 0)).toBe(X.GNTST_bad_page);
+  });
+
+  it('a frame its owner frees while another domain maps it stays allocated until the unmap', () => {
+    grant(a, 3, 2, 5);
+    const mfn = a.p2m.get(5);
+    const [, handle] = gt.map(b, BASE + 9 * 4096, X.GNTMAP_host_map, 3, 1);
+    const free0 = mem.nrFree;
+    a.p2m.clear(5);
+    mem.free(mfn);
+    expect(mem.nrFree).toBe(free0); // still referenced
+    expect(mem.owner[mfn]).not.toBe(1); // nobody's domid any more
+    expect(() => mem.free(mfn)).toThrow(/double free/);
+    expect(gt.unmap(b, BASE + 9 * 4096, handle)).toBe(X.GNTST_okay);
+    expect(mem.nrFree).toBe(free0 + 1);
+  });
+
+  it('map checks and pins the entry in one compare-and-swap: an entry ended between the check and the pin is not mapped', () => {
+    grant(a, 3, 2, 5);
+    const at = BASE + 7 * 4096 + 24;
+    // The granter ends the grant right after the hypervisor's first read of the entry.
+    const real = a.mem!.u32.bind(a.mem!);
+    let reads = 0;
+    a.mem!.u32 = (gpa: number): number => {
+      const v = real(gpa);
+      if (gpa === at && reads++ === 0) a.mem!.setU32(at, 0);
+      return v;
+    };
+    expect(gt.map(b, BASE + 9 * 4096, X.GNTMAP_host_map, 3, 1)[0]).toBe(X.GNTST_general_error);
+    expect(b.p2m.get(9)).toBe(-1);
+    expect(real(at)).toBe(0);
+  });
+
+  it('map rereads an entry turned read-only between the check and the pin, and refuses to map it writable', () => {
+    grant(a, 3, 2, 5);
+    const at = BASE + 7 * 4096 + 24;
+    const real = a.mem!.u32.bind(a.mem!);
+    let reads = 0;
+    a.mem!.u32 = (gpa: number): number => {
+      const v = real(gpa);
+      if (gpa === at && reads++ === 0) a.mem!.setU32(at, X.GTF_permit_access | X.GTF_readonly | (2 << 16));
+      return v;
+    };
+    expect(gt.map(b, BASE + 9 * 4096, X.GNTMAP_host_map, 3, 1)[0]).toBe(X.GNTST_general_error);
+    expect(b.p2m.get(9)).toBe(-1);
+  });
+
+  it('a pinned entry cannot be ended by the granter (its compare-and-swap sees GTF_reading); copy pins only while it copies', () => {
+    grant(a, 3, 2, 5);
+    const at = BASE + 7 * 4096 + 24;
+    const entry = X.GTF_permit_access | (2 << 16);
+    const [, handle] = gt.map(b, BASE + 9 * 4096, X.GNTMAP_host_map | X.GNTMAP_readonly, 3, 1);
+    expect(a.mem!.casU32(at, entry, 0)).not.toBe(entry); // gnttab_end_foreign_access fails: in use
+    gt.unmap(b, BASE + 9 * 4096, handle);
+    expect(gt.copy(b, { ref: 3, domid: 1, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, X.GNTCOPY_source_gref)).toBe(X.GNTST_okay);
+    expect(a.activeGrants.size).toBe(0);
+    expect(a.mem!.casU32(at, entry, 0)).toBe(entry); // not in use any more: ended
+    expect(gt.copy(b, { ref: 3, domid: 1, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, X.GNTCOPY_source_gref)).toBe(X.GNTST_general_error);
+  });
+
+  it('two mappings of one entry: GTF_writing goes with the last writer, GTF_reading with the last pin', () => {
+    grant(a, 3, 2, 5);
+    const at = BASE + 7 * 4096 + 24;
+    const [, h1] = gt.map(b, BASE + 9 * 4096, X.GNTMAP_host_map, 3, 1);
+    const [, h2] = gt.map(b, BASE + 10 * 4096, X.GNTMAP_host_map | X.GNTMAP_readonly, 3, 1);
+    gt.unmap(b, BASE + 9 * 4096, h1);
+    expect(a.mem!.u32(at) & (X.GTF_reading | X.GTF_writing)).toBe(X.GTF_reading);
+    gt.unmap(b, BASE + 10 * 4096, h2);
+    expect(a.mem!.u32(at) & (X.GTF_reading | X.GTF_writing)).toBe(0);
   });
 });

@@ -46,6 +46,12 @@ export class GuestMemory {
     return Atomics.or(this.i32, this.offset(gpa, true) >> 2, bits) >>> 0;
   }
 
+  /** Atomic compare-and-swap of a word; returns the old value (the swap happened if it equals `expected`). */
+  casU32(gpa: number, expected: number, replacement: number): number {
+    if ((gpa & 3) !== 0) throw new GuestFault('misaligned word');
+    return Atomics.compareExchange(this.i32, this.offset(gpa, true) >> 2, expected | 0, replacement | 0) >>> 0;
+  }
+
   andU32(gpa: number, bits: number): number {
     if ((gpa & 3) !== 0) throw new GuestFault('misaligned word');
     return Atomics.and(this.i32, this.offset(gpa, true) >> 2, bits) >>> 0;

@@ -51,6 +51,11 @@ export interface HypervisorOptions {
   parkUs?: number;
 }
 
+/** Lines of the hypervisor log kept (`xl dmesg`), as the console keeps its last 64 KiB. */
+export const MAX_LOG_LINES = 2000;
+/** Xen's DOMID_FIRST_RESERVED: domain ids from here up are special (DOMID_SELF, DOMID_XEN...). */
+export const DOMID_FIRST_RESERVED = 0x7ff0;
+
 /** Default wait in place: long enough for an event-channel round trip between two domains. */
 export const DEFAULT_PARK_US = 500;
 
@@ -114,7 +119,7 @@ export class Hypervisor implements HypercallContext {
         }
       },
     });
-    this.gnttab = new GrantTables((domid) => this.domains.get(domid));
+    this.gnttab = new GrantTables(this.memory, (domid) => this.domains.get(domid));
     this.gnttab.setDomainSource(() => this.domains.values());
   }
 
@@ -135,6 +140,8 @@ export class Hypervisor implements HypercallContext {
 
   dmesg(line: string): void {
     this.log.push(line);
+    // Keep the last MAX_LOG_LINES (amortised): guests can make the hypervisor log.
+    if (this.log.length > 2 * MAX_LOG_LINES) this.log.splice(0, this.log.length - MAX_LOG_LINES);
     this.emit('log', line);
   }
 
@@ -171,13 +178,18 @@ export class Hypervisor implements HypercallContext {
   // ---- domains -------------------------------------------------------------------
 
   createDomain(cfg: DomainConfig, images: DomainImages): Domain {
+    // Every limit is checked before anything is built, and a failure past this point undoes
+    // everything (nothing half-built stays in the table).
     for (const d of this.domains.values()) if (d.name === cfg.name) throw new Error(`a domain named "${cfg.name}" exists already`);
     // Secondary harts of an hvm domain start through SBI HSM; with firmware "none" there is
     // nobody to start them (QEMU starts every hart at the reset vector; hyperlab does not).
     if (cfg.type === 'hvm' && cfg.vcpus !== 1 && cfg.firmware !== 'sbi') throw new Error('an hvm domain with more than one vCPU needs firmware = "sbi" (its secondary harts start through SBI HSM)');
     const needed = (cfg.memory * 1024 * 1024) / 4096;
     if (needed > this.memory.nrFree) throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
-    const domid = this.nextDomid++;
+    let freeSlots = 0;
+    for (let i = 0; i < MAX_VCPU_SLOTS; i++) if (this.vcpuBySlot[i] === undefined) freeSlots++;
+    if (cfg.vcpus > freeSlots) throw new Error(`too many vCPUs on this host: ${cfg.vcpus} asked, ${freeSlots} of ${MAX_VCPU_SLOTS} free`);
+    const domid = this.allocDomid();
     // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
     const built: BuiltPv | BuiltDomain = cfg.type === 'pv' ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 }) : buildHvm(this.memory, domid, cfg, images);
     const d = new Domain(domid, cfg, built.p2m, built.ramBase, this.now());
@@ -187,7 +199,10 @@ export class Hypervisor implements HypercallContext {
       d.mem = new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, built.physSize);
       d.sharedInfo = built.sharedInfo;
       d.grantFrames = built.grantFrames;
-      d.pv = { startInfo: built.startInfo, consoleGfn: built.consoleGfn, consolePort: 1, consoleBackPort: 0, xenstoreGfn: built.xenstoreGfn, xenstorePort: 2, xenstoreBackPort: 0 };
+      d.pv = {
+        startInfo: built.startInfo, consoleGfn: built.consoleGfn, consolePort: 1, consoleBackPort: 0, xenstoreGfn: built.xenstoreGfn,
+        xenstorePort: 2, xenstoreBackPort: 0, xenstoreMfn: -1, specialGfns: new Set(built.specialGfns),
+      };
     } else {
       // The UART's line goes to every vCPU's view of the PLIC (one PLIC, shared when SMP).
       d.uart = new Uart16550({
@@ -199,18 +214,37 @@ export class Hypervisor implements HypercallContext {
       if (cfg.vcpus > 1) d.plicShared = new SharedArrayBuffer(plicSharedBytes(cfg.vcpus));
     }
     this.domains.set(domid, d);
-    for (let i = 0; i < cfg.vcpus; i++) d.vcpus.push(new Vcpu(d, i)); // before ports: bind_virq checks nrVcpus
-    this.assignSlots(d);
-    if (d.pv) this.connectPvBackends(d);
-    for (const v of d.vcpus) {
-      this.sched.insert(v);
-      v.runstateSince = this.now();
-      v.worker = this.host.start(this.bootOf(d, v, built.entry, built.args, built.mrom), (msg) => this.vcpuCrashed(v, msg));
+    try {
+      for (let i = 0; i < cfg.vcpus; i++) d.vcpus.push(new Vcpu(d, i)); // before ports: bind_virq checks nrVcpus
+      this.assignSlots(d);
+      if (d.pv) this.connectPvBackends(d);
+      for (const v of d.vcpus) {
+        this.sched.insert(v);
+        v.runstateSince = this.now();
+        v.worker = this.host.start(this.bootOf(d, v, built.entry, built.args, built.mrom), (msg) => this.vcpuCrashed(v, msg));
+      }
+    } catch (e) {
+      this.destroyDomain(domid, 'creation failed');
+      throw e;
     }
     this.dmesg(`domain ${domid} (${cfg.name}): created, ${cfg.memory} MiB, ${cfg.vcpus} vCPU`);
     this.wake(d.vcpus[0]!);
     this.emit('domain', domid);
     return d;
+  }
+
+  /**
+   * The next free domain id below DOMID_FIRST_RESERVED, going round (as Xen's domain_create
+   * does with its rover): ids are reused once their domain is gone, and never reach the
+   * reserved ones.
+   */
+  private allocDomid(): number {
+    for (let i = 1; i < DOMID_FIRST_RESERVED; i++) {
+      const id = this.nextDomid;
+      this.nextDomid = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
+      if (!this.domains.has(id)) return id;
+    }
+    throw new Error(`no free domain id (${DOMID_FIRST_RESERVED - 1} domains exist)`);
   }
 
   private bootOf(d: Domain, v: Vcpu, entry: number, args: [number, number, number], mrom?: { fdtAddr: number; nextAddr: number }): VcpuBoot {
@@ -245,7 +279,7 @@ export class Hypervisor implements HypercallContext {
   }
 
   /** `xl destroy`: stop the vCPUs at once and free everything. */
-  destroyDomain(domid: number): void {
+  destroyDomain(domid: number, why = 'destroyed'): void {
     const d = this.getDomain(domid);
     d.dying = true;
     for (const v of d.vcpus) {
@@ -256,20 +290,24 @@ export class Hypervisor implements HypercallContext {
       v.worker = undefined;
       this.setRunstate(v, Runstate.OFFLINE);
     }
+    this.gnttab.teardown(d);
     if (d.pv) {
-      this.gnttab.teardown(d);
       this.evtchn.closeAll(d);
       for (const port of [d.pv.consoleBackPort, d.pv.xenstoreBackPort]) {
+        if (port <= 0) continue;
         this.dom0Handlers.delete(port);
         this.evtchn.close(this.dom0, port);
       }
       if (this.xenstored.isDomainIntroduced(domid)) this.xenstored.releaseDomain(domid);
+      // xenstored's reference on the ring page goes after it has let go of the ring.
+      if (d.pv.xenstoreMfn >= 0) this.memory.put(d.pv.xenstoreMfn);
+      d.pv.xenstoreMfn = -1;
       void this.xsRm(`/local/domain/${domid}`);
     }
     this.releaseSlots(d);
     const freed = releaseFrames(this.memory, d.p2m);
     this.domains.delete(domid);
-    this.dmesg(`domain ${domid} (${d.name}): destroyed, ${freed} frames freed`);
+    this.dmesg(`domain ${domid} (${d.name}): ${why}, ${freed} frames freed`);
     this.emit('domain', domid);
   }
 
@@ -485,16 +523,20 @@ export class Hypervisor implements HypercallContext {
     return true;
   }
 
+  /**
+   * XENMEM_decrease_reservation of one page. Only the domain's own RAM goes back: not a
+   * grant mapping (unmap it instead), not a frame some other domain maps (Xen would keep
+   * it alive by its reference count; here the balloon simply cannot take it), and not one
+   * of the pv special pages (start_info, shared_info, the console and xenstore rings, the
+   * grant table frames), which the hypervisor and Domain-0 use for the domain's life.
+   */
   depopulate(d: Domain, gfn: number): boolean {
     if (!Number.isInteger(gfn) || gfn < 0 || gfn >= d.maxPages) return false;
-    const e = d.p2m.get(gfn);
-    if (e < 0 || this.memory.owner[e & 0x3fff_ffff] !== d.domid) return false; // not its own frame (a grant mapping)
-    if (this.gnttab.isMapped(d.domid, e & 0x3fff_ffff)) return false; // another domain maps it: keep it
-    // shared_info is Xen's page in Xen, not the guest's to give back (and the direct event
-    // path writes to its machine frame).
-    if (d.pv && gfn === (d.sharedInfo - d.ramBase) >>> 12) return false;
+    if (d.pv?.specialGfns.has(gfn)) return false;
+    const mfn = this.gnttab.ownFrame(d, gfn);
+    if (mfn < 0 || this.memory.refs(mfn) > 0) return false;
     d.p2m.clear(gfn);
-    this.memory.free(e & 0x3fff_ffff);
+    this.memory.free(mfn);
     d.totPages--;
     return true;
   }
@@ -544,9 +586,14 @@ export class Hypervisor implements HypercallContext {
     if (d.shutdownReason) return;
     d.shutdownReason = reason;
     d.shutdownDetail = detail;
+    // Every vCPU stops, as Xen pauses all of a domain that shuts down or crashes: one that
+    // is on a pCPU now ends its slice at its next look and goes offline then (schedule.ts).
     for (const v of d.vcpus) {
       this.sched.sleep(v);
-      this.setRunstate(v, Runstate.OFFLINE);
+      clearTimeout(v.wakeTimer);
+      v.wakeTimer = undefined;
+      if (v.runstate === Runstate.RUNNING) this.schedule.preempt(v);
+      else this.setRunstate(v, Runstate.OFFLINE);
     }
     this.dmesg(`domain ${d.domid} (${d.name}): ${reason} (${detail})`);
     const action = reason === 'crash' ? d.config.on_crash : reason === 'reboot' ? d.config.on_reboot : d.config.on_poweroff;

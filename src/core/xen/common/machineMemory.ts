@@ -2,6 +2,12 @@
  * Machine memory: one SharedArrayBuffer of 4 KiB frames, owned by the hypervisor, and the
  * frame allocator. Every frame has an owner (a domid, or FREE); the memory-map inspector
  * reads `owner`. Guests reach frames only through their P2M (p2m.ts).
+ *
+ * Besides its owner's allocation, a frame may be referenced by mappings elsewhere: a grant
+ * mapped by another domain, a ring page Domain-0's xenstored uses. Those take a reference
+ * (`get`/`put`), as Xen's page reference counts do, and a frame is never freed while it
+ * has one: `free` of a referenced frame only marks it, and the last `put` frees it. Until
+ * then it belongs to DOMID_XEN, so no new domain (which may get the old domid) owns it.
  */
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
@@ -26,6 +32,10 @@ export class MachineMemory {
    */
   private readonly _used: Uint8Array;
   private readonly _bytes: Uint8Array;
+  /** References from mappings other than the owner's own P2M entry. */
+  private readonly _refs: Int32Array;
+  /** Frames freed by their owner while still referenced: freed at the last `put`. */
+  private readonly _freeOnPut: Uint8Array;
 
   constructor(bytes: number) {
     if (bytes <= 0 || bytes % PAGE_SIZE !== 0) throw new RangeError('machine memory must be a positive multiple of 4 KiB');
@@ -36,6 +46,8 @@ export class MachineMemory {
     this._free = new Int32Array(this.nrFrames);
     this._used = new Uint8Array(this.nrFrames);
     this._bytes = new Uint8Array(this.buffer);
+    this._refs = new Int32Array(this.nrFrames);
+    this._freeOnPut = new Uint8Array(this.nrFrames);
     // Hand out low frames first: easier to read in the memory map.
     for (let i = 0; i < this.nrFrames; i++) this._free[i] = this.nrFrames - 1 - i;
     this._nrFree = this.nrFrames;
@@ -55,11 +67,41 @@ export class MachineMemory {
     return mfn;
   }
 
-  /** Return a frame to the free pool. Freeing a free frame is a hypervisor bug. */
+  /**
+   * The owner gives a frame back. A frame something still references stays allocated (to
+   * DOMID_XEN) until the last reference goes. Freeing a free frame is a hypervisor bug.
+   */
   free(mfn: number): void {
-    if (this.owner[mfn] === FREE) throw new Error(`double free of machine frame ${mfn}`);
+    if (this.owner[mfn] === FREE || this._freeOnPut[mfn] !== 0) throw new Error(`double free of machine frame ${mfn}`);
+    if (this._refs[mfn]! > 0) {
+      this._freeOnPut[mfn] = 1;
+      this.owner[mfn] = DOMID_XEN;
+      return;
+    }
     this.owner[mfn] = FREE;
     this._free[this._nrFree++] = mfn;
+  }
+
+  /** Take a reference on an allocated frame (a mapping of it outside its owner's P2M). */
+  get(mfn: number): void {
+    if (this.owner[mfn] === FREE) throw new Error(`reference to free machine frame ${mfn}`);
+    this._refs[mfn] = this._refs[mfn]! + 1;
+  }
+
+  /** Drop a reference; the last one frees a frame its owner has already given back. */
+  put(mfn: number): void {
+    if (this._refs[mfn]! <= 0) throw new Error(`unbalanced reference drop on machine frame ${mfn}`);
+    this._refs[mfn] = this._refs[mfn]! - 1;
+    if (this._refs[mfn] === 0 && this._freeOnPut[mfn] !== 0) {
+      this._freeOnPut[mfn] = 0;
+      this.owner[mfn] = FREE;
+      this._free[this._nrFree++] = mfn;
+    }
+  }
+
+  /** References held on a frame besides its owner's. */
+  refs(mfn: number): number {
+    return this._refs[mfn] ?? 0;
   }
 
   /** Frames owned by `domid`. */

@@ -7,6 +7,7 @@ import { consoleRingDrain, consoleRingFeed } from './consoleRing';
 import type { Domain } from '../common/domain';
 import { GuestFault } from '../common/guestMemory';
 import type { Hypervisor } from '../common/hypervisor';
+import { P2M_MFN_MASK } from '../../bus/bus';
 import { sharedPage } from '../../tools/xenstore';
 
 export function feedConsole(hv: Hypervisor, d: Domain): void {
@@ -41,7 +42,11 @@ export function connectPvBackends(hv: Hypervisor, d: Domain, dom0Handlers: Map<n
     }
   });
   pv.xenstoreBackPort = hv.evtchn.bindInterdomain(hv.dom0, d.domid, pv.xenstorePort);
-  const mfn = d.p2m.get(pv.xenstoreGfn);
+  // xenstored keeps a reference on the ring's frame while it uses it (Xen's xenstored maps
+  // it), so the frame cannot go to another domain under it.
+  const mfn = d.p2m.get(pv.xenstoreGfn) & P2M_MFN_MASK;
+  hv.memory.get(mfn);
+  pv.xenstoreMfn = mfn;
   hv.xenstored.introduceDomain(d.domid, sharedPage(hv.memory.buffer, mfn * 4096), () => {
     hv.evtchn.send(hv.dom0, pv.xenstoreBackPort);
   });

@@ -6,6 +6,7 @@
  * a0 = 0 and a1 = start_info.
  */
 import { Bus } from '../../bus/bus';
+import { detectImageFormat } from '../../loader/image';
 import { loadKernel } from '../../loader/kernel';
 import type { BuiltDomain, DomainImages } from '../common/domain';
 import type { MachineMemory } from '../common/machineMemory';
@@ -28,6 +29,8 @@ export interface BuiltPv extends BuiltDomain {
   consoleGfn: number;
   xenstoreGfn: number;
   grantFrames: number[];
+  /** Every special page, for the balloon to refuse. */
+  specialGfns: number[];
   /** Bytes of guest-physical space the P2M covers (RAM up to maxmem, then the grant window). */
   physSize: number;
 }
@@ -36,6 +39,8 @@ const MiB = 1024 * 1024;
 
 export function buildPv(mem: MachineMemory, domid: number, cfg: DomainConfig, images: DomainImages,
   ports: { console: number; xenstore: number }): BuiltPv {
+  // Xen's pv builder loads ELF kernels only: anything else would run as garbage.
+  if (detectImageFormat(images.kernel) !== 'elf') throw new Error('a pv kernel must be an ELF file');
   const nrPages = (cfg.memory * MiB) / 4096;
   const maxPages = (cfg.maxmem * MiB) / 4096;
   const p2m = new P2m(maxPages + GRANT_WINDOW_PAGES);
@@ -79,6 +84,7 @@ export function buildPv(mem: MachineMemory, domid: number, cfg: DomainConfig, im
     return {
       p2m, ramBase: PV_RAM_BASE, entry: image.entry, args: [0, si, 0], startInfo: si, sharedInfo,
       consoleGfn: special(SPECIAL_CONSOLE), xenstoreGfn: special(SPECIAL_XENSTORE), grantFrames, physSize,
+      specialGfns: Array.from({ length: NR_SPECIAL_PAGES }, (_, i) => special(i + 1)),
     };
   } catch (e) {
     releaseFrames(mem, p2m);

@@ -302,6 +302,7 @@ export class Schedule {
         break;
     }
     if (d.dying) return;
+    if (d.shutdownReason) runnable = false; // shut down or crashed meanwhile: every vCPU stops
     this.setRunstate(v, runnable ? Runstate.RUNNABLE : d.shutdownReason ? Runstate.OFFLINE : Runstate.BLOCKED);
     this.policy.account(v, ranNs, runnable, now);
     this.host.domainChanged(d.domid);
