@@ -56,7 +56,16 @@ export interface VirtOptions {
    * time and a sleeping guest's alarm can be warped to.
    */
   rtcSource?: NanosecondSource;
+  /**
+   * The device tree's /chosen rng-seed (32 bytes in QEMU). Default: fresh random bytes, as
+   * QEMU; with `icountShift`, a fixed seed (ICOUNT_RNG_SEED), so that a deterministic run
+   * stays reproducible. null leaves the property out.
+   */
+  rngSeed?: Uint8Array | null;
 }
+
+/** The rng-seed of a deterministic (icount) board: bytes 0..31. */
+export const ICOUNT_RNG_SEED: Uint8Array = Uint8Array.from({ length: 32 }, (_, i) => i);
 
 export class VirtMachine {
   readonly bus: Bus;
@@ -100,6 +109,8 @@ export class VirtMachine {
       harts: 1,
       ...(opts.bootargs !== undefined ? { bootargs: opts.bootargs } : {}),
       ...(this.initrdRange ? { initrd: this.initrdRange } : {}),
+      ...(opts.rngSeed !== undefined ? { rngSeed: opts.rngSeed }
+        : opts.icountShift !== undefined ? { rngSeed: ICOUNT_RNG_SEED } : {}),
     });
     const top = M.VIRT_DRAM_BASE + memSize;
     this.fdtAddr = Math.floor((top - fdt.length) / 0x20_0000) * 0x20_0000;

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { FdtNode } from './fdt';
 import { decodeFdt, findNode, getString, getStrings, getU32, getU32s } from './fdtReader';
 import { buildVirtFdt, buildVirtFdtTree } from './virtFdt';
+import { hartIsaString } from '../cpu/encodings';
+import { QEMU_CPU_RV32IMA } from '../../node/qemu';
 
 function has(cmd: string): boolean {
   try {
@@ -24,7 +26,7 @@ describe('buildVirtFdt', () => {
     expect(getString(root, 'compatible')).toBe('riscv-virtio');
     expect(getU32(findNode(root, '/cpus')!, 'timebase-frequency')).toBe(10_000_000);
     const cpu1 = findNode(root, '/cpus/cpu@1')!;
-    expect(getString(cpu1, 'riscv,isa')).toBe('rv32ima_zicsr_zifencei');
+    expect(getString(cpu1, 'riscv,isa')).toBe('rv32ima_zicsr_zifencei_zihintpause');
     expect(getString(cpu1, 'mmu-type')).toBe('riscv,sv32');
     expect(getU32(cpu1, 'reg')).toBe(1);
     const intc1 = getU32(findNode(root, '/cpus/cpu@1/interrupt-controller')!, 'phandle');
@@ -74,6 +76,24 @@ describe('buildVirtFdt', () => {
     expect(getProp(chosen, 'bootargs')).toBeUndefined();
   });
 
+  it("riscv,isa is the hart's own list: its encoding table's extensions and Zihintpause (PAUSE decodes as FENCE)", () => {
+    expect(hartIsaString()).toBe('rv32ima_zicsr_zifencei_zihintpause');
+    expect(getString(findNode(buildVirtFdtTree(base), '/cpus/cpu@0')!, 'riscv,isa')).toBe(hartIsaString());
+  });
+
+  it('/chosen carries a 32-byte rng-seed where QEMU puts it, fresh for every tree unless one is given', () => {
+    const initrd = { start: 0x8400_0000, end: 0x8400_1000 };
+    const a = findNode(buildVirtFdtTree({ ...base, initrd, bootargs: 'quiet' }), '/chosen')!;
+    const b = findNode(buildVirtFdtTree(base), '/chosen')!;
+    expect(a.props.map((p) => p.name)).toEqual(['linux,initrd-end', 'linux,initrd-start', 'rng-seed', 'bootargs', 'stdout-path']);
+    expect(getProp(a, 'rng-seed')!.value.length).toBe(32);
+    expect(Buffer.from(getProp(a, 'rng-seed')!.value).equals(Buffer.from(getProp(b, 'rng-seed')!.value))).toBe(false);
+    const seed = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const fixed = findNode(buildVirtFdtTree({ ...base, rngSeed: seed }), '/chosen')!;
+    expect([...getProp(fixed, 'rng-seed')!.value]).toEqual([...seed]);
+    expect(getProp(findNode(buildVirtFdtTree({ ...base, rngSeed: null }), '/chosen')!, 'rng-seed')).toBeUndefined();
+  });
+
   it('rejects impossible configurations', () => {
     expect(() => buildVirtFdt({ ...base, harts: 0 })).toThrow(RangeError);
     expect(() => buildVirtFdt({ ...base, memSize: 0x8000_0001 })).toThrow(RangeError);
@@ -116,8 +136,8 @@ function phandlePaths(root: FdtNode): Map<number, string> {
 const REFERENCES: Record<string, number> = { 'interrupts-extended': 2, 'interrupt-parent': 1, regmap: 1, cpu: 1 };
 /** Ours differ from QEMU 7.2's on purpose (see virtFdt.ts). */
 const OURS_ONLY = new Set(['#address-cells@interrupt-controller']);
-const SKIP = new Set(['riscv,isa', 'riscv,ndev', 'phandle']);
-const QEMU_ONLY = new Set(['rng-seed']);
+const SKIP = new Set(['riscv,isa', 'riscv,ndev', 'phandle', 'rng-seed']);
+const QEMU_ONLY = new Set<string>();
 
 /** QEMU 7.2 nodes for devices hyperlab does not model (docs/devices.md). */
 const NOT_MODELLED = ['/pmu', '/fw-cfg@10100000', '/flash@20000000', '/platform-bus@4000000', '/soc/pci@30000000'];
@@ -186,6 +206,7 @@ describe('buildVirtFdt against QEMU', () => {
         ], { stdio: 'ignore' });
         const qemu = decodeFdt(new Uint8Array(readFileSync(dtbPath))).root;
         const qchosen = findNode(qemu, '/chosen')!;
+        expect(getProp(qchosen, 'rng-seed')!.value.length).toBe(32);
         const ours = buildVirtFdtTree({
           memBase: 0x8000_0000, memSize: 256 * 1024 * 1024, harts, bootargs: 'console=ttyS0 earlycon',
           initrd: { start: getU32(qchosen, 'linux,initrd-start')!, end: getU32(qchosen, 'linux,initrd-end')! },
@@ -207,4 +228,25 @@ describe('buildVirtFdt against QEMU', () => {
       }
     });
   }
+});
+
+describe('riscv,isa against QEMU', () => {
+  it("equals QEMU 7.2's for the reference CPU model (QEMU_CPU_RV32IMA: hyperlab's hart)", () => {
+    if (!has('qemu-system-riscv32')) {
+      console.warn('qemu-system-riscv32 not found: skipping the QEMU comparison');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'hyperlab-fdt-'));
+    try {
+      const dtbPath = join(dir, 'virt.dtb');
+      execFileSync('qemu-system-riscv32', [
+        '-machine', `virt,dumpdtb=${dtbPath}`, '-cpu', QEMU_CPU_RV32IMA, '-bios', 'none', '-display', 'none',
+      ], { stdio: 'ignore' });
+      const qemu = decodeFdt(new Uint8Array(readFileSync(dtbPath))).root;
+      expect(getString(findNode(buildVirtFdtTree(base), '/cpus/cpu@0')!, 'riscv,isa'))
+        .toBe(getString(findNode(qemu, '/cpus/cpu@0')!, 'riscv,isa'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -9,15 +9,19 @@
  * (checked against QEMU 7.2 by virtFdt.test.ts). Deliberate differences:
  *   - riscv,ndev is 95, the highest source id; QEMU 7.2 writes 96 (VIRT_IRQCHIP_NUM_SOURCES),
  *     which later QEMU corrected to VIRT_IRQCHIP_NUM_SOURCES - 1.
- *   - riscv,isa describes our hart ("rv32ima_zicsr_zifencei"), not QEMU's default CPU.
- *     Supervisor and user modes have no letter in this string (QEMU writes none either);
- *     mmu-type "riscv,sv32" is what says S-mode has paging.
+ *   - riscv,isa describes our hart (hartIsaString(): "rv32ima_zicsr_zifencei_zihintpause",
+ *     built from the hart's encoding table), not QEMU's default CPU; it equals QEMU's for
+ *     the CPU model that matches the hart (QEMU_CPU_RV32IMA). Supervisor and user modes
+ *     have no letter in this string (QEMU writes none either); mmu-type "riscv,sv32" is
+ *     what says S-mode has paging.
  *   - the cpu interrupt controllers carry #address-cells = <0>, which QEMU 7.2 omits
  *     and dtc warns about (interrupt_provider check).
- *   - no rng-seed in /chosen, so that the blob is deterministic.
  * Nodes QEMU adds for devices we lack (pmu, fw-cfg, flash, platform-bus, pci) are left
  * out. Phandles are numbered in creation order, not QEMU's. Nodes come in QEMU's order
  * (libfdt puts a new node before its older siblings, so the last created comes first).
+ * /chosen carries QEMU's 32-byte rng-seed (create_fdt: qemu_guest_getrandom), fresh
+ * random bytes for every tree unless the caller gives the seed (a deterministic run) or
+ * null (none).
  */
 import {
   VIRT_CLINT_BASE, VIRT_CLINT_SIZE, VIRT_PLIC_BASE, VIRT_PLIC_NUM_SOURCES, VIRT_PLIC_SIZE,
@@ -27,6 +31,7 @@ import {
 } from './memoryMap';
 import { encodeFdt, node, PhandleAllocator, prop, type FdtNode } from './fdt';
 import { IRQ_MEIP, IRQ_MSIP, IRQ_MTIP, IRQ_SEIP } from '../bus/mmio';
+import { hartIsaString } from '../cpu/encodings';
 
 export interface VirtFdtOptions {
   memBase: number;
@@ -35,11 +40,24 @@ export interface VirtFdtOptions {
   harts: number;
   bootargs?: string;
   initrd?: { start: number; end: number };
-  /** riscv,isa of every hart; default "rv32ima_zicsr_zifencei". */
+  /** riscv,isa of every hart; default what the hart implements (VIRT_DEFAULT_ISA). */
   isa?: string;
+  /** /chosen rng-seed: default 32 fresh random bytes, as QEMU; null leaves it out. */
+  rngSeed?: Uint8Array | null;
 }
 
-export const VIRT_DEFAULT_ISA = 'rv32ima_zicsr_zifencei';
+export const VIRT_DEFAULT_ISA = hartIsaString();
+/** QEMU's rng_seed[32] in create_fdt. */
+export const VIRT_RNG_SEED_BYTES = 32;
+
+/** Random bytes from the host (Web Crypto, in browsers, workers and Node alike). */
+function randomSeed(): Uint8Array {
+  const seed = new Uint8Array(VIRT_RNG_SEED_BYTES);
+  const crypto = (globalThis as { crypto?: { getRandomValues(a: Uint8Array): Uint8Array } }).crypto;
+  if (crypto) crypto.getRandomValues(seed);
+  else for (let i = 0; i < seed.length; i++) seed[i] = Math.floor(Math.random() * 256);
+  return seed;
+}
 const VIRT_MAX_HARTS = 512;
 
 const hex = (n: number) => n.toString(16);
@@ -165,11 +183,13 @@ export function buildVirtFdtTree(opts: VirtFdtOptions): FdtNode {
   ]);
 
   // riscv_load_initrd (QEMU 7.2) writes the initrd bounds as single cells on riscv32.
+  const seed = opts.rngSeed === undefined ? randomSeed() : opts.rngSeed;
   const chosen = node('chosen', [
     ...(opts.initrd ? [
       prop.u32('linux,initrd-end', opts.initrd.end),
       prop.u32('linux,initrd-start', opts.initrd.start),
     ] : []),
+    ...(seed !== null ? [prop.bytes('rng-seed', seed)] : []),
     ...(opts.bootargs !== undefined ? [prop.string('bootargs', opts.bootargs)] : []),
     prop.string('stdout-path', `/soc/serial@${hex(VIRT_UART0_BASE)}`),
   ]);

@@ -20,7 +20,8 @@ import { assemble, type Operands } from '../cpu/asm';
 import { findQemu, QEMU_CPU_RV32IMA } from '../../node/qemu';
 import { InstructionCountClock } from '../devices/clocks';
 import { virtMromContents } from '../devices/mrom';
-import { VirtMachine } from './virt';
+import { ICOUNT_RNG_SEED, VirtMachine } from './virt';
+import { decodeFdt, findNode } from './fdtReader';
 import * as M from './memoryMap';
 
 // ---- a two-pass assembler over asm.ts, just enough for the probe ----------------------
@@ -271,6 +272,17 @@ describe('VirtMachine boot state and devices', () => {
     expect(rd(0x18)).toBe(0);
     expect(m.bus.mmioRead(PLIC_PENDING, 4)! & (1 << 11)).not.toBe(0);
     expect(m.nextDeadline()).toBe(Infinity);
+  });
+
+  it('seeds the guest through /chosen rng-seed: fresh bytes per boot, fixed in icount mode', () => {
+    const seedOf = (m: VirtMachine) => {
+      const chosen = findNode(decodeFdt(m.bus.readPhys(m.fdtAddr, 0x2000)).root, '/chosen')!;
+      return [...chosen.props.find((p) => p.name === 'rng-seed')!.value];
+    };
+    const a = seedOf(new VirtMachine({ kernel: image })), b = seedOf(new VirtMachine({ kernel: image }));
+    expect(a).toHaveLength(32);
+    expect(a).not.toEqual(b);
+    expect(seedOf(new VirtMachine({ kernel: image, icountShift: 3 }))).toEqual([...ICOUNT_RNG_SEED]);
   });
 
   it('keeps RTC time on the host clock by default, and takes an injected source', () => {

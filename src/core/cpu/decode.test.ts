@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENCODINGS, Op } from './encodings';
+import { ENCODINGS, HINTS, hartIsaString, Op } from './encodings';
 import { buildDispatch, DISPATCH, decodeOp, dispatchKey, KEY_BITS, findEncoding, immB, immI, immJ, immS, immU } from './decode';
 
 /** Deterministic pseudo-random words (xorshift32) so failures reproduce. */
@@ -12,6 +12,11 @@ function* words(n: number, seed = 0x1234567): Generator<number> {
 }
 
 describe('encoding table', () => {
+  it('each hint the hart claims decodes as the row that carries it out (PAUSE as FENCE)', () => {
+    for (const h of HINTS) expect(decodeOp(h.word), h.name).toBe(h.as);
+    expect(hartIsaString()).toBe('rv32ima_zicsr_zifencei_zihintpause');
+  });
+
   it('no two encodings overlap (no word matches two rows)', () => {
     for (let a = 0; a < ENCODINGS.length; a++) {
       for (let b = a + 1; b < ENCODINGS.length; b++) {

@@ -144,3 +144,30 @@ export const ENCODINGS: readonly Encoding[] = [
   row(Op.WFI, 'wfi', 0x1050_0073, ALL, 'none', 'priv'),
   row(Op.SFENCE_VMA, 'sfence.vma', 0x1200_0073, 0xfe00_7fff, 'sfence', 'priv'),
 ];
+
+/**
+ * Hints the hart implements: words inside another row's encoding space that a standard
+ * extension gives a meaning of its own, carried out as that row (Vol. I 2.9). PAUSE is
+ * FENCE with pred = W, succ = 0 (Zihintpause, Vol. I ch. 10): a FENCE here, so it retires
+ * at once, which the extension allows.
+ */
+export const HINTS: readonly { readonly name: string; readonly word: number; readonly ext: string; readonly as: Op }[] = [
+  { name: 'pause', word: 0x0100_000f, ext: 'Zihintpause', as: Op.FENCE },
+];
+
+/**
+ * The hart's ISA string, as a device tree's riscv,isa gives it: "rv32", the single-letter
+ * extensions of the encoding table in the canonical order, then the multi-letter ones
+ * (the table's and the hints') by category and name, each after an underscore (Vol. I
+ * ch. 28). S and U are modes, not extensions: they have no letter here (QEMU writes none).
+ */
+export function hartIsaString(): string {
+  const exts = new Set<string>([...ENCODINGS.map((e) => e.ext as string), ...HINTS.map((h) => h.ext)]);
+  exts.delete('priv');
+  const ORDER = 'IEMAFDQLCBKJTPVH';
+  const letters = [...exts].filter((e) => e.length === 1).sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
+  const category = (z: string) => ORDER.indexOf(z[1]!.toUpperCase());
+  const multi = [...exts].filter((e) => e.length > 1)
+    .sort((a, b) => category(a) - category(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return ['rv32' + letters.join('').toLowerCase(), ...multi.map((e) => e.toLowerCase())].join('_');
+}
