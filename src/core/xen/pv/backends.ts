@@ -3,17 +3,28 @@
  * xenstore connection (xenstored is in-process), wired to the domain's event channels,
  * and the domain's home in xenstore (docs/misc/xenstore-paths.pandoc).
  */
-import { consoleRingDrain, consoleRingFeed } from './consoleRing';
+import { ConsoleRing } from './consoleRing';
 import type { Domain } from '../common/domain';
 import { GuestFault } from '../common/guestMemory';
 import type { Hypervisor } from '../common/hypervisor';
 import { P2M_MFN_MASK } from '../../bus/bus';
 import { sharedPage } from '../../tools/xenstore';
 
+/** The domain's console backend, made when first used (the page is the guest's from boot). */
+const consoleRings = new WeakMap<Domain, ConsoleRing>();
+function consoleRing(d: Domain): ConsoleRing {
+  let r = consoleRings.get(d);
+  if (!r) {
+    r = new ConsoleRing(d.mem!, d.ramBase + d.pv!.consoleGfn * 4096);
+    consoleRings.set(d, r);
+  }
+  return r;
+}
+
 export function feedConsole(hv: Hypervisor, d: Domain): void {
   if (!d.pv || !d.mem || d.consoleIn.length === 0) return;
   try {
-    const n = consoleRingFeed(d.mem, d.ramBase + d.pv.consoleGfn * 4096, d.consoleIn);
+    const n = consoleRing(d).feed(d.consoleIn);
     if (n > 0) {
       d.consoleIn.splice(0, n);
       hv.evtchn.send(hv.dom0, d.pv.consoleBackPort);
@@ -31,7 +42,7 @@ export function connectPvBackends(hv: Hypervisor, d: Domain, dom0Handlers: Map<n
   pv.consoleBackPort = hv.evtchn.bindInterdomain(hv.dom0, d.domid, pv.consolePort);
   dom0Handlers.set(pv.consoleBackPort, () => {
     try {
-      const out = consoleRingDrain(d.mem!, d.ramBase + pv.consoleGfn * 4096);
+      const out = consoleRing(d).drain();
       if (out.length > 0) {
         hv.consoleOut(d, out);
         hv.evtchn.send(hv.dom0, pv.consoleBackPort); // room in `out` again (xenconsoled notifies too)
