@@ -50,12 +50,17 @@ compile_dir() {  # compile_dir SRC_DIR OBJ_SUBDIR [EXTRA_CFLAGS...] -> prints ob
 }
 
 common_objs=$(compile_dir guests/common common)
+# A guest that brings its own crt0.S (an S-mode pv guest such as hostile/) also brings its
+# console: it is linked without common/'s M-mode crt0.S and 16550 uart.c.
+pv_common_objs=$(echo "$common_objs" | grep -v -e '/crt0\.S\.o$' -e '/uart\.c\.o$')
 for dir in $(find guests -mindepth 1 -maxdepth 1 -type d ! -name common ! -name build ! -name teaching-os | LC_ALL=C sort); do
   name="$(basename "$dir")"
   [[ -n "$(find "$dir" -maxdepth 1 \( -name '*.c' -o -name '*.S' \))" ]] || continue
   objs=$(compile_dir "$dir" "$name")
+  base="$common_objs"
+  [[ -f "$dir/crt0.S" ]] && base="$pv_common_objs"
   # shellcheck disable=SC2086  # word splitting of object lists is intended
-  "$LD" "${LDFLAGS[@]}" -o "$OUT/$name.elf" $common_objs $objs "$LIBGCC"
+  "$LD" "${LDFLAGS[@]}" -o "$OUT/$name.elf" $base $objs "$LIBGCC"
   echo "built $OUT/$name.elf ($(stat -c %s "$OUT/$name.elf") bytes)"
 done
 
