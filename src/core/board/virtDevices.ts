@@ -62,7 +62,8 @@ export function attachVirtDevices(bus: Bus, hart: Hart, o: VirtDeviceOptions, pl
       rtc.update();
       tick?.();
     },
-    readTime: () => clint.mtime(),
+    readTimeLo: () => clint.mtimeLo(),
+    readTimeHi: () => clint.mtimeHi(),
   };
   return { clint, plic, finisher, rtc, virtio, mrom };
 }

@@ -274,6 +274,18 @@ describe('VirtMachine boot state and devices', () => {
     expect(m.nextDeadline()).toBe(Infinity);
   });
 
+  it('reads the time CSR exactly over 64 bits (no low bits lost past 2^53)', () => {
+    const code = link([
+      ...li(R.t0, M.VIRT_CLINT_BASE + 0xbff8), ...li(R.t1, 0x7fff_ffff), op('sw', { rs1: R.t0, rs2: R.t1, imm: 4 }),
+      ...li(R.t1, 0x12345), op('sw', { rs1: R.t0, rs2: R.t1 }),
+      op('csrrs', { rd: R.a0, csr: 0xc01 }), op('csrrs', { rd: R.a1, csr: 0xc81 }),
+      'spin', jal(R.zero, 'spin'),
+    ], []);
+    const m = new VirtMachine({ kernel: code, icountShift: 3 }); // 8 ns per instruction: 0.08 ticks
+    m.run(20);
+    expect([m.hart.x[10]! >>> 0, m.hart.x[11]! >>> 0]).toEqual([0x12345, 0x7fff_ffff]);
+  });
+
   it('seeds the guest through /chosen rng-seed: fresh bytes per boot, fixed in icount mode', () => {
     const seedOf = (m: VirtMachine) => {
       const chosen = findNode(decodeFdt(m.bus.readPhys(m.fdtAddr, 0x2000)).root, '/chosen')!;

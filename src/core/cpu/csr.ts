@@ -69,8 +69,8 @@ export function csrRead(h: Hart, csr: number): number | undefined {
     case CSR.mcycleh: case CSR.cycleh: return counter(h, MCYCLE, 0)[1] | 0;
     case CSR.minstret: case CSR.instret: return counter(h, MINSTRET, 0)[0] | 0;
     case CSR.minstreth: case CSR.instreth: return counter(h, MINSTRET, 0)[1] | 0;
-    case CSR.time: return lo(h.hooks.readTime());
-    case CSR.timeh: return hi(h.hooks.readTime());
+    case CSR.time: return h.hooks.readTimeLo() | 0;
+    case CSR.timeh: return h.hooks.readTimeHi() | 0;
     case CSR.mvendorid: case CSR.marchid: case CSR.mimpid: case CSR.mconfigptr: return 0;
     case CSR.mhartid: return h.hartid;
   }
@@ -216,11 +216,4 @@ export function counterAccessible(h: Hart, csr: number, priv: number): boolean {
   const bit = 1 << (csr & 0x1f);
   if ((h.mcounteren & bit) === 0) return false;
   return priv === PRV_S || (priv === PRV_U && (h.scounteren & bit) !== 0);
-}
-
-function lo(v: number): number {
-  return v | 0; // ToInt32 is the value modulo 2^32
-}
-function hi(v: number): number {
-  return Math.floor(v / HI) | 0;
 }

@@ -27,11 +27,12 @@ const BLOCK = 4096;
 export interface HartHooks {
   /** Called between blocks so the platform can update timers (CLINT mtime vs mtimecmp). */
   tick(): void;
-  /** The `time` CSR: the platform's mtime. */
-  readTime(): number;
+  /** The `time` and `timeh` CSRs: the low and high words of the platform's 64-bit mtime. */
+  readTimeLo(): number;
+  readTimeHi(): number;
 }
 
-const NO_HOOKS: HartHooks = { tick: () => {}, readTime: () => 0 };
+const NO_HOOKS: HartHooks = { tick: () => {}, readTimeLo: () => 0, readTimeHi: () => 0 };
 
 export class Hart implements InterruptTarget {
   readonly x = new Int32Array(32);

@@ -154,6 +154,35 @@ describe('Clint timer', () => {
   });
 });
 
+describe('Clint supervisor (SBI) timer', () => {
+  const STIP = 1 << 5;
+
+  it('leaves STIP alone until set, then drives it by an exact 64-bit comparison with mtime', () => {
+    const { clint, clock, hs, wr } = setup(2);
+    hs[0]!.mip = STIP; // e.g. written by software: not the CLINT's until the timer is set
+    clint.update();
+    expect(hs[0]!.mip & STIP).toBe(STIP);
+    wr(CLINT_MTIME + 4, 0x7fff_ffff); // mtime = 0x7fffffff_00000000, far past 2^53
+    wr(CLINT_MTIME, 0);
+    clint.setSupervisorTimer(0, 1000, 0x7fff_ffff);
+    expect(hs[0]!.mip & STIP).toBe(0);
+    expect(clint.nextDeadline(0, true)).toBe(1000);
+    expect(clint.nextDeadline(1, true)).toBe(Infinity); // hart 1 has none
+    clock.t = 999;
+    clint.update();
+    expect(hs[0]!.mip & STIP).toBe(0);
+    clock.t = 1000;
+    clint.update();
+    expect(hs[0]!.mip & STIP).toBe(STIP);
+    expect(hs[1]!.mip & STIP).toBe(0);
+    clint.setSupervisorTimer(0, 0xffff_ffff, 0xffff_ffff); // off
+    expect(hs[0]!.mip & STIP).toBe(0);
+    expect(clint.nextDeadline(0, true)).toBe(Infinity);
+    clint.reset();
+    expect(clint.nextDeadline(0, true)).toBe(Infinity);
+  });
+});
+
 describe('Clint save/restore', () => {
   it('round-trips registers and carries mtime over to a new clock', () => {
     const a = setup(1);

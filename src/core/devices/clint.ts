@@ -7,7 +7,10 @@
  *   0xbff8          mtime        64-bit, as lo/hi words
  *
  * mip.MTIP (bit 7) of hart h is the level `mtime >= mtimecmp[h]` (unsigned, privileged
- * spec 3.2.1). QEMU arms a host timer for it; here the hart calls `update()`
+ * spec 3.2.1). Beside it, each hart has a supervisor timer that no guest address reaches:
+ * the SBI timer, which firmware keeps for an S-mode guest (OpenSBI programs mtimecmp and
+ * moves the interrupt to STIP; Sstc's stimecmp does the same in hardware). Once set, it
+ * drives mip.STIP (bit 5) by the same exact 64-bit comparison. QEMU arms a host timer for it; here the hart calls `update()`
  * periodically, writes to mtimecmp/mtime take effect at once, and a host that wants to
  * sleep through WFI asks `nextDeadline()`. Because mtimecmp resets to 0, MTIP is
  * pending from reset (as in QEMU, whose reset writes mtime = 0 and re-evaluates every
@@ -21,7 +24,7 @@
  * bytes (MSWI 0x4000 + MTIMER 0x8000); the rest of the 64 KiB slot is unmapped there too.
  */
 import type { AccessWidth, Clock, InterruptTarget, MmioDevice } from '../bus/mmio';
-import { IRQ_MSIP, IRQ_MTIP } from '../bus/mmio';
+import { IRQ_MSIP, IRQ_MTIP, IRQ_STIP } from '../bus/mmio';
 
 export const CLINT_MSIP_BASE = 0x0;
 export const CLINT_MTIMECMP_BASE = 0x4000;
@@ -64,6 +67,11 @@ export class Clint implements MmioDevice {
   private deltaHi = 0;
   /** MTIP level last driven per hart (undefined = never driven). */
   private mtip: (boolean | undefined)[];
+  /** The supervisor (SBI) timer per hart; STIP is left alone until it is first set (armed). */
+  private scmpLo: number[];
+  private scmpHi: number[];
+  private sArmed: boolean[];
+  private stip: (boolean | undefined)[];
   private readonly mtimeFromClock: boolean;
 
   constructor(options: ClintOptions) {
@@ -76,6 +84,10 @@ export class Clint implements MmioDevice {
     this.cmpLo = new Array<number>(n).fill(0);
     this.cmpHi = new Array<number>(n).fill(0);
     this.mtip = new Array<boolean | undefined>(n).fill(undefined);
+    this.scmpLo = new Array<number>(n).fill(0xffff_ffff);
+    this.scmpHi = new Array<number>(n).fill(0xffff_ffff);
+    this.sArmed = new Array<boolean>(n).fill(false);
+    this.stip = new Array<boolean | undefined>(n).fill(undefined);
     this.mtimeFromClock = options.mtimeFromClock ?? false;
     this.resetMtime();
   }
@@ -93,8 +105,25 @@ export class Clint implements MmioDevice {
       this.cmpHi[h] = 0;
       this.harts[h]!.setInterruptLevel(IRQ_MSIP, false);
       this.mtip[h] = undefined;
+      this.scmpLo[h] = this.scmpHi[h] = 0xffff_ffff;
+      if (this.stip[h] === true) this.harts[h]!.setInterruptLevel(IRQ_STIP, false);
+      this.sArmed[h] = false;
+      this.stip[h] = undefined;
     }
     this.resetMtime();
+  }
+
+  /**
+   * Set hart `h`'s supervisor timer to the 64-bit mtime value (lo, hi): STIP is the level
+   * `mtime >= (hi, lo)` from now on (SBI set_timer; all ones is never).
+   */
+  setSupervisorTimer(h: number, lo: number, hi: number): void {
+    this.scmpLo[h] = lo >>> 0;
+    this.scmpHi[h] = hi >>> 0;
+    this.sArmed[h] = true;
+    this.stip[h] = undefined; // drive the line whatever its last level
+    const [mLo, mHi] = this.readMtime();
+    this.updateHart(h, mLo, mHi);
   }
 
   /** Low and high words of mtime (what a hart's time/timeh CSRs read). */
@@ -103,7 +132,7 @@ export class Clint implements MmioDevice {
   /** mtime as a number (exact below 2^53). */
   mtime(): number { const [lo, hi] = this.readMtime(); return hi * TWO32 + lo; }
 
-  /** Recompute mip.MTIP of every hart from the clock. */
+  /** Recompute mip.MTIP of every hart (and STIP where a supervisor timer is set) from the clock. */
   update(): void {
     const [lo, hi] = this.readMtime();
     for (let h = 0; h < this.harts.length; h++) this.updateHart(h, lo, hi);
@@ -114,15 +143,17 @@ export class Clint implements MmioDevice {
    * or the earliest over all harts when omitted. A deadline already passed is
    * returned as is (<= now). Infinity when there is no such hart or the deadline is
    * more than 2^53 ticks away (e.g. mtimecmp = all ones, the usual "off" value).
+   * `supervisor`: the supervisor timers' deadlines instead of mtimecmp's.
    */
-  nextDeadline(hart?: number): number {
+  nextDeadline(hart?: number, supervisor = false): number {
     const now = Math.floor(this.clock.now());
     const [lo, hi] = this.readMtime(now);
     let best = Infinity;
     const first = hart ?? 0;
     const last = hart ?? this.harts.length - 1;
     for (let h = first; h <= last && h < this.harts.length; h++) {
-      const cLo = this.cmpLo[h]!, cHi = this.cmpHi[h]!;
+      if (supervisor && !this.sArmed[h]) continue;
+      const cLo = supervisor ? this.scmpLo[h]! : this.cmpLo[h]!, cHi = supervisor ? this.scmpHi[h]! : this.cmpHi[h]!;
       let deadline: number;
       if (cmp64(cLo, cHi, lo, hi) >= 0) {
         const [dLo, dHi] = sub64(cLo, cHi, lo, hi);
@@ -178,9 +209,15 @@ export class Clint implements MmioDevice {
 
   private updateHart(h: number, lo: number, hi: number): void {
     const level = cmp64(lo, hi, this.cmpLo[h]!, this.cmpHi[h]!) >= 0;
-    if (this.mtip[h] === level) return;
-    this.mtip[h] = level;
-    this.harts[h]!.setInterruptLevel(IRQ_MTIP, level);
+    if (this.mtip[h] !== level) {
+      this.mtip[h] = level;
+      this.harts[h]!.setInterruptLevel(IRQ_MTIP, level);
+    }
+    if (!this.sArmed[h]) return;
+    const s = cmp64(lo, hi, this.scmpLo[h]!, this.scmpHi[h]!) >= 0;
+    if (this.stip[h] === s) return;
+    this.stip[h] = s;
+    this.harts[h]!.setInterruptLevel(IRQ_STIP, s);
   }
 
   /** Current mtime as [lo, hi]. */

@@ -27,8 +27,8 @@ export interface SbiPlatform {
   /** One console byte (legacy putchar, DBCN write_byte): the platform may buffer it. */
   consolePutchar(byte: number): void;
   request(kind: VcpuRequest, ...args: number[]): number;
-  /** The SBI timer (mtime ticks; Infinity = off): STIP follows it. */
-  setSbiTimer(ticks: number): void;
+  /** The SBI timer, the 64-bit `time` value (lo, hi) from which STIP is pending (all ones: never). */
+  setSbiTimer(lo: number, hi: number): void;
   /** A Xen hypercall; returns a0. */
   xenHypercall(nr: number, args: number[]): number;
   /** All vCPUs of the domain flush their TLBs (remote SFENCE.VMA). */
@@ -56,7 +56,7 @@ export function sbiCall(p: SbiPlatform): void {
       }
       break;
     case SBI_EXT_TIME:
-      if (fid === 0) p.setSbiTimer((a1 >>> 0) * 0x1_0000_0000 + (a0 >>> 0));
+      if (fid === 0) p.setSbiTimer(a0 >>> 0, a1 >>> 0);
       else err = SBI_ERR_NOT_SUPPORTED;
       break;
     case SBI_EXT_IPI:

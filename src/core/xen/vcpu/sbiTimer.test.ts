@@ -77,6 +77,21 @@ describe('hvm vCPU with firmware = "sbi"', () => {
     expect(waitMs).toBeLessThan(250);
   });
 
+  it('keeps the SBI timer exact over 64 bits: mtime moved to 0x7fffffff_00000000, a timer 200 ms ahead wakes in 200 ms', () => {
+    const program = [
+      ...li(5, 0x0200_bff8), ...li(6, 0x7fff_ffff), assemble('sw', { rs1: 5, rs2: 6, imm: 4 }), assemble('sw', { rs1: 5, rs2: 0 }),
+      ...timerProgram(2_000_000).slice(0, 4), assemble('csrrs', { rd: 11, rs1: 0, csr: CSR_TIME + 0x80 }), // a1 = timeh
+      ...timerProgram(2_000_000).slice(5),
+    ];
+    const { r, cb } = runner(program, 0);
+    const before = hostNowMs();
+    r.runSlice(10_000);
+    expect(cb[C.C_REASON]).toBe(C.SliceEnd.WFI);
+    const waitMs = C.wakeAtView(cb)[0]! - before;
+    expect(waitMs).toBeGreaterThan(150);
+    expect(waitMs).toBeLessThan(250);
+  });
+
   it('an SBI timer already due wakes the vCPU at once', () => {
     const { r, cb } = runner(timerProgram(1), 1000);
     r.runSlice(10_000);

@@ -48,8 +48,7 @@ export class VcpuRunner {
   private irqSeen = 0;
   /** Why the slice must end after the current instruction (a hypercall asked for it). */
   private endReason: C.SliceEnd | null = null;
-  /** SBI timer and Xen's set_timer_op, in ticks of `clock` (Infinity = off). */
-  private sbiTimer = Infinity;
+  /** Xen's set_timer_op, in ticks of `clock` (Infinity = off); the SBI timer is the CLINT's supervisor timer. */
   private xenTimer = Infinity;
   /** SCHEDOP_poll's timeout while the vCPU polls (ticks; Infinity = none). */
   private pollTimer = Infinity;
@@ -98,21 +97,19 @@ export class VcpuRunner {
         onFinish: (e) => { this.finished = e; hart.requestStop(); },
         rtcSource: hostNanosecondSource(),
         boot: { startAddr: boot.entry, fdtAddr: boot.mrom?.fdtAddr ?? 0, nextAddr: boot.mrom?.nextAddr ?? boot.entry },
-        tick: () => {
-          this.applyIrqs();
-          if (this.hvmSbi && this.clock.now() >= this.sbiTimer) hart.setInterruptLevel(IRQ_STIP, true);
-        },
+        tick: () => this.applyIrqs(), // after the CLINT's update, which drives STIP from the SBI timer
       }, this.plic);
       this.clint = devices.clint;
     } else {
-      // pv: no devices at all; the CLINT object only keeps the time the `time` CSR reads.
+      // pv: no devices at all; the CLINT object only keeps the time the `time` CSR reads and the SBI timer.
       this.clint = new Clint({ harts: [hart], clock: this.clock, mtimeFromClock: true });
       hart.hooks = {
         tick: () => {
           this.applyIrqs();
           this.pvTick();
         },
-        readTime: () => this.clint.mtime(),
+        readTimeLo: () => this.clint.mtimeLo(),
+        readTimeHi: () => this.clint.mtimeHi(),
       };
     }
     this.enter(boot.entry, boot.args);
@@ -154,7 +151,7 @@ export class VcpuRunner {
           if (kind === C.VcpuRequest.SBI_RESET && this.cb[C.C_RET1] === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
           return ret;
         },
-        setSbiTimer: (ticks) => { this.sbiTimer = this.mtimeToClock(ticks); h.setInterruptLevel(IRQ_STIP, false); },
+        setSbiTimer: (lo, hi) => this.clint.setSupervisorTimer(0, lo, hi),
         xenHypercall: (nr, args) => this.xenHypercall(nr, args),
         flushAllTlbs: () => { Atomics.add(this.p2mGeneration, 0, 1); },
       });
@@ -184,15 +181,6 @@ export class VcpuRunner {
     const w = new Int32Array(7);
     for (let i = 0; i < n; i++) w[i >> 2]! |= this.conOut[i]! << (8 * (i & 3));
     this.request(C.VcpuRequest.SBI_CONSOLE_PUTS, n, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!);
-  }
-
-  /**
-   * An SBI timer value (in `time` CSR units: the CLINT's mtime, which starts at 0 when the
-   * vCPU starts) as a tick of `clock`, which the timer checks and the wake-up use; values
-   * from 2^52 up (Linux clears the timer with all ones) mean off.
-   */
-  private mtimeToClock(ticks: number): number {
-    return ticks >= 2 ** 52 ? Infinity : ticks - this.clint.mtime() + this.clock.now();
   }
 
   /** Xen hypercalls: set_timer_op stays in the vCPU (its clock is here), the rest go to the hypervisor. */
@@ -270,8 +258,8 @@ export class VcpuRunner {
     const h = this.hart;
     const mask = this.bus.ramOffset(this.vcpuInfo(X.VI_UPCALL_MASK));
     h.setInterruptLevel(IRQ_SEIP, this.upcallPending() && mask >= 0 && this.bus.ram.u8[mask] === 0);
+    this.clint.update(); // STIP from the SBI timer
     const now = this.clock.now();
-    if (now >= this.sbiTimer) h.setInterruptLevel(IRQ_STIP, true);
     if (now >= this.xenTimer) {
       this.xenTimer = Infinity;
       this.timerFired = true;
@@ -454,8 +442,9 @@ export class VcpuRunner {
     this.clint.update();
     const h = this.hart;
     if ((h.mip & h.mie) !== 0) return hostNowMs();
-    const deadline = this.boot.type === 'pv' ? Math.min(this.sbiTimer, this.xenTimer, this.pollTimer)
-      : this.hvmSbi ? this.sbiTimer : this.clint.nextDeadline(); // S-mode under SBI: MTIP is the firmware's, never enabled
+    const sbiTimer = this.clint.nextDeadline(0, true); // in `time` units, exact over 64 bits
+    const deadline = this.boot.type === 'pv' ? Math.min(sbiTimer, this.xenTimer, this.pollTimer)
+      : this.hvmSbi ? sbiTimer : this.clint.nextDeadline(); // S-mode under SBI: MTIP is the firmware's, never enabled
     if ((this.boot.type === 'pv' || this.hvmSbi) && deadline <= now) return hostNowMs(); // fires at the next tick
     if (!Number.isFinite(deadline) || deadline <= now) return Infinity;
     if (this.boot.clock.kind === 'icount') {
