@@ -72,6 +72,29 @@ export function statsOf(v: DomainView): DomainStats {
   };
 }
 
+const CREATE_KEYS: readonly string[] = ['config', 'preset', 'image', 'name', 'type', 'memory'] satisfies readonly (keyof CreateOptions)[];
+const CREATE_USAGE = 'create takes a preset name, xl.cfg text or { config, preset, image, name, type, memory }';
+
+/**
+ * What `create` was given, as options: a string is a preset's name or config text. Only
+ * the shape is checked here, in one line; the values (a name of at most 64 characters
+ * without '/', a whole number of MiB, pv or hvm...) get the checks of an xl.cfg file in
+ * the worker, as every create does (worker/createRequest.ts).
+ */
+export function createOptionsOf(spec: unknown, isPreset: (name: string) => boolean): CreateOptions {
+  if (typeof spec === 'string') return isPreset(spec) ? { preset: spec } : { config: spec };
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    throw new Error(`${CREATE_USAGE}, not ${spec === null ? 'null' : Array.isArray(spec) ? 'an array' : typeof spec}`);
+  }
+  const unknown = Object.keys(spec).find((k) => !CREATE_KEYS.includes(k));
+  if (unknown !== undefined) throw new Error(`${CREATE_USAGE}: there is no option "${unknown.length > 40 ? `${unknown.slice(0, 40)}...` : unknown}"`);
+  const image: unknown = (spec as CreateOptions).image;
+  if (image !== undefined && !(image instanceof Uint8Array || image instanceof ArrayBuffer || (Array.isArray(image) && image.every((b) => Number.isInteger(b))))) {
+    throw new Error('image must be a Uint8Array, an ArrayBuffer or an array of bytes');
+  }
+  return spec as CreateOptions;
+}
+
 /** The value of a Result, or an Error whose message names the config line. */
 function unwrap<T>(r: Result<T>): T {
   if (r.ok) return r.value;
@@ -115,7 +138,7 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
   }
 
   async function create(spec: string | CreateOptions): Promise<number> {
-    const o = typeof spec === 'string' ? (lab.presets.some((p) => p.name === spec) ? { preset: spec } : { config: spec }) : spec;
+    const o = createOptionsOf(spec, (name) => lab.presets.some((p) => p.name === name));
     const image = o.image !== undefined ? { name: o.name ?? 'upload', bytes: toBytes(o.image) } : undefined;
     const origin = o.config !== undefined ? 'config' : o.preset !== undefined ? 'catalog' : 'upload';
     const r = await lab.create(
@@ -146,7 +169,9 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
     domains: listing,
     machines: listing,
     create,
-    async boot(image, options = {}) {
+    async boot(image, options) {
+      if (options === undefined || options === null) options = {};
+      if (typeof options !== 'object') throw new Error('boot options must be { name, memSize, type }');
       const memory = options.memSize !== undefined ? Math.max(4, Math.round(options.memSize / (1 << 20))) : undefined;
       const common = { ...(options.name !== undefined ? { name: options.name } : {}), ...(memory !== undefined ? { memory } : {}), ...(options.type ? { type: options.type } : {}) };
       if (typeof image !== 'string') return create({ image: toBytes(image), ...common });

@@ -192,4 +192,17 @@ describe('hypervisor service', () => {
     const map = svc.memoryMap();
     expect(map.domains.find((d) => d.domid === row.domid)?.frames).toBe(row.memKiB / 4);
   });
+
+  it('checks every create as xl.cfg: a malformed request, a bad override, and unique names within 64 characters (issue 10 item 12)', async () => {
+    const { svc } = service();
+    expect(await svc.createDomain(null as never)).toEqual({ ok: false, error: expect.stringMatching(/^a create request must be an object/) });
+    expect(await svc.createDomain({ preset: 'hello', image: { name: 'x', bytes: 'abc' } } as never)).toEqual({ ok: false, error: 'image must be { name: string, bytes: Uint8Array }' });
+    expect(await svc.createDomain({ preset: 'hello', name: 'a/b' })).toMatchObject({ ok: false, error: expect.stringMatching(/^name "a\/b" is not allowed/) });
+    expect(await svc.createDomain({ preset: 'hello', memory: 12.5 })).toMatchObject({ ok: false, error: 'memory must be a whole number' });
+    expect(svc.list()).toEqual([]);
+    const long = 'n'.repeat(64);
+    const first = ok(await svc.createDomain({ image: { name: long, bytes: spinImage() }, uniqueName: true }));
+    const second = ok(await svc.createDomain({ image: { name: long, bytes: spinImage() }, uniqueName: true }));
+    expect([first.name, second.name]).toEqual([long, `${'n'.repeat(62)}-2`]);
+  });
 });

@@ -18,7 +18,7 @@ import type { Domain } from '../../core/xen/common/domain';
 import { inspectDomain, memoryMap } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 import { runDom0Command } from './dom0Commands';
-import { configOf, lineOf } from './createRequest';
+import { checkCreateRequest, configOf, lineOf } from './createRequest';
 import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';
 import { hostRow, RowSampler } from './domainRows';
 import { defaultClock, EventBatcher, type BatchClock } from './eventBatcher';
@@ -37,6 +37,8 @@ export interface ServiceOptions {
 }
 
 export const STATS_MS = 100;
+/** xl.cfg's limit on a domain name (a xenstore path element), which `uniqueName` keeps to. */
+const MAX_DOMAIN_NAME = 64;
 const PAUSE_SETTLE_MS = 5000;
 /** States whose arrival or end the page hears at once, not at the next report. */
 const NOTABLE = new Set(['paused', 'shutdown', 'crashed', 'dying']);
@@ -104,6 +106,8 @@ export class HypervisorService implements P.HypervisorApi {
   }
 
   async createDomain(req: P.CreateRequest): Promise<P.Result<P.DomainRow>> {
+    const shape = checkCreateRequest(req);
+    if (!shape.ok) return shape;
     const upload = req.image ? this.files.addUpload(req.image.name, req.image.bytes) : undefined;
     const parsed = configOf(req, this.presets, upload);
     if (!parsed.ok) return parsed;
@@ -255,10 +259,14 @@ export class HypervisorService implements P.HypervisorApi {
     runXl(this.ts, argv, { out: () => {}, readFile: () => '' });
   }
 
+  /** `base`, or `base-2`, `base-3`... cut to stay within xl.cfg's 64 characters. */
   private freeName(base: string): string {
     const taken = new Set([...this.hv.domains.values()].map((d) => d.name));
     if (!taken.has(base)) return base;
-    for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+    for (let i = 2; ; i++) {
+      const name = `${base.slice(0, MAX_DOMAIN_NAME - `-${i}`.length)}-${i}`;
+      if (!taken.has(name)) return name;
+    }
   }
 
   private report(sample: boolean): P.StatsReport {
