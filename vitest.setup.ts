@@ -1,5 +1,4 @@
 /** Builds the Node bundles (CLI, vCPU worker) once before the tests that start workers. */
-// @ts-expect-error: a plain JS module without types
 import { ensureBundle } from './bin/bundle.js';
 
 export async function setup(): Promise<void> {

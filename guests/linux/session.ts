@@ -178,7 +178,7 @@ export function filterSbiLinuxConsole(text: string): string {
     .map((line) =>
       line
         .replace(/\[mem 0x[0-9a-f]+-0x([0-9a-f]+)\]/, '[mem _-0x$1]')
-        .replace(/^(Built 1 zonelists, mobility grouping on\.  Total pages: )\d+/, '$1_')
+        .replace(/^(Built 1 zonelists, mobility grouping on\. {2}Total pages: )\d+/, '$1_')
         .replace(/^Memory: _K\/\d+K available /, 'Memory: _K/_K available ') // filterLinuxConsole masked the rest
         .replace(/^(plic: .*: mapped )\d+( interrupts)/, '$1_$2'),
     )

@@ -6,6 +6,8 @@
  */
 type TimerHandle = ReturnType<typeof globalThis.setTimeout>;
 declare function setTimeout(handler: () => void, ms?: number): TimerHandle;
+// TimerHandle is whatever the host's setTimeout returns: `any` where only these declarations are loaded.
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
 declare function clearTimeout(handle: TimerHandle | undefined): void;
 declare function queueMicrotask(callback: () => void): void;
 declare class TextEncoder {

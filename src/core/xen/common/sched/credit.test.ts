@@ -21,11 +21,11 @@ function simulate(s: SchedOps, vs: SchedVcpu[], ms: number, pcpus = 1): Map<numb
     const now = clock[p]!;
     if (now >= end) break;
     const pick = s.pickNext(p, now);
-    if (!pick) { clock[p] = Math.min(now + NS_PER_MS, s.nextTick()); if (s.nextTick() <= clock[p]!) s.tick(clock[p]!); continue; }
+    if (!pick) { clock[p] = Math.min(now + NS_PER_MS, s.nextTick()); if (s.nextTick() <= clock[p]) s.tick(clock[p]); continue; }
     const slice = Math.min(pick.sliceNs, end - now);
     clock[p] = now + slice;
     ran.set(pick.vcpu.domid, (ran.get(pick.vcpu.domid) ?? 0) + slice);
-    s.account(pick.vcpu, slice, true, clock[p]!);
+    s.account(pick.vcpu, slice, true, clock[p]);
   }
   const total = ms * NS_PER_MS * pcpus;
   return new Map([...ran].map(([d, ns]) => [d, ns / total]));
