@@ -54,7 +54,7 @@ void cmd_race_granter(const uint32_t *a, int n) {
   uint32_t ref = a[0], dom = a[1] & 0xffff, mode = a[4], hold = a[5], stop = a[6];
   volatile uint32_t *page = (volatile uint32_t *)(a[2] << 12);
   volatile uint32_t *w = pv.gnttab + 2 * ref;
-  uint64_t until = deadline(a[3]), hard = until + 20000000u; /* 2 s more to unwind a pin */
+  uint64_t t0 = now_ticks(), until = deadline(a[3]), hard = until + 20000000u; /* 2 s more to unwind a pin */
   uint32_t rounds = 0, taken = 0, busy = 0, stale = 0, seed = 12345;
   const uint32_t granted = dom << 16 | GTF_permit_access;
   while (now_ticks() < until && !(stop && stale >= stop)) {
@@ -81,7 +81,8 @@ void cmd_race_granter(const uint32_t *a, int n) {
   }
   uint32_t seen;
   gnt_end(ref, &seen);
-  kprintf("= ok race-granter rounds=%u taken=%u busy=%u stale=%u\n", rounds, taken, busy, stale);
+  kprintf("= ok race-granter rounds=%u taken=%u busy=%u stale=%u ms=%u\n", rounds, taken, busy, stale,
+          (uint32_t)((now_ticks() - t0) / 10000u));
 }
 
 void cmd_race_mapper(const uint32_t *a, int n) {
