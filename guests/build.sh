@@ -65,13 +65,18 @@ for dir in $(find guests -mindepth 1 -maxdepth 1 -type d ! -name common ! -name 
 done
 
 # The teaching OS: kernel/ is compiled once and linked with each platform layer (hvm/:
-# M-mode on the virt board; pv/: S-mode on hyperlab's paravirtual ABI). No common/ code.
+# M-mode on the virt board; pv/: S-mode on hyperlab's paravirtual ABI) and with common/'s
+# runtime, less common/uart.c (the kernel's console is kprintf's sink). hvm/ boots through
+# common/crt0.S; pv/ brings its own S-mode crt0.S.
 TOS=guests/teaching-os
 tos_kernel=$(compile_dir "$TOS/kernel" tos-kernel -I"$TOS/include")
+tos_common_hvm=$(echo "$common_objs" | grep -v -e '/uart\.c\.o$')
 for layer in hvm pv; do
   objs=$(compile_dir "$TOS/$layer" "tos-$layer" -I"$TOS/include")
+  base="$tos_common_hvm"
+  [[ "$layer" == pv ]] && base="$pv_common_objs"
   # shellcheck disable=SC2086  # word splitting of object lists is intended
   "$LD" -nostdlib --no-relax --build-id=none --strip-debug --discard-locals -T "$TOS/link.ld" \
-    -o "$OUT/teaching-os-$layer.elf" $tos_kernel $objs "$LIBGCC"
+    -o "$OUT/teaching-os-$layer.elf" $base $tos_kernel $objs "$LIBGCC"
   echo "built $OUT/teaching-os-$layer.elf ($(stat -c %s "$OUT/teaching-os-$layer.elf") bytes)"
 done

@@ -38,28 +38,4 @@ park:
   .balign 4
   .globl trap_entry
 trap_entry:
-  csrrw sp, mscratch, sp        /* sp = trap stack, mscratch = interrupted sp */
-  addi sp, sp, -FRAME_SIZE
-  SAVE_GPRS
-  csrr t0, mscratch
-  sw t0, 2*4(sp)                /* the interrupted sp goes into regs[2] */
-  csrr t0, mepc
-  sw t0, FRAME_EPC(sp)
-  csrr t0, mcause
-  sw t0, FRAME_CAUSE(sp)
-  csrr t0, mtval
-  sw t0, FRAME_TVAL(sp)
-  csrr t0, mstatus
-  sw t0, FRAME_STATUS(sp)
-  mv a0, sp
-  call trap_handler
-  lw t0, FRAME_EPC(sp)
-  csrw mepc, t0
-  lw t0, FRAME_STATUS(sp)
-  csrw mstatus, t0
-  lw t0, 2*4(sp)
-  csrw mscratch, t0             /* the (possibly edited) sp to resume with */
-  RESTORE_GPRS
-  addi sp, sp, FRAME_SIZE
-  csrrw sp, mscratch, sp        /* sp = resumed sp, mscratch = trap stack top */
-  mret
+  TRAP_VECTOR m, trap_handler     /* frame.h */

@@ -24,6 +24,42 @@
   lw x\n, \n*4(sp)
   .endr
 .endm
+
+/*
+ * TRAP_VECTOR mode, handler: the body of a trap vector for privilege mode `m` or `s`
+ * (privileged spec 3.1.7 / 4.1.2, direct mode). It swaps sp with the trap stack held in
+ * <mode>scratch, saves a struct trap_frame there (the interrupted sp in regs[2], then
+ * <mode>epc, cause, tval, status), calls handler(frame), and resumes with <mode>ret from
+ * the frame as the handler left it (registers, epc, status and sp may all be edited).
+ * <mode>scratch holds the trap stack top again afterwards.
+ */
+.macro TRAP_VECTOR mode, handler
+  csrrw sp, \mode\()scratch, sp   /* sp = trap stack, scratch = interrupted sp */
+  addi sp, sp, -FRAME_SIZE
+  SAVE_GPRS
+  csrr t0, \mode\()scratch
+  sw t0, 2*4(sp)                  /* the interrupted sp goes into regs[2] */
+  csrr t0, \mode\()epc
+  sw t0, FRAME_EPC(sp)
+  csrr t0, \mode\()cause
+  sw t0, FRAME_CAUSE(sp)
+  csrr t0, \mode\()tval
+  sw t0, FRAME_TVAL(sp)
+  csrr t0, \mode\()status
+  sw t0, FRAME_STATUS(sp)
+  mv a0, sp
+  call \handler
+  lw t0, FRAME_EPC(sp)
+  csrw \mode\()epc, t0
+  lw t0, FRAME_STATUS(sp)
+  csrw \mode\()status, t0
+  lw t0, 2*4(sp)
+  csrw \mode\()scratch, t0        /* the (possibly edited) sp to resume with */
+  RESTORE_GPRS
+  addi sp, sp, FRAME_SIZE
+  csrrw sp, \mode\()scratch, sp   /* sp = resumed sp, scratch = trap stack top */
+  \mode\()ret
+.endm
 #endif
 
 #endif

@@ -22,7 +22,8 @@ void clint_set_mtimecmp(uint64_t t) {
   mmio_write32(CLINT_MTIMECMP(0), (uint32_t)t);
 }
 
-/* SiFive test finisher (QEMU hw/misc/sifive_test.c): 0x5555 = pass, 0x3333 = fail. */
+/* SiFive test finisher (QEMU hw/misc/sifive_test.c): 0x5555 = pass, 0x3333 = fail,
+ * 0x7777 = reset. */
 void finisher_pass(void) {
   mmio_write32(VIRT_TEST_BASE, 0x5555);
   for (;;) __asm__ volatile("wfi");
@@ -30,6 +31,11 @@ void finisher_pass(void) {
 
 void finisher_fail(uint32_t code) {
   mmio_write32(VIRT_TEST_BASE, 0x3333 | ((code & 0xffff) << 16));
+  for (;;) __asm__ volatile("wfi");
+}
+
+void finisher_reset(void) {
+  mmio_write32(VIRT_TEST_BASE, 0x7777);
   for (;;) __asm__ volatile("wfi");
 }
 
@@ -78,4 +84,27 @@ size_t strlen(const char *s) {
   size_t n = 0;
   while (s[n]) n++;
   return n;
+}
+
+int strcmp(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return (uint8_t)*a - (uint8_t)*b;
+}
+
+int strncmp(const char *a, const char *b, size_t n) {
+  for (; n; n--, a++, b++) {
+    if (*a != *b) return (uint8_t)*a - (uint8_t)*b;
+    if (!*a) return 0;
+  }
+  return 0;
+}
+
+size_t strlcpy(char *d, const char *s, size_t n) {
+  size_t len = strlen(s);
+  if (n) {
+    size_t k = len < n - 1 ? len : n - 1;
+    memcpy(d, s, k);
+    d[k] = 0;
+  }
+  return len;
 }

@@ -33,8 +33,13 @@ static inline void mmio_write8(uintptr_t a, uint8_t v) { *(volatile uint8_t *)a 
 #define csr_clear(csr, val) __asm__ volatile("csrc " #csr ", %0" ::"r"((uint32_t)(val)) : "memory")
 #define csr_swap(csr, val) ({ uint32_t v_; \
   __asm__ volatile("csrrw %0, " #csr ", %1" : "=r"(v_) : "r"((uint32_t)(val)) : "memory"); v_; })
+/* Set / clear bits and return the old value in one instruction (csrrs / csrrc). */
+#define csr_read_set(csr, val) ({ uint32_t v_; \
+  __asm__ volatile("csrrs %0, " #csr ", %1" : "=r"(v_) : "r"((uint32_t)(val)) : "memory"); v_; })
+#define csr_read_clear(csr, val) ({ uint32_t v_; \
+  __asm__ volatile("csrrc %0, " #csr ", %1" : "=r"(v_) : "r"((uint32_t)(val)) : "memory"); v_; })
 
-/* The registers saved by trap_entry (crt0.S); layout in frame.h. */
+/* The registers saved by trap_entry (crt0.S) and by any TRAP_VECTOR (frame.h). */
 struct trap_frame {
   uint32_t regs[32];
   uint32_t epc, cause, tval, status;
@@ -45,12 +50,20 @@ void trap_entry(void); /* the M-mode trap vector (crt0.S) */
 /* Called by trap_entry. The default (weak) one reports the trap and fails. */
 void trap_handler(struct trap_frame *f);
 
-/* UART (NS16550A). Output translates "\n" to "\r\n". */
+/* UART (NS16550A). Output translates "\n" to "\r\n". A guest linked without
+ * uart.c (one with its own console) defines uart_putc and uart_puts itself: they are
+ * kprintf's sink. */
 void uart_putc(char c);
 int uart_getc(void);            /* -1 when no byte is waiting */
 void uart_puts(const char *s);
+
+/* printf.c: %c %s %d %u %x %X %p %%, flags '0' and '-', a width, 'l' / 'll' (64 bit).
+ * kprintf writes through uart_putc. ksnprintf writes at most n - 1 characters and a
+ * NUL into buf (when n > 0) and returns the length the whole output would have. */
 void kprintf(const char *fmt, ...);
 void kvprintf(const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t n, const char *fmt, ...);
+int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 
 /* CLINT time, in ticks of VIRT_TIMEBASE_HZ. */
 uint64_t clint_mtime(void);
@@ -59,6 +72,7 @@ void clint_set_mtimecmp(uint64_t t);
 /* Power off through the SiFive test finisher. */
 __attribute__((noreturn)) void finisher_pass(void);
 __attribute__((noreturn)) void finisher_fail(uint32_t code);
+__attribute__((noreturn)) void finisher_reset(void);   /* 0x7777: QEMU resets the board */
 __attribute__((noreturn)) void exit(int code);   /* 0 = pass, else fail(code) */
 
 /* Freestanding string helpers (the compiler may emit calls to these). */
@@ -67,5 +81,8 @@ void *memcpy(void *d, const void *s, size_t n);
 void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+size_t strlcpy(char *d, const char *s, size_t n);  /* BSD: returns strlen(s) */
 
 #endif

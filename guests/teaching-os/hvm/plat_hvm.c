@@ -3,32 +3,20 @@
  * the machine. Timer ticks come from the CLINT (mtimecmp, machine timer interrupt),
  * console input from the UART through the PLIC (machine external interrupt), and power
  * off / reboot go to the SiFive test finisher.
+ *
+ * Entry is guests/common/crt0.S: hart 0 at 0x80000000 in M-mode calls main(hartid, fdt)
+ * (kernel/main.c), the other harts park in WFI, and its M-mode trap vector calls
+ * trap_handler below.
  */
 #include "hvm.h"
 
-#define TICK_PERIOD (TIMEBASE_HZ / TICK_HZ)
+#define TICK_PERIOD (VIRT_TIMEBASE_HZ / TICK_HZ)
 
 extern char __image_end[];
 
 static struct fdt_facts facts;
 static int fdt_ok;
 static uint64_t next_tick;
-
-static uint64_t mtime(void) {
-  uint32_t hi, lo;
-  do {  /* 64-bit counter read 32 bits at a time: retry if the high word moved */
-    hi = mmio_read32(CLINT_MTIME + 4);
-    lo = mmio_read32(CLINT_MTIME);
-  } while (hi != mmio_read32(CLINT_MTIME + 4));
-  return (uint64_t)hi << 32 | lo;
-}
-
-static void set_mtimecmp(uint64_t t) {
-  /* Privileged spec 3.2.1: no intermediate value may lie in the past. */
-  mmio_write32(CLINT_MTIMECMP0, 0xffffffffu);
-  mmio_write32(CLINT_MTIMECMP0 + 4, (uint32_t)(t >> 32));
-  mmio_write32(CLINT_MTIMECMP0, (uint32_t)t);
-}
 
 void plat_init(uint32_t hartid, uint32_t fdt) {
   (void)hartid;
@@ -46,10 +34,10 @@ void plat_init(uint32_t hartid, uint32_t fdt) {
   mmio_write32(PLIC_ENABLE0, 1u << VIRT_UART0_IRQ);
   mmio_write32(PLIC_THRESHOLD0, 0);
 
-  next_tick = mtime() + TICK_PERIOD;
-  set_mtimecmp(next_tick);
-  CSR_SET(mie, MIE_MTIE | MIE_MEIE);
-  CSR_SET(mstatus, MSTATUS_MIE);
+  next_tick = clint_mtime() + TICK_PERIOD;
+  clint_set_mtimecmp(next_tick);
+  csr_set(mie, MIE_MTIE | MIE_MEIE);
+  csr_set(mstatus, MSTATUS_MIE);
 }
 
 void plat_start(void) {
@@ -59,16 +47,15 @@ void plat_start(void) {
           facts.harts, facts.harts == 1 ? "" : "s", fdt_ok ? "from the device tree" : "no device tree: assumed");
 }
 
-void hvm_trap(struct trap_frame *f);
-
-void hvm_trap(struct trap_frame *f) {
+/* Called by common/crt0.S's M-mode trap_entry (replacing platform.c's weak default). */
+void trap_handler(struct trap_frame *f) {
   if (f->cause & 0x80000000u) {
     switch (f->cause & 0x7fffffffu) {
     case IRQ_M_TIMER: {
-      uint64_t now = mtime();
+      uint64_t now = clint_mtime();
       next_tick += TICK_PERIOD;
       if (next_tick <= now) next_tick = now + TICK_PERIOD;  /* missed ticks are not replayed */
-      set_mtimecmp(next_tick);
+      clint_set_mtimecmp(next_tick);
       kernel_tick();
       return;
     }
@@ -89,12 +76,12 @@ void plat_console_write(const char *buf, size_t n) { uart_write(buf, n); }
 void plat_console_drain(void) { uart_drain(); }
 void plat_console_rx_kick(void) { uart_rx_kick(); }
 
-uint64_t plat_time_ns(void) { return mtime() * (1000000000u / TIMEBASE_HZ); }
+uint64_t plat_time_ns(void) { return clint_mtime() * (1000000000u / VIRT_TIMEBASE_HZ); }
 
-uint32_t plat_irq_disable(void) { return CSR_READ_CLEAR(mstatus, MSTATUS_MIE) & MSTATUS_MIE; }
+uint32_t plat_irq_disable(void) { return csr_read_clear(mstatus, MSTATUS_MIE) & MSTATUS_MIE; }
 
 void plat_irq_restore(uint32_t s) {
-  if (s) CSR_SET(mstatus, MSTATUS_MIE);
+  if (s) csr_set(mstatus, MSTATUS_MIE);
 }
 
 /* WFI wakes when mip & mie is nonzero, whatever mstatus.MIE says (priv spec 3.3.3). */
@@ -103,15 +90,21 @@ void plat_wait(void) { __asm__ volatile("wfi" ::: "memory"); }
 int plat_has_work(void) { return 0; }
 void plat_do_work(void) {}
 
-static __attribute__((noreturn)) void finisher(uint32_t v) {
+/* The SiFive test finisher (common/platform.c), with interrupts off. */
+void plat_poweroff(void) {
   plat_irq_disable();
-  mmio_write32(VIRT_TEST, v);
-  for (;;) __asm__ volatile("wfi");
+  finisher_pass();
 }
 
-void plat_poweroff(void) { finisher(0x5555); }
-void plat_reboot(void) { finisher(0x7777); }
-void plat_crash(void) { finisher(0x3333 | 1u << 16); }  /* FAIL, exit status 1 */
+void plat_reboot(void) {
+  plat_irq_disable();
+  finisher_reset();
+}
+
+void plat_crash(void) {  /* FAIL, exit status 1 */
+  plat_irq_disable();
+  finisher_fail(1);
+}
 
 void plat_info(struct plat_info *pi) {
   memset(pi, 0, sizeof *pi);

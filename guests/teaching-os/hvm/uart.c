@@ -31,8 +31,8 @@
 
 static volatile int rx_throttled;
 
-static uint8_t reg_read(unsigned r) { return mmio_read8(VIRT_UART0 + r); }
-static void reg_write(unsigned r, uint8_t v) { mmio_write8(VIRT_UART0 + r, v); }
+static uint8_t reg_read(unsigned r) { return mmio_read8(VIRT_UART0_BASE + r); }
+static void reg_write(unsigned r, uint8_t v) { mmio_write8(VIRT_UART0_BASE + r, v); }
 
 void uart_init(void) {
   reg_write(UART_IER, 0);

@@ -9,9 +9,7 @@
 #ifndef TOS_H
 #define TOS_H
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "runtime.h"   /* guests/common: string functions, kprintf, CSRs, trap frame */
 
 #define TOS_VERSION "0.1"
 #define PAGE_SIZE   4096u
@@ -24,22 +22,15 @@
 #define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
-/* ---- lib.c: freestanding string helpers (the compiler may call the mem* ones) ---- */
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-void *memmove(void *d, const void *s, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
-size_t strlcpy(char *d, const char *s, size_t n);
+/* ---- guests/common (runtime.h): mem*, str*, strlcpy, kprintf (written through
+ * uart_putc, which console.c points at the line discipline), ksnprintf. Redeclared here
+ * so that the compiler checks the kernel's format strings. ---- */
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int ksnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- lib.c: what the kernel adds to the common runtime ---- */
 /* Parse a decimal number; returns 0 and sets *out, or -1 if s is not one (or overflows). */
 int parse_u32(const char *s, uint32_t *out);
-
-/* ---- printf.c ---- */
-void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void kvprintf(const char *fmt, va_list ap);
-int ksnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "12.345": ns as seconds with `decimals` (1..6) digits after the point, truncated. */
 void fmt_seconds(char *buf, size_t n, uint64_t ns, int decimals);
 

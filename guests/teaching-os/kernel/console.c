@@ -46,6 +46,11 @@ void con_puts(const char *s) {
   while (*s) con_putc(*s++);
 }
 
+/* kprintf's sink (guests/common/printf.c writes through uart_putc): the line discipline,
+ * on either platform. The teaching OS is linked without common/uart.c. */
+void uart_putc(char c) { con_putc(c); }
+void uart_puts(const char *s) { con_puts(s); }
+
 /* ---- input: a single-producer (interrupt) single-consumer (shell) ring ---- */
 
 #define IBUF_SIZE 512u  /* power of two */

@@ -1,65 +1,8 @@
-/* Freestanding string helpers. */
+/*
+ * What the kernel adds to guests/common's runtime (string functions and kprintf /
+ * ksnprintf live there): number parsing and time formatting for the shell.
+ */
 #include "tos.h"
-
-void *memset(void *d, int c, size_t n) {
-  uint8_t *p = d;
-  while (n--) *p++ = (uint8_t)c;
-  return d;
-}
-
-void *memcpy(void *d, const void *s, size_t n) {
-  uint8_t *p = d;
-  const uint8_t *q = s;
-  while (n--) *p++ = *q++;
-  return d;
-}
-
-void *memmove(void *d, const void *s, size_t n) {
-  uint8_t *p = d;
-  const uint8_t *q = s;
-  if (p < q) {
-    while (n--) *p++ = *q++;
-  } else {
-    while (n--) p[n] = q[n];
-  }
-  return d;
-}
-
-int memcmp(const void *a, const void *b, size_t n) {
-  const uint8_t *p = a, *q = b;
-  for (; n; n--, p++, q++)
-    if (*p != *q) return *p - *q;
-  return 0;
-}
-
-size_t strlen(const char *s) {
-  size_t n = 0;
-  while (s[n]) n++;
-  return n;
-}
-
-int strcmp(const char *a, const char *b) {
-  while (*a && *a == *b) a++, b++;
-  return (uint8_t)*a - (uint8_t)*b;
-}
-
-int strncmp(const char *a, const char *b, size_t n) {
-  for (; n; n--, a++, b++) {
-    if (*a != *b) return (uint8_t)*a - (uint8_t)*b;
-    if (!*a) return 0;
-  }
-  return 0;
-}
-
-size_t strlcpy(char *d, const char *s, size_t n) {
-  size_t len = strlen(s);
-  if (n) {
-    size_t k = len < n - 1 ? len : n - 1;
-    memcpy(d, s, k);
-    d[k] = 0;
-  }
-  return len;
-}
 
 int parse_u32(const char *s, uint32_t *out) {
   uint32_t v = 0;
@@ -72,4 +15,13 @@ int parse_u32(const char *s, uint32_t *out) {
   }
   *out = v;
   return 0;
+}
+
+void fmt_seconds(char *buf, size_t n, uint64_t ns, int decimals) {
+  uint64_t unit = 1000000000ull, frac_div = 1;
+  for (int i = decimals; i < 9; i++) frac_div *= 10;
+  uint64_t whole = ns / unit, frac = (ns % unit) / frac_div;
+  char fmt[16];
+  ksnprintf(fmt, sizeof fmt, "%%llu.%%0%dllu", decimals);
+  ksnprintf(buf, n, fmt, whole, frac);
 }

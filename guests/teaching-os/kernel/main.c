@@ -48,9 +48,11 @@ void panic(const char *fmt, ...) {
   plat_crash();
 }
 
-void kmain(uint32_t a0, uint32_t a1);
+/* Entered from crt0 (hvm: common/crt0.S with a0 = hartid, a1 = the device tree; pv:
+ * pv/crt0.S with a0 = vCPU id, a1 = start_info). Never returns. */
+int main(uint32_t a0, uint32_t a1);
 
-void kmain(uint32_t a0, uint32_t a1) {
+int main(uint32_t a0, uint32_t a1) {
   struct plat_info pi;
   plat_init(a0, a1);
   plat_info(&pi);

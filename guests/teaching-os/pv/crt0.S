@@ -6,9 +6,10 @@
  *
  * trap_entry is the S-mode trap vector, and so the event-channel upcall's entry point
  * (there is no callback to register: stvec is the callback). It saves a struct
- * trap_frame on the trap stack (sscratch) and calls pv_trap(frame), then sret.
+ * trap_frame on the trap stack (sscratch) and calls pv_trap(frame), then sret: the
+ * TRAP_VECTOR of guests/common/frame.h, as common/crt0.S uses it in M-mode.
  */
-#include "trapframe.h"
+#include "frame.h"   /* guests/common: struct trap_frame layout, TRAP_VECTOR */
 
   .section .text.init, "ax", @progbits
   .globl _start
@@ -27,7 +28,7 @@ _start:
   addi t0, t0, 4
   j 1b
 2:
-  call kmain                    /* kmain(vcpu id, start_info): never returns */
+  call main                     /* main(vcpu id, start_info): never returns */
   .globl smp_entry
 smp_entry:                      /* VCPUOP_up (smp.c): a0 = vCPU id, a1 = its stack top */
   mv sp, a1
@@ -45,28 +46,4 @@ park:                           /* vcpu_op(VCPUOP_down, a0, NULL) */
   .text
   .balign 4
 trap_entry:
-  csrrw sp, sscratch, sp
-  addi sp, sp, -FRAME_SIZE
-  SAVE_GPRS
-  csrr t0, sscratch
-  sw t0, 2*4(sp)
-  csrr t0, sepc
-  sw t0, FRAME_EPC(sp)
-  csrr t0, scause
-  sw t0, FRAME_CAUSE(sp)
-  csrr t0, stval
-  sw t0, FRAME_TVAL(sp)
-  csrr t0, sstatus
-  sw t0, FRAME_STATUS(sp)
-  mv a0, sp
-  call pv_trap
-  lw t0, FRAME_EPC(sp)
-  csrw sepc, t0
-  lw t0, FRAME_STATUS(sp)
-  csrw sstatus, t0
-  lw t0, 2*4(sp)
-  csrw sscratch, t0
-  RESTORE_GPRS
-  addi sp, sp, FRAME_SIZE
-  csrrw sp, sscratch, sp
-  sret
+  TRAP_VECTOR s, pv_trap

@@ -27,9 +27,9 @@ static void early(const char *s) { console_io_write(s, strlen(s)); }
 uint64_t plat_time_ns(void) {
   uint32_t hi, lo;
   do {
-    hi = CSR_READ(timeh);
-    lo = CSR_READ(time);
-  } while (hi != CSR_READ(timeh));
+    hi = csr_read(timeh);
+    lo = csr_read(time);
+  } while (hi != csr_read(timeh));
   return ((uint64_t)hi << 32 | lo) * 100;
 }
 
@@ -100,9 +100,9 @@ void plat_init(uint32_t vcpu, uint32_t si) {
   } else {
     early("teaching-os: cannot bind VIRQ_TIMER: no ticks\n");
   }
-  CSR_SET(sie, SIE_SEIE);
+  csr_set(sie, SIE_SEIE);
   plat_irq_restore(s);
-  CSR_SET(sstatus, SSTATUS_SIE);
+  csr_set(sstatus, SSTATUS_SIE);
 }
 
 void plat_start(void) {
@@ -153,10 +153,10 @@ void plat_console_write(const char *buf, size_t n) { xencons_write(buf, n); }
 void plat_console_drain(void) { xencons_drain(); }
 void plat_console_rx_kick(void) { xencons_rx_kick(); }
 
-uint32_t plat_irq_disable(void) { return CSR_READ_CLEAR(sstatus, SSTATUS_SIE) & SSTATUS_SIE; }
+uint32_t plat_irq_disable(void) { return csr_read_clear(sstatus, SSTATUS_SIE) & SSTATUS_SIE; }
 
 void plat_irq_restore(uint32_t s) {
-  if (s) CSR_SET(sstatus, SSTATUS_SIE);
+  if (s) csr_set(sstatus, SSTATUS_SIE);
 }
 
 /* SCHEDOP_block returns at once if an upcall is pending, else when one is: the check

@@ -7,7 +7,6 @@
 #define TOS_PV_H
 
 #include "plat.h"
-#include "trapframe.h"
 #include "xen.h"
 
 #define RAM_BASE 0x80000000u
