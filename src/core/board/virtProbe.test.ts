@@ -47,7 +47,10 @@ const li = (rd: number, v: number): Line[] => {
 function link(lines: Line[], data: number[]): Uint8Array {
   const labels = new Map<string, number>();
   let pc = 0;
-  for (const l of lines) typeof l === 'string' ? labels.set(l, pc) : (pc += 4);
+  for (const l of lines) {
+    if (typeof l === 'string') labels.set(l, pc);
+    else pc += 4;
+  }
   labels.set('table', pc);
   labels.set('table_end', pc + data.length * 4);
   const label = (n: string) => { const a = labels.get(n); if (a === undefined) throw new Error(n); return a; };
@@ -137,7 +140,7 @@ const PROBES: Probe[] = [
 ];
 
 function probeImage(): Uint8Array {
-  const { zero, ra, t0, t1, s0, s1, a0, a1, a2, a3, a4, s2, s3, t3, t4, t5, t6 } = R;
+  const { zero, ra, t0, t1, s0, s1, a0, a1, a2, a3, a4, s2, s3, t3, t4, t6 } = R;
   const emit = (r: number): Line[] => [op('addi', { rd: t4, rs1: r }), jal(ra, 'emitw')];
   const dispatch: Line[] = [];
   const cases = ['lw', 'lhu', 'lbu', 'sw', 'sh', 'sb', 'lw'];
