@@ -10,6 +10,7 @@ import { Hypervisor } from '../src/core/xen/common/hypervisor';
 import { parseXlConfig } from '../src/core/tools/xlConfig';
 import { nodeVcpuHost } from '../src/node/vcpuHost';
 import { ensureWorkerScript } from '../src/node/workerScript';
+import { elf32Executable } from '../src/core/loader/elfWrite';
 
 const PORT = 3;
 const SAMPLES = 0x8001_0000; // where ping stores its round-trip times (ticks)
@@ -75,9 +76,9 @@ export async function measureEvtchnWakeup(n = 2000, pcpus = 2, parkUs?: number):
   try {
     const cfg = (name: string): ReturnType<typeof parseXlConfig> =>
       parseXlConfig(`name = "${name}"\ntype = "pv"\nmemory = 8\nkernel = "x"\non_poweroff = "preserve"`);
-    const pong = hv.createDomain(cfg('pong'), { kernel: pongImage() });
+    const pong = hv.createDomain(cfg('pong'), { kernel: elf32Executable(pongImage()) });
     hv.pauseDomain(pong.domid);
-    const ping = hv.createDomain(cfg('ping'), { kernel: pingImage(n) });
+    const ping = hv.createDomain(cfg('ping'), { kernel: elf32Executable(pingImage(n)) });
     hv.pauseDomain(ping.domid);
     const a = hv.evtchn.allocUnbound(ping, pong.domid);
     const b = hv.evtchn.bindInterdomain(pong, ping.domid, a);

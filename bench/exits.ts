@@ -8,6 +8,7 @@ import { Hypervisor } from '../src/core/xen/common/hypervisor';
 import { parseXlConfig } from '../src/core/tools/xlConfig';
 import { nodeVcpuHost } from '../src/node/vcpuHost';
 import { ensureWorkerScript } from '../src/node/workerScript';
+import { elf32Executable } from '../src/core/loader/elfWrite';
 
 function li(rd: number, v: number): number[] {
   const lo = (v << 20) >> 20;
@@ -56,7 +57,7 @@ export async function measureNullHypercall(n = 20_000): Promise<number> {
   hv.start();
   try {
     const cfg = parseXlConfig('name = "null"\ntype = "pv"\nmemory = 8\nkernel = "loop"\non_poweroff = "preserve"');
-    const d = hv.createDomain(cfg, { kernel: nullHypercallImage(n) });
+    const d = hv.createDomain(cfg, { kernel: elf32Executable(nullHypercallImage(n)) });
     const count = (): number => d.exits.get('hypercall:xen_version') ?? 0;
     while (count() === 0) await new Promise((r) => setTimeout(r, 1));
     const t0 = performance.now();

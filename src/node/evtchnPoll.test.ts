@@ -12,6 +12,7 @@ import * as X from '../core/xen/public/xen';
 import { parseXlConfig } from '../core/tools/xlConfig';
 import { ensureBundleSync } from './testBundle';
 import { nodeVcpuHost } from './vcpuHost';
+import { elf32Executable } from '../core/loader/elfWrite';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
@@ -55,7 +56,7 @@ function setup(timeoutNs: number): { h: Hypervisor; d: Domain; polled: number; o
   const h = new Hypervisor({ memoryMiB: 32, pcpus: 1, host: nodeVcpuHost(ensureBundleSync()) });
   hv = h;
   h.start();
-  const d = h.createDomain(parseXlConfig('name = "poller"\ntype = "pv"\nmemory = 8\nkernel = "x"'), { kernel: pollerImage() });
+  const d = h.createDomain(parseXlConfig('name = "poller"\ntype = "pv"\nmemory = 8\nkernel = "x"'), { kernel: elf32Executable(pollerImage()) });
   h.pauseDomain(d.domid);
   const bind = (): [number, number] => {
     const guest = h.evtchn.allocUnbound(d, 0);

@@ -29,6 +29,12 @@ export class GuestMemory {
     return (e & P2M_MFN_MASK) * 4096 + (off & 0xfff);
   }
 
+  /** Check that `len` bytes from `gpa` are all there (and writable if `write`): a GuestFault if not. */
+  check(gpa: number, len: number, write = false): void {
+    if (len <= 0) return;
+    for (let a = gpa - (gpa & 0xfff); a < gpa + len; a += 4096) this.offset(Math.max(a, gpa), write);
+  }
+
   /** An aligned 32-bit word, read atomically (the guest may be writing it on another thread). */
   u32(gpa: number): number {
     if ((gpa & 3) !== 0) throw new GuestFault(`misaligned word at 0x${(gpa >>> 0).toString(16)}`);

@@ -19,13 +19,18 @@ import * as M from '../../board/memoryMap';
 import { IRQ_SEIP, IRQ_SSIP, IRQ_STIP } from '../../bus/mmio';
 import { PRV_S } from '../../cpu/trap';
 import { sbiCall } from './sbi';
+import { ConsoleInRing } from './consoleIn';
 import * as C from './vcpuControl';
-import { HcAction } from '../common/hypercalls';
+import { HcAction, operation } from '../common/hypercalls';
 import * as X from '../public/xen';
 import { EvtchnDirectory } from '../common/evtchnDirect';
 
 /** Instructions between looks at the preempt flag: about a millisecond. */
 const CHUNK = 100_000;
+
+/** The hypercall operations this runner serves itself (the table's `vcpu` and `vcpu-first` rows). */
+export const VCPU_SERVED_OPS = ['set_timer_op', 'block', 'send'] as const;
+export type VcpuServedOp = (typeof VCPU_SERVED_OPS)[number];
 /** SBI console bytes per exit: what fits in the request's argument words (vcpuControl.ts SBI_CONSOLE_PUTS). */
 const CONSOLE_BATCH = 28;
 
@@ -64,6 +69,8 @@ export class VcpuRunner {
   /** SBI console output not yet handed to the hypervisor (see consolePutchar). */
   private readonly conOut = new Uint8Array(CONSOLE_BATCH);
   private conLen = 0;
+  /** SBI console input the hypervisor fills (consoleIn.ts), if it gave one. */
+  private readonly conIn: ConsoleInRing | undefined;
 
   constructor(readonly boot: C.VcpuBoot, private readonly report: (message: string) => void = () => {}) {
     this.cb = new Int32Array(boot.control);
@@ -77,6 +84,7 @@ export class VcpuRunner {
     this.p2mGeneration = new Int32Array(boot.p2mGeneration);
     this.dir = new EvtchnDirectory(boot.evtchnDir);
     this.hvmSbi = boot.type === 'hvm' && boot.firmware === 'sbi';
+    this.conIn = boot.consoleIn ? new ConsoleInRing(boot.consoleIn) : undefined;
     const hart = new Hart(this.bus, boot.vcpuId);
     this.hart = hart;
     const ck = boot.clock;
@@ -146,6 +154,7 @@ export class VcpuRunner {
         hart: h,
         xen: this.boot.type === 'pv',
         consolePutchar: (b) => this.consolePutchar(b),
+        consoleGetchar: (peek) => this.consoleGetchar(peek),
         request: (kind, ...args) => {
           const ret = this.request(kind, args[0] ?? 0, args[1] ?? 0, args[2] ?? 0);
           if (kind === C.VcpuRequest.SBI_RESET && this.cb[C.C_RET1] === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
@@ -174,6 +183,22 @@ export class VcpuRunner {
     if (this.conLen === CONSOLE_BATCH) this.flushConsole();
   }
 
+  /**
+   * SBI console input without an exit once the hypervisor has seen the guest read the SBI
+   * console (consoleIn.ts): a byte from the ring, or -1 when it is empty and nothing waits
+   * behind it. Undefined: the hypervisor must answer (the first poll, or a backlog).
+   */
+  private consoleGetchar(peek = false): number | undefined {
+    const ring = this.conIn;
+    if (ring === undefined || !ring.reader) return undefined;
+    if (peek) return ring.length === 0 && !ring.backlog ? -1 : undefined;
+    const b = ring.take();
+    if (b < 0 && ring.backlog) return undefined;
+    const i = C.C_LOCAL_HC + 3; // LOCAL_HC 'sbi:console-read-local'
+    this.cb[i] = (this.cb[i]! + 1) | 0;
+    return b;
+  }
+
   private flushConsole(): void {
     const n = this.conLen;
     if (n === 0) return;
@@ -183,33 +208,20 @@ export class VcpuRunner {
     this.request(C.VcpuRequest.SBI_CONSOLE_PUTS, n, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!);
   }
 
-  /** Xen hypercalls: set_timer_op stays in the vCPU (its clock is here), the rest go to the hypervisor. */
+  /**
+   * A Xen hypercall. The hypercall table (common/hypercalls.ts) says which operations the
+   * vCPU serves itself (its timer, SCHEDOP_block, a routed event send); the rest, and a
+   * send that is not routed, go to the hypervisor thread.
+   */
   private xenHypercall(nr: number, args: number[]): number {
-    if (nr === X.HYPERVISOR_set_timer_op) {
-      this.cb[C.C_LOCAL_HC] = (this.cb[C.C_LOCAL_HC]! + 1) | 0;
-      const ns = (args[1]! >>> 0) * 0x1_0000_0000 + (args[0]! >>> 0);
-      this.xenTimer = ns === 0 ? Infinity : Math.ceil(ns / 100); // ns of system time -> 10 MHz ticks
-      return 0;
-    }
-    if (nr === X.HYPERVISOR_event_channel_op && args[0] === X.EVTCHNOP_send && this.directSend(args[1]!)) {
-      this.cb[C.C_LOCAL_HC + 2] = (this.cb[C.C_LOCAL_HC + 2]! + 1) | 0;
-      return 0;
-    }
-    if (nr === X.HYPERVISOR_sched_op && args[0] === X.SCHEDOP_block) {
-      // Served here: enable events (Xen's SCHEDOP_block unmasks), and either return at once
-      // (an event is already waiting) or end the slice as BLOCK, to wait in place or give
-      // the pCPU back; the hypervisor looks at the upcall bit once more when the slice ends.
-      this.cb[C.C_LOCAL_HC + 1] = (this.cb[C.C_LOCAL_HC + 1]! + 1) | 0;
-      this.clearUpcallMask();
-      if (!this.upcallPending()) this.endSlice(C.SliceEnd.BLOCK);
-      return 0;
+    const op = operation(nr, args[0]!);
+    if (op !== undefined && op.served !== 'hypervisor') {
+      const ret = this.local[op.name as VcpuServedOp]?.(args);
+      if (ret !== undefined) return ret;
     }
     const ret = this.request(C.VcpuRequest.HYPERCALL, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, nr);
     const action = this.cb[C.C_RET1]!;
-    if (action === HcAction.BLOCK) {
-      this.clearUpcallMask();
-      this.endSlice(C.SliceEnd.BLOCK);
-    } else if (action === HcAction.POLL) {
+    if (action === HcAction.POLL) {
       // struct sched_poll's u64 timeout at +8: absolute system time in ns, 0 = none.
       const lo = this.bus.ramOffset((args[1]! + 8) >>> 0), hi = this.bus.ramOffset((args[1]! + 12) >>> 0);
       const ns = lo >= 0 && hi >= 0 ? (this.bus.ram.i32[hi >> 2]! >>> 0) * 0x1_0000_0000 + (this.bus.ram.i32[lo >> 2]! >>> 0) : 0;
@@ -220,6 +232,33 @@ export class VcpuRunner {
     else if (action === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
     return ret;
   }
+
+  /**
+   * The operations the table marks `vcpu` or `vcpu-first`, by name; each counts itself in
+   * C_LOCAL_HC. `undefined`: not done here (the hypervisor thread serves it).
+   */
+  private readonly local: Record<VcpuServedOp, (args: number[]) => number | undefined> = {
+    set_timer_op: (args) => {
+      this.cb[C.C_LOCAL_HC] = (this.cb[C.C_LOCAL_HC]! + 1) | 0;
+      const ns = (args[1]! >>> 0) * 0x1_0000_0000 + (args[0]! >>> 0);
+      this.xenTimer = ns === 0 ? Infinity : Math.ceil(ns / 100); // ns of system time -> 10 MHz ticks
+      return 0;
+    },
+    block: () => {
+      // Enable events (Xen's SCHEDOP_block unmasks), and either return at once (an event is
+      // already waiting) or end the slice as BLOCK, to wait in place or give the pCPU back;
+      // the hypervisor looks at the upcall bit once more when the slice ends.
+      this.cb[C.C_LOCAL_HC + 1] = (this.cb[C.C_LOCAL_HC + 1]! + 1) | 0;
+      this.clearUpcallMask();
+      if (!this.upcallPending()) this.endSlice(C.SliceEnd.BLOCK);
+      return 0;
+    },
+    send: (args) => {
+      if (!this.directSend(args[1]!)) return undefined;
+      this.cb[C.C_LOCAL_HC + 2] = (this.cb[C.C_LOCAL_HC + 2]! + 1) | 0;
+      return 0;
+    },
+  };
 
   /**
    * EVTCHNOP_send on the direct path (evtchnDirect.ts): the port is read from the guest's
