@@ -9,7 +9,8 @@ import type { ActiveGrant, Mapping } from './gnttab';
 import type { GuestMemory } from './guestMemory';
 import type { P2m } from './p2m';
 import type { SchedParams, SchedVcpu } from './sched/schedOps';
-import { newControlBlock } from '../vcpu/vcpuControl';
+import { LOCAL_HC, newControlBlock } from '../vcpu/vcpuControl';
+import { ConsoleInRing } from '../vcpu/consoleIn';
 import type { DomainConfig } from '../../tools/xlConfig';
 
 /** What a domain builder (pv/builder.ts, hvm/builder.ts) hands the hypervisor. */
@@ -72,7 +73,7 @@ export class Vcpu implements SchedVcpu {
   /** VCPUOP_down was called: the vCPU goes offline at the end of its slice. */
   goingDown = false;
   /** The vCPU's own hypercall counters (C_LOCAL_HC) as last added to the domain's. */
-  readonly localHcSeen = [0, 0, 0];
+  readonly localHcSeen = LOCAL_HC.map(() => 0);
   /** Commands sent (C_SEQ) and events seen (C_DOORBELL). */
   cmdSeq = 0;
   doorbellSeen = 0;
@@ -131,6 +132,8 @@ export class Domain {
   maxPages = 0;
   /** Console input waiting for the guest (CONSOLEIO_read, or the console ring's in[]). */
   readonly consoleIn: number[] = [];
+  /** SBI console input the vCPUs take without an exit, once the guest reads the SBI console (vcpu/consoleIn.ts). */
+  readonly sbiConsoleIn = ConsoleInRing.create();
   /** `xl pause` holds the domain off the pCPUs until `xl unpause`. */
   paused = false;
   shutdownReason: ShutdownReason | null = null;

@@ -262,6 +262,7 @@ export class Hypervisor implements HypercallContext {
       ...(d.plicShared ? { plicShared: d.plicShared } : {}),
       nrVcpus: d.vcpus.length,
       evtchnDir: this.evtchnDir.buffer,
+      consoleIn: d.sbiConsoleIn.buffer,
       vcpuSlot: v.slot,
       ...(d.evtchnSlot >= 0 ? { domainSlot: d.evtchnSlot } : {}),
       ...(mrom ? { mrom } : {}),
@@ -364,13 +365,20 @@ export class Hypervisor implements HypercallContext {
     if (d.pv && d.mem) {
       d.consoleIn.push(...bytes);
       this.feedConsole(d);
+      this.feedSbiConsole(d);
       return bytes.length;
     }
     // hvm: queue it, and hand it to the UART as its receive buffer empties (a guest that runs
     // the 16550A without FIFOs takes one byte at a time).
     d.consoleIn.push(...bytes);
     this.feedUart(d);
+    this.feedSbiConsole(d);
     return bytes.length;
+  }
+
+  /** Once the guest reads the SBI console, queued input waits in its ring (vcpu/consoleIn.ts). */
+  private feedSbiConsole(d: Domain): void {
+    if (d.sbiConsoleIn.reader) d.sbiConsoleIn.fill(d.consoleIn);
   }
 
   private feedUart(d: Domain): void {

@@ -50,12 +50,27 @@ export function serveFirmware(hv: Hypervisor, v: Vcpu, kind: number, a: number[]
         d.countExit('sbi:console');
         return 0;
       case C.VcpuRequest.SBI_CONSOLE_READ: {
+        // From the guest's first read of the SBI console on, typed input waits in the ring
+        // the vCPUs read without an exit (vcpu/consoleIn.ts); they come here only for the
+        // first read and when bytes wait behind a full ring. The ring's bytes come first.
         sbiConsoleReaders.add(d);
         d.countExit('sbi:console-read');
-        if (a[0] === 0) return d.consoleIn.length > 0 ? d.consoleIn.shift()! : -1;
-        const bytes = Uint8Array.from(d.consoleIn.splice(0, Math.min(a[1]! >>> 0, 4096)));
-        m.write(a[0]!, bytes);
-        return bytes.length;
+        const ring = d.sbiConsoleIn;
+        ring.setReader();
+        ring.fill(d.consoleIn);
+        const want = a[0] === 0 ? 1 : Math.min(a[1]! >>> 0, 4096);
+        const got: number[] = [];
+        // Each round takes a byte or refills the ring (or finds nothing left): bounded.
+        for (let i = 0; i < 2 * want + 2 && got.length < want; i++) {
+          const b = ring.take();
+          if (b >= 0) got.push(b);
+          else if (d.consoleIn.length === 0) break;
+          else ring.fill(d.consoleIn);
+        }
+        ring.fill(d.consoleIn);
+        if (a[0] === 0) return got.length > 0 ? got[0]! : -1;
+        m.write(a[0]!, Uint8Array.from(got));
+        return got.length;
       }
       case C.VcpuRequest.SBI_RESET:
         hv.guestShutdown(d, a[0] === 0 ? 'poweroff' : 'reboot', `SBI system_reset(${a[0]}, ${a[1]})`);

@@ -27,6 +27,12 @@ export interface SbiPlatform {
   /** One console byte (legacy putchar, DBCN write_byte): the platform may buffer it. */
   consolePutchar(byte: number): void;
   request(kind: VcpuRequest, ...args: number[]): number;
+  /**
+   * Console input served in the vCPU (consoleIn.ts): a byte, -1 for none, or undefined when
+   * only the hypervisor can answer (a request). `peek`: only say whether a read would
+   * return nothing without asking (-1) or not (undefined), taking no byte.
+   */
+  consoleGetchar(peek?: boolean): number | undefined;
   /** The SBI timer, the 64-bit `time` value (lo, hi) from which STIP is pending (all ones: never). */
   setSbiTimer(lo: number, hi: number): void;
   /** A Xen hypercall; returns a0. */
@@ -81,6 +87,7 @@ export function sbiCall(p: SbiPlatform): void {
     case SBI_EXT_DBCN:
       if (fid === 0 || fid === 1) {
         if (a2 !== 0) { err = SBI_ERR_INVALID_PARAM; break; } // RV32: the high address word must be 0 here
+        if (fid === 1 && p.consoleGetchar(true) === -1) break; // nothing typed: 0 bytes read, no exit
         const n = p.request(fid === 0 ? VcpuRequest.SBI_CONSOLE_WRITE : VcpuRequest.SBI_CONSOLE_READ, a1, a0);
         if (n < 0) err = SBI_ERR_INVALID_PARAM; else value = n;
       } else if (fid === 2) p.consolePutchar(a0 & 0xff);
@@ -91,7 +98,7 @@ export function sbiCall(p: SbiPlatform): void {
       x[10] = 0;
       return;
     case SBI_LEGACY_GETCHAR:
-      x[10] = p.request(VcpuRequest.SBI_CONSOLE_READ, 0, 1);
+      x[10] = p.consoleGetchar() ?? p.request(VcpuRequest.SBI_CONSOLE_READ, 0, 1);
       return;
     default:
       err = SBI_ERR_NOT_SUPPORTED;

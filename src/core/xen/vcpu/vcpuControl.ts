@@ -49,10 +49,14 @@ export const C_PARK_US = 28;
  * Hypercalls the vCPU served itself, counted since it started (it alone writes them): the
  * hypervisor adds them to the domain's counts at each slice end. Indexed by LOCAL_HC.
  */
-export const C_LOCAL_HC = 29; // .. C_LOCAL_HC + 2
-/** set_timer_op, SCHEDOP_block, EVTCHNOP_send on the direct path. */
-export const LOCAL_HC = ['hypercall:set_timer_op', 'hypercall:sched_op', 'hypercall:event_channel_op'] as const;
-export const C_WORDS = 32;
+export const C_LOCAL_HC = 29; // .. C_LOCAL_HC + 3
+/**
+ * set_timer_op, SCHEDOP_block, EVTCHNOP_send on the direct path; and SBI console polls
+ * answered from the console input ring (consoleIn.ts), which are not exits: a poll that
+ * is one counts as `sbi:console-read`.
+ */
+export const LOCAL_HC = ['hypercall:set_timer_op', 'hypercall:sched_op', 'hypercall:event_channel_op', 'sbi:console-read-local'] as const;
+export const C_WORDS = 36;
 
 /** START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run. */
 export const enum VcpuCmd { RUN = 1, QUIT = 2, START = 3 }
@@ -120,6 +124,8 @@ export interface VcpuBoot {
   nrVcpus?: number;
   /** pv: guest-physical address of shared_info (the vCPU samples its upcall bit). */
   sharedInfo?: number;
+  /** The domain's SBI console input ring (consoleIn.ts). */
+  consoleIn?: SharedArrayBuffer;
   /** Clock: host milliseconds at which the domain's time started, or an icount shift. */
   clock: { kind: 'real'; epochMs: number } | { kind: 'icount'; shift: number };
 }
