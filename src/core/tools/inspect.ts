@@ -15,6 +15,7 @@ import { GuestFault, type GuestMemory } from '../xen/common/guestMemory';
 import { GRANT_ENTRY_SIZE, GRANTS_PER_FRAME } from '../xen/common/gnttab';
 import type { Hypervisor } from '../xen/common/hypervisor';
 import { FREE } from '../xen/common/machineMemory';
+import { evtchnIsMasked, evtchnIsPending, pendingSelector, upcallMasked, upcallPending } from '../xen/common/sharedInfo';
 import type { XsTreeNode } from './xenstore/store';
 import * as X from '../xen/public/xen';
 
@@ -98,10 +99,6 @@ function readU32(mem: GuestMemory, gpa: number): number | null {
   }
 }
 
-function bit(word: number | null, port: number): boolean | null {
-  return word === null ? null : (word & (1 << (port & 31))) !== 0;
-}
-
 export function inspectEvtchn(hv: Hypervisor, domid: number): EvtchnInfo[] {
   const d = hv.lookup(domid);
   if (!d) throw new Error(`no domain ${domid}`);
@@ -110,9 +107,9 @@ export function inspectEvtchn(hv: Hypervisor, domid: number): EvtchnInfo[] {
   for (let port = 1; port < d.ports.length; port++) {
     const e = d.ports[port];
     if (!e || e.s.state === 'free') continue;
-    const w = port >>> 5;
-    const pending = d.mem ? bit(readU32(d.mem, d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * w), port) : null;
-    const masked = d.mem ? bit(readU32(d.mem, d.sharedInfo + X.SI_EVTCHN_MASK + 4 * w), port) : null;
+    const si = d.siMachine;
+    const pending = si >= 0 ? evtchnIsPending(hv.machine, si, port) : null;
+    const masked = si >= 0 ? evtchnIsMasked(hv.machine, si, port) : null;
     const s = e.s;
     const role = layout?.consolePort === port ? 'console' : layout?.xenstorePort === port ? 'xenstore' : null;
     out.push({
@@ -131,14 +128,16 @@ export function inspectEvtchn(hv: Hypervisor, domid: number): EvtchnInfo[] {
   return out;
 }
 
-function vcpuInfo(d: Domain): VcpuInfoView[] {
-  const mem = d.mem;
-  if (!d.pv || !mem) return [];
-  return d.vcpus.map((v) => {
-    const vi = d.sharedInfo + X.SI_VCPU_INFO + v.vcpuId * X.VCPU_INFO_SIZE;
-    const w0 = readU32(mem, vi) ?? 0; // upcall_pending is byte 0, upcall_mask byte 1
-    return { vcpuId: v.vcpuId, upcallPending: w0 & 0xff, upcallMask: (w0 >>> 8) & 0xff, pendingSel: readU32(mem, vi + X.VI_PENDING_SEL) ?? 0 };
-  });
+function vcpuInfo(hv: Hypervisor, d: Domain): VcpuInfoView[] {
+  const si = d.siMachine;
+  if (!d.pv || si < 0) return [];
+  const m = hv.machine;
+  return d.vcpus.map((v) => ({
+    vcpuId: v.vcpuId,
+    upcallPending: upcallPending(m, si, v.vcpuId) ? 1 : 0,
+    upcallMask: upcallMasked(m, si, v.vcpuId) ? 1 : 0,
+    pendingSel: pendingSelector(m, si, v.vcpuId),
+  }));
 }
 
 const FLAG_NAMES: readonly [number, string][] = [
@@ -199,7 +198,7 @@ export function inspectDomain(hv: Hypervisor, domid: number): DomainInspection {
     name: d.name,
     type: d.config.type,
     evtchn: inspectEvtchn(hv, domid),
-    vcpuInfo: vcpuInfo(d),
+    vcpuInfo: vcpuInfo(hv, d),
     grants: inspectGrants(hv, d),
     grantEntries: d.grantFrames.length * GRANTS_PER_FRAME,
     mapped: [...d.maptrack].map(([handle, m]) => ({ handle, granter: m.granter, ref: m.ref, gfn: m.gfn, mfn: m.mfn, readonly: m.readonly })),

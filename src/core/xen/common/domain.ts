@@ -125,6 +125,8 @@ export class Domain {
   mem: GuestMemory | undefined;
   /** Guest-physical address of shared_info (pv). */
   sharedInfo = 0;
+  /** Machine byte offset of shared_info (pv; -1: none). Fixed: the guest cannot give the page back. */
+  siMachine = -1;
   grantFrames: readonly number[] = [];
   pv: PvLayout | undefined;
   /** Pages the domain has now, and may grow to (memory_op, ballooning). */

@@ -3,15 +3,14 @@
  * public/event_channel.h): per-domain ports whose state is a tagged union, as Xen's
  * ECS_* states, and delivery into the guest's shared_info bitmaps.
  *
- * Delivery (evtchn_2l_set_pending): set the port's pending bit; if it was clear and the
- * port is not masked, set bit port/32 of the bound vCPU's evtchn_pending_sel; if that was
- * clear, set evtchn_upcall_pending and kick the vCPU. A port that becomes pending while
- * masked loses its edge until unmask, which repeats the last two steps.
+ * Delivery is evtchn_2l_set_pending in sharedInfo.ts (the one implementation, shared with
+ * the direct send path of vCPU workers): this file decides which port of which domain,
+ * and kicks the vCPU when an upcall was raised.
  *
  * Domain 0 is the toolstack in JavaScript: it has ports but no shared_info, and an event
  * to one of its ports calls the backend bound to it.
  */
-import { GuestFault, type GuestMemory } from './guestMemory';
+import { evtchnClearPending, evtchnSetPending, evtchnUnmask, SetPending, type MachineViews } from './sharedInfo';
 import * as X from '../public/xen';
 
 export type EvtchnState =
@@ -32,9 +31,8 @@ export interface EvtchnDomain {
   readonly domid: number;
   readonly ports: EvtchnPort[];
   readonly nrVcpus: number;
-  /** The domain's memory and its shared_info page; undefined for Domain-0. */
-  readonly mem: GuestMemory | undefined;
-  readonly sharedInfo: number;
+  /** Machine byte offset of the domain's shared_info page; -1: none (Domain-0, hvm). */
+  readonly siMachine: number;
   /** EVTCHNOP_send calls served here that named a valid port (statistics). */
   evtchnSlowSends?: number;
 }
@@ -56,7 +54,7 @@ export function newPortTable(): EvtchnPort[] {
 }
 
 export class EventChannels {
-  constructor(private readonly hooks: EvtchnHooks) {}
+  constructor(private readonly hooks: EvtchnHooks, private readonly machine: MachineViews) {}
 
   private port(d: EvtchnDomain, port: number): EvtchnPort | undefined {
     return Number.isInteger(port) && port > 0 && port < X.NR_EVTCHN_PORTS ? d.ports[port] : undefined;
@@ -135,11 +133,8 @@ export class EventChannels {
     e.s = { state: 'free' };
     e.vcpu = 0;
     if (wasInterdomain) this.hooks.interdomainChanged?.(d, port);
-    if (d.mem) {
-      // Clear its pending bit so a future owner of the port starts clean (evtchn_2l_clear_pending).
-      const w = port >>> 5;
-      d.mem.andU32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * w, ~(1 << (port & 31)));
-    }
+    // A future owner of the port starts clean (evtchn_2l_clear_pending).
+    if (d.siMachine >= 0) evtchnClearPending(this.machine, d.siMachine, port);
     return 0;
   }
 
@@ -185,39 +180,24 @@ export class EventChannels {
 
   /** Unmask: clear the mask bit and redeliver if the port is pending (evtchn_2l_unmask). */
   unmask(d: EvtchnDomain, port: number): number {
-    if (this.port(d, port) === undefined || !d.mem) return -X.EINVAL;
-    const w = port >>> 5, bit = 1 << (port & 31);
-    d.mem.andU32(d.sharedInfo + X.SI_EVTCHN_MASK + 4 * w, ~bit);
-    if ((d.mem.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * w) & bit) !== 0) this.markVcpu(d, port);
+    const e = this.port(d, port);
+    if (e === undefined || d.siMachine < 0) return -X.EINVAL;
+    if (evtchnUnmask(this.machine, d.siMachine, port, e.vcpu) === SetPending.UPCALL) this.hooks.kick(d.domid, e.vcpu);
     return 0;
   }
 
-  /** evtchn_2l_set_pending. */
+  /** Mark a port pending and notify (evtchn_2l_set_pending); Domain-0's ports call their backend. */
   setPending(d: EvtchnDomain, port: number): void {
-    if (!d.mem) {
+    if (d.domid === 0) {
       this.hooks.dom0Event(port);
       return;
     }
-    const w = port >>> 5, bit = 1 << (port & 31);
-    try {
-      const old = d.mem.orU32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * w, bit);
-      if ((old & bit) !== 0) return;
-      // Masked: no upcall, the edge is lost; a poller still sees the port pending.
-      if ((d.mem.u32(d.sharedInfo + X.SI_EVTCHN_MASK + 4 * w) & bit) === 0) this.markVcpu(d, port);
-      this.hooks.checkPollers?.(d.domid, port);
-    } catch (e) {
-      if (!(e instanceof GuestFault)) throw e; // a guest that ballooned out its shared_info gets no events
-    }
-  }
-
-  private markVcpu(d: EvtchnDomain, port: number): void {
+    if (d.siMachine < 0) return; // no shared_info: nobody to tell
     const vcpu = d.ports[port]?.vcpu ?? 0;
-    const vi = d.sharedInfo + X.SI_VCPU_INFO + vcpu * X.VCPU_INFO_SIZE;
-    const w = port >>> 5;
-    const sel = d.mem!.orU32(vi + X.VI_PENDING_SEL, 1 << w);
-    if ((sel & (1 << w)) !== 0) return;
-    d.mem!.setU8(vi + X.VI_UPCALL_PENDING, 1);
-    this.hooks.kick(d.domid, vcpu);
+    const r = evtchnSetPending(this.machine, d.siMachine, port, vcpu);
+    if (r === SetPending.UPCALL) this.hooks.kick(d.domid, vcpu);
+    // Masked or not, a SCHEDOP_poll caller sees the port fire (evtchn_check_pollers).
+    if (r !== SetPending.ALREADY) this.hooks.checkPollers?.(d.domid, port);
   }
 
   /** Close every port of a dying domain (peers go back to unbound). */

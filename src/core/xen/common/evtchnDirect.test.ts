@@ -24,7 +24,7 @@ function setup() {
 describe('EvtchnDirectory.send (Xen evtchn_2l_set_pending from the vCPU)', () => {
   it('marks the peer port, its selector bit and upcall on the bound vCPU, and asks the hypervisor to wake it', () => {
     const { mem, mem8, dir, B, bit, vi } = setup();
-    expect(dir.send(0, 5, mem, mem8)).toBe(true);
+    expect(dir.send(0, 5, { i32: mem, u8: mem8 })).toBe(true);
     expect(bit(B, X.SI_EVTCHN_PENDING, 40)).toBe(1);
     expect(mem[(vi(1) + X.VI_PENDING_SEL) >> 2]).toBe(1 << 1); // word 1 of the pending bitmap
     expect(mem8[vi(1) + X.VI_UPCALL_PENDING]).toBe(1);
@@ -37,7 +37,7 @@ describe('EvtchnDirectory.send (Xen evtchn_2l_set_pending from the vCPU)', () =>
     const { mem, mem8, dir } = setup();
     dir.setParked(8, true);
     const before = Atomics.load(dir.w, dir.kickIndex(8));
-    dir.send(0, 5, mem, mem8);
+    dir.send(0, 5, { i32: mem, u8: mem8 });
     expect(Atomics.load(dir.w, dir.kickIndex(8))).toBe(before + 1);
     expect(dir.takeRequests().wake).toEqual([]);
   });
@@ -45,7 +45,7 @@ describe('EvtchnDirectory.send (Xen evtchn_2l_set_pending from the vCPU)', () =>
   it('a masked port loses the edge: pending, but no selector, upcall or wake-up', () => {
     const { mem, mem8, dir, B, bit, vi } = setup();
     mem[(B + X.SI_EVTCHN_MASK + 4) >> 2] = 1 << 8; // port 40
-    dir.send(0, 5, mem, mem8);
+    dir.send(0, 5, { i32: mem, u8: mem8 });
     expect(bit(B, X.SI_EVTCHN_PENDING, 40)).toBe(1);
     expect(mem8[vi(1) + X.VI_UPCALL_PENDING]).toBe(0);
     expect(dir.takeRequests()).toEqual({ wake: [], poll: [] });
@@ -53,9 +53,9 @@ describe('EvtchnDirectory.send (Xen evtchn_2l_set_pending from the vCPU)', () =>
 
   it('an already pending port changes nothing more', () => {
     const { mem, mem8, dir } = setup();
-    dir.send(0, 5, mem, mem8);
+    dir.send(0, 5, { i32: mem, u8: mem8 });
     dir.takeRequests();
-    dir.send(0, 5, mem, mem8);
+    dir.send(0, 5, { i32: mem, u8: mem8 });
     expect(dir.takeRequests()).toEqual({ wake: [], poll: [] });
     expect(dir.sends(0)).toBe(2);
   });
@@ -64,22 +64,22 @@ describe('EvtchnDirectory.send (Xen evtchn_2l_set_pending from the vCPU)', () =>
     const { mem, mem8, dir, B } = setup();
     mem[(B + X.SI_EVTCHN_MASK + 4) >> 2] = 1 << 8;
     dir.setPollers(1, 1);
-    dir.send(0, 5, mem, mem8);
+    dir.send(0, 5, { i32: mem, u8: mem8 });
     expect(dir.takeRequests()).toEqual({ wake: [], poll: [1] });
   });
 
   it('leaves unrouted ports, bad port numbers and receivers without shared_info to the hypervisor', () => {
     const { mem, mem8, dir, B, bit } = setup();
-    expect(dir.send(0, 6, mem, mem8)).toBe(false);
-    expect(dir.send(0, 0, mem, mem8)).toBe(false);
-    expect(dir.send(0, X.NR_EVTCHN_PORTS, mem, mem8)).toBe(false);
-    expect(dir.send(0, -1 >>> 0, mem, mem8)).toBe(false);
+    expect(dir.send(0, 6, { i32: mem, u8: mem8 })).toBe(false);
+    expect(dir.send(0, 0, { i32: mem, u8: mem8 })).toBe(false);
+    expect(dir.send(0, X.NR_EVTCHN_PORTS, { i32: mem, u8: mem8 })).toBe(false);
+    expect(dir.send(0, -1 >>> 0, { i32: mem, u8: mem8 })).toBe(false);
     dir.setSharedInfo(1, -1);
-    expect(dir.send(0, 5, mem, mem8)).toBe(false);
+    expect(dir.send(0, 5, { i32: mem, u8: mem8 })).toBe(false);
     expect(bit(B, X.SI_EVTCHN_PENDING, 40)).toBe(0);
     dir.setRoute(0, 5, null);
     dir.setSharedInfo(1, B);
-    expect(dir.send(0, 5, mem, mem8)).toBe(false);
+    expect(dir.send(0, 5, { i32: mem, u8: mem8 })).toBe(false);
     expect(dir.sends(0)).toBe(0);
   });
 });

@@ -20,9 +20,11 @@
  * Only interdomain channels between two guests with slots take the direct path; anything
  * else (Domain-0's backends, VIRQs, IPIs) goes to the hypervisor, and so do the wake-ups
  * of receivers that are not on a pCPU and of SCHEDOP_poll callers (as requests).
- * The delivery order is Xen's evtchn_2l_set_pending; a receiver that blocks while the
+ * The delivery is Xen's evtchn_2l_set_pending (sharedInfo.ts, the same code as the
+ * hypervisor's); a receiver that blocks while the
  * sender marks its bits is caught by the race-free check at the end of its slice.
  */
+import { evtchnSetPending, SetPending, type MachineViews } from './sharedInfo';
 import * as X from '../public/xen';
 
 export const MAX_VCPU_SLOTS = 256;
@@ -139,10 +141,10 @@ export class EvtchnDirectory {
   // ---- the send (vCPU worker side) ----
 
   /**
-   * EVTCHNOP_send of `port` from domain slot `dslot`, done here if the port is routed.
-   * `mem` is machine memory. Returns false when the hypervisor must do it.
+   * EVTCHNOP_send of `port` from domain slot `dslot`, done here if the port is routed,
+   * into machine memory `m`. Returns false when the hypervisor must do it.
    */
-  send(dslot: number, port: number, mem: Int32Array, mem8: Uint8Array): boolean {
+  send(dslot: number, port: number, m: MachineViews): boolean {
     if (!(port > 0 && port < PORTS)) return false;
     const route = Atomics.load(this.w, ROUTE + dslot * PORTS + port);
     if (route === 0) return false;
@@ -151,24 +153,24 @@ export class EvtchnDirectory {
     const si = Atomics.load(this.w, info + DI_SHARED_INFO);
     if (si < 0 || (si & 3) !== 0) return false; // its shared_info is gone: the hypervisor drops it
     Atomics.add(this.w, INFO + dslot * DINFO + DI_SENDS, 1);
-    const w = peerPort >>> 5, bit = 1 << (peerPort & 31);
-    if ((Atomics.or(mem, (si + X.SI_EVTCHN_PENDING + 4 * w) >> 2, bit) & bit) !== 0) return true;
-    if ((Atomics.load(mem, (si + X.SI_EVTCHN_MASK + 4 * w) >> 2) & bit) === 0) this.markVcpu(peer, peerPort, si, w, mem, mem8);
+    const vcpu = Atomics.load(this.w, NOTIFY + peer * PORTS + peerPort);
+    const r = evtchnSetPending(m, si, peerPort, vcpu);
+    if (r === SetPending.ALREADY) return true;
+    if (r === SetPending.UPCALL) this.notifyVcpu(peer, vcpu);
     // evtchn_check_pollers, masked or not: the hypervisor counts pollers before it looks at
     // their ports, so either it saw this bit or this load sees its count.
     if (Atomics.load(this.w, info + DI_POLLERS) !== 0) this.request(POLL_REQ, peer);
     return true;
   }
 
-  private markVcpu(peer: number, peerPort: number, si: number, w: number, mem: Int32Array, mem8: Uint8Array): void {
-    const vcpu = Atomics.load(this.w, NOTIFY + peer * PORTS + peerPort);
-    const vi = si + X.SI_VCPU_INFO + vcpu * X.VCPU_INFO_SIZE;
-    if ((Atomics.or(mem, (vi + X.VI_PENDING_SEL) >> 2, 1 << w) & (1 << w)) !== 0) return;
-    Atomics.store(mem8, vi + X.VI_UPCALL_PENDING, 1);
+  /**
+   * An upcall was raised for (peer, vcpu). Waiting in place on its pCPU: the kick is enough
+   * (and if it has just stopped waiting, the end of its slice sees upcall_pending).
+   * Otherwise the scheduler must wake it.
+   */
+  private notifyVcpu(peer: number, vcpu: number): void {
     const vslot = Atomics.load(this.w, INFO + peer * DINFO + DI_VCPUS + vcpu) - 1;
     if (vslot < 0) return;
-    // Waiting in place on its pCPU: the kick is enough (and if it has just stopped waiting,
-    // the end of its slice sees upcall_pending). Otherwise the scheduler must wake it.
     if (this.isParked(vslot)) this.kick(vslot);
     else this.request(WAKE_REQ, vslot);
   }

@@ -17,6 +17,7 @@ import { MachineMemory } from './machineMemory';
 import { EventChannels, type EvtchnDomain } from './evtchn';
 import { GrantTables } from './gnttab';
 import { GuestMemory } from './guestMemory';
+import { evtchnIsPending, type MachineViews } from './sharedInfo';
 import { type HypercallContext } from './hypercalls';
 import { sbiConsoleReaders, serveFirmware } from './vcpuRequests';
 import { connectPvBackends, feedConsole } from '../pv/backends';
@@ -67,13 +68,17 @@ export interface HypervisorEvents {
 
 export class Hypervisor implements HypercallContext {
   readonly memory: MachineMemory;
+  /** Views of machine memory (HypercallContext). */
+  get machine(): MachineViews {
+    return this.memory.views;
+  }
   readonly sched: SchedOps;
   readonly domains = new Map<number, Domain>();
   readonly evtchn: EventChannels;
   readonly gnttab: GrantTables;
   readonly xenstored = new Xenstored();
   /** Domain-0's event channel ports (it has no shared_info: events call handlers). */
-  readonly dom0: EvtchnDomain = { domid: 0, ports: [], nrVcpus: 1, mem: undefined, sharedInfo: 0 };
+  readonly dom0: EvtchnDomain = { domid: 0, ports: [], nrVcpus: 1, siMachine: -1 };
   private readonly dom0Handlers = new Map<number, () => void>();
   readonly pcpus: number;
   readonly log: string[] = [];
@@ -97,6 +102,7 @@ export class Hypervisor implements HypercallContext {
     this.sched = opts.scheduler === 'rr' ? new RoundRobin() : new CreditScheduler(() => this.pcpus);
     this.schedule = new Schedule({
       domains: this.domains,
+      machine: this.memory.views,
       serveRequest: (v) => this.serveRequest(v),
       guestShutdown: (d, reason, detail) => this.guestShutdown(d, reason, detail),
       dmesg: (line) => this.dmesg(line),
@@ -118,7 +124,7 @@ export class Hypervisor implements HypercallContext {
           if (v.runstate === Runstate.BLOCKED) this.wake(v);
         }
       },
-    });
+    }, this.memory.views);
     this.gnttab = new GrantTables(this.memory, (domid) => this.domains.get(domid));
     this.gnttab.setDomainSource(() => this.domains.values());
   }
@@ -198,6 +204,7 @@ export class Hypervisor implements HypercallContext {
     if (isPv(built)) {
       d.mem = new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, built.physSize);
       d.sharedInfo = built.sharedInfo;
+      d.siMachine = (built.p2m.get((built.sharedInfo - built.ramBase) >>> 12) & P2M_MFN_MASK) * 4096 + (built.sharedInfo & 0xfff);
       d.grantFrames = built.grantFrames;
       d.pv = {
         startInfo: built.startInfo, consoleGfn: built.consoleGfn, consolePort: 1, consoleBackPort: 0, xenstoreGfn: built.xenstoreGfn,
@@ -258,7 +265,7 @@ export class Hypervisor implements HypercallContext {
       control: v.cb.buffer as SharedArrayBuffer,
       ramBase: d.ramBase,
       ramSize: d.mem ? d.p2m.maxFrames * 4096 : d.ramSize,
-      ...(d.pv ? { sharedInfo: d.sharedInfo } : {}),
+      ...(d.pv ? { sharedInfoMachine: d.siMachine } : {}),
       ...(d.plicShared ? { plicShared: d.plicShared } : {}),
       nrVcpus: d.vcpus.length,
       evtchnDir: this.evtchnDir.buffer,
@@ -433,8 +440,7 @@ export class Hypervisor implements HypercallContext {
     this.evtchnDir.clearDomain(s);
     // shared_info is one of the pv special pages, which the guest cannot give back
     // (depopulate refuses it), so its machine address stays valid for the domain's life.
-    const e = d.p2m.get((d.sharedInfo - d.ramBase) >>> 12);
-    this.evtchnDir.setSharedInfo(s, e < 0 ? -1 : (e & P2M_MFN_MASK) * 4096 + (d.sharedInfo & 0xfff));
+    this.evtchnDir.setSharedInfo(s, d.siMachine);
     for (const v of d.vcpus) this.evtchnDir.setVcpuSlot(s, v.vcpuId, v.slot);
     d.directSends = () => this.evtchnDir.sends(s);
   }
@@ -484,7 +490,7 @@ export class Hypervisor implements HypercallContext {
         for (const v of d?.vcpus ?? []) {
           if (!v.poll || !d?.mem) continue;
           const p = v.poll.port;
-          const pending = p < 0 || (d.mem.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (p >>> 5)) & (1 << (p & 31))) !== 0;
+          const pending = p < 0 || evtchnIsPending(this.memory.views, d.siMachine, p);
           if (!pending) continue;
           v.poll.woken = true;
           this.schedule.notify(v);

@@ -15,6 +15,8 @@ export const FREE = -1;
 /** Frames the hypervisor keeps for itself (none are mapped into a guest). */
 export const DOMID_XEN = 0x7ff2;
 
+import type { MachineViews } from './sharedInfo';
+
 export class OutOfMemory extends Error {}
 
 export class MachineMemory {
@@ -22,6 +24,8 @@ export class MachineMemory {
   readonly nrFrames: number;
   /** Owner of every machine frame: a domid, or FREE. */
   readonly owner: Int32Array;
+  /** Word and byte views of all of machine memory (for shared_info and rings). */
+  readonly views: MachineViews;
   private readonly _free: Int32Array; // a stack of free frame numbers
   private _nrFree: number;
   /**
@@ -46,6 +50,7 @@ export class MachineMemory {
     this._free = new Int32Array(this.nrFrames);
     this._used = new Uint8Array(this.nrFrames);
     this._bytes = new Uint8Array(this.buffer);
+    this.views = { i32: new Int32Array(this.buffer), u8: this._bytes };
     this._refs = new Int32Array(this.nrFrames);
     this._freeOnPut = new Uint8Array(this.nrFrames);
     // Hand out low frames first: easier to read in the memory map.

@@ -122,8 +122,8 @@ export interface VcpuBoot {
   plicShared?: SharedArrayBuffer;
   /** vCPUs of the domain (the PLIC has contexts for each). */
   nrVcpus?: number;
-  /** pv: guest-physical address of shared_info (the vCPU samples its upcall bit). */
-  sharedInfo?: number;
+  /** pv: machine byte offset of shared_info (the vCPU samples its upcall bit; sharedInfo.ts). */
+  sharedInfoMachine?: number;
   /** The domain's SBI console input ring (consoleIn.ts). */
   consoleIn?: SharedArrayBuffer;
   /** Clock: host milliseconds at which the domain's time started, or an icount shift. */

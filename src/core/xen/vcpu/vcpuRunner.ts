@@ -24,6 +24,7 @@ import * as C from './vcpuControl';
 import { HcAction, operation } from '../common/hypercalls';
 import * as X from '../public/xen';
 import { EvtchnDirectory } from '../common/evtchnDirect';
+import { clearUpcallMask, upcallMasked, upcallPending } from '../common/sharedInfo';
 
 /** Instructions between looks at the preempt flag: about a millisecond. */
 const CHUNK = 100_000;
@@ -269,7 +270,7 @@ export class VcpuRunner {
     if (slot === undefined) return false;
     const off = this.bus.ramOffset(arg >>> 0);
     if (off < 0 || (off & 3) !== 0) return false;
-    return this.dir.send(slot, this.bus.ram.i32[off >> 2]! >>> 0, this.bus.ram.i32, this.bus.ram.u8);
+    return this.dir.send(slot, this.bus.ram.i32[off >> 2]! >>> 0, this.bus.ram);
   }
 
   private endSlice(reason: C.SliceEnd): void {
@@ -277,26 +278,22 @@ export class VcpuRunner {
     this.hart.requestStop();
   }
 
-  /** The guest-physical address of this vCPU's vcpu_info in shared_info. */
-  private vcpuInfo(field: number): number {
-    return (this.boot.sharedInfo ?? 0) + this.boot.vcpuId * X.VCPU_INFO_SIZE + field;
-  }
-
+  /** This vCPU's evtchn_upcall_pending (pv; shared_info is at a fixed machine offset). */
   private upcallPending(): boolean {
-    const off = this.bus.ramOffset(this.vcpuInfo(X.VI_UPCALL_PENDING));
-    return off >= 0 && this.bus.ram.u8[off] !== 0;
+    const si = this.boot.sharedInfoMachine ?? -1;
+    return si >= 0 && upcallPending(this.bus.ram, si, this.boot.vcpuId);
   }
 
   private clearUpcallMask(): void {
-    const off = this.bus.ramOffset(this.vcpuInfo(X.VI_UPCALL_MASK));
-    if (off >= 0) this.bus.ram.u8[off] = 0;
+    const si = this.boot.sharedInfoMachine ?? -1;
+    if (si >= 0) clearUpcallMask(this.bus.ram, si, this.boot.vcpuId);
   }
 
   /** Between blocks: SEIP follows the upcall bit, STIP the SBI timer; Xen's timer sends VIRQ_TIMER. */
   private pvTick(): void {
     const h = this.hart;
-    const mask = this.bus.ramOffset(this.vcpuInfo(X.VI_UPCALL_MASK));
-    h.setInterruptLevel(IRQ_SEIP, this.upcallPending() && mask >= 0 && this.bus.ram.u8[mask] === 0);
+    const si = this.boot.sharedInfoMachine ?? -1;
+    h.setInterruptLevel(IRQ_SEIP, si >= 0 && upcallPending(this.bus.ram, si, this.boot.vcpuId) && !upcallMasked(this.bus.ram, si, this.boot.vcpuId));
     this.clint.update(); // STIP from the SBI timer
     const now = this.clock.now();
     if (now >= this.xenTimer) {

@@ -1,6 +1,7 @@
 /** sched_op and vcpu_op (public/sched.h, public/vcpu.h). */
 import * as X from '../../public/xen';
 import type { GuestMemory } from '../guestMemory';
+import { evtchnIsPending } from '../sharedInfo';
 import { HcAction, ok, type Hypercall } from './types';
 
 /** SCHEDOP_poll takes at most this many ports (Xen: the domain's port count; 128 keeps the loop short). */
@@ -44,7 +45,7 @@ export const SCHED_OP: Hypercall = {
         v.poll = { port: nrPorts === 1 ? ports[0]! : -1, woken: false };
         ctx.pollersChanged(d);
         for (const port of ports) {
-          if ((m.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (port >>> 5)) & (1 << (port & 31))) !== 0) {
+          if (evtchnIsPending(ctx.machine, d.siMachine, port)) {
             v.poll = undefined;
             ctx.pollersChanged(d);
             return ok(0);

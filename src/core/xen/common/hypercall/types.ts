@@ -7,6 +7,7 @@
 import type { Domain, Vcpu } from '../domain';
 import type { EventChannels, EvtchnDomain } from '../evtchn';
 import type { GnttabDomain, GrantTables } from '../gnttab';
+import type { MachineViews } from '../sharedInfo';
 
 /**
  * What the vCPU does after the call returns (C_RET1). POLL: block, but leave the upcall
@@ -34,6 +35,8 @@ export interface HypercallContext {
   /** A vCPU of `d` started or stopped polling (SCHEDOP_poll). */
   pollersChanged(d: Domain): void;
   readonly evtchn: EventChannels;
+  /** Machine memory, for shared_info (sharedInfo.ts). */
+  readonly machine: MachineViews;
   readonly gnttab: GrantTables;
   lookup(domid: number): (Domain & EvtchnDomain & GnttabDomain) | undefined;
   consoleWrite(d: Domain, bytes: Uint8Array): void;

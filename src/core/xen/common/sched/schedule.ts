@@ -11,6 +11,7 @@ import { Runstate, type Domain, type ShutdownReason, type Vcpu } from '../domain
 import { NS_PER_MS, type SchedOps } from './schedOps';
 import { SliceTrace } from './sliceTrace';
 import type { EvtchnDirectory } from '../evtchnDirect';
+import { upcallPending, type MachineViews } from '../sharedInfo';
 import { hostNowMs } from '../../vcpu/vcpuRunner';
 import * as X from '../../public/xen';
 
@@ -20,6 +21,8 @@ const MAX_BUDGET = 0x3fff_ffff;
 /** What the mechanism needs of the hypervisor. */
 export interface ScheduleHost {
   readonly domains: ReadonlyMap<number, Domain>;
+  /** Machine memory (the vCPUs' shared_info). */
+  readonly machine: MachineViews;
   /** Serve one request (hypercall, SBI call, MMIO exit) of a running vCPU; may throw. */
   serveRequest(v: Vcpu): void;
   guestShutdown(d: Domain, reason: ShutdownReason, detail: string): void;
@@ -309,13 +312,8 @@ export class Schedule {
   }
 
   private upcallPending(v: Vcpu): boolean {
-    const d = v.domain;
-    if (!d.mem) return false;
-    try {
-      return d.mem.u8At(d.sharedInfo + v.vcpuId * X.VCPU_INFO_SIZE + X.VI_UPCALL_PENDING) !== 0;
-    } catch {
-      return false;
-    }
+    const si = v.domain.siMachine;
+    return si >= 0 && upcallPending(this.host.machine, si, v.vcpuId);
   }
 }
 
