@@ -38,6 +38,12 @@
 #define XEN_ENOSPC  28
 #define XEN_ENOSYS  38
 #define XEN_ETIMEDOUT 110
+/* ... and the rest of the names xenstored may reply with (io/xs_wire.h xsd_errors). */
+#define XEN_E2BIG     7
+#define XEN_EISDIR    21
+#define XEN_EROFS     30
+#define XEN_ENOTEMPTY 39
+#define XEN_EISCONN   106
 
 typedef uint16_t domid_t;
 typedef uint32_t evtchn_port_t;

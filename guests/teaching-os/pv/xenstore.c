@@ -128,8 +128,8 @@ static void queue_event(uint32_t len) {
 static const struct { const char *name; int32_t err; } xs_errors[] = {
   {"EINVAL", XEN_EINVAL}, {"EACCES", XEN_EACCES}, {"EEXIST", XEN_EEXIST}, {"ENOENT", XEN_ENOENT},
   {"ENOMEM", XEN_ENOMEM}, {"ENOSPC", XEN_ENOSPC}, {"EIO", XEN_EIO}, {"ENOSYS", XEN_ENOSYS},
-  {"EAGAIN", XEN_EAGAIN}, {"EBUSY", XEN_EBUSY}, {"EPERM", XEN_EPERM}, {"E2BIG", 7},
-  {"EISDIR", 21}, {"ENOTEMPTY", 39}, {"EROFS", 30}, {"EISCONN", 106},
+  {"EAGAIN", XEN_EAGAIN}, {"EBUSY", XEN_EBUSY}, {"EPERM", XEN_EPERM}, {"E2BIG", XEN_E2BIG},
+  {"EISDIR", XEN_EISDIR}, {"ENOTEMPTY", XEN_ENOTEMPTY}, {"EROFS", XEN_EROFS}, {"EISCONN", XEN_EISCONN},
 };
 
 /* Send one request (payload = `len` bytes) and wait for its reply, queueing watch
