@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { VirtMachine } from '../src/core/board/virt';
 import { readFileOrThrow } from '../src/node/run';
 import { qemuAvailable, runQemu } from '../src/node/qemu';
-import { UsageError } from '../src/node/args';
+import { HelpRequested, isHelp, UsageError } from '../src/node/args';
 import { guestImage, projectRoot } from '../src/node/paths';
 import { measureExitRoundTrip, measureNullHypercall } from './exits';
 import { measureEvtchnWakeup, type WakeupResult } from './evtchn';
@@ -62,7 +62,8 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   let browser = false;
   let linuxOnly = false;
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--runs') runs = Number(argv[++i]);
+    if (isHelp(argv[i]!)) throw new HelpRequested();
+    else if (argv[i] === '--runs') runs = Number(argv[++i]);
     else if (argv[i] === '--out') out = argv[++i] ?? out;
     else if (argv[i] === '--browser') browser = true;
     else if (argv[i] === '--linux') linuxOnly = true;

@@ -5,6 +5,14 @@
 
 export class UsageError extends Error {}
 
+/** Thrown by a subcommand's parser on `-h` / `--help`: the CLI prints that command's usage on stdout and exits 0. */
+export class HelpRequested extends Error {}
+
+/** Whether a command-line word asks for help. */
+export function isHelp(word: string): boolean {
+  return word === '-h' || word === '--help';
+}
+
 export interface RunArgs {
   image: string;
   memBytes: number;
@@ -40,6 +48,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       if (v === undefined) throw new UsageError(`${a} needs a value`);
       return v;
     };
+    if (isHelp(a)) throw new HelpRequested();
     switch (a) {
       case '--mem': args.memBytes = parseSize(value()); break;
       case '--initrd': args.initrd = value(); break;

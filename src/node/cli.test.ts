@@ -32,6 +32,34 @@ function finisherProgram(value: number): number[] {
   ];
 }
 
+describe('hyperlab --help', () => {
+  it.each([
+    [['--help'], 'usage: hyperlab COMMAND'],
+    [['-h'], 'usage: hyperlab COMMAND'],
+    [['help'], 'usage: hyperlab COMMAND'],
+    [['run', '--help'], 'usage: hyperlab run IMAGE'],
+    [['run', '--mem', '64M', '-h'], 'usage: hyperlab run IMAGE'],
+    [['host', '--help'], 'usage: hyperlab host'],
+    [['host', '-h'], 'usage: hyperlab host'],
+    [['bench', '--help'], 'usage: hyperlab bench'],
+    [['bench', '-h'], 'usage: hyperlab bench'],
+    [['help', 'host'], 'usage: hyperlab host'],
+    [['help', '--help'], 'usage: hyperlab help'],
+  ])('%j: usage on stdout, status 0', (args, usage) => {
+    const r = hyperlab(args);
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith(usage)).toBe(true);
+    expect(r.stdout).toMatch(/-h, --help|COMMAND --help|hyperlab help/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('every command named in the usage answers --help', () => {
+    const commands = [...hyperlab(['--help']).stdout.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]!);
+    expect(commands).toEqual(['run', 'host', 'bench', 'help']);
+    for (const c of commands) expect(hyperlab([c, '--help']).status).toBe(0);
+  });
+});
+
 describe('hyperlab run', () => {
   it('boots hello, prints its console and exits 0 on the finisher PASS', () => {
     const r = hyperlab(['run', guestImage('hello')]);
@@ -61,6 +89,8 @@ describe('hyperlab run', () => {
     [['run', '--mem', 'lots', 'x'], /bad size 'lots'/],
     [['run', '--bogus', 'x'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command/],
+    [['host', '--bogus'], /unknown option '--bogus'/],
+    [['help', 'frobnicate'], /unknown command 'frobnicate'/],
   ])('usage error %j: one line, status 2, no stack trace', (args, message) => {
     const r = hyperlab(args);
     expect(r.status).toBe(2);

@@ -10,7 +10,7 @@ import { Hypervisor } from '../core/xen/common/hypervisor';
 import { Toolstack } from '../core/tools/toolstack';
 import { runXl } from '../core/tools/xl';
 import { ConfigError } from '../core/tools/xlConfig';
-import { parseSize, UsageError } from './args';
+import { HelpRequested, isHelp, parseSize, UsageError } from './args';
 import { ensureWorkerScript } from './workerScript';
 import { nodeVcpuHost } from './vcpuHost';
 import { readFileOrThrow } from './run';
@@ -34,7 +34,8 @@ export function parseHostArgs(argv: readonly string[]): HostArgs {
       if (x === undefined) throw new UsageError(`${k} needs a value`);
       return x;
     };
-    if (k === '--mem') a.memBytes = parseSize(v());
+    if (isHelp(k)) throw new HelpRequested();
+    else if (k === '--mem') a.memBytes = parseSize(v());
     else if (k === '--pcpus') a.pcpus = Number(v());
     else if (k === '--sched') {
       const s = v();
