@@ -65,3 +65,59 @@ test('Domain-0 is id 0: its console takes input and answers', async ({ lab: page
   await page.evaluate(() => window.hyperlab!.sendInput(0, 'xl info\r'));
   expect(await page.evaluate(() => window.hyperlab!.waitForText(0, 'xen_scheduler'))).toMatch(/nr_cpus\s+: \d/);
 });
+
+test('window.hyperlab.create gives every option the checks of xl.cfg, each refusal in one line (issue 10 item 12)', async ({ lab: page }) => {
+  const refusal = (spec: unknown): Promise<string> =>
+    page.evaluate(async (spec) => {
+      try {
+        await window.hyperlab!.create(spec as never);
+        return 'accepted';
+      } catch (e) {
+        return e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e);
+      }
+    }, spec);
+  const cases: [unknown, RegExp][] = [
+    [null, /^Error: create takes a preset name, xl\.cfg text or \{ config, preset, image, name, type, memory \}, not null$/],
+    [42, /^Error: create takes .*, not number$/],
+    [{ preset: 'hello', colour: 'blue' }, /^Error: create takes .*: there is no option "colour"$/],
+    [{ preset: 'hello', name: 'x'.repeat(100_000) }, /^Error: name "x{40}\.\.\." is not allowed \(1 to 64 letters, digits, _ \. -\)$/],
+    [{ preset: 'hello', name: 'a/b' }, /^Error: name "a\/b" is not allowed/],
+    [{ preset: 'hello', memory: 12.5 }, /^Error: memory must be a whole number$/],
+    [{ preset: 'hello', memory: 4096 }, /^Error: memory must be between 4 and 1024, not 4096$/],
+    [{ image: [0x6f, 0, 0, 0], type: 'pvh' }, /^Error: type must be "pv" or "hvm", not "pvh"$/],
+    [{ preset: 'hello', name: 7 }, /^Error: name must be a string$/],
+    [`name = "${'y'.repeat(65)}"\nkernel = "guests/hello.elf"`, /^Error: line 1: name "y{40}\.\.\." is not allowed/],
+  ];
+  for (const [spec, message] of cases) expect(await refusal(spec)).toMatch(message);
+  expect(await page.evaluate(() => window.hyperlab!.domains())).toEqual([]);
+  await expect(page.getByTestId('domain-list').locator('tbody tr')).toHaveCount(1); // Domain-0 only
+});
+
+test('a domain name of 64 characters fits the domain list: cut with an ellipsis, whole in its title', async ({ lab: page }, testInfo) => {
+  const name = `a-domain-with-the-longest-name-xl-allows-${'z'.repeat(23)}`;
+  expect(name).toHaveLength(64);
+  const id = await page.evaluate((name) => window.hyperlab!.create({ preset: 'hello', name }), name);
+  expect((await page.evaluate(() => window.hyperlab!.domains()))[0]).toMatchObject({ id, name });
+  const cell = page.getByTestId(`name-${id}`);
+  await expect(cell).toHaveAttribute('title', name);
+  await expect(cell).toHaveText(name);
+  // The name is cut (its box narrower than its text), the table does not scroll sideways,
+  // and the row is one line high like Domain-0's.
+  const fit = await page.evaluate((id) => {
+    const el = document.querySelector(`[data-testid="name-${id}"]`) as HTMLElement;
+    const scroll = document.querySelector('.domain-list .table-scroll') as HTMLElement;
+    const row = (n: number): number => (document.querySelector(`[data-testid="row-${n}"] th`) as HTMLElement).getBoundingClientRect().height;
+    return { cut: el.scrollWidth > el.clientWidth, overflow: scroll.scrollWidth - scroll.clientWidth, height: row(id), dom0: row(0), ellipsis: getComputedStyle(el).textOverflow };
+  }, id);
+  expect(fit).toMatchObject({ cut: true, overflow: 0, ellipsis: 'ellipsis' });
+  expect(fit.height).toBeLessThanOrEqual(fit.dom0 + 1);
+  // A narrow window too: the table shrinks the name further rather than scroll sideways.
+  for (const width of [1024, 1440]) {
+    await page.setViewportSize({ width, height: 900 });
+    await expect
+      .poll(() => page.evaluate(() => [document.querySelector('.domain-list .table-scroll'), document.documentElement].map((e) => e!.scrollWidth - e!.clientWidth)), { message: `at ${width}px` })
+      .toEqual([0, 0]);
+    await page.locator('.domain-list').screenshot({ path: testInfo.outputPath(`domain-list-${width}.png`) });
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+});

@@ -37,7 +37,7 @@ function DomainRowView({ domain }: { readonly domain: DomainView }): ReactElemen
   return (
     <tr data-testid={`row-${domid}`} data-domid={domid} data-name={name} data-state={row.state} data-seq={row.seq}>
       <th scope="row">
-        {name} <span className={`type-badge ${type}`}>{type}</span>
+        <span className="domain-name" data-testid={`name-${domid}`} title={name}>{name}</span> <span className={`type-badge ${type}`}>{type}</span>
       </th>
       <td className="num">{domid}</td>
       <td data-testid={`state-${domid}`} data-value={row.state} title={row.shutdown?.detail || undefined}>
