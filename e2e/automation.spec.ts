@@ -121,3 +121,16 @@ test('a domain name of 64 characters fits the domain list: cut with an ellipsis,
   }
   await page.setViewportSize({ width: 1440, height: 900 });
 });
+
+test('a hypervisor worker of another protocol version (a stale cached script) is refused with one line in the page', async ({ page }) => {
+  // The worker script as an older build would have it: the same code reporting version 1.
+  await page.route(/hypervisor\.worker-[^/]*\.js$/, async (route) => {
+    const response = await route.fetch();
+    const body = (await response.text()).replace(/protocolVersion:\s*\d+/, 'protocolVersion:1');
+    await route.fulfill({ response, body });
+  });
+  await page.goto('?boot=');
+  const error = page.getByTestId('hypervisor-error').locator('p');
+  await expect(error).toHaveText(/^the hypervisor worker speaks protocol version 1 but this page speaks version \d+: .*reload the page$/);
+  expect(await page.evaluate(() => window.hyperlab!.domains())).toEqual([]);
+});
