@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest';
 const web = dirname(fileURLToPath(import.meta.url));
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g;
 
-/** Each module of a folder (tests included) with the src/web folders its imports reach. */
+/** Each module under a folder of src/web (tests included) with the src/web folders its imports reach. */
 function importsOf(folder: string): { file: string; reaches: string }[] {
   const out: { file: string; reaches: string }[] = [];
-  for (const name of readdirSync(join(web, folder))) {
+  for (const name of readdirSync(join(web, folder), { recursive: true }) as string[]) {
     if (!/\.tsx?$/.test(name)) continue;
     const file = join(web, folder, name);
     for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
@@ -31,6 +31,10 @@ const bad = (folder: string, forbidden: readonly string[]): string[] =>
 describe('src/web layers', () => {
   it('the page never imports the worker side', () => {
     expect(bad('page', ['worker'])).toEqual([]);
+  });
+  it('the React views (src/ui) never import the worker side', () => {
+    expect(bad('../ui', ['worker'])).toEqual([]);
+    expect(importsOf('../ui').some((i) => i.reaches === 'page')).toBe(true);
   });
   it('the worker side never imports the page', () => {
     expect(bad('worker', ['page'])).toEqual([]);
