@@ -190,7 +190,7 @@ function info(ts: Toolstack): string {
     `total_memory           : ${MiB(hv.memory.nrFrames)}`,
     `free_memory            : ${MiB(hv.memory.nrFree)}`,
     `xen_caps               : xen-3.0-riscv32 hvm-3.0-riscv32`,
-    `xen_scheduler          : ${hv.sched.name}`,
+    `xen_scheduler          : ${hv.schedulerName}`,
     `xen_pagesize           : 4096`,
     `nr_domains             : ${hv.domains.size + 1}`,
   ].join('\n');

@@ -86,7 +86,7 @@ export class RowSampler {
 export function hostRow(hv: Hypervisor): HostRow {
   return {
     pcpus: hv.pcpus,
-    scheduler: hv.sched.name,
+    scheduler: hv.schedulerName,
     totalKiB: hv.memory.nrFrames * 4,
     freeKiB: hv.memory.nrFree * 4,
   };

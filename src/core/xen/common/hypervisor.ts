@@ -17,19 +17,21 @@ import { MachineMemory } from './machineMemory';
 import { EventChannels, type EvtchnDomain } from './evtchn';
 import { GrantTables } from './gnttab';
 import { GuestMemory } from './guestMemory';
-import { evtchnIsPending, type MachineViews } from './sharedInfo';
+import type { MachineViews } from './sharedInfo';
+import { EvtchnSlots } from './evtchnSlots';
+import { depopulatePage, populatePage } from './memory';
+import { feedUart, serveUartAccess } from '../hvm/ioreq';
 import { type HypercallContext } from './hypercalls';
-import { sbiConsoleReaders, serveFirmware } from './vcpuRequests';
+import { serveFirmware } from './vcpuRequests';
 import { connectPvBackends, feedConsole } from '../pv/backends';
 import { buildPv, type BuiltPv } from '../pv/builder';
 import { Xenstored } from '../../tools/xenstore';
 import * as X from '../public/xen';
 import { CreditScheduler } from './sched/credit';
 import { RoundRobin } from './sched/roundRobin';
-import type { SchedOps } from './sched/schedOps';
 import type { SliceTrace } from './sched/sliceTrace';
 import { Schedule } from './sched/schedule';
-import { EvtchnDirectory, MAX_DOMAIN_SLOTS, MAX_VCPU_SLOTS, newEvtchnDirectory } from './evtchnDirect';
+import { MAX_VCPU_SLOTS } from './evtchnDirect';
 import { P2M_MFN_MASK } from '../../bus/bus';
 import type { DomainConfig } from '../../tools/xlConfig';
 
@@ -72,7 +74,6 @@ export class Hypervisor implements HypercallContext {
   get machine(): MachineViews {
     return this.memory.views;
   }
-  readonly sched: SchedOps;
   readonly domains = new Map<number, Domain>();
   readonly evtchn: EventChannels;
   readonly gnttab: GrantTables;
@@ -83,10 +84,8 @@ export class Hypervisor implements HypercallContext {
   readonly pcpus: number;
   readonly log: string[] = [];
   readonly schedule: Schedule;
-  /** The direct event-channel path and the words vCPUs wait in place on (evtchnDirect.ts). */
-  readonly evtchnDir = new EvtchnDirectory(newEvtchnDirectory());
-  private readonly vcpuBySlot: (Vcpu | undefined)[] = new Array<Vcpu | undefined>(MAX_VCPU_SLOTS);
-  private readonly domainBySlot: (Domain | undefined)[] = new Array<Domain | undefined>(MAX_DOMAIN_SLOTS);
+  /** The direct event-channel path and the words vCPUs wait in place on (evtchnSlots.ts). */
+  readonly slots: EvtchnSlots;
   private readonly host: VcpuHost;
   private readonly icountShift: number | undefined;
   private readonly listeners: { [K in keyof HypervisorEvents]: Set<HypervisorEvents[K]> } = {
@@ -99,7 +98,13 @@ export class Hypervisor implements HypercallContext {
     this.pcpus = opts.pcpus;
     this.host = opts.host;
     this.icountShift = opts.icountShift;
-    this.sched = opts.scheduler === 'rr' ? new RoundRobin() : new CreditScheduler(() => this.pcpus);
+    const policy = opts.scheduler === 'rr' ? new RoundRobin() : new CreditScheduler(() => this.pcpus);
+    this.slots = new EvtchnSlots({
+      domains: this.domains,
+      machine: this.memory.views,
+      notify: (v: Vcpu) => this.schedule.notify(v),
+      isRunning: () => this.schedule.isRunning,
+    });
     this.schedule = new Schedule({
       domains: this.domains,
       machine: this.memory.views,
@@ -108,7 +113,7 @@ export class Hypervisor implements HypercallContext {
       dmesg: (line) => this.dmesg(line),
       domainChanged: (domid) => this.emit('domain', domid),
       pollEnded: (d) => this.pollersChanged(d),
-    }, this.sched, { pcpus: opts.pcpus, icountShift: opts.icountShift, parkUs: opts.parkUs ?? DEFAULT_PARK_US, dir: this.evtchnDir });
+    }, policy, { pcpus: opts.pcpus, icountShift: opts.icountShift, parkUs: opts.parkUs ?? DEFAULT_PARK_US, dir: this.slots.dir });
     this.evtchn = new EventChannels({
       lookup: (domid) => this.lookup(domid),
       kick: (domid, vcpu) => {
@@ -116,7 +121,7 @@ export class Hypervisor implements HypercallContext {
         if (v) this.schedule.notify(v);
       },
       dom0Event: (port) => this.dom0Handlers.get(port)?.(),
-      interdomainChanged: (d, port) => this.routePort(d, port),
+      interdomainChanged: (d, port) => this.slots.routePort(d, port),
       checkPollers: (domid, port) => {
         for (const v of this.domains.get(domid)?.vcpus ?? []) {
           if (!v.poll || (v.poll.port >= 0 && v.poll.port !== port)) continue;
@@ -161,9 +166,14 @@ export class Hypervisor implements HypercallContext {
     return this.schedule.sliceTrace;
   }
 
+  /** The scheduler policy's name (xl info). */
+  get schedulerName(): string {
+    return this.schedule.policyName;
+  }
+
   start(): void {
     this.schedule.start();
-    void this.serveDirectory();
+    void this.slots.serve();
   }
 
   setRunstate(v: Vcpu, s: Runstate): void {
@@ -192,8 +202,7 @@ export class Hypervisor implements HypercallContext {
     if (cfg.type === 'hvm' && cfg.vcpus !== 1 && cfg.firmware !== 'sbi') throw new Error('an hvm domain with more than one vCPU needs firmware = "sbi" (its secondary harts start through SBI HSM)');
     const needed = (cfg.memory * 1024 * 1024) / 4096;
     if (needed > this.memory.nrFree) throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
-    let freeSlots = 0;
-    for (let i = 0; i < MAX_VCPU_SLOTS; i++) if (this.vcpuBySlot[i] === undefined) freeSlots++;
+    const freeSlots = this.slots.freeVcpuSlots();
     if (cfg.vcpus > freeSlots) throw new Error(`too many vCPUs on this host: ${cfg.vcpus} asked, ${freeSlots} of ${MAX_VCPU_SLOTS} free`);
     const domid = this.allocDomid();
     // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
@@ -223,10 +232,10 @@ export class Hypervisor implements HypercallContext {
     this.domains.set(domid, d);
     try {
       for (let i = 0; i < cfg.vcpus; i++) d.vcpus.push(new Vcpu(d, i)); // before ports: bind_virq checks nrVcpus
-      this.assignSlots(d);
+      this.slots.assign(d);
       if (d.pv) this.connectPvBackends(d);
       for (const v of d.vcpus) {
-        this.sched.insert(v);
+        this.schedule.addVcpu(v);
         v.runstateSince = this.now();
         v.worker = this.host.start(this.bootOf(d, v, built.entry, built.args, built.mrom), (msg) => this.vcpuCrashed(v, msg));
       }
@@ -268,7 +277,7 @@ export class Hypervisor implements HypercallContext {
       ...(d.pv ? { sharedInfoMachine: d.siMachine } : {}),
       ...(d.plicShared ? { plicShared: d.plicShared } : {}),
       nrVcpus: d.vcpus.length,
-      evtchnDir: this.evtchnDir.buffer,
+      evtchnDir: this.slots.dir.buffer,
       consoleIn: d.sbiConsoleIn.buffer,
       vcpuSlot: v.slot,
       ...(d.evtchnSlot >= 0 ? { domainSlot: d.evtchnSlot } : {}),
@@ -291,8 +300,7 @@ export class Hypervisor implements HypercallContext {
     const d = this.getDomain(domid);
     d.dying = true;
     for (const v of d.vcpus) {
-      this.sched.sleep(v);
-      this.sched.remove(v);
+      this.schedule.removeVcpu(v);
       clearTimeout(v.wakeTimer);
       v.worker?.terminate();
       v.worker = undefined;
@@ -312,7 +320,7 @@ export class Hypervisor implements HypercallContext {
       d.pv.xenstoreMfn = -1;
       void this.xsRm(`/local/domain/${domid}`);
     }
-    this.releaseSlots(d);
+    this.slots.release(d);
     const freed = releaseFrames(this.memory, d.p2m);
     this.domains.delete(domid);
     this.dmesg(`domain ${domid} (${d.name}): ${why}, ${freed} frames freed`);
@@ -323,7 +331,7 @@ export class Hypervisor implements HypercallContext {
     const d = this.getDomain(domid);
     d.paused = true;
     for (const v of d.vcpus) {
-      this.sched.sleep(v);
+      this.schedule.sleep(v);
       if (v.runstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) v.wakePending = true;
       if (v.runstate === Runstate.RUNNING) this.schedule.preempt(v);
       else if (v.runstate === Runstate.RUNNABLE) this.setRunstate(v, Runstate.BLOCKED);
@@ -378,7 +386,7 @@ export class Hypervisor implements HypercallContext {
     // hvm: queue it, and hand it to the UART as its receive buffer empties (a guest that runs
     // the 16550A without FIFOs takes one byte at a time).
     d.consoleIn.push(...bytes);
-    this.feedUart(d);
+    feedUart(d);
     this.feedSbiConsole(d);
     return bytes.length;
   }
@@ -386,14 +394,6 @@ export class Hypervisor implements HypercallContext {
   /** Once the guest reads the SBI console, queued input waits in its ring (vcpu/consoleIn.ts). */
   private feedSbiConsole(d: Domain): void {
     if (d.sbiConsoleIn.reader) d.sbiConsoleIn.fill(d.consoleIn);
-  }
-
-  private feedUart(d: Domain): void {
-    if (sbiConsoleReaders.has(d)) return; // the guest reads the SBI console (hvc0) instead
-    while (d.consoleIn.length > 0 && d.uart?.receive(d.consoleIn[0]!)) d.consoleIn.shift();
-    // The device model has no clock: a character timeout (bytes left below the FIFO's
-    // trigger level, e.g. Linux's 8250 with FCR trigger 8) fires now rather than never.
-    d.uart?.update();
   }
 
   consoleOut(d: Domain, bytes: Uint8Array): void {
@@ -421,82 +421,8 @@ export class Hypervisor implements HypercallContext {
     try { await this.xsDom0().rm(path); } catch { /* already gone */ }
   }
 
-  // ---- the direct event-channel path (evtchnDirect.ts) -----------------------------
-
-  /** A directory slot for every vCPU (its kick word), and one for a pv domain's ports. */
-  private assignSlots(d: Domain): void {
-    for (const v of d.vcpus) {
-      const s = this.vcpuBySlot.findIndex((x) => x === undefined);
-      if (s < 0) throw new Error(`too many vCPUs on this host (at most ${MAX_VCPU_SLOTS})`);
-      this.vcpuBySlot[s] = v;
-      v.slot = s;
-      v.isParked = () => this.evtchnDir.isParked(s);
-    }
-    if (!d.pv || !d.mem) return;
-    const s = this.domainBySlot.findIndex((x) => x === undefined);
-    if (s < 0) return; // no slot: every send of this domain goes through the hypervisor
-    this.domainBySlot[s] = d;
-    d.evtchnSlot = s;
-    this.evtchnDir.clearDomain(s);
-    // shared_info is one of the pv special pages, which the guest cannot give back
-    // (depopulate refuses it), so its machine address stays valid for the domain's life.
-    this.evtchnDir.setSharedInfo(s, d.siMachine);
-    for (const v of d.vcpus) this.evtchnDir.setVcpuSlot(s, v.vcpuId, v.slot);
-    d.directSends = () => this.evtchnDir.sends(s);
-  }
-
-  private releaseSlots(d: Domain): void {
-    for (const v of d.vcpus) if (v.slot >= 0) this.vcpuBySlot[v.slot] = undefined;
-    if (d.evtchnSlot < 0) return;
-    this.evtchnDir.clearDomain(d.evtchnSlot);
-    this.domainBySlot[d.evtchnSlot] = undefined;
-  }
-
-  /** Route a port for direct sends when both ends are guests with slots and connected. */
-  private routePort(ed: EvtchnDomain, port: number): void {
-    const d = this.domains.get(ed.domid);
-    if (!d || d.evtchnSlot < 0) return;
-    const s = d.ports[port]?.s;
-    if (s?.state !== 'interdomain') {
-      this.evtchnDir.setRoute(d.evtchnSlot, port, null);
-      return;
-    }
-    const r = this.domains.get(s.remoteDomid);
-    const rp = r?.ports[s.remotePort];
-    const back = rp?.s.state === 'interdomain' && rp.s.remoteDomid === d.domid && rp.s.remotePort === port;
-    this.evtchnDir.setRoute(d.evtchnSlot, port, r && r.evtchnSlot >= 0 && back ? { dslot: r.evtchnSlot, port: s.remotePort, vcpu: rp!.vcpu } : null);
-  }
-
   pollersChanged(d: Domain): void {
-    if (d.evtchnSlot >= 0) this.evtchnDir.setPollers(d.evtchnSlot, d.vcpus.filter((v) => v.poll).length);
-  }
-
-  /** Serve what vCPU workers ask of the hypervisor after a direct send: wake-ups, pollers. */
-  private async serveDirectory(): Promise<void> {
-    const w = this.evtchnDir.w;
-    const bell = this.evtchnDir.doorbellIndex;
-    let seen = Atomics.load(w, bell);
-    while (this.schedule.isRunning) {
-      const r = Atomics.waitAsync(w, bell, seen, 1000);
-      if (r.async) await r.value;
-      seen = Atomics.load(w, bell);
-      const { wake, poll } = this.evtchnDir.takeRequests();
-      for (const s of wake) {
-        const v = this.vcpuBySlot[s];
-        if (v) this.schedule.notify(v);
-      }
-      for (const s of poll) {
-        const d = this.domainBySlot[s];
-        for (const v of d?.vcpus ?? []) {
-          if (!v.poll || !d?.mem) continue;
-          const p = v.poll.port;
-          const pending = p < 0 || evtchnIsPending(this.memory.views, d.siMachine, p);
-          if (!pending) continue;
-          v.poll.woken = true;
-          this.schedule.notify(v);
-        }
-      }
-    }
+    this.slots.pollersChanged(d);
   }
 
   // ---- HypercallContext ------------------------------------------------------------
@@ -530,29 +456,11 @@ export class Hypervisor implements HypercallContext {
   }
 
   populate(d: Domain, gfn: number): boolean {
-    if (!Number.isInteger(gfn) || gfn < 0 || gfn >= d.maxPages || d.totPages >= d.maxPages || d.p2m.get(gfn) >= 0) return false;
-    if (this.memory.nrFree === 0) return false;
-    d.p2m.populate(this.memory, gfn, d.domid);
-    d.totPages++;
-    return true;
+    return populatePage(this.memory, d, gfn);
   }
 
-  /**
-   * XENMEM_decrease_reservation of one page. Only the domain's own RAM goes back: not a
-   * grant mapping (unmap it instead), not a frame some other domain maps (Xen would keep
-   * it alive by its reference count; here the balloon simply cannot take it), and not one
-   * of the pv special pages (start_info, shared_info, the console and xenstore rings, the
-   * grant table frames), which the hypervisor and Domain-0 use for the domain's life.
-   */
   depopulate(d: Domain, gfn: number): boolean {
-    if (!Number.isInteger(gfn) || gfn < 0 || gfn >= d.maxPages) return false;
-    if (d.pv?.specialGfns.has(gfn)) return false;
-    const mfn = this.gnttab.ownFrame(d, gfn);
-    if (mfn < 0 || this.memory.refs(mfn) > 0) return false;
-    d.p2m.clear(gfn);
-    this.memory.free(mfn);
-    d.totPages--;
-    return true;
+    return depopulatePage(this.memory, this.gnttab, d, gfn);
   }
 
   // ---- exits of running vCPUs (called by the schedule) ---------------------------
@@ -568,20 +476,12 @@ export class Hypervisor implements HypercallContext {
     const cb = v.cb;
     const d = v.domain;
     const kind = cb[C.C_REQ];
-    const a0 = cb[C.C_ARG0]!, a1 = cb[C.C_ARG0 + 1]!, a2 = cb[C.C_ARG0 + 2]!;
     let ret = 0;
     cb[C.C_RET1] = 0;
     if (kind !== C.VcpuRequest.MMIO_READ && kind !== C.VcpuRequest.MMIO_WRITE && d.mem) {
       ret = serveFirmware(this, v, kind!, Array.from(cb.subarray(C.C_ARG0, C.C_ARG0 + 8)));
     } else if ((kind === C.VcpuRequest.MMIO_READ || kind === C.VcpuRequest.MMIO_WRITE) && d.uart) {
-      const width = a1 === 1 || a1 === 2 || a1 === 4 ? a1 : 1;
-      const offset = a0 >>> 0;
-      if (offset < d.uart.size) {
-        if (kind === C.VcpuRequest.MMIO_READ) ret = d.uart.read(offset, width);
-        else d.uart.write(offset, width, a2);
-        this.feedUart(d);
-      }
-      d.countExit('mmio:uart0');
+      ret = serveUartAccess(d, kind === C.VcpuRequest.MMIO_WRITE, cb[C.C_ARG0]!, cb[C.C_ARG0 + 1]!, cb[C.C_ARG0 + 2]!);
     } else {
       d.countExit('unknown');
     }
@@ -603,7 +503,7 @@ export class Hypervisor implements HypercallContext {
     // Every vCPU stops, as Xen pauses all of a domain that shuts down or crashes: one that
     // is on a pCPU now ends its slice at its next look and goes offline then (schedule.ts).
     for (const v of d.vcpus) {
-      this.sched.sleep(v);
+      this.schedule.sleep(v);
       clearTimeout(v.wakeTimer);
       v.wakeTimer = undefined;
       if (v.runstate === Runstate.RUNNING) this.schedule.preempt(v);

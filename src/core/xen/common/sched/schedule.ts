@@ -56,7 +56,7 @@ export class Schedule {
   private detNs = 0;
   private readonly startMs = hostNowMs();
 
-  constructor(private readonly host: ScheduleHost, readonly policy: SchedOps, o: ScheduleOptions) {
+  constructor(private readonly host: ScheduleHost, private readonly policy: SchedOps, o: ScheduleOptions) {
     this.pcpus = o.pcpus;
     this.icountShift = o.icountShift;
     this.parkUs = o.icountShift === undefined ? o.parkUs : 0;
@@ -81,6 +81,27 @@ export class Schedule {
   stop(): void {
     this.running = false;
     this.kick();
+  }
+
+  /** The policy's name (xl info's xen_scheduler). */
+  get policyName(): string {
+    return this.policy.name;
+  }
+
+  /** A new vCPU joins the policy (it runs once woken). */
+  addVcpu(v: Vcpu): void {
+    this.policy.insert(v);
+  }
+
+  /** Take a vCPU off the runqueues (paused, shut down): it runs again only when woken. */
+  sleep(v: Vcpu): void {
+    this.policy.sleep(v);
+  }
+
+  /** A vCPU of a domain being destroyed leaves the policy for good. */
+  removeVcpu(v: Vcpu): void {
+    this.policy.sleep(v);
+    this.policy.remove(v);
   }
 
   /** An upcall or interrupt for `v`: wake it if blocked, or make it look if it waits in place. */
