@@ -1,6 +1,6 @@
 /**
  * The QEMU reference harness: runs a guest image on `qemu-system-riscv32 -machine virt
- * -bios none`, the machine hvm guests believe they run on (DESIGN.md section 3), and
+ * -bios none`, the machine hvm guests believe they run on (docs/hart.md, the board), and
  * returns what it printed on its UART. Differential tests run the same image here and
  * on hyperlab's hart and compare the two outputs after stripTimingLines().
  *
