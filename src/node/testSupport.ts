@@ -64,7 +64,11 @@ export interface Answer {
 /** A domain running guests/hostile, driven through its console. */
 export class HostileGuest {
   private cursor = 0;
-  constructor(readonly hv: Hypervisor, readonly consoles: Consoles, readonly d: Domain) {}
+  constructor(
+    readonly hv: Hypervisor,
+    readonly consoles: Consoles,
+    readonly d: Domain,
+  ) {}
 
   get domid(): number {
     return this.d.domid;
@@ -105,10 +109,18 @@ export class HostileGuest {
 /** Create a domain running the hostile guest and wait for its prompt. */
 export async function createHostile(hv: Hypervisor, consoles: Consoles, name: string, o: HostileOptions = {}): Promise<HostileGuest> {
   const memory = o.memory ?? 8;
-  const cfg = parseXlConfig([
-    `name = "${name}"`, 'type = "pv"', `memory = ${memory}`, `maxmem = ${o.maxmem ?? memory}`, `vcpus = ${o.vcpus ?? 1}`,
-    'kernel = "hostile.elf"', `on_poweroff = "${o.onPoweroff ?? 'preserve'}"`, `on_crash = "${o.onCrash ?? 'preserve'}"`,
-  ].join('\n'));
+  const cfg = parseXlConfig(
+    [
+      `name = "${name}"`,
+      'type = "pv"',
+      `memory = ${memory}`,
+      `maxmem = ${o.maxmem ?? memory}`,
+      `vcpus = ${o.vcpus ?? 1}`,
+      'kernel = "hostile.elf"',
+      `on_poweroff = "${o.onPoweroff ?? 'preserve'}"`,
+      `on_crash = "${o.onCrash ?? 'preserve'}"`,
+    ].join('\n'),
+  );
   const d = hv.createDomain(cfg, { kernel: readFileSync(guestImage('hostile')) });
   const g = new HostileGuest(hv, consoles, d);
   await g.ready();
@@ -127,7 +139,10 @@ export function changedPages(hv: Hypervisor, d: Domain, gfn: number, count: numb
   const bad: number[] = [];
   for (let g = gfn; g < gfn + count; g++) {
     const mfn = mfnOf(d, g);
-    if (mfn < 0) { bad.push(g); continue; }
+    if (mfn < 0) {
+      bad.push(g);
+      continue;
+    }
     const page = ram.subarray(mfn * 4096, mfn * 4096 + 4096);
     if (page.some((b) => b !== byte)) bad.push(g);
   }

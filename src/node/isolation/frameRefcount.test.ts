@@ -21,7 +21,9 @@ describe('isolation: frames are reference-counted (issue 10 item 2)', () => {
     const a = await createHostile(hv, con, 'attacker');
     const b = await createHostile(hv, con, 'accomplice');
     const victim = await createHostile(hv, con, 'victim', { memory: 8, maxmem: 12 });
-    const y = a.gfn(0x100), z = a.gfn(0x101), winB = b.gfn(2048);
+    const y = a.gfn(0x100),
+      z = a.gfn(0x101),
+      winB = b.gfn(2048);
     const yMfn = mfnOf(a.d, y);
     await a.cmd(`fill ${y} 1 0x11`);
     await a.cmd(`grant 8 ${b.domid} ${y}`);

@@ -85,12 +85,22 @@ function mmioFuzzImage(seed: number): Uint8Array {
   step();
   w.push(assemble('andi', { rd: 5, rs1: 8, imm: 7 }));
   const ops = [
-    assemble('lw', { rd: 11, rs1: 10 }), assemble('lb', { rd: 11, rs1: 10 }), assemble('lhu', { rd: 11, rs1: 10 }),
-    assemble('sw', { rs1: 10, rs2: 8 }), assemble('sb', { rs1: 10, rs2: 8 }), assemble('sh', { rs1: 10, rs2: 8 }),
-    assemble('lbu', { rd: 11, rs1: 10 }), assemble('sw', { rs1: 10, rs2: 8, imm: 4 }),
+    assemble('lw', { rd: 11, rs1: 10 }),
+    assemble('lb', { rd: 11, rs1: 10 }),
+    assemble('lhu', { rd: 11, rs1: 10 }),
+    assemble('sw', { rs1: 10, rs2: 8 }),
+    assemble('sb', { rs1: 10, rs2: 8 }),
+    assemble('sh', { rs1: 10, rs2: 8 }),
+    assemble('lbu', { rd: 11, rs1: 10 }),
+    assemble('sw', { rs1: 10, rs2: 8, imm: 4 }),
   ];
   // a jump table: 8 entries of [op, jal back to top]
-  w.push(assemble('slli', { rd: 5, rs1: 5, imm: 3 }), assemble('auipc', { rd: 6, imm: 0 }), assemble('add', { rd: 6, rs1: 6, rs2: 5 }), assemble('jalr', { rs1: 6, imm: 12 }));
+  w.push(
+    assemble('slli', { rd: 5, rs1: 5, imm: 3 }),
+    assemble('auipc', { rd: 6, imm: 0 }),
+    assemble('add', { rd: 6, rs1: 6, rs2: 5 }),
+    assemble('jalr', { rs1: 6, imm: 12 }),
+  );
   for (const op of ops) {
     w.push(op);
     w.push(assemble('jal', { imm: top - w.length * 4 }));
@@ -166,17 +176,23 @@ describe('isolation', () => {
     hv = h;
     const con = new Consoles(h);
     const victim = await createHostile(h, con, 'victim');
-    const CANARY = victim.gfn(0x40), NCANARY = 0x780; // all of its RAM but the image and the special pages
+    const CANARY = victim.gfn(0x40),
+      NCANARY = 0x780; // all of its RAM but the image and the special pages
     expect((await victim.cmd(`fill ${CANARY} ${NCANARY} 0x5a`)).status).toBe('ok');
     let serial = 0;
     const fuzzer = (): Promise<HostileGuest> => createHostile(h, con, `fuzz${serial++}`);
     const pair = [await fuzzer(), await fuzzer()];
-    let instructions = 0, ops = 0, maps = 0, copies = 0, outs = 0;
+    let instructions = 0,
+      ops = 0,
+      maps = 0,
+      copies = 0,
+      outs = 0;
     const start = Date.now();
     for (let round = 0; instructions < 10_000_000 && Date.now() - start < 45_000; round++) {
       const before = pair.map((g) => g.d.vcpus[0]!.instret);
-      const answers = await Promise.all(pair.map((g, i) => g.start(
-        `fuzz ${round * 7919 + i + 1} 12000 4000 ${g.gfn(0x200)} ${g.gfn(2048)} ${pair[1 - i]!.domid} ${victim.domid}`)));
+      const answers = await Promise.all(
+        pair.map((g, i) => g.start(`fuzz ${round * 7919 + i + 1} 12000 4000 ${g.gfn(0x200)} ${g.gfn(2048)} ${pair[1 - i]!.domid} ${victim.domid}`)),
+      );
       for (const a of answers) {
         expect(a.status, a.line).toBe('ok');
         ops += a['ops'] as number;

@@ -14,13 +14,15 @@ let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
 
 describe('isolation: grants of foreign frames (issue 10 item 1)', () => {
-  it('a mapped grant cannot be granted on: C gets GNTST_bad_page, and nobody reaches A\'s frame after A is gone', async () => {
+  it("a mapped grant cannot be granted on: C gets GNTST_bad_page, and nobody reaches A's frame after A is gone", async () => {
     hv = bootHypervisor(64);
     const con = new Consoles(hv);
     const a = await createHostile(hv, con, 'granter');
     const b = await createHostile(hv, con, 'middle');
     const c = await createHostile(hv, con, 'thief');
-    const page = a.gfn(0x100), winB = b.gfn(2048), winC = c.gfn(2048); // 2048: the first grant-window frame (8 MiB)
+    const page = a.gfn(0x100),
+      winB = b.gfn(2048),
+      winC = c.gfn(2048); // 2048: the first grant-window frame (8 MiB)
     expect((await a.cmd(`fill ${page} 1 0x11`)).status).toBe('ok');
     expect((await a.cmd(`grant 8 ${b.domid} ${page}`)).rc).toBe(0);
     expect(await b.cmd(`map ${a.domid} 8 ${winB}`)).toMatchObject({ rc: 0, status: GNTST_okay });
