@@ -12,6 +12,7 @@ import { runXl } from '../core/tools/xl';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
+import { consoleText as out, typeInto as type, waitForConsole as waitFor } from '../testing/support';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
@@ -22,17 +23,6 @@ function setup(): { hv: Hypervisor; ts: Toolstack; a: Domain; b: Domain } {
   const ts = new Toolstack(hv, { readFile: () => readFileSync(guestImage('teaching-os-pv')) });
   const cfg = (name: string): string => `name = "${name}"\ntype = "pv"\nmemory = 16\nmaxmem = 32\nkernel = "tos"\non_poweroff = "preserve"`;
   return { hv, ts, a: ts.create(cfg('alpha')), b: ts.create(cfg('beta')) };
-}
-
-const out = (d: Domain): string => String.fromCharCode(...d.console);
-const type = (h: Hypervisor, d: Domain, s: string): void => void h.consoleInput(d.domid, new TextEncoder().encode(s));
-
-async function waitFor(d: Domain, text: string | RegExp, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(typeof text === 'string' ? out(d).includes(text) : text.test(out(d)))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${String(text)} in:\n${out(d)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('pv domains running the teaching OS', () => {

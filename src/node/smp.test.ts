@@ -13,23 +13,13 @@ import { Toolstack } from '../core/tools/toolstack';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
+import { consoleText as out, typeInto as type, waitForConsole } from '../testing/support';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
 
-const out = (d: Domain): string => String.fromCharCode(...d.console);
-const type = (h: Hypervisor, d: Domain, s: string): void => void h.consoleInput(d.domid, new TextEncoder().encode(s));
-
 /** Wait for `re` in what the domain printed from offset `from` on. */
-async function waitFor(d: Domain, re: RegExp, from = 0, ms = 60_000): Promise<RegExpMatchArray> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const m = out(d).slice(from).match(re);
-    if (m) return m;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${String(re)} in:\n${out(d)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (d: Domain, re: RegExp, from = 0): Promise<RegExpMatchArray> => waitForConsole(d, re, { from, ms: 60_000 });
 
 describe('SMP pv domains', () => {
   it('three vCPUs count at once without losing updates, and go down and up again', async () => {

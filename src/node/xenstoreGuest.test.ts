@@ -12,21 +12,13 @@ import { Toolstack } from '../core/tools/toolstack';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
+import { consoleText, waitForConsole } from '../testing/support';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
 
-const out = (d: Domain): string => String.fromCharCode(...d.console).replace(/\r\n/g, '\n');
-
-async function waitFor(d: Domain, re: RegExp, from: number, ms = 30_000): Promise<RegExpMatchArray> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const m = out(d).slice(from).match(re);
-    if (m) return m;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${String(re)} in:\n${out(d).slice(from)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const out = (d: Domain): string => consoleText(d, { lf: true });
+const waitFor = (d: Domain, re: RegExp, from: number): Promise<RegExpMatchArray> => waitForConsole(d, re, { from, lf: true });
 
 describe('xenstore from a pv guest (teaching OS `xs`)', () => {
   it('reads and writes its nodes, sees watches fire, retries a conflicting transaction, and is refused other domains\' nodes', async () => {

@@ -14,6 +14,7 @@ import { inspectDomain, memoryMap } from './inspect';
 import { Toolstack } from './toolstack';
 import type { XsTreeNode } from './xenstore/store';
 import * as X from '../xen/public/xen';
+import { consoleText as out, waitForConsole as waitFor } from '../../testing/support';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
@@ -25,16 +26,6 @@ function setup(): { h: Hypervisor; a: Domain; b: Domain } {
   const ts = new Toolstack(h, { readFile: () => readFileSync(guestImage('teaching-os-pv')) });
   const cfg = (name: string, mem: number): string => `name = "${name}"\ntype = "pv"\nmemory = ${mem}\nmaxmem = 32\nkernel = "tos"\non_poweroff = "preserve"`;
   return { h, a: ts.create(cfg('alpha', 16)), b: ts.create(cfg('beta', 12)) };
-}
-
-const out = (d: Domain): string => String.fromCharCode(...d.console);
-
-async function waitFor(d: Domain, text: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!out(d).includes(text)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${text} in:\n${out(d)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function find(node: XsTreeNode | null, path: string): XsTreeNode | undefined {
