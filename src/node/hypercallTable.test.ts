@@ -11,7 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { Runstate, type Domain } from '../core/xen/common/domain';
 import { HcAction, HYPERCALLS, hypercall, operation } from '../core/xen/common/hypercalls';
 import { Hypervisor, type VcpuHost } from '../core/xen/common/hypervisor';
-import { VCPU_SERVED_OPS } from '../core/xen/vcpu/vcpuRunner';
+import { VCPU_SERVED_OPS } from '../core/xen/vcpu/pvHypercalls';
 import * as X from '../core/xen/public/xen';
 import { parseXlConfig } from '../core/tools/xlConfig';
 import { guestImage } from './paths';

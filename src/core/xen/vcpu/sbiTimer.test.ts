@@ -15,16 +15,10 @@ import { P2m } from '../common/p2m';
 import * as C from './vcpuControl';
 import { SBI_EXT_TIME } from './sbi';
 import { hostNowMs, VcpuRunner } from './vcpuRunner';
+import { li } from '../../../testing/support';
 
 const RAM = 0x8000_0000;
 const CSR_TIME = 0xc01, CSR_SIE = 0x104;
-
-/** li rd, value (lui + addi). */
-function li(rd: number, value: number): number[] {
-  const lo = ((value & 0xfff) << 20) >> 20;
-  const hi = ((value - lo) >>> 12) & 0xfffff;
-  return [assemble('lui', { rd, imm: hi }), assemble('addi', { rd, rs1: rd, imm: lo })];
-}
 
 /** time + delta ticks -> sbi_set_timer; enable STIE; WFI. */
 function timerProgram(delta: number): number[] {

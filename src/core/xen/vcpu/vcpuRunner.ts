@@ -21,19 +21,15 @@ import { PRV_S } from '../../cpu/trap';
 import { sbiCall } from './sbi';
 import { ConsoleInRing } from './consoleIn';
 import * as C from './vcpuControl';
-import { HcAction, operation } from '../common/hypercalls';
+import { HcAction } from '../common/hypercalls';
 import * as X from '../public/xen';
 import { EvtchnDirectory } from '../common/evtchnDirect';
-import { clearUpcallMask, upcallMasked, upcallPending } from '../common/sharedInfo';
+import { PvHypercalls } from './pvHypercalls';
+import { SbiConsole } from './sbiConsole';
 
 /** Instructions between looks at the preempt flag: about a millisecond. */
 const CHUNK = 100_000;
 
-/** The hypercall operations this runner serves itself (the table's `vcpu` and `vcpu-first` rows). */
-export const VCPU_SERVED_OPS = ['set_timer_op', 'block', 'send'] as const;
-export type VcpuServedOp = (typeof VCPU_SERVED_OPS)[number];
-/** SBI console bytes per exit: what fits in the request's argument words (vcpuControl.ts SBI_CONSOLE_PUTS). */
-const CONSOLE_BATCH = 28;
 
 /** Read once: in a Chromium worker each read of performance.timeOrigin costs about 0.2 us. */
 const TIME_ORIGIN = performance.timeOrigin;
@@ -67,11 +63,10 @@ export class VcpuRunner {
   private readonly dir: EvtchnDirectory;
   /** hvm with firmware = "sbi": S-mode guest, hyperlab's SBI, the board's devices. */
   private readonly hvmSbi: boolean;
-  /** SBI console output not yet handed to the hypervisor (see consolePutchar). */
-  private readonly conOut = new Uint8Array(CONSOLE_BATCH);
-  private conLen = 0;
-  /** SBI console input the hypervisor fills (consoleIn.ts), if it gave one. */
-  private readonly conIn: ConsoleInRing | undefined;
+  /** The SBI console as the vCPU serves it (sbiConsole.ts). */
+  private readonly console: SbiConsole;
+  /** A pv vCPU's Xen hypercalls (pvHypercalls.ts). */
+  private readonly pv: PvHypercalls;
 
   constructor(readonly boot: C.VcpuBoot, private readonly report: (message: string) => void = () => {}) {
     this.cb = new Int32Array(boot.control);
@@ -85,7 +80,17 @@ export class VcpuRunner {
     this.p2mGeneration = new Int32Array(boot.p2mGeneration);
     this.dir = new EvtchnDirectory(boot.evtchnDir);
     this.hvmSbi = boot.type === 'hvm' && boot.firmware === 'sbi';
-    this.conIn = boot.consoleIn ? new ConsoleInRing(boot.consoleIn) : undefined;
+    const request = (kind: C.VcpuRequest, ...a: number[]): number => this.request(kind, a[0] ?? 0, a[1] ?? 0, a[2] ?? 0, a[3] ?? 0, a[4] ?? 0, a[5] ?? 0, a[6] ?? 0, a[7] ?? 0);
+    this.console = new SbiConsole(this.cb, boot.consoleIn ? new ConsoleInRing(boot.consoleIn) : undefined, request);
+    this.pv = new PvHypercalls({
+      cb: this.cb, bus: this.bus, dir: this.dir, boot, request,
+      endSlice: (r) => this.endSlice(r),
+      setXenTimer: (t) => { this.xenTimer = t; },
+      startPoll: (t) => {
+        this.pollTimer = t;
+        this.polling = true; // the ports it polls may be masked: only the hypervisor sees them fire
+      },
+    });
     const hart = new Hart(this.bus, boot.vcpuId);
     this.hart = hart;
     const ck = boot.clock;
@@ -154,15 +159,15 @@ export class VcpuRunner {
       sbiCall({
         hart: h,
         xen: this.boot.type === 'pv',
-        consolePutchar: (b) => this.consolePutchar(b),
-        consoleGetchar: (peek) => this.consoleGetchar(peek),
+        consolePutchar: (b) => this.console.putchar(b),
+        consoleGetchar: (peek) => this.console.getchar(peek),
         request: (kind, ...args) => {
           const ret = this.request(kind, args[0] ?? 0, args[1] ?? 0, args[2] ?? 0);
           if (kind === C.VcpuRequest.SBI_RESET && this.cb[C.C_RET1] === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
           return ret;
         },
         setSbiTimer: (lo, hi) => this.clint.setSupervisorTimer(0, lo, hi),
-        xenHypercall: (nr, args) => this.xenHypercall(nr, args),
+        xenHypercall: (nr, args) => this.pv.call(nr, args),
         flushAllTlbs: () => { Atomics.add(this.p2mGeneration, 0, 1); },
       });
       return;
@@ -173,127 +178,15 @@ export class VcpuRunner {
     h.requestStop();
   }
 
-  /**
-   * SBI console output (legacy putchar, one ECALL per byte in Linux's hvc_riscv_sbi) is
-   * gathered here and handed to the hypervisor CONSOLE_BATCH bytes per exit, and before
-   * any other exit and at the end of every slice, so nothing is reordered or held for
-   * longer than a slice.
-   */
-  private consolePutchar(byte: number): void {
-    this.conOut[this.conLen++] = byte;
-    if (this.conLen === CONSOLE_BATCH) this.flushConsole();
-  }
-
-  /**
-   * SBI console input without an exit once the hypervisor has seen the guest read the SBI
-   * console (consoleIn.ts): a byte from the ring, or -1 when it is empty and nothing waits
-   * behind it. Undefined: the hypervisor must answer (the first poll, or a backlog).
-   */
-  private consoleGetchar(peek = false): number | undefined {
-    const ring = this.conIn;
-    if (ring === undefined || !ring.reader) return undefined;
-    if (peek) return ring.length === 0 && !ring.backlog ? -1 : undefined;
-    const b = ring.take();
-    if (b < 0 && ring.backlog) return undefined;
-    const i = C.C_LOCAL_HC + 3; // LOCAL_HC 'sbi:console-read-local'
-    this.cb[i] = (this.cb[i]! + 1) | 0;
-    return b;
-  }
-
-  private flushConsole(): void {
-    const n = this.conLen;
-    if (n === 0) return;
-    this.conLen = 0;
-    const w = new Int32Array(7);
-    for (let i = 0; i < n; i++) w[i >> 2]! |= this.conOut[i]! << (8 * (i & 3));
-    this.request(C.VcpuRequest.SBI_CONSOLE_PUTS, n, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!);
-  }
-
-  /**
-   * A Xen hypercall. The hypercall table (common/hypercalls.ts) says which operations the
-   * vCPU serves itself (its timer, SCHEDOP_block, a routed event send); the rest, and a
-   * send that is not routed, go to the hypervisor thread.
-   */
-  private xenHypercall(nr: number, args: number[]): number {
-    const op = operation(nr, args[0]!);
-    if (op !== undefined && op.served !== 'hypervisor') {
-      const ret = this.local[op.name as VcpuServedOp]?.(args);
-      if (ret !== undefined) return ret;
-    }
-    const ret = this.request(C.VcpuRequest.HYPERCALL, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, nr);
-    const action = this.cb[C.C_RET1]!;
-    if (action === HcAction.POLL) {
-      // struct sched_poll's u64 timeout at +8: absolute system time in ns, 0 = none.
-      const lo = this.bus.ramOffset((args[1]! + 8) >>> 0), hi = this.bus.ramOffset((args[1]! + 12) >>> 0);
-      const ns = lo >= 0 && hi >= 0 ? (this.bus.ram.i32[hi >> 2]! >>> 0) * 0x1_0000_0000 + (this.bus.ram.i32[lo >> 2]! >>> 0) : 0;
-      this.pollTimer = ns === 0 ? Infinity : Math.ceil(ns / 100);
-      this.polling = true; // the ports it polls may be masked: only the hypervisor sees them fire
-      this.endSlice(C.SliceEnd.BLOCK);
-    } else if (action === HcAction.YIELD) this.endSlice(C.SliceEnd.PREEMPTED);
-    else if (action === HcAction.STOP) this.endSlice(C.SliceEnd.STOPPED);
-    return ret;
-  }
-
-  /**
-   * The operations the table marks `vcpu` or `vcpu-first`, by name; each counts itself in
-   * C_LOCAL_HC. `undefined`: not done here (the hypervisor thread serves it).
-   */
-  private readonly local: Record<VcpuServedOp, (args: number[]) => number | undefined> = {
-    set_timer_op: (args) => {
-      this.cb[C.C_LOCAL_HC] = (this.cb[C.C_LOCAL_HC]! + 1) | 0;
-      const ns = (args[1]! >>> 0) * 0x1_0000_0000 + (args[0]! >>> 0);
-      this.xenTimer = ns === 0 ? Infinity : Math.ceil(ns / 100); // ns of system time -> 10 MHz ticks
-      return 0;
-    },
-    block: () => {
-      // Enable events (Xen's SCHEDOP_block unmasks), and either return at once (an event is
-      // already waiting) or end the slice as BLOCK, to wait in place or give the pCPU back;
-      // the hypervisor looks at the upcall bit once more when the slice ends.
-      this.cb[C.C_LOCAL_HC + 1] = (this.cb[C.C_LOCAL_HC + 1]! + 1) | 0;
-      this.clearUpcallMask();
-      if (!this.upcallPending()) this.endSlice(C.SliceEnd.BLOCK);
-      return 0;
-    },
-    send: (args) => {
-      if (!this.directSend(args[1]!)) return undefined;
-      this.cb[C.C_LOCAL_HC + 2] = (this.cb[C.C_LOCAL_HC + 2]! + 1) | 0;
-      return 0;
-    },
-  };
-
-  /**
-   * EVTCHNOP_send on the direct path (evtchnDirect.ts): the port is read from the guest's
-   * struct evtchn_send; false when the hypervisor must serve the call.
-   */
-  private directSend(arg: number): boolean {
-    const slot = this.boot.domainSlot;
-    if (slot === undefined) return false;
-    const off = this.bus.ramOffset(arg >>> 0);
-    if (off < 0 || (off & 3) !== 0) return false;
-    return this.dir.send(slot, this.bus.ram.i32[off >> 2]! >>> 0, this.bus.ram);
-  }
-
   private endSlice(reason: C.SliceEnd): void {
     this.endReason = reason;
     this.hart.requestStop();
   }
 
-  /** This vCPU's evtchn_upcall_pending (pv; shared_info is at a fixed machine offset). */
-  private upcallPending(): boolean {
-    const si = this.boot.sharedInfoMachine ?? -1;
-    return si >= 0 && upcallPending(this.bus.ram, si, this.boot.vcpuId);
-  }
-
-  private clearUpcallMask(): void {
-    const si = this.boot.sharedInfoMachine ?? -1;
-    if (si >= 0) clearUpcallMask(this.bus.ram, si, this.boot.vcpuId);
-  }
-
   /** Between blocks: SEIP follows the upcall bit, STIP the SBI timer; Xen's timer sends VIRQ_TIMER. */
   private pvTick(): void {
     const h = this.hart;
-    const si = this.boot.sharedInfoMachine ?? -1;
-    h.setInterruptLevel(IRQ_SEIP, si >= 0 && upcallPending(this.bus.ram, si, this.boot.vcpuId) && !upcallMasked(this.bus.ram, si, this.boot.vcpuId));
+    h.setInterruptLevel(IRQ_SEIP, this.pv.upcallDue());
     this.clint.update(); // STIP from the SBI timer
     const now = this.clock.now();
     if (now >= this.xenTimer) {
@@ -336,7 +229,7 @@ export class VcpuRunner {
 
   /** A synchronous exit to the hypervisor; returns its answer. */
   request(kind: C.VcpuRequest, a0: number, a1: number, a2: number, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0): number {
-    if (this.conLen > 0 && kind !== C.VcpuRequest.SBI_CONSOLE_PUTS) this.flushConsole(); // keep the output in order
+    if (this.console.pending && kind !== C.VcpuRequest.SBI_CONSOLE_PUTS) this.console.flush(); // keep the output in order
     const cb = this.cb;
     const rsp = Atomics.load(cb, C.C_RSP_SEQ);
     cb[C.C_ARG0] = a0; cb[C.C_ARG0 + 1] = a1; cb[C.C_ARG0 + 2] = a2; cb[C.C_ARG0 + 3] = a3;
@@ -408,7 +301,7 @@ export class VcpuRunner {
     }
     // The time spent here, not the hand-over to and from the hypervisor, is this vCPU's CPU time.
     C.ranMsView(cb)[0] = performance.now() - t0 - this.parkedMs;
-    this.flushConsole(); // before the slice's results: the request uses the same words
+    this.console.flush(); // before the slice's results: the request uses the same words
     cb[C.C_RETIRED] = h.instret - retiredBefore;
     cb[C.C_INSTRET_LO] = h.instret % 0x1_0000_0000;
     cb[C.C_INSTRET_HI] = Math.floor(h.instret / 0x1_0000_0000);
@@ -449,7 +342,7 @@ export class VcpuRunner {
       this.timerFired = false;
       this.hart.hooks.tick(); // interrupt lines and the upcall bit -> mip
       const h = this.hart;
-      if ((h.mip & h.mie) !== 0 || this.timerFired || (this.boot.type === 'pv' && this.upcallPending())) {
+      if ((h.mip & h.mie) !== 0 || this.timerFired || (this.boot.type === 'pv' && this.pv.upcallPending())) {
         resume = true;
         break;
       }
