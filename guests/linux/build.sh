@@ -3,7 +3,8 @@
 #   - Linux 6.12 for rv32 without an MMU, running in M-mode on the `virt` board;
 #   - Linux 6.1 for rv32 with the Sv32 MMU, running in S-mode on an SBI firmware
 #     (hyperlab's hvm domains with firmware = "sbi");
-#   - the initramfs holding /init, which serves both;
+#   - the initramfs holding the userland (guests/linux/userland/: /bin/box, a multi-call
+#     binary over nolibc, with /init and the commands as links to it), which serves both;
 #   - guests/linux/qemu-sbi-shim/shim.bin, the M-mode SBI firmware that boots kernel 2
 #     on qemu-system-riscv32 (the reference machine), which Debian ships without an
 #     rv32 OpenSBI.
@@ -15,8 +16,8 @@
 # Options: --work DIR (scratch space for the kernel trees and objects, default
 # $HYPERLAB_LINUX_WORK or /tmp/hyperlab-linux; reused between runs), --jobs N (default
 # nproc), --kernel nommu|mmu|all (which kernels, default all), --initramfs-only (rebuild
-# only /init and the initramfs, with a kernel's usr/gen_init_cpio from --work if it is
-# there, else compiled from the source package).
+# only the userland and the initramfs, from the kernel tree in --work if it is there, else
+# from the few files they need out of the source package).
 #
 # Needs linux-source-6.12, linux-source-6.1 and gcc-riscv64-linux-gnu (plus the kernel's
 # host tools); as root the missing packages are installed with apt-get. Everything that
@@ -129,26 +130,73 @@ build_kernel() {  # build_kernel nommu|mmu
 }
 for k in "${KERNELS[@]}"; do build_kernel "$k"; done
 
-# gen_init_cpio from 6.12's tree (as before the MMU kernel came), else compiled from its source
+# ---- the userland's sources from linux-source-6.12: nolibc, the UAPI headers, gen_init_cpio ----
+# The kernel tree in --work when a kernel build unpacked it, else just these files.
+SRC612="$WORK/linux-source-6.12"
+if [[ ! -d "$SRC612/tools/include/nolibc" || "$(cat "$WORK/.source-version-6.12" 2>/dev/null)" != "$(src_version 6.12)" ]]; then
+  SRC612="$BUILD/linux-source-6.12"
+  tar -C "$BUILD" -xf /usr/src/linux-source-6.12.tar.xz --wildcards \
+    'linux-source-6.12/include/uapi/*' 'linux-source-6.12/arch/riscv/include/uapi/*' \
+    'linux-source-6.12/tools/include/nolibc/*' 'linux-source-6.12/scripts/syscall*' \
+    linux-source-6.12/scripts/headers_install.sh linux-source-6.12/scripts/unifdef.c linux-source-6.12/usr/gen_init_cpio.c
+fi
+
+# gen_init_cpio from 6.12's kernel build, else compiled from its source
 GEN_INIT_CPIO="$WORK/obj-nommu/usr/gen_init_cpio"
-if [[ ! -x "$GEN_INIT_CPIO" || "$(cat "$WORK/.source-version-6.12" 2>/dev/null)" != "$(src_version 6.12)" ]]; then
-  # --initramfs-only without a kernel build in --work: compile just the kernel's tool.
-  tar -xOf /usr/src/linux-source-6.12.tar.xz linux-source-6.12/usr/gen_init_cpio.c >"$BUILD/gen_init_cpio.c"
-  gcc -O2 -o "$BUILD/gen_init_cpio" "$BUILD/gen_init_cpio.c"
+if [[ ! -x "$GEN_INIT_CPIO" || "$SRC612" == "$BUILD"/* ]]; then
+  gcc -O2 -o "$BUILD/gen_init_cpio" "$SRC612/usr/gen_init_cpio.c"
   GEN_INIT_CPIO="$BUILD/gen_init_cpio"
 fi
 
-# ---- /init: a static PIE with no dynamic relocations ----
-echo "build.sh: building /init and the initramfs" >&2
+# The UAPI headers nolibc and the userland include, prepared as `make headers_install`
+# prepares them (scripts/headers_install.sh: no __KERNEL__ parts, no compiler.h), but only
+# those reached from the #includes: the whole set takes minutes on a loaded machine.
+# asm/ is riscv's, with asm-generic stand-ins for the headers riscv does not have, and
+# unistd_32.h generated from the syscall table with riscv's 32-bit ABIs.
+install_uapi_headers() {  # install_uapi_headers SRC DEST
+  local src="$1" dest="$2" h from
+  local -a queue
+  local -A seen=()
+  gcc -O2 -o "$BUILD/unifdef" "$src/scripts/unifdef.c"
+  mkdir -p "$dest/linux" "$dest/asm" "$dest/asm-generic"
+  sh "$src/scripts/syscallhdr.sh" --abis common,32,riscv,memfd_secret --emit-nr "$src/scripts/syscall.tbl" "$dest/asm/unistd_32.h"
+  seen[asm/unistd_32.h]=1 seen[asm/unistd_64.h]=1  # (rv64's, named in asm/unistd.h)
+  mapfile -t queue < <(cat "$src"/tools/include/nolibc/*.h "$HERE"/userland/*.[ch] | sed -n 's/^#include <\(\(linux\|asm\|asm-generic\)\/[^>]*\)>.*/\1/p' | sort -u)
+  while [[ ${#queue[@]} -gt 0 ]]; do
+    h="${queue[0]}"; queue=("${queue[@]:1}")
+    [[ -n "${seen[$h]:-}" ]] && continue
+    seen[$h]=1
+    case "$h" in
+      linux/*|asm-generic/*) from="$src/include/uapi/$h" ;;
+      asm/*) from="$src/arch/riscv/include/uapi/$h"
+        if [[ ! -f "$from" ]]; then
+          echo "#include <asm-generic/${h#asm/}>" >"$dest/$h"
+          queue+=("asm-generic/${h#asm/}")
+          continue
+        fi ;;
+    esac
+    [[ -f "$from" ]] || { echo "build.sh: no UAPI header $h" >&2; exit 1; }
+    mkdir -p "$(dirname "$dest/$h")"
+    (cd "$src" && sed -e 's|scripts/unifdef|"$UNIFDEF"|' scripts/headers_install.sh | UNIFDEF="$BUILD/unifdef" sh -s "$from" "$dest/$h")
+    mapfile -t -O "${#queue[@]}" queue < <(sed -n 's/^#include <\(\(linux\|asm\|asm-generic\)\/[^>]*\)>.*/\1/p' "$dest/$h")
+  done
+}
+
+# ---- /bin/box: the userland (guests/linux/userland/), a static PIE that relocates itself ----
+echo "build.sh: building the userland and the initramfs" >&2
+install_uapi_headers "$SRC612" "$BUILD/include"
 "${CROSS}gcc" -march=rv32ima -mabi=ilp32 -Os -fPIE -mno-relax \
   -ffreestanding -fno-builtin -fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
-  -ffunction-sections -fdata-sections -ffile-prefix-map="$ROOT"/= -Wall -Wextra -Werror \
-  -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,--no-relax -Wl,--build-id=none \
+  -ffunction-sections -fdata-sections -ffile-prefix-map="$ROOT"/= -ffile-prefix-map="$BUILD"/= -Wall -Wextra -Werror \
+  -nostdinc -isystem "$("${CROSS}gcc" -print-file-name=include)" -I "$BUILD/include" -I "$SRC612/tools/include/nolibc" \
+  -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,--no-relax -Wl,--build-id=none -Wl,-e,box_start \
   -Wl,-z,stack-size=65536 -Wl,--gc-sections -s \
-  -o "$BUILD/init" "$HERE/initramfs/init.c"
-no_rvc "$BUILD/init"
-if "${CROSS}readelf" -lr "$BUILD/init" | grep -q 'INTERP\|R_RISCV'; then
-  echo "build.sh: /init needs a dynamic linker or relocations; the FDPIC loader will not apply them" >&2
+  -o "$BUILD/box" "$HERE"/userland/*.c
+no_rvc "$BUILD/box"
+# Only R_RISCV_RELATIVE relocations, which box_start applies itself (userland/sys.c).
+if "${CROSS}readelf" -lr "$BUILD/box" | grep -q 'INTERP' ||
+   "${CROSS}readelf" -r "$BUILD/box" | grep 'R_RISCV' | grep -qv 'R_RISCV_RELATIVE'; then
+  echo "build.sh: box needs a dynamic linker or relocations other than R_RISCV_RELATIVE" >&2
   exit 1
 fi
 sed -e "s|@BUILD@|$BUILD|g" -e "s|@SRC@|$HERE/initramfs|g" "$HERE/initramfs/initramfs.list" >"$BUILD/list"

@@ -1,0 +1,305 @@
+/*
+ * sh: the shell. A command line is a list of pipelines joined by ; && || & or newlines;
+ * a pipeline is commands joined by |; a command is NAME=VALUE assignments, words and
+ * redirections (< > >> N> N>> N< N>&M). Words: '...' literal, "..." with $ expansion,
+ * \ escapes, $NAME ${NAME} $? $$ $# $0..$9 $@, ~ at the start, * and ? patterns in the
+ * last path component. No field splitting, no control flow (if, for, while).
+ *
+ * Each pipeline is parsed and expanded just before it runs, so $? is the status of the one
+ * before (false; echo $?).
+ */
+#include "sh.h"
+
+int sh_status, sh_interactive;
+static char **pos_argv; /* $0, $1 ... */
+static int pos_argc;
+
+/* ---- variables: "NAME=VALUE" texts in fixed slots ---- */
+struct var {
+  char text[256];
+  char exported;
+};
+static struct var vars[64];
+
+static struct var *var_find(const char *name, size_t n) {
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+    if (vars[i].text[0] && !strncmp(vars[i].text, name, n) && vars[i].text[n] == '=') return &vars[i];
+  return 0;
+}
+
+const char *var_get(const char *name) {
+  struct var *v = var_find(name, strlen(name));
+  return v ? v->text + strlen(name) + 1 : 0;
+}
+
+int var_set(const char *name, const char *value, int export) {
+  size_t n = strlen(name);
+  struct var *v = var_find(name, n);
+  for (size_t i = 0; !v && i < sizeof vars / sizeof vars[0]; i++)
+    if (!vars[i].text[0]) v = &vars[i], v->exported = 0;
+  if (!v || n + strlen(value) + 2 > sizeof v->text) return warn_msg("sh", "too many variables, or too long"), -1;
+  strlcpy(v->text, name, sizeof v->text);
+  strlcat(v->text, "=", sizeof v->text);
+  strlcat(v->text, value, sizeof v->text);
+  if (export) v->exported = export > 0;
+  return 0;
+}
+
+void var_unset(const char *name) {
+  struct var *v = var_find(name, strlen(name));
+  if (v) v->text[0] = 0;
+}
+
+void var_list(int exported_only) {
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+    if (vars[i].text[0] && (vars[i].exported || !exported_only)) {
+      if (exported_only) out("export ");
+      out(vars[i].text), out("\n");
+    }
+}
+
+char **var_environ(void) {
+  static char *env[sizeof vars / sizeof vars[0] + 1];
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+    if (vars[i].text[0] && vars[i].exported) env[n++] = vars[i].text;
+  env[n] = 0;
+  return env;
+}
+
+/* ---- words ---- */
+static char wordbuf[SH_WORDBUF];
+static size_t wordused;
+static const char *src; /* the text being parsed */
+
+static void put_char(char c) {
+  if (wordused < sizeof wordbuf - 1) wordbuf[wordused++] = c;
+}
+
+static void put_str(const char *s) {
+  while (s && *s) put_char(*s++);
+}
+
+static int is_name_char(char c, int first) { return c == '_' || isalpha((unsigned char)c) || (!first && isdigit((unsigned char)c)); }
+
+/* $... at src (just past the $) */
+static void expand_dollar(void) {
+  char name[64], num[21];
+  size_t n = 0;
+  int braces = *src == '{';
+  if (braces) src++;
+  if (*src == '?' || *src == '$' || *src == '#' || *src == '@' || *src == '*' || isdigit((unsigned char)*src)) {
+    char c = *src++;
+    if (c == '?') put_str(fmt_u(num, (u64)sh_status));
+    else if (c == '$') put_str(fmt_u(num, (u64)getpid()));
+    else if (c == '#') put_str(fmt_u(num, (u64)(pos_argc > 0 ? pos_argc - 1 : 0)));
+    else if (c == '@' || c == '*')
+      for (int i = 1; i < pos_argc; i++) put_str(pos_argv[i]), i + 1 < pos_argc ? put_char(' ') : (void)0;
+    else if (c - '0' < pos_argc) put_str(pos_argv[c - '0']);
+  } else if (is_name_char(*src, 1)) {
+    while (is_name_char(*src, 0) && n < sizeof name - 1) name[n++] = *src++;
+    name[n] = 0;
+    put_str(var_get(name));
+  } else {
+    put_char('$');
+  }
+  if (braces && *src == '}') src++;
+}
+
+static int is_op_char(char c) { return c == ';' || c == '|' || c == '&' || c == '<' || c == '>' || c == '\n'; }
+
+/* One word from src into wordbuf; returns it, or 0 at an operator or the end. *glob is
+ * set when it has an unquoted * or ?, marked in the text as \1 and \2. */
+static char *read_word(int *glob) {
+  while (*src == ' ' || *src == '\t') src++;
+  if (*src == '#') while (*src && *src != '\n') src++;
+  if (!*src || is_op_char(*src)) return 0;
+  char *start = wordbuf + wordused;
+  *glob = 0;
+  if (*src == '~' && (src[1] == '/' || !src[1] || src[1] == ' ' || is_op_char(src[1]))) src++, put_str(var_get("HOME"));
+  while (*src && *src != ' ' && *src != '\t' && !is_op_char(*src)) {
+    char c = *src++;
+    if (c == '\'') {
+      while (*src && *src != '\'') put_char(*src++);
+      if (*src) src++;
+    } else if (c == '"') {
+      while (*src && *src != '"') {
+        if (*src == '\\' && (src[1] == '"' || src[1] == '\\' || src[1] == '$' || src[1] == '`')) src++, put_char(*src++);
+        else if (*src == '$') src++, expand_dollar();
+        else put_char(*src++);
+      }
+      if (*src) src++;
+    } else if (c == '\\') {
+      if (*src == '\n') src++;
+      else if (*src) put_char(*src++);
+    } else if (c == '$') {
+      expand_dollar();
+    } else if (c == '*' || c == '?') {
+      put_char(c == '*' ? 1 : 2), *glob = 1;
+    } else {
+      put_char(c);
+    }
+  }
+  put_char(0);
+  return start;
+}
+
+/* ---- patterns: * and ? in the last path component ---- */
+static int match(const char *pat, const char *s) {
+  for (; *pat; pat++, s++) {
+    if (*pat == 1) {
+      for (const char *t = s;; t++) {
+        if (match(pat + 1, t)) return 1;
+        if (!*t) return 0;
+      }
+    }
+    if (!*s || (*pat != 2 && *pat != *s)) return 0;
+  }
+  return !*s;
+}
+
+struct glob_state {
+  struct cmd *c;
+  const char *dir, *pat;
+  int found;
+};
+
+static int glob_entry(const char *name, int type, void *arg) {
+  struct glob_state *g = arg;
+  (void)type;
+  if ((name[0] == '.' && g->pat[0] != '.') || !match(g->pat, name) || g->c->argc >= SH_MAXARGS) return 0;
+  char *w = wordbuf + wordused;
+  if (strcmp(g->dir, ".")) put_str(g->dir), put_str(strcmp(g->dir, "/") ? "/" : "");
+  put_str(name), put_char(0);
+  /* keep the matches sorted */
+  int j = g->c->argc++;
+  while (j > g->c->argc - 1 - g->found && j > 0 && strcmp(g->c->argv[j - 1], w) > 0) g->c->argv[j] = g->c->argv[j - 1], j--;
+  g->c->argv[j] = w;
+  g->found++;
+  return 0;
+}
+
+static void add_word(struct cmd *c, char *w, int glob) {
+  if (glob) {
+    char *slash = strrchr(w, '/');
+    struct glob_state g = {c, ".", w, 0};
+    if (slash) *slash = 0, g.dir = slash == w ? "/" : w, g.pat = slash + 1;
+    if (!strchr(g.dir, 1) && !strchr(g.dir, 2)) each_entry(g.dir, glob_entry, &g);
+    if (slash) *slash = '/';
+    if (g.found) return;
+  }
+  for (char *p = w; *p; p++) /* no match: the word as written */
+    if (*p == 1 || *p == 2) *p = *p == 1 ? '*' : '?';
+  if (c->argc < SH_MAXARGS) c->argv[c->argc++] = w;
+}
+
+/* One command; returns the operator that ended it ('|', ';', '&', 'A' for &&, 'O' for ||, 0). */
+static int parse_cmd(struct cmd *c) {
+  memset(c, 0, sizeof *c);
+  for (;;) {
+    while (*src == ' ' || *src == '\t') src++;
+    int fd = -1;
+    const char *p = src;
+    while (isdigit((unsigned char)*p)) p++;
+    if (p > src && (*p == '<' || *p == '>')) fd = (int)strtol(src, 0, 10), src = p;
+    if (*src == '<' || *src == '>') {
+      char op = *src++;
+      if (op == '>' && *src == '>') op = 'a', src++;
+      if (op == '>' && *src == '&') op = '&', src++;
+      int glob;
+      char *target = read_word(&glob);
+      if (!target) return warn_msg("sh", "syntax error: a redirection with no file"), -1;
+      if (c->nredir < SH_MAXREDIR) c->redirs[c->nredir++] = (struct redir){fd >= 0 ? fd : op == '<' ? 0 : 1, op, target};
+      continue;
+    }
+    int glob;
+    char *w = read_word(&glob);
+    if (!w) break;
+    char *eq = strchr(w, '=');
+    if (!c->argc && eq && eq > w && c->nassign < 8) {
+      int name_ok = 1;
+      for (char *q = w; q < eq; q++) name_ok &= is_name_char(*q, q == w);
+      if (name_ok) {
+        c->assigns[c->nassign++] = w;
+        continue;
+      }
+    }
+    add_word(c, w, glob);
+  }
+  c->argv[c->argc] = 0;
+  char op = *src;
+  if (!op) return 0;
+  src++;
+  if (op == '|' && *src == '|') return src++, 'O';
+  if (op == '&' && *src == '&') return src++, 'A';
+  return op == '\n' ? ';' : op;
+}
+
+/* Parse and run the pipelines of text, one after the other. */
+int sh_run_text(const char *text) {
+  static struct pipeline p;
+  const char *saved = src;
+  int skip = 0; /* after && with a failure, or || with a success */
+  src = text;
+  while (*src) {
+    wordused = 0;
+    p.n = 0, p.background = 0;
+    int op;
+    do {
+      op = parse_cmd(&p.cmds[p.n]);
+      if (op < 0) {
+        sh_status = 2;
+        while (*src && *src != '\n') src++;
+        break;
+      }
+      if (p.cmds[p.n].argc || p.cmds[p.n].nassign || p.cmds[p.n].nredir) p.n++;
+    } while (op == '|' && p.n < SH_MAXCMDS);
+    if (op < 0) continue;
+    p.background = op == '&';
+    if (p.n && !skip) sh_status = run_pipeline(&p);
+    if (p.n || op == 'A' || op == 'O') skip = (op == 'A' && sh_status != 0) || (op == 'O' && sh_status == 0);
+    if (op == ';' || op == '&' || op == 0) skip = 0;
+  }
+  src = saved;
+  return sh_status;
+}
+
+void sh_exit(int status) {
+  term_restore();
+  exit(status);
+}
+
+/* sh [-i] [-c CMD [NAME [ARG]...] | FILE [ARG]...] */
+int sh_main(int argc, char **argv) {
+  for (char **e = environ; e && *e; e++) {
+    char *eq = strchr(*e, '=');
+    if (!eq) continue;
+    *eq = 0;
+    var_set(*e, eq + 1, 1);
+    *eq = '=';
+  }
+  if (!var_get("PATH")) var_set("PATH", "/bin:/sbin", 1);
+  int i = 1;
+  if (i < argc && !strcmp(argv[i], "-i")) sh_interactive = 1, i++;
+  pos_argv = argv, pos_argc = 1;
+  if (i + 1 < argc && !strcmp(argv[i], "-c")) {
+    pos_argv = argv + i + 1, pos_argc = argc - i - 1;
+    sh_exit(sh_run_text(argv[i + 1]));
+  }
+  if (i < argc) {
+    pos_argv = argv + i, pos_argc = argc - i;
+    sh_exit(sh_source(argv[i], argc - i, argv + i));
+  }
+  static char line[1024];
+  struct termios t;
+  if (ioctl(0, TCGETS, &t) == 0) sh_interactive = 1;
+  for (;;) {
+    const char *ps1 = var_get("PS1");
+    int n = line_read(sh_interactive ? (ps1 ? ps1 : "hyperlab# ") : 0, line, sizeof line);
+    if (n < 0) break;
+    if (sh_interactive) history_add(line);
+    sh_run_text(line);
+  }
+  if (sh_interactive) out("exit\n");
+  sh_exit(sh_status);
+}

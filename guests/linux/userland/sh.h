@@ -1,0 +1,59 @@
+/* The shell's parts: sh.c (variables, words, the command line), sh_run.c (running
+ * pipelines, redirections, builtins), sh_line.c (the line editor and history). */
+#ifndef SH_H
+#define SH_H
+
+#include "box.h"
+
+#define SH_MAXARGS 64
+#define SH_MAXREDIR 8
+#define SH_MAXCMDS 8
+#define SH_WORDBUF 8192
+
+struct redir {
+  int fd;        /* the descriptor redirected: 0 for <, 1 for > and >> (or N>) */
+  char op;       /* '<', '>', 'a' (>>), '&' (N>&M) */
+  char *target;  /* a file name, or for '&' the descriptor as text */
+};
+
+struct cmd {
+  char *argv[SH_MAXARGS + 1];
+  int argc;
+  struct redir redirs[SH_MAXREDIR];
+  int nredir;
+  char *assigns[8]; /* NAME=VALUE words before the command */
+  int nassign;
+};
+
+struct pipeline {
+  struct cmd cmds[SH_MAXCMDS];
+  int n;
+  int background; /* ended by & */
+};
+
+/* sh.c */
+extern int sh_status;      /* $? */
+extern int sh_interactive;
+const char *var_get(const char *name);
+int var_set(const char *name, const char *value, int export); /* export: 1 yes, 0 keep, -1 no */
+void var_unset(const char *name);
+void var_list(int exported_only);
+char **var_environ(void);  /* NAME=VALUE of the exported variables, for execve */
+int sh_run_text(const char *text); /* run lines of commands; returns the last status */
+void sh_exit(int status) __attribute__((noreturn));
+
+/* sh_run.c */
+int run_pipeline(struct pipeline *p);
+
+/* sh_builtin.c */
+int is_builtin(const char *name);
+int run_builtin(struct cmd *c, int *status); /* 1 if c was a builtin (status set) */
+int sh_source(const char *path, int argc, char **argv);
+
+/* sh_line.c */
+int line_read(const char *prompt, char *buf, size_t size); /* length, or -1 at end of input */
+void history_add(const char *line);
+void history_print(void);
+void term_restore(void);
+
+#endif
