@@ -54,9 +54,12 @@ export interface HostileOptions {
   onCrash?: string;
 }
 
-/** One answer of the hostile guest: the status word, the command, and its key=value fields. */
+/**
+ * One answer of the hostile guest: `result` (ok, fault or error), the whole line, and its
+ * key=value fields (numbers where they are numbers; `status` is a GNTST_* value).
+ */
 export interface Answer {
-  status: 'ok' | 'fault' | 'error';
+  result: 'ok' | 'fault' | 'error';
   line: string;
   [key: string]: string | number;
 }
@@ -90,7 +93,7 @@ export class HostileGuest {
     this.hv.consoleInput(this.domid, new TextEncoder().encode(`${line}\n`));
     const r = await this.consoles.waitFor(this.domid, /^= (ok|fault|error)\b(.*)$/m, from, ms);
     this.cursor = r.end;
-    const a: Answer = { status: r.m[1] as Answer['status'], line: r.m[0] };
+    const a: Answer = { result: r.m[1] as Answer['result'], line: r.m[0] };
     for (const kv of r.m[2]!.trim().split(/\s+/)) {
       const i = kv.indexOf('=');
       if (i < 0) continue;

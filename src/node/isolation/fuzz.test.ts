@@ -178,7 +178,7 @@ describe('isolation', () => {
     const victim = await createHostile(h, con, 'victim');
     const CANARY = victim.gfn(0x40),
       NCANARY = 0x780; // all of its RAM but the image and the special pages
-    expect((await victim.cmd(`fill ${CANARY} ${NCANARY} 0x5a`)).status).toBe('ok');
+    expect((await victim.cmd(`fill ${CANARY} ${NCANARY} 0x5a`)).result).toBe('ok');
     let serial = 0;
     const fuzzer = (): Promise<HostileGuest> => createHostile(h, con, `fuzz${serial++}`);
     const pair = [await fuzzer(), await fuzzer()];
@@ -194,7 +194,7 @@ describe('isolation', () => {
         pair.map((g, i) => g.start(`fuzz ${round * 7919 + i + 1} 12000 4000 ${g.gfn(0x200)} ${g.gfn(2048)} ${pair[1 - i]!.domid} ${victim.domid}`)),
       );
       for (const a of answers) {
-        expect(a.status, a.line).toBe('ok');
+        expect(a.result, a.line).toBe('ok');
         ops += a['ops'] as number;
         maps += a['maps'] as number;
         copies += a['copies'] as number;

@@ -23,7 +23,7 @@ describe('isolation: grants of foreign frames (issue 10 item 1)', () => {
     const page = a.gfn(0x100),
       winB = b.gfn(2048),
       winC = c.gfn(2048); // 2048: the first grant-window frame (8 MiB)
-    expect((await a.cmd(`fill ${page} 1 0x11`)).status).toBe('ok');
+    expect((await a.cmd(`fill ${page} 1 0x11`)).result).toBe('ok');
     expect((await a.cmd(`grant 8 ${b.domid} ${page}`)).rc).toBe(0);
     expect(await b.cmd(`map ${a.domid} 8 ${winB}`)).toMatchObject({ rc: 0, status: GNTST_okay });
     expect((await b.cmd(`read ${winB} 0`)).val).toBe(0x11111111);
@@ -35,13 +35,13 @@ describe('isolation: grants of foreign frames (issue 10 item 1)', () => {
     // Whatever the hypervisor answered, try the attack through: A goes, a victim comes.
     hv.destroyDomain(a.domid);
     const victim = await createHostile(hv, con, 'victim');
-    expect((await victim.cmd(`fill ${victim.gfn(0x40)} 0x780 0x5a`)).status).toBe('ok');
+    expect((await victim.cmd(`fill ${victim.gfn(0x40)} 0x780 0x5a`)).result).toBe('ok');
     const write = await c.cmd(`fill ${winC} 1 0xee`); // faults if C has no mapping
     expect(changedPages(hv, victim.d, victim.gfn(0x40), 0x780, 0x5a)).toEqual([]);
     expect(await victim.cmd(`check ${victim.gfn(0x40)} 0x780 0x5a`)).toMatchObject({ bad: 0 });
     expect(map.status).toBe(GNTST_bad_page);
     expect(copy.status).toBe(GNTST_bad_page);
-    expect(write.status).toBe('fault');
+    expect(write.result).toBe('fault');
     hv.shutdownHost();
     expect(hv.memory.nrFree).toBe(hv.memory.nrFrames);
     hv = undefined;

@@ -30,7 +30,13 @@ async function expectStopped(g: HostileGuest, counter: () => number): Promise<vo
   const until = Date.now() + 10_000;
   while (g.d.shutdownReason === null && Date.now() < until) await sleep(10);
   expect(g.d.shutdownReason).not.toBeNull();
-  await sleep(300); // a slice in flight ends
+  // A slice in flight ends: wait (at most 5 s) until the counter stands still for 200 ms.
+  for (let last = counter(), end = Date.now() + 5000; Date.now() < end;) {
+    await sleep(200);
+    const now = counter();
+    if (now === last) break;
+    last = now;
+  }
   const instret = g.d.vcpus.map((v) => v.instret);
   const c = counter();
   await sleep(700);
