@@ -13,6 +13,7 @@ import { parseXlConfig } from '../core/tools/xlConfig';
 import { ensureBundleSync } from './testBundle';
 import { nodeVcpuHost } from './vcpuHost';
 import { elf32Executable } from '../core/loader/elfWrite';
+import { li, sleep, until, wordsToImage } from '../testing/support';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
@@ -20,11 +21,6 @@ afterEach(() => hv?.shutdownHost());
 const POLL_ARGS = 0x8000_2000; // struct sched_poll { ports; nr_ports; u64 timeout }
 const PORTS = 0x8000_2010;
 const WAKEUPS = 0x8000_2020;
-
-function li(rd: number, v: number): number[] {
-  const lo = (v << 20) >> 20;
-  return [assemble('lui', { rd, imm: ((v - lo) >>> 12) & 0xfffff }), assemble('addi', { rd, rs1: rd, imm: lo })];
-}
 
 /** loop: SCHEDOP_poll(POLL_ARGS); clear pending word 0 and the upcall; wakeups++ */
 function pollerImage(): Uint8Array {
@@ -39,17 +35,7 @@ function pollerImage(): Uint8Array {
   w.push(assemble('sw', { rs1: 22, rs2: 0, imm: 0 }), assemble('sb', { rs1: 9, rs2: 0, imm: 0 }), assemble('sw', { rs1: 9, rs2: 0, imm: 4 }));
   w.push(assemble('lw', { rd: 5, rs1: 18, imm: 0 }), assemble('addi', { rd: 5, rs1: 5, imm: 1 }), assemble('sw', { rs1: 18, rs2: 5, imm: 0 }));
   w.push(assemble('jal', { imm: (top - w.length) * 4 }));
-  return new Uint8Array(Int32Array.from(w).buffer);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(5);
-  }
+  return wordsToImage(w);
 }
 
 function setup(timeoutNs: number): { h: Hypervisor; d: Domain; polled: number; other: number; send: (port: number) => void; wakeups: () => number } {

@@ -11,6 +11,7 @@ import { FREE } from '../core/xen/common/machineMemory';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
+import { sleep, until } from '../testing/support';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
@@ -23,14 +24,6 @@ function host(opts: { pcpus?: number; icountShift?: number; memoryMiB?: number }
 
 function config(name: string, image: string, extra = ''): ReturnType<typeof parseXlConfig> {
   return parseXlConfig(`name = "${name}"\ntype = "hvm"\nmemory = 16\nkernel = "${image}"\non_poweroff = "preserve"\n${extra}`);
-}
-
-async function until(cond: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const text = (bytes: number[]): string => String.fromCharCode(...bytes);
@@ -90,7 +83,7 @@ describe('hypervisor with vCPU workers', () => {
     h.pauseDomain(d.domid);
     await until(() => d.state === 'paused' && d.vcpus[0]!.pcpu === -1);
     const frozen = d.vcpus[0]!.instret;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(d.vcpus[0]!.instret).toBe(frozen);
     h.unpauseDomain(d.domid);
     await until(() => d.vcpus[0]!.instret > frozen);

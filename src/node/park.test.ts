@@ -11,15 +11,11 @@ import { GuestMemory } from '../core/xen/common/guestMemory';
 import { parseXlConfig } from '../core/tools/xlConfig';
 import { ensureBundleSync } from './testBundle';
 import { nodeVcpuHost } from './vcpuHost';
+import { li, sleep, wordsToImage } from '../testing/support';
 
 let hv: Hypervisor | undefined;
 const COUNT = 0x8010_0000;
 afterEach(() => hv?.shutdownHost());
-
-function li(rd: number, v: number): number[] {
-  const lo = (v << 20) >> 20;
-  return [assemble('lui', { rd, imm: ((v - lo) >>> 12) & 0xfffff }), assemble('addi', { rd, rs1: rd, imm: lo })];
-}
 
 /**
  * An hvm guest in M-mode: loop: mtimecmp = mtime + 200 us; wfi; count++. MTIE is on and
@@ -36,10 +32,8 @@ function sleeperImage(): Uint8Array {
   w.push(assemble('wfi'));
   w.push(assemble('lw', { rd: 6, rs1: 18, imm: 0 }), assemble('addi', { rd: 6, rs1: 6, imm: 1 }), assemble('sw', { rs1: 18, rs2: 6, imm: 0 }));
   w.push(assemble('jal', { imm: (top - w.length) * 4 }));
-  return new Uint8Array(Int32Array.from(w).buffer);
+  return wordsToImage(w);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('waiting in place', () => {
   it('a vCPU waiting on its pCPU shows as blocked, and the wait is not CPU time', async () => {

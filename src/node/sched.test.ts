@@ -10,6 +10,7 @@ import { Hypervisor } from '../core/xen/common/hypervisor';
 import { parseXlConfig } from '../core/tools/xlConfig';
 import { ensureBundleSync } from './testBundle';
 import { nodeVcpuHost } from './vcpuHost';
+import { until } from '../testing/support';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
@@ -24,14 +25,6 @@ function host(pcpus: number, icountShift?: number): Hypervisor {
 const SPIN = { kernel: new Uint8Array(Int32Array.of(assemble('jal', { imm: 0 })).buffer) };
 const spinner = (name: string, extra = ''): ReturnType<typeof parseXlConfig> =>
   parseXlConfig(`name = "${name}"\ntype = "hvm"\nmemory = 8\nkernel = "spin"\n${extra}`);
-
-async function until(cond: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('credit scheduler with real domains', () => {
   it('cap 50 holds a spinning domain at or under half a pCPU, and it still gets close to its cap', async () => {

@@ -12,6 +12,7 @@ import { nodeVcpuHost } from '../../node/vcpuHost';
 import type { DomainRow, GuestFile, HvEvent } from '../protocol/hvProtocol';
 import { HypervisorService } from './hypervisorService';
 import { echoImage, spinImage, truncatedElf } from '../testing/testPrograms';
+import { sleep, until } from '../../testing/support';
 
 const GUESTS = join(projectRoot(), 'public', 'guests');
 const catalog: GuestFile[] = readdirSync(GUESTS)
@@ -36,14 +37,6 @@ function service(): { svc: HypervisorService; batches: { atMs: number; events: r
   const text = (domid: number): string =>
     batches.flatMap((b) => b.events).map((e) => (e.type === 'console' && e.domid === domid ? Buffer.from(e.bytes).toString('latin1') : '')).join('');
   return { svc: s, batches, text };
-}
-
-async function until(cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function ok<T>(r: { ok: true; value: T } | { ok: false; error: string }): T {
@@ -78,7 +71,7 @@ describe('hypervisor service', () => {
     expect(rows().at(-1)!.shutdown).toEqual({ reason: 'poweroff', detail: 'PASS' });
     const t0 = performance.now();
     const n0 = batches.length;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const reports = batches.slice(n0).filter((b) => b.events.some((e) => e.type === 'stats')).length;
     expect(reports).toBeGreaterThanOrEqual(3);
     expect(reports).toBeLessThanOrEqual(Math.ceil((performance.now() - t0) / 100) + 1);
@@ -126,7 +119,7 @@ describe('hypervisor service', () => {
     await until(() => svc.stats().domains[0]!.cpuNs > 50e6);
     const paused = ok(await svc.pause(domid));
     expect(paused.state).toBe('paused');
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(svc.stats().domains[0]!.cpuNs).toBe(paused.cpuNs);
     ok(svc.unpause(domid));
     await until(() => svc.stats().domains[0]!.instret > paused.instret);
