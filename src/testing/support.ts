@@ -7,6 +7,7 @@
  * few members they use (structural types), so they work for any domain-like object.
  */
 import { assemble } from '../core/cpu/asm';
+import { li as liInsns } from '../core/cpu/testing';
 
 /** Resolve after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,11 +68,9 @@ export async function waitForConsole(d: HasConsole, pattern: string | RegExp, op
   }
 }
 
-/** `li rd, value` as two instruction words: lui + addi (addi's immediate sign-extends). */
+/** `li rd, value` as two instruction words: lui + addi (the hart tests' li, encoded). */
 export function li(rd: number, value: number): number[] {
-  const lo = (value << 20) >> 20;
-  const hi = ((value - lo) >>> 12) & 0xfffff;
-  return [assemble('lui', { rd, imm: hi }), assemble('addi', { rd, rs1: rd, imm: lo })];
+  return liInsns(rd, value).map((i) => (typeof i === 'number' ? i : assemble(i[0], i[1])));
 }
 
 /** Instruction (or data) words as a little-endian flat image. */
