@@ -203,7 +203,7 @@ export default defineConfig(
             {
               from: 'src/core/devices',
               to: 'src/core/board',
-              why: 'known debt: device models read their addresses from board/memoryMap.ts instead of taking offsets from the board that places them',
+              why: 'known debt: device models take their parameters (region sizes, the timebase, the PLIC\'s source and priority counts) from board/memoryMap.ts rather than from the board that places them',
             },
             { from: 'src/node', to: 'bench', why: 'known debt: the CLI (src/node/cli.ts) runs bench/main.ts for `hyperlab bench`, and the benchmarks use the Node host' },
           ],
