@@ -22,7 +22,7 @@ if (!HAVE_QEMU) {
 }
 
 const COMMANDS = [
-  'uname', 'echo hello  from   hyperlab', 'cat /etc/motd', 'ls /', 'ls /dev', 'cat /proc/cmdline',
+  'uname -a', 'echo hello  from   hyperlab', 'cat /etc/motd', 'ls /', 'ls /dev', 'cat /proc/cmdline',
   'cat /nonexistent', 'count 100000', 'frobnicate', 'poweroff',
 ];
 
@@ -51,15 +51,18 @@ function cpioEntries(bytes: Buffer): [string, number][] {
 }
 
 describe('the committed images', () => {
-  it('a flat kernel Image and an uncompressed initramfs holding /init', () => {
+  it('a flat kernel Image and an uncompressed initramfs holding /init (a link to /bin/box)', () => {
     const image = readFileSync(LINUX_NOMMU_IMAGE);
     // RISC-V Image header: magic "RISCV\0\0\0" at 48, "RSC\x05" at 56.
     expect(image.toString('latin1', 48, 54)).toBe('RISCV\0');
     expect(image.readUInt32LE(56)).toBe(0x05435352);
     expect(image.length).toBeLessThan(2 * 1024 * 1024);
     const entries = new Map(cpioEntries(readFileSync(LINUX_INITRAMFS)));
-    expect([...entries.keys()].sort()).toEqual(['dev', 'dev/console', 'etc', 'etc/motd', 'init', 'proc', 'sys']);
-    expect(entries.get('init')).toBe(0o100755);
+    for (const name of ['bin', 'bin/box', 'bin/sh', 'dev', 'dev/console', 'etc', 'etc/motd', 'init', 'proc', 'sys', 'tmp']) {
+      expect(entries.has(name), name).toBe(true);
+    }
+    expect(entries.get('init')).toBe(0o120777); // userland.test.ts checks the links
+    expect(entries.get('bin/box')).toBe(0o100755);
     expect(entries.get('dev/console')).toBe(0o020600);
   });
 });
@@ -75,20 +78,20 @@ describe('Linux under hyperlab', () => {
     expect(r.stdout).toContain('10000000.serial: ttyS0 at MMIO 0x10000000 (irq = 3, base_baud = 230400) is a 16550A');
     const out = transcript(r.stdout);
     expect(out[0]).toMatch(/^hyperlab init: Linux 6\.12\.\d+ on riscv32$/);
-    expect(out[1]).toBe('commands: help, echo ARGS, cat FILE..., ls [DIR], uname, count N, poweroff');
+    expect(out[1]).toBe('Type help for the commands.');
     const p = INIT_PROMPT;
-    expect(out[2]).toBe(`${p}uname`);
+    expect(out[2]).toBe(`${p}uname -a`);
     expect(out[3]).toMatch(/^Linux \(none\) 6\.12\.\d+ #1 Wed Jan {2}1 00:00:00 UTC 2025 riscv32$/);
     expect(out.slice(4)).toEqual([
       `${p}echo hello  from   hyperlab`, 'hello from hyperlab',
       `${p}cat /etc/motd`, 'Welcome to Linux on hyperlab: an unmodified kernel on an emulated RV32IMA hart.',
-      `${p}ls /`, 'dev/', 'etc/', 'init', 'proc/', 'root/', 'sys/',
+      `${p}ls /`, 'bin', 'dev', 'etc', 'init', 'mnt', 'proc', 'root', 'sbin', 'sys', 'tmp',
       `${p}ls /dev`, 'console', 'full', 'kmsg', 'null', 'random', 'tty', 'ttyS0', 'urandom', 'zero',
       `${p}cat /proc/cmdline`, 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0',
-      `${p}cat /nonexistent`, 'cat: /nonexistent: error 2',
+      `${p}cat /nonexistent`, 'cat: /nonexistent: No such file or directory',
       `${p}count 100000`, 'counted to 100000',
-      `${p}frobnicate`, 'sh: frobnicate: unknown command (try help)',
-      `${p}poweroff`, 'init: powering off', 'reboot: Power down', '',
+      `${p}frobnicate`, 'sh: frobnicate: not found',
+      `${p}poweroff`, 'poweroff: powering off', 'reboot: Power down', '',
     ]);
     const timing = r.stdout.split('\r\n').filter((l) => l.startsWith('timing:'));
     expect(timing).toHaveLength(1);

@@ -17,7 +17,7 @@ const results: Partial<Record<'ttyS0' | 'hvc0', LinuxBootResult>> = {};
 
 async function boot(console: 'ttyS0' | 'hvc0'): Promise<LinuxBootResult> {
   const r = await bootLinuxDomain({
-    guest: console === 'ttyS0' ? 'sbi-ttyS0' : 'sbi-hvc0', workerScript: ensureBundleSync(), commands: ['echo hello from S-mode', 'cat /proc/cmdline', 'uname'], poweroff: true,
+    guest: console === 'ttyS0' ? 'sbi-ttyS0' : 'sbi-hvc0', workerScript: ensureBundleSync(), commands: ['echo hello from S-mode', 'cat /proc/cmdline', 'uname -a'], poweroff: true,
   });
   results[console] = r;
   return r;
@@ -32,7 +32,7 @@ describe('Linux 6.1 (MMU, S-mode) on hyperlab\'s SBI', () => {
     expect(text).toContain('hyperlab init: Linux 6.1.');
     expect(text).toContain('hyperlab# echo hello from S-mode\nhello from S-mode\nhyperlab# ');
     expect(text).toMatch(new RegExp(`hyperlab# cat /proc/cmdline\nconsole=${console} `));
-    expect(text).toMatch(/hyperlab# uname\nLinux \(none\) 6\.1\.\d+ #1 SMP .* riscv32\n/);
+    expect(text).toMatch(/hyperlab# uname -a\nLinux \(none\) 6\.1\.\d+ #1 SMP .* riscv32\n/);
     expect(r.shutdown).toBe('poweroff (SBI system_reset(0, 0))');
     if (console === 'ttyS0') {
       expect(r.exits['mmio:uart0'] ?? 0).toBeGreaterThan(r.bytes); // at least one exit per byte
@@ -58,13 +58,13 @@ describe('Linux 6.1 (MMU, S-mode) on hyperlab\'s SBI', () => {
   });
 
   it.skipIf(!qemuAvailable())('prints what it prints on QEMU with the SBI shim (console=ttyS0)', async () => {
-    const commands = ['uname', 'echo same on both', 'cat /proc/cmdline', 'ls /', 'cat /nonexistent', 'count 1000'];
+    const commands = ['uname -a', 'echo same on both', 'cat /proc/cmdline', 'ls /', 'cat /nonexistent', 'count 1000'];
     const [h, q] = await Promise.all([
       bootLinuxDomain({ guest: 'sbi-ttyS0', workerScript: ensureBundleSync(), commands, poweroff: true, timeoutMs: 90_000 }),
       qemuSbiSession({ commands: [...commands, 'poweroff'], timeoutMs: 90_000 }),
     ]);
     expect(q.exitCode).toBe(0);
-    expect(filterSbiLinuxConsole(h.console)).toContain('hyperlab# ls /\ndev/\netc/\ninit\n');
+    expect(filterSbiLinuxConsole(h.console)).toContain('hyperlab# ls /\nbin\ndev\netc\ninit\n');
     expect(filterSbiLinuxConsole(h.console)).toBe(filterSbiLinuxConsole(q.stdout));
   });
 });

@@ -293,6 +293,8 @@ int sh_main(int argc, char **argv) {
   static char line[1024];
   struct termios t;
   if (ioctl(0, TCGETS, &t) == 0) sh_interactive = 1;
+  /* ^C and ^\ stop the command in the foreground, not the shell (its children reset them) */
+  if (sh_interactive) ignore_signal(2, 1), ignore_signal(3, 1);
   for (;;) {
     const char *ps1 = var_get("PS1");
     int n = line_read(sh_interactive ? (ps1 ? ps1 : "hyperlab# ") : 0, line, sizeof line);
