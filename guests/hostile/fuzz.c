@@ -3,9 +3,10 @@
  * the building blocks of the attacks of issue 10 in random orders: grant (a page of our
  * own, a foreign page we map, or a special page: re-granting), end a grant, map a grant
  * (into a hole we ballooned out, or into the grant window), unmap, balloon out (our own
- * page, a page holding a mapping, a special page), populate, copy, and reads and writes
- * through whatever is there. Sixteen slots track what each frame holds: 8 data pages at
- * DATA and 8 grant-window frames at WINDOW. Grants use refs 8..11, so that the peer
+ * page, a page holding a mapping, start_info or the xenstore ring: not the grant table,
+ * which a hypervisor without the fixes of issue 10 lets go, and the fuzz with it),
+ * populate, copy, and reads and writes through whatever is there. Sixteen slots track
+ * what each frame holds: 8 data pages at DATA and 8 grant-window frames at WINDOW. Grants use refs 8..11, so that the peer
  * (running the same fuzz against us) finds them often. Afterwards it unmaps what it
  * holds, repopulates its holes and special pages and ends its grants, so that the test
  * can account for every frame.
@@ -114,7 +115,7 @@ void cmd_fuzz(const uint32_t *a, int n) {
     case 8: case 9: { /* balloon out: our page, a mapping, a special page */
       uint32_t r = rnd(4);
       s = r == 0 ? find(MAPPED) : r == 3 ? -1 : find(OWN);
-      uint32_t g = s >= 0 ? slot_gfn[s] : special_gfn();
+      uint32_t g = s >= 0 ? slot_gfn[s] : rnd(2) ? pv.start_info >> 12 : pv.store_gfn;
       if (reservation(XENMEM_decrease_reservation, g) == 1) {
         outs++;
         if (s >= 0) slot_kind[s] = HOLE;
