@@ -113,7 +113,13 @@ export interface PvLayout {
   specialGfns: ReadonlySet<number>;
 }
 
-export class Domain {
+/**
+ * What every domain has. A domain is a PvDomain or an HvmDomain (Domain, below): the
+ * fields only one kind has live on that kind, and `kind` (or `pv`, present on pv domains
+ * only) tells them apart.
+ */
+abstract class DomainCommon {
+  abstract readonly kind: 'pv' | 'hvm';
   readonly vcpus: Vcpu[] = [];
   /** Event channel ports (evtchn.ts). */
   readonly ports: EvtchnPort[] = [];
@@ -121,14 +127,6 @@ export class Domain {
   readonly maptrack = new Map<number, Mapping>();
   /** This domain's grant entries in use now (pinned by a mapping or a copy), by ref. */
   readonly activeGrants = new Map<number, ActiveGrant>();
-  /** The hypervisor's view of this domain's memory (pv domains; hvm: undefined). */
-  mem: GuestMemory | undefined;
-  /** Guest-physical address of shared_info (pv). */
-  sharedInfo = 0;
-  /** Machine byte offset of shared_info (pv; -1: none). Fixed: the guest cannot give the page back. */
-  siMachine = -1;
-  grantFrames: readonly number[] = [];
-  pv: PvLayout | undefined;
   /** Pages the domain has now, and may grow to (memory_op, ballooning). */
   totPages = 0;
   maxPages = 0;
@@ -142,9 +140,6 @@ export class Domain {
   dying = false;
   /** Finisher fail code or crash message, for `xl list -l` and the UI. */
   shutdownDetail = '';
-  uart: Uart16550 | undefined;
-  /** hvm with more than one vCPU: the PLIC registers its vCPU workers share. */
-  plicShared: SharedArrayBuffer | undefined;
   /** Console output kept for `xl console` and late subscribers (at least the last 64 KiB). */
   console: number[] = [];
   /** CPU time in ns over all vCPUs. */
@@ -207,3 +202,52 @@ export class Domain {
     if (this.console.length > 2 * 65536) this.console.splice(0, this.console.length - 65536);
   }
 }
+
+/** A paravirtualized domain: its memory as the hypervisor reads it, shared_info, grant frames, special pages. */
+export class PvDomain extends DomainCommon {
+  readonly kind = 'pv';
+  readonly uart?: undefined;
+  readonly plicShared?: undefined;
+
+  constructor(
+    domid: number, config: DomainConfig, p2m: P2m, ramBase: number, now: number,
+    /** The hypervisor's view of the domain's memory (hypercall arguments, rings). */
+    readonly mem: GuestMemory,
+    /** Where its special pages and channels are. */
+    readonly pv: PvLayout,
+    /** Guest-physical address of shared_info. */
+    readonly sharedInfo: number,
+    /** Machine byte offset of shared_info: fixed, the guest cannot give the page back. */
+    readonly siMachine: number,
+    /** Guest frame numbers of the grant table frames. */
+    readonly grantFrames: readonly number[],
+  ) {
+    super(domid, config, p2m, ramBase, now);
+  }
+}
+
+/** A fully virtualized domain: the device models its exits reach. */
+export class HvmDomain extends DomainCommon {
+  readonly kind = 'hvm';
+  readonly pv?: undefined;
+  /** hvm domains have no shared_info and no grant table. */
+  readonly sharedInfo = 0;
+  readonly siMachine = -1;
+  readonly grantFrames: readonly number[] = [];
+  readonly uart: Uart16550;
+
+  constructor(
+    domid: number, config: DomainConfig, p2m: P2m, ramBase: number, now: number,
+    makeUart: (d: HvmDomain) => Uart16550,
+    /** firmware = "sbi": the guest may hand the firmware buffers (DBCN), read through this. */
+    readonly mem: GuestMemory | undefined,
+    /** More than one vCPU: the PLIC registers its vCPU workers share. */
+    readonly plicShared: SharedArrayBuffer | undefined,
+  ) {
+    super(domid, config, p2m, ramBase, now);
+    this.uart = makeUart(this);
+  }
+}
+
+export type Domain = PvDomain | HvmDomain;
+

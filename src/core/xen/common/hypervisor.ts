@@ -10,7 +10,7 @@ import { Uart16550 } from '../../devices/uart16550';
 import { plicSharedBytes } from '../../devices/plic';
 import type { VcpuBoot } from '../vcpu/vcpuControl';
 import * as C from '../vcpu/vcpuControl';
-import { Domain, Runstate, Vcpu, type BuiltDomain, type DomainImages, type ShutdownReason, type VcpuWorker } from './domain';
+import { HvmDomain, PvDomain, Runstate, Vcpu, type Domain, type BuiltDomain, type DomainImages, type ShutdownReason, type VcpuWorker } from './domain';
 import { buildHvm } from '../hvm/builder';
 import { releaseFrames } from './p2m';
 import { MachineMemory } from './machineMemory';
@@ -207,33 +207,27 @@ export class Hypervisor implements HypercallContext {
     const domid = this.allocDomid();
     // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
     const built: BuiltPv | BuiltDomain = cfg.type === 'pv' ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 }) : buildHvm(this.memory, domid, cfg, images);
-    const d = new Domain(domid, cfg, built.p2m, built.ramBase, this.now());
-    d.totPages = needed;
-    d.maxPages = (cfg.maxmem * 1024 * 1024) / 4096;
-    if (isPv(built)) {
-      d.mem = new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, built.physSize);
-      d.sharedInfo = built.sharedInfo;
-      d.siMachine = (built.p2m.get((built.sharedInfo - built.ramBase) >>> 12) & P2M_MFN_MASK) * 4096 + (built.sharedInfo & 0xfff);
-      d.grantFrames = built.grantFrames;
-      d.pv = {
+    const d: Domain = isPv(built)
+      ? new PvDomain(domid, cfg, built.p2m, built.ramBase, this.now(), new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, built.physSize), {
         startInfo: built.startInfo, consoleGfn: built.consoleGfn, consolePort: 1, consoleBackPort: 0, xenstoreGfn: built.xenstoreGfn,
         xenstorePort: 2, xenstoreBackPort: 0, xenstoreMfn: -1, specialGfns: new Set(built.specialGfns),
-      };
-    } else {
-      // The UART's line goes to every vCPU's view of the PLIC (one PLIC, shared when SMP).
-      d.uart = new Uart16550({
-        onTransmit: (b) => this.consoleOut(d, Uint8Array.of(b)),
-        irq: { set: (level) => { for (const v of d.vcpus) this.setIrq(v, C.IRQ_UART, level); } },
-      });
-      // firmware = "sbi": hyperlab's SBI serves the guest, which may hand it buffers (DBCN).
-      if (cfg.firmware === 'sbi') d.mem = new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, cfg.memory * 1024 * 1024);
-      if (cfg.vcpus > 1) d.plicShared = new SharedArrayBuffer(plicSharedBytes(cfg.vcpus));
-    }
+      }, built.sharedInfo, (built.p2m.get((built.sharedInfo - built.ramBase) >>> 12) & P2M_MFN_MASK) * 4096 + (built.sharedInfo & 0xfff), built.grantFrames)
+      : new HvmDomain(domid, cfg, built.p2m, built.ramBase, this.now(),
+        // The UART's line goes to every vCPU's view of the PLIC (one PLIC, shared when SMP).
+        (h) => new Uart16550({
+          onTransmit: (b) => this.consoleOut(h, Uint8Array.of(b)),
+          irq: { set: (level) => { for (const v of h.vcpus) this.setIrq(v, C.IRQ_UART, level); } },
+        }),
+        // firmware = "sbi": hyperlab's SBI serves the guest, which may hand it buffers (DBCN).
+        cfg.firmware === 'sbi' ? new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, cfg.memory * 1024 * 1024) : undefined,
+        cfg.vcpus > 1 ? new SharedArrayBuffer(plicSharedBytes(cfg.vcpus)) : undefined);
+    d.totPages = needed;
+    d.maxPages = (cfg.maxmem * 1024 * 1024) / 4096;
     this.domains.set(domid, d);
     try {
       for (let i = 0; i < cfg.vcpus; i++) d.vcpus.push(new Vcpu(d, i)); // before ports: bind_virq checks nrVcpus
       this.slots.assign(d);
-      if (d.pv) this.connectPvBackends(d);
+      if (d.kind === 'pv') connectPvBackends(this, d, this.dom0Handlers);
       for (const v of d.vcpus) {
         this.schedule.addVcpu(v);
         v.runstateSince = this.now();
@@ -377,9 +371,9 @@ export class Hypervisor implements HypercallContext {
   /** Bytes typed on a domain's console. Returns how many were taken. */
   consoleInput(domid: number, bytes: Uint8Array): number {
     const d = this.getDomain(domid);
-    if (d.pv && d.mem) {
+    if (d.kind === 'pv') {
       d.consoleIn.push(...bytes);
-      this.feedConsole(d);
+      feedConsole(this, d);
       this.feedSbiConsole(d);
       return bytes.length;
     }
@@ -399,15 +393,6 @@ export class Hypervisor implements HypercallContext {
   consoleOut(d: Domain, bytes: Uint8Array): void {
     for (const b of bytes) d.appendConsole(b);
     this.emit('console', d.domid, bytes);
-  }
-
-  /** Move queued console input into the pv console ring and tell the guest. */
-  feedConsole(d: Domain): void {
-    feedConsole(this, d);
-  }
-
-  private connectPvBackends(d: Domain): void {
-    connectPvBackends(this, d, this.dom0Handlers);
   }
 
   private dom0Xs: ReturnType<Xenstored['connect']> | undefined;

@@ -20,7 +20,8 @@ export const sbiConsoleReaders = new WeakSet<object>();
 
 export function serveFirmware(hv: Hypervisor, v: Vcpu, kind: number, a: number[]): number {
   const d = v.domain;
-  const m = d.mem!;
+  const m = d.mem;
+  if (m === undefined) return -X.ENOSYS; // no firmware behind this vCPU (hvm, firmware = "none")
   try {
     switch (kind) {
       case C.VcpuRequest.HYPERCALL: {

@@ -4,25 +4,25 @@
  * and the domain's home in xenstore (docs/misc/xenstore-paths.pandoc).
  */
 import { ConsoleRing } from './consoleRing';
-import type { Domain } from '../common/domain';
+import type { PvDomain } from '../common/domain';
 import { GuestFault } from '../common/guestMemory';
 import type { Hypervisor } from '../common/hypervisor';
 import { P2M_MFN_MASK } from '../../bus/bus';
 import { sharedPage } from '../../tools/xenstore';
 
 /** The domain's console backend, made when first used (the page is the guest's from boot). */
-const consoleRings = new WeakMap<Domain, ConsoleRing>();
-function consoleRing(d: Domain): ConsoleRing {
+const consoleRings = new WeakMap<PvDomain, ConsoleRing>();
+function consoleRing(d: PvDomain): ConsoleRing {
   let r = consoleRings.get(d);
   if (!r) {
-    r = new ConsoleRing(d.mem!, d.ramBase + d.pv!.consoleGfn * 4096);
+    r = new ConsoleRing(d.mem, d.ramBase + d.pv.consoleGfn * 4096);
     consoleRings.set(d, r);
   }
   return r;
 }
 
-export function feedConsole(hv: Hypervisor, d: Domain): void {
-  if (!d.pv || !d.mem || d.consoleIn.length === 0) return;
+export function feedConsole(hv: Hypervisor, d: PvDomain): void {
+  if (d.consoleIn.length === 0) return;
   try {
     const n = consoleRing(d).feed(d.consoleIn);
     if (n > 0) {
@@ -34,8 +34,8 @@ export function feedConsole(hv: Hypervisor, d: Domain): void {
   }
 }
 
-export function connectPvBackends(hv: Hypervisor, d: Domain, dom0Handlers: Map<number, () => void>): void {
-  const pv = d.pv!;
+export function connectPvBackends(hv: Hypervisor, d: PvDomain, dom0Handlers: Map<number, () => void>): void {
+  const pv = d.pv;
   if (hv.evtchn.allocUnbound(d, 0) !== pv.consolePort || hv.evtchn.allocUnbound(d, 0) !== pv.xenstorePort) {
     throw new Error('a new domain did not get ports 1 and 2');
   }
