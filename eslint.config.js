@@ -19,7 +19,8 @@ const TESTS = ['**/*.test.ts', '**/*.test.tsx', 'e2e/**', 'src/core/cpu/testing.
 // toolstack), the Node host, the worker side of src/web and the worker entry points. The
 // page talks to it through src/web/protocol and may import its types, never its code.
 const WORKER_ONLY = ['src/core', 'src/node', 'src/web/worker', 'workers', 'bench', 'guests'];
-// Pure ABI numbers and layouts: safe to load anywhere.
+// Pure modules the page may load too: the ABI's numbers and layouts. A pure helper of the
+// core that the page needs (no worker API, no shared state) goes on this list.
 const ANYWHERE = ['src/core/xen/public'];
 
 export default defineConfig(
