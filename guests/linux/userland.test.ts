@@ -29,9 +29,12 @@ const SCRIPT = [
   "export GREETING=hi; sh -c 'echo $GREETING'; X=1 sh -c 'echo X=$X'; echo \"[$X]\"",
   'false || echo or; true && echo and; false && echo no; echo $?',
   'mkdir -p d/e/f; touch d/e/g; cp -r d d2; mv d2/e/g d2/h; rm -r d; rmdir d2/e/f; ls -F d2 d2/e; ls',
+  'mv /tmp/f /root/f2; cat /root/f2 | wc -l; ls /tmp/f',
+  "sh -c 'exit 3'; echo $?; ls /nope 2>&1 | wc -l",
   'cd /bin; echo c* ~; cd; pwd',
   'ls -l /init',
   'echo hello | hexdump -C; echo hi | hexdump',
+  'dd if=/dev/zero bs=64 count=1 2> /dev/null | hexdump -C',
   'dd if=/dev/zero of=/tmp/z bs=1k count=64',
   'du -s /tmp; df -a',
   'mount -t tmpfs none /mnt && touch /mnt/x && ls /mnt && umount /mnt && ls /mnt; echo mounted; mount',
@@ -62,12 +65,15 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(next()).toEqual(['hi', 'X=1', '[]']);
   expect(next()).toEqual(['or', 'and', '1']);
   expect(next()).toEqual(['d2:', 'e/', 'h', '', 'd2/e:', 'd2', 'err', 'f', 's.sh', 't']);
+  expect(next()).toEqual(['2', 'ls: /tmp/f: No such file or directory']); // mv across file systems
+  expect(next()).toEqual(['3', '1']);
   expect(next()).toEqual(['cat chmod count cp /root', '/root']);
   expect(next()).toEqual(['lrwxrwxrwx    1 0        0                 8 Jan  1 00:00 /init -> /bin/box']);
   expect(next()).toEqual([
     '00000000  68 65 6c 6c 6f 0a                                 |hello.|', '00000006',
     '0000000 6968 000a', '0000003',
   ]);
+  expect(next()).toEqual(['00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|', '*', '00000040']);
   const dd = next();
   expect(dd.slice(0, 2)).toEqual(['64+0 records in', '64+0 records out']);
   expect(dd[2]).toMatch(/^65536 bytes \(66 kB, 64 KiB\) copied, \d+\.\d+ s, \d+(\.\d)? [kMG]?B\/s$/);

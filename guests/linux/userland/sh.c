@@ -235,14 +235,16 @@ static int parse_cmd(struct cmd *c) {
   return op == '\n' ? ';' : op;
 }
 
-/* Parse and run the pipelines of text, one after the other. */
+/* Parse and run the pipelines of text, one after the other. A builtin may run text of its
+ * own (. FILE): the words of the pipeline running it stay below `base` in wordbuf. */
 int sh_run_text(const char *text) {
-  static struct pipeline p;
+  struct pipeline p;
   const char *saved = src;
+  size_t base = wordused;
   int skip = 0; /* after && with a failure, or || with a success */
   src = text;
   while (*src) {
-    wordused = 0;
+    wordused = base;
     p.n = 0, p.background = 0;
     int op;
     do {
@@ -261,6 +263,7 @@ int sh_run_text(const char *text) {
     if (op == ';' || op == '&' || op == 0) skip = 0;
   }
   src = saved;
+  wordused = base;
   return sh_status;
 }
 
@@ -300,6 +303,7 @@ int sh_main(int argc, char **argv) {
     int n = line_read(sh_interactive ? (ps1 ? ps1 : "hyperlab# ") : 0, line, sizeof line);
     if (n < 0) break;
     if (sh_interactive) history_add(line);
+    reap_background();
     sh_run_text(line);
   }
   if (sh_interactive) out("exit\n");

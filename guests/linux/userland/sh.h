@@ -44,6 +44,7 @@ void sh_exit(int status) __attribute__((noreturn));
 
 /* sh_run.c */
 int run_pipeline(struct pipeline *p);
+void reap_background(void); /* collect the commands started with & that have ended */
 
 /* sh_builtin.c */
 int is_builtin(const char *name);

@@ -7,7 +7,9 @@
  *
  * Keys: printable characters insert; Backspace; Delete, ^D (on an empty line: end of
  * input); Left, Right, Home, End, ^A, ^E, ^B, ^F; Up, Down, ^P, ^N (history); ^U, ^K cut
- * before, after the cursor; ^W the word before; ^C abandons the line; ^L redraws.
+ * before, after the cursor; ^W the word before; ^C abandons the line; ^L redraws; Tab
+ * completes a command (the first word: $PATH's files and the builtins) or a path: the
+ * common part of the matches, and on a second Tab with several, lists them.
  */
 #include "sh.h"
 
@@ -85,6 +87,83 @@ static void redraw(const char *buf, size_t len, size_t from, size_t to) {
   left(len - to);
 }
 
+/* ---- completion ---- */
+struct completion {
+  const char *prefix;
+  size_t len, common; /* the prefix's length; the length the matches share */
+  char first[128];
+  int count, list;    /* list: print each match */
+};
+
+static void complete_with(struct completion *c, const char *name, int is_dir) {
+  if (strncmp(name, c->prefix, c->len) || (name[0] == '.' && c->prefix[0] != '.')) return;
+  if (c->list) out(name), out(is_dir ? "/  " : "  ");
+  if (!c->count++) {
+    strlcpy(c->first, name, sizeof c->first - 1);
+    c->common = strlen(c->first);
+    if (is_dir) strlcat(c->first, "/", sizeof c->first);
+  } else {
+    size_t k = 0;
+    while (k < c->common && c->first[k] == name[k]) k++;
+    c->common = k;
+  }
+}
+
+static int complete_entry(const char *name, int type, void *arg) {
+  complete_with(arg, name, type == DT_DIR);
+  return 0;
+}
+
+static void complete_in(struct completion *c, const char *word, size_t wlen, int command) {
+  char dir[256] = ".";
+  const char *slash = 0;
+  for (size_t i = 0; i < wlen; i++)
+    if (word[i] == '/') slash = word + i;
+  c->prefix = slash ? slash + 1 : word;
+  c->len = wlen - (size_t)(c->prefix - word);
+  if (slash) {
+    size_t n = (size_t)(slash - word);
+    if (n >= sizeof dir) return;
+    memcpy(dir, word, n), dir[n] = 0;
+    if (!n) strlcpy(dir, "/", sizeof dir);
+  }
+  if (command && !slash) {
+    const char *path = var_get("PATH");
+    unsigned long seen[8]; /* the directories' inodes: /sbin is /bin here */
+    int nseen = 0;
+    for (const char *p = path ? path : "/bin"; *p;) {
+      const char *end = strchr(p, ':');
+      size_t n = end ? (size_t)(end - p) : strlen(p);
+      struct stat st;
+      int k = 0;
+      if (n < sizeof dir) memcpy(dir, p, n), dir[n] = 0;
+      if (n < sizeof dir && stat(dir, &st) == 0) {
+        while (k < nseen && seen[k] != st.st_ino) k++;
+        if (k == nseen && nseen < 8) seen[nseen++] = st.st_ino, each_entry(dir, complete_entry, c);
+      }
+      p += n + (end != 0);
+    }
+    static const char builtins[] = "cd\0exit\0export\0unset\0history\0source\0help\0";
+    for (const char *b = builtins; *b; b += strlen(b) + 1) complete_with(c, b, 0);
+  } else {
+    each_entry(dir, complete_entry, c);
+  }
+}
+
+/* Tab at the cursor (the end of the word being typed); the characters to insert into add. */
+static void complete(const char *buf, size_t cur, int list, char *add, size_t size) {
+  size_t start = cur;
+  while (start && buf[start - 1] != ' ') start--;
+  size_t w = start;
+  while (w && buf[w - 1] == ' ') w--;
+  int command = !w || buf[w - 1] == '|' || buf[w - 1] == ';' || buf[w - 1] == '&';
+  struct completion c = {0, 0, 0, "", 0, list};
+  add[0] = 0;
+  complete_in(&c, buf + start, cur - start, command);
+  if (c.count == 1) strlcpy(add, c.first + c.len, size), strlcat(add, c.first[strlen(c.first) - 1] == '/' ? "" : " ", size);
+  else if (c.count > 1 && c.common > c.len && c.common - c.len < size) memcpy(add, c.first + c.len, c.common - c.len), add[c.common - c.len] = 0;
+}
+
 int line_read(const char *prompt, char *buf, size_t size) {
   if (!prompt || term_raw() < 0) {
     if (prompt) out(prompt);
@@ -95,9 +174,11 @@ int line_read(const char *prompt, char *buf, size_t size) {
   int hist = hist_count; /* the history line shown; hist_count = the line being typed */
   static char typed[256];
   buf[0] = 0;
+  int last_tab = 0;
   for (;;) {
     int c = get_byte();
     if (c < 0 || (c == 4 && !len)) return term_restore(), -1;
+    if (c != 9) last_tab = 0;
     size_t old_cur = cur;
     if (c == '\r' || c == '\n') {
       out("\n");
@@ -155,6 +236,21 @@ int line_read(const char *prompt, char *buf, size_t size) {
       memmove(buf + from, buf + to, len - to + 1);
       len -= to - from, cur = from;
       redraw(buf, len, old_cur, cur);
+    } else if (c == 9) { /* Tab */
+      char add[128];
+      complete(buf, cur, 0, add, sizeof add);
+      if (!add[0] && last_tab) { /* a second Tab: the matches, then the line again */
+        out("\n");
+        complete(buf, cur, 1, add, sizeof add);
+        out("\n"), out(prompt), outn(buf, len), left(len - cur);
+      }
+      for (const char *a = add; *a && len + 1 < size; a++) {
+        memmove(buf + cur + 1, buf + cur, len - cur + 1);
+        buf[cur++] = *a, len++;
+      }
+      if (add[0]) redraw(buf, len, old_cur, cur);
+      last_tab = !add[0];
+      continue;
     } else if (c == 12) { /* ^L */
       out("\x1b[H\x1b[2J"), out(prompt);
       redraw(buf, len, 0, cur);

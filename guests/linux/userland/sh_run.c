@@ -93,6 +93,15 @@ static int wait_status(pid_t pid) {
   return 128 + WTERMSIG(status);
 }
 
+void reap_background(void) {
+  int info[32];
+  /* waitid(P_ALL, 0, info, WEXITED | WNOHANG): 0 with no pid in info when none has ended */
+  for (int i = 0; i < 64; i++) {
+    memset(info, 0, sizeof info);
+    if (my_syscall5(__NR_waitid, 0, 0, info, 4 | 1, 0) < 0 || info[3] == 0) break;
+  }
+}
+
 /* A builtin in the shell, with its redirections (and pipe ends) applied and undone. */
 static int run_builtin_with(struct cmd *c, int in, int outfd, int *status) {
   int saved[3];
