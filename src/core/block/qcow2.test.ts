@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { firstDifference } from './bytes';
 import { checkQcow2 } from './check';
 import { ImageError, RawImage, type BlockImage } from './image';
 import { createOverlay, openImage, type BackingResolver } from './open';
@@ -31,11 +32,9 @@ function consistent(store: MemoryStore | Uint8Array): void {
 }
 
 /** Byte arrays compared fast (toEqual walks them element by element); the first difference is shown. */
-export function sameBytes(got: Uint8Array, want: Uint8Array): void {
-  expect(got.length).toBe(want.length);
-  let i = 0;
-  while (i < got.length && got[i] === want[i]) i++;
-  if (i < got.length) expect({ at: i, bytes: Array.from(got.subarray(i, i + 16)) }).toEqual({ at: i, bytes: Array.from(want.subarray(i, i + 16)) });
+function sameBytes(got: Uint8Array, want: Uint8Array): void {
+  const i = firstDifference(got, want);
+  if (i >= 0) expect({ at: i, bytes: Array.from(got.subarray(i, i + 16)) }).toEqual({ at: i, bytes: Array.from(want.subarray(i, i + 16)) });
 }
 
 function readAll(img: BlockImage, off: number, len: number): Uint8Array {

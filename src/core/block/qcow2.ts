@@ -118,9 +118,16 @@ export function createQcow2(store: ByteStore, opts: Qcow2CreateOptions): void {
     pos += 8 + roundUp(data.length, 8);
   };
   if (opts.backingName !== undefined) {
-    if (opts.backingFormat !== undefined) ext(EXT_BACKING_FORMAT, enc.encode(opts.backingFormat));
+    if (opts.backingFormat !== undefined) {
+      const f = enc.encode(opts.backingFormat);
+      if (pos + 8 + roundUp(f.length, 8) + 8 > cs) throw new RangeError('backing format does not fit in the header cluster');
+      ext(EXT_BACKING_FORMAT, f);
+    }
   }
-  ext(EXT_FEATURE_TABLE, featureTable());
+  // The feature name table is optional: left out when it would not fit (512-byte clusters).
+  const names = featureTable();
+  const nameLen = opts.backingName === undefined ? 0 : enc.encode(opts.backingName).length;
+  if (pos + 8 + names.length + 8 + nameLen <= cs) ext(EXT_FEATURE_TABLE, names);
   v.setUint32(pos, EXT_END);
   v.setUint32(pos + 4, 0);
   pos += 8;
