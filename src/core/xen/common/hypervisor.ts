@@ -6,17 +6,15 @@
  * its control block (vcpuControl.ts). Which vCPU runs when is the schedule's business
  * (schedule.ts: the mechanism; sched/: the policies).
  */
-import { Uart16550 } from '../../devices/uart16550';
-import { plicSharedBytes } from '../../devices/plic';
 import type { VcpuBoot } from '../vcpu/vcpuControl';
 import * as C from '../vcpu/vcpuControl';
-import { HvmDomain, PvDomain, Runstate, Vcpu, type Domain, type BuiltDomain, type DomainImages, type ShutdownReason, type VcpuWorker } from './domain';
+import { Runstate, Vcpu, type Domain, type BuiltDomain, type DomainImages, type ShutdownReason, type VcpuWorker } from './domain';
 import { buildHvm } from '../hvm/builder';
 import { releaseFrames } from './p2m';
 import { MachineMemory } from './machineMemory';
 import { EventChannels, type EvtchnDomain } from './evtchn';
 import { GrantTables } from './gnttab';
-import { GuestMemory } from './guestMemory';
+import { newDomain, vcpuBoot } from './domainCreate';
 import type { MachineViews } from './sharedInfo';
 import { EvtchnSlots } from './evtchnSlots';
 import { depopulatePage, populatePage } from './memory';
@@ -32,7 +30,6 @@ import { RoundRobin } from './sched/roundRobin';
 import type { SliceTrace } from './sched/sliceTrace';
 import { Schedule } from './sched/schedule';
 import { MAX_VCPU_SLOTS } from './evtchnDirect';
-import { P2M_MFN_MASK } from '../../bus/bus';
 import type { DomainConfig } from '../../tools/xlConfig';
 
 /** How a host starts vCPU workers (node:worker_threads, Web Workers). */
@@ -207,20 +204,12 @@ export class Hypervisor implements HypercallContext {
     const domid = this.allocDomid();
     // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
     const built: BuiltPv | BuiltDomain = cfg.type === 'pv' ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 }) : buildHvm(this.memory, domid, cfg, images);
-    const d: Domain = isPv(built)
-      ? new PvDomain(domid, cfg, built.p2m, built.ramBase, this.now(), new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, built.physSize), {
-        startInfo: built.startInfo, consoleGfn: built.consoleGfn, consolePort: 1, consoleBackPort: 0, xenstoreGfn: built.xenstoreGfn,
-        xenstorePort: 2, xenstoreBackPort: 0, xenstoreMfn: -1, specialGfns: new Set(built.specialGfns),
-      }, built.sharedInfo, (built.p2m.get((built.sharedInfo - built.ramBase) >>> 12) & P2M_MFN_MASK) * 4096 + (built.sharedInfo & 0xfff), built.grantFrames)
-      : new HvmDomain(domid, cfg, built.p2m, built.ramBase, this.now(),
-        // The UART's line goes to every vCPU's view of the PLIC (one PLIC, shared when SMP).
-        (h) => new Uart16550({
-          onTransmit: (b) => this.consoleOut(h, Uint8Array.of(b)),
-          irq: { set: (level) => { for (const v of h.vcpus) this.setIrq(v, C.IRQ_UART, level); } },
-        }),
-        // firmware = "sbi": hyperlab's SBI serves the guest, which may hand it buffers (DBCN).
-        cfg.firmware === 'sbi' ? new GuestMemory(this.memory.buffer, built.p2m, built.ramBase, cfg.memory * 1024 * 1024) : undefined,
-        cfg.vcpus > 1 ? new SharedArrayBuffer(plicSharedBytes(cfg.vcpus)) : undefined);
+    const d = newDomain(domid, cfg, built, {
+      buffer: this.memory.buffer,
+      now: () => this.now(),
+      uartTransmit: (h, b) => this.consoleOut(h, Uint8Array.of(b)),
+      uartIrq: (h, level) => { for (const v of h.vcpus) this.setIrq(v, C.IRQ_UART, level); },
+    });
     d.totPages = needed;
     d.maxPages = (cfg.maxmem * 1024 * 1024) / 4096;
     this.domains.set(domid, d);
@@ -231,7 +220,7 @@ export class Hypervisor implements HypercallContext {
       for (const v of d.vcpus) {
         this.schedule.addVcpu(v);
         v.runstateSince = this.now();
-        v.worker = this.host.start(this.bootOf(d, v, built.entry, built.args, built.mrom), (msg) => this.vcpuCrashed(v, msg));
+        v.worker = this.host.start(vcpuBoot(d, v, built, { buffer: this.memory.buffer, evtchnDir: this.slots.dir.buffer, icountShift: this.icountShift }), (msg) => this.vcpuCrashed(v, msg));
       }
     } catch (e) {
       this.destroyDomain(domid, 'creation failed');
@@ -255,32 +244,6 @@ export class Hypervisor implements HypercallContext {
       if (!this.domains.has(id)) return id;
     }
     throw new Error(`no free domain id (${DOMID_FIRST_RESERVED - 1} domains exist)`);
-  }
-
-  private bootOf(d: Domain, v: Vcpu, entry: number, args: [number, number, number], mrom?: { fdtAddr: number; nextAddr: number }): VcpuBoot {
-    return {
-      domid: d.domid,
-      vcpuId: v.vcpuId,
-      type: d.config.type,
-      machineMemory: this.memory.buffer,
-      p2m: d.p2m.table.buffer as SharedArrayBuffer,
-      p2mGeneration: d.p2m.generation.buffer as SharedArrayBuffer,
-      control: v.cb.buffer as SharedArrayBuffer,
-      ramBase: d.ramBase,
-      ramSize: d.mem ? d.p2m.maxFrames * 4096 : d.ramSize,
-      ...(d.pv ? { sharedInfoMachine: d.siMachine } : {}),
-      ...(d.plicShared ? { plicShared: d.plicShared } : {}),
-      nrVcpus: d.vcpus.length,
-      evtchnDir: this.slots.dir.buffer,
-      consoleIn: d.sbiConsoleIn.buffer,
-      vcpuSlot: v.slot,
-      ...(d.evtchnSlot >= 0 ? { domainSlot: d.evtchnSlot } : {}),
-      ...(mrom ? { mrom } : {}),
-      ...(d.pv ? {} : { firmware: d.config.firmware }),
-      entry,
-      args: [v.vcpuId, args[1], args[2]],
-      clock: this.icountShift === undefined ? { kind: 'real', epochMs: d.epochMs } : { kind: 'icount', shift: this.icountShift },
-    };
   }
 
   getDomain(domid: number): Domain {
@@ -500,8 +463,4 @@ export class Hypervisor implements HypercallContext {
     // 'restart' needs the images again: the toolstack (which has them) does it on the event.
     this.emit('domain', d.domid);
   }
-}
-
-function isPv(b: BuiltPv | BuiltDomain): b is BuiltPv {
-  return 'startInfo' in b;
 }
