@@ -127,6 +127,15 @@ describe('the userland on both kernels', () => {
     expect(r.stdout).toContain('poweroff: powering off');
   });
 
+  it('root= naming a disk that is not there: init says so and the initramfs stays the root', async () => {
+    const append = 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0 root=/dev/vda';
+    const r = await hyperlabSession({ commands: ['ls /init', 'poweroff'], append, timeoutMs: 60_000 });
+    expect(r.exitCode).toBe(0);
+    const text = r.stdout.replace(/\r\n/g, '\n');
+    expect(text).toMatch(/\ninit: root disk: \/dev\/vda: [^\n]+\nType help for the commands\.\n/);
+    expect(text).toContain(`${INIT_PROMPT}ls /init\n/init\n`);
+  });
+
   it('Linux 6.1 with the MMU (S-mode on the SBI, an hvm domain): the same', async () => {
     const r = await bootLinuxDomain({
       guest: 'sbi-ttyS0', workerScript: ensureBundleSync(), commands: SCRIPT, poweroff: true, timeoutMs: 120_000,

@@ -33,15 +33,15 @@ interface LinuxPreset {
 const LINUX: Readonly<Record<string, LinuxPreset>> = {
   'linux-nommu': {
     kernel: 'linux/linux-6.12-nommu.Image', cmdline: TTYS0,
-    description: 'Linux 6.12 without an MMU, in M-mode as on QEMU -bios none (UART console), with a small shell',
+    description: 'Linux 6.12 without an MMU, in M-mode as on QEMU -bios none (UART console), with a shell and a small userland (docs/linux.md)',
   },
   'linux-sbi': {
     kernel: 'linux/linux-6.1-mmu.Image', firmware: 'sbi', cmdline: TTYS0,
-    description: 'Linux 6.1 with the Sv32 MMU, in S-mode on hyperlab\'s SBI firmware (UART console), with a small shell',
+    description: 'Linux 6.1 with the Sv32 MMU, in S-mode on hyperlab\'s SBI firmware (UART console), with a shell and a small userland (docs/linux.md)',
   },
   'linux-sbi-hvc': {
     kernel: 'linux/linux-6.1-mmu.Image', firmware: 'sbi', cmdline: 'console=hvc0 earlycon=sbi initramfs_async=0',
-    description: 'Linux 6.1 with the Sv32 MMU on hyperlab\'s SBI firmware, on the SBI console (hvc0), with a small shell',
+    description: 'Linux 6.1 with the Sv32 MMU on hyperlab\'s SBI firmware, on the SBI console (hvc0), with a shell and a small userland (docs/linux.md)',
   },
 };
 /** The RAM of a Linux preset, MiB. */
