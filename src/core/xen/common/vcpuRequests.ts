@@ -7,7 +7,7 @@
 import { Runstate, type Vcpu } from './domain';
 import { GuestFault } from './guestMemory';
 import type { Hypervisor } from './hypervisor';
-import { hypercall, HcAction } from './hypercalls';
+import { hypercall, HcAction, type HypercallContext } from './hypercalls';
 import * as C from '../vcpu/vcpuControl';
 import * as X from '../public/xen';
 
@@ -18,7 +18,10 @@ import * as X from '../public/xen';
  */
 export const sbiConsoleReaders = new WeakSet<object>();
 
-export function serveFirmware(hv: Hypervisor, v: Vcpu, kind: number, a: number[]): number {
+/** What serving a vCPU's requests uses of the hypervisor. */
+export type VcpuRequestHost = HypercallContext & Pick<Hypervisor, 'consoleOut' | 'guestShutdown' | 'setIrq' | 'vcpuUp'>;
+
+export function serveFirmware(hv: VcpuRequestHost, v: Vcpu, kind: number, a: number[]): number {
   const d = v.domain;
   const m = d.mem;
   if (m === undefined) return -X.ENOSYS; // no firmware behind this vCPU (hvm, firmware = "none")

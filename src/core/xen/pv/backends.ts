@@ -7,6 +7,9 @@ import { ConsoleRing } from './consoleRing';
 import type { PvDomain } from '../common/domain';
 import { GuestFault } from '../common/guestMemory';
 import type { Hypervisor } from '../common/hypervisor';
+
+/** What the backends use of the hypervisor (Domain-0's view of it). */
+export type BackendHost = Pick<Hypervisor, 'evtchn' | 'dom0' | 'consoleOut' | 'memory' | 'xenstored' | 'xsDom0' | 'dmesg'>;
 import { P2M_MFN_MASK } from '../../bus/bus';
 import { sharedPage } from '../../tools/xenstore';
 
@@ -21,7 +24,7 @@ function consoleRing(d: PvDomain): ConsoleRing {
   return r;
 }
 
-export function feedConsole(hv: Hypervisor, d: PvDomain): void {
+export function feedConsole(hv: BackendHost, d: PvDomain): void {
   if (d.consoleIn.length === 0) return;
   try {
     const n = consoleRing(d).feed(d.consoleIn);
@@ -34,7 +37,7 @@ export function feedConsole(hv: Hypervisor, d: PvDomain): void {
   }
 }
 
-export function connectPvBackends(hv: Hypervisor, d: PvDomain, dom0Handlers: Map<number, () => void>): void {
+export function connectPvBackends(hv: BackendHost, d: PvDomain, dom0Handlers: Map<number, () => void>): void {
   const pv = d.pv;
   if (hv.evtchn.allocUnbound(d, 0) !== pv.consolePort || hv.evtchn.allocUnbound(d, 0) !== pv.xenstorePort) {
     throw new Error('a new domain did not get ports 1 and 2');
