@@ -3,9 +3,9 @@
  * a0 = vCPU id, a1 = start_info; a vCPU brought up with VCPUOP_up starts at spin_entry
  * and spins, counting in spin_counter, until the hypervisor stops it.
  *
- * trap_entry saves a struct trap_frame (common/frame.h) on the trap stack (sscratch) and
- * calls hostile_trap(frame), which either fixes the frame up (a faulting probe returns -1,
- * any other fault restarts the shell) and sret resumes what the frame says.
+ * trap_entry is common/frame.h's S-mode TRAP_VECTOR: a struct trap_frame on the trap
+ * stack (sscratch), then hostile_trap(frame), which fixes the frame up (a faulting probe
+ * returns -1, any other fault restarts the shell); sret resumes what the frame says.
  */
 #include "frame.h"
 
@@ -66,28 +66,4 @@ restart_shell:                  /* where a fault outside a probe resumes */
 
   .balign 4
 trap_entry:
-  csrrw sp, sscratch, sp
-  addi sp, sp, -FRAME_SIZE
-  SAVE_GPRS
-  csrr t0, sscratch
-  sw t0, 2*4(sp)
-  csrr t0, sepc
-  sw t0, FRAME_EPC(sp)
-  csrr t0, scause
-  sw t0, FRAME_CAUSE(sp)
-  csrr t0, stval
-  sw t0, FRAME_TVAL(sp)
-  csrr t0, sstatus
-  sw t0, FRAME_STATUS(sp)
-  mv a0, sp
-  call hostile_trap
-  lw t0, FRAME_EPC(sp)
-  csrw sepc, t0
-  lw t0, FRAME_STATUS(sp)
-  csrw sstatus, t0
-  lw t0, 2*4(sp)
-  csrw sscratch, t0
-  RESTORE_GPRS
-  addi sp, sp, FRAME_SIZE
-  csrrw sp, sscratch, sp
-  sret
+  TRAP_VECTOR s, hostile_trap
