@@ -174,7 +174,7 @@ function cyclicComponents(adj) {
   return comp;
 }
 
-/** Shortest path of units from `a` to `b` in `adj`, as a list (a ... b). */
+/** Shortest path of units from `a` to `b` in `adj`, as a list (a ... b); empty when there is none. */
 function shortestPath(adj, a, b) {
   const prev = new Map([[a, null]]);
   const queue = [a];
@@ -188,8 +188,9 @@ function shortestPath(adj, a, b) {
       }
     }
   }
+  if (!prev.has(b)) return [];
   const out = [];
-  for (let v = b; v !== null && v !== undefined; v = prev.get(v)) out.unshift(v);
+  for (let v = b; v !== null; v = prev.get(v)) out.unshift(v);
   return out;
 }
 
@@ -205,6 +206,11 @@ function folderGraph(options) {
   for (const s of sources) walk(path.join(root, s), files, ignore);
   const known = new Set(knownCycles.map((k) => `${k.from} -> ${k.to}`));
   const adj = new Map();
+  const all = new Map(); // with the known edges
+  const add = (g, from, to) => {
+    if (!g.has(from)) g.set(from, new Set());
+    g.get(from).add(to);
+  };
   for (const f of files) {
     const from = unitOf(units, rel(root, f));
     const { importedFiles } = ts.preProcessFile(fs.readFileSync(f, 'utf8'), true, true);
@@ -212,12 +218,21 @@ function folderGraph(options) {
       const target = resolveSpecifier(f, imp.fileName);
       if (target === null) continue;
       const to = unitOf(units, rel(root, target));
-      if (to === from || known.has(`${from} -> ${to}`)) continue;
-      if (!adj.has(from)) adj.set(from, new Set());
-      adj.get(from).add(to);
+      if (to === from) continue;
+      add(all, from, to);
+      if (!known.has(`${from} -> ${to}`)) add(adj, from, to);
     }
   }
-  const graph = { adj, comp: cyclicComponents(adj), known };
+  // A known edge that is gone, or that no longer closes a cycle, is debt paid: say so, so
+  // that the list is shortened.
+  const paid = new Map();
+  for (const k of knownCycles) {
+    let why = null;
+    if (!all.get(k.from)?.has(k.to)) why = 'no such import any more';
+    else if (shortestPath(all, k.to, k.from).length === 0) why = 'no longer on a cycle';
+    if (why !== null) paid.set(k.from, [...(paid.get(k.from) ?? []), `${k.from} -> ${k.to} (${why})`]);
+  }
+  const graph = { adj, comp: cyclicComponents(adj), known, paid };
   graphs.set(key, graph);
   return graph;
 }
@@ -250,15 +265,16 @@ const noFolderCycles = {
     ],
     messages: {
       cycle: 'This import from {{from}} into {{to}} closes a cycle between folders: {{path}}',
+      paid: 'knownCycles in eslint.config.js lists {{edge}}: remove it',
     },
   },
   create(context) {
     const options = context.options[0];
-    const { adj, comp, known } = folderGraph(options);
+    const { adj, comp, known, paid } = folderGraph(options);
     const file = context.filename;
     const from = unitOf(options.units, rel(options.root, file));
-    if (!comp.has(from)) return {};
-    return importVisitors((node, spec) => {
+    const visitors = importVisitors((node, spec) => {
+      if (!comp.has(from)) return;
       const target = resolveSpecifier(file, spec);
       if (target === null) return;
       const to = unitOf(options.units, rel(options.root, target));
@@ -266,8 +282,22 @@ const noFolderCycles = {
       const back = shortestPath(adj, to, from);
       context.report({ node, messageId: 'cycle', data: { from, to, path: [from, ...back].join(' -> ') } });
     });
+    // Each paid debt once per process, on the first file of the unit its edge starts from.
+    const edges = (paid.get(from) ?? []).filter((e) => !reportedPaid.has(`${options.root}: ${e}`));
+    if (edges.length === 0) return visitors;
+    return {
+      ...visitors,
+      Program(node) {
+        for (const edge of edges) {
+          reportedPaid.add(`${options.root}: ${edge}`);
+          context.report({ node, loc: { line: 1, column: 0 }, messageId: 'paid', data: { edge } });
+        }
+      },
+    };
   },
 };
+
+const reportedPaid = new Set();
 
 export default {
   meta: { name: 'hyperlab' },

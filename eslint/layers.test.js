@@ -92,5 +92,16 @@ tester.run('hyperlab/no-folder-cycles', hyperlab.rules['no-folder-cycles'], {
       errors: [{ message: 'This import from src/a into src/b closes a cycle between folders: src/a -> src/b -> src/c -> src/a' }],
     },
     { ...at('src/c/c.ts'), options: [cycles], errors: [{ messageId: 'cycle' }] },
+    // Debts listed but paid: the import is gone, or no longer closes a cycle.
+    {
+      ...at('src/d/d.ts'),
+      options: [{ ...cycles, knownCycles: [{ from: 'src/d', to: 'src/c', why: 'gone' }] }],
+      errors: [{ message: 'knownCycles in eslint.config.js lists src/d -> src/c (no such import any more): remove it' }],
+    },
+    {
+      ...at('src/d/d.ts'),
+      options: [{ ...cycles, knownCycles: [{ from: 'src/d', to: 'src/a', why: 'no cycle' }] }],
+      errors: [{ message: 'knownCycles in eslint.config.js lists src/d -> src/a (no longer on a cycle): remove it' }],
+    },
   ],
 });
