@@ -75,7 +75,8 @@ export function checkQcow2(store: ByteStore, name = 'image'): CheckResult {
   }
   for (const [c, s] of stored) if (!refs.has(c) && s > 0) leaks++;
   for (const [what, off, copied] of copiedChecks) {
-    if (copied !== ((stored.get(off / cs) ?? 0) === 1)) errors.push(`${what}: COPIED flag ${copied ? 'set' : 'clear'} with refcount ${stored.get(off / cs) ?? 0}`);
+    if (copied !== ((stored.get(off / cs) ?? 0) === 1))
+      errors.push(`${what}: COPIED flag ${copied ? 'set' : 'clear'} with refcount ${stored.get(off / cs) ?? 0}`);
   }
   return { errors, leaks, dataClusters };
 }

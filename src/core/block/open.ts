@@ -93,5 +93,8 @@ function openLayer(
 
 /** Make an empty qcow2 v3 overlay over `backing` (as qemu-img create -f qcow2 -b NAME -F FMT). */
 export function createOverlay(store: ByteStore, backingName: string, backing: BlockImage, size: number = backing.size, clusterBits?: number): void {
-  createQcow2(store, clusterBits === undefined ? { size, backingName, backingFormat: backing.format } : { size, backingName, backingFormat: backing.format, clusterBits });
+  createQcow2(
+    store,
+    clusterBits === undefined ? { size, backingName, backingFormat: backing.format } : { size, backingName, backingFormat: backing.format, clusterBits },
+  );
 }

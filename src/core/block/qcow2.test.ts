@@ -85,7 +85,15 @@ describe('qcow2: empty images', () => {
     img.readSectors(9, b);
     sameBytes(b, pattern(1024, 3));
     const info = img.info();
-    expect(info).toMatchObject({ name: 'disk.qcow2', format: 'qcow2', virtualSize: 4 * MiB, clusterSize: 65536, version: 3, allocatedBytes: 65536, readOnly: false });
+    expect(info).toMatchObject({
+      name: 'disk.qcow2',
+      format: 'qcow2',
+      virtualSize: 4 * MiB,
+      clusterSize: 65536,
+      version: 3,
+      allocatedBytes: 65536,
+      readOnly: false,
+    });
     expect(info.backing).toBeUndefined();
   });
 
@@ -260,7 +268,9 @@ describe('qcow2: backing chains', () => {
     const bytes = odd.bytes();
     const at = bytes.indexOf(0x72, 112); // the 'r' of "raw" in the backing format extension
     bytes.set([0x76, 0x6d, 0x64], at); // "vmd"
-    expect(() => openImage(new MemoryStore(bytes), { name: 'odd', resolveBacking: library({ x: new MemoryStore(MiB) }) })).toThrow(/format 'vmd' is not supported/);
+    expect(() => openImage(new MemoryStore(bytes), { name: 'odd', resolveBacking: library({ x: new MemoryStore(MiB) }) })).toThrow(
+      /format 'vmd' is not supported/,
+    );
     const files: Record<string, MemoryStore> = { l0: new MemoryStore(MiB) };
     for (let i = 1; i <= 20; i++) {
       files[`l${i}`] = new MemoryStore();

@@ -516,7 +516,8 @@ export class Qcow2Image implements BlockImage {
   /** An L1 entry without the COPIED flag: writable in place only if its refcount is 1. */
   private makeCopied(l1i: number): void {
     const off = (this.l1v.getUint32(l1i * 8) & 0xffffff) * TWO32 + this.l1v.getUint32(l1i * 8 + 4);
-    if (this.getRefcount(off / this.cs) !== 1) this.fail(`L2 table ${l1i} is shared (refcount ${this.getRefcount(off / this.cs)}); writing it is not supported`);
+    if (this.getRefcount(off / this.cs) !== 1)
+      this.fail(`L2 table ${l1i} is shared (refcount ${this.getRefcount(off / this.cs)}); writing it is not supported`);
     this.l1v.setUint32(l1i * 8, this.l1v.getUint32(l1i * 8) | 0x80000000);
     this.dirtyL1.add(l1i);
   }
@@ -862,4 +863,3 @@ export class Qcow2Image implements BlockImage {
     if (this.closed) throw new ImageError(this.name, 'image is closed');
   }
 }
-
