@@ -4,14 +4,17 @@
  * race-granter REF DOMID GFN MS MODE HOLD STOP
  *   grants page GFN to DOMID as REF (read/write), then takes the grant away again with a
  *   compare-exchange that fails while the hypervisor shows it pinned, and checks that no
- *   pin appears afterwards. MODE 0: end the grant, then put SECRET in the page for HOLD
- *   spins. MODE 1: make it read-only (the pin that must not appear is GTF_writing).
- *   MODE 2: give it to another domain. MODE 3 (copies): end the grant, then swap the
- *   page's first word to 0 twice, HOLD spins apart; a copy that lands between was late.
- *   stale = pins (or late copies) seen after the grant was taken away.
+ *   pin appears afterwards. Once the grant is taken away, the page's first word says so
+ *   (SECRET, RO_MARK or DOM_MARK) until no stale pin is left, so that a mapping made with
+ *   the old rights reads it. MODE 0: end the grant. MODE 1: make it read-only (the pin
+ *   that must not appear is GTF_writing). MODE 2: give it to another domain. MODE 3
+ *   (copies): end the grant, then swap the page's first word to 0 twice, HOLD spins
+ *   apart; a copy that lands between was late. stale = pins (or late copies) seen after
+ *   the grant was taken away.
  * race-mapper DOMID REF GFN MS RO BATCH STOP
  *   maps REF of DOMID at GFN..GFN+BATCH-1 in one hypercall, reads each mapping's first
- *   word (secret = SECRET seen), unmaps; again until MS ms have passed.
+ *   word (secret = a mark of a taken-away grant seen), writes its second word when
+ *   mapped writable, unmaps; again until MS ms have passed.
  * race-copier DOMID REF GFN MS BATCH STOP
  *   GNTTABOP_copy of the first word of its page GFN (a nonzero marker) onto REF of
  *   DOMID, BATCH copies per hypercall.
@@ -19,7 +22,9 @@
  */
 #include "hostile.h"
 
-#define SECRET 0x5ec2e7a5u
+#define SECRET 0x5ec2e7a5u  /* ended */
+#define RO_MARK 0x5ec2e7b6u /* read-only now */
+#define DOM_MARK 0x5ec2e7c7u /* granted to another domain now */
 #define PUBLIC 0x0b11c000u
 #define BATCH_MAX 16
 #define DOMID_OTHER 0x7ff1u /* DOMID_IO: nobody may map it */
@@ -66,8 +71,8 @@ void cmd_race_granter(const uint32_t *a, int n) {
     uint32_t away = mode == 1 ? granted | GTF_readonly : mode == 2 ? DOMID_OTHER << 16 | GTF_permit_access : dom << 16;
     if (cas_until(ref, granted, away, hard, &busy)) break;
     taken++;
-    if (mode == 0) page[0] = SECRET;
     if (mode == 3) __atomic_exchange_n((uint32_t *)page, 0, __ATOMIC_SEQ_CST);
+    else page[0] = mode == 1 ? RO_MARK : mode == 2 ? DOM_MARK : SECRET;
     spin(hold);
     uint32_t pin = mode == 1 ? GTF_writing : GTF_reading | GTF_writing;
     if (mode == 3) {
@@ -75,8 +80,8 @@ void cmd_race_granter(const uint32_t *a, int n) {
     } else if (*w & pin) {
       stale++;
     }
+    if (wait_unpinned(w, hard)) break; /* a stale mapping reads the mark meanwhile */
     page[0] = PUBLIC;
-    if (wait_unpinned(w, hard)) break;
     gnt_end(ref, &pin); /* modes 1 and 2: now end it for good */
   }
   uint32_t seen;
@@ -110,7 +115,7 @@ void cmd_race_mapper(const uint32_t *a, int n) {
       okay++;
       int bad;
       uint32_t v = probe_read((gfn + i) << 12, &bad);
-      if (!bad && v == SECRET) secret++;
+      if (!bad && (v == SECRET || v == RO_MARK || v == DOM_MARK)) secret++;
       if (!ro && probe_write(((gfn + i) << 12) + 4, 0x77) == 0) writable++;
       memset(&unmap[k], 0, sizeof unmap[k]);
       unmap[k].host_addr = (gfn + i) << 12;

@@ -6,8 +6,9 @@
  * Xen pins with a compare-exchange of its own (_set_status_v1) that fails if the entry
  * changed, and pins a copy for its duration (acquire_grant_for_copy), so once the
  * granter's compare-exchange has succeeded no mapping with the old rights is made and no
- * copy lands: the granter never sees a pin appear afterwards, the secret it then writes
- * is never read through a mapping, and no copy lands after the end.
+ * copy lands: the granter never sees a pin appear afterwards, the mark it then writes in
+ * the page (ended, read-only, another domain's) is never read through a mapping, and no
+ * copy lands after the end.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Hypervisor } from '../../core/xen/common/hypervisor';
