@@ -41,6 +41,7 @@ const SCRIPT = [
   'ps',
   'free; uptime',
   'dmesg | wc -l; uname -a; uname -r -m',
+  "dmesg | grep -c 'ttyS0 at MMIO'; ls /bin | head -n 2; grep -n zzz /etc/motd || echo none",
   'sleep 0.1; sync; echo slept; help | wc -l; history | wc -l',
 ];
 
@@ -99,6 +100,7 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(Number(sys[0])).toBeGreaterThan(20); // the boot log
   expect(sys[1]).toMatch(kernel);
   expect(sys[2]).toMatch(/^\d+\.\d+\.\d+ riscv32$/);
+  expect(next()).toEqual(['1', 'box', 'cat', 'none']);
   const last = next();
   expect(last.slice(0, 1)).toEqual(['slept']);
   expect(Number(last[1])).toBeGreaterThan(30); // help: the shell's lines and one per command

@@ -33,13 +33,15 @@ static inline __attribute__((noreturn)) void _exit(int status) {
   X(chmod, "chmod MODE FILE...", "change permissions (755, +x, u+w,go-r)")                 \
   X(count, "count N", "count to N and print the time it took on a timing: line")          \
   X(cp, "cp [-r] SRC... DEST", "copy files (-r: directories too)")                        \
-  X(dd, "dd [if=F] [of=F] [bs=N] [count=N] [skip=N] [seek=N]", "copy blocks, print the throughput") \
+  X(dd, "dd [if= of= bs= count= skip= seek= conv=]", "copy blocks, print the throughput") \
   X(df, "df [-a]", "file system space, in 1K blocks (-a: all)")                                          \
   X(dmesg, "dmesg [-c]", "print (-c: and clear) the kernel log")                          \
   X(du, "du [-s] [PATH]...", "disk use, in 1K blocks")                                    \
   X(echo, "echo [-n] [-e] [ARG]...", "print the arguments")                               \
   X(false, "false", "exit with status 1")                                                 \
   X(free, "free", "memory use, in KiB")                                                   \
+  X(grep, "grep [-i] [-v] [-c] [-n] STRING [FILE]...", "lines holding a fixed string")   \
+  X(head, "head [-n N] [FILE]...", "the first lines (10)")                               \
   X(hexdump, "hexdump [-C] [FILE]...", "dump bytes in hex (-C: canonical, with text)")    \
   X(init, "init", "the first process: mounts, then a shell on the console")               \
   X(kill, "kill [-SIG] PID...", "send a signal")                                          \

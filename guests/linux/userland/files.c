@@ -1,4 +1,4 @@
-/* Small file applets: cat, echo, touch, chmod, pwd, wc, true, false. */
+/* Small file applets: cat, echo, touch, chmod, pwd, true, false. */
 #include "box.h"
 
 int cat_main(int argc, char **argv) {
@@ -147,53 +147,3 @@ int pwd_main(int argc, char **argv) {
 
 int true_main(int argc, char **argv) { return (void)argc, (void)argv, 0; }
 int false_main(int argc, char **argv) { return (void)argc, (void)argv, 1; }
-
-/* wc [-l] [-w] [-c]: GNU's order (lines, words, bytes); without flags, all three. */
-static void wc_line(const u64 *n, int flags, const char *name) {
-  int first = 1;
-  for (int k = 0; k < 3; k++) {
-    if (!(flags & (1 << k))) continue;
-    if (!first) out(" ");
-    outu(n[k], flags == 7 ? 7 : 0);
-    first = 0;
-  }
-  if (name) out(" "), out(name);
-  out("\n");
-}
-
-int wc_main(int argc, char **argv) {
-  int flags = 0, i = 1, status = 0, files = 0;
-  for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++)
-    for (const char *f = argv[i] + 1; *f; f++) flags |= *f == 'l' ? 1 : *f == 'w' ? 2 : *f == 'c' ? 4 : 0;
-  if (!flags) flags = 7;
-  u64 total[3] = {0, 0, 0};
-  for (int k = i; k < argc || (k == i && i == argc); k++) {
-    const char *name = k < argc ? argv[k] : 0;
-    int fd = name && strcmp(name, "-") ? open(name, O_RDONLY) : 0;
-    if (fd < 0) {
-      warn("wc", name);
-      status = 1;
-      continue;
-    }
-    u64 n[3] = {0, 0, 0};
-    char buf[1024];
-    ssize_t got;
-    int inword = 0;
-    while ((got = read(fd, buf, sizeof buf)) > 0) {
-      for (ssize_t j = 0; j < got; j++) {
-        char c = buf[j];
-        if (c == '\n') n[0]++;
-        int space = c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-        if (!space && !inword) n[1]++;
-        inword = !space;
-      }
-      n[2] += (u64)got;
-    }
-    if (fd > 0) close(fd);
-    for (int j = 0; j < 3; j++) total[j] += n[j];
-    wc_line(n, flags, name);
-    files++;
-  }
-  if (files > 1) wc_line(total, flags, "total");
-  return status;
-}

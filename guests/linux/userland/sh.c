@@ -179,6 +179,13 @@ static int glob_entry(const char *name, int type, void *arg) {
   return 0;
 }
 
+/* The word as written: the pattern marks back to * and ? */
+static char *unmark(char *w) {
+  for (char *p = w; *p; p++)
+    if (*p == 1 || *p == 2) *p = *p == 1 ? '*' : '?';
+  return w;
+}
+
 static void add_word(struct cmd *c, char *w, int glob) {
   if (glob) {
     char *slash = strrchr(w, '/');
@@ -188,9 +195,7 @@ static void add_word(struct cmd *c, char *w, int glob) {
     if (slash) *slash = '/';
     if (g.found) return;
   }
-  for (char *p = w; *p; p++) /* no match: the word as written */
-    if (*p == 1 || *p == 2) *p = *p == 1 ? '*' : '?';
-  if (c->argc < SH_MAXARGS) c->argv[c->argc++] = w;
+  if (c->argc < SH_MAXARGS) c->argv[c->argc++] = unmark(w); /* no match: as written */
 }
 
 /* One command; returns the operator that ended it ('|', ';', '&', 'A' for &&, 'O' for ||, 0). */
@@ -209,7 +214,7 @@ static int parse_cmd(struct cmd *c) {
       int glob;
       char *target = read_word(&glob);
       if (!target) return warn_msg("sh", "syntax error: a redirection with no file"), -1;
-      if (c->nredir < SH_MAXREDIR) c->redirs[c->nredir++] = (struct redir){fd >= 0 ? fd : op == '<' ? 0 : 1, op, target};
+      if (c->nredir < SH_MAXREDIR) c->redirs[c->nredir++] = (struct redir){fd >= 0 ? fd : op == '<' ? 0 : 1, op, unmark(target)};
       continue;
     }
     int glob;
@@ -220,7 +225,7 @@ static int parse_cmd(struct cmd *c) {
       int name_ok = 1;
       for (char *q = w; q < eq; q++) name_ok &= is_name_char(*q, q == w);
       if (name_ok) {
-        c->assigns[c->nassign++] = w;
+        c->assigns[c->nassign++] = unmark(w);
         continue;
       }
     }
