@@ -138,6 +138,15 @@ describe('the userland on both kernels', () => {
     expect(text).toContain(`${INIT_PROMPT}ls /init\n/init\n`);
   });
 
+  it('reboot restarts the machine (the syscon reboot), which boots to the prompt again', async () => {
+    const r = await hyperlabSession({ commands: ['reboot', 'poweroff'], timeoutMs: 60_000 });
+    expect(r.exitCode).toBe(0);
+    const text = r.stdout.replace(/\r\n/g, '\n');
+    expect(text).toContain(`${INIT_PROMPT}reboot\nreboot: rebooting\nreboot: Restarting system\n`);
+    expect(text.match(/^hyperlab init: /gm)).toHaveLength(2);
+    expect(text).toContain('poweroff: powering off\nreboot: Power down\n');
+  });
+
   it('Linux 6.1 with the MMU (S-mode on the SBI, an hvm domain): the same', async () => {
     const r = await bootLinuxDomain({
       guest: 'sbi-ttyS0', workerScript: ensureBundleSync(), commands: SCRIPT, poweroff: true, timeoutMs: 120_000,
