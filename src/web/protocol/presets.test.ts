@@ -18,6 +18,11 @@ describe('presets', () => {
     expect(presetsFor([...ELF, LINUX[0]!, LINUX[2]!]).map((p) => p.name)).toEqual(['linux-nommu', 'hello']);
   });
 
+  it('the hostile test guest is a pv preset (its kernel runs only on the pv ABI)', () => {
+    const hostile = presetsFor([{ name: 'hostile', file: 'hostile.elf', size: 1 }])[0]!;
+    expect(parseXlConfig(hostile.config).type).toBe('pv');
+  });
+
   it('Linux presets carry the ramdisk, the command line and, for S-mode, firmware = "sbi"', () => {
     const byName = new Map(presetsFor([...ELF, ...LINUX]).map((p) => [p.name, parseXlConfig(p.config)]));
     expect(byName.get('linux-nommu')).toMatchObject({

@@ -12,10 +12,11 @@ const KNOWN: Readonly<Record<string, { type: 'pv' | 'hvm'; description: string }
   cpubench: { type: 'hvm', description: 'CPU benchmark: prints its timing and powers off' },
   'teaching-os-hvm': { type: 'hvm', description: 'the teaching OS on the virt board (UART, CLINT, PLIC), with a shell' },
   'teaching-os-pv': { type: 'pv', description: 'the teaching OS on the paravirtual ABI (hypercalls, rings, event channels), with a shell' },
+  hostile: { type: 'pv', description: 'a hostile pv guest for isolation experiments: a shell of grant, map, copy and balloon primitives (guests/hostile)' },
 };
 
 /** The order presets are listed in: the teaching OS first, then Linux, then the small guests. */
-const ORDER = ['teaching-os-pv', 'teaching-os-hvm', 'linux-nommu', 'linux-sbi', 'linux-sbi-hvc', 'hello', 'cpubench', 'isa-selftest'];
+const ORDER = ['teaching-os-pv', 'teaching-os-hvm', 'linux-nommu', 'linux-sbi', 'linux-sbi-hvc', 'hello', 'cpubench', 'isa-selftest', 'hostile'];
 
 /** The Linux guests' files, under guests/ (guestCatalog.ts lists them when the site has them). */
 export const LINUX_FILES = ['linux/linux-6.12-nommu.Image', 'linux/linux-6.1-mmu.Image', 'linux/initramfs.cpio'] as const;
