@@ -220,8 +220,9 @@ static void run(int argc) {
     int32_t rc = gnt_copy(nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], nums[6], nums[7], &st);
     kprintf("= ok copy rc=%d status=%d\n", rc, st);
   } else if (streq(c, "info")) {
-    kprintf("= ok info nr_pages=%u store=0x%x console=0x%x gnttab=0x%x entries=%u counter=0x%x\n", pv.nr_pages,
-            pv.store_gfn, pv.console_gfn, pv.gnttab_gfn, pv.gnttab_entries, (uint32_t)&spin_counter);
+    kprintf("= ok info nr_pages=%u start=0x%x shared=0x%x store=0x%x console=0x%x gnttab=0x%x entries=%u counter=0x%x\n",
+            pv.nr_pages, pv.start_info >> 12, pv.shared_info >> 12, pv.store_gfn, pv.console_gfn, pv.gnttab_gfn,
+            pv.gnttab_entries, (uint32_t)&spin_counter);
   } else if (streq(c, "xs-watch") && n >= 2) {
     cmd_xs_watch(words[1], words[2]);
   } else if (streq(c, "xs-kick")) {
