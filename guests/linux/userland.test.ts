@@ -70,10 +70,7 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(next()).toEqual(['3', '1']);
   expect(next()).toEqual(['cat chmod count cp /root', '/root']);
   expect(next()).toEqual(['lrwxrwxrwx    1 0        0                 8 Jan  1 00:00 /init -> /bin/box']);
-  expect(next()).toEqual([
-    '00000000  68 65 6c 6c 6f 0a                                 |hello.|', '00000006',
-    '0000000 6968 000a', '0000003',
-  ]);
+  expect(next()).toEqual(['00000000  68 65 6c 6c 6f 0a                                 |hello.|', '00000006', '0000000 6968 000a', '0000003']);
   expect(next()).toEqual(['00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|', '*', '00000040']);
   const dd = next();
   expect(dd.slice(0, 2)).toEqual(['64+0 records in', '64+0 records out']);
@@ -149,7 +146,11 @@ describe('the userland on both kernels', () => {
 
   it('Linux 6.1 with the MMU (S-mode on the SBI, an hvm domain): the same', async () => {
     const r = await bootLinuxDomain({
-      guest: 'sbi-ttyS0', workerScript: ensureBundleSync(), commands: SCRIPT, poweroff: true, timeoutMs: 120_000,
+      guest: 'sbi-ttyS0',
+      workerScript: ensureBundleSync(),
+      commands: SCRIPT,
+      poweroff: true,
+      timeoutMs: 120_000,
     });
     answersOk(r.console, /^Linux \(none\) 6\.1\.\d+ #1 SMP .* riscv32$/);
     expect(r.shutdown).toBe('poweroff (SBI system_reset(0, 0))');
