@@ -199,7 +199,8 @@ describe.skipIf(!QEMU_IMG)('images qemu-img makes, read and written by hyperlab'
     ['2 MiB clusters', ['-o', 'cluster_size=2M']],
     ['1-bit refcounts', ['-o', 'refcount_bits=1']],
     ['64-bit refcounts', ['-o', 'refcount_bits=64']],
-    ['lazy refcounts off, metadata preallocation', ['-o', 'preallocation=metadata']],
+    ['metadata preallocation', ['-o', 'preallocation=metadata']],
+    ['lazy refcounts (closed cleanly)', ['-o', 'lazy_refcounts=on']],
   ])('qemu-img create (%s), qemu-io writes: same bytes; then hyperlab writes pass check', (_what, opts) => {
     const img = p(`q-${opts.join('').replace(/\W/g, '')}.qcow2`);
     qemuImg('create', '-q', '-f', 'qcow2', ...opts, img, '8M');
@@ -251,6 +252,23 @@ describe.skipIf(!QEMU_IMG)('images qemu-img makes, read and written by hyperlab'
     top.close();
     expectCheckPasses(p('qtop.qcow2'));
     qemuImg('compare', p('qtop.qcow2'), p('qtwin.raw'));
+  });
+
+  it.skipIf(!QEMU_IO)('an image left dirty by a crash with lazy refcounts opens read-only only', () => {
+    const img = p('dirty.qcow2');
+    qemuImg('create', '-q', '-f', 'qcow2', '-o', 'lazy_refcounts=on', img, '4M');
+    run('qemu-io', ['-c', 'write -P 0x33 0 128k', '-c', 'sigraise 9', img]); // dies with the dirty bit set
+    expect(() => openImageFile(img, { format: 'qcow2' })).toThrow(/dirty.*qemu-img check -r all/);
+    const ro = openImageFile(img, { format: 'qcow2', readOnly: true });
+    const b = new Uint8Array(128 * 1024);
+    ro.read(0, b);
+    sameBytes(b, new Uint8Array(128 * 1024).fill(0x33));
+    ro.close();
+    qemuImg('check', '-q', '-r', 'all', img);
+    const rw = openImageFile(img, { format: 'qcow2' });
+    rw.write(0, new Uint8Array(512).fill(0x44));
+    rw.close();
+    expectCheckPasses(img);
   });
 
   it('refuses compressed clusters, encryption and external data files in one line', () => {

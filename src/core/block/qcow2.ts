@@ -226,7 +226,7 @@ export function readQcow2Header(store: ByteStore, name: string): Qcow2Header {
     store.read(0, head);
     v = new DataView(head.buffer);
   }
-  if (v.getUint32(0) !== 0 && v.getUint32(8) >= 0x200000) fail('backing file offset out of range');
+  if (v.getUint32(8) !== 0) fail('backing file offset out of range');
   const size = get64(v, 24);
   if (v.getUint32(24) >= 0x200000) fail('virtual size too large');
   const crypt = v.getUint32(32);
