@@ -10,6 +10,7 @@ import type { VcpuBoot } from '../vcpu/vcpuControl';
 import * as C from '../vcpu/vcpuControl';
 import { Runstate, Vcpu, type Domain, type BuiltDomain, type DomainImages, type ShutdownReason, type VcpuWorker } from './domain';
 import { buildHvm } from '../hvm/builder';
+import { ICOUNT_RNG_SEED } from '../../board/virt';
 import { releaseFrames } from './p2m';
 import { MachineMemory } from './machineMemory';
 import { EventChannels, type EvtchnDomain } from './evtchn';
@@ -203,7 +204,7 @@ export class Hypervisor implements HypercallContext {
     if (cfg.vcpus > freeSlots) throw new Error(`too many vCPUs on this host: ${cfg.vcpus} asked, ${freeSlots} of ${MAX_VCPU_SLOTS} free`);
     const domid = this.allocDomid();
     // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
-    const built: BuiltPv | BuiltDomain = cfg.type === 'pv' ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 }) : buildHvm(this.memory, domid, cfg, images);
+    const built: BuiltPv | BuiltDomain = cfg.type === 'pv' ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 }) : buildHvm(this.memory, domid, cfg, images, this.icountShift !== undefined ? ICOUNT_RNG_SEED : undefined);
     const d = newDomain(domid, cfg, built, {
       buffer: this.memory.buffer,
       now: () => this.now(),
@@ -356,6 +357,23 @@ export class Hypervisor implements HypercallContext {
   consoleOut(d: Domain, bytes: Uint8Array): void {
     for (const b of bytes) d.appendConsole(b);
     this.emit('console', d.domid, bytes);
+  }
+
+  /**
+   * A Domain-0 backend binds to port `remotePort` of domain `domid` (the frontend's
+   * alloc_unbound port); `handler` runs on every event the frontend sends. Returns
+   * Domain-0's port, or -errno.
+   */
+  dom0Bind(domid: number, remotePort: number, handler: () => void): number {
+    const port = this.evtchn.bindInterdomain(this.dom0, domid, remotePort);
+    if (port > 0) this.dom0Handlers.set(port, handler);
+    return port;
+  }
+
+  /** A backend closes its end of a channel (the frontend's end goes back to unbound, or is gone). */
+  dom0Close(port: number): void {
+    this.dom0Handlers.delete(port);
+    this.evtchn.close(this.dom0, port);
   }
 
   private dom0Xs: ReturnType<Xenstored['connect']> | undefined;

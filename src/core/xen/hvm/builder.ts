@@ -27,7 +27,8 @@ export const SV32_MEGAPAGE = 4 * MiB;
  * a1 = the device tree (the SBI spec's boot convention, as OpenSBI's fw_jump enters
  * Linux). The initrd and the device tree go above the kernel in both cases.
  */
-export function buildHvm(mem: MachineMemory, domid: number, cfg: DomainConfig, images: DomainImages): BuiltDomain {
+/** `rngSeed`: the device tree's /chosen rng-seed (fresh random bytes by default; fixed in deterministic mode). */
+export function buildHvm(mem: MachineMemory, domid: number, cfg: DomainConfig, images: DomainImages, rngSeed?: Uint8Array): BuiltDomain {
   const ramSize = cfg.memory * MiB;
   const p2m = new P2m((cfg.maxmem * MiB) / 4096);
   try {
@@ -46,6 +47,7 @@ export function buildHvm(mem: MachineMemory, domid: number, cfg: DomainConfig, i
       harts: cfg.vcpus,
       ...(cfg.cmdline !== undefined ? { bootargs: cfg.cmdline } : {}),
       ...(initrd ? { initrd } : {}),
+      ...(rngSeed ? { rngSeed } : {}),
     });
     const fdtAddr = Math.floor((M.VIRT_DRAM_BASE + ramSize - fdt.length) / 0x20_0000) * 0x20_0000;
     bus.writePhys(fdtAddr, fdt);
