@@ -68,16 +68,24 @@ static void switch_to_root_disk(void) {
     return;
   }
   static const char *const moved[] = {"/dev", "/proc", "/sys", "/tmp"};
-  for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++) {
-    char to[32];
+  size_t n = sizeof moved / sizeof moved[0], i;
+  char to[32];
+  for (i = 0; i < n; i++) {
     path_join(to, sizeof to, "/newroot", moved[i] + 1);
     mkdir(to, 0755);
-    if (mount(moved[i], to, 0, MS_MOVE, 0) < 0) warn("init: move", moved[i]);
+    if (mount(moved[i], to, 0, MS_MOVE, 0) < 0) break;
   }
-  if (chdir("/newroot") < 0 || mount(".", "/", 0, MS_MOVE, 0) < 0 || chroot(".") < 0 || chdir("/") < 0) {
-    warn("init: switch root", dev);
+  if (i < n || chdir("/newroot") < 0 || mount(".", "/", 0, MS_MOVE, 0) < 0) {
+    warn("init: switch root", i < n ? moved[i] : dev);
+    while (i-- > 0) { /* put back what was moved, and stay */
+      path_join(to, sizeof to, "/newroot", moved[i] + 1);
+      mount(to, moved[i], 0, MS_MOVE, 0);
+    }
+    chdir("/");
+    umount2("/newroot", 0);
     return;
   }
+  if (chroot(".") < 0 || chdir("/") < 0) warn("init: switch root", "chroot");
   out("init: root is "), out(dev), out(flags ? " (read-only)\n" : "\n");
 }
 
