@@ -13,8 +13,10 @@
  * (no lazy refcounts, the dirty bit is never set). Guest data is written at once; a new
  * cluster's refcount and the L2/L1 entries that point at it are written by flush(), in the
  * order that leaves a consistent image after a crash at any point:
- *   data and refcount blocks (and a moved refcount table) -> stable -> header if the
- *   refcount table moved -> stable -> L2 tables, then L1 entries -> stable.
+ *   data and refcount blocks (and a moved refcount table) -> stable -> refcount table
+ *   entries for new blocks -> stable -> header if the refcount table moved -> stable ->
+ *   L2 tables -> stable -> L1 entries for new L2 tables -> stable.
+ * (The extra stable points are taken only when a new refcount block or L2 table exists.)
  * A crash before flush() loses the writes since the last flush (a volatile write cache, as
  * a disk with feature-flush-cache has) and at worst leaves leaked clusters, never an entry
  * pointing at a cluster whose refcount is 0.
@@ -776,7 +778,9 @@ export class Qcow2Image implements BlockImage {
       const tv = new DataView(table.buffer);
       for (let t = 0; t < this.refTable.length; t++) set64(tv, t * 8, this.refTable[t]!);
       this.store.write(this.refTableOffset, table);
-    } else {
+    } else if (this.dirtyRefTable.size > 0) {
+      // New refcount blocks are stable before the table entries that point at them.
+      this.store.flush();
       const e = new Uint8Array(8);
       const ev = new DataView(e.buffer);
       for (const t of this.dirtyRefTable) {
@@ -807,6 +811,8 @@ export class Qcow2Image implements BlockImage {
       this.store.write(off, new Uint8Array(t.buffer));
     }
     this.dirtyL2.clear();
+    // New L2 tables are stable before the L1 entries that point at them.
+    if (this.dirtyL1.size > 0) this.store.flush();
     for (const l1i of this.dirtyL1) this.store.write(this.header.l1Offset + l1i * 8, this.l1.subarray(l1i * 8, l1i * 8 + 8));
     this.dirtyL1.clear();
     this.writeRefBlocks();
