@@ -58,6 +58,7 @@ static inline __attribute__((noreturn)) void _exit(int status) {
   X(sh, "sh [-c CMD | FILE [ARG]...]", "the shell")                                       \
   X(sleep, "sleep SECONDS", "wait (fractions allowed)")                                   \
   X(sync, "sync", "write cached data to disk")                                            \
+  X(test, "test EXPR, [ EXPR ]", "conditions: -e -f -d FILE, -z -n S, = !=, -eq -lt ...")  \
   X(touch, "touch FILE...", "create files or update their times")                         \
   X(true, "true", "exit with status 0")                                                   \
   X(umount, "umount DIR...", "unmount file systems")                                      \

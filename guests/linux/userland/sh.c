@@ -252,6 +252,18 @@ int sh_run_text(const char *text) {
     wordused = base;
     p.n = 0, p.background = 0;
     int op;
+    if (flow_at(src)) {
+      int status = 0;
+      const char *next = flow_run(src, !skip, &status, &op);
+      if (!next) {
+        sh_status = 2;
+        break;
+      }
+      src = next;
+      if (!skip) sh_status = status;
+      skip = (op == 'A' && sh_status != 0) || (op == 'O' && sh_status == 0);
+      continue;
+    }
     do {
       op = parse_cmd(&p.cmds[p.n]);
       if (op < 0) {
@@ -270,6 +282,24 @@ int sh_run_text(const char *text) {
   src = saved;
   wordused = base;
   return sh_status;
+}
+
+char **sh_words(const char *text) {
+  const char *saved = src;
+  size_t base = wordused, size = 0;
+  struct cmd c;
+  src = text;
+  int op = parse_cmd(&c);
+  src = saved;
+  wordused = base;
+  if (op != 0 || c.nredir || c.nassign) return warn_msg("sh", "syntax error in for's words"), (char **)0;
+  for (int i = 0; i < c.argc; i++) size += strlen(c.argv[i]) + 1;
+  char **list = malloc(sizeof(char *) * (size_t)(c.argc + 1) + size);
+  if (!list) return 0;
+  char *at = (char *)(list + c.argc + 1);
+  for (int i = 0; i < c.argc; i++) list[i] = at, at += strlen(strcpy(at, c.argv[i])) + 1;
+  list[c.argc] = 0;
+  return list;
 }
 
 void sh_exit(int status) {

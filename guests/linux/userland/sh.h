@@ -42,7 +42,14 @@ char **var_environ(void);  /* NAME=VALUE of the exported variables, for execve *
 int sh_run_text(const char *text); /* run lines of commands; returns the last status */
 void sh_exit(int status) __attribute__((noreturn));
 
+char **sh_words(const char *text); /* the expanded words, one malloc'd block (free it); 0 on error */
+
+/* sh_flow.c: if, while, for */
+int flow_at(const char *p); /* 1 if a compound command starts at p */
+const char *flow_run(const char *p, int run, int *status, int *op);
+
 /* sh_run.c */
+extern int sh_interrupted; /* a command ended by SIGINT (^C), which ends loops */
 int run_pipeline(struct pipeline *p);
 void reap_background(void); /* collect the commands started with & that have ended */
 

@@ -84,12 +84,14 @@ static pid_t spawn(struct cmd *c, int in, int outfd, int close_fd) {
   return pid < 0 ? -1 : pid;
 }
 
+int sh_interrupted;
+
 static int wait_status(pid_t pid) {
   int status = 0;
   while (wait_child(pid, &status) < 0)
     if (errno != EINTR) return 127;
   if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WTERMSIG(status) == 2) out("\n"); /* ^C */
+  if (WTERMSIG(status) == 2) out("\n"), sh_interrupted = 1; /* ^C */
   return 128 + WTERMSIG(status);
 }
 
