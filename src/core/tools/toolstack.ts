@@ -9,6 +9,9 @@ import type { Hypervisor } from '../xen/common/hypervisor';
 import { detectImageFormat } from '../loader/image';
 import type { DomainImages } from '../xen/common/domain';
 import { parseXlConfig, validateDomainConfig, type DomainConfig } from './xlConfig';
+import type { BlockImage } from '../block/image';
+import type { DiskSpec } from './xlDisk';
+import { VirtualDisks } from './vbd';
 
 export interface ToolstackIo {
   /**
@@ -17,13 +20,21 @@ export interface ToolstackIo {
    * with a readable message.
    */
   readFile(path: string, maxBytes: number): Uint8Array;
+  /**
+   * Open the image a disk spec names (`target`, `format`, `access`), with its backing
+   * chain. Throws with a one-line message. A host without it cannot attach disks.
+   */
+  openDisk?(spec: DiskSpec): BlockImage;
 }
 
 export class Toolstack {
   /** The configs domains were created from, for on_reboot = "restart". */
   private readonly configs = new Map<number, DomainConfig>();
+  /** Virtual disks and Domain-0's blkback (vbd.ts). */
+  readonly disks: VirtualDisks;
 
   constructor(readonly hv: Hypervisor, private readonly io: ToolstackIo) {
+    this.disks = new VirtualDisks(hv, io.openDisk?.bind(io));
     hv.on('domain', (domid) => this.onDomainChange(domid));
   }
 
@@ -34,8 +45,33 @@ export class Toolstack {
   }
 
   createFrom(cfg: DomainConfig): Domain {
-    const d = this.hv.createDomain(cfg, this.readImages(cfg));
+    const d = this.build(cfg, this.readImages(cfg));
     this.configs.set(d.domid, cfg);
+    return d;
+  }
+
+  /**
+   * Build the domain and attach its disks: the images are opened first (a disk that cannot
+   * be opened refuses the create, nothing built), and attached before the guest's first
+   * xenstore request (vbd.ts).
+   */
+  private build(cfg: DomainConfig, images: DomainImages): Domain {
+    const specs = cfg.disk ?? [];
+    if (specs.length > 0 && cfg.type !== 'pv') throw new Error('disk: only pv domains have disks so far (blkback); virtio-blk for hvm domains is not built yet');
+    const disks = this.disks.open(specs);
+    let d: Domain;
+    try {
+      d = this.hv.createDomain(cfg, images);
+    } catch (e) {
+      for (const img of disks) img.close();
+      throw e;
+    }
+    try {
+      this.disks.attachAll(d, specs, disks);
+    } catch (e) {
+      this.hv.destroyDomain(d.domid, 'disk attach failed');
+      throw e;
+    }
     return d;
   }
 
@@ -67,6 +103,7 @@ export class Toolstack {
   private onDomainChange(domid: number): void {
     const d = this.hv.domains.get(domid);
     const cfg = this.configs.get(domid);
+    if (!d) this.disks.domainGone(domid); // destroyed: its disks go with it
     if (!d || !cfg || d.dying) {
       if (!d) this.configs.delete(domid);
       return;
@@ -89,7 +126,7 @@ export class Toolstack {
       }
       this.hv.destroyDomain(domid);
       try {
-        const nd = this.hv.createDomain(cfg, images);
+        const nd = this.build(cfg, images);
         this.configs.set(nd.domid, cfg);
       } catch (e) {
         this.hv.dmesg(`domain ${domid} (${cfg.name}): restart failed: ${errorLine(e)}`);

@@ -5,6 +5,7 @@
  */
 import { RUNSTATE_NAMES, type Domain } from '../xen/common/domain';
 import type { Toolstack } from './toolstack';
+import { parseDiskSpec } from './xlDisk';
 
 export type XlResult = { status: number; attach?: number };
 
@@ -16,6 +17,9 @@ const HELP = `xl commands:
   shutdown DOM | reboot DOM     ask a guest to power off or reboot (pv guests)
   destroy DOM                   stop a domain at once and free its memory
   mem-set DOM MiB | mem-max DOM MiB   balloon target and limit (pv guests)
+  block-attach DOM DISKSPEC     attach a disk (xl-disk-configuration: target,format,vdev,access)
+  block-detach [-f] DOM VDEV    detach a disk (the guest closes it; -f: at once)
+  block-list DOM                a domain's virtual disks
   vcpu-list [DOM]               vCPUs, where they run, their affinity
   vcpu-pin DOM VCPU CPUS        hard affinity: CPUS is "all", "1" or "0-1,3"
   sched-credit [-d DOM [-w WEIGHT] [-c CAP]]   show or set credit parameters
@@ -93,6 +97,26 @@ export function runXl(ts: Toolstack, argv: readonly string[], io: XlIo): XlResul
       void xs.write(`${home}/memory/target`, String(mib * 1024)); // KiB, read by the guest's balloon driver
       return { status: 0 };
     }
+    case 'block-attach': {
+      need(2, 'block-attach DOM DISKSPEC');
+      const d = ts.find(args[0]!);
+      // xl joins the spec's words with commas: `xl block-attach 1 img.raw raw xvdb rw` works too.
+      const spec = parseDiskSpec(args.slice(1).join(','));
+      const [image] = ts.disks.open([spec]);
+      ts.disks.attach(d, spec, image!);
+      return { status: 0 };
+    }
+    case 'block-detach': {
+      const force = args[0] === '-f';
+      const rest = force ? args.slice(1) : args;
+      if (rest.length < 2) throw new Error('usage: xl block-detach [-f] DOM VDEV');
+      ts.disks.detach(ts.find(rest[0]!), rest[1]!, force);
+      return { status: 0 };
+    }
+    case 'block-list':
+      need(1, 'block-list DOM');
+      io.out(ts.disks.list(ts.find(args[0]!)));
+      return { status: 0 };
     case 'vcpu-list':
       io.out(vcpuList(ts, args[0]));
       return { status: 0 };

@@ -3,6 +3,8 @@
  * values are numbers, "strings" or 'strings', or [lists]; `#` starts a comment. Defaults
  * as in Xen (CONFIG_DEFAULTS). A mistake is a ConfigError naming the line.
  */
+import { DiskSpecError, parseDiskSpec, type DiskSpec } from './xlDisk';
+
 export type ActionOnEvent = 'destroy' | 'restart' | 'preserve';
 export type Firmware = 'none' | 'sbi';
 
@@ -30,6 +32,8 @@ export interface DomainConfig {
   on_poweroff: ActionOnEvent;
   on_reboot: ActionOnEvent;
   on_crash: ActionOnEvent;
+  /** Virtual disks (xl.cfg `disk = [ 'spec', ... ]`, xl-disk-configuration(5)): served by blkback to pv domains. */
+  disk?: DiskSpec[];
 }
 
 export class ConfigError extends Error {
@@ -75,6 +79,7 @@ const KEYS: Record<string, (v: Value, line: number) => Partial<DomainConfig>> = 
   on_poweroff: (v, l) => ({ on_poweroff: action(v, l, 'on_poweroff') }),
   on_reboot: (v, l) => ({ on_reboot: action(v, l, 'on_reboot') }),
   on_crash: (v, l) => ({ on_crash: action(v, l, 'on_crash') }),
+  disk: (v, l) => ({ disk: disks(v, l) }),
 };
 
 /** Xen's defaults (xl.cfg(5)): 1 vCPU, weight 256, no cap, destroy on poweroff and crash, restart on reboot. */
@@ -121,8 +126,8 @@ export function validateDomainConfig(input: unknown): DomainConfig {
     if (v === undefined) continue;
     const check = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
     if (!check) throw new ConfigError(0, `unknown key "${clip(key)}"`);
-    if (typeof v !== 'number' && typeof v !== 'string') throw new ConfigError(0, `${key} must be a number or a string`);
-    Object.assign(cfg, check(v, 0));
+    if (typeof v !== 'number' && typeof v !== 'string' && !(key === 'disk' && Array.isArray(v))) throw new ConfigError(0, `${key} must be a number or a string`);
+    Object.assign(cfg, check(v as Value, 0));
   }
   return complete(cfg, new Map());
 }
@@ -161,9 +166,45 @@ function parseValue(text: string, line: number, depth: number): Value {
   if (text.startsWith('[') && text.endsWith(']')) {
     if (depth >= MAX_LIST_DEPTH) throw new ConfigError(line, `lists nested more than ${MAX_LIST_DEPTH} deep`);
     const inner = text.slice(1, -1).trim();
-    return inner === '' ? [] : inner.split(',').map((t) => parseValue(t.trim(), line, depth + 1));
+    return inner === '' ? [] : splitList(inner).map((t) => parseValue(t.trim(), line, depth + 1));
   }
   throw new ConfigError(line, `cannot read the value "${clip(text)}" (a number, a "string" or a [list])`);
+}
+
+/** Split a list's inside at its top-level commas: not inside quotes or nested brackets. */
+function splitList(inner: string): string[] {
+  const items: string[] = [];
+  let quote = '', depth = 0, start = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i]!;
+    if (quote) { if (c === quote) quote = ''; }
+    else if (c === '"' || c === "'") quote = c;
+    else if (c === '[') depth++;
+    else if (c === ']') depth--;
+    else if (c === ',' && depth === 0) { items.push(inner.slice(start, i)); start = i + 1; }
+  }
+  const last = inner.slice(start);
+  if (last.trim() !== '' || items.length === 0) items.push(last); // a trailing comma is allowed
+  return items;
+}
+
+/** `disk = [ 'spec', ... ]`: each spec parsed; two disks may not share a vdev. */
+function disks(v: Value, line: number): DiskSpec[] {
+  if (!Array.isArray(v)) throw new ConfigError(line, 'disk must be a [list] of "disk specs"');
+  const out: DiskSpec[] = [];
+  for (const item of v) {
+    if (typeof item !== 'string') throw new ConfigError(line, 'disk: each entry must be a "string"');
+    let d: DiskSpec;
+    try {
+      d = parseDiskSpec(item);
+    } catch (e) {
+      if (e instanceof DiskSpecError) throw new ConfigError(line, e.message);
+      throw e;
+    }
+    if (out.some((o) => o.devid === d.devid)) throw new ConfigError(line, `disk: vdev ${d.vdev} is given twice`);
+    out.push(d);
+  }
+  return out;
 }
 
 function str(v: Value, line: number, key: string, pattern?: RegExp): string {

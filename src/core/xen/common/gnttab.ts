@@ -78,6 +78,8 @@ export class GrantTables {
   private nextHandle = 1;
   private domainsSeen: (() => Iterable<GnttabDomain>) | undefined;
   private readonly bytes: Uint8Array;
+  /** Domain-0's mappings (dom0Map), by handle: the granter, its entry and the referenced frame. */
+  private readonly dom0Maps = new Map<number, { g: GnttabDomain; ref: number; mfn: number; readonly: boolean }>();
 
   constructor(private readonly memory: MachineMemory, private readonly lookup: (domid: number) => GnttabDomain | undefined) {
     this.bytes = new Uint8Array(memory.buffer);
@@ -225,6 +227,56 @@ export class GrantTables {
     this.bytes.copyWithin(d.mfn * 4096 + dst.offset, from, from + len);
     d.release();
     s.release();
+    return X.GNTST_okay;
+  }
+
+  /**
+   * Domain-0's GNTTABOP_copy (its backends'): `buf.length` bytes between byte `offset` of
+   * the frame domain `dom` granted to Domain-0 in entry `ref` and a buffer of Domain-0's
+   * own. Domain-0 is JavaScript with no guest frames, so its side is that buffer; the grant
+   * side is checked and pinned for the copy exactly as `copy` does (acquire: type, domid,
+   * read-only, a frame the granter owns). `toGrant` writes into the guest's frame. Every
+   * byte a backend writes into guest memory comes through here. Returns a GNTST_* status.
+   */
+  dom0Copy(dom: number, ref: number, offset: number, buf: Uint8Array, toGrant: boolean): number {
+    if (!Number.isInteger(offset) || offset < 0 || buf.length > 4096 || offset + buf.length > 4096) return X.GNTST_bad_copy_arg;
+    const g = this.lookup(dom);
+    if (g === undefined || g.mem === undefined || g.domid === 0) return X.GNTST_bad_domain;
+    const act = this.acquire(g, ref, 0, toGrant);
+    if (typeof act === 'number') return act;
+    const at = act.mfn * 4096 + offset;
+    if (toGrant) this.bytes.set(buf, at);
+    else buf.set(this.bytes.subarray(at, at + buf.length));
+    this.releaseGrant(g, ref, toGrant);
+    return X.GNTST_okay;
+  }
+
+  /**
+   * Domain-0 maps a frame domain `dom` granted it (a backend's ring page). Domain-0 has no
+   * P2M: the mapping is a pinned grant and a reference on the machine frame, which the
+   * backend reads and writes at `mfn * 4096` until `dom0Unmap`. The checks are `map`'s.
+   * When the granter dies first, its frame stays referenced (owned by DOMID_XEN) until
+   * Domain-0 unmaps, so it never reaches another domain while a backend still uses it.
+   */
+  dom0Map(dom: number, ref: number, readonly: boolean): { status: number; handle: number; mfn: number } {
+    const g = this.lookup(dom);
+    if (g === undefined || g.mem === undefined || g.domid === 0) return { status: X.GNTST_bad_domain, handle: 0, mfn: -1 };
+    if (this.entryAddr(g, ref) === undefined) return { status: X.GNTST_bad_gntref, handle: 0, mfn: -1 };
+    const act = this.acquire(g, ref, 0, !readonly);
+    if (typeof act === 'number') return { status: act, handle: 0, mfn: -1 };
+    this.memory.get(act.mfn);
+    const handle = this.nextHandle++;
+    this.dom0Maps.set(handle, { g, ref, mfn: act.mfn, readonly });
+    return { status: X.GNTST_okay, handle, mfn: act.mfn };
+  }
+
+  /** Undo `dom0Map`. The pin is dropped only if the granter is still the same live domain. */
+  dom0Unmap(handle: number): number {
+    const t = this.dom0Maps.get(handle);
+    if (t === undefined) return X.GNTST_bad_handle;
+    this.dom0Maps.delete(handle);
+    if (this.lookup(t.g.domid) === t.g) this.releaseGrant(t.g, t.ref, !t.readonly);
+    this.memory.put(t.mfn); // last: the frame may go back to the pool here
     return X.GNTST_okay;
   }
 

@@ -1,0 +1,404 @@
+/**
+ * blkback: Domain-0's backend for Xen's split block driver (io/blkif.h), one VbdDevice per
+ * virtual disk a pv domain has, over an image of the image layer (src/core/block).
+ *
+ * The handshake is XenbusState through xenstore (io/blkif.h "STATE DIAGRAMS"). The
+ * toolstack has written both areas in Initialising (tools/vbd.ts, libxl's part); the
+ * backend publishes the disk (sectors, sector-size, info, feature-flush-cache) and goes
+ * InitWait, then follows the frontend's `state`:
+ *   Initialised or Connected (a frontend may skip Initialised): read ring-ref,
+ *     event-channel and protocol, map the ring page (GrantTables.dom0Map), bind the
+ *     channel, go Connected and serve the ring;
+ *   Closing: stop serving, unmap, go Closing; Closed (or the node gone): go Closed;
+ *   Initialising after Closed: the frontend reconnects (save/restore): InitWait again.
+ * Detach (`close`) goes Closing and waits for the frontend to close; destroy (`kill`)
+ * tears down at once. A domain that dies leaves the backend's mapping valid: the frame
+ * stays referenced until the backend unmaps (gnttab.ts).
+ *
+ * Requests are served synchronously in the event handler (Domain-0's thread), at most
+ * MAX_PER_ROUND before the rest is left to the next task. Data moves only through
+ * GrantTables.dom0Copy; every guest-written field is checked (request.ts) and a bad one
+ * costs the guest an error response and a counter, never a crash.
+ */
+import type { BlockImage } from '../../block/image';
+import type { GrantTables } from '../../xen/common/gnttab';
+import type { MachineViews } from '../../xen/common/sharedInfo';
+import * as B from '../../xen/public/blkif';
+import * as S from '../../xen/public/xenbus';
+import { GNTST_okay } from '../../xen/public/xen';
+import { BackRing } from './ring';
+import { decodeRequest, encodeResponse, type BlkRefusal, type BlkRequest } from './request';
+
+/** The xenstore calls the backend makes (an XsHandle of Domain-0 satisfies it). */
+export interface BlkXenstore {
+  read(path: string): Promise<string>;
+  write(path: string, value: string): Promise<void>;
+  watch(path: string, token: string, cb: (path: string, token: string) => void): Promise<void>;
+  unwatch(path: string, token: string): Promise<void>;
+}
+
+/** What the backend uses of the hypervisor: Domain-0's grant, event and xenstore access. */
+export interface BlkHost {
+  readonly machine: MachineViews;
+  readonly gnttab: Pick<GrantTables, 'dom0Map' | 'dom0Unmap' | 'dom0Copy'>;
+  /** Bind to the frontend's unbound port; returns Domain-0's port or -errno. */
+  dom0Bind(domid: number, remotePort: number, handler: () => void): number;
+  dom0Close(port: number): void;
+  dom0Notify(port: number): void;
+  readonly xs: BlkXenstore;
+  dmesg(line: string): void;
+}
+
+export interface VbdSpec {
+  domid: number;
+  devid: number;
+  image: BlockImage;
+  readOnly: boolean;
+  cdrom: boolean;
+  backendPath: string;
+  frontendPath: string;
+}
+
+/** Requests served per event before the rest waits for the next task (a frontend can keep producing). */
+export const MAX_PER_ROUND = 256;
+
+export interface VbdStats {
+  /** xentop's VBD_RD / VBD_WR / VBD_RSECT / VBD_WSECT, and flushes. */
+  rdReq: number;
+  wrReq: number;
+  flReq: number;
+  rdSect: number;
+  wrSect: number;
+  /** Refused requests by reason (each answered BLKIF_RSP_ERROR or EOPNOTSUPP). */
+  refused: Record<BlkRefusal, number>;
+  /** Times the frontend's req_prod was more than a ring ahead (that batch is ignored). */
+  badRing: number;
+  notifyIn: number;
+  notifyOut: number;
+}
+
+const newStats = (): VbdStats => ({
+  rdReq: 0, wrReq: 0, flReq: 0, rdSect: 0, wrSect: 0, badRing: 0, notifyIn: 0, notifyOut: 0,
+  refused: { badSegments: 0, badSector: 0, pastEnd: 0, readOnly: 0, badGrant: 0, ioError: 0, closed: 0, notSupported: 0 },
+});
+
+export class VbdDevice {
+  state: number = S.XenbusStateInitialising;
+  readonly stats = newStats();
+  readonly sectors: number;
+  /** Set once the device is gone for good (detached or its domain destroyed). */
+  gone = false;
+  /** The frontend as last seen: its state, ring-ref and event channel (for `xl block-list`). */
+  feState: number = S.XenbusStateUnknown;
+  ringRef = -1;
+  evtchn = -1;
+  private ring: BackRing | undefined;
+  private mapHandle = 0;
+  private port = 0;
+  private busy = false;
+  private again = false;
+  private closing = false;
+  private loggedBadRing = false;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly slot = new Uint8Array(B.BLKIF_REQUEST_SIZE);
+  private readonly buf = new Uint8Array(B.BLKIF_MAX_SEGMENTS_PER_REQUEST * 4096);
+  private readonly token: string;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Called once when the device is gone (the toolstack removes its xenstore areas then). */
+  whenGone: (() => void) | undefined;
+
+  constructor(private readonly host: BlkHost, readonly spec: VbdSpec, private readonly onGone: (d: VbdDevice) => void) {
+    this.sectors = Math.floor(spec.image.size / B.BLKIF_SECTOR_SIZE);
+    this.token = `blkback/${spec.domid}/${spec.devid}`;
+  }
+
+  get domid(): number {
+    return this.spec.domid;
+  }
+
+  get devid(): number {
+    return this.spec.devid;
+  }
+
+  /** The ring's indices as the backend keeps them (for inspectors), or undefined when not connected. */
+  get ringIndices(): { reqCons: number; rspProd: number; reqProd: number } | undefined {
+    const r = this.ring;
+    return r ? { reqCons: r.reqCons, rspProd: r.rspProdPvt, reqProd: r.reqProd() } : undefined;
+  }
+
+  /** Publish the disk and go InitWait; follow the frontend's state from then on. */
+  async start(): Promise<void> {
+    const { xs } = this.host;
+    const be = this.spec.backendPath;
+    const info = (this.spec.readOnly ? B.VDISK_READONLY : 0) | (this.spec.cdrom ? B.VDISK_CDROM : 0);
+    await xs.write(`${be}/sectors`, String(this.sectors));
+    await xs.write(`${be}/sector-size`, String(B.BLKIF_SECTOR_SIZE));
+    await xs.write(`${be}/physical-sector-size`, String(B.BLKIF_SECTOR_SIZE));
+    await xs.write(`${be}/info`, String(info));
+    await xs.write(`${be}/feature-flush-cache`, '1');
+    await xs.write(`${be}/feature-barrier`, '0');
+    await this.switchState(S.XenbusStateInitWait);
+    await xs.watch(`${this.spec.frontendPath}/state`, this.token, () => this.queue(() => this.frontendChanged()));
+  }
+
+  /** Detach: go Closing and let the frontend close; after `graceMs` without it, tear down anyway. */
+  close(graceMs = 5000): void {
+    if (this.gone || this.closing) return;
+    this.closing = true;
+    if (this.state !== S.XenbusStateConnected) {
+      this.kill();
+      return;
+    }
+    this.queue(() => this.switchState(S.XenbusStateClosing));
+    this.closeTimer = setTimeout(() => this.kill(), graceMs);
+  }
+
+  /** Tear down at once (destroy, forced detach, the grace period over): unmap, close, forget. */
+  kill(): void {
+    if (this.gone) return;
+    this.gone = true;
+    clearTimeout(this.closeTimer);
+    this.disconnect();
+    this.state = S.XenbusStateClosed;
+    void this.host.xs.unwatch(`${this.spec.frontendPath}/state`, this.token).catch(() => {});
+    try {
+      this.spec.image.close();
+    } catch (e) {
+      this.host.dmesg(`blkback ${this.domid}/${this.devid}: closing the image failed: ${String(e)}`);
+    }
+    this.onGone(this);
+    this.whenGone?.();
+  }
+
+  private queue(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((e: unknown) => this.host.dmesg(`blkback ${this.domid}/${this.devid}: ${String(e)}`));
+  }
+
+  private async switchState(s: number): Promise<void> {
+    if (this.gone) return;
+    this.state = s;
+    await this.host.xs.write(`${this.spec.backendPath}/state`, String(s));
+  }
+
+  private async readFront(name: string): Promise<string | undefined> {
+    try {
+      return await this.host.xs.read(`${this.spec.frontendPath}/${name}`);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async frontendChanged(): Promise<void> {
+    if (this.gone) return;
+    const text = await this.readFront('state');
+    const fe = text === undefined ? S.XenbusStateClosed : Number(text); // a removed frontend has closed
+    this.feState = Number.isInteger(fe) && fe >= 0 && fe <= 8 ? fe : S.XenbusStateUnknown;
+    switch (fe) {
+      case S.XenbusStateInitialised:
+      case S.XenbusStateConnected:
+        if (this.state === S.XenbusStateInitWait && !this.closing) await this.connect();
+        return;
+      case S.XenbusStateClosing:
+        this.disconnect();
+        if (this.state !== S.XenbusStateClosed) await this.switchState(S.XenbusStateClosing);
+        return;
+      case S.XenbusStateClosed:
+      case S.XenbusStateUnknown:
+        this.disconnect();
+        await this.switchState(S.XenbusStateClosed);
+        if (this.closing) this.kill();
+        return;
+      case S.XenbusStateInitialising:
+        // Closed, and the frontend starts over (it reconnects): offer the disk again.
+        if (this.state === S.XenbusStateClosed && !this.closing) await this.switchState(S.XenbusStateInitWait);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const ringRef = Number(await this.readFront('ring-ref'));
+    const evtchn = Number(await this.readFront('event-channel'));
+    const protocol = (await this.readFront('protocol')) ?? B.XEN_IO_PROTO_ABI_NATIVE;
+    const fail = async (why: string): Promise<void> => {
+      this.host.dmesg(`blkback ${this.domid}/${this.devid}: ${why}`);
+      await this.host.xs.write(`${this.spec.backendPath}/error`, why);
+      await this.switchState(S.XenbusStateClosed);
+    };
+    if (protocol !== B.XEN_IO_PROTO_ABI_NATIVE) return fail(`protocol '${protocol.slice(0, 32)}' is not supported (only ${B.XEN_IO_PROTO_ABI_NATIVE})`);
+    if (!Number.isInteger(ringRef) || ringRef < 0 || ringRef > 0xffff_ffff) return fail('bad ring-ref');
+    if (!Number.isInteger(evtchn) || evtchn <= 0) return fail('bad event-channel');
+    const m = this.host.gnttab.dom0Map(this.domid, ringRef, false);
+    if (m.status !== GNTST_okay) return fail(`mapping ring-ref ${ringRef} failed (GNTST ${m.status})`);
+    const port = this.host.dom0Bind(this.domid, evtchn, () => this.kick());
+    if (port <= 0) {
+      this.host.gnttab.dom0Unmap(m.handle);
+      return fail(`binding event-channel ${evtchn} failed (${port})`);
+    }
+    this.mapHandle = m.handle;
+    this.ringRef = ringRef;
+    this.evtchn = evtchn;
+    this.port = port;
+    this.ring = new BackRing(this.host.machine, m.mfn, B.BLKIF_RING_SIZE, B.BLKIF_REQUEST_SIZE);
+    await this.switchState(S.XenbusStateConnected);
+    this.process(); // requests the frontend queued before we were connected
+  }
+
+  private disconnect(): void {
+    this.ring = undefined;
+    if (this.port > 0) this.host.dom0Close(this.port);
+    this.port = 0;
+    if (this.mapHandle > 0) this.host.gnttab.dom0Unmap(this.mapHandle);
+    this.mapHandle = 0;
+  }
+
+  /** The frontend notified us. */
+  private kick(): void {
+    this.stats.notifyIn++;
+    this.process();
+  }
+
+  private process(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        this.serve();
+      } while (this.again);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Consume requests until none is left (RING_FINAL_CHECK_FOR_REQUESTS), answering each. */
+  private serve(): void {
+    const ring = this.ring;
+    if (!ring) return;
+    let budget = MAX_PER_ROUND;
+    let notify = false;
+    let prod: number | undefined = ring.reqProd();
+    while (prod !== undefined) {
+      if (ring.prodOverflow(prod)) {
+        // A req_prod more than a ring ahead is not a batch of requests but a broken or
+        // hostile frontend: nothing in it is served, until a notification finds sane indices.
+        this.stats.badRing++;
+        if (!this.loggedBadRing) this.host.dmesg(`blkback ${this.domid}/${this.devid}: req_prod ${prod} is more than a ring ahead of ${ring.rspProdPvt}: ignored`);
+        this.loggedBadRing = true;
+        break;
+      }
+      for (let n = ring.unconsumed(prod); n > 0 && budget > 0; n--, budget--) {
+        ring.copyRequest(this.slot);
+        this.handle();
+      }
+      if (ring.pushResponses()) notify = true;
+      if (budget === 0) {
+        setTimeout(() => this.process(), 0);
+        break;
+      }
+      prod = ring.finalCheck();
+    }
+    if (notify && this.port > 0) {
+      this.stats.notifyOut++;
+      this.host.dom0Notify(this.port);
+    }
+  }
+
+  /** Serve the request in `this.slot` and put its response in the ring. */
+  private handle(): void {
+    const d = decodeRequest(this.slot, this.sectors, this.spec.readOnly);
+    let status: number;
+    if (!d.ok) {
+      this.stats.refused[d.why]++;
+      status = d.why === 'notSupported' ? B.BLKIF_RSP_EOPNOTSUPP : B.BLKIF_RSP_ERROR;
+      this.respond(d.idLo, d.idHi, d.operation, status);
+      return;
+    }
+    const r = d.req;
+    const why = this.closing ? 'closed' : this.execute(r);
+    if (why !== undefined) this.stats.refused[why]++;
+    this.respond(r.idLo, r.idHi, r.operation, why === undefined ? B.BLKIF_RSP_OKAY : B.BLKIF_RSP_ERROR);
+  }
+
+  private respond(idLo: number, idHi: number, op: number, status: number): void {
+    const ring = this.ring!;
+    encodeResponse(this.host.machine.u8, ring.responseSlot(), idLo, idHi, op, status);
+    ring.produced();
+  }
+
+  /** Do a checked request; returns why it failed, or undefined. */
+  private execute(r: BlkRequest): BlkRefusal | undefined {
+    const img = this.spec.image;
+    const data = this.buf.subarray(0, r.nrSectors * B.BLKIF_SECTOR_SIZE);
+    try {
+      if (r.operation === B.BLKIF_OP_FLUSH_DISKCACHE) {
+        this.stats.flReq++;
+        img.flush();
+        return undefined;
+      }
+      if (r.operation === B.BLKIF_OP_READ) {
+        this.stats.rdReq++;
+        img.readSectors(r.sector, data);
+        if (!this.copySegments(r, data, true)) return 'badGrant';
+        this.stats.rdSect += r.nrSectors;
+        return undefined;
+      }
+      this.stats.wrReq++;
+      // Every segment is fetched before anything is written: a bad grant writes nothing.
+      if (!this.copySegments(r, data, false)) return 'badGrant';
+      img.writeSectors(r.sector, data);
+      this.stats.wrSect += r.nrSectors;
+      return undefined;
+    } catch (e) {
+      this.host.dmesg(`blkback ${this.domid}/${this.devid}: ${e instanceof Error ? e.message : String(e)}`);
+      return 'ioError';
+    }
+  }
+
+  /** Move each segment between `data` and its granted frame; false at the first grant refused. */
+  private copySegments(r: BlkRequest, data: Uint8Array, toGuest: boolean): boolean {
+    let off = 0;
+    for (const s of r.segments) {
+      const len = (s.lastSect - s.firstSect + 1) * B.BLKIF_SECTOR_SIZE;
+      const st = this.host.gnttab.dom0Copy(this.domid, s.gref, s.firstSect * B.BLKIF_SECTOR_SIZE, data.subarray(off, off + len), toGuest);
+      if (st !== GNTST_okay) return false;
+      off += len;
+    }
+    return true;
+  }
+}
+
+/** The driver: every virtual disk Domain-0 serves, by domain and device id. */
+export class BlkBack {
+  private readonly devices = new Map<string, VbdDevice>();
+
+  constructor(private readonly host: BlkHost) {}
+
+  /** Serve a disk the toolstack has described in xenstore; resolves once InitWait is published. */
+  add(spec: VbdSpec): { device: VbdDevice; started: Promise<void> } {
+    const key = `${spec.domid}/${spec.devid}`;
+    if (this.devices.has(key)) throw new Error(`domain ${spec.domid} has a disk ${spec.devid} already`);
+    const device = new VbdDevice(this.host, spec, (d) => {
+      if (this.devices.get(key) === d) this.devices.delete(key);
+    });
+    this.devices.set(key, device);
+    return { device, started: device.start() };
+  }
+
+  get(domid: number, devid: number): VbdDevice | undefined {
+    return this.devices.get(`${domid}/${devid}`);
+  }
+
+  ofDomain(domid: number): VbdDevice[] {
+    return [...this.devices.values()].filter((d) => d.domid === domid).sort((a, b) => a.devid - b.devid);
+  }
+
+  /** The domain is gone: drop its disks at once (no handshake is possible any more). */
+  domainGone(domid: number): void {
+    for (const d of this.ofDomain(domid)) d.kill();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The backend's half of an io/ring.h shared ring (BACK_RING_INIT, RING_COPY_REQUEST,
+ * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY, RING_FINAL_CHECK_FOR_REQUESTS) over a page
+ * Domain-0 has mapped from the frontend (GrantTables.dom0Map): the page is at
+ * `mfn * 4096` in machine memory, and the frontend writes it from its vCPU thread at any
+ * moment.
+ *
+ * So the page is hostile. The backend keeps its own copies of the indices it owns
+ * (rsp_prod_pvt, req_cons, and the rsp_prod it last published) and only ever writes them
+ * to the page, never reads them back. The one index it reads, req_prod, is checked: a
+ * producer more than a ring ahead of what the backend has answered (Xen's
+ * RING_REQUEST_PROD_OVERFLOW) is refused and counted. A request is copied out of its slot
+ * before anything looks at it, so the frontend cannot change it between the check and
+ * the use.
+ */
+import type { MachineViews } from '../../xen/common/sharedInfo';
+import { SRING_HEADER_SIZE, SRING_REQ_EVENT, SRING_REQ_PROD, SRING_RSP_EVENT, SRING_RSP_PROD } from '../../xen/public/ring';
+
+export class BackRing {
+  /** The next request to consume, and the next response slot to fill (the backend's own). */
+  reqCons: number;
+  rspProdPvt: number;
+  /** The rsp_prod last written to the page. */
+  private rspProdPub: number;
+  private readonly base: number;
+
+  constructor(
+    private readonly machine: MachineViews,
+    mfn: number,
+    readonly size: number,
+    private readonly entrySize: number,
+  ) {
+    this.base = mfn * 4096;
+    // BACK_RING_INIT starts from the page's rsp_prod (0 on a fresh ring from SHARED_RING_INIT).
+    // Read once, here; a frontend that left junk there only confuses itself.
+    this.rspProdPub = this.load(SRING_RSP_PROD);
+    this.rspProdPvt = this.rspProdPub;
+    this.reqCons = this.rspProdPub;
+  }
+
+  private load(field: number): number {
+    return Atomics.load(this.machine.i32, (this.base + field) >> 2) >>> 0;
+  }
+
+  private store(field: number, v: number): void {
+    Atomics.store(this.machine.i32, (this.base + field) >> 2, v | 0);
+  }
+
+  /** The frontend's req_prod, as it is now. */
+  reqProd(): number {
+    return this.load(SRING_REQ_PROD);
+  }
+
+  /** RING_REQUEST_PROD_OVERFLOW: more requests than slots the backend has answered. */
+  prodOverflow(prod: number): boolean {
+    return ((prod - this.rspProdPvt) >>> 0) > this.size;
+  }
+
+  /** RING_HAS_UNCONSUMED_REQUESTS against a req_prod the caller read (and checked). */
+  unconsumed(prod: number): number {
+    const req = (prod - this.reqCons) >>> 0;
+    const rsp = this.size - ((this.reqCons - this.rspProdPvt) >>> 0);
+    return Math.min(req, rsp);
+  }
+
+  /** RING_COPY_REQUEST of slot req_cons into `into`, and req_cons++. */
+  copyRequest(into: Uint8Array): void {
+    const at = this.slot(this.reqCons);
+    into.set(this.machine.u8.subarray(at, at + into.length));
+    this.reqCons = (this.reqCons + 1) >>> 0;
+  }
+
+  /** The machine byte offset of the next response slot; the caller fills it, then `produced`. */
+  responseSlot(): number {
+    return this.slot(this.rspProdPvt);
+  }
+
+  produced(): void {
+    this.rspProdPvt = (this.rspProdPvt + 1) >>> 0;
+  }
+
+  private slot(idx: number): number {
+    return this.base + SRING_HEADER_SIZE + (idx & (this.size - 1)) * this.entrySize;
+  }
+
+  /**
+   * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY: publish rsp_prod (after the responses: the
+   * Atomics store orders it), and say whether the frontend asked to be told (its
+   * rsp_event lies in the range just published).
+   */
+  pushResponses(): boolean {
+    const old = this.rspProdPub;
+    const now = this.rspProdPvt;
+    if (old === now) return false;
+    this.store(SRING_RSP_PROD, now);
+    this.rspProdPub = now;
+    const event = this.load(SRING_RSP_EVENT);
+    return ((now - event) >>> 0) < ((now - old) >>> 0);
+  }
+
+  /**
+   * RING_FINAL_CHECK_FOR_REQUESTS: with nothing left, ask for a notification at the next
+   * request (req_event = req_cons + 1), then look once more, so a request the frontend
+   * produced meanwhile is not left without a notification. Returns the req_prod to work
+   * on if there is more, or undefined.
+   */
+  finalCheck(): number | undefined {
+    let prod = this.reqProd();
+    if (this.prodOverflow(prod) || this.unconsumed(prod) > 0) return prod;
+    this.store(SRING_REQ_EVENT, (this.reqCons + 1) >>> 0);
+    prod = this.reqProd(); // Atomics are sequentially consistent: the mb() of the macro
+    return this.prodOverflow(prod) || this.unconsumed(prod) > 0 ? prod : undefined;
+  }
+}

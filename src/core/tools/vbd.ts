@@ -1,0 +1,187 @@
+/**
+ * Virtual block devices, the toolstack's part (libxl_disk.c's job): open the image a disk
+ * spec names, write the frontend and backend areas in xenstore (both in Initialising),
+ * hand the disk to Domain-0's blkback (src/core/backends/blk), and on detach or destroy
+ * take it away again. `xl block-attach`, `block-detach` and `block-list` land here.
+ *
+ * xenstore, as libxl lays it out (xen-io-and-migration.md section 2.1):
+ *   /local/domain/<domid>/device/vbd/<devid>/          the frontend's: backend, backend-id,
+ *       state, virtual-device, device-type (the guest adds ring-ref, event-channel, protocol)
+ *   /local/domain/0/backend/vbd/<domid>/<devid>/       the backend's: frontend, frontend-id,
+ *       online, removable, bootable, state, dev, type, mode, device-type, params (blkback
+ *       adds sectors, sector-size, info, feature-flush-cache)
+ * The guest owns the first (Domain-0 may read it), Domain-0 the second (the guest may read it).
+ *
+ * The xenstore writes are made without yielding between them (XsHandle's calls are
+ * synchronous underneath), so a disk attached right after the domain is built is in
+ * xenstore before the guest's first request; a frontend also notices disks that appear
+ * later (hotplug).
+ */
+import type { BlockImage } from '../block/image';
+import { BlkBack, type BlkHost, type VbdDevice } from '../backends/blk';
+import type { Domain } from '../xen/common/domain';
+import type { Hypervisor } from '../xen/common/hypervisor';
+import { XenbusStateInitialising } from '../xen/public/xenbus';
+import { formatDiskSpec, vdevToDevid, type DiskSpec } from './xlDisk';
+
+/** How the host opens the image a disk spec names (Node: files; the browser: OPFS). */
+export type DiskOpener = (spec: DiskSpec) => BlockImage;
+
+/** The toolstack's record of an attached disk. */
+interface Attached {
+  spec: DiskSpec;
+  device: VbdDevice;
+}
+
+/** How long `xl block-detach` lets the frontend close before tearing down anyway. */
+export const DETACH_GRACE_MS = 5000;
+
+export class VirtualDisks {
+  readonly blkback: BlkBack;
+  private readonly attached = new Map<number, Map<number, Attached>>();
+
+  constructor(private readonly hv: Hypervisor, private readonly opener: DiskOpener | undefined) {
+    const host: BlkHost = {
+      machine: hv.memory.views,
+      gnttab: hv.gnttab,
+      dom0Bind: (domid, port, handler) => hv.dom0Bind(domid, port, handler),
+      dom0Close: (port) => hv.dom0Close(port),
+      dom0Notify: (port) => {
+        hv.evtchn.send(hv.dom0, port);
+      },
+      get xs() {
+        return hv.xsDom0();
+      },
+      dmesg: (line) => hv.dmesg(line),
+    };
+    this.blkback = new BlkBack(host);
+  }
+
+  /** Open every image of `specs`, all or nothing (a failure closes the ones opened). */
+  open(specs: readonly DiskSpec[]): BlockImage[] {
+    if (specs.length === 0) return [];
+    if (this.opener === undefined) throw new Error('this host cannot open disk images');
+    const images: BlockImage[] = [];
+    try {
+      for (const s of specs) {
+        const img = this.opener(s);
+        images.push(img);
+        if (s.access === 'rw' && img.readOnly) throw new Error(`disk ${s.vdev}: '${s.target}' can only be opened read-only (use access=ro)`);
+      }
+    } catch (e) {
+      for (const img of images) img.close();
+      throw e;
+    }
+    return images;
+  }
+
+  /** Attach an opened image to a pv domain as `spec.vdev`; the image belongs to the disk from now on. */
+  attach(d: Domain, spec: DiskSpec, image: BlockImage): VbdDevice {
+    if (d.kind !== 'pv') {
+      image.close();
+      throw new Error(`domain ${d.domid} (${d.name}) is an hvm guest: its disks come through virtio-blk, not blkback`);
+    }
+    if (this.attached.get(d.domid)?.has(spec.devid) || this.blkback.get(d.domid, spec.devid)) {
+      image.close();
+      throw new Error(`domain ${d.domid} (${d.name}) has a disk ${spec.vdev} already`);
+    }
+    const xs = this.hv.xsDom0();
+    const fe = `/local/domain/${d.domid}/device/vbd/${spec.devid}`;
+    const be = `/local/domain/0/backend/vbd/${d.domid}/${spec.devid}`;
+    const cdrom = spec.devtype === 'cdrom';
+    const fail = (e: unknown): void => this.hv.dmesg(`vbd ${d.domid}/${spec.devid}: xenstore: ${String(e)}`);
+    // Backend first (its state must be readable once the frontend sees its area).
+    void xs.mkdir(be).catch(fail);
+    void xs.setPerms(be, [{ domid: 0, perm: 'n' }, { domid: d.domid, perm: 'r' }]).catch(fail);
+    const beNodes: [string, string][] = [
+      ['frontend', fe], ['frontend-id', String(d.domid)], ['online', '1'], ['removable', cdrom ? '1' : '0'], ['bootable', '1'],
+      ['state', String(XenbusStateInitialising)], ['dev', spec.vdev], ['type', 'file'], ['mode', spec.access === 'ro' ? 'r' : 'w'],
+      ['device-type', spec.devtype], ['params', spec.target],
+    ];
+    for (const [k, v] of beNodes) void xs.write(`${be}/${k}`, v).catch(fail);
+    void xs.mkdir(fe).catch(fail);
+    void xs.setPerms(fe, [{ domid: d.domid, perm: 'n' }, { domid: 0, perm: 'r' }]).catch(fail);
+    const feNodes: [string, string][] = [
+      ['backend', be], ['backend-id', '0'], ['state', String(XenbusStateInitialising)], ['virtual-device', String(spec.devid)], ['device-type', spec.devtype],
+    ];
+    for (const [k, v] of feNodes) void xs.write(`${fe}/${k}`, v).catch(fail);
+    const { device, started } = this.blkback.add({ domid: d.domid, devid: spec.devid, image, readOnly: spec.access === 'ro' || image.readOnly, cdrom, backendPath: be, frontendPath: fe });
+    started.catch(fail);
+    let mine = this.attached.get(d.domid);
+    if (!mine) {
+      mine = new Map<number, Attached>();
+      this.attached.set(d.domid, mine);
+    }
+    mine.set(spec.devid, { spec, device });
+    return device;
+  }
+
+  /** Attach every disk of a new domain; on a failure the domain's disks so far are dropped and the error rethrown. */
+  attachAll(d: Domain, specs: readonly DiskSpec[], images: readonly BlockImage[]): void {
+    for (let i = 0; i < specs.length; i++) {
+      try {
+        this.attach(d, specs[i]!, images[i]!);
+      } catch (e) {
+        for (const img of images.slice(i + 1)) img.close();
+        this.domainGone(d.domid);
+        throw e;
+      }
+    }
+  }
+
+  /** `xl block-detach`: the backend goes Closing; the frontend closes, or after DETACH_GRACE_MS (or with `force`, at once) it is torn down. */
+  detach(d: Domain, vdev: string, force = false): void {
+    const devid = vdevToDevid(vdev);
+    const a = devid === undefined ? undefined : this.attached.get(d.domid)?.get(devid);
+    if (!a) throw new Error(`domain ${d.domid} (${d.name}) has no disk ${vdev}`);
+    const done = (): void => this.forget(d.domid, a);
+    a.device.whenGone = done;
+    if (force) a.device.kill();
+    else a.device.close(DETACH_GRACE_MS);
+  }
+
+  /** The domain was destroyed: its disks go at once (frontend nodes went with its home). */
+  domainGone(domid: number): void {
+    const mine = this.attached.get(domid);
+    if (!mine) return;
+    for (const a of [...mine.values()]) {
+      a.device.kill();
+      this.forget(domid, a);
+    }
+    this.attached.delete(domid);
+  }
+
+  private forget(domid: number, a: Attached): void {
+    const mine = this.attached.get(domid);
+    if (mine?.get(a.spec.devid) !== a) return;
+    mine.delete(a.spec.devid);
+    const xs = this.hv.xsDom0();
+    void xs.rm(`/local/domain/0/backend/vbd/${domid}/${a.spec.devid}`).catch(() => {});
+    void xs.rm(`/local/domain/${domid}/device/vbd/${a.spec.devid}`).catch(() => {});
+  }
+
+  /** The disks of a domain, by device id. */
+  of(domid: number): { spec: DiskSpec; device: VbdDevice }[] {
+    return [...(this.attached.get(domid)?.values() ?? [])].sort((x, y) => x.spec.devid - y.spec.devid);
+  }
+
+  /** `xl block-list DOM`: xl's columns (Vdev BE handle state evt-ch ring-ref BE-path), then hyperlab's. */
+  list(d: Domain): string {
+    const rows = ['Vdev  BE  handle state evt-ch ring-ref BE-path                       '];
+    for (const { spec, device } of this.of(d.domid)) {
+      rows.push(
+        `${String(spec.devid).padEnd(5)} ${'0'.padEnd(3)} ${String(d.domid).padEnd(6)} ${String(device.feState).padEnd(5)} ${String(device.evtchn).padEnd(6)} ${String(device.ringRef).padEnd(8)} ${device.spec.backendPath}`,
+      );
+    }
+    const disks = this.of(d.domid);
+    if (disks.length > 0) {
+      rows.push('', 'Vdev  Name  Sectors      Backend-state Requests(rd/wr/fl) Refused Spec');
+      for (const { spec, device } of disks) {
+        const st = device.stats;
+        const refused = Object.values(st.refused).reduce((a, b) => a + b, 0) + st.badRing;
+        rows.push(`${String(spec.devid).padEnd(5)} ${spec.vdev.padEnd(5)} ${String(device.sectors).padEnd(12)} ${String(device.state).padEnd(13)} ${`${st.rdReq}/${st.wrReq}/${st.flReq}`.padEnd(18)} ${String(refused).padEnd(7)} ${formatDiskSpec(spec)}`);
+      }
+    }
+    return rows.join('\n');
+  }
+}

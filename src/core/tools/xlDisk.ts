@@ -1,0 +1,123 @@
+/**
+ * One `disk = [ ... ]` entry of xl.cfg, in Xen's xl-disk-configuration(5) syntax: comma-
+ * separated `key=value` pairs, flags and positional parameters. Positional parameters fill
+ * the ones not yet given, in the order target, format, vdev, access (an empty one takes
+ * the default); `target=` must come last and takes the rest of the string, commas and all.
+ * So these are the same disk:
+ *
+ *   /images/root.img,raw,xvda,rw
+ *   /images/root.img,,xvda
+ *   format=raw, vdev=xvda, access=rw, target=/images/root.img
+ *
+ * Virtual device names number as xen-vbd-interface(7) says: xvd disk d partition p is
+ * 202 << 8 | d << 4 | p (xvda = 51712) for d < 16 and p < 16, else 1 << 28 | d << 8 | p;
+ * sd is 8 << 8 | d << 4 | p; hd is 3 << 8 (hda, hdb) or 22 << 8 (hdc, hdd) | d << 6 | p.
+ * A plain number is taken as the device id itself.
+ */
+export type DiskFormat = 'raw' | 'qcow2';
+
+export interface DiskSpec {
+  /** The image: a path (Node) or an image name (browser). */
+  target: string;
+  format: DiskFormat;
+  /** The name the guest is told (xvda...), and its number (the xenstore device id). */
+  vdev: string;
+  devid: number;
+  access: 'rw' | 'ro';
+  devtype: 'disk' | 'cdrom';
+}
+
+export class DiskSpecError extends Error {}
+
+const KEYS = ['target', 'format', 'vdev', 'access', 'devtype', 'backend'] as const;
+type Key = (typeof KEYS)[number];
+const POSITIONAL: readonly Key[] = ['target', 'format', 'vdev', 'access'];
+
+/** Parse one disk spec; a mistake is a DiskSpecError naming the key (or the parameter) at fault. */
+export function parseDiskSpec(text: string): DiskSpec {
+  const got = new Map<Key, string>();
+  const set = (key: Key, value: string): void => {
+    if (got.has(key)) throw new DiskSpecError(`disk '${clip(text)}': ${key} is given twice`);
+    got.set(key, value);
+  };
+  let rest = text;
+  while (rest.length > 0) {
+    const lead = rest.trimStart();
+    if (lead.startsWith('target=')) {
+      set('target', lead.slice('target='.length));
+      break;
+    }
+    const comma = rest.indexOf(',');
+    const param = (comma < 0 ? rest : rest.slice(0, comma)).trim();
+    rest = comma < 0 ? '' : rest.slice(comma + 1);
+    const eq = param.indexOf('=');
+    if (eq >= 0) {
+      const key = param.slice(0, eq).trim();
+      if (!(KEYS as readonly string[]).includes(key)) throw new DiskSpecError(`disk '${clip(text)}': unknown key '${clip(key)}'`);
+      set(key as Key, param.slice(eq + 1).trim());
+    } else if (param === 'cdrom') {
+      set('devtype', 'cdrom');
+    } else {
+      const next = POSITIONAL.find((k) => !got.has(k));
+      if (next === undefined) throw new DiskSpecError(`disk '${clip(text)}': too many positional parameters at '${clip(param)}'`);
+      got.set(next, param); // empty: the default
+    }
+  }
+  const target = got.get('target') ?? '';
+  if (target === '') throw new DiskSpecError(`disk '${clip(text)}': no target (the image) given`);
+  const format = got.get('format') || 'raw';
+  if (format !== 'raw' && format !== 'qcow2') throw new DiskSpecError(`disk '${clip(text)}': format '${clip(format)}' is not supported (raw or qcow2)`);
+  const vdev = got.get('vdev') ?? '';
+  if (vdev === '') throw new DiskSpecError(`disk '${clip(text)}': no vdev given (xvda, hda, sda...)`);
+  const devid = vdevToDevid(vdev);
+  if (devid === undefined) throw new DiskSpecError(`disk '${clip(text)}': vdev '${clip(vdev)}' is not a device name (xvda, hda, sda, or a number)`);
+  const devtype = got.get('devtype') || 'disk';
+  if (devtype !== 'disk' && devtype !== 'cdrom') throw new DiskSpecError(`disk '${clip(text)}': devtype '${clip(devtype)}' must be disk or cdrom`);
+  const accessText = got.get('access') || (devtype === 'cdrom' ? 'ro' : 'rw');
+  const access = accessText === 'rw' || accessText === 'w' ? 'rw' : accessText === 'ro' || accessText === 'r' ? 'ro' : undefined;
+  if (access === undefined) throw new DiskSpecError(`disk '${clip(text)}': access '${clip(accessText)}' must be rw or ro`);
+  if (devtype === 'cdrom' && access === 'rw') throw new DiskSpecError(`disk '${clip(text)}': access: a cdrom is read-only`);
+  const backend = got.get('backend') || '0';
+  if (backend !== '0' && backend !== 'Domain-0') throw new DiskSpecError(`disk '${clip(text)}': backend '${clip(backend)}': only Domain-0 serves disks`);
+  return { target, format, vdev, devid, access, devtype };
+}
+
+/** A disk name as its index: a = 0 ... z = 25, aa = 26 (bijective base 26). */
+function diskIndex(letters: string): number {
+  let n = 0;
+  for (const c of letters) n = n * 26 + (c.charCodeAt(0) - 96);
+  return n - 1;
+}
+
+/** xen-vbd-interface(7): the device id of a vdev name, or undefined if it is none. */
+export function vdevToDevid(vdev: string): number | undefined {
+  if (/^\d+$/.test(vdev)) {
+    const n = Number(vdev);
+    return n > 0 && n < 2 ** 31 ? n : undefined;
+  }
+  const m = /^(xvd|sd|hd)([a-z]{1,4})(\d*)$/.exec(vdev);
+  if (!m) return undefined;
+  const disk = diskIndex(m[2]!);
+  const part = m[3] === '' ? 0 : Number(m[3]);
+  if (m[3]!.length > 1 && m[3]!.startsWith('0')) return undefined;
+  switch (m[1]) {
+    case 'xvd':
+      if (disk < 16 && part < 16) return (202 << 8) | (disk << 4) | part;
+      if (disk < 1 << 20 && part < 256) return (1 << 28) + disk * 256 + part;
+      return undefined;
+    case 'sd':
+      return disk < 16 && part < 16 ? (8 << 8) | (disk << 4) | part : undefined;
+    default: // hd: hda and hdb on major 3, hdc and hdd on major 22
+      if (disk > 3 || part > 63) return undefined;
+      return ((disk < 2 ? 3 : 22) << 8) | ((disk & 1) << 6) | part;
+  }
+}
+
+/** A spec written back in the canonical key=value form (for messages and `xl block-list`). */
+export function formatDiskSpec(d: DiskSpec): string {
+  return `format=${d.format}, vdev=${d.vdev}, access=${d.access}${d.devtype === 'cdrom' ? ', devtype=cdrom' : ''}, target=${d.target}`;
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 60)}...` : s;
+}
