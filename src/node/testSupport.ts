@@ -3,7 +3,8 @@
  * for the hostile-guest tests (src/node/isolation/): the hostile pv guest
  * (guests/hostile/, public/guests/hostile.elf) runs one command per line typed on its
  * console and answers each with one line "= ok NAME key=value..." (or "= fault ..." when
- * the command faulted, "= error ..." when it was not understood).
+ * the command faulted, "= error ..." when it was not understood). The helpers any test
+ * may use (until, sleep, console text, li) are in src/testing/support.ts.
  */
 import { readFileSync } from 'node:fs';
 import type { Domain } from '../core/xen/common/domain';
@@ -12,8 +13,9 @@ import { parseXlConfig } from '../core/tools/xlConfig';
 import { guestImage } from './paths';
 import { ensureBundleSync } from './testBundle';
 import { nodeVcpuHost } from './vcpuHost';
+import { sleep } from '../testing/support';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /** A started hypervisor on real vCPU workers. */
 export function bootHypervisor(memoryMiB = 64, pcpus = 2): Hypervisor {

@@ -16,14 +16,10 @@ import { bootHypervisor, changedPages, Consoles, createHostile, type HostileGues
 import { ensureBundleSync } from '../testBundle';
 import { nodeVcpuHost } from '../vcpuHost';
 import { elf32Executable } from '../../core/loader/elfWrite';
+import { li, wordsToImage } from '../../testing/support';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
-
-function li(rd: number, v: number): number[] {
-  const lo = (v << 20) >> 20;
-  return [assemble('lui', { rd, imm: ((v - lo) >>> 12) & 0xfffff }), assemble('addi', { rd, rs1: rd, imm: lo })];
-}
 
 /**
  * The hostile guest: an LCG in s0 (x8) drives a6 (hypercall 0..63), a0..a4 (half of them
@@ -62,7 +58,7 @@ function hostileImage(seed: number): Uint8Array {
   w.push(assemble('ecall'));
   w.push(assemble('jal', { imm: top - w.length * 4 }));
   if (top !== PROLOGUE * 4) throw new Error('prologue size changed');
-  return new Uint8Array(Int32Array.from(w).buffer);
+  return wordsToImage(w);
 }
 
 /**
@@ -105,7 +101,7 @@ function mmioFuzzImage(seed: number): Uint8Array {
     w.push(op);
     w.push(assemble('jal', { imm: top - w.length * 4 }));
   }
-  return new Uint8Array(Int32Array.from(w).buffer);
+  return wordsToImage(w);
 }
 
 const CANARY_PAGES = 16;
