@@ -86,6 +86,21 @@ static int is_name_char(char c, int first) { return c == '_' || isalpha((unsigne
 static void expand_dollar(void) {
   char name[64], num[21];
   size_t n = 0;
+  if (src[0] == '(' && src[1] == '(') { /* $((EXPR)) */
+    const char *end = src + 2;
+    int depth = 0;
+    while (*end && !(depth == 0 && end[0] == ')' && end[1] == ')')) depth += *end == '(' ? 1 : *end == ')' ? -1 : 0, end++;
+    char expr[128];
+    size_t len = (size_t)(end - src - 2);
+    s64 v = 0;
+    if (!*end || len >= sizeof expr) return warn_msg("sh", "$(( without ))"), src = end, (void)0;
+    memcpy(expr, src + 2, len), expr[len] = 0;
+    src = end + 2;
+    if (!sh_arith(expr, &v)) return warn_msg("sh", "bad arithmetic"), (void)0;
+    if (v < 0) put_char('-'), v = -v;
+    put_str(fmt_u(num, (u64)v));
+    return;
+  }
   int braces = *src == '{';
   if (braces) src++;
   if (*src == '?' || *src == '$' || *src == '#' || *src == '@' || *src == '*' || isdigit((unsigned char)*src)) {

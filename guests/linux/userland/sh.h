@@ -44,6 +44,9 @@ void sh_exit(int status) __attribute__((noreturn));
 
 char **sh_words(const char *text); /* the expanded words, one malloc'd block (free it); 0 on error */
 
+/* sh_expr.c: $((EXPR)) */
+int sh_arith(const char *text, s64 *value); /* 1 if EXPR was well formed */
+
 /* sh_flow.c: if, while, for */
 int flow_at(const char *p); /* 1 if a compound command starts at p */
 const char *flow_run(const char *p, int run, int *status, int *op);

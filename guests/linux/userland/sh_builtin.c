@@ -56,8 +56,10 @@ static int b_source(int argc, char **argv) {
 static int b_help(int argc, char **argv) {
   (void)argc, (void)argv;
   out("The shell: CMD; CMD, CMD && CMD, CMD || CMD, CMD &, A | B | C, < FILE, > FILE, >> FILE,\n"
-      "2> FILE, 2>&1, 'quotes', \"$VAR\", $?, NAME=VALUE, * and ?, ~; up/down recall history,\n"
-      "left/right/home/end/^A/^E edit, ^U/^K cut, ^C cancels; sh FILE runs a script (#! too).\n"
+      "2> FILE, 2>&1, 'quotes', \"$VAR\", $?, $((1 + 2)), NAME=VALUE, * and ?, ~,\n"
+      "if C; then A; elif C; then B; else D; fi, while C; do A; done, for X in W...; do A; done;\n"
+      "up/down recall history, left/right/home/end/^A/^E edit, ^U/^K cut, Tab completes,\n"
+      "^C cancels; sh FILE runs a script (#! too).\n"
       "Builtins: cd [DIR], exit [N], export [NAME[=VALUE]], unset NAME, set, history, . FILE, help\n"
       "Commands:\n");
   list_applets(1);
