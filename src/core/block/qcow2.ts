@@ -617,6 +617,9 @@ export class Qcow2Image implements BlockImage {
     checkIo(this, offset, buf.length, false);
     const end = roundUp(this.size, SECTOR_SIZE);
     const cs = this.cs;
+    // Adjacent pieces of one kind are read in one call: a run of contiguous host clusters
+    // from the store, or a run of unallocated clusters from the backing image.
+    let runKind = UNALLOCATED;
     let runHost = 0;
     let runStart = 0;
     let runLen = 0;
@@ -631,25 +634,25 @@ export class Qcow2Image implements BlockImage {
       const inOff = v - ci * cs;
       const n = Math.min(cs - inOff, buf.length - pos, end - v);
       this.lookup(ci);
-      if (this.lkKind === NORMAL) {
-        const host = this.lkHost + inOff;
-        if (runLen > 0 && runHost + runLen === host) runLen += n;
-        else {
-          if (runLen > 0) this.store.read(runHost, buf.subarray(runStart, runStart + runLen));
-          runHost = host;
-          runStart = pos;
-          runLen = n;
-        }
-      } else {
-        if (runLen > 0) this.store.read(runHost, buf.subarray(runStart, runStart + runLen));
-        runLen = 0;
-        const part = buf.subarray(pos, pos + n);
-        if (this.lkKind === UNALLOCATED && this.backing !== undefined) this.backing.read(v, part);
-        else part.fill(0);
+      const kind = this.lkKind === UNALLOCATED && this.backing === undefined ? ZERO : this.lkKind;
+      const host = this.lkHost + inOff;
+      if (runLen > 0 && kind === runKind && (kind !== NORMAL || runHost + runLen === host)) runLen += n;
+      else {
+        if (runLen > 0) this.readRun(runKind, runHost, offset + runStart, buf.subarray(runStart, runStart + runLen));
+        runKind = kind;
+        runHost = host;
+        runStart = pos;
+        runLen = n;
       }
       pos += n;
     }
-    if (runLen > 0) this.store.read(runHost, buf.subarray(runStart, runStart + runLen));
+    if (runLen > 0) this.readRun(runKind, runHost, offset + runStart, buf.subarray(runStart, runStart + runLen));
+  }
+
+  private readRun(kind: number, host: number, virt: number, part: Uint8Array): void {
+    if (kind === NORMAL) this.store.read(host, part);
+    else if (kind === UNALLOCATED) this.backing!.read(virt, part);
+    else part.fill(0);
   }
 
   write(offset: number, data: Uint8Array): void {
