@@ -151,6 +151,30 @@ describe.skipIf(!QEMU_IMG)('images hyperlab writes, checked by qemu-img', () => 
     expect(info).toMatchObject({ 'virtual-size': 6 * MiB, 'cluster-size': 2 ** bits, format: 'qcow2' });
   });
 
+  it('the refcount table grows and moves (512-byte clusters, 12 MiB written): check and compare pass', () => {
+    const img = p('grow.qcow2');
+    const ref = p('grow.raw');
+    createQcow2File(img, 24 * MiB, 9);
+    createRawFile(ref, 24 * MiB);
+    const q = openImageFile(img, { format: 'qcow2' });
+    const r = openImageFile(ref, { format: 'raw' });
+    for (let i = 0; i < 12; i++) {
+      const d = fill(MiB, i + 1);
+      q.write(i * 2 * MiB, d);
+      r.write(i * 2 * MiB, d);
+      if (i % 3 === 2) q.flush();
+    }
+    q.close();
+    r.close();
+    const table = new Uint8Array(8);
+    const s = new FileStore(img, true);
+    s.read(48, table);
+    s.close();
+    expect(new DataView(table.buffer).getUint32(4)).toBeGreaterThan(512); // no longer right after the header
+    expectCheckPasses(img);
+    qemuImg('compare', '-f', 'qcow2', '-F', 'raw', img, ref);
+  });
+
   it('overlays over raw and over qcow2 bases: check and compare, bases unchanged', () => {
     const base = p('base.raw');
     writeFileSync(base, fill(4 * MiB, 77));
