@@ -1,0 +1,290 @@
+/**
+ * The libxc stream ("XENF", version 3; Xen's docs/specs/libxc-migration-stream.pandoc): the
+ * domain's memory and CPU state, inside the libxl stream's LIBXC_CONTEXT.
+ *
+ *   image header (24 bytes, big-endian): marker 0xFFFFFFFFFFFFFFFF, id "XENF", version 3,
+ *     u16 options (bit 0: big-endian records), reserved
+ *   domain header (16 bytes): u32 type (hyperlab's 0x48590001 RV32 hvm, 0x48590002 RV32 pv),
+ *     u16 page_shift (12), reserved, u32 xen_major, u32 xen_minor
+ *   records: STATIC_DATA_END, PAGE_DATA..., then the end-of-checkpoint state (vCPUs,
+ *     HVM_CONTEXT or SHARED_INFO and the pv records), END; each with its checksum
+ *     (framing.ts), the stream checksum before END.
+ *
+ * The writer is incremental (a live migration writes PAGE_DATA round after round); the
+ * reader takes a whole stream and returns only once every checksum and rule has been
+ * checked, so nothing of a bad stream is ever applied.
+ */
+import type { HartState } from '../../cpu/hartState';
+import { ByteReader, ByteWriter, hex } from './bytes';
+import { crc32c } from './crc32c';
+import { readDeviceState, writeDeviceState, type DeviceStateEntry } from './deviceState';
+import { RecordReader, RecordWriter, type RawRecord } from './framing';
+import { MAX_BATCH_SIZE, PAGE_SHIFT, PAGE_SIZE, readPageData, writePageData, type PageEntry } from './pageData';
+import {
+  readEvtchnTable,
+  readGrantTable,
+  readXenstoreSubtree,
+  writeEvtchnTable,
+  writeGrantTable,
+  writeXenstoreSubtree,
+  type EvtchnEntry,
+  type GrantTableState,
+  type XenstoreNode,
+} from './pvState';
+import { DHDR_SIZE, DHDR_TYPE, IHDR_ID, IHDR_OPT_BIG_ENDIAN, IHDR_SIZE, IHDR_VERSION, isOptional, XC, xcName } from './records';
+import { readVcpuContext, writeVcpuContext } from './vcpuContext';
+
+export type DomainKind = 'hvm' | 'pv';
+
+/** What Xen's xen_version reports in hyperlab (xen/common/hypercall/misc.ts). */
+export const XEN_MAJOR = 4, XEN_MINOR = 19;
+
+export class LibxcWriter {
+  private readonly rec: RecordWriter;
+  private staticEnded = false;
+
+  constructor(
+    readonly w: ByteWriter,
+    readonly kind: DomainKind,
+    xen: { major: number; minor: number } = { major: XEN_MAJOR, minor: XEN_MINOR },
+  ) {
+    const start = w.length;
+    w.u32(0xffff_ffff, false).u32(0xffff_ffff, false).u32(IHDR_ID, false).u32(IHDR_VERSION, false).u16(0, false).u16(0, false).u32(0, false);
+    w.u32(kind === 'hvm' ? DHDR_TYPE.HYPERLAB_RV32_HVM : DHDR_TYPE.HYPERLAB_RV32_PV)
+      .u16(PAGE_SHIFT)
+      .u16(0)
+      .u32(xen.major)
+      .u32(xen.minor);
+    this.rec = new RecordWriter(w, crc32c(w.view8().subarray(start)));
+  }
+
+  /** Any record: for hyperlab's own kinds, use the typed methods below. */
+  record(type: number, body?: (w: ByteWriter) => void): this {
+    this.rec.record(type, body);
+    return this;
+  }
+
+  staticDataEnd(): this {
+    this.staticEnded = true;
+    return this.record(XC.STATIC_DATA_END);
+  }
+
+  /** Pages, in PAGE_DATA records of at most 1024. Returns the number of records. */
+  pages(entries: readonly PageEntry[]): number {
+    if (!this.staticEnded) this.staticDataEnd();
+    let n = 0;
+    for (let i = 0; i < entries.length; i += MAX_BATCH_SIZE, n++) {
+      const batch = entries.slice(i, i + MAX_BATCH_SIZE);
+      this.record(XC.PAGE_DATA, (w) => writePageData(w, batch));
+    }
+    return n;
+  }
+
+  vcpu(s: HartState): this {
+    return this.record(XC.RV32_VCPU_CONTEXT, (w) => writeVcpuContext(w, s));
+  }
+
+  hvmContext(entries: readonly DeviceStateEntry[]): this {
+    return this.record(XC.HVM_CONTEXT, (w) => writeDeviceState(w, entries));
+  }
+
+  sharedInfo(page: Uint8Array): this {
+    if (page.length !== PAGE_SIZE) throw new Error('SHARED_INFO is one page');
+    return this.record(XC.SHARED_INFO, (w) => w.bytes(page));
+  }
+
+  evtchnTable(ports: readonly EvtchnEntry[]): this {
+    return this.record(XC.PV_EVTCHN_TABLE, (w) => writeEvtchnTable(w, ports));
+  }
+
+  grantTable(g: GrantTableState): this {
+    return this.record(XC.PV_GRANT_TABLE, (w) => writeGrantTable(w, g));
+  }
+
+  xenstore(nodes: readonly XenstoreNode[]): this {
+    return this.record(XC.PV_XENSTORE_SUBTREE, (w) => writeXenstoreSubtree(w, nodes));
+  }
+
+  /** STREAM_CHECKSUM and END; returns the stream checksum (the libxl layer records it). */
+  end(): number {
+    if (!this.staticEnded) this.staticDataEnd();
+    return this.rec.end();
+  }
+}
+
+/** A whole domain image, as `writeLibxcStream` takes it and `readLibxcStream` returns it. */
+export interface LibxcImage {
+  kind: DomainKind;
+  xenMajor: number;
+  xenMinor: number;
+  /** The domain's pages once every PAGE_DATA is applied in order (later rounds win). */
+  pages: Map<number, Uint8Array | 'zero'>;
+  vcpus: HartState[];
+  hvmContext?: DeviceStateEntry[];
+  sharedInfo?: Uint8Array;
+  evtchn?: EvtchnEntry[];
+  grants?: GrantTableState;
+  xenstore?: XenstoreNode[];
+}
+
+export interface LibxcRead extends LibxcImage {
+  /** Optional records this reader does not know, skipped (a newer writer's). */
+  skipped: { type: number; offset: number; length: number }[];
+  /** PAGE_DATA records and the pfn entries they held. */
+  pageRecords: number;
+  pageEntries: number;
+  /** The stream checksum (verified). */
+  streamCrc: number;
+}
+
+export function writeLibxcStream(w: ByteWriter, img: LibxcImage): number {
+  const x = new LibxcWriter(w, img.kind, { major: img.xenMajor, minor: img.xenMinor });
+  x.staticDataEnd();
+  x.pages([...img.pages].map(([pfn, data]) => ({ pfn, data })));
+  for (const v of img.vcpus) x.vcpu(v);
+  if (img.hvmContext !== undefined) x.hvmContext(img.hvmContext);
+  if (img.sharedInfo !== undefined) x.sharedInfo(img.sharedInfo);
+  if (img.evtchn !== undefined) x.evtchnTable(img.evtchn);
+  if (img.grants !== undefined) x.grantTable(img.grants);
+  if (img.xenstore !== undefined) x.xenstore(img.xenstore);
+  return x.end();
+}
+
+export interface LibxcLimits {
+  /** Frames the domain may have (its maxmem): a pfn at or above is refused. */
+  maxPfn: number;
+  /** vCPUs the domain may have. */
+  maxVcpus: number;
+}
+
+/** Records Xen defines that mean nothing for an RV32 domain, or that hyperlab does not implement. */
+const NOT_FOR_RV32 = new Set<number>([
+  XC.X86_PV_INFO, XC.X86_PV_P2M_FRAMES, XC.X86_PV_VCPU_BASIC, XC.X86_PV_VCPU_EXTENDED, XC.X86_PV_VCPU_XSAVE,
+  XC.X86_TSC_INFO, XC.HVM_PARAMS, XC.TOOLSTACK, XC.X86_PV_VCPU_MSRS, XC.X86_CPUID_POLICY, XC.X86_MSR_POLICY,
+]);
+const UNSUPPORTED = new Set<number>([XC.VERIFY, XC.CHECKPOINT, XC.CHECKPOINT_DIRTY_PFN_LIST]);
+const DOMAIN_TYPES: Record<number, string> = { 1: 'x86 PV', 2: 'x86 HVM', 3: 'x86 PVH', 4: 'ARM' };
+
+/** Read the image and domain headers; returns the kind and the headers' CRC. */
+function readHeaders(r: ByteReader): { kind: DomainKind; le: boolean; xenMajor: number; xenMinor: number; crc: number } {
+  const start = r.pos, at = r.offset;
+  r.need(IHDR_SIZE + DHDR_SIZE, 'image and domain headers');
+  const m0 = r.u32('marker', false), m1 = r.u32('marker', false);
+  if (m0 !== 0xffff_ffff || m1 !== 0xffff_ffff) r.fail('not a libxc v2+ stream: the marker has zero bits (a legacy image?)', at);
+  const id = r.u32('id', false), version = r.u32('version', false), options = r.u16('options', false);
+  if (id !== IHDR_ID) r.fail(`id ${hex(id)} is not "XENF"`, at + 8);
+  if (version !== IHDR_VERSION) r.fail(`stream version ${version}; hyperlab reads version ${IHDR_VERSION}`, at + 12);
+  if ((options & IHDR_OPT_BIG_ENDIAN) !== 0) r.fail('a big-endian stream; RV32 streams are little-endian', at + 16);
+  if ((options & ~IHDR_OPT_BIG_ENDIAN) !== 0) r.fail(`reserved option bits ${hex(options, 4)}`, at + 16);
+  r.skip(6);
+  const type = r.u32('domain type'), pageShift = r.u16('page_shift');
+  r.skip(2);
+  const xenMajor = r.u32('xen_major'), xenMinor = r.u32('xen_minor');
+  let kind: DomainKind;
+  if (type === DHDR_TYPE.HYPERLAB_RV32_HVM) kind = 'hvm';
+  else if (type === DHDR_TYPE.HYPERLAB_RV32_PV) kind = 'pv';
+  else r.fail(`domain type ${hex(type)}${DOMAIN_TYPES[type] ? ` (${DOMAIN_TYPES[type]})` : ''} is not an RV32 hyperlab domain`, at + 24);
+  if (pageShift !== PAGE_SHIFT) r.fail(`page_shift ${pageShift}; RV32 pages are 4 KiB (12)`, at + 28);
+  return { kind, le: true, xenMajor, xenMinor, crc: crc32c(r.bytes.subarray(start, r.pos)) };
+}
+
+/**
+ * Read and check a whole libxc stream from `r` (left just after END). Throws StreamError
+ * with the byte offset of the first bad record; returns only a fully verified image.
+ */
+export function readLibxcStream(r: ByteReader, limits: LibxcLimits): LibxcRead {
+  const h = readHeaders(r);
+  const recs = new RecordReader(r, xcName, h.crc);
+  const out: LibxcRead = { kind: h.kind, xenMajor: h.xenMajor, xenMinor: h.xenMinor, pages: new Map(), vcpus: [], skipped: [], pageRecords: 0, pageEntries: 0, streamCrc: 0 };
+  let staticEnded = false, stateStarted = false;
+  const seen = new Set<number>();
+  const fail: (rec: RawRecord, why: string) => never = (rec, why) => r.fail(`record ${rec.index} (${xcName(rec.type)}): ${why}`, rec.offset);
+  const once = (rec: RawRecord): void => {
+    if (seen.has(rec.type)) fail(rec, 'appears twice');
+    seen.add(rec.type);
+  };
+  const needKind = (rec: RawRecord, kind: DomainKind): void => {
+    if (out.kind !== kind) fail(rec, `is for ${kind} domains and this one is ${out.kind}`);
+  };
+  const pvOrHvmState = (rec: RawRecord, kind: DomainKind): void => {
+    state(rec);
+    once(rec);
+    needKind(rec, kind);
+  };
+  const state = (rec: RawRecord): void => {
+    if (!staticEnded) fail(rec, 'comes before STATIC_DATA_END');
+    stateStarted = true;
+  };
+  for (;;) {
+    const rec = recs.next();
+    const { body, offset } = rec;
+    switch (rec.type) {
+      case XC.END:
+        if (!staticEnded) fail(rec, 'the stream has no STATIC_DATA_END');
+        if (out.vcpus.length === 0) fail(rec, 'the stream holds no vCPU context');
+        out.vcpus.sort((a, b) => a.hartid - b.hartid);
+        out.vcpus.forEach((v, i) => {
+          if (v.hartid !== i) fail(rec, `vCPU ${i} has no context`);
+        });
+        if (out.kind === 'pv' && out.sharedInfo === undefined) fail(rec, 'a pv stream without SHARED_INFO');
+        out.streamCrc = recs.streamCrc;
+        return out;
+      case XC.STATIC_DATA_END:
+        once(rec);
+        if (body.length !== 0) fail(rec, 'has a body');
+        staticEnded = true;
+        break;
+      case XC.PAGE_DATA:
+        if (!staticEnded) fail(rec, 'comes before STATIC_DATA_END');
+        if (stateStarted) fail(rec, 'comes after the vCPU and device state');
+        for (const p of readPageData(body, offset + 8, limits.maxPfn)) {
+          if (p.data === 'invalid') out.pages.delete(p.pfn);
+          else out.pages.set(p.pfn, p.data);
+        }
+        out.pageRecords++;
+        out.pageEntries += new DataView(body.buffer, body.byteOffset).getUint32(0, true);
+        break;
+      case XC.RV32_VCPU_CONTEXT: {
+        state(rec);
+        const v = readVcpuContext(body, offset + 8);
+        if (v.hartid >= limits.maxVcpus) fail(rec, `vCPU ${v.hartid}, where the domain has ${limits.maxVcpus}`);
+        if (out.vcpus.some((o) => o.hartid === v.hartid)) fail(rec, `vCPU ${v.hartid} twice`);
+        out.vcpus.push(v);
+        break;
+      }
+      case XC.HVM_CONTEXT:
+        pvOrHvmState(rec, 'hvm');
+        out.hvmContext = readDeviceState(body, offset + 8, 'HVM_CONTEXT');
+        break;
+      case XC.SHARED_INFO:
+        pvOrHvmState(rec, 'pv');
+        if (body.length !== PAGE_SIZE) fail(rec, `${body.length} bytes, where shared_info is one page`);
+        out.sharedInfo = body;
+        break;
+      case XC.PV_EVTCHN_TABLE:
+        pvOrHvmState(rec, 'pv');
+        out.evtchn = readEvtchnTable(body, offset + 8);
+        break;
+      case XC.PV_GRANT_TABLE:
+        pvOrHvmState(rec, 'pv');
+        out.grants = readGrantTable(body, offset + 8);
+        break;
+      case XC.PV_XENSTORE_SUBTREE:
+        pvOrHvmState(rec, 'pv');
+        out.xenstore = readXenstoreSubtree(body, offset + 8);
+        break;
+      default:
+        if (NOT_FOR_RV32.has(rec.type)) fail(rec, 'is an x86 record: this is an RV32 domain');
+        if (UNSUPPORTED.has(rec.type)) fail(rec, 'checkpointed streams (Remus, COLO) are not supported');
+        if (!isOptional(rec.type)) fail(rec, 'unknown mandatory record: this stream needs a newer hyperlab');
+        out.skipped.push({ type: rec.type, offset, length: body.length });
+    }
+  }
+}
+
+/** Convenience for tests and tools: a whole image to bytes. */
+export function libxcBytes(img: LibxcImage): Uint8Array {
+  const w = new ByteWriter();
+  writeLibxcStream(w, img);
+  return w.finish();
+}
