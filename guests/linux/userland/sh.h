@@ -1,5 +1,6 @@
-/* The shell's parts: sh.c (variables, words, the command line), sh_run.c (running
- * pipelines, redirections, builtins), sh_line.c (the line editor and history). */
+/* The shell's parts: sh.c (words, the command line), sh_var.c (variables), sh_run.c
+ * (running pipelines, redirections), sh_builtin.c, sh_flow.c (if, while, for), sh_expr.c
+ * ($((EXPR))), sh_line.c (the line editor, history, completion). */
 #ifndef SH_H
 #define SH_H
 
@@ -34,15 +35,16 @@ struct pipeline {
 /* sh.c */
 extern int sh_status;      /* $? */
 extern int sh_interactive;
+int sh_run_text(const char *text); /* run lines of commands; returns the last status */
+void sh_exit(int status) __attribute__((noreturn));
+char **sh_words(const char *text); /* the expanded words, one malloc'd block (free it); 0 on error */
+
+/* sh_var.c */
 const char *var_get(const char *name);
 int var_set(const char *name, const char *value, int export); /* export: 1 yes, 0 keep, -1 no */
 void var_unset(const char *name);
 void var_list(int exported_only);
 char **var_environ(void);  /* NAME=VALUE of the exported variables, for execve */
-int sh_run_text(const char *text); /* run lines of commands; returns the last status */
-void sh_exit(int status) __attribute__((noreturn));
-
-char **sh_words(const char *text); /* the expanded words, one malloc'd block (free it); 0 on error */
 
 /* sh_expr.c: $((EXPR)) */
 int sh_arith(const char *text, s64 *value); /* 1 if EXPR was well formed */
@@ -56,10 +58,11 @@ extern int sh_interrupted; /* a command ended by SIGINT (^C), which ends loops *
 int run_pipeline(struct pipeline *p);
 void reap_background(void); /* collect the commands started with & that have ended */
 
+int sh_source(const char *path, int argc, char **argv); /* sh FILE, . FILE */
+
 /* sh_builtin.c */
 int is_builtin(const char *name);
 int run_builtin(struct cmd *c, int *status); /* 1 if c was a builtin (status set) */
-int sh_source(const char *path, int argc, char **argv);
 
 /* sh_line.c */
 int line_read(const char *prompt, char *buf, size_t size); /* length, or -1 at end of input */
