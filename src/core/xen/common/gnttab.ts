@@ -28,9 +28,10 @@ import { P2M_GRANT, P2M_MFN_MASK, P2M_READONLY } from '../../bus/bus';
 import { GuestFault, type GuestMemory } from './guestMemory';
 import type { MachineMemory } from './machineMemory';
 import type { P2m } from './p2m';
+import { grant_entry_v1 } from '../public/structs';
 import * as X from '../public/xen';
 
-export const GRANT_ENTRY_SIZE = 8;
+export const GRANT_ENTRY_SIZE = grant_entry_v1.SIZE;
 export const GRANTS_PER_FRAME = 4096 / GRANT_ENTRY_SIZE;
 /**
  * Compare-and-swap attempts on an entry before giving up: a granter that changes its entry
@@ -131,7 +132,7 @@ export class GrantTables {
     if (act === undefined) {
       // The frame is read after the pin: from now on the granter cannot end the grant
       // without seeing that it is in use.
-      const mfn = this.ownFrame(g, gm.u32(at + 4) - g.ramBase / 4096);
+      const mfn = this.ownFrame(g, gm.u32(at + grant_entry_v1.frame) - g.ramBase / 4096);
       if (mfn < 0) {
         this.unpinFlags(g, at, undefined);
         return X.GNTST_bad_page;

@@ -9,6 +9,7 @@ import type { EvtchnDirectory } from '../common/evtchnDirect';
 import { HcAction, operation } from '../common/hypercalls';
 import { clearUpcallMask, upcallMasked, upcallPending } from '../common/sharedInfo';
 import type { RequestFn } from './sbiConsole';
+import { sched_poll } from '../public/structs';
 import * as C from './vcpuControl';
 
 /** The hypercall operations a vCPU serves itself (the table's `vcpu` and `vcpu-first` rows). */
@@ -44,8 +45,9 @@ export class PvHypercalls {
     const ret = v.request(C.VcpuRequest.HYPERCALL, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, nr);
     const action = v.cb[C.C_RET1]!;
     if (action === HcAction.POLL) {
-      // struct sched_poll's u64 timeout at +8: absolute system time in ns, 0 = none.
-      const lo = v.bus.ramOffset((args[1]! + 8) >>> 0), hi = v.bus.ramOffset((args[1]! + 12) >>> 0);
+      // struct sched_poll's u64 timeout: absolute system time in ns, 0 = none.
+      const at = args[1]! + sched_poll.timeout;
+      const lo = v.bus.ramOffset(at >>> 0), hi = v.bus.ramOffset((at + 4) >>> 0);
       const ns = lo >= 0 && hi >= 0 ? (v.bus.ram.i32[hi >> 2]! >>> 0) * 0x1_0000_0000 + (v.bus.ram.i32[lo >> 2]! >>> 0) : 0;
       v.startPoll(ns === 0 ? Infinity : Math.ceil(ns / 100));
       v.endSlice(C.SliceEnd.BLOCK);

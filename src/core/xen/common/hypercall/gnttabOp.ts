@@ -1,5 +1,6 @@
 /** grant_table_op (public/grant_table.h): batches of `count` structs, a status in each. */
 import * as X from '../../public/xen';
+import * as T from '../../public/structs';
 import type { CopyPtr } from '../gnttab';
 import { ok, type Handler, type Hypercall, type PvCaller } from './types';
 
@@ -21,51 +22,58 @@ export const GRANT_TABLE_OP: Hypercall = {
   name: 'grant_table_op',
   subOps: [
     {
-      cmd: X.GNTTABOP_map_grant_ref, name: 'map_grant_ref', served: 'hypervisor', // 32 bytes each, docs/abi.md
-      handler: batch(32, (ctx, d, op) => {
+      cmd: X.GNTTABOP_map_grant_ref, name: 'map_grant_ref', served: 'hypervisor', // docs/abi.md
+      handler: batch(T.gnttab_map_grant_ref.SIZE, (ctx, d, op) => {
         const m = d.mem;
-        const [status, handle] = ctx.gnttab.map(d, m.u32(op), m.u32(op + 8), m.u32(op + 12), m.u16(op + 16));
-        m.setU16(op + 18, status & 0xffff);
-        m.setU32(op + 20, handle);
+        const S = T.gnttab_map_grant_ref;
+        const [status, handle] = ctx.gnttab.map(d, m.u32(op + S.host_addr), m.u32(op + S.flags), m.u32(op + S.ref), m.u16(op + S.dom));
+        m.setU16(op + S.status, status & 0xffff);
+        m.setU32(op + S.handle, handle);
       }),
     },
     {
-      cmd: X.GNTTABOP_unmap_grant_ref, name: 'unmap_grant_ref', served: 'hypervisor', // { u64 host_addr; u64 dev_bus_addr; u32 handle; i16 status; }
-      handler: batch(24, (ctx, d, op) => d.mem.setU16(op + 20, ctx.gnttab.unmap(d, d.mem.u32(op), d.mem.u32(op + 16)) & 0xffff)),
+      cmd: X.GNTTABOP_unmap_grant_ref, name: 'unmap_grant_ref', served: 'hypervisor',
+      handler: batch(T.gnttab_unmap_grant_ref.SIZE, (ctx, d, op) => {
+        const S = T.gnttab_unmap_grant_ref;
+        d.mem.setU16(op + S.status, ctx.gnttab.unmap(d, d.mem.u32(op + S.host_addr), d.mem.u32(op + S.handle)) & 0xffff);
+      }),
     },
     {
-      cmd: X.GNTTABOP_setup_table, name: 'setup_table', served: 'hypervisor', // { domid_t dom; u32 nr_frames; i16 status; handle frame_list; }
-      handler: batch(16, (_ctx, d, op) => {
+      cmd: X.GNTTABOP_setup_table, name: 'setup_table', served: 'hypervisor',
+      handler: batch(T.gnttab_setup_table.SIZE, (_ctx, d, op) => {
         const m = d.mem;
-        const dom = m.u16(op);
-        const want = m.u32(op + 4);
+        const S = T.gnttab_setup_table;
+        const dom = m.u16(op + S.dom);
+        const want = m.u32(op + S.nr_frames);
         let status: number = X.GNTST_okay;
         if (dom !== X.DOMID_SELF && dom !== d.domid) status = X.GNTST_permission_denied;
         else if (want > d.grantFrames.length) status = X.GNTST_general_error;
-        else for (let f = 0; f < want; f++) m.setU32(m.u32(op + 12) + 4 * f, d.ramBase / 4096 + d.grantFrames[f]!);
-        m.setU16(op + 8, status & 0xffff);
+        else for (let f = 0; f < want; f++) m.setU32(m.u32(op + S.frame_list) + 4 * f, d.ramBase / 4096 + d.grantFrames[f]!);
+        m.setU16(op + S.status, status & 0xffff);
       }),
     },
     {
-      cmd: X.GNTTABOP_copy, name: 'copy', served: 'hypervisor', // { ptr source; ptr dest; u16 len; u16 flags; i16 status; } 24 bytes
-      handler: batch(24, (ctx, d, op) => {
+      cmd: X.GNTTABOP_copy, name: 'copy', served: 'hypervisor',
+      handler: batch(T.gnttab_copy.SIZE, (ctx, d, op) => {
         const m = d.mem;
-        const ptr = (at: number): CopyPtr => ({ ref: m.u32(at), domid: m.u16(at + 4), offset: m.u16(at + 6) });
-        m.setU16(op + 20, ctx.gnttab.copy(d, ptr(op), ptr(op + 8), m.u16(op + 16), m.u16(op + 18)) & 0xffff);
+        const S = T.gnttab_copy, P = T.gnttab_copy_ptr;
+        const ptr = (at: number): CopyPtr => ({ ref: m.u32(at + P.u), domid: m.u16(at + P.domid), offset: m.u16(at + P.offset) });
+        m.setU16(op + S.status, ctx.gnttab.copy(d, ptr(op + S.source), ptr(op + S.dest), m.u16(op + S.len), m.u16(op + S.flags)) & 0xffff);
       }),
     },
     {
-      cmd: X.GNTTABOP_query_size, name: 'query_size', served: 'hypervisor', // { domid_t dom; u32 nr_frames; u32 max_nr_frames; i16 status; }
-      handler: batch(16, (_ctx, d, op) => {
+      cmd: X.GNTTABOP_query_size, name: 'query_size', served: 'hypervisor',
+      handler: batch(T.gnttab_query_size.SIZE, (_ctx, d, op) => {
         const m = d.mem;
-        const dom = m.u16(op);
+        const S = T.gnttab_query_size;
+        const dom = m.u16(op + S.dom);
         if (dom !== X.DOMID_SELF && dom !== d.domid) {
-          m.setU16(op + 12, X.GNTST_permission_denied & 0xffff);
+          m.setU16(op + S.status, X.GNTST_permission_denied & 0xffff);
           return;
         }
-        m.setU32(op + 4, d.grantFrames.length);
-        m.setU32(op + 8, d.grantFrames.length);
-        m.setU16(op + 12, X.GNTST_okay);
+        m.setU32(op + S.nr_frames, d.grantFrames.length);
+        m.setU32(op + S.max_nr_frames, d.grantFrames.length);
+        m.setU16(op + S.status, X.GNTST_okay);
       }),
     },
   ],

@@ -1,12 +1,13 @@
 /** memory_op (public/memory.h): reservations, single pages only. */
 import * as X from '../../public/xen';
+import * as T from '../../public/structs';
 import { ok, type Handler, type Hypercall } from './types';
 
 /** Most extents in one call (Xen preempts long ones; hyperlab stops early, as the ABI allows). */
 const MAX_EXTENTS = 65536;
 
 const reservation = (what: 'current' | 'maximum'): Handler => (_ctx, d, _v, [, arg]) => {
-  const dom = d.mem.u16(arg!);
+  const dom = d.mem.u16(arg!); // a domid_t, the argument of current/maximum_reservation
   if (dom !== X.DOMID_SELF && dom !== d.domid) return ok(-X.EPERM);
   return ok(what === 'current' ? d.totPages : d.maxPages);
 };
@@ -17,7 +18,8 @@ const reservation = (what: 'current' | 'maximum'): Handler => (_ctx, d, _v, [, a
  */
 const change = (give: boolean): Handler => (ctx, d, _v, [, arg]) => {
   const m = d.mem;
-  const list = m.u32(arg!), nr = m.u32(arg! + 4), order = m.u32(arg! + 8), dom = m.u16(arg! + 16);
+  const S = T.xen_memory_reservation;
+  const list = m.u32(arg! + S.extent_start), nr = m.u32(arg! + S.nr_extents), order = m.u32(arg! + S.extent_order), dom = m.u16(arg! + S.domid);
   if (order !== 0) return ok(-X.EINVAL); // single pages only
   if (dom !== X.DOMID_SELF && dom !== d.domid) return ok(-X.EPERM);
   if (nr > MAX_EXTENTS) return ok(-X.EINVAL);

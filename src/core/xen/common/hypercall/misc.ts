@@ -1,5 +1,6 @@
 /** console_io, xen_version and set_timer_op (public/xen.h, public/version.h). */
 import * as X from '../../public/xen';
+import * as T from '../../public/structs';
 import { ok, type Hypercall } from './types';
 
 /** Xen 4.19's ABI numbers; "-hyperlab" says whose implementation it is. */
@@ -50,8 +51,8 @@ export const XEN_VERSION: Hypercall = {
     },
     {
       cmd: X.XENVER_get_features, name: 'get_features', served: 'hypervisor',
-      handler: (_ctx, d, _v, [, arg]) => { // struct xen_feature_info { u32 submap_idx; u32 submap; }
-        d.mem.setU32(arg! + 4, 0);
+      handler: (_ctx, d, _v, [, arg]) => {
+        d.mem.setU32(arg! + T.xen_feature_info.submap, 0);
         return ok(0);
       },
     },

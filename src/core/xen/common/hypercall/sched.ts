@@ -1,5 +1,6 @@
 /** sched_op and vcpu_op (public/sched.h, public/vcpu.h). */
 import * as X from '../../public/xen';
+import * as T from '../../public/structs';
 import type { GuestMemory } from '../guestMemory';
 import { evtchnIsPending } from '../sharedInfo';
 import { HcAction, ok, type Hypercall } from './types';
@@ -18,7 +19,7 @@ export const SCHED_OP: Hypercall = {
     {
       cmd: X.SCHEDOP_shutdown, name: 'shutdown', served: 'hypervisor',
       handler: (ctx, d, _v, [, arg]) => {
-        const reason = d.mem.u32(arg!);
+        const reason = d.mem.u32(arg! + T.sched_shutdown.reason);
         if (reason > X.SHUTDOWN_watchdog) return ok(-X.EINVAL);
         ctx.shutdown(d, reason);
         return ok(0, HcAction.STOP);
@@ -34,11 +35,11 @@ export const SCHED_OP: Hypercall = {
       cmd: X.SCHEDOP_poll, name: 'poll', served: 'hypervisor',
       handler: (ctx, d, v, [, arg]) => {
         const m = d.mem;
-        const nrPorts = m.u32(arg! + 4);
+        const nrPorts = m.u32(arg! + T.sched_poll.nr_ports);
         if (nrPorts > MAX_POLL_PORTS) return ok(-X.EINVAL);
         const ports: number[] = [];
         for (let i = 0; i < nrPorts; i++) {
-          const port = m.u32(m.u32(arg!) + 4 * i);
+          const port = m.u32(m.u32(arg! + T.sched_poll.ports) + 4 * i);
           if (port === 0 || port >= X.NR_EVTCHN_PORTS) return ok(-X.EINVAL);
           ports.push(port);
         }
@@ -65,7 +66,7 @@ export const VCPU_OP: Hypercall = {
       cmd: X.VCPUOP_up, name: 'up', served: 'hypervisor',
       handler: (ctx, d, _v, [, vcpuid, arg]) => { // arg: { u32 pc; u32 a1 } (docs/abi.md)
         if (!d.vcpus[vcpuid!]) return ok(-X.ENOENT);
-        return ok(ctx.vcpuUp(d, vcpuid!, d.mem.u32(arg!), d.mem.u32(arg! + 4)));
+        return ok(ctx.vcpuUp(d, vcpuid!, d.mem.u32(arg! + T.vcpu_up_args.pc), d.mem.u32(arg! + T.vcpu_up_args.a1)));
       },
     },
     {
@@ -91,9 +92,10 @@ export const VCPU_OP: Hypercall = {
         const target = d.vcpus[vcpuid!];
         if (!target) return ok(-X.ENOENT);
         const now = ctx.now();
-        d.mem.setU32(arg!, target.runstate);
-        putU64(d.mem, arg! + 8, target.runstateSince);
-        for (let i = 0; i < 4; i++) putU64(d.mem, arg! + 16 + 8 * i, target.runstateNs[i]! + (i === target.runstate ? now - target.runstateSince : 0));
+        const S = T.vcpu_runstate_info;
+        d.mem.setU32(arg! + S.state, target.runstate);
+        putU64(d.mem, arg! + S.state_entry_time, target.runstateSince);
+        for (let i = 0; i < 4; i++) putU64(d.mem, arg! + S.time + 8 * i, target.runstateNs[i]! + (i === target.runstate ? now - target.runstateSince : 0));
         return ok(0);
       },
     },
