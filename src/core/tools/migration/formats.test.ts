@@ -52,7 +52,7 @@ describe('the xl save-file header, byte for byte', () => {
   });
 
   it('then the libxc image header (marker, "XENF", version 3) and the domain header', () => {
-    const at = libxcStart(file);
+    const at = libxcStart();
     expect(hexOf(file.subarray(at, at + 8))).toBe('ffffffffffffffff');
     expect(ascii(file.subarray(at + 8, at + 12))).toBe('XENF');
     expect(hexOf(file.subarray(at + 12, at + 24))).toBe('00000003' + '0000' + '0000' + '00000000');
@@ -64,7 +64,7 @@ describe('the xl save-file header, byte for byte', () => {
 describe('records', () => {
   it('are {type, length, body} padded to 8, each followed by its checksum record, and END is 8 bytes of zeros', () => {
     const file = writeSaveFile({ config: CONFIG, libxc: sampleImage() });
-    const recs = records(file, libxcRecords(file));
+    const recs = records(file, libxcRecords());
     for (const r of recs) expect((r.offset - recs[0]!.offset) % 8).toBe(0);
     const data = recs.filter((r) => r.type !== XC.RECORD_CHECKSUM);
     expect(data.map((r) => r.type)).toEqual([XC.STATIC_DATA_END, XC.PAGE_DATA, XC.RV32_VCPU_CONTEXT, XC.RV32_VCPU_CONTEXT, XC.HVM_CONTEXT, XC.STREAM_CHECKSUM, XC.END]);

@@ -26,6 +26,8 @@ export interface LibxlContent {
   libxc: LibxcImage | ((w: ByteWriter) => number);
   /** The device models' state (hvm domains), in EMULATOR_CONTEXT. */
   emulator?: DeviceStateEntry[];
+  /** More records before END, as a newer writer would add (the version-tolerance tests use it). */
+  extra?: { type: number; body: Uint8Array }[];
 }
 
 export interface LibxlRead {
@@ -48,6 +50,7 @@ export function writeLibxlStream(w: ByteWriter, c: LibxlContent, prefixCrc = 0):
       writeDeviceState(b, entries);
     });
   }
+  for (const e of c.extra ?? []) rec.record(e.type, (b) => b.bytes(e.body));
   rec.end();
 }
 

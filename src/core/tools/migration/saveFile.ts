@@ -16,6 +16,7 @@ export interface SaveImage {
   /** The image, or a writer of the libxc stream (see LibxlContent). */
   libxc: LibxcImage | ((w: ByteWriter) => number);
   emulator?: DeviceStateEntry[];
+  extra?: { type: number; body: Uint8Array }[];
 }
 
 export interface SaveRead extends LibxlRead {
@@ -26,7 +27,7 @@ export function writeSaveFile(img: SaveImage): Uint8Array {
   const w = new ByteWriter();
   writeXlHeader(w, { config: img.config, json: false });
   const prefix = crc32c(w.view8());
-  writeLibxlStream(w, img.emulator === undefined ? { libxc: img.libxc } : { libxc: img.libxc, emulator: img.emulator }, prefix);
+  writeLibxlStream(w, img, prefix);
   return w.finish();
 }
 

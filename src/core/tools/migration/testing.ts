@@ -78,11 +78,11 @@ export function records(bytes: Uint8Array, start: number): RecordSpan[] {
 }
 
 /** Where the libxc stream starts in a save file written by writeSaveFile. */
-export function libxcStart(file: Uint8Array, config = CONFIG): number {
+export function libxcStart(config = CONFIG): number {
   return XL_HEADER_SIZE + 4 + new TextEncoder().encode(config).length + LIBXL_HDR_SIZE + 8 + 16;
 }
 
 /** Where the libxc records start (after the image and domain headers). */
-export function libxcRecords(file: Uint8Array, config = CONFIG): number {
-  return libxcStart(file, config) + IHDR_SIZE + DHDR_SIZE;
+export function libxcRecords(config = CONFIG): number {
+  return libxcStart(config) + IHDR_SIZE + DHDR_SIZE;
 }
