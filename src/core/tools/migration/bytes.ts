@@ -20,11 +20,18 @@ export class StreamError extends Error {
 
 /** A growable little- or big-endian byte buffer. */
 export class ByteWriter {
-  private buf = new Uint8Array(4096);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView;
   length = 0;
 
-  constructor(private readonly littleEndian = true) {}
+  /** `capacity`: the size expected, to spare the copies of growing (a save file is mostly pages). */
+  constructor(
+    private readonly littleEndian = true,
+    capacity = 4096,
+  ) {
+    this.buf = new Uint8Array(Math.max(64, capacity));
+    this.view = new DataView(this.buf.buffer);
+  }
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
@@ -87,9 +94,9 @@ export class ByteWriter {
     return this.buf.subarray(0, this.length);
   }
 
-  /** A copy of the bytes written so far. */
+  /** The bytes written so far, without a copy when the capacity was exact. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.length);
+    return this.length === this.buf.length ? this.buf : this.buf.slice(0, this.length);
   }
 }
 

@@ -23,8 +23,16 @@ export interface SaveRead extends LibxlRead {
   header: XlHeader;
 }
 
+/** Bytes a save file of `img` takes, about (pages dominate: 4 KiB and 8 bytes of pfn each). */
+function estimate(img: SaveImage): number {
+  if (typeof img.libxc === 'function') return 1 << 20;
+  let n = 64 * 1024 + img.config.length + img.libxc.vcpus.length * 512;
+  for (const p of img.libxc.pages.values()) n += p === 'zero' ? 8 : 4104;
+  return n + Math.ceil(img.libxc.pages.size / 1024) * 48;
+}
+
 export function writeSaveFile(img: SaveImage): Uint8Array {
-  const w = new ByteWriter();
+  const w = new ByteWriter(true, estimate(img));
   writeXlHeader(w, { config: img.config, json: false });
   const prefix = crc32c(w.view8());
   writeLibxlStream(w, img, prefix);
