@@ -342,6 +342,18 @@ describe('qcow2: refusals, one line each', () => {
     expect(m).toMatch(/^bad\.qcow2: /);
   });
 
+  it('more L2 metadata than is held in memory', () => {
+    // 4097 L2 tables of 64 KiB are just over 256 MiB. Only the L1 entries are made; the
+    // check comes before any table is read.
+    const s = new MemoryStore();
+    createQcow2(s, { size: 2 ** 41 + 2 ** 29 });
+    const b = s.bytes();
+    const v = new DataView(b.buffer);
+    const l1 = v.getUint32(44);
+    for (let i = 0; i < 4097; i++) v.setUint32(l1 + i * 8 + 4, (i + 8) * 65536);
+    expect(openErr(b)).toMatch(/4097 L2 tables are more metadata than the 256 MiB held in memory/);
+  });
+
   it('truncated files', () => {
     const whole = damaged(() => {});
     for (const n of [0, 4, 71, 100, 65536, whole.length - 65536]) expect(openErr(whole.slice(0, n))).toMatch(/truncated|past the end/);

@@ -44,6 +44,8 @@ export const INCOMPAT_KNOWN = 31;
 const MAX_L1_BYTES = 32 << 20;
 const MAX_REFTABLE_BYTES = 8 << 20;
 const TWO32 = 0x1_0000_0000;
+/** L2 tables and refcount blocks are all held in memory: at most this much of them (2 TiB of data in 64 KiB clusters). */
+export const MAX_METADATA_BYTES = 256 << 20;
 
 export function isQcow2(head: Uint8Array): boolean {
   return head.length >= 4 && head[0] === 0x51 && head[1] === 0x46 && head[2] === 0x49 && head[3] === 0xfb;
@@ -364,6 +366,7 @@ export class Qcow2Image implements BlockImage {
   private readonly dirtyRefBlocks = new Set<number>();
   private readonly dirtyRefTable = new Set<number>();
   private closed = false;
+  private metadataBytes = 0;
 
   // lookup() results (no allocation per cluster)
   private lkKind = UNALLOCATED;
@@ -397,6 +400,10 @@ export class Qcow2Image implements BlockImage {
     if (h.l1Size > 0) store.read(h.l1Offset, this.l1);
     this.l1v = new DataView(this.l1.buffer);
     this.l2 = new Array<DataView | undefined>(h.l1Size).fill(undefined);
+    let tables = 0;
+    for (let i = 0; i < h.l1Size; i++) if (this.l1v.getUint32(i * 8 + 4) !== 0 || (this.l1v.getUint32(i * 8) & 0xffffff) !== 0) tables++;
+    if (tables * this.cs > MAX_METADATA_BYTES) this.fail(`${tables} L2 tables are more metadata than the ${MAX_METADATA_BYTES >> 20} MiB held in memory`);
+    this.metadataBytes = tables * this.cs;
     const seen = new Set<number>();
     for (let i = 0; i < h.l1Size; i++) {
       const hi = this.l1v.getUint32(i * 8);
@@ -465,6 +472,9 @@ export class Qcow2Image implements BlockImage {
       if ((lo & 0x1ff) !== 0 || off % this.cs !== 0) this.fail(`corrupt refcount table entry ${t}`);
       if (off < this.cs) this.fail(`refcount block ${t} overlaps the header cluster`);
       if (off + this.cs > fileSize) this.fail(`refcount block ${t} lies past the end of the file (truncated image?)`);
+      this.metadataBytes += this.cs;
+      if (this.metadataBytes > MAX_METADATA_BYTES)
+        this.fail(`L2 tables and refcount blocks are more metadata than the ${MAX_METADATA_BYTES >> 20} MiB held in memory`);
       const b = new Uint8Array(this.cs);
       this.store.read(off, b);
       this.refBlocks.set(t, new DataView(b.buffer));
