@@ -28,6 +28,7 @@ const SCRIPT = [
   "echo '#!/bin/sh' > t; echo 'echo shebang $0 $1' >> t; chmod +x t; ./t arg",
   "export GREETING=hi; sh -c 'echo $GREETING'; X=1 sh -c 'echo X=$X'; echo \"[$X]\"",
   'false || echo or; true && echo and; false && echo no; echo $?',
+  'x=\'a  b\'; for w in $x; do echo [$w]; done; echo "[$x]" $(echo one; echo two) "$(uname -m)"; sh -c \'echo $0 $1 $#\' n1 a b',
   'i=0; while [ $i -lt 3 ]; do i=$((i + 1)); done; echo $i $((2 * (3 + 4) - 10 / 3))',
   'for x in 1 2; do if [ $x = 2 ]; then echo two; else echo not $x; fi; done; touch go; while test -e go; do rm go; echo looped; done',
   'mkdir -p d/e/f; touch d/e/g; cp -r d d2; mv d2/e/g d2/h; rm -r d; rmdir d2/e/f; ls -F d2 d2/e; ls',
@@ -67,6 +68,7 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(next()).toEqual(['shebang ./t arg']);
   expect(next()).toEqual(['hi', 'X=1', '[]']);
   expect(next()).toEqual(['or', 'and', '1']);
+  expect(next()).toEqual(['[a]', '[b]', '[a  b] one two riscv32', 'n1 a 2']); // splitting, $(...), sh -c's $0
   expect(next()).toEqual(['3 11']);
   expect(next()).toEqual(['not 1', 'two', 'looped']);
   expect(next()).toEqual(['d2:', 'e/', 'h', '', 'd2/e:', 'd2', 'err', 'f', 's.sh', 't']);

@@ -19,12 +19,22 @@ static char wordbuf[SH_WORDBUF];
 static size_t wordused;
 static const char *src; /* the text being parsed */
 
-static void put_char(char c) {
+void put_char(char c) {
   if (wordused < sizeof wordbuf - 1) wordbuf[wordused++] = c;
 }
 
-static void put_str(const char *s) {
+void put_str(const char *s) {
   while (s && *s) put_char(*s++);
+}
+
+char *word_end(void) { return wordbuf + wordused; }
+
+/* An expansion's value: outside double quotes its blanks split words (marked \3 until
+ * add_word splits there). */
+static int splitting;
+
+static void put_value(const char *s) {
+  for (; s && *s; s++) put_char(splitting && (*s == ' ' || *s == '\t' || *s == '\n') ? 3 : *s);
 }
 
 static int is_name_char(char c, int first) { return c == '_' || isalpha((unsigned char)c) || (!first && isdigit((unsigned char)c)); }
@@ -48,6 +58,24 @@ static void expand_dollar(void) {
     put_str(fmt_u(num, (u64)v));
     return;
   }
+  if (src[0] == '(') { /* $(COMMAND): its output, the last newlines dropped */
+    const char *end = src + 1;
+    int depth = 0;
+    for (; *end && (depth || *end != ')'); end++) {
+      if (*end == '\'' || *end == '"')
+        for (char q = *end++; *end && *end != q; end++) {}
+      else depth += *end == '(' ? 1 : *end == ')' ? -1 : 0;
+      if (!*end) break;
+    }
+    char cmd[512], output[2048];
+    size_t len = (size_t)(end - src - 1);
+    if (!*end || len >= sizeof cmd) return warn_msg("sh", "$( without )"), src = end, (void)0;
+    memcpy(cmd, src + 1, len), cmd[len] = 0;
+    src = end + 1;
+    sh_capture(cmd, output, sizeof output);
+    put_value(output);
+    return;
+  }
   int braces = *src == '{';
   if (braces) src++;
   if (*src == '?' || *src == '$' || *src == '#' || *src == '@' || *src == '*' || isdigit((unsigned char)*src)) {
@@ -56,12 +84,12 @@ static void expand_dollar(void) {
     else if (c == '$') put_str(fmt_u(num, (u64)getpid()));
     else if (c == '#') put_str(fmt_u(num, (u64)(pos_argc > 0 ? pos_argc - 1 : 0)));
     else if (c == '@' || c == '*')
-      for (int i = 1; i < pos_argc; i++) put_str(pos_argv[i]), i + 1 < pos_argc ? put_char(' ') : (void)0;
-    else if (c - '0' < pos_argc) put_str(pos_argv[c - '0']);
+      for (int i = 1; i < pos_argc; i++) put_value(pos_argv[i]), i + 1 < pos_argc ? put_char(splitting ? 3 : ' ') : (void)0;
+    else if (c - '0' < pos_argc) put_value(pos_argv[c - '0']);
   } else if (is_name_char(*src, 1)) {
     while (is_name_char(*src, 0) && n < sizeof name - 1) name[n++] = *src++;
     name[n] = 0;
-    put_str(var_get(name));
+    put_value(var_get(name));
   } else {
     put_char('$');
   }
@@ -70,21 +98,27 @@ static void expand_dollar(void) {
 
 static int is_op_char(char c) { return c == ';' || c == '|' || c == '&' || c == '<' || c == '>' || c == '\n'; }
 
-/* One word from src into wordbuf; returns it, or 0 at an operator or the end. *glob is
- * set when it has an unquoted * or ?, marked in the text as \1 and \2. */
-static char *read_word(int *glob) {
+/* One word from src into wordbuf; returns it, or 0 at an operator or the end. *flags:
+ * W_GLOB when it has an unquoted * or ? (marked in the text as \1 and \2), W_QUOTED when
+ * it has quotes (so that "" is a word, and an unquoted expansion to nothing is none). */
+#define W_GLOB 1
+#define W_QUOTED 2
+static char *read_word(int *flags) {
   while (*src == ' ' || *src == '\t') src++;
   if (*src == '#') while (*src && *src != '\n') src++;
   if (!*src || is_op_char(*src)) return 0;
   char *start = wordbuf + wordused;
-  *glob = 0;
+  *flags = 0;
   if (*src == '~' && (src[1] == '/' || !src[1] || src[1] == ' ' || is_op_char(src[1]))) src++, put_str(var_get("HOME"));
   while (*src && *src != ' ' && *src != '\t' && !is_op_char(*src)) {
     char c = *src++;
     if (c == '\'') {
+      *flags |= W_QUOTED;
       while (*src && *src != '\'') put_char(*src++);
       if (*src) src++;
     } else if (c == '"') {
+      *flags |= W_QUOTED;
+      splitting = 0;
       while (*src && *src != '"') {
         if (*src == '\\' && (src[1] == '"' || src[1] == '\\' || src[1] == '$' || src[1] == '`')) src++, put_char(*src++);
         else if (*src == '$') src++, expand_dollar();
@@ -95,9 +129,10 @@ static char *read_word(int *glob) {
       if (*src == '\n') src++;
       else if (*src) put_char(*src++);
     } else if (c == '$') {
+      splitting = 1;
       expand_dollar();
     } else if (c == '*' || c == '?') {
-      put_char(c == '*' ? 1 : 2), *glob = 1;
+      put_char(c == '*' ? 1 : 2), *flags |= W_GLOB;
     } else {
       put_char(c);
     }
@@ -106,58 +141,26 @@ static char *read_word(int *glob) {
   return start;
 }
 
-/* ---- patterns: * and ? in the last path component ---- */
-static int match(const char *pat, const char *s) {
-  for (; *pat; pat++, s++) {
-    if (*pat == 1) {
-      for (const char *t = s;; t++) {
-        if (match(pat + 1, t)) return 1;
-        if (!*t) return 0;
-      }
-    }
-    if (!*s || (*pat != 2 && *pat != *s)) return 0;
-  }
-  return !*s;
-}
-
-struct glob_state {
-  struct cmd *c;
-  const char *dir, *pat;
-  int found;
-};
-
-static int glob_entry(const char *name, int type, void *arg) {
-  struct glob_state *g = arg;
-  (void)type;
-  if ((name[0] == '.' && g->pat[0] != '.') || !match(g->pat, name) || g->c->argc >= SH_MAXARGS) return 0;
-  char *w = wordbuf + wordused;
-  if (strcmp(g->dir, ".")) put_str(g->dir), put_str(strcmp(g->dir, "/") ? "/" : "");
-  put_str(name), put_char(0);
-  /* keep the matches sorted */
-  int j = g->c->argc++;
-  while (j > g->c->argc - 1 - g->found && j > 0 && strcmp(g->c->argv[j - 1], w) > 0) g->c->argv[j] = g->c->argv[j - 1], j--;
-  g->c->argv[j] = w;
-  g->found++;
-  return 0;
-}
-
-/* The word as written: the pattern marks back to * and ? */
-static char *unmark(char *w) {
+/* The word as written: the pattern marks back to * and ?, the split marks to blanks */
+char *unmark(char *w) {
   for (char *p = w; *p; p++)
-    if (*p == 1 || *p == 2) *p = *p == 1 ? '*' : '?';
+    if (*p >= 1 && *p <= 3) *p = *p == 1 ? '*' : *p == 2 ? '?' : ' ';
   return w;
 }
 
-static void add_word(struct cmd *c, char *w, int glob) {
-  if (glob) {
-    char *slash = strrchr(w, '/');
-    struct glob_state g = {c, ".", w, 0};
-    if (slash) *slash = 0, g.dir = slash == w ? "/" : w, g.pat = slash + 1;
-    if (!strchr(g.dir, 1) && !strchr(g.dir, 2)) each_entry(g.dir, glob_entry, &g);
-    if (slash) *slash = '/';
-    if (g.found) return;
+/* The fields of a word (split where an unquoted expansion had blanks), patterns expanded */
+static void add_word(struct cmd *c, char *w, int flags) {
+  if (!*w && !(flags & W_QUOTED)) return;
+  if (!strchr(w, 3)) {
+    add_field(c, w, flags & W_GLOB);
+    return;
   }
-  if (c->argc < SH_MAXARGS) c->argv[c->argc++] = unmark(w); /* no match: as written */
+  for (char *f = w, *end; *f; f = end) {
+    while (*f == 3) f++;
+    for (end = f; *end && *end != 3; end++) {}
+    if (*end) *end++ = 0;
+    if (*f) add_field(c, f, (flags & W_GLOB) && (strchr(f, 1) || strchr(f, 2)));
+  }
 }
 
 /* One command; returns the operator that ended it ('|', ';', '&', 'A' for &&, 'O' for ||, 0). */
@@ -173,14 +176,14 @@ static int parse_cmd(struct cmd *c) {
       char op = *src++;
       if (op == '>' && *src == '>') op = 'a', src++;
       if (op == '>' && *src == '&') op = '&', src++;
-      int glob;
-      char *target = read_word(&glob);
+      int flags;
+      char *target = read_word(&flags);
       if (!target) return warn_msg("sh", "syntax error: a redirection with no file"), -1;
       if (c->nredir < SH_MAXREDIR) c->redirs[c->nredir++] = (struct redir){fd >= 0 ? fd : op == '<' ? 0 : 1, op, unmark(target)};
       continue;
     }
-    int glob;
-    char *w = read_word(&glob);
+    int flags;
+    char *w = read_word(&flags);
     if (!w) break;
     char *eq = strchr(w, '=');
     if (!c->argc && eq && eq > w && c->nassign < 8) {
@@ -191,7 +194,7 @@ static int parse_cmd(struct cmd *c) {
         continue;
       }
     }
-    add_word(c, w, glob);
+    add_word(c, w, flags);
   }
   c->argv[c->argc] = 0;
   char op = *src;
@@ -282,8 +285,8 @@ int sh_main(int argc, char **argv) {
   int i = 1;
   if (i < argc && !strcmp(argv[i], "-i")) sh_interactive = 1, i++;
   pos_argv = argv, pos_argc = 1;
-  if (i + 1 < argc && !strcmp(argv[i], "-c")) {
-    pos_argv = argv + i + 1, pos_argc = argc - i - 1;
+  if (i + 1 < argc && !strcmp(argv[i], "-c")) { /* sh -c CMD [NAME [ARG]...]: $0 NAME */
+    if (i + 2 < argc) pos_argv = argv + i + 2, pos_argc = argc - i - 2;
     sh_exit(sh_run_text(argv[i + 1]));
   }
   if (i < argc) {

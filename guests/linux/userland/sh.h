@@ -38,6 +38,13 @@ extern int sh_interactive;
 int sh_run_text(const char *text); /* run lines of commands; returns the last status */
 void sh_exit(int status) __attribute__((noreturn));
 char **sh_words(const char *text); /* the expanded words, one malloc'd block (free it); 0 on error */
+void put_char(char c);      /* append to the words being built */
+void put_str(const char *s);
+char *word_end(void);       /* where the next put_char goes */
+char *unmark(char *w);      /* pattern marks (\1 \2) and split marks (\3) back to * ? and blank */
+
+/* sh_glob.c */
+void add_field(struct cmd *c, char *w, int glob); /* w, or the names its pattern matches */
 
 /* sh_var.c */
 const char *var_get(const char *name);
@@ -59,6 +66,7 @@ int run_pipeline(struct pipeline *p);
 void reap_background(void); /* collect the commands started with & that have ended */
 
 int sh_source(const char *path, int argc, char **argv); /* sh FILE, . FILE */
+int sh_capture(const char *cmd, char *out, size_t size); /* $(CMD): sh -c CMD's output */
 
 /* sh_builtin.c */
 int is_builtin(const char *name);

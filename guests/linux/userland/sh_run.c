@@ -157,6 +157,35 @@ int run_pipeline(struct pipeline *p) {
   return status;
 }
 
+/* $(CMD): /bin/sh -c CMD (a new shell: it sees the exported variables only), its output
+ * into out without the last newlines (at most size - 1 bytes: the rest is read and
+ * dropped); the status. */
+int sh_capture(const char *cmd, char *out, size_t size) {
+  int fds[2];
+  char *argv[] = {"sh", "-c", (char *)cmd, 0};
+  out[0] = 0;
+  if (pipe2(fds, O_CLOEXEC) < 0) return warn("sh", "pipe"), 1;
+  char **env = var_environ();
+  pid_t pid = vfork_raw();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    ignore_signal(2, 0), ignore_signal(3, 0);
+    execve("/bin/sh", argv, env);
+    _exit(127);
+  }
+  close(fds[1]);
+  size_t len = 0;
+  ssize_t n;
+  char drop[256];
+  while ((n = read(fds[0], len + 1 < size ? out + len : drop, len + 1 < size ? size - 1 - len : sizeof drop)) != 0)
+    if (n > 0 && len + 1 < size) len += (size_t)n;
+    else if (n < 0 && errno != EINTR) break;
+  close(fds[0]);
+  while (len && out[len - 1] == '\n') len--;
+  out[len] = 0;
+  return pid < 0 ? 1 : wait_status(pid);
+}
+
 /* Run a file of commands (sh FILE, . FILE). */
 int sh_source(const char *path, int argc, char **argv) {
   struct stat st;
