@@ -6,11 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { ByteWriter } from './bytes';
 import { LibxcWriter } from './libxc';
 import { MAX_BATCH_SIZE, PFINFO, writePageData } from './pageData';
-import { EMULATOR, REC_LENGTH_MAX, REC_TYPE_OPTIONAL, XC, XL } from './records';
+import { DHDR_SIZE, EMULATOR, IHDR_SIZE, LIBXL_HDR_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL, XC, XL } from './records';
 import { writeSaveFile } from './saveFile';
 import { CONFIG, libxcRecords, libxcStart, page, records, sampleHart, sampleImage } from './testing';
 import { VCPU_CONTEXT_SIZE } from './vcpuContext';
-import { SAVEFILE_MAGIC } from './xlHeader';
+import { SAVEFILE_MAGIC, XL_HEADER_SIZE } from './xlHeader';
 
 const ascii = (b: Uint8Array): string => String.fromCharCode(...b);
 const hexOf = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -23,6 +23,8 @@ describe("Xen's numbers", () => {
     expect([REC_TYPE_OPTIONAL, REC_LENGTH_MAX, MAX_BATCH_SIZE]).toEqual([0x8000_0000, 128 << 20, 1024]);
     expect([PFINFO.NOTAB, PFINFO.L1TAB, PFINFO.L4TAB_PIN, PFINFO.BROKEN, PFINFO.XALLOC, PFINFO.XTAB]).toEqual([0, 1, 0xc, 0xd, 0xe, 0xf]);
     expect([EMULATOR.QEMU_TRADITIONAL, EMULATOR.QEMU_UPSTREAM]).toEqual([1, 2]);
+    // sizeof(struct save_file_header), xc_sr_ihdr, xc_sr_dhdr, libxl__sr_hdr
+    expect([XL_HEADER_SIZE, IHDR_SIZE, DHDR_SIZE, LIBXL_HDR_SIZE]).toEqual([48, 24, 16, 16]);
   });
 
   it("hyperlab's record types lie in a block Xen leaves free, mandatory ones without bit 31 and optional ones with it", () => {

@@ -38,6 +38,7 @@ function custom(build: (x: LibxcWriter) => void): Uint8Array {
 }
 
 const good = writeSaveFile({ config: CONFIG, libxc: sampleImage('hvm'), emulator: [] });
+const goodPv = writeSaveFile({ config: CONFIG, libxc: sampleImage('pv') });
 const twoBatches = custom((x) => {
   x.pages([{ pfn: 1, data: page((i) => i) }]);
   x.pages([{ pfn: 2, data: page((i) => i * 3) }]);
@@ -47,6 +48,7 @@ const twoBatches = custom((x) => {
 describe('the stream fuzzer', () => {
   it('reads the undamaged streams', () => {
     expect(readSaveFile(good, LIMITS).libxc.vcpus).toHaveLength(2);
+    expect(readSaveFile(goodPv, LIMITS).libxc.xenstore).toHaveLength(2);
     expect(readSaveFile(twoBatches, LIMITS).libxc.pageRecords).toBe(2);
   });
 
@@ -55,9 +57,12 @@ describe('the stream fuzzer', () => {
     refused(good.subarray(0, good.length - 1));
   });
 
-  it('refuses every single-bit flip, wherever it falls', () => {
-    for (let at = 0; at < good.length; at++) {
-      const bad = good.slice();
+  it.each([
+    ['hvm', good],
+    ['pv', goodPv],
+  ])('refuses every single-bit flip in a %s file, wherever it falls', (_, file) => {
+    for (let at = 0; at < file.length; at++) {
+      const bad = file.slice();
       bad[at]! ^= 1 << (at * 5 % 8);
       refused(bad);
     }

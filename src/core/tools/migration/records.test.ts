@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { captureHart, restoreHart } from '../../cpu/hartState';
+import { li, makeHart, type Insn } from '../../cpu/testing';
 import { ByteReader, ByteWriter } from './bytes';
 import { HVM_SAVE, readDeviceState, writeDeviceState } from './deviceState';
 import { LibxcWriter, readLibxcStream } from './libxc';
@@ -138,5 +140,24 @@ describe('every record round-trips', () => {
     x.vcpu(sampleHart());
     x.end();
     expect(() => readLibxcStream(new ByteReader(w.finish()), LIMITS)).toThrow(/is for pv domains and this one is hvm/);
+  });
+});
+
+describe('a hart through a save file', () => {
+  it('runs on after the round trip exactly as the original', () => {
+    const program: Insn[] = [...li(6, 0x7654_3210), ['addi', { rd: 1, rs1: 1, imm: 5 }], ['xor', { rd: 2, rs1: 2, rs2: 6 }], ['mul', { rd: 6, rs1: 6, rs2: 1 }], ['jal', { imm: -12 }]];
+    const a = makeHart(program);
+    a.run(999);
+    const ram = new Map<number, Uint8Array | 'zero'>();
+    for (let pfn = 0; pfn < 4; pfn++) ram.set(pfn, a.bus.ram.u8.slice(pfn * 4096, pfn * 4096 + 4096));
+    const file = writeSaveFile({ config: CONFIG, libxc: { kind: 'hvm', xenMajor: 4, xenMinor: 19, pages: ram, vcpus: [captureHart(a)] } });
+
+    const got = readSaveFile(file, LIMITS);
+    const b = makeHart();
+    for (const [pfn, data] of got.libxc.pages) if (data !== 'zero') b.bus.ram.u8.set(data, pfn * 4096);
+    restoreHart(b, got.libxc.vcpus[0]!);
+    a.run(1000);
+    b.run(1000);
+    expect(captureHart(b)).toEqual(captureHart(a));
   });
 });
