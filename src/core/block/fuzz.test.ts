@@ -56,7 +56,7 @@ describe('qcow2: corrupt metadata', () => {
         im.close();
         opened++;
       } catch (e) {
-        if (!(e instanceof ImageError)) throw new Error(`iteration ${iter}: ${String(e)}`);
+        if (!(e instanceof ImageError)) throw new Error(`iteration ${iter}: ${String(e)}`, { cause: e });
         expect(e.message.split('\n')).toHaveLength(1);
         refused++;
       }
