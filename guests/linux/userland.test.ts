@@ -30,6 +30,7 @@ const SCRIPT = [
   'false || echo or; true && echo and; false && echo no; echo $?',
   'x=\'a  b\'; for w in $x; do echo [$w]; done; echo "[$x]" $(echo one; echo two) "$(uname -m)"; sh -c \'echo $0 $1 $#\' n1 a b',
   'i=0; while [ $i -lt 3 ]; do i=$((i + 1)); done; echo $i $((2 * (3 + 4) - 10 / 3))',
+  'i=0; while true; do i=$((i + 1)); [ $i = 2 ] && continue; [ $i -ge 4 ] && break; echo i$i; done; echo end',
   'for x in 1 2; do if [ $x = 2 ]; then echo two; else echo not $x; fi; done; touch go; while test -e go; do rm go; echo looped; done',
   'mkdir -p d/e/f; touch d/e/g; cp -r d d2; mv d2/e/g d2/h; rm -r d; rmdir d2/e/f; ls -F d2 d2/e; ls',
   'mv /tmp/f /root/f2; cat /root/f2 | wc -l; ls /tmp/f',
@@ -70,6 +71,7 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(next()).toEqual(['or', 'and', '1']);
   expect(next()).toEqual(['[a]', '[b]', '[a  b] one two riscv32', 'n1 a 2']); // splitting, $(...), sh -c's $0
   expect(next()).toEqual(['3 11']);
+  expect(next()).toEqual(['i1', 'i3', 'end']); // continue, break
   expect(next()).toEqual(['not 1', 'two', 'looped']);
   expect(next()).toEqual(['d2:', 'e/', 'h', '', 'd2/e:', 'd2', 'err', 'f', 's.sh', 't']);
   expect(next()).toEqual(['2', 'ls: /tmp/f: No such file or directory']); // mv across file systems

@@ -213,7 +213,7 @@ int sh_run_text(const char *text) {
   size_t base = wordused;
   int skip = 0; /* after && with a failure, or || with a success */
   src = text;
-  while (*src) {
+  while (*src && !sh_jump) {
     wordused = base;
     p.n = 0, p.background = 0;
     int op;

@@ -57,6 +57,8 @@ char **var_environ(void);  /* NAME=VALUE of the exported variables, for execve *
 int sh_arith(const char *text, s64 *value); /* 1 if EXPR was well formed */
 
 /* sh_flow.c: if, while, for */
+extern int sh_loops;   /* loops running (break and continue only inside one) */
+extern char sh_jump;   /* 'b' after break, 'c' after continue: the commands left are skipped */
 int flow_at(const char *p); /* 1 if a compound command starts at p */
 const char *flow_run(const char *p, int run, int *status, int *op);
 

@@ -53,6 +53,13 @@ static int b_source(int argc, char **argv) {
   return sh_source(argv[1], argc - 1, argv + 1);
 }
 
+static int b_jump(int argc, char **argv) {
+  (void)argc;
+  if (!sh_loops) return warn_msg(argv[0], "only meaningful in a loop"), 0;
+  sh_jump = argv[0][0];
+  return 0;
+}
+
 static int b_help(int argc, char **argv) {
   (void)argc, (void)argv;
   out("The shell: CMD; CMD, CMD && CMD, CMD || CMD, CMD &, A | B | C, < FILE, > FILE, >> FILE,\n"
@@ -60,14 +67,15 @@ static int b_help(int argc, char **argv) {
       "if C; then A; elif C; then B; else D; fi, while C; do A; done, for X in W...; do A; done;\n"
       "up/down recall history, left/right/home/end/^A/^E edit, ^U/^K cut, Tab completes,\n"
       "^C cancels; sh FILE runs a script (#! too).\n"
-      "Builtins: cd [DIR], exit [N], export [NAME[=VALUE]], unset NAME, set, history, . FILE, help\n"
+      "Builtins: cd [DIR], exit [N], export [NAME[=VALUE]], unset NAME, set, history, . FILE,\n"
+      "break, continue, help\n"
       "Commands:\n");
   list_applets(1);
   return 0;
 }
 
 int is_builtin(const char *name) {
-  static const char names[] = "cd exit export unset set history . source help";
+  static const char names[] = "cd exit export unset set history . source help break continue";
   size_t n = strlen(name);
   for (const char *p = names; *p;) {
     const char *end = strchr(p, ' ');
@@ -82,7 +90,8 @@ int run_builtin(struct cmd *c, int *status) {
   const char *n = c->argv[0];
   int (*fn)(int, char **) = !strcmp(n, "cd") ? b_cd : !strcmp(n, "exit") ? b_exit : !strcmp(n, "export") ? b_export
                           : !strcmp(n, "unset") ? b_unset : !strcmp(n, "set") ? b_set : !strcmp(n, "history") ? b_history
-                          : !strcmp(n, ".") || !strcmp(n, "source") ? b_source : !strcmp(n, "help") ? b_help : 0;
+                          : !strcmp(n, ".") || !strcmp(n, "source") ? b_source : !strcmp(n, "help") ? b_help
+                          : !strcmp(n, "break") || !strcmp(n, "continue") ? b_jump : 0;
   if (!fn) return 0;
   *status = fn(c->argc, c->argv);
   return 1;

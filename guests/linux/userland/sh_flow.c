@@ -3,9 +3,13 @@
  * while COND; do CMDS; done, and for NAME in WORDS; do CMDS; done. Each part is found in
  * the text by its keyword at the start of a command (nested compounds counted), copied and
  * run by sh_run_text, so the rest of the shell never sees them. A compound may be followed
- * by ; && || or a newline, not by | or a redirection. ^C in a loop's command ends the loop.
+ * by ; && || or a newline, not by | or a redirection. ^C in a loop's command ends the loop;
+ * break and continue (builtins) end the loop or the round.
  */
 #include "sh.h"
+
+int sh_loops;
+char sh_jump;
 
 /* The token at p (after blanks and comments): a word, or an operator (; | & && || < > \n).
  * Returns the position after it; *start and *len say where it is (len 0: the end). */
@@ -110,6 +114,7 @@ static const char *run_loop(const char *p, int run, int *status, char **words, c
   if (!body_end) return syntax("syntax error: a loop without done");
   *status = 0;
   sh_interrupted = 0;
+  sh_loops++;
   for (int i = 0; run && !sh_interrupted; i++) {
     if (words) {
       if (!words[i]) break;
@@ -118,7 +123,11 @@ static const char *run_loop(const char *p, int run, int *status, char **words, c
       break;
     }
     *status = run_part(body, body_end);
+    char jump = sh_jump;
+    sh_jump = 0;
+    if (jump == 'b') break;
   }
+  sh_loops--;
   return after;
 }
 
