@@ -107,12 +107,30 @@ export function openImageFile(path: string, opts: OpenImageFileOptions = {}): Bl
   }
 }
 
+/** Make a new file's directory entry durable too (best effort: not every platform can fsync a directory). */
+function syncDir(path: string): void {
+  try {
+    const fd = openSync(dirname(resolve(path)), constants.O_RDONLY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Windows cannot open a directory this way; the file itself was fsynced.
+  }
+}
+
 /** A raw image of `size` bytes (sparse). */
 export function createRawFile(path: string, size: number): void {
   const s = new FileStore(path, false, true);
-  s.truncate(size);
-  s.flush();
-  s.close();
+  try {
+    s.truncate(size);
+    s.flush();
+  } finally {
+    s.close();
+  }
+  syncDir(path);
 }
 
 /** An empty qcow2 v3 image (qemu-img create -f qcow2 PATH SIZE). */
@@ -123,6 +141,7 @@ export function createQcow2File(path: string, size: number, clusterBits?: number
   } finally {
     s.close();
   }
+  syncDir(path);
 }
 
 /**
@@ -148,4 +167,5 @@ export function createOverlayFile(path: string, backingName: string, opts: { bac
     s.close();
     base.close();
   }
+  syncDir(path);
 }
