@@ -93,23 +93,26 @@ export class RecordReader {
 
   constructor(
     private readonly r: ByteReader,
+    /** 'libxc' or 'libxl', for messages. */
+    private readonly layer: string,
     private readonly typeName: (type: number) => string,
     headerCrc: number,
   ) {
     this.list.add(headerCrc);
   }
 
-  private raw(): RawRecord & { crc: number } {
+  /** One record, framing checked. `label` names it in messages (default: by its index and type). */
+  private raw(label?: string): RawRecord & { crc: number } {
     const r: ByteReader = this.r, at = r.offset, start = r.pos;
-    if (r.remaining === 0) r.fail('the stream ends before its END record', at);
+    if (r.remaining === 0) r.fail(`the ${this.layer} stream ends before its END record`, at);
     r.need(8, 'record header');
     const type = r.u32('record type'), length = r.u32('record length');
-    const name = this.typeName(type);
-    if (length > REC_LENGTH_MAX) r.fail(`record ${this.count} (${name}) claims ${length} bytes, over the 128 MiB limit`, at);
+    const what = label ?? `${this.layer} record ${this.count} (${this.typeName(type)})`;
+    if (length > REC_LENGTH_MAX) r.fail(`${what} claims ${length} bytes, over the 128 MiB limit`, at);
     const padded = length + ((REC_ALIGN - (length % REC_ALIGN)) % REC_ALIGN);
-    if (padded > r.remaining) r.fail(`truncated: record ${this.count} (${name}) needs ${padded} bytes, ${r.remaining} left`, at);
+    if (padded > r.remaining) r.fail(`truncated: ${what} needs ${padded} bytes, ${r.remaining} left`, at);
     const body = r.bytesOf(length);
-    for (const b of r.bytesOf(padded - length)) if (b !== 0) r.fail(`record ${this.count} (${name}) has non-zero padding`, at);
+    for (const b of r.bytesOf(padded - length)) if (b !== 0) r.fail(`${what} has non-zero padding`, at);
     return { type, body, offset: at, index: this.count, crc: crc32c(r.bytes.subarray(start, r.pos)) };
   }
 
@@ -120,27 +123,27 @@ export class RecordReader {
     const rec = this.raw();
     const name = this.typeName(rec.type);
     if (rec.type === XC.END) {
-      if (rec.body.length !== 0) r.fail(`END has a ${rec.body.length}-byte body`, rec.offset);
-      if (!this.streamChecked) r.fail('END without a stream checksum before it', rec.offset);
+      if (rec.body.length !== 0) r.fail(`${this.layer} END has a ${rec.body.length}-byte body`, rec.offset);
+      if (!this.streamChecked) r.fail(`${this.layer} END without a stream checksum before it`, rec.offset);
       this.ended = true;
       return { type: rec.type, body: rec.body, offset: rec.offset, index: rec.index };
     }
-    if (rec.type === XC.RECORD_CHECKSUM) r.fail(`a checksum record with no record before it`, rec.offset);
-    if (this.streamChecked) r.fail(`record ${rec.index} (${name}) after the stream checksum, where only END may stand`, rec.offset);
-    const ck = this.r.remaining >= 8 ? this.raw() : undefined;
-    if (ck === undefined || ck.type !== XC.RECORD_CHECKSUM || ck.body.length !== CHECKSUM_BODY) {
-      r.fail(`record ${rec.index} (${name}) has no checksum record after it`, rec.offset);
+    if (rec.type === XC.RECORD_CHECKSUM) r.fail(`a ${this.layer} checksum record with no record before it`, rec.offset);
+    if (this.streamChecked) r.fail(`${this.layer} record ${rec.index} (${name}) after the stream checksum, where only END may stand`, rec.offset);
+    const ck = this.raw(`the checksum of ${this.layer} record ${rec.index} (${name})`);
+    if (ck.type !== XC.RECORD_CHECKSUM || ck.body.length !== CHECKSUM_BODY) {
+      r.fail(`${this.layer} record ${rec.index} (${name}) has no checksum record after it`, rec.offset);
     }
     const dv = new DataView(ck.body.buffer, ck.body.byteOffset, CHECKSUM_BODY), le = r.littleEndian;
     const stored = dv.getUint32(0, le), index = dv.getUint32(4, le);
-    if (stored !== rec.crc) r.fail(`record ${rec.index} (${name}) is corrupt: checksum ${hex(rec.crc)}, stored ${hex(stored)}`, rec.offset);
-    if (index !== rec.index) r.fail(`record ${rec.index} (${name}) is out of place: its checksum names record ${index}`, rec.offset);
+    if (stored !== rec.crc) r.fail(`${this.layer} record ${rec.index} (${name}) is corrupt: checksum ${hex(rec.crc)}, stored ${hex(stored)}`, rec.offset);
+    if (index !== rec.index) r.fail(`${this.layer} record ${rec.index} (${name}) is out of place: its checksum names record ${index}`, rec.offset);
     if (rec.type === XC.STREAM_CHECKSUM) {
-      if (rec.body.length !== 8) r.fail(`the stream checksum record has a ${rec.body.length}-byte body`, rec.offset);
+      if (rec.body.length !== 8) r.fail(`the ${this.layer} stream checksum record has a ${rec.body.length}-byte body`, rec.offset);
       const sv = new DataView(rec.body.buffer, rec.body.byteOffset, 8);
       const crc = sv.getUint32(0, le), count = sv.getUint32(4, le);
-      if (count !== this.count) r.fail(`the stream holds ${this.count} records where ${count} were written`, rec.offset);
-      if (crc !== this.list.value) r.fail(`stream checksum ${hex(this.list.value)}, stored ${hex(crc)}: records were changed, reordered or replaced`, rec.offset);
+      if (count !== this.count) r.fail(`the ${this.layer} stream holds ${this.count} records where ${count} were written`, rec.offset);
+      if (crc !== this.list.value) r.fail(`${this.layer} stream checksum ${hex(this.list.value)}, stored ${hex(crc)}: headers or records were changed, reordered or replaced`, rec.offset);
       this.streamChecked = true;
       this.streamCrc = crc;
       this.count++;

@@ -72,7 +72,7 @@ describe('the stream fuzzer', () => {
     const vcpu = records(good, libxcRecords()).find((r) => r.type === XC.RV32_VCPU_CONTEXT)!;
     const bad = good.slice();
     bad[vcpu.offset + 8 + 100]! ^= 0x10;
-    const e = refused(bad, /record \d+ \(RV32_VCPU_CONTEXT\) is corrupt/);
+    const e = refused(bad, /libxc record \d+ \(RV32_VCPU_CONTEXT\) is corrupt/);
     expect(e.offset).toBe(vcpu.offset);
   });
 
@@ -114,7 +114,7 @@ describe('the stream fuzzer', () => {
         x.record(0x0000_0099, (w) => w.u32(1));
         x.vcpu(sampleHart());
       }),
-      /record 1 \(type 0x00000099\): unknown mandatory record/,
+      /libxc record 1 \(type 0x00000099\): unknown mandatory record/,
     );
   });
 
@@ -170,7 +170,7 @@ describe('the stream fuzzer', () => {
     const libxcAt = libxcRecords() - 40;
     const v2 = good.slice();
     v2[libxcAt + 15] = 2;
-    refused(v2, /stream version 2; hyperlab reads version 3/);
+    refused(v2, /libxc stream version 2; hyperlab reads version 3/);
     const libxlAt = 52 + CONFIG.length;
     const v1 = good.slice();
     v1[libxlAt + 11] = 1;
@@ -186,7 +186,7 @@ describe('the stream fuzzer', () => {
 
   it('refuses a stream that stops in the middle of a page', () => {
     const pd = records(good, libxcRecords()).find((r) => r.type === XC.PAGE_DATA)!;
-    refused(good.subarray(0, pd.offset + 8 + 40 + 2000), /truncated: record 1 \(PAGE_DATA\) needs/);
+    refused(good.subarray(0, pd.offset + 8 + 40 + 2000), /truncated: libxc record 1 \(PAGE_DATA\) needs/);
   });
 
   it("refuses a stream without hyperlab's checksums (as Xen writes them)", () => {
@@ -194,7 +194,7 @@ describe('the stream fuzzer', () => {
     const sde = recs[0]!;
     const bad = good.slice();
     new DataView(bad.buffer).setUint32(sde.offset + 8, 0xc859_0003, true); // the checksum record becomes another optional one
-    refused(bad, /record 0 \(STATIC_DATA_END\) has no checksum record after it/);
+    refused(bad, /libxc record 0 \(STATIC_DATA_END\) has no checksum record after it/);
   });
 
   it('refuses out-of-order, repeated and missing state', () => {

@@ -166,14 +166,14 @@ const UNSUPPORTED = new Set<number>([XC.VERIFY, XC.CHECKPOINT, XC.CHECKPOINT_DIR
 const DOMAIN_TYPES: Record<number, string> = { 1: 'x86 PV', 2: 'x86 HVM', 3: 'x86 PVH', 4: 'ARM' };
 
 /** Read the image and domain headers; returns the kind and the headers' CRC. */
-function readHeaders(r: ByteReader): { kind: DomainKind; le: boolean; xenMajor: number; xenMinor: number; crc: number } {
+function readHeaders(r: ByteReader): { kind: DomainKind; xenMajor: number; xenMinor: number; crc: number } {
   const start = r.pos, at = r.offset;
   r.need(IHDR_SIZE + DHDR_SIZE, 'image and domain headers');
   const m0 = r.u32('marker', false), m1 = r.u32('marker', false);
   if (m0 !== 0xffff_ffff || m1 !== 0xffff_ffff) r.fail('not a libxc v2+ stream: the marker has zero bits (a legacy image?)', at);
   const id = r.u32('id', false), version = r.u32('version', false), options = r.u16('options', false);
   if (id !== IHDR_ID) r.fail(`id ${hex(id)} is not "XENF"`, at + 8);
-  if (version !== IHDR_VERSION) r.fail(`stream version ${version}; hyperlab reads version ${IHDR_VERSION}`, at + 12);
+  if (version !== IHDR_VERSION) r.fail(`libxc stream version ${version}; hyperlab reads version ${IHDR_VERSION}`, at + 12);
   if ((options & IHDR_OPT_BIG_ENDIAN) !== 0) r.fail('a big-endian stream; RV32 streams are little-endian', at + 16);
   if ((options & ~IHDR_OPT_BIG_ENDIAN) !== 0) r.fail(`reserved option bits ${hex(options, 4)}`, at + 16);
   r.skip(6);
@@ -185,7 +185,7 @@ function readHeaders(r: ByteReader): { kind: DomainKind; le: boolean; xenMajor: 
   else if (type === DHDR_TYPE.HYPERLAB_RV32_PV) kind = 'pv';
   else r.fail(`domain type ${hex(type)}${DOMAIN_TYPES[type] ? ` (${DOMAIN_TYPES[type]})` : ''} is not an RV32 hyperlab domain`, at + 24);
   if (pageShift !== PAGE_SHIFT) r.fail(`page_shift ${pageShift}; RV32 pages are 4 KiB (12)`, at + 28);
-  return { kind, le: true, xenMajor, xenMinor, crc: crc32c(r.bytes.subarray(start, r.pos)) };
+  return { kind, xenMajor, xenMinor, crc: crc32c(r.bytes.subarray(start, r.pos)) };
 }
 
 /**
@@ -194,11 +194,11 @@ function readHeaders(r: ByteReader): { kind: DomainKind; le: boolean; xenMajor: 
  */
 export function readLibxcStream(r: ByteReader, limits: LibxcLimits): LibxcRead {
   const h = readHeaders(r);
-  const recs = new RecordReader(r, xcName, h.crc);
+  const recs = new RecordReader(r, 'libxc', xcName, h.crc);
   const out: LibxcRead = { kind: h.kind, xenMajor: h.xenMajor, xenMinor: h.xenMinor, pages: new Map(), vcpus: [], skipped: [], pageRecords: 0, pageEntries: 0, streamCrc: 0 };
   let staticEnded = false, stateStarted = false;
   const seen = new Set<number>();
-  const fail: (rec: RawRecord, why: string) => never = (rec, why) => r.fail(`record ${rec.index} (${xcName(rec.type)}): ${why}`, rec.offset);
+  const fail: (rec: RawRecord, why: string) => never = (rec, why) => r.fail(`libxc record ${rec.index} (${xcName(rec.type)}): ${why}`, rec.offset);
   const once = (rec: RawRecord): void => {
     if (seen.has(rec.type)) fail(rec, 'appears twice');
     seen.add(rec.type);

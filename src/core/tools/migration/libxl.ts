@@ -63,7 +63,7 @@ export function readLibxlStream(r: ByteReader, limits: LibxcLimits, prefixCrc = 
   if ((options & LIBXL_OPT_BIG_ENDIAN) !== 0) r.fail('a big-endian stream; RV32 streams are little-endian', at + 12);
   if ((options & LIBXL_OPT_LEGACY) !== 0) r.fail('a stream converted from the legacy format, which never held an RV32 domain', at + 12);
   if (options !== 0) r.fail(`reserved option bits ${hex(options)}`, at + 12);
-  const recs = new RecordReader(r, xlName, crc32c(r.bytes.subarray(start, r.pos), prefixCrc));
+  const recs = new RecordReader(r, 'libxl', xlName, crc32c(r.bytes.subarray(start, r.pos), prefixCrc));
   let libxc: LibxcRead | undefined;
   const out: Omit<LibxlRead, 'libxc'> = { skipped: [] };
   const fail: (rec: RawRecord, why: string) => never = (rec, why) => r.fail(`libxl record ${rec.index} (${xlName(rec.type)}): ${why}`, rec.offset);
