@@ -36,15 +36,15 @@ beforeEach(() => {
   }, mem.views);
 });
 
-const pendingBit = (d: TestDomain, p: number): number => (d.mem!.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (p >> 5)) >>> (p & 31)) & 1;
-const upcall = (d: TestDomain, vcpu = 0): number => d.mem!.u8At(d.sharedInfo + vcpu * 64 + X.VI_UPCALL_PENDING);
-const mask = (d: TestDomain, p: number): void => { d.mem!.orU32(d.sharedInfo + X.SI_EVTCHN_MASK + 4 * (p >> 5), 1 << (p & 31)); };
+const pendingBit = (d: TestDomain, p: number): number => (d.mem.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (p >> 5)) >>> (p & 31)) & 1;
+const upcall = (d: TestDomain, vcpu = 0): number => d.mem.u8At(d.sharedInfo + vcpu * 64 + X.VI_UPCALL_PENDING);
+const mask = (d: TestDomain, p: number): void => { d.mem.orU32(d.sharedInfo + X.SI_EVTCHN_MASK + 4 * (p >> 5), 1 << (p & 31)); };
 
 function connect(): [number, number] {
   const pa = ev.allocUnbound(a, 2);
   const pb = ev.bindInterdomain(b, 1, pa);
-  a.mem!.write(a.sharedInfo, new Uint8Array(4096)); // forget the bind-time pending bits
-  b.mem!.write(b.sharedInfo, new Uint8Array(4096));
+  a.mem.write(a.sharedInfo, new Uint8Array(4096)); // forget the bind-time pending bits
+  b.mem.write(b.sharedInfo, new Uint8Array(4096));
   a.kicks = b.kicks = 0;
   return [pa, pb];
 }
@@ -56,7 +56,7 @@ describe('event channels', () => {
     expect(ev.status(a, pa)).toMatchObject({ status: X.EVTCHNSTAT_interdomain, a: 2, b: pb });
     expect(ev.send(a, pa)).toBe(0);
     expect(pendingBit(b, pb)).toBe(1);
-    expect(b.mem!.u32(b.sharedInfo + X.VI_PENDING_SEL) & (1 << (pb >> 5))).not.toBe(0);
+    expect(b.mem.u32(b.sharedInfo + X.VI_PENDING_SEL) & (1 << (pb >> 5))).not.toBe(0);
     expect(upcall(b)).toBe(1);
     expect(b.kicks).toBe(1);
   });

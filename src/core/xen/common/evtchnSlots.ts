@@ -74,7 +74,7 @@ export class EvtchnSlots {
     const r = this.host.domains.get(s.remoteDomid);
     const rp = r?.ports[s.remotePort];
     const back = rp?.s.state === 'interdomain' && rp.s.remoteDomid === d.domid && rp.s.remotePort === port;
-    this.dir.setRoute(d.evtchnSlot, port, r && r.evtchnSlot >= 0 && back ? { dslot: r.evtchnSlot, port: s.remotePort, vcpu: rp!.vcpu } : null);
+    this.dir.setRoute(d.evtchnSlot, port, r && r.evtchnSlot >= 0 && back ? { dslot: r.evtchnSlot, port: s.remotePort, vcpu: rp.vcpu } : null);
   }
 
   /** How many of `d`'s vCPUs poll (SCHEDOP_poll): a direct send then asks the hypervisor to look. */
