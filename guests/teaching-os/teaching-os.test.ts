@@ -93,7 +93,7 @@ describe('teaching OS (hvm) on hyperlab', () => {
     expect(help[0]).toBe('commands:');
     const names = help.slice(1).map((l) => l.trim().split(' ')[0]);
     expect(names).toEqual(['help', 'info', 'ps', 'mem', 'uptime', 'burn', 'write', 'ping', 'pong', 'share', 'peek',
-      'balloon', 'smp', 'xs', 'shutdown', 'reboot']);
+      'balloon', 'smp', 'xs', 'disk', 'shutdown', 'reboot']);
     // info
     const info = out.slice(out.indexOf('tos$ info') + 1, out.indexOf('tos$ uptime'));
     expect(info).toEqual([

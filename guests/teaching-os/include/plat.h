@@ -66,5 +66,6 @@ int plat_peek(uint32_t domid);
 int plat_balloon(void);                    /* print the balloon's state */
 int plat_smp(uint32_t iterations);         /* count on every vCPU at once (smp.c) */
 int plat_xs(int argc, char **argv);        /* the `xs` command (xs.c) */
+int plat_disk(int argc, char **argv);      /* the `disk` command (pv: disk.c over blkfront.c) */
 
 #endif

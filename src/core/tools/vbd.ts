@@ -99,6 +99,12 @@ export class VirtualDisks {
       ['device-type', spec.devtype], ['params', spec.target],
     ];
     for (const [k, v] of beNodes) void xs.write(`${be}/${k}`, v).catch(fail);
+    // libxl makes the domain the owner of its `device` directory (libxl__domain_make); the
+    // guest lists device/vbd to find its disks.
+    for (const dirPath of [`/local/domain/${d.domid}/device`, `/local/domain/${d.domid}/device/vbd`]) {
+      void xs.mkdir(dirPath).catch(fail);
+      void xs.setPerms(dirPath, [{ domid: d.domid, perm: 'n' }]).catch(fail);
+    }
     void xs.mkdir(fe).catch(fail);
     void xs.setPerms(fe, [{ domid: d.domid, perm: 'n' }, { domid: 0, perm: 'r' }]).catch(fail);
     const feNodes: [string, string][] = [

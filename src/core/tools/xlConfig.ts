@@ -192,11 +192,13 @@ function splitList(inner: string): string[] {
 function disks(v: Value, line: number): DiskSpec[] {
   if (!Array.isArray(v)) throw new ConfigError(line, 'disk must be a [list] of "disk specs"');
   const out: DiskSpec[] = [];
-  for (const item of v) {
-    if (typeof item !== 'string') throw new ConfigError(line, 'disk: each entry must be a "string"');
+  for (const item of v as unknown[]) {
+    // A spec string, or (from validateDomainConfig) a parsed spec object, checked again through its text.
+    const text = typeof item === 'string' ? item : specObjectText(item);
+    if (text === undefined) throw new ConfigError(line, 'disk: each entry must be a "string"');
     let d: DiskSpec;
     try {
-      d = parseDiskSpec(item);
+      d = parseDiskSpec(text);
     } catch (e) {
       if (e instanceof DiskSpecError) throw new ConfigError(line, e.message);
       throw e;
@@ -205,6 +207,14 @@ function disks(v: Value, line: number): DiskSpec[] {
     out.push(d);
   }
   return out;
+}
+
+/** A DiskSpec-shaped object as spec text (target last: it takes the rest). */
+function specObjectText(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  const o = item as Record<string, unknown>;
+  const f = (k: string): string => (typeof o[k] === 'string' ? o[k] : '');
+  return `format=${f('format')}, vdev=${f('vdev')}, access=${f('access')}, devtype=${f('devtype')}, target=${f('target')}`;
 }
 
 function str(v: Value, line: number, key: string, pattern?: RegExp): string {

@@ -1,0 +1,157 @@
+/**
+ * The pv split block driver end to end: the teaching OS (blkfront) in a pv domain with a
+ * raw image file attached through xl.cfg `disk = [ ... ]`, served by Domain-0's blkback
+ * (src/core/backends/blk) over the image layer's file store. `disk write`, `disk read`
+ * back, `disk flush` and the bytes on the file, `xl block-list`, a read-only disk the
+ * guest cannot write, `xl block-attach` of a second disk while the guest runs, and
+ * `xl block-detach` with the frontend's Closing/Closed handshake.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Domain } from '../core/xen/common/domain';
+import { Hypervisor } from '../core/xen/common/hypervisor';
+import { Toolstack } from '../core/tools/toolstack';
+import { runXl } from '../core/tools/xl';
+import { openImageFile } from './blockFile';
+import { ensureBundleSync } from './testBundle';
+import { guestImage } from './paths';
+import { nodeVcpuHost } from './vcpuHost';
+import { consoleText, sleep, until, waitForConsole } from '../testing/support';
+
+let hv: Hypervisor | undefined;
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hyperlab-blk-'));
+});
+afterEach(() => {
+  hv?.shutdownHost();
+  hv = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const out = (d: Domain): string => consoleText(d, { lf: true });
+
+function setup(disks: string[]): { h: Hypervisor; ts: Toolstack; d: Domain; xl: (...argv: string[]) => string } {
+  const h = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
+  hv = h;
+  h.start();
+  const ts = new Toolstack(h, {
+    readFile: () => readFileSync(guestImage('teaching-os-pv')),
+    openDisk: (spec) => openImageFile(spec.target, { format: spec.format, readOnly: spec.access === 'ro' }),
+  });
+  const list = disks.map((s) => `'${s}'`).join(', ');
+  const d = ts.create(`name = "disky"\ntype = "pv"\nmemory = 16\nkernel = "tos"\ndisk = [ ${list} ]`);
+  const xl = (...argv: string[]): string => {
+    const lines: string[] = [];
+    runXl(ts, argv, { out: (t) => lines.push(t), readFile: () => '' });
+    return lines.join('\n');
+  };
+  return { h, ts, d, xl };
+}
+
+/** Type a command and wait for its answer (from the point the command was typed). */
+async function run(h: Hypervisor, d: Domain, line: string, expect: RegExp | string, ms = 30_000): Promise<string> {
+  const mark = out(d).length;
+  h.consoleInput(d.domid, new TextEncoder().encode(`${line}\n`));
+  await waitForConsole(d, expect, { from: mark, lf: true, ms });
+  await waitForConsole(d, /disky\$ $/, { from: mark, lf: true, ms });
+  return out(d).slice(mark);
+}
+
+describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback', () => {
+  it('writes, reads back, flushes to the image file, lists and detaches', async () => {
+    const img = join(dir, 'disk.raw');
+    writeFileSync(img, new Uint8Array(1 << 20)); // 1 MiB raw
+    const { h, ts, d, xl } = setup([`${img},raw,xvda,rw`]);
+    await waitForConsole(d, 'disk: xvda (51712): 2048 sectors of 512 bytes (1024 KiB), read-write, flush, connected to domain 0', { lf: true });
+    await waitForConsole(d, /disky\$ $/, { lf: true });
+
+    const listing = await run(h, d, 'disk', /ring-ref \d+/);
+    expect(listing).toContain('xvda: device 51712, 2048 sectors of 512 bytes (1024 KiB), read-write, flush, backend domain 0, Connected');
+
+    expect(await run(h, d, 'disk write 10 hello from the teaching OS', 'disk: wrote')).toContain('disk: wrote 26 bytes to xvda at sector 10 (1 sector)');
+    const dump = await run(h, d, 'disk read 10', '|hello from the t|');
+    expect(dump).toContain('00001400  68 65 6c 6c 6f 20 66 72  6f 6d 20 74 68 65 20 74  |hello from the t|');
+    expect(await run(h, d, 'disk flush', 'flushed')).toContain('disk: xvda flushed: the backend\'s image is on stable storage');
+    const bytes = readFileSync(img);
+    expect(bytes.subarray(10 * 512, 10 * 512 + 26).toString()).toBe('hello from the teaching OS');
+
+    // A request past the end is refused by the guest before it is sent; the ring is fine after.
+    expect(await run(h, d, 'disk read 2048', 'past the end')).toContain('disk: xvda has 2048 sectors: 2048..2048 is past the end');
+
+    const bl = xl('block-list', String(d.domid));
+    expect(bl.split('\n')[0]).toMatch(/^Vdev\s+BE\s+handle\s+state\s+evt-ch\s+ring-ref\s+BE-path/);
+    expect(bl).toMatch(new RegExp(`^51712\\s+0\\s+${d.domid}\\s+4\\s+\\d+\\s+\\d+\\s+/local/domain/0/backend/vbd/${d.domid}/51712`, 'm'));
+    expect(bl).toMatch(/51712 xvda\s+2048\s+4\s+\d+\/1\/1\s+0 /);
+
+    // Detach: the backend goes Closing, the guest closes and says so; both areas go.
+    xl('block-detach', String(d.domid), 'xvda');
+    await waitForConsole(d, 'disk: xvda (51712) detached: the backend is closing', { lf: true });
+    const xs = h.xsDom0();
+    await until(() => ts.disks.of(d.domid).length === 0, 8000, 'the disk to go');
+    await expect(xs.read(`/local/domain/0/backend/vbd/${d.domid}/51712/state`)).rejects.toThrow();
+    await expect(xs.read(`/local/domain/${d.domid}/device/vbd/51712/state`)).rejects.toThrow();
+    expect(xl('block-list', String(d.domid)).split('\n')).toHaveLength(1);
+    expect(await run(h, d, 'disk', 'no disks')).toContain('disk: no disks');
+    // Every grant the frontend gave Domain-0 is unpinned: nothing of the guest is mapped by Domain-0.
+    expect(d.activeGrants.size).toBe(0);
+  }, 120_000);
+
+  it('a read-only disk cannot be written: the backend answers BLKIF_RSP_ERROR and the file is unchanged', async () => {
+    const img = join(dir, 'ro.raw');
+    const content = new Uint8Array(64 * 1024).fill(0x5a);
+    writeFileSync(img, content);
+    const { h, d, xl } = setup([`format=raw, vdev=xvdb, access=ro, target=${img}`]);
+    await waitForConsole(d, 'disk: xvdb (51728): 128 sectors of 512 bytes (64 KiB), read-only, flush, connected to domain 0', { lf: true });
+    await waitForConsole(d, /disky\$ $/, { lf: true });
+    expect(await run(h, d, 'disk write 0 overwrite', 'disk: xvdb')).toContain('disk: xvdb: write at sector 0: BLKIF_RSP_ERROR');
+    expect(await run(h, d, 'disk read 0', '|ZZZZ')).toContain('00000000  5a 5a 5a 5a 5a 5a 5a 5a  5a 5a 5a 5a 5a 5a 5a 5a  |ZZZZZZZZZZZZZZZZ|');
+    expect(readFileSync(img).equals(content)).toBe(true);
+    expect(xl('block-list', String(d.domid))).toMatch(/51728 xvdb\s+128\s+4\s+1\/0\/0\s+1 /);
+  }, 120_000);
+
+  it('xl block-attach gives a running guest a second disk; destroy tears the disks down', async () => {
+    const a = join(dir, 'a.raw');
+    const b = join(dir, 'b.raw');
+    writeFileSync(a, new Uint8Array(256 * 1024));
+    writeFileSync(b, new Uint8Array(512 * 1024));
+    const { h, d, xl } = setup([`${a},,xvda`]);
+    await waitForConsole(d, /disky\$ $/, { lf: true });
+    xl('block-attach', String(d.domid), `${b},raw,xvdb,rw`);
+    await waitForConsole(d, 'disk: xvdb (51728): 1024 sectors of 512 bytes (512 KiB), read-write, flush, connected to domain 0', { lf: true });
+    expect(await run(h, d, 'disk write xvdb 3 second disk', 'disk: wrote')).toContain('to xvdb at sector 3');
+    await run(h, d, 'disk flush xvdb', 'flushed');
+    expect(readFileSync(b).subarray(3 * 512, 3 * 512 + 11).toString()).toBe('second disk');
+    expect(readFileSync(a).every((x) => x === 0)).toBe(true);
+    expect(() => xl('block-attach', String(d.domid), `${b},raw,xvdb,rw`)).toThrow(/has a disk xvdb already/);
+    const free = h.memory.nrFree;
+    xl('destroy', String(d.domid));
+    await sleep(50);
+    expect(h.memory.nrFree).toBe(free + 16 * 256); // every frame back, the ring pages too
+    expect(h.dom0.ports.filter((p) => p && p.s.state !== 'free')).toHaveLength(0);
+  }, 120_000);
+
+  it('disk bench: sequential and random reads and writes with MB/s and IOPS, and the disk unchanged after', async () => {
+    const img = join(dir, 'bench.raw');
+    const content = new Uint8Array(2 << 20).map((_, i) => (i * 31 + (i >> 12)) & 0xff);
+    writeFileSync(img, content);
+    const { h, d } = setup([`${img},raw,xvda,rw`]);
+    await waitForConsole(d, /disky\$ $/, { lf: true });
+    const text = await run(h, d, 'disk bench 2', /timing: disk bench: \d+ requests/, 60_000);
+    for (const what of ['sequential read 2048 KiB', 'sequential write 2048 KiB \\(and a flush\\)', 'random read 4 KiB', 'random write 4 KiB']) {
+      expect(text).toMatch(new RegExp(`timing: ${what}: \\d+\\.\\d{3} s, \\d+\\.\\d MB/s, \\d+ IOPS`));
+    }
+    console.log(text.split('\n').filter((l) => l.startsWith('timing:')).join('\n'));
+    expect(readFileSync(img).equals(content)).toBe(true); // every write put back what was read
+  }, 120_000);
+
+  it('a disk whose image is missing refuses the create, and nothing is built', async () => {
+    const h = new Hypervisor({ memoryMiB: 64, pcpus: 1, host: nodeVcpuHost(ensureBundleSync()) });
+    hv = h;
+    const ts = new Toolstack(h, { readFile: () => readFileSync(guestImage('teaching-os-pv')), openDisk: (spec) => openImageFile(spec.target, { format: spec.format }) });
+    expect(() => ts.create(`name = "x"\ntype = "pv"\nkernel = "tos"\ndisk = [ '${join(dir, 'nope.raw')},raw,xvda,rw' ]`)).toThrow(/nope\.raw: no such file/);
+    expect(h.domains.size).toBe(0);
+  });
+});
