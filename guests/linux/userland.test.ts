@@ -29,6 +29,7 @@ const SCRIPT = [
   "export GREETING=hi; sh -c 'echo $GREETING'; X=1 sh -c 'echo X=$X'; echo \"[$X]\"",
   'false || echo or; true && echo and; false && echo no; echo $?',
   'x=\'a  b\'; for w in $x; do echo [$w]; done; echo "[$x]" $(echo one; echo two) "$(uname -m)"; sh -c \'echo $0 $1 $#\' n1 a b',
+  'for x in $(echo a; echo b) "c d"; do echo [$x]; done',
   'i=0; while [ $i -lt 3 ]; do i=$((i + 1)); done; echo $i $((2 * (3 + 4) - 10 / 3))',
   'i=0; while true; do i=$((i + 1)); [ $i = 2 ] && continue; [ $i -ge 4 ] && break; echo i$i; done; echo end',
   'for x in 1 2; do if [ $x = 2 ]; then echo two; else echo not $x; fi; done; touch go; while test -e go; do rm go; echo looped; done',
@@ -70,6 +71,7 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(next()).toEqual(['hi', 'X=1', '[]']);
   expect(next()).toEqual(['or', 'and', '1']);
   expect(next()).toEqual(['[a]', '[b]', '[a  b] one two riscv32', 'n1 a 2']); // splitting, $(...), sh -c's $0
+  expect(next()).toEqual(['[a]', '[b]', '[c d]']);
   expect(next()).toEqual(['3 11']);
   expect(next()).toEqual(['i1', 'i3', 'end']); // continue, break
   expect(next()).toEqual(['not 1', 'two', 'looped']);

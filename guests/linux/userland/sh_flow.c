@@ -30,6 +30,14 @@ static const char *token(const char *p, const char **start, size_t *len) {
       if (*p) p++;
     } else if (q == '\\' && *p) {
       p++;
+    } else if (q == '$' && *p == '(') { /* $(...) and $((...)) are one piece */
+      for (int depth = 0; *p; p++) {
+        depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+        if (!depth) {
+          p++;
+          break;
+        }
+      }
     }
   }
   return *len = (size_t)(p - *start), p;
@@ -149,8 +157,14 @@ const char *flow_run(const char *p, int run, int *status, int *op) {
     memcpy(name, s, n), name[n] = 0;
     p = token(p, &w, &n);
     if (!is(w, n, "in")) return syntax("syntax error: for NAME in WORDS; do ...; done");
-    const char *words = p;
-    while (*p && *p != ';' && *p != '\n') p++;
+    const char *words = p, *end = p;
+    for (;;) { /* the words go up to ; or a newline */
+      p = token(end, &s, &n);
+      if (!n || *s == ';' || *s == '\n') break;
+      end = p;
+    }
+    p = end;
+    while (*p == ' ' || *p == '\t') p++;
     char *text = malloc((size_t)(p - words) + 1);
     if (!text) return syntax("out of memory");
     memcpy(text, words, (size_t)(p - words)), text[p - words] = 0;
