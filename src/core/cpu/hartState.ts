@@ -95,7 +95,13 @@ const MIP_LINES = 0xaaa;
 const PMPCFG_BITS = 0x9f;
 const CY_IR = 5;
 
-type Fields = Record<Exclude<HartCsrName, 'misa' | 'mstatush' | 'mip' | 'mcycle' | 'mcycleh' | 'minstret' | 'minstreth' | 'mvendorid' | 'marchid' | 'mimpid' | 'mhartid' | 'mconfigptr'>, number>;
+type Fields = Record<
+  Exclude<
+    HartCsrName,
+    'misa' | 'mstatush' | 'mip' | 'mcycle' | 'mcycleh' | 'minstret' | 'minstreth' | 'mvendorid' | 'marchid' | 'mimpid' | 'mhartid' | 'mconfigptr'
+  >,
+  number
+>;
 
 function readCsr(h: Hart, name: HartCsrName, kind: CsrKind): number {
   switch (kind) {

@@ -65,7 +65,8 @@ export class ByteWriter {
 
   /** A 64-bit field from a number exact below 2^53. */
   u64(v: number, le = this.littleEndian): this {
-    const lo = v % 0x1_0000_0000, hi = (v - lo) / 0x1_0000_0000;
+    const lo = v % 0x1_0000_0000,
+      hi = (v - lo) / 0x1_0000_0000;
     return le ? this.u32(lo, true).u32(hi, true) : this.u32(hi, false).u32(lo, false);
   }
 
@@ -160,7 +161,8 @@ export class ByteReader {
   /** A 64-bit field as [lo, hi] uint32 halves. */
   u64(field = 'u64', le = this.littleEndian): [number, number] {
     this.need(8, field);
-    const a = this.view.getUint32(this.pos, le), b = this.view.getUint32(this.pos + 4, le);
+    const a = this.view.getUint32(this.pos, le),
+      b = this.view.getUint32(this.pos + 4, le);
     this.pos += 8;
     return le ? [a, b] : [b, a];
   }

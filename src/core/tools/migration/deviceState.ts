@@ -50,7 +50,9 @@ export function readDeviceState(body: Uint8Array, base: number, what: string, li
   const out: DeviceStateEntry[] = [];
   for (;;) {
     const at = r.offset;
-    const typecode = r.u16('typecode'), instance = r.u16('instance'), length = r.u32('length');
+    const typecode = r.u16('typecode'),
+      instance = r.u16('instance'),
+      length = r.u32('length');
     if (typecode === HVM_SAVE.END) {
       if (instance !== 0 || length !== 0) r.fail('END entry with a body', at);
       r.end();

@@ -17,7 +17,9 @@ const hexOf = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).pad
 
 describe("Xen's numbers", () => {
   it('record types are those of xg_sr_stream_format.h and libxl_sr_stream_format.h', () => {
-    expect([XC.END, XC.PAGE_DATA, XC.X86_PV_INFO, XC.SHARED_INFO, XC.HVM_CONTEXT, XC.HVM_PARAMS, XC.VERIFY, XC.CHECKPOINT]).toEqual([0, 1, 2, 7, 9, 0xa, 0xd, 0xe]);
+    expect([XC.END, XC.PAGE_DATA, XC.X86_PV_INFO, XC.SHARED_INFO, XC.HVM_CONTEXT, XC.HVM_PARAMS, XC.VERIFY, XC.CHECKPOINT]).toEqual([
+      0, 1, 2, 7, 9, 0xa, 0xd, 0xe,
+    ]);
     expect([XC.STATIC_DATA_END, XC.X86_CPUID_POLICY, XC.X86_MSR_POLICY]).toEqual([0x10, 0x11, 0x12]);
     expect([XL.END, XL.LIBXC_CONTEXT, XL.EMULATOR_XENSTORE_DATA, XL.EMULATOR_CONTEXT, XL.CHECKPOINT_END, XL.CHECKPOINT_STATE]).toEqual([0, 1, 2, 3, 4, 5]);
     expect([REC_TYPE_OPTIONAL, REC_LENGTH_MAX, MAX_BATCH_SIZE]).toEqual([0x8000_0000, 128 << 20, 1024]);
@@ -69,7 +71,15 @@ describe('records', () => {
     const recs = records(file, libxcRecords());
     for (const r of recs) expect((r.offset - recs[0]!.offset) % 8).toBe(0);
     const data = recs.filter((r) => r.type !== XC.RECORD_CHECKSUM);
-    expect(data.map((r) => r.type)).toEqual([XC.STATIC_DATA_END, XC.PAGE_DATA, XC.RV32_VCPU_CONTEXT, XC.RV32_VCPU_CONTEXT, XC.HVM_CONTEXT, XC.STREAM_CHECKSUM, XC.END]);
+    expect(data.map((r) => r.type)).toEqual([
+      XC.STATIC_DATA_END,
+      XC.PAGE_DATA,
+      XC.RV32_VCPU_CONTEXT,
+      XC.RV32_VCPU_CONTEXT,
+      XC.HVM_CONTEXT,
+      XC.STREAM_CHECKSUM,
+      XC.END,
+    ]);
     recs.slice(0, -1).forEach((r, i) => expect(r.type === XC.RECORD_CHECKSUM).toBe(i % 2 === 1));
     expect(recs.find((r) => r.type === XC.RV32_VCPU_CONTEXT)!.length).toBe(VCPU_CONTEXT_SIZE);
     const end = recs.at(-1)!;

@@ -49,7 +49,8 @@ export class RecordWriter {
 
   /** Write one record whose body `body` writes, then its RECORD_CHECKSUM. */
   record(type: number, body: (w: ByteWriter) => void = () => {}): void {
-    const w = this.w, start = w.length;
+    const w = this.w,
+      start = w.length;
     w.u32(type).u32(0);
     body(w);
     const length = w.length - start - 8;
@@ -67,7 +68,8 @@ export class RecordWriter {
 
   /** Write STREAM_CHECKSUM and END. Returns the stream checksum. */
   end(): number {
-    const crc = this.list.value, count = this.count;
+    const crc = this.list.value,
+      count = this.count;
     this.record(XC.STREAM_CHECKSUM, (w) => w.u32(crc).u32(count));
     this.w.u32(XC.END).u32(0);
     return crc;
@@ -103,10 +105,13 @@ export class RecordReader {
 
   /** One record, framing checked. `label` names it in messages (default: by its index and type). */
   private raw(label?: string): RawRecord & { crc: number } {
-    const r: ByteReader = this.r, at = r.offset, start = r.pos;
+    const r: ByteReader = this.r,
+      at = r.offset,
+      start = r.pos;
     if (r.remaining === 0) r.fail(`the ${this.layer} stream ends before its END record`, at);
     r.need(8, 'record header');
-    const type = r.u32('record type'), length = r.u32('record length');
+    const type = r.u32('record type'),
+      length = r.u32('record length');
     const what = label ?? `${this.layer} record ${this.count} (${this.typeName(type)})`;
     if (length > REC_LENGTH_MAX) r.fail(`${what} claims ${length} bytes, over the 128 MiB limit`, at);
     const padded = length + ((REC_ALIGN - (length % REC_ALIGN)) % REC_ALIGN);
@@ -134,16 +139,20 @@ export class RecordReader {
     if (ck.type !== XC.RECORD_CHECKSUM || ck.body.length !== CHECKSUM_BODY) {
       r.fail(`${this.layer} record ${rec.index} (${name}) has no checksum record after it`, rec.offset);
     }
-    const dv = new DataView(ck.body.buffer, ck.body.byteOffset, CHECKSUM_BODY), le = r.littleEndian;
-    const stored = dv.getUint32(0, le), index = dv.getUint32(4, le);
+    const dv = new DataView(ck.body.buffer, ck.body.byteOffset, CHECKSUM_BODY),
+      le = r.littleEndian;
+    const stored = dv.getUint32(0, le),
+      index = dv.getUint32(4, le);
     if (stored !== rec.crc) r.fail(`${this.layer} record ${rec.index} (${name}) is corrupt: checksum ${hex(rec.crc)}, stored ${hex(stored)}`, rec.offset);
     if (index !== rec.index) r.fail(`${this.layer} record ${rec.index} (${name}) is out of place: its checksum names record ${index}`, rec.offset);
     if (rec.type === XC.STREAM_CHECKSUM) {
       if (rec.body.length !== 8) r.fail(`the ${this.layer} stream checksum record has a ${rec.body.length}-byte body`, rec.offset);
       const sv = new DataView(rec.body.buffer, rec.body.byteOffset, 8);
-      const crc = sv.getUint32(0, le), count = sv.getUint32(4, le);
+      const crc = sv.getUint32(0, le),
+        count = sv.getUint32(4, le);
       if (count !== this.count) r.fail(`the ${this.layer} stream holds ${this.count} records where ${count} were written`, rec.offset);
-      if (crc !== this.list.value) r.fail(`${this.layer} stream checksum ${hex(this.list.value)}, stored ${hex(crc)}: headers or records were changed, reordered or replaced`, rec.offset);
+      if (crc !== this.list.value)
+        r.fail(`${this.layer} stream checksum ${hex(this.list.value)}, stored ${hex(crc)}: headers or records were changed, reordered or replaced`, rec.offset);
       this.streamChecked = true;
       this.streamCrc = crc;
       this.count++;

@@ -63,7 +63,7 @@ describe('the stream fuzzer', () => {
   ])('refuses every single-bit flip in a %s file, wherever it falls', (_, file) => {
     for (let at = 0; at < file.length; at++) {
       const bad = file.slice();
-      bad[at]! ^= 1 << (at * 5 % 8);
+      bad[at]! ^= 1 << ((at * 5) % 8);
       refused(bad);
     }
   });
@@ -83,12 +83,14 @@ describe('the stream fuzzer', () => {
     const pairSize = a.size + 16;
     const swap = (renumber: boolean): Uint8Array => {
       const out = twoBatches.slice();
-      const first = twoBatches.slice(a.offset, a.offset + pairSize), second = twoBatches.slice(b.offset, b.offset + pairSize);
+      const first = twoBatches.slice(a.offset, a.offset + pairSize),
+        second = twoBatches.slice(b.offset, b.offset + pairSize);
       out.set(second, a.offset);
       out.set(first, b.offset);
       if (renumber) {
         const dv = new DataView(out.buffer);
-        const ia = dv.getUint32(a.offset + a.size + 12, true), ib = dv.getUint32(b.offset + a.size + 12, true);
+        const ia = dv.getUint32(a.offset + a.size + 12, true),
+          ib = dv.getUint32(b.offset + a.size + 12, true);
         dv.setUint32(a.offset + a.size + 12, ib, true);
         dv.setUint32(b.offset + a.size + 12, ia, true);
       }
@@ -122,7 +124,16 @@ describe('the stream fuzzer', () => {
     refused(
       custom((x) => {
         x.staticDataEnd();
-        x.record(XC.PAGE_DATA, (w) => w.u32(2).u32(0).u32(1).u32(0).u32(2).u32(0).bytes(page(() => 1)));
+        x.record(XC.PAGE_DATA, (w) =>
+          w
+            .u32(2)
+            .u32(0)
+            .u32(1)
+            .u32(0)
+            .u32(2)
+            .u32(0)
+            .bytes(page(() => 1)),
+        );
         x.vcpu(sampleHart());
       }),
       /page count mismatch: 2 of 2 pfns carry data/,
@@ -138,7 +149,12 @@ describe('the stream fuzzer', () => {
     refused(
       custom((x) => {
         x.staticDataEnd();
-        x.record(XC.PAGE_DATA, (w) => w.u32(1025).u32(0).zeros(1025 * 8));
+        x.record(XC.PAGE_DATA, (w) =>
+          w
+            .u32(1025)
+            .u32(0)
+            .zeros(1025 * 8),
+        );
         x.vcpu(sampleHart());
       }),
       /count 1025/,
@@ -159,7 +175,14 @@ describe('the stream fuzzer', () => {
     refused(
       custom((x) => {
         x.staticDataEnd();
-        x.record(XC.PAGE_DATA, (w) => w.u32(1).u32(0).u32(1).u32(1 << 28).bytes(page(() => 1)));
+        x.record(XC.PAGE_DATA, (w) =>
+          w
+            .u32(1)
+            .u32(0)
+            .u32(1)
+            .u32(1 << 28)
+            .bytes(page(() => 1)),
+        );
         x.vcpu(sampleHart());
       }),
       /page type 0x1 is not one an RV32 domain has/,

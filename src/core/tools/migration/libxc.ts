@@ -37,7 +37,8 @@ import { readVcpuContext, writeVcpuContext } from './vcpuContext';
 export type DomainKind = 'hvm' | 'pv';
 
 /** What Xen's xen_version reports in hyperlab (xen/common/hypercall/misc.ts). */
-export const XEN_MAJOR = 4, XEN_MINOR = 19;
+export const XEN_MAJOR = 4,
+  XEN_MINOR = 19;
 
 export class LibxcWriter {
   private readonly rec: RecordWriter;
@@ -159,27 +160,42 @@ export interface LibxcLimits {
 
 /** Records Xen defines that mean nothing for an RV32 domain, or that hyperlab does not implement. */
 const NOT_FOR_RV32 = new Set<number>([
-  XC.X86_PV_INFO, XC.X86_PV_P2M_FRAMES, XC.X86_PV_VCPU_BASIC, XC.X86_PV_VCPU_EXTENDED, XC.X86_PV_VCPU_XSAVE,
-  XC.X86_TSC_INFO, XC.HVM_PARAMS, XC.TOOLSTACK, XC.X86_PV_VCPU_MSRS, XC.X86_CPUID_POLICY, XC.X86_MSR_POLICY,
+  XC.X86_PV_INFO,
+  XC.X86_PV_P2M_FRAMES,
+  XC.X86_PV_VCPU_BASIC,
+  XC.X86_PV_VCPU_EXTENDED,
+  XC.X86_PV_VCPU_XSAVE,
+  XC.X86_TSC_INFO,
+  XC.HVM_PARAMS,
+  XC.TOOLSTACK,
+  XC.X86_PV_VCPU_MSRS,
+  XC.X86_CPUID_POLICY,
+  XC.X86_MSR_POLICY,
 ]);
 const UNSUPPORTED = new Set<number>([XC.VERIFY, XC.CHECKPOINT, XC.CHECKPOINT_DIRTY_PFN_LIST]);
 const DOMAIN_TYPES: Record<number, string> = { 1: 'x86 PV', 2: 'x86 HVM', 3: 'x86 PVH', 4: 'ARM' };
 
 /** Read the image and domain headers; returns the kind and the headers' CRC. */
 function readHeaders(r: ByteReader): { kind: DomainKind; xenMajor: number; xenMinor: number; crc: number } {
-  const start = r.pos, at = r.offset;
+  const start = r.pos,
+    at = r.offset;
   r.need(IHDR_SIZE + DHDR_SIZE, 'image and domain headers');
-  const m0 = r.u32('marker', false), m1 = r.u32('marker', false);
+  const m0 = r.u32('marker', false),
+    m1 = r.u32('marker', false);
   if (m0 !== 0xffff_ffff || m1 !== 0xffff_ffff) r.fail('not a libxc v2+ stream: the marker has zero bits (a legacy image?)', at);
-  const id = r.u32('id', false), version = r.u32('version', false), options = r.u16('options', false);
+  const id = r.u32('id', false),
+    version = r.u32('version', false),
+    options = r.u16('options', false);
   if (id !== IHDR_ID) r.fail(`id ${hex(id)} is not "XENF"`, at + 8);
   if (version !== IHDR_VERSION) r.fail(`libxc stream version ${version}; hyperlab reads version ${IHDR_VERSION}`, at + 12);
   if ((options & IHDR_OPT_BIG_ENDIAN) !== 0) r.fail('a big-endian stream; RV32 streams are little-endian', at + 16);
   if ((options & ~IHDR_OPT_BIG_ENDIAN) !== 0) r.fail(`reserved option bits ${hex(options, 4)}`, at + 16);
   r.skip(6);
-  const type = r.u32('domain type'), pageShift = r.u16('page_shift');
+  const type = r.u32('domain type'),
+    pageShift = r.u16('page_shift');
   r.skip(2);
-  const xenMajor = r.u32('xen_major'), xenMinor = r.u32('xen_minor');
+  const xenMajor = r.u32('xen_major'),
+    xenMinor = r.u32('xen_minor');
   let kind: DomainKind;
   if (type === DHDR_TYPE.HYPERLAB_RV32_HVM) kind = 'hvm';
   else if (type === DHDR_TYPE.HYPERLAB_RV32_PV) kind = 'pv';
@@ -195,8 +211,19 @@ function readHeaders(r: ByteReader): { kind: DomainKind; xenMajor: number; xenMi
 export function readLibxcStream(r: ByteReader, limits: LibxcLimits): LibxcRead {
   const h = readHeaders(r);
   const recs = new RecordReader(r, 'libxc', xcName, h.crc);
-  const out: LibxcRead = { kind: h.kind, xenMajor: h.xenMajor, xenMinor: h.xenMinor, pages: new Map(), vcpus: [], skipped: [], pageRecords: 0, pageEntries: 0, streamCrc: 0 };
-  let staticEnded = false, stateStarted = false;
+  const out: LibxcRead = {
+    kind: h.kind,
+    xenMajor: h.xenMajor,
+    xenMinor: h.xenMinor,
+    pages: new Map(),
+    vcpus: [],
+    skipped: [],
+    pageRecords: 0,
+    pageEntries: 0,
+    streamCrc: 0,
+  };
+  let staticEnded = false,
+    stateStarted = false;
   const seen = new Set<number>();
   const fail: (rec: RawRecord, why: string) => never = (rec, why) => r.fail(`libxc record ${rec.index} (${xcName(rec.type)}): ${why}`, rec.offset);
   const once = (rec: RawRecord): void => {

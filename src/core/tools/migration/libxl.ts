@@ -19,7 +19,18 @@ import { crc32c } from './crc32c';
 import { readDeviceState, writeDeviceState, type DeviceStateEntry } from './deviceState';
 import { RecordReader, RecordWriter, type RawRecord } from './framing';
 import { readLibxcStream, writeLibxcStream, type LibxcImage, type LibxcLimits, type LibxcRead } from './libxc';
-import { EMULATOR, isOptional, LIBXL_HDR_SIZE, LIBXL_IDENT_HI, LIBXL_IDENT_LO, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY, LIBXL_VERSION, XL, xlName } from './records';
+import {
+  EMULATOR,
+  isOptional,
+  LIBXL_HDR_SIZE,
+  LIBXL_IDENT_HI,
+  LIBXL_IDENT_LO,
+  LIBXL_OPT_BIG_ENDIAN,
+  LIBXL_OPT_LEGACY,
+  LIBXL_VERSION,
+  XL,
+  xlName,
+} from './records';
 
 export interface LibxlContent {
   /** The domain image, or a function that writes the libxc stream and returns its stream checksum (LibxcWriter.end). */
@@ -55,9 +66,13 @@ export function writeLibxlStream(w: ByteWriter, c: LibxlContent, prefixCrc = 0):
 }
 
 export function readLibxlStream(r: ByteReader, limits: LibxcLimits, prefixCrc = 0): LibxlRead {
-  const start = r.pos, at = r.offset;
+  const start = r.pos,
+    at = r.offset;
   if (r.remaining < LIBXL_HDR_SIZE) r.fail(`truncated: the libxl header needs ${LIBXL_HDR_SIZE} bytes, ${r.remaining} present`, at);
-  const hi = r.u32('ident', false), lo = r.u32('ident', false), version = r.u32('version', false), options = r.u32('options', false);
+  const hi = r.u32('ident', false),
+    lo = r.u32('ident', false),
+    version = r.u32('version', false),
+    options = r.u32('options', false);
   if (hi !== LIBXL_IDENT_HI || lo !== LIBXL_IDENT_LO) r.fail('not a libxl stream (ident is not "LibxlFmt")', at);
   if (version !== LIBXL_VERSION) r.fail(`libxl stream version ${version}; hyperlab reads version ${LIBXL_VERSION}`, at + 8);
   if ((options & LIBXL_OPT_BIG_ENDIAN) !== 0) r.fail('a big-endian stream; RV32 streams are little-endian', at + 12);
@@ -84,7 +99,8 @@ export function readLibxlStream(r: ByteReader, limits: LibxcLimits, prefixCrc = 
         if (out.emulator !== undefined) fail(rec, 'appears twice');
         if (libxc?.kind !== 'hvm') fail(rec, 'device model state for a pv domain');
         const b = new ByteReader(rec.body, rec.offset + 8, true, 'EMULATOR_CONTEXT');
-        const id = b.u32('emulator_id'), index = b.u32('index');
+        const id = b.u32('emulator_id'),
+          index = b.u32('index');
         if (id !== EMULATOR.HYPERLAB) fail(rec, `emulator ${hex(id)} is not hyperlab's device models`);
         if (index !== 0) fail(rec, `emulator index ${index}; hyperlab has one`);
         out.emulator = readDeviceState(rec.body.subarray(8), rec.offset + 16, 'EMULATOR_CONTEXT');

@@ -88,12 +88,16 @@ export function readPageData(body: Uint8Array, base: number, maxPfn: number, le 
     if (((hi >>> 20) & 0xff) !== 0) r.fail(`pfn entry ${i}: reserved bits 59-52 set`, at);
     const pfn = (hi & 0xf_ffff) * 0x1_0000_0000 + lo;
     if (pfn >= maxPfn) r.fail(`pfn ${pfn.toString(16)} is beyond the domain's ${maxPfn.toString(16)} frames`, at);
-    if (type !== PFINFO.NOTAB && type !== PFINFO.XALLOC && type !== PFINFO.XTAB) r.fail(`pfn ${pfn.toString(16)}: page type 0x${type.toString(16)} is not one an RV32 domain has`, at);
+    if (type !== PFINFO.NOTAB && type !== PFINFO.XALLOC && type !== PFINFO.XTAB)
+      r.fail(`pfn ${pfn.toString(16)}: page type 0x${type.toString(16)} is not one an RV32 domain has`, at);
     if (type === PFINFO.NOTAB) withData++;
     entries.push({ pfn, type });
   }
   if (body.length !== expectHeader + withData * PAGE_SIZE) {
-    r.fail(`page count mismatch: ${withData} of ${count} pfns carry data (${withData * PAGE_SIZE} bytes), the record holds ${body.length - expectHeader}`, base);
+    r.fail(
+      `page count mismatch: ${withData} of ${count} pfns carry data (${withData * PAGE_SIZE} bytes), the record holds ${body.length - expectHeader}`,
+      base,
+    );
   }
   return entries.map(({ pfn, type }) => ({
     pfn,

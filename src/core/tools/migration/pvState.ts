@@ -74,7 +74,13 @@ export interface GrantTableState {
 export function writeGrantTable(w: ByteWriter, g: GrantTableState): void {
   w.u32(1).u32(g.frames.length).u32(g.maptrack.length).u32(0);
   for (const f of g.frames) w.u32(f);
-  for (const m of g.maptrack) w.u32(m.handle).u32(m.granter).u32(m.ref).u32(m.gfn).u32(m.readonly ? 1 : 0).u32(0);
+  for (const m of g.maptrack)
+    w.u32(m.handle)
+      .u32(m.granter)
+      .u32(m.ref)
+      .u32(m.gfn)
+      .u32(m.readonly ? 1 : 0)
+      .u32(0);
 }
 
 /** Grant frames a v1 table may have (Xen's default max_grant_frames is 64). */
@@ -82,7 +88,9 @@ export const MAX_GRANT_FRAMES = 64;
 
 export function readGrantTable(body: Uint8Array, base: number, le = true): GrantTableState {
   const r = new ByteReader(body, base, le, 'PV_GRANT_TABLE');
-  const version = r.u32('version'), nFrames = r.u32('nr_frames'), nMaps = r.u32('nr_maptrack');
+  const version = r.u32('version'),
+    nFrames = r.u32('nr_frames'),
+    nMaps = r.u32('nr_maptrack');
   r.skip(4);
   if (version !== 1) r.fail(`grant table version ${version}; hyperlab has v1 only`, base);
   if (nFrames > MAX_GRANT_FRAMES) r.fail(`${nFrames} grant frames, over ${MAX_GRANT_FRAMES}`, base + 4);
@@ -107,7 +115,8 @@ export interface XenstoreNode {
 }
 
 const PERM_LETTERS = 'nrwb';
-const utf8 = new TextEncoder(), fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextEncoder(),
+  fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function writeXenstoreSubtree(w: ByteWriter, nodes: readonly XenstoreNode[]): void {
   w.u32(nodes.length).u32(0);
@@ -115,16 +124,21 @@ export function writeXenstoreSubtree(w: ByteWriter, nodes: readonly XenstoreNode
     const path = utf8.encode(n.path);
     w.u32(path.length).u32(n.value.length).u32(n.perms.length).u32(0);
     for (const p of n.perms) {
-      const letter = p.charCodeAt(0), domid = Number(p.slice(1));
+      const letter = p.charCodeAt(0),
+        domid = Number(p.slice(1));
       if (!PERM_LETTERS.includes(p[0] ?? '') || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) throw new Error(`bad xenstore permission '${p}'`);
       w.u32(domid | (letter << 16));
     }
-    w.bytes(path).bytes(n.value).zeros((4 - ((path.length + n.value.length) % 4)) % 4);
+    w.bytes(path)
+      .bytes(n.value)
+      .zeros((4 - ((path.length + n.value.length) % 4)) % 4);
   }
 }
 
 /** xenstored's limits (XENSTORE_ABS_PATH_MAX 3072, XENSTORE_PAYLOAD_MAX 4096). */
-const PATH_MAX = 3072, VALUE_MAX = 4096, PERMS_MAX = 64;
+const PATH_MAX = 3072,
+  VALUE_MAX = 4096,
+  PERMS_MAX = 64;
 
 export function readXenstoreSubtree(body: Uint8Array, base: number, le = true): XenstoreNode[] {
   const r: ByteReader = new ByteReader(body, base, le, 'PV_XENSTORE_SUBTREE');
@@ -133,7 +147,9 @@ export function readXenstoreSubtree(body: Uint8Array, base: number, le = true): 
   const out: XenstoreNode[] = [];
   for (let i = 0; i < count; i++) {
     const at = r.offset;
-    const pathLen = r.u32('path_len'), valueLen = r.u32('value_len'), permCount = r.u32('perm_count');
+    const pathLen = r.u32('path_len'),
+      valueLen = r.u32('value_len'),
+      permCount = r.u32('perm_count');
     r.skip(4);
     if (pathLen === 0 || pathLen > PATH_MAX || valueLen > VALUE_MAX || permCount > PERMS_MAX) r.fail(`node ${i}: lengths out of xenstore's limits`, at);
     const perms: string[] = [];

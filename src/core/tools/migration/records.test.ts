@@ -32,7 +32,12 @@ describe('every record round-trips', () => {
     expect(b.length).toBe(VCPU_CONTEXT_SIZE);
     expect(readVcpuContext(b, 0)).toEqual(s);
     const none = { ...s, reservation: null, wfi: true };
-    expect(readVcpuContext(body((w) => writeVcpuContext(w, none)), 0)).toEqual(none);
+    expect(
+      readVcpuContext(
+        body((w) => writeVcpuContext(w, none)),
+        0,
+      ),
+    ).toEqual(none);
   });
 
   it('PAGE_DATA: data, zero and invalid pages', () => {
@@ -41,7 +46,13 @@ describe('every record round-trips', () => {
       { pfn: 4, data: 'zero' },
       { pfn: 9, data: 'invalid' },
     ];
-    expect(readPageData(body((w) => writePageData(w, batch)), 0, 16)).toEqual(batch);
+    expect(
+      readPageData(
+        body((w) => writePageData(w, batch)),
+        0,
+        16,
+      ),
+    ).toEqual(batch);
   });
 
   it('HVM_CONTEXT / EMULATOR_CONTEXT device entries', () => {
@@ -49,14 +60,35 @@ describe('every record round-trips', () => {
       { typecode: HVM_SAVE.UART_16550, instance: 0, data: Uint8Array.of(1, 2, 3, 4, 5) },
       { typecode: HVM_SAVE.VIRTIO_MMIO, instance: 7, data: new Uint8Array(0) },
     ];
-    expect(readDeviceState(body((w) => writeDeviceState(w, entries)), 0, 'HVM_CONTEXT')).toEqual(entries);
+    expect(
+      readDeviceState(
+        body((w) => writeDeviceState(w, entries)),
+        0,
+        'HVM_CONTEXT',
+      ),
+    ).toEqual(entries);
   });
 
   it('PV_EVTCHN_TABLE, PV_GRANT_TABLE, PV_XENSTORE_SUBTREE', () => {
     const img = sampleImage('pv');
-    expect(readEvtchnTable(body((w) => writeEvtchnTable(w, img.evtchn!)), 0)).toEqual(img.evtchn);
-    expect(readGrantTable(body((w) => writeGrantTable(w, img.grants!)), 0)).toEqual(img.grants);
-    expect(readXenstoreSubtree(body((w) => writeXenstoreSubtree(w, img.xenstore!)), 0)).toEqual(img.xenstore);
+    expect(
+      readEvtchnTable(
+        body((w) => writeEvtchnTable(w, img.evtchn!)),
+        0,
+      ),
+    ).toEqual(img.evtchn);
+    expect(
+      readGrantTable(
+        body((w) => writeGrantTable(w, img.grants!)),
+        0,
+      ),
+    ).toEqual(img.grants);
+    expect(
+      readXenstoreSubtree(
+        body((w) => writeXenstoreSubtree(w, img.xenstore!)),
+        0,
+      ),
+    ).toEqual(img.xenstore);
   });
 
   it.each(['hvm', 'pv'] as const)('a whole %s save file: header, libxl, libxc, every record', (kind) => {
@@ -93,7 +125,8 @@ describe('every record round-trips', () => {
   });
 
   it('an optional record from a future version is skipped, in both layers, and the stream is read', () => {
-    const future = 0xc859_7777, futureXl = 0x8000_0042;
+    const future = 0xc859_7777,
+      futureXl = 0x8000_0042;
     const file = writeSaveFile({
       config: CONFIG,
       libxc: (w) => {
@@ -145,7 +178,13 @@ describe('every record round-trips', () => {
 
 describe('a hart through a save file', () => {
   it('runs on after the round trip exactly as the original', () => {
-    const program: Insn[] = [...li(6, 0x7654_3210), ['addi', { rd: 1, rs1: 1, imm: 5 }], ['xor', { rd: 2, rs1: 2, rs2: 6 }], ['mul', { rd: 6, rs1: 6, rs2: 1 }], ['jal', { imm: -12 }]];
+    const program: Insn[] = [
+      ...li(6, 0x7654_3210),
+      ['addi', { rd: 1, rs1: 1, imm: 5 }],
+      ['xor', { rd: 2, rs1: 2, rs2: 6 }],
+      ['mul', { rd: 6, rs1: 6, rs2: 1 }],
+      ['jal', { imm: -12 }],
+    ];
     const a = makeHart(program);
     a.run(999);
     const ram = new Map<number, Uint8Array | 'zero'>();

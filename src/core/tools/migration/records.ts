@@ -21,7 +21,8 @@ export function isOptional(type: number): boolean {
 }
 
 // ---- libxc stream ("XENF", version 3) --------------------------------------------------
-export const IHDR_MARKER_HI = 0xffff_ffff, IHDR_MARKER_LO = 0xffff_ffff;
+export const IHDR_MARKER_HI = 0xffff_ffff,
+  IHDR_MARKER_LO = 0xffff_ffff;
 export const IHDR_ID = 0x5845_4e46; // "XENF"
 export const IHDR_VERSION = 3;
 export const IHDR_OPT_BIG_ENDIAN = 1;
@@ -69,9 +70,11 @@ export const XC = {
 } as const;
 
 // ---- libxl stream ("LibxlFmt", version 2) ----------------------------------------------
-export const LIBXL_IDENT_HI = 0x4c69_6278, LIBXL_IDENT_LO = 0x6c46_6d74; // "LibxlFmt"
+export const LIBXL_IDENT_HI = 0x4c69_6278,
+  LIBXL_IDENT_LO = 0x6c46_6d74; // "LibxlFmt"
 export const LIBXL_VERSION = 2;
-export const LIBXL_OPT_BIG_ENDIAN = 1, LIBXL_OPT_LEGACY = 2;
+export const LIBXL_OPT_BIG_ENDIAN = 1,
+  LIBXL_OPT_LEGACY = 2;
 export const LIBXL_HDR_SIZE = 16;
 
 export const XL = {

@@ -68,8 +68,9 @@ export interface RecordSpan {
 export function records(bytes: Uint8Array, start: number): RecordSpan[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: RecordSpan[] = [];
-  for (let at = start; ; ) {
-    const type = dv.getUint32(at, true), length = dv.getUint32(at + 4, true);
+  for (let at = start; ;) {
+    const type = dv.getUint32(at, true),
+      length = dv.getUint32(at + 4, true);
     const size = 8 + Math.ceil(length / 8) * 8;
     out.push({ offset: at, type, length, size });
     if (type === 0) return out;

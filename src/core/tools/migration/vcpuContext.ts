@@ -18,7 +18,8 @@ import { HART_CSRS, type HartCsrName, type HartState } from '../../cpu/hartState
 import { ByteReader, type ByteWriter } from './bytes';
 
 export const VCPU_CONTEXT_SIZE = 384;
-const FLAG_WFI = 1, FLAG_RESERVATION = 2;
+const FLAG_WFI = 1,
+  FLAG_RESERVATION = 2;
 
 export function writeVcpuContext(w: ByteWriter, s: HartState): void {
   w.u32(s.hartid)
@@ -40,15 +41,21 @@ export function writeVcpuContext(w: ByteWriter, s: HartState): void {
 export function readVcpuContext(body: Uint8Array, base: number, littleEndian = true): HartState {
   const r = new ByteReader(body, base, littleEndian, 'RV32_VCPU_CONTEXT');
   if (body.length !== VCPU_CONTEXT_SIZE) r.fail(`${body.length} bytes where the layout has ${VCPU_CONTEXT_SIZE}`);
-  const hartid = r.u32(), flags = r.u32(), priv = r.u32(), pc = r.u32();
+  const hartid = r.u32(),
+    flags = r.u32(),
+    priv = r.u32(),
+    pc = r.u32();
   if ((flags & ~(FLAG_WFI | FLAG_RESERVATION)) !== 0) r.fail(`unknown flags 0x${flags.toString(16)}`, base + 4);
   const x = Array.from({ length: 32 }, () => r.u32());
   const csr = {} as Record<HartCsrName, number>;
   for (const [name] of HART_CSRS) csr[name] = r.u32();
   const pmpcfg = Array.from({ length: 16 }, () => r.u8());
   const pmpaddr = Array.from({ length: 16 }, () => r.u32());
-  const mipHw = r.u32(), resAddr = r.u32(), resValue = r.u32();
-  const instret = r.u53('instret'), executed = r.u53('executed');
+  const mipHw = r.u32(),
+    resAddr = r.u32(),
+    resValue = r.u32();
+  const instret = r.u53('instret'),
+    executed = r.u53('executed');
   r.end();
   return {
     hartid,

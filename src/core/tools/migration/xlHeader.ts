@@ -49,7 +49,9 @@ export function readXlHeader(r: ByteReader): XlHeader {
   if (!magic.every((b, i) => b === SAVEFILE_MAGIC[i])) r.fail('not an xl save file (bad magic)', at);
   const order = r.u32('byteorder');
   if (order !== SAVEFILE_BYTEORDER) r.fail(`byte order mark ${hex(order)}: not a little-endian save file`, at + 32);
-  const mandatory = r.u32('mandatory_flags'), optional = r.u32('optional_flags'), optLen = r.u32('optional_data_len');
+  const mandatory = r.u32('mandatory_flags'),
+    optional = r.u32('optional_flags'),
+    optLen = r.u32('optional_data_len');
   const unknown = mandatory & ~(XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMV2);
   if (unknown !== 0) r.fail(`unknown mandatory flags ${hex(unknown)}`, at + 36);
   if ((mandatory & XL_MANDATORY_FLAG_STREAMV2) === 0) r.fail('a legacy (v1) stream, which hyperlab does not read', at + 36);
