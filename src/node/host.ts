@@ -15,6 +15,7 @@ import { ensureWorkerScript } from './workerScript';
 import { nodeVcpuHost } from './vcpuHost';
 import { readFileOrThrow } from './run';
 import { MAX_CONFIG_BYTES } from '../core/tools/xlConfig';
+import { openImageFile } from './blockFile';
 
 export interface HostArgs {
   memBytes: number;
@@ -59,7 +60,11 @@ export async function runHost(args: HostArgs): Promise<number> {
     scheduler: args.sched,
     ...(args.icountShift !== undefined ? { icountShift: args.icountShift } : {}),
   });
-  const ts = new Toolstack(hv, { readFile: (p, maxBytes) => readFileOrThrow(p, 'image', maxBytes) });
+  const ts = new Toolstack(hv, {
+    readFile: (p, maxBytes) => readFileOrThrow(p, 'image', maxBytes),
+    // Disks are image files; a raw image is never probed (a guest could write a qcow2 header into it).
+    openDisk: (spec) => openImageFile(spec.target, { format: spec.format, readOnly: spec.access === 'ro' }),
+  });
   hv.on('log', (line) => process.stderr.write(`(XEN) ${line}\n`));
   hv.start();
   let failed = false;
