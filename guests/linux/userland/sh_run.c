@@ -107,7 +107,7 @@ void reap_background(void) {
 /* A builtin in the shell, with its redirections (and pipe ends) applied and undone. */
 static int run_builtin_with(struct cmd *c, int in, int outfd, int *status) {
   int saved[3];
-  for (int fd = 0; fd < 3; fd++) saved[fd] = (int)my_syscall3(__NR_fcntl64, fd, F_DUPFD, 10);
+  for (int fd = 0; fd < 3; fd++) saved[fd] = (int)my_syscall3(__NR_fcntl64, fd, F_DUPFD_CLOEXEC, 10);
   if (in != 0) dup2(in, 0);
   if (outfd != 1) dup2(outfd, 1);
   int builtin = 1;
@@ -120,13 +120,18 @@ static int run_builtin_with(struct cmd *c, int in, int outfd, int *status) {
 
 int run_pipeline(struct pipeline *p) {
   pid_t pids[SH_MAXCMDS];
-  int in = 0, status = 0;
+  int in = 0, status = 0, n = p->n;
   term_restore();
-  for (int i = 0; i < p->n; i++) {
+  for (int i = 0; i < n; i++) {
     struct cmd *c = &p->cmds[i];
     int pipefd[2] = {-1, 1};
-    if (i + 1 < p->n && pipe2(pipefd, O_CLOEXEC) < 0) return warn("sh", "pipe"), 1;
     pids[i] = -1;
+    if (i + 1 < n && pipe2(pipefd, O_CLOEXEC) < 0) { /* no more: wait for those started */
+      warn("sh", "pipe");
+      if (in != 0) close(in);
+      n = i, status = 1;
+      break;
+    }
     if (!c->argc) { /* assignments alone set shell variables */
       for (int k = 0; k < c->nassign; k++) {
         char *eq = strchr(c->assigns[k], '=');
@@ -145,11 +150,11 @@ int run_pipeline(struct pipeline *p) {
     in = pipefd[0];
   }
   if (p->background) {
-    for (int i = 0; i < p->n; i++)
+    for (int i = 0; i < n; i++)
       if (pids[i] > 0) outu((u64)pids[i], 0), out("\n");
     return 0;
   }
-  for (int i = 0; i < p->n; i++) {
+  for (int i = 0; i < n; i++) {
     if (pids[i] <= 0) continue;
     int s = wait_status(pids[i]);
     if (i == p->n - 1) status = s;
