@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { firstDifference } from '../core/block/bytes';
 import { checkQcow2 } from '../core/block/check';
+import { checkByteStore } from '../core/block/conformance';
 import type { BlockImage } from '../core/block/image';
 import { FileStore, createOverlayFile, createQcow2File, createRawFile, openImageFile } from './blockFile';
 import { crashPattern } from './blockCrashChild';
@@ -91,6 +92,13 @@ function readWhole(img: BlockImage): Uint8Array {
 }
 
 describe('FileStore', () => {
+  it('keeps the ByteStore rules', () => {
+    checkByteStore(
+      () => new FileStore(p('rules.bin'), false, true),
+      () => new FileStore(p('rules.bin'), true),
+    );
+  });
+
   it('reads, writes past the end with a zero gap, truncates, flushes, refuses writes read-only', () => {
     const f = p('store.bin');
     const s = new FileStore(f, false, true);

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { firstDifference } from './bytes';
+import { checkByteStore } from './conformance';
 import { RawImage, SECTOR_SIZE } from './image';
 import { createOverlay, openImage, probeFormat } from './open';
 import { createQcow2 } from './qcow2';
 import { MemoryStore } from './store';
 
 describe('MemoryStore', () => {
+  it('keeps the ByteStore rules', () => {
+    let last: MemoryStore | undefined;
+    checkByteStore(
+      () => (last = new MemoryStore()),
+      () => new MemoryStore(last!.bytes(), true),
+    );
+  });
+
   it('reads zeros past the end, grows on writes with a zero gap, truncates, keeps what a flush made durable', () => {
     const s = new MemoryStore();
     s.write(1000, new Uint8Array([1, 2, 3]));
