@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CSR, csrWrite } from './csr';
+import { CSR, csrRead, csrWrite } from './csr';
 import { captureHart, HART_CSRS, restoreHart, type HartState } from './hartState';
 import { li, makeHart, RAM_BASE, type Insn } from './testing';
 import { PRV_S } from './trap';
@@ -117,5 +117,25 @@ describe('hart save and load', () => {
     const s = captureHart(a);
     spoil(s);
     expect(() => restoreHart(fresh(a), s)).toThrow(message);
+  });
+});
+
+describe('the saved CSRs are every CSR the hart has', () => {
+  it('each CSR the hart answers is saved, a view or shadow of a saved one, or holds nothing', () => {
+    const saved = new Set<number>(HART_CSRS.map(([name]) => CSR[name]));
+    const views = new Set<number>([CSR.sstatus, CSR.sie, CSR.sip, CSR.cycle, CSR.cycleh, CSR.instret, CSR.instreth]);
+    const platform = new Set<number>([CSR.time, CSR.timeh]); // the CLINT's mtime, saved with the CLINT
+    const pmp = (n: number): boolean => (n >= CSR.pmpcfg0 && n < CSR.pmpcfg0 + 4) || (n >= CSR.pmpaddr0 && n < CSR.pmpaddr0 + 16);
+    const missing: string[] = [];
+    for (let n = 0; n < 4096; n++) {
+      const h = makeHart();
+      if (csrRead(h, n) === undefined || saved.has(n) || views.has(n) || platform.has(n) || pmp(n)) continue;
+      // anything else must hold no state: a write leaves it reading as before
+      const before = csrRead(h, n);
+      csrWrite(h, n, 0x5555_5555);
+      csrWrite(h, n, -1);
+      if (csrRead(h, n) !== before) missing.push('0x' + n.toString(16));
+    }
+    expect(missing).toEqual([]);
   });
 });
