@@ -37,6 +37,7 @@ const SCRIPT = [
   'mv /tmp/f /root/f2; cat /root/f2 | wc -l; ls /tmp/f',
   "sh -c 'exit 3'; echo $?; ls /nope 2>&1 | wc -l",
   'cd /bin; echo c* ~; cd; pwd',
+  'ln -s /etc/motd m; ln -s m m2; ls -l m m2 | wc -l; cat m2 | wc -c; rm m m2; ls',
   'ls -l /init',
   'echo hello | hexdump -C; echo hi | hexdump',
   'dd if=/dev/zero bs=64 count=1 2> /dev/null | hexdump -C',
@@ -79,6 +80,7 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(next()).toEqual(['2', 'ls: /tmp/f: No such file or directory']); // mv across file systems
   expect(next()).toEqual(['3', '1']);
   expect(next()).toEqual(['cat chmod count cp /root', '/root']);
+  expect(next()).toEqual(['2', '80', 'f2']); // ln -s
   expect(next()).toEqual(['lrwxrwxrwx    1 0        0                 8 Jan  1 00:00 /init -> /bin/box']);
   expect(next()).toEqual(['00000000  68 65 6c 6c 6f 0a                                 |hello.|', '00000006', '0000000 6968 000a', '0000003']);
   expect(next()).toEqual(['00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|', '*', '00000040']);

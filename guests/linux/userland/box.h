@@ -45,6 +45,7 @@ static inline __attribute__((noreturn)) void _exit(int status) {
   X(hexdump, "hexdump [-C] [FILE]...", "dump bytes in hex (-C: canonical, with text)")    \
   X(init, "init", "the first process: mounts, then a shell on the console")               \
   X(kill, "kill [-SIG] PID...", "send a signal")                                          \
+  X(ln, "ln [-s] [-f] TARGET [LINK]", "make a hard or (-s) symbolic link")                 \
   X(ls, "ls [-l] [-a] [-F] [PATH]...", "list directories")                                \
   X(mkdir, "mkdir [-p] DIR...", "make directories (-p: parents, no error if there)")      \
   X(mount, "mount [-t TYPE] [-o OPTS] SRC DIR", "mount a file system; alone: list mounts") \

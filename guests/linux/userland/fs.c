@@ -1,4 +1,4 @@
-/* Making, removing, copying and moving: mkdir, rmdir, rm, cp, mv. */
+/* Making, removing, copying, moving and linking: mkdir, rmdir, rm, cp, mv, ln. */
 #include "box.h"
 
 /* mkdir -p: every missing parent, and no error if the directory exists. */
@@ -154,4 +154,23 @@ int mv_main(int argc, char **argv) {
     }
   }
   return status;
+}
+
+/* ln [-s] [-f] TARGET [LINK]: a hard or (-s) symbolic link; LINK a directory or absent:
+ * the link goes in it (or here) under TARGET's name. */
+int ln_main(int argc, char **argv) {
+  int symbolic = 0, force = 0, i = 1;
+  for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++)
+    for (const char *f = argv[i] + 1; *f; f++) {
+      if (*f == 's') symbolic = 1;
+      else if (*f == 'f') force = 1;
+      else return warn_msg("ln", "usage: ln [-s] [-f] TARGET [LINK]"), 1;
+    }
+  if (argc - i < 1 || argc - i > 2) return warn_msg("ln", "usage: ln [-s] [-f] TARGET [LINK]"), 1;
+  char link_path[512];
+  const char *target = argv[i], *dest = argc - i == 2 ? argv[i + 1] : ".";
+  dest_of(link_path, sizeof link_path, target, dest, is_dir(dest));
+  if (force) unlink(link_path);
+  if ((symbolic ? symlink(target, link_path) : link(target, link_path)) < 0) return warn("ln", link_path), 1;
+  return 0;
 }
