@@ -147,6 +147,22 @@ describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback'
     expect(readFileSync(img).equals(content)).toBe(true); // every write put back what was read
   }, 120_000);
 
+  it('the data survives a reboot: the restarted domain gets its disk again', async () => {
+    const img = join(dir, 'boot.raw');
+    writeFileSync(img, new Uint8Array(128 * 1024));
+    const { h, ts, d } = setup([`${img},raw,xvda,rw`]);
+    await waitForConsole(d, /disky\$ $/, { lf: true });
+    await run(h, d, 'disk write 5 kept across reboot', 'disk: wrote');
+    h.consoleInput(d.domid, new TextEncoder().encode('reboot\n'));
+    await until(() => [...h.domains.values()].some((x) => x.name === 'disky' && x.domid !== d.domid), 10_000, 'the restarted domain');
+    const d2 = [...h.domains.values()].find((x) => x.name === 'disky')!;
+    await waitForConsole(d2, 'disk: xvda (51712): 256 sectors', { lf: true });
+    await waitForConsole(d2, /disky\$ $/, { lf: true });
+    expect(await run(h, d2, 'disk read 5', 'kept across reb')).toContain('|kept across rebo|');
+    expect(ts.disks.of(d.domid)).toHaveLength(0);
+    expect(ts.disks.of(d2.domid)).toHaveLength(1);
+  }, 120_000);
+
   it('a disk whose image is missing refuses the create, and nothing is built', async () => {
     const h = new Hypervisor({ memoryMiB: 64, pcpus: 1, host: nodeVcpuHost(ensureBundleSync()) });
     hv = h;
