@@ -148,6 +148,21 @@ describe('the userland on both kernels', () => {
     expect(text).toContain(`${INIT_PROMPT}ls /init\n/init\n`);
   });
 
+  it('root=/ rootfstype=bind: the whole switch to a new root (mounts moved, chroot), without a disk', async () => {
+    const append = 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0 root=/ rootfstype=bind';
+    const r = await hyperlabSession({
+      commands: ['mount | grep -c relatime; echo hi > /tmp/x; cat /tmp/x; ls /sys | wc -l', 'poweroff'],
+      append,
+      timeoutMs: 60_000,
+    });
+    expect(r.exitCode).toBe(0);
+    const text = r.stdout.replace(/\r\n/g, '\n');
+    expect(text).toContain('\ninit: root is /\nType help for the commands.\n');
+    const answer = text.slice(text.indexOf('ls /sys | wc -l\n') + 16).split('\n');
+    expect(answer.slice(0, 2)).toEqual(['4', 'hi']); // proc, sysfs, devtmpfs, tmpfs moved along
+    expect(Number(answer[2])).toBeGreaterThan(3);
+  });
+
   it('reboot restarts the machine (the syscon reboot), which boots to the prompt again', async () => {
     const r = await hyperlabSession({ commands: ['reboot', 'poweroff'], timeoutMs: 60_000 });
     expect(r.exitCode).toBe(0);

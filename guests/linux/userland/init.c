@@ -46,7 +46,8 @@ static int cmdline_find(const char *key, const char *word, char *buf, size_t siz
  * and write unless "ro" is on the command line), move /dev, /proc, /sys and /tmp there and
  * make it / (mount --move + chroot, as busybox's switch_root does; the initramfs stays in
  * memory under it). The disk must hold /bin/sh (this same userland). Without root=, or if
- * anything fails, the initramfs stays the root.
+ * anything fails, the initramfs stays the root. rootfstype=bind makes root= a directory
+ * to bind: root=/ rootfstype=bind runs the whole switch without a disk (userland.test.ts).
  */
 static void switch_to_root_disk(void) {
   char dev[64], type[32];
@@ -55,7 +56,8 @@ static void switch_to_root_disk(void) {
   mkdir("/newroot", 0755);
   cmdline_find("rootfstype=", 0, type, sizeof type);
   int r = -1;
-  if (type[0]) r = mount(dev, "/newroot", type, flags, 0);
+  if (!strcmp(type, "bind")) r = mount(dev, "/newroot", 0, MS_BIND, 0); /* a directory: see above */
+  else if (type[0]) r = mount(dev, "/newroot", type, flags, 0);
   else if ((r = mount(dev, "/newroot", "ext4", flags, 0)) < 0) r = mount(dev, "/newroot", "ext2", flags, 0);
   if (r < 0) {
     warn("init: root disk", dev);
