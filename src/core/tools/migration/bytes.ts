@@ -18,6 +18,15 @@ export class StreamError extends Error {
   }
 }
 
+/**
+ * Thrown by a ByteReader in `partial` mode when the bytes it needs have not arrived yet;
+ * the incremental reader (saveFile.ts) catches it, rewinds and waits. Never escapes.
+ */
+export class NeedMore {
+  static readonly instance = new NeedMore();
+  private constructor() {}
+}
+
 /** A growable little- or big-endian byte buffer. */
 export class ByteWriter {
   private buf: Uint8Array;
@@ -111,6 +120,8 @@ export class ByteWriter {
 export class ByteReader {
   private readonly view: DataView;
   pos = 0;
+  /** More bytes may still come: running short throws NeedMore rather than failing. */
+  partial = false;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -136,7 +147,14 @@ export class ByteReader {
   }
 
   need(n: number, field: string): void {
-    if (n > this.remaining) this.fail(`truncated: ${field} needs ${n} bytes, ${this.remaining} left`);
+    this.ensure(n, `truncated: ${field} needs ${n} bytes, ${this.remaining} left`);
+  }
+
+  /** Fail with `message` at `at` when fewer than `n` bytes are left (or wait for them, when partial). */
+  ensure(n: number, message: string, at = this.offset): void {
+    if (n <= this.remaining) return;
+    if (this.partial) throw NeedMore.instance;
+    this.fail(message, at);
   }
 
   u8(field = 'u8'): number {

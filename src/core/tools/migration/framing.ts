@@ -85,6 +85,11 @@ export interface RawRecord {
   index: number;
 }
 
+/**
+ * Reads a layer's records one at a time. `next` changes no state until a record and its
+ * checksum have been read whole, so on a partial reader it can be retried once more bytes
+ * have arrived (saveFile.ts's SaveFileReader does so).
+ */
 export class RecordReader {
   private readonly list = new ChecksumList();
   private count = 0;
@@ -92,9 +97,12 @@ export class RecordReader {
   private ended = false;
   /** The stream checksum, once verified. */
   streamCrc = 0;
+  /** The record `next` returned last. */
+  last: RawRecord | undefined;
 
   constructor(
-    private readonly r: ByteReader,
+    /** Replaced by the incremental reader as bytes arrive. */
+    public r: ByteReader,
     /** 'libxc' or 'libxl', for messages. */
     private readonly layer: string,
     private readonly typeName: (type: number) => string,
@@ -108,14 +116,14 @@ export class RecordReader {
     const r: ByteReader = this.r,
       at = r.offset,
       start = r.pos;
-    if (r.remaining === 0) r.fail(`the ${this.layer} stream ends before its END record`, at);
+    r.ensure(1, `the ${this.layer} stream ends before its END record`, at);
     r.need(8, 'record header');
     const type = r.u32('record type'),
       length = r.u32('record length');
     const what = label ?? `${this.layer} record ${this.count} (${this.typeName(type)})`;
     if (length > REC_LENGTH_MAX) r.fail(`${what} claims ${length} bytes, over the 128 MiB limit`, at);
     const padded = length + ((REC_ALIGN - (length % REC_ALIGN)) % REC_ALIGN);
-    if (padded > r.remaining) r.fail(`truncated: ${what} needs ${padded} bytes, ${r.remaining} left`, at);
+    r.ensure(padded, `truncated: ${what} needs ${padded} bytes, ${r.remaining} left`, at);
     const body = r.bytesOf(length);
     for (const b of r.bytesOf(padded - length)) if (b !== 0) r.fail(`${what} has non-zero padding`, at);
     return { type, body, offset: at, index: this.count, crc: crc32c(r.bytes.subarray(start, r.pos)) };
@@ -131,7 +139,7 @@ export class RecordReader {
       if (rec.body.length !== 0) r.fail(`${this.layer} END has a ${rec.body.length}-byte body`, rec.offset);
       if (!this.streamChecked) r.fail(`${this.layer} END without a stream checksum before it`, rec.offset);
       this.ended = true;
-      return { type: rec.type, body: rec.body, offset: rec.offset, index: rec.index };
+      return (this.last = { type: rec.type, body: rec.body, offset: rec.offset, index: rec.index });
     }
     if (rec.type === XC.RECORD_CHECKSUM) r.fail(`a ${this.layer} checksum record with no record before it`, rec.offset);
     if (this.streamChecked) r.fail(`${this.layer} record ${rec.index} (${name}) after the stream checksum, where only END may stand`, rec.offset);
@@ -146,6 +154,7 @@ export class RecordReader {
     if (stored !== rec.crc) r.fail(`${this.layer} record ${rec.index} (${name}) is corrupt: checksum ${hex(rec.crc)}, stored ${hex(stored)}`, rec.offset);
     if (index !== rec.index) r.fail(`${this.layer} record ${rec.index} (${name}) is out of place: its checksum names record ${index}`, rec.offset);
     if (rec.type === XC.STREAM_CHECKSUM) {
+      r.ensure(8, `truncated: the ${this.layer} stream ends before its END record`); // END must be there before any state changes
       if (rec.body.length !== 8) r.fail(`the ${this.layer} stream checksum record has a ${rec.body.length}-byte body`, rec.offset);
       const sv = new DataView(rec.body.buffer, rec.body.byteOffset, 8);
       const crc = sv.getUint32(0, le),
@@ -160,7 +169,7 @@ export class RecordReader {
     }
     this.list.add(rec.crc);
     this.count++;
-    return { type: rec.type, body: rec.body, offset: rec.offset, index: rec.index };
+    return (this.last = { type: rec.type, body: rec.body, offset: rec.offset, index: rec.index });
   }
 
   /** Account for an embedded stream by its (verified) stream checksum. */

@@ -205,66 +205,79 @@ function readHeaders(r: ByteReader): { kind: DomainKind; xenMajor: number; xenMi
 }
 
 /**
- * Read and check a whole libxc stream from `r` (left just after END). Throws StreamError
- * with the byte offset of the first bad record; returns only a fully verified image.
+ * The libxc layer's rules, applied one verified record at a time: what each record holds,
+ * the order they come in, what a stream must contain by END. Used by `readLibxcStream`
+ * (a whole stream) and by the incremental SaveFileReader (saveFile.ts).
  */
-export function readLibxcStream(r: ByteReader, limits: LibxcLimits): LibxcRead {
-  const h = readHeaders(r);
-  const recs = new RecordReader(r, 'libxc', xcName, h.crc);
-  const out: LibxcRead = {
-    kind: h.kind,
-    xenMajor: h.xenMajor,
-    xenMinor: h.xenMinor,
-    pages: new Map(),
-    vcpus: [],
-    skipped: [],
-    pageRecords: 0,
-    pageEntries: 0,
-    streamCrc: 0,
-  };
-  let staticEnded = false,
-    stateStarted = false;
-  const seen = new Set<number>();
-  const fail: (rec: RawRecord, why: string) => never = (rec, why) => r.fail(`libxc record ${rec.index} (${xcName(rec.type)}): ${why}`, rec.offset);
-  const once = (rec: RawRecord): void => {
-    if (seen.has(rec.type)) fail(rec, 'appears twice');
-    seen.add(rec.type);
-  };
-  const needKind = (rec: RawRecord, kind: DomainKind): void => {
-    if (out.kind !== kind) fail(rec, `is for ${kind} domains and this one is ${out.kind}`);
-  };
-  const pvOrHvmState = (rec: RawRecord, kind: DomainKind): void => {
-    state(rec);
-    once(rec);
-    needKind(rec, kind);
-  };
-  const state = (rec: RawRecord): void => {
-    if (!staticEnded) fail(rec, 'comes before STATIC_DATA_END');
-    stateStarted = true;
-  };
-  for (;;) {
-    const rec = recs.next();
+export class LibxcRestore {
+  readonly out: LibxcRead;
+  readonly recs: RecordReader;
+  private staticEnded = false;
+  private stateStarted = false;
+  private readonly seen = new Set<number>();
+
+  /** Reads the image and domain headers from `r`. */
+  constructor(
+    r: ByteReader,
+    private readonly limits: LibxcLimits,
+  ) {
+    const h = readHeaders(r);
+    this.recs = new RecordReader(r, 'libxc', xcName, h.crc);
+    this.out = {
+      kind: h.kind,
+      xenMajor: h.xenMajor,
+      xenMinor: h.xenMinor,
+      pages: new Map(),
+      vcpus: [],
+      skipped: [],
+      pageRecords: 0,
+      pageEntries: 0,
+      streamCrc: 0,
+    };
+  }
+
+  private fail(rec: RawRecord, why: string): never {
+    return this.recs.r.fail(`libxc record ${rec.index} (${xcName(rec.type)}): ${why}`, rec.offset);
+  }
+
+  private once(rec: RawRecord): void {
+    if (this.seen.has(rec.type)) this.fail(rec, 'appears twice');
+    this.seen.add(rec.type);
+  }
+
+  private state(rec: RawRecord, kind?: DomainKind): void {
+    if (!this.staticEnded) this.fail(rec, 'comes before STATIC_DATA_END');
+    this.stateStarted = true;
+    if (kind === undefined) return;
+    this.once(rec);
+    if (this.out.kind !== kind) this.fail(rec, `is for ${kind} domains and this one is ${this.out.kind}`);
+  }
+
+  /** Read the next record and apply it. Returns true once END has been read and the stream found whole. */
+  step(): boolean {
+    const out = this.out;
+    const rec = this.recs.next();
     const { body, offset } = rec;
     switch (rec.type) {
       case XC.END:
-        if (!staticEnded) fail(rec, 'the stream has no STATIC_DATA_END');
-        if (out.vcpus.length === 0) fail(rec, 'the stream holds no vCPU context');
+        if (!this.staticEnded) this.fail(rec, 'the stream has no STATIC_DATA_END');
+        if (out.vcpus.length === 0) this.fail(rec, 'the stream holds no vCPU context');
         out.vcpus.sort((a, b) => a.hartid - b.hartid);
         out.vcpus.forEach((v, i) => {
-          if (v.hartid !== i) fail(rec, `vCPU ${i} has no context`);
+          if (v.hartid !== i) this.fail(rec, `vCPU ${i} has no context`);
         });
-        if (out.kind === 'pv' && out.sharedInfo === undefined) fail(rec, 'a pv stream without SHARED_INFO');
-        out.streamCrc = recs.streamCrc;
-        return out;
+        if (out.kind === 'pv' && out.sharedInfo === undefined) this.fail(rec, 'a pv stream without SHARED_INFO');
+        out.streamCrc = this.recs.streamCrc;
+        return true;
       case XC.STATIC_DATA_END:
-        once(rec);
-        if (body.length !== 0) fail(rec, 'has a body');
-        staticEnded = true;
+        this.once(rec);
+        if (body.length !== 0) this.fail(rec, 'has a body');
+        this.staticEnded = true;
         break;
       case XC.PAGE_DATA:
-        if (!staticEnded) fail(rec, 'comes before STATIC_DATA_END');
-        if (stateStarted) fail(rec, 'comes after the vCPU and device state');
-        for (const p of readPageData(body, offset + 8, limits.maxPfn)) {
+        if (!this.staticEnded) this.fail(rec, 'comes before STATIC_DATA_END');
+        if (this.stateStarted) this.fail(rec, 'comes after the vCPU and device state');
+        for (const p of readPageData(body, offset + 8, this.limits.maxPfn)) {
           if (p.data === 'invalid') out.pages.delete(p.pfn);
           else out.pages.set(p.pfn, p.data);
         }
@@ -272,41 +285,52 @@ export function readLibxcStream(r: ByteReader, limits: LibxcLimits): LibxcRead {
         out.pageEntries += new DataView(body.buffer, body.byteOffset).getUint32(0, true);
         break;
       case XC.RV32_VCPU_CONTEXT: {
-        state(rec);
+        this.state(rec);
         const v = readVcpuContext(body, offset + 8);
-        if (v.hartid >= limits.maxVcpus) fail(rec, `vCPU ${v.hartid}, where the domain has ${limits.maxVcpus}`);
-        if (out.vcpus.some((o) => o.hartid === v.hartid)) fail(rec, `vCPU ${v.hartid} twice`);
+        if (v.hartid >= this.limits.maxVcpus) this.fail(rec, `vCPU ${v.hartid}, where the domain has ${this.limits.maxVcpus}`);
+        if (out.vcpus.some((o) => o.hartid === v.hartid)) this.fail(rec, `vCPU ${v.hartid} twice`);
         out.vcpus.push(v);
         break;
       }
       case XC.HVM_CONTEXT:
-        pvOrHvmState(rec, 'hvm');
+        this.state(rec, 'hvm');
         out.hvmContext = readDeviceState(body, offset + 8, 'HVM_CONTEXT');
         break;
       case XC.SHARED_INFO:
-        pvOrHvmState(rec, 'pv');
-        if (body.length !== PAGE_SIZE) fail(rec, `${body.length} bytes, where shared_info is one page`);
+        this.state(rec, 'pv');
+        if (body.length !== PAGE_SIZE) this.fail(rec, `${body.length} bytes, where shared_info is one page`);
         out.sharedInfo = body;
         break;
       case XC.PV_EVTCHN_TABLE:
-        pvOrHvmState(rec, 'pv');
+        this.state(rec, 'pv');
         out.evtchn = readEvtchnTable(body, offset + 8);
         break;
       case XC.PV_GRANT_TABLE:
-        pvOrHvmState(rec, 'pv');
+        this.state(rec, 'pv');
         out.grants = readGrantTable(body, offset + 8);
         break;
       case XC.PV_XENSTORE_SUBTREE:
-        pvOrHvmState(rec, 'pv');
+        this.state(rec, 'pv');
         out.xenstore = readXenstoreSubtree(body, offset + 8);
         break;
       default:
-        if (NOT_FOR_RV32.has(rec.type)) fail(rec, 'is an x86 record: this is an RV32 domain');
-        if (UNSUPPORTED.has(rec.type)) fail(rec, 'checkpointed streams (Remus, COLO) are not supported');
-        if (!isOptional(rec.type)) fail(rec, 'unknown mandatory record: this stream needs a newer hyperlab');
+        if (NOT_FOR_RV32.has(rec.type)) this.fail(rec, 'is an x86 record: this is an RV32 domain');
+        if (UNSUPPORTED.has(rec.type)) this.fail(rec, 'checkpointed streams (Remus, COLO) are not supported');
+        if (!isOptional(rec.type)) this.fail(rec, 'unknown mandatory record: this stream needs a newer hyperlab');
         out.skipped.push({ type: rec.type, offset, length: body.length });
     }
+    return false;
   }
+}
+
+/**
+ * Read and check a whole libxc stream from `r` (left just after END). Throws StreamError
+ * with the byte offset of the first bad record; returns only a fully verified image.
+ */
+export function readLibxcStream(r: ByteReader, limits: LibxcLimits): LibxcRead {
+  const x = new LibxcRestore(r, limits);
+  while (!x.step());
+  return x.out;
 }
 
 /** Convenience for tests and tools: a whole image to bytes. */

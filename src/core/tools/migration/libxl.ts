@@ -65,57 +65,93 @@ export function writeLibxlStream(w: ByteWriter, c: LibxlContent, prefixCrc = 0):
   rec.end();
 }
 
-export function readLibxlStream(r: ByteReader, limits: LibxcLimits, prefixCrc = 0): LibxlRead {
-  const start = r.pos,
-    at = r.offset;
-  if (r.remaining < LIBXL_HDR_SIZE) r.fail(`truncated: the libxl header needs ${LIBXL_HDR_SIZE} bytes, ${r.remaining} present`, at);
-  const hi = r.u32('ident', false),
-    lo = r.u32('ident', false),
-    version = r.u32('version', false),
-    options = r.u32('options', false);
-  if (hi !== LIBXL_IDENT_HI || lo !== LIBXL_IDENT_LO) r.fail('not a libxl stream (ident is not "LibxlFmt")', at);
-  if (version !== LIBXL_VERSION) r.fail(`libxl stream version ${version}; hyperlab reads version ${LIBXL_VERSION}`, at + 8);
-  if ((options & LIBXL_OPT_BIG_ENDIAN) !== 0) r.fail('a big-endian stream; RV32 streams are little-endian', at + 12);
-  if ((options & LIBXL_OPT_LEGACY) !== 0) r.fail('a stream converted from the legacy format, which never held an RV32 domain', at + 12);
-  if (options !== 0) r.fail(`reserved option bits ${hex(options)}`, at + 12);
-  const recs = new RecordReader(r, 'libxl', xlName, crc32c(r.bytes.subarray(start, r.pos), prefixCrc));
-  let libxc: LibxcRead | undefined;
-  const out: Omit<LibxlRead, 'libxc'> = { skipped: [] };
-  const fail: (rec: RawRecord, why: string) => never = (rec, why) => r.fail(`libxl record ${rec.index} (${xlName(rec.type)}): ${why}`, rec.offset);
-  for (;;) {
-    const rec = recs.next();
-    if (rec.index === 0 && rec.type !== XL.LIBXC_CONTEXT) fail(rec, 'the stream must open with LIBXC_CONTEXT');
+/**
+ * The libxl layer's rules, one verified record at a time; `step` says when the libxc stream
+ * starts (the caller reads it, then hands over its stream checksum with `libxcDone`).
+ */
+export class LibxlRestore {
+  readonly recs: RecordReader;
+  libxc: LibxcRead | undefined;
+  emulator: DeviceStateEntry[] | undefined;
+  readonly skipped: LibxlRead['skipped'] = [];
+  private libxcStarted = false;
+
+  /** Reads the libxl header from `r`; `prefixCrc` as for writeLibxlStream. */
+  constructor(r: ByteReader, prefixCrc = 0) {
+    const start = r.pos,
+      at = r.offset;
+    r.ensure(LIBXL_HDR_SIZE, `truncated: the libxl header needs ${LIBXL_HDR_SIZE} bytes, ${r.remaining} present`, at);
+    const hi = r.u32('ident', false),
+      lo = r.u32('ident', false),
+      version = r.u32('version', false),
+      options = r.u32('options', false);
+    if (hi !== LIBXL_IDENT_HI || lo !== LIBXL_IDENT_LO) r.fail('not a libxl stream (ident is not "LibxlFmt")', at);
+    if (version !== LIBXL_VERSION) r.fail(`libxl stream version ${version}; hyperlab reads version ${LIBXL_VERSION}`, at + 8);
+    if ((options & LIBXL_OPT_BIG_ENDIAN) !== 0) r.fail('a big-endian stream; RV32 streams are little-endian', at + 12);
+    if ((options & LIBXL_OPT_LEGACY) !== 0) r.fail('a stream converted from the legacy format, which never held an RV32 domain', at + 12);
+    if (options !== 0) r.fail(`reserved option bits ${hex(options)}`, at + 12);
+    this.recs = new RecordReader(r, 'libxl', xlName, crc32c(r.bytes.subarray(start, r.pos), prefixCrc));
+  }
+
+  private fail(rec: RawRecord, why: string): never {
+    return this.recs.r.fail(`libxl record ${rec.index} (${xlName(rec.type)}): ${why}`, rec.offset);
+  }
+
+  /** The libxc stream that followed LIBXC_CONTEXT has been read and verified. */
+  libxcDone(libxc: LibxcRead): void {
+    this.libxc = libxc;
+    this.recs.embedded(libxc.streamCrc);
+  }
+
+  /** Read the next record: 'libxc' when the libxc stream follows, 'end' at a verified END. */
+  step(): 'libxc' | 'end' | undefined {
+    const rec = this.recs.next();
+    if (rec.index === 0 && rec.type !== XL.LIBXC_CONTEXT) this.fail(rec, 'the stream must open with LIBXC_CONTEXT');
     switch (rec.type) {
       case XL.END:
-        if (libxc === undefined) fail(rec, 'the stream holds no libxc context');
-        return { libxc, ...out };
+        if (this.libxc === undefined) this.fail(rec, 'the stream holds no libxc context');
+        return 'end';
       case XL.LIBXC_CONTEXT:
-        if (libxc !== undefined) fail(rec, 'appears twice');
-        if (rec.body.length !== 0) fail(rec, 'has a body');
-        libxc = readLibxcStream(r, limits);
-        recs.embedded(libxc.streamCrc);
-        break;
+        if (this.libxcStarted) this.fail(rec, 'appears twice');
+        if (rec.body.length !== 0) this.fail(rec, 'has a body');
+        this.libxcStarted = true;
+        return 'libxc';
       case XL.EMULATOR_CONTEXT: {
-        if (out.emulator !== undefined) fail(rec, 'appears twice');
-        if (libxc?.kind !== 'hvm') fail(rec, 'device model state for a pv domain');
+        if (this.emulator !== undefined) this.fail(rec, 'appears twice');
+        if (this.libxc?.kind !== 'hvm') this.fail(rec, 'device model state for a pv domain');
         const b = new ByteReader(rec.body, rec.offset + 8, true, 'EMULATOR_CONTEXT');
         const id = b.u32('emulator_id'),
           index = b.u32('index');
-        if (id !== EMULATOR.HYPERLAB) fail(rec, `emulator ${hex(id)} is not hyperlab's device models`);
-        if (index !== 0) fail(rec, `emulator index ${index}; hyperlab has one`);
-        out.emulator = readDeviceState(rec.body.subarray(8), rec.offset + 16, 'EMULATOR_CONTEXT');
-        break;
+        if (id !== EMULATOR.HYPERLAB) this.fail(rec, `emulator ${hex(id)} is not hyperlab's device models`);
+        if (index !== 0) this.fail(rec, `emulator index ${index}; hyperlab has one`);
+        this.emulator = readDeviceState(rec.body.subarray(8), rec.offset + 16, 'EMULATOR_CONTEXT');
+        return undefined;
       }
       case XL.EMULATOR_XENSTORE_DATA:
-        fail(rec, "hyperlab's device models keep nothing in xenstore");
-        break;
+        return this.fail(rec, "hyperlab's device models keep nothing in xenstore");
       case XL.CHECKPOINT_END:
       case XL.CHECKPOINT_STATE:
-        fail(rec, 'checkpointed streams (Remus, COLO) are not supported');
-        break;
+        return this.fail(rec, 'checkpointed streams (Remus, COLO) are not supported');
       default:
-        if (!isOptional(rec.type)) fail(rec, 'unknown mandatory record: this stream needs a newer hyperlab');
-        out.skipped.push({ type: rec.type, offset: rec.offset, length: rec.body.length });
+        if (!isOptional(rec.type)) this.fail(rec, 'unknown mandatory record: this stream needs a newer hyperlab');
+        this.skipped.push({ type: rec.type, offset: rec.offset, length: rec.body.length });
+        return undefined;
     }
+  }
+
+  result(): LibxlRead {
+    const out: LibxlRead = { libxc: this.libxc!, skipped: this.skipped };
+    if (this.emulator !== undefined) out.emulator = this.emulator;
+    return out;
+  }
+}
+
+/** Read and check a whole libxl stream (and the libxc stream in it) from `r`. */
+export function readLibxlStream(r: ByteReader, limits: LibxcLimits, prefixCrc = 0): LibxlRead {
+  const x = new LibxlRestore(r, prefixCrc);
+  for (;;) {
+    const what = x.step();
+    if (what === 'end') return x.result();
+    if (what === 'libxc') x.libxcDone(readLibxcStream(r, limits));
   }
 }

@@ -44,7 +44,7 @@ const CONFIG_MAX = 1 << 20;
 
 export function readXlHeader(r: ByteReader): XlHeader {
   const at = r.offset;
-  if (r.remaining < XL_HEADER_SIZE) r.fail(`truncated: the xl header needs ${XL_HEADER_SIZE} bytes, ${r.remaining} present`, at);
+  r.ensure(XL_HEADER_SIZE, `truncated: the xl header needs ${XL_HEADER_SIZE} bytes, ${r.remaining} present`, at);
   const magic = r.bytesOf(32, 'magic');
   if (!magic.every((b, i) => b === SAVEFILE_MAGIC[i])) r.fail('not an xl save file (bad magic)', at);
   const order = r.u32('byteorder');
@@ -56,7 +56,7 @@ export function readXlHeader(r: ByteReader): XlHeader {
   if (unknown !== 0) r.fail(`unknown mandatory flags ${hex(unknown)}`, at + 36);
   if ((mandatory & XL_MANDATORY_FLAG_STREAMV2) === 0) r.fail('a legacy (v1) stream, which hyperlab does not read', at + 36);
   if (optional !== 0) r.fail(`unknown optional flags ${hex(optional)}`, at + 40);
-  if (optLen > r.remaining) r.fail(`truncated: ${optLen} bytes of optional data, ${r.remaining} present`, at + 44);
+  r.ensure(optLen, `truncated: ${optLen} bytes of optional data, ${r.remaining} present`, at + 44);
   let config = '';
   if (optLen >= 4) {
     const len = r.u32('config length');
