@@ -191,6 +191,7 @@ export class VbdDevice {
   private async frontendChanged(): Promise<void> {
     if (this.gone) return;
     const text = await this.readFront('state');
+    if (this.gone) return;
     const fe = text === undefined ? S.XenbusStateClosed : Number(text); // a removed frontend has closed
     this.feState = Number.isInteger(fe) && fe >= 0 && fe <= 8 ? fe : S.XenbusStateUnknown;
     switch (fe) {
@@ -221,7 +222,9 @@ export class VbdDevice {
     const ringRef = Number(await this.readFront('ring-ref'));
     const evtchn = Number(await this.readFront('event-channel'));
     const protocol = (await this.readFront('protocol')) ?? B.XEN_IO_PROTO_ABI_NATIVE;
+    if (this.gone) return; // destroyed meanwhile: nothing to connect, nothing to write
     const fail = async (why: string): Promise<void> => {
+      if (this.gone) return;
       this.host.dmesg(`blkback ${this.domid}/${this.devid}: ${why}`);
       await this.host.xs.write(`${this.spec.backendPath}/error`, why);
       await this.switchState(S.XenbusStateClosed);
@@ -293,7 +296,7 @@ export class VbdDevice {
       }
       for (let n = ring.unconsumed(prod); n > 0 && budget > 0; n--, budget--) {
         ring.copyRequest(this.slot);
-        this.handle();
+        this.handle(ring);
       }
       if (ring.pushResponses()) notify = true;
       if (budget === 0) {
@@ -309,23 +312,22 @@ export class VbdDevice {
   }
 
   /** Serve the request in `this.slot` and put its response in the ring. */
-  private handle(): void {
+  private handle(ring: BackRing): void {
     const d = decodeRequest(this.slot, this.sectors, this.spec.readOnly);
     let status: number;
     if (!d.ok) {
       this.stats.refused[d.why]++;
       status = d.why === 'notSupported' ? B.BLKIF_RSP_EOPNOTSUPP : B.BLKIF_RSP_ERROR;
-      this.respond(d.idLo, d.idHi, d.operation, status);
+      this.respond(ring, d.idLo, d.idHi, d.operation, status);
       return;
     }
     const r = d.req;
     const why = this.closing ? 'closed' : this.execute(r);
     if (why !== undefined) this.stats.refused[why]++;
-    this.respond(r.idLo, r.idHi, r.operation, why === undefined ? B.BLKIF_RSP_OKAY : B.BLKIF_RSP_ERROR);
+    this.respond(ring, r.idLo, r.idHi, r.operation, why === undefined ? B.BLKIF_RSP_OKAY : B.BLKIF_RSP_ERROR);
   }
 
-  private respond(idLo: number, idHi: number, op: number, status: number): void {
-    const ring = this.ring!;
+  private respond(ring: BackRing, idLo: number, idHi: number, op: number, status: number): void {
     encodeResponse(this.host.machine.u8, ring.responseSlot(), idLo, idHi, op, status);
     ring.produced();
   }
