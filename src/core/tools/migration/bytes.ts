@@ -22,9 +22,12 @@ export class StreamError extends Error {
  * Thrown by a ByteReader in `partial` mode when the bytes it needs have not arrived yet;
  * the incremental reader (saveFile.ts) catches it, rewinds and waits. Never escapes.
  */
-export class NeedMore {
+export class NeedMore extends Error {
   static readonly instance = new NeedMore();
-  private constructor() {}
+  private constructor() {
+    super('more bytes needed');
+    this.name = 'NeedMore';
+  }
 }
 
 /** A growable little- or big-endian byte buffer. */
