@@ -6,6 +6,7 @@
  * guest cannot write, `xl block-attach` of a second disk while the guest runs, and
  * `xl block-detach` with the frontend's Closing/Closed handshake.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import type { Domain } from '../core/xen/common/domain';
 import { Hypervisor } from '../core/xen/common/hypervisor';
 import { Toolstack } from '../core/tools/toolstack';
 import { runXl } from '../core/tools/xl';
-import { openImageFile } from './blockFile';
+import { checkQcow2 } from '../core/block/check';
+import { FileStore, createOverlayFile, openImageFile } from './blockFile';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
@@ -161,6 +163,31 @@ describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback'
     expect(await run(h, d2, 'disk read 5', 'kept across reb')).toContain('|kept across rebo|');
     expect(ts.disks.of(d.domid)).toHaveLength(0);
     expect(ts.disks.of(d2.domid)).toHaveLength(1);
+  }, 120_000);
+
+  it('a qcow2 overlay over a raw base: the guest reads the base through it, its writes land in the overlay only', async () => {
+    const base = join(dir, 'base.raw');
+    const baseBytes = new Uint8Array(256 * 1024).fill(0x42);
+    writeFileSync(base, baseBytes);
+    const overlay = join(dir, 'overlay.qcow2');
+    createOverlayFile(overlay, 'base.raw', { backingFormat: 'raw' });
+    const { h, d } = setup([`format=qcow2, vdev=xvda, target=${overlay}`]);
+    await waitForConsole(d, 'disk: xvda (51712): 512 sectors of 512 bytes (256 KiB), read-write, flush', { lf: true });
+    await waitForConsole(d, /disky\$ $/, { lf: true });
+    expect(await run(h, d, 'disk read 0', '|BBBB')).toContain('00000000  42 42 42 42 42 42 42 42  42 42 42 42 42 42 42 42  |BBBBBBBBBBBBBBBB|');
+    await run(h, d, 'disk write 3 into the overlay', 'disk: wrote');
+    await run(h, d, 'disk flush', 'flushed');
+    expect(readFileSync(base).equals(baseBytes)).toBe(true);
+    const store = new FileStore(overlay, true);
+    expect(checkQcow2(store, 'overlay.qcow2').errors).toEqual([]);
+    store.close();
+    const q = spawnSync('qemu-img', ['check', '-f', 'qcow2', overlay], { encoding: 'utf8' });
+    if (q.error === undefined) expect(q.status, q.stdout + q.stderr).toBe(0); // where qemu-img is installed
+    const img = openImageFile(overlay, { format: 'qcow2', readOnly: true });
+    const sector = new Uint8Array(512);
+    img.readSectors(3, sector);
+    img.close();
+    expect(Buffer.from(sector.subarray(0, 16)).toString()).toBe('into the overlay');
   }, 120_000);
 
   it('a disk whose image is missing refuses the create, and nothing is built', async () => {
