@@ -60,3 +60,32 @@ describe('reading a stream as it arrives', () => {
     expect(() => reader.push(Uint8Array.of(0))).toThrow(/1 bytes after the stream's END/);
   });
 });
+
+describe('the incremental reader under the fuzzer', () => {
+  it('refuses a bit flip wherever it falls, whatever the chunks, with the same line as the whole-file reader', () => {
+    for (let at = 0; at < file.length; at += 37) {
+      const bad = file.slice();
+      bad[at]! ^= 1 << (at % 8);
+      let expected = '';
+      try {
+        readSaveFile(bad, LIMITS);
+      } catch (e) {
+        expected = (e as Error).message;
+      }
+      expect(expected).not.toBe('');
+      const reader = new SaveFileReader(LIMITS);
+      let got = '';
+      try {
+        for (let p = 0, i = 0; p < bad.length; i++) {
+          const n = 1 + ((i * 7919 + at) % 2048);
+          reader.push(bad.subarray(p, p + n), p + n >= bad.length);
+          p += n;
+        }
+      } catch (e) {
+        expect(e).toBeInstanceOf(StreamError);
+        got = (e as Error).message;
+      }
+      expect(got).toBe(expected);
+    }
+  });
+});
