@@ -63,7 +63,7 @@ export interface VbdSpec {
 export const MAX_PER_ROUND = 256;
 
 export interface VbdStats {
-  /** xentop's VBD_RD / VBD_WR / VBD_RSECT / VBD_WSECT, and flushes. */
+  /** xentop's VBD_RD / VBD_WR / VBD_RSECT / VBD_WSECT, and flushes: requests served (refused ones count in `refused` only). */
   rdReq: number;
   wrReq: number;
   flReq: number;
@@ -338,21 +338,21 @@ export class VbdDevice {
     const data = this.buf.subarray(0, r.nrSectors * B.BLKIF_SECTOR_SIZE);
     try {
       if (r.operation === B.BLKIF_OP_FLUSH_DISKCACHE) {
-        this.stats.flReq++;
         img.flush();
+        this.stats.flReq++;
         return undefined;
       }
       if (r.operation === B.BLKIF_OP_READ) {
-        this.stats.rdReq++;
         img.readSectors(r.sector, data);
         if (!this.copySegments(r, data, true)) return 'badGrant';
+        this.stats.rdReq++;
         this.stats.rdSect += r.nrSectors;
         return undefined;
       }
-      this.stats.wrReq++;
       // Every segment is fetched before anything is written: a bad grant writes nothing.
       if (!this.copySegments(r, data, false)) return 'badGrant';
       img.writeSectors(r.sector, data);
+      this.stats.wrReq++;
       this.stats.wrSect += r.nrSectors;
       return undefined;
     } catch (e) {
