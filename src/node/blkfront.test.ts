@@ -80,6 +80,11 @@ describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback'
     const bytes = readFileSync(img);
     expect(bytes.subarray(10 * 512, 10 * 512 + 26).toString()).toBe('hello from the teaching OS');
 
+    // The frontend closes its ring and connects again (what a restored guest does); the backend follows.
+    expect(await run(h, d, 'disk reconnect', 'reconnected')).toMatch(/disk: xvda reconnected: ring-ref \d+ \(was \d+\), event channel \d+/);
+    expect(await run(h, d, 'disk read 10', '|hello from the t|')).toContain('|hello from the t|');
+    expect(ts.disks.of(d.domid)[0]!.device.state).toBe(4);
+
     // A request past the end is refused by the guest before it is sent; the ring is fine after.
     expect(await run(h, d, 'disk read 2048', 'past the end')).toContain('disk: xvda has 2048 sectors: 2048..2048 is past the end');
 

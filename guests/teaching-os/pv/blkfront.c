@@ -220,6 +220,22 @@ static void disconnect(struct vbd *v, const char *why) {
   con_notice("disk: %s (%u) detached: %s\n", v->vdev, v->devid, why);
 }
 
+/* Close the ring and open a new one with the same backend (what a restored guest does):
+ * Closing, Closed, Initialising, then the connect steps again. */
+int blkfront_reconnect(struct vbd *v) {
+  char p[128];
+  set_state(v, XenbusStateClosing);
+  if (wait_be_state(v, XenbusStateClosing, XenbusStateClosed, WAIT_NS) < XenbusStateClosing) return fail(v, "the backend did not close", -XEN_ETIMEDOUT);
+  release(v);
+  set_state(v, XenbusStateClosed);
+  if (wait_be_state(v, XenbusStateClosed, XenbusStateClosed, WAIT_NS) != XenbusStateClosed) return fail(v, "the backend did not close", -XEN_ETIMEDOUT);
+  ksnprintf(p, sizeof p, "%s/state", v->be);
+  xs_unwatch(p, "tos-vbd");
+  set_state(v, XenbusStateInitialising);
+  v->requests = v->notifies = v->events = v->errors = 0;
+  return connect(v);
+}
+
 static struct vbd *find(uint32_t devid) {
   for (int i = 0; i < MAX_VBDS; i++)
     if (vbds[i].used && vbds[i].devid == devid) return &vbds[i];

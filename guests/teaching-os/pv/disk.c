@@ -5,6 +5,7 @@
  *   disk write [VDEV] SECTOR TEXT TEXT in sector SECTOR (zero-padded to whole sectors)
  *   disk flush [VDEV]             FLUSH_DISKCACHE: the backend's image is on stable storage
  *   disk bench [VDEV] [MIB]       sequential and random reads and writes: MB/s and IOPS
+ *   disk reconnect [VDEV]         close the ring and connect again (as after a restore)
  * VDEV defaults to the first disk. The bench writes back exactly the bytes it read, so
  * the disk's content is the same afterwards.
  */
@@ -262,8 +263,8 @@ int plat_disk(int argc, char **argv) {
   if (argc < 2) return list();
   const char *sub = argv[1];
   argc -= 2, argv += 2;
-  if (strcmp(sub, "read") && strcmp(sub, "write") && strcmp(sub, "flush") && strcmp(sub, "bench")) {
-    kprintf("usage: disk | disk read [VDEV] SECTOR [N] | disk write [VDEV] SECTOR TEXT | disk flush [VDEV] | disk bench [VDEV] [MIB]\n");
+  if (strcmp(sub, "read") && strcmp(sub, "write") && strcmp(sub, "flush") && strcmp(sub, "bench") && strcmp(sub, "reconnect")) {
+    kprintf("usage: disk | disk read [VDEV] SECTOR [N] | disk write [VDEV] SECTOR TEXT | disk flush [VDEV] | disk bench [VDEV] [MIB] | disk reconnect [VDEV]\n");
     return -1;
   }
   struct vbd *v = pick(&argc, &argv);
@@ -275,5 +276,11 @@ int plat_disk(int argc, char **argv) {
   if (!strcmp(sub, "read")) return cmd_read(v, argc, argv);
   if (!strcmp(sub, "write")) return cmd_write(v, argc, argv);
   if (!strcmp(sub, "flush")) return cmd_flush(v);
+  if (!strcmp(sub, "reconnect")) {
+    grant_ref_t old = v->ring_ref;
+    if (blkfront_reconnect(v)) return -1;
+    kprintf("disk: %s reconnected: ring-ref %u (was %u), event channel %u\n", v->vdev, v->ring_ref, old, v->port);
+    return 0;
+  }
   return cmd_bench(v, argc, argv);
 }
