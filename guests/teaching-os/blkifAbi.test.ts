@@ -80,8 +80,8 @@ const PAIRS: Record<string, string> = {
 /** Numbers only the TypeScript side has, and why. */
 const TS_ONLY: Record<string, string> = {
   BLKIF_OP_RESERVED_1: 'a reserved operation number: the guest never sends it',
-  BLKIF_SECTORS_PER_PAGE: 'the backend\'s check of last_sect; the guest writes 0..7 itself',
-  BLKIF_SECTOR_SIZE: 'blkif\'s unit; the guest writes 512 literally',
+  BLKIF_SECTORS_PER_PAGE: "the backend's check of last_sect; the guest writes 0..7 itself",
+  BLKIF_SECTOR_SIZE: "blkif's unit; the guest writes 512 literally",
 };
 
 const numeric = (m: object): [string, number][] => Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number');

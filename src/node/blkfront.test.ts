@@ -62,7 +62,7 @@ async function run(h: Hypervisor, d: Domain, line: string, expect: RegExp | stri
   return out(d).slice(mark);
 }
 
-describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback', () => {
+describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", () => {
   it('writes, reads back, flushes to the image file, lists and detaches', async () => {
     const img = join(dir, 'disk.raw');
     writeFileSync(img, new Uint8Array(1 << 20)); // 1 MiB raw
@@ -76,7 +76,7 @@ describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback'
     expect(await run(h, d, 'disk write 10 hello from the teaching OS', 'disk: wrote')).toContain('disk: wrote 26 bytes to xvda at sector 10 (1 sector)');
     const dump = await run(h, d, 'disk read 10', '|hello from the t|');
     expect(dump).toContain('00001400  68 65 6c 6c 6f 20 66 72  6f 6d 20 74 68 65 20 74  |hello from the t|');
-    expect(await run(h, d, 'disk flush', 'flushed')).toContain('disk: xvda flushed: the backend\'s image is on stable storage');
+    expect(await run(h, d, 'disk flush', 'flushed')).toContain("disk: xvda flushed: the backend's image is on stable storage");
     const bytes = readFileSync(img);
     expect(bytes.subarray(10 * 512, 10 * 512 + 26).toString()).toBe('hello from the teaching OS');
 
@@ -130,7 +130,11 @@ describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback'
     await waitForConsole(d, 'disk: xvdb (51728): 1024 sectors of 512 bytes (512 KiB), read-write, flush, connected to domain 0', { lf: true });
     expect(await run(h, d, 'disk write xvdb 3 second disk', 'disk: wrote')).toContain('to xvdb at sector 3');
     await run(h, d, 'disk flush xvdb', 'flushed');
-    expect(readFileSync(b).subarray(3 * 512, 3 * 512 + 11).toString()).toBe('second disk');
+    expect(
+      readFileSync(b)
+        .subarray(3 * 512, 3 * 512 + 11)
+        .toString(),
+    ).toBe('second disk');
     expect(readFileSync(a).every((x) => x === 0)).toBe(true);
     expect(() => xl('block-attach', String(d.domid), `${b},raw,xvdb,rw`)).toThrow(/has a disk xvdb already/);
     const free = h.memory.nrFree;
@@ -150,7 +154,12 @@ describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback'
     for (const what of ['sequential read 2048 KiB', 'sequential write 2048 KiB \\(and a flush\\)', 'random read 4 KiB', 'random write 4 KiB']) {
       expect(text).toMatch(new RegExp(`timing: ${what}: \\d+\\.\\d{3} s, \\d+\\.\\d MB/s, \\d+ IOPS`));
     }
-    console.log(text.split('\n').filter((l) => l.startsWith('timing:')).join('\n'));
+    console.log(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('timing:'))
+        .join('\n'),
+    );
     expect(readFileSync(img).equals(content)).toBe(true); // every write put back what was read
   }, 120_000);
 
@@ -198,7 +207,10 @@ describe('pv block devices: the teaching OS\'s blkfront and Domain-0\'s blkback'
   it('a disk whose image is missing refuses the create, and nothing is built', async () => {
     const h = new Hypervisor({ memoryMiB: 64, pcpus: 1, host: nodeVcpuHost(ensureBundleSync()) });
     hv = h;
-    const ts = new Toolstack(h, { readFile: () => readFileSync(guestImage('teaching-os-pv')), openDisk: (spec) => openImageFile(spec.target, { format: spec.format }) });
+    const ts = new Toolstack(h, {
+      readFile: () => readFileSync(guestImage('teaching-os-pv')),
+      openDisk: (spec) => openImageFile(spec.target, { format: spec.format }),
+    });
     expect(() => ts.create(`name = "x"\ntype = "pv"\nkernel = "tos"\ndisk = [ '${join(dir, 'nope.raw')},raw,xvda,rw' ]`)).toThrow(/nope\.raw: no such file/);
     expect(h.domains.size).toBe(0);
   });

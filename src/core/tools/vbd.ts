@@ -40,7 +40,10 @@ export class VirtualDisks {
   readonly blkback: BlkBack;
   private readonly attached = new Map<number, Map<number, Attached>>();
 
-  constructor(private readonly hv: Hypervisor, private readonly opener: DiskOpener | undefined) {
+  constructor(
+    private readonly hv: Hypervisor,
+    private readonly opener: DiskOpener | undefined,
+  ) {
     const host: BlkHost = {
       machine: hv.memory.views,
       gnttab: hv.gnttab,
@@ -92,11 +95,24 @@ export class VirtualDisks {
     const fail = (e: unknown): void => this.hv.dmesg(`vbd ${d.domid}/${spec.devid}: xenstore: ${String(e)}`);
     // Backend first (its state must be readable once the frontend sees its area).
     void xs.mkdir(be).catch(fail);
-    void xs.setPerms(be, [{ domid: 0, perm: 'n' }, { domid: d.domid, perm: 'r' }]).catch(fail);
+    void xs
+      .setPerms(be, [
+        { domid: 0, perm: 'n' },
+        { domid: d.domid, perm: 'r' },
+      ])
+      .catch(fail);
     const beNodes: [string, string][] = [
-      ['frontend', fe], ['frontend-id', String(d.domid)], ['online', '1'], ['removable', cdrom ? '1' : '0'], ['bootable', '1'],
-      ['state', String(XenbusStateInitialising)], ['dev', spec.vdev], ['type', 'file'], ['mode', spec.access === 'ro' ? 'r' : 'w'],
-      ['device-type', spec.devtype], ['params', spec.target],
+      ['frontend', fe],
+      ['frontend-id', String(d.domid)],
+      ['online', '1'],
+      ['removable', cdrom ? '1' : '0'],
+      ['bootable', '1'],
+      ['state', String(XenbusStateInitialising)],
+      ['dev', spec.vdev],
+      ['type', 'file'],
+      ['mode', spec.access === 'ro' ? 'r' : 'w'],
+      ['device-type', spec.devtype],
+      ['params', spec.target],
     ];
     for (const [k, v] of beNodes) void xs.write(`${be}/${k}`, v).catch(fail);
     // libxl makes the domain the owner of its `device` directory (libxl__domain_make); the
@@ -106,12 +122,29 @@ export class VirtualDisks {
       void xs.setPerms(dirPath, [{ domid: d.domid, perm: 'n' }]).catch(fail);
     }
     void xs.mkdir(fe).catch(fail);
-    void xs.setPerms(fe, [{ domid: d.domid, perm: 'n' }, { domid: 0, perm: 'r' }]).catch(fail);
+    void xs
+      .setPerms(fe, [
+        { domid: d.domid, perm: 'n' },
+        { domid: 0, perm: 'r' },
+      ])
+      .catch(fail);
     const feNodes: [string, string][] = [
-      ['backend', be], ['backend-id', '0'], ['state', String(XenbusStateInitialising)], ['virtual-device', String(spec.devid)], ['device-type', spec.devtype],
+      ['backend', be],
+      ['backend-id', '0'],
+      ['state', String(XenbusStateInitialising)],
+      ['virtual-device', String(spec.devid)],
+      ['device-type', spec.devtype],
     ];
     for (const [k, v] of feNodes) void xs.write(`${fe}/${k}`, v).catch(fail);
-    const { device, started } = this.blkback.add({ domid: d.domid, devid: spec.devid, image, readOnly: spec.access === 'ro' || image.readOnly, cdrom, backendPath: be, frontendPath: fe });
+    const { device, started } = this.blkback.add({
+      domid: d.domid,
+      devid: spec.devid,
+      image,
+      readOnly: spec.access === 'ro' || image.readOnly,
+      cdrom,
+      backendPath: be,
+      frontendPath: fe,
+    });
     started.catch(fail);
     let mine = this.attached.get(d.domid);
     if (!mine) {
@@ -185,7 +218,9 @@ export class VirtualDisks {
       for (const { spec, device } of disks) {
         const st = device.stats;
         const refused = Object.values(st.refused).reduce((a, b) => a + b, 0) + st.badRing;
-        rows.push(`${String(spec.devid).padEnd(5)} ${spec.vdev.padEnd(5)} ${String(device.sectors).padEnd(12)} ${String(device.state).padEnd(13)} ${`${st.rdReq}/${st.wrReq}/${st.flReq}`.padEnd(18)} ${String(refused).padEnd(7)} ${formatDiskSpec(spec)}`);
+        rows.push(
+          `${String(spec.devid).padEnd(5)} ${spec.vdev.padEnd(5)} ${String(device.sectors).padEnd(12)} ${String(device.state).padEnd(13)} ${`${st.rdReq}/${st.wrReq}/${st.flReq}`.padEnd(18)} ${String(refused).padEnd(7)} ${formatDiskSpec(spec)}`,
+        );
       }
     }
     return rows.join('\n');

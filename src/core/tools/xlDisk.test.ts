@@ -64,8 +64,13 @@ describe('disk specs', () => {
 
   it('xl.cfg disk = [ ... ]: commas inside quoted specs, errors name the config line', () => {
     const cfg = parseXlConfig(`name = "d"\nkernel = "k"\ndisk = [ '/img/a.raw,raw,xvda,rw', "format=qcow2, vdev=xvdb, access=ro, target=b.qcow2", ]`);
-    expect(cfg.disk?.map((d) => [d.vdev, d.format, d.access, d.target])).toEqual([['xvda', 'raw', 'rw', '/img/a.raw'], ['xvdb', 'qcow2', 'ro', 'b.qcow2']]);
-    expect(() => parseXlConfig(`name = "d"\nkernel = "k"\n\ndisk = [ 'a.img,,xvda,rw,bogus=1' ]`)).toThrow(/^line 4: disk 'a.img,,xvda,rw,bogus=1': unknown key 'bogus'/);
+    expect(cfg.disk?.map((d) => [d.vdev, d.format, d.access, d.target])).toEqual([
+      ['xvda', 'raw', 'rw', '/img/a.raw'],
+      ['xvdb', 'qcow2', 'ro', 'b.qcow2'],
+    ]);
+    expect(() => parseXlConfig(`name = "d"\nkernel = "k"\n\ndisk = [ 'a.img,,xvda,rw,bogus=1' ]`)).toThrow(
+      /^line 4: disk 'a.img,,xvda,rw,bogus=1': unknown key 'bogus'/,
+    );
     expect(() => parseXlConfig(`name = "d"\nkernel = "k"\ndisk = [ 'a.img,,xvda', 'b.img,,51712' ]`)).toThrow(ConfigError);
     expect(() => parseXlConfig(`name = "d"\nkernel = "k"\ndisk = 'a.img,,xvda'`)).toThrow(/line 3: disk must be a \[list\]/);
   });

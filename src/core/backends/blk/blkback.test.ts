@@ -20,8 +20,11 @@ import { Xenstored, type XsHandle } from '../../tools/xenstore';
 import { BlkBack, type BlkHost, type VbdDevice } from './blkback';
 
 const BASE = 0x8000_0000;
-const FRONT = 1, VICTIM = 2;
-const RING_GFN = 1, RING_REF = 8, PORT = 3;
+const FRONT = 1,
+  VICTIM = 2;
+const RING_GFN = 1,
+  RING_REF = 8,
+  PORT = 3;
 const SECTORS = 64;
 const FE = `/local/domain/${FRONT}/device/vbd/51712`;
 const BE = `/local/domain/0/backend/vbd/${FRONT}/51712`;
@@ -75,14 +78,20 @@ const settle = async (): Promise<void> => {
 };
 
 /** The frontend's side of the ring: what it produced and consumed. */
-let reqProd = 0, rspCons = 0;
+let reqProd = 0,
+  rspCons = 0;
 
 function ringWord(field: number): number {
   return front.mem!.u32(gpa(RING_GFN, field));
 }
 
 /** A request into the next slot (not yet published). */
-function putRequest(op: number, sector: number, segs: [number, number, number][], opts: { id?: [number, number]; nseg?: number; sectorHi?: number } = {}): void {
+function putRequest(
+  op: number,
+  sector: number,
+  segs: [number, number, number][],
+  opts: { id?: [number, number]; nseg?: number; sectorHi?: number } = {},
+): void {
   const at = gpa(RING_GFN, 64 + (reqProd % 32) * 112);
   const b = new Uint8Array(112);
   const v = new DataView(b.buffer);
@@ -107,7 +116,7 @@ function push(prod = reqProd): boolean {
   const old = ringWord(SRING_REQ_PROD);
   front.mem!.setU32(gpa(RING_GFN, SRING_REQ_PROD), prod);
   const ev = ringWord(SRING_REQ_EVENT);
-  const notify = ((prod - ev) >>> 0) < ((prod - old) >>> 0);
+  const notify = (prod - ev) >>> 0 < (prod - old) >>> 0;
   if (notify) handler?.();
   return notify;
 }
@@ -130,7 +139,15 @@ const statuses = (): number[] => responses().map((r) => r[3]);
 
 async function connect(readOnly = false, feState: number = S.XenbusStateConnected): Promise<VbdDevice> {
   const blk = new BlkBack(host());
-  const { device, started } = blk.add({ domid: FRONT, devid: 51712, image: new RawImage(store, 'disk.img', readOnly), readOnly, cdrom: false, backendPath: BE, frontendPath: FE });
+  const { device, started } = blk.add({
+    domid: FRONT,
+    devid: 51712,
+    image: new RawImage(store, 'disk.img', readOnly),
+    readOnly,
+    cdrom: false,
+    backendPath: BE,
+    frontendPath: FE,
+  });
   await started;
   grant(front, RING_REF, 0, RING_GFN);
   await xs.write(`${FE}/ring-ref`, String(RING_REF));
@@ -145,7 +162,10 @@ beforeEach(async () => {
   mem = new MachineMemory(1 << 20);
   front = domain(FRONT);
   victim = domain(VICTIM);
-  doms = new Map([[FRONT, front], [VICTIM, victim]]);
+  doms = new Map([
+    [FRONT, front],
+    [VICTIM, victim],
+  ]);
   gt = new GrantTables(mem, (id) => doms.get(id));
   gt.setDomainSource(() => doms.values());
   const disk = new Uint8Array(SECTORS * 512);
@@ -175,7 +195,15 @@ describe('blkif layout', () => {
 describe('blkback handshake', () => {
   it('publishes the disk and goes InitWait, then Connected when the frontend connects (skipping Initialised)', async () => {
     const blk = new BlkBack(host());
-    const { device, started } = blk.add({ domid: FRONT, devid: 51712, image: new RawImage(store, 'disk.img', true), readOnly: true, cdrom: false, backendPath: BE, frontendPath: FE });
+    const { device, started } = blk.add({
+      domid: FRONT,
+      devid: 51712,
+      image: new RawImage(store, 'disk.img', true),
+      readOnly: true,
+      cdrom: false,
+      backendPath: BE,
+      frontendPath: FE,
+    });
     await started;
     expect(await xs.read(`${BE}/state`)).toBe(String(S.XenbusStateInitWait));
     expect(await xs.read(`${BE}/sectors`)).toBe(String(SECTORS));
@@ -212,7 +240,15 @@ describe('blkback handshake', () => {
 
   it('refuses a foreign protocol and a ring-ref that is not granted to Domain-0', async () => {
     const blk = new BlkBack(host());
-    const { device, started } = blk.add({ domid: FRONT, devid: 51712, image: new RawImage(store, 'disk.img'), readOnly: false, cdrom: false, backendPath: BE, frontendPath: FE });
+    const { device, started } = blk.add({
+      domid: FRONT,
+      devid: 51712,
+      image: new RawImage(store, 'disk.img'),
+      readOnly: false,
+      cdrom: false,
+      backendPath: BE,
+      frontendPath: FE,
+    });
     await started;
     grant(front, RING_REF, 5, RING_GFN); // to domain 5, not 0
     await xs.write(`${FE}/ring-ref`, String(RING_REF));
@@ -231,7 +267,15 @@ describe('blkback requests', () => {
     front.mem!.write(gpa(4, 512), text);
     grant(front, 20, 0, 4);
     grant(front, 21, 0, 5);
-    putRequest(B.BLKIF_OP_WRITE, 10, [[20, 1, 1], [21, 0, 7]], { id: [0xdeadbeef, 0x12345678] }); // 1 + 8 sectors at 10
+    putRequest(
+      B.BLKIF_OP_WRITE,
+      10,
+      [
+        [20, 1, 1],
+        [21, 0, 7],
+      ],
+      { id: [0xdeadbeef, 0x12345678] },
+    ); // 1 + 8 sectors at 10
     expect(push()).toBe(true);
     expect(responses()).toEqual([[0xdeadbeef, 0x12345678, B.BLKIF_OP_WRITE, B.BLKIF_RSP_OKAY]]);
     expect(new TextDecoder().decode(store.bytes().subarray(10 * 512, 10 * 512 + text.length))).toBe('hello, disk');
@@ -279,7 +323,17 @@ describe('blkback requests', () => {
     const before = store.bytes();
     const cases: [() => void, number, string][] = [
       [() => putRequest(B.BLKIF_OP_READ, 0, [], { nseg: 0 }), B.BLKIF_RSP_ERROR, 'badSegments'],
-      [() => putRequest(B.BLKIF_OP_WRITE, 0, Array.from({ length: 11 }, () => [20, 0, 0] as [number, number, number]), { nseg: 12 }), B.BLKIF_RSP_ERROR, 'badSegments'],
+      [
+        () =>
+          putRequest(
+            B.BLKIF_OP_WRITE,
+            0,
+            Array.from({ length: 11 }, () => [20, 0, 0] as [number, number, number]),
+            { nseg: 12 },
+          ),
+        B.BLKIF_RSP_ERROR,
+        'badSegments',
+      ],
       [() => putRequest(B.BLKIF_OP_WRITE, 0, [[20, 5, 2]]), B.BLKIF_RSP_ERROR, 'badSector'],
       [() => putRequest(B.BLKIF_OP_READ, 0, [[20, 0, 8]]), B.BLKIF_RSP_ERROR, 'badSector'],
       [() => putRequest(B.BLKIF_OP_WRITE, SECTORS - 1, [[20, 0, 1]]), B.BLKIF_RSP_ERROR, 'pastEnd'],
@@ -288,7 +342,15 @@ describe('blkback requests', () => {
       [() => putRequest(B.BLKIF_OP_READ, 0, [[0xffff_ffff, 0, 0]]), B.BLKIF_RSP_ERROR, 'badGrant'], // past the table
       [() => putRequest(B.BLKIF_OP_READ, 0, [[23, 0, 0]]), B.BLKIF_RSP_ERROR, 'badGrant'], // read-only grant, backend must write
       [() => putRequest(B.BLKIF_OP_WRITE, 0, [[24, 0, 0]]), B.BLKIF_RSP_ERROR, 'badGrant'], // not ours
-      [() => putRequest(B.BLKIF_OP_WRITE, 0, [[20, 0, 0], [24, 0, 0]]), B.BLKIF_RSP_ERROR, 'badGrant'], // second segment bad: nothing written
+      [
+        () =>
+          putRequest(B.BLKIF_OP_WRITE, 0, [
+            [20, 0, 0],
+            [24, 0, 0],
+          ]),
+        B.BLKIF_RSP_ERROR,
+        'badGrant',
+      ], // second segment bad: nothing written
       [() => putRequest(B.BLKIF_OP_WRITE_BARRIER, 0, [[20, 0, 0]]), B.BLKIF_RSP_EOPNOTSUPP, 'notSupported'],
       [() => putRequest(B.BLKIF_OP_DISCARD, 0, []), B.BLKIF_RSP_EOPNOTSUPP, 'notSupported'],
       [() => putRequest(B.BLKIF_OP_INDIRECT, 0, []), B.BLKIF_RSP_EOPNOTSUPP, 'notSupported'],
@@ -377,7 +439,7 @@ describe('blkback requests', () => {
     expect(store.bytes()).toEqual(before);
   });
 
-  it('the frontend domain dies with the ring mapped: the frame stays Domain-0\'s to unmap, then is freed', async () => {
+  it("the frontend domain dies with the ring mapped: the frame stays Domain-0's to unmap, then is freed", async () => {
     const dev = await connect();
     const mfn = front.p2m.get(RING_GFN);
     gt.teardown(front);

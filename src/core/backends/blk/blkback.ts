@@ -78,7 +78,14 @@ export interface VbdStats {
 }
 
 const newStats = (): VbdStats => ({
-  rdReq: 0, wrReq: 0, flReq: 0, rdSect: 0, wrSect: 0, badRing: 0, notifyIn: 0, notifyOut: 0,
+  rdReq: 0,
+  wrReq: 0,
+  flReq: 0,
+  rdSect: 0,
+  wrSect: 0,
+  badRing: 0,
+  notifyIn: 0,
+  notifyOut: 0,
   refused: { badSegments: 0, badSector: 0, pastEnd: 0, readOnly: 0, badGrant: 0, ioError: 0, closed: 0, notSupported: 0 },
 });
 
@@ -107,7 +114,11 @@ export class VbdDevice {
   /** Called once when the device is gone (the toolstack removes its xenstore areas then). */
   whenGone: (() => void) | undefined;
 
-  constructor(private readonly host: BlkHost, readonly spec: VbdSpec, private readonly onGone: (d: VbdDevice) => void) {
+  constructor(
+    private readonly host: BlkHost,
+    readonly spec: VbdSpec,
+    private readonly onGone: (d: VbdDevice) => void,
+  ) {
     this.sectors = Math.floor(spec.image.size / B.BLKIF_SECTOR_SIZE);
     this.token = `blkback/${spec.domid}/${spec.devid}`;
   }
@@ -290,7 +301,8 @@ export class VbdDevice {
         // A req_prod more than a ring ahead is not a batch of requests but a broken or
         // hostile frontend: nothing in it is served, until a notification finds sane indices.
         this.stats.badRing++;
-        if (!this.loggedBadRing) this.host.dmesg(`blkback ${this.domid}/${this.devid}: req_prod ${prod} is more than a ring ahead of ${ring.rspProdPvt}: ignored`);
+        if (!this.loggedBadRing)
+          this.host.dmesg(`blkback ${this.domid}/${this.devid}: req_prod ${prod} is more than a ring ahead of ${ring.rspProdPvt}: ignored`);
         this.loggedBadRing = true;
         break;
       }

@@ -56,7 +56,11 @@ export function decodeRequest(slot: Uint8Array, diskSectors: number, readOnly: b
   let nrSectors = 0;
   for (let i = 0; i < nseg; i++) {
     const at = B.BLKIF_REQ_SEG + i * B.BLKIF_SEG_SIZE;
-    const seg = { gref: v.getUint32(at + B.BLKIF_SEG_GREF, true), firstSect: v.getUint8(at + B.BLKIF_SEG_FIRST_SECT), lastSect: v.getUint8(at + B.BLKIF_SEG_LAST_SECT) };
+    const seg = {
+      gref: v.getUint32(at + B.BLKIF_SEG_GREF, true),
+      firstSect: v.getUint8(at + B.BLKIF_SEG_FIRST_SECT),
+      lastSect: v.getUint8(at + B.BLKIF_SEG_LAST_SECT),
+    };
     if (seg.firstSect > seg.lastSect || seg.lastSect >= B.BLKIF_SECTORS_PER_PAGE) return fail('badSector');
     nrSectors += seg.lastSect - seg.firstSect + 1;
     segments.push(seg);

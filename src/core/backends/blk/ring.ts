@@ -53,7 +53,7 @@ export class BackRing {
 
   /** RING_REQUEST_PROD_OVERFLOW: more requests than slots the backend has answered. */
   prodOverflow(prod: number): boolean {
-    return ((prod - this.rspProdPvt) >>> 0) > this.size;
+    return (prod - this.rspProdPvt) >>> 0 > this.size;
   }
 
   /** RING_HAS_UNCONSUMED_REQUESTS against a req_prod the caller read (and checked). */
@@ -95,7 +95,7 @@ export class BackRing {
     this.store(SRING_RSP_PROD, now);
     this.rspProdPub = now;
     const event = this.load(SRING_RSP_EVENT);
-    return ((now - event) >>> 0) < ((now - old) >>> 0);
+    return (now - event) >>> 0 < (now - old) >>> 0;
   }
 
   /**

@@ -8,10 +8,17 @@
 import { ringSize } from './ring';
 
 // Operations
-export const BLKIF_OP_READ = 0, BLKIF_OP_WRITE = 1, BLKIF_OP_WRITE_BARRIER = 2, BLKIF_OP_FLUSH_DISKCACHE = 3,
-  BLKIF_OP_RESERVED_1 = 4, BLKIF_OP_DISCARD = 5, BLKIF_OP_INDIRECT = 6;
+export const BLKIF_OP_READ = 0,
+  BLKIF_OP_WRITE = 1,
+  BLKIF_OP_WRITE_BARRIER = 2,
+  BLKIF_OP_FLUSH_DISKCACHE = 3,
+  BLKIF_OP_RESERVED_1 = 4,
+  BLKIF_OP_DISCARD = 5,
+  BLKIF_OP_INDIRECT = 6;
 // Response status
-export const BLKIF_RSP_EOPNOTSUPP = -2, BLKIF_RSP_ERROR = -1, BLKIF_RSP_OKAY = 0;
+export const BLKIF_RSP_EOPNOTSUPP = -2,
+  BLKIF_RSP_ERROR = -1,
+  BLKIF_RSP_OKAY = 0;
 
 /** "could be 12 if the ring indexes weren't stored in the same page" (blkif.h). */
 export const BLKIF_MAX_SEGMENTS_PER_REQUEST = 11;
@@ -20,20 +27,33 @@ export const BLKIF_SECTORS_PER_PAGE = 8;
 export const BLKIF_SECTOR_SIZE = 512;
 
 /** struct blkif_request_segment { grant_ref_t gref; uint8_t first_sect, last_sect; } (8 bytes with padding). */
-export const BLKIF_SEG_GREF = 0, BLKIF_SEG_FIRST_SECT = 4, BLKIF_SEG_LAST_SECT = 5, BLKIF_SEG_SIZE = 8;
+export const BLKIF_SEG_GREF = 0,
+  BLKIF_SEG_FIRST_SECT = 4,
+  BLKIF_SEG_LAST_SECT = 5,
+  BLKIF_SEG_SIZE = 8;
 
 /** struct blkif_request: operation, nr_segments, handle, id (u64), sector_number (u64), seg[11]. */
-export const BLKIF_REQ_OPERATION = 0, BLKIF_REQ_NR_SEGMENTS = 1, BLKIF_REQ_HANDLE = 2, BLKIF_REQ_ID = 8,
-  BLKIF_REQ_SECTOR_NUMBER = 16, BLKIF_REQ_SEG = 24, BLKIF_REQUEST_SIZE = 112;
+export const BLKIF_REQ_OPERATION = 0,
+  BLKIF_REQ_NR_SEGMENTS = 1,
+  BLKIF_REQ_HANDLE = 2,
+  BLKIF_REQ_ID = 8,
+  BLKIF_REQ_SECTOR_NUMBER = 16,
+  BLKIF_REQ_SEG = 24,
+  BLKIF_REQUEST_SIZE = 112;
 
 /** struct blkif_response: id (u64), operation (u8), status (i16). */
-export const BLKIF_RSP_ID = 0, BLKIF_RSP_OPERATION = 8, BLKIF_RSP_STATUS = 10, BLKIF_RESPONSE_SIZE = 16;
+export const BLKIF_RSP_ID = 0,
+  BLKIF_RSP_OPERATION = 8,
+  BLKIF_RSP_STATUS = 10,
+  BLKIF_RESPONSE_SIZE = 16;
 
 /** Slots in one ring page: __RING_SIZE of the request/response union. */
 export const BLKIF_RING_SIZE = ringSize(Math.max(BLKIF_REQUEST_SIZE, BLKIF_RESPONSE_SIZE));
 
 /** The backend's `info` node: VDISK_* flags. */
-export const VDISK_CDROM = 1, VDISK_REMOVABLE = 2, VDISK_READONLY = 4;
+export const VDISK_CDROM = 1,
+  VDISK_REMOVABLE = 2,
+  VDISK_READONLY = 4;
 
 /**
  * The frontend's `protocol` node names its ring layout (io/protocols.h). Xen defines none

@@ -8,7 +8,10 @@
  */
 
 /** struct *_sring: RING_IDX req_prod, req_event, rsp_prod, rsp_event; then pvt and padding up to 64 bytes. */
-export const SRING_REQ_PROD = 0, SRING_REQ_EVENT = 4, SRING_RSP_PROD = 8, SRING_RSP_EVENT = 12;
+export const SRING_REQ_PROD = 0,
+  SRING_REQ_EVENT = 4,
+  SRING_RSP_PROD = 8,
+  SRING_RSP_EVENT = 12;
 export const SRING_HEADER_SIZE = 64;
 
 /** __RING_SIZE: the entries that fit in a page after the header, rounded down to a power of two. */
