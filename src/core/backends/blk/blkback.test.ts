@@ -137,12 +137,21 @@ function responses(): [number, number, number, number][] {
 
 const statuses = (): number[] => responses().map((r) => r[3]);
 
+/** Called on every sector read of the disk (a frontend producing while the backend works). */
+let onRead: (() => void) | undefined;
+
 async function connect(readOnly = false, feState: number = S.XenbusStateConnected): Promise<VbdDevice> {
   const blk = new BlkBack(host());
+  const image = new RawImage(store, 'disk.img', readOnly);
+  const readSectors = image.readSectors.bind(image);
+  image.readSectors = (sector: number, buf: Uint8Array): void => {
+    readSectors(sector, buf);
+    onRead?.();
+  };
   const { device, started } = blk.add({
     domid: FRONT,
     devid: 51712,
-    image: new RawImage(store, 'disk.img', readOnly),
+    image,
     readOnly,
     cdrom: false,
     backendPath: BE,
@@ -178,6 +187,7 @@ beforeEach(async () => {
   closedPorts = [];
   reqProd = 0;
   rspCons = 0;
+  onRead = undefined;
   front.mem!.setU32(gpa(RING_GFN, SRING_RSP_EVENT), 1); // SHARED_RING_INIT
   front.mem!.setU32(gpa(RING_GFN, SRING_REQ_EVENT), 1);
   await xs.write(`${FE}/state`, String(S.XenbusStateInitialising));
@@ -504,5 +514,27 @@ describe('blkback requests', () => {
     expect(st.refused.pastEnd).toBeGreaterThan(0);
     expect(total).toBe(5000);
     expect(log.filter((l) => !l.includes('more than a ring ahead'))).toEqual([]);
+  });
+
+  it('a frontend that keeps producing while the backend works: 256 served per event, the rest in the next task', async () => {
+    const dev = await connect();
+    grant(front, 20, 0, 4);
+    let produced = 0;
+    onRead = () => {
+      // Each request served makes room for one more, which the frontend fills at once.
+      if (produced >= 600) return;
+      produced++;
+      putRequest(B.BLKIF_OP_READ, 0, [[20, 0, 0]]);
+      front.mem!.setU32(gpa(RING_GFN, SRING_REQ_PROD), reqProd);
+      responses();
+    };
+    produced++;
+    putRequest(B.BLKIF_OP_READ, 0, [[20, 0, 0]]);
+    push();
+    expect(dev.stats.rdReq).toBe(256);
+    await settle();
+    expect(dev.stats.rdReq).toBe(600);
+    responses();
+    expect(ringWord(SRING_RSP_PROD)).toBe(600);
   });
 });
