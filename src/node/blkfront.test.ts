@@ -88,6 +88,10 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     // A request past the end is refused by the guest before it is sent; the ring is fine after.
     expect(await run(h, d, 'disk read 2048', 'past the end')).toContain('disk: xvda has 2048 sectors: 2048..2048 is past the end');
 
+    const top = xl('top').split('\n');
+    expect(top[0]).toMatch(/VBDS VBD_OO VBD_RD VBD_WR VBD_RSECT VBD_WSECT$/);
+    expect(top[1]).toMatch(/ 1 +0 +\d+ +1 +\d+ +1$/); // one disk, the one-sector write
+
     const bl = xl('block-list', String(d.domid));
     expect(bl.split('\n')[0]).toMatch(/^Vdev\s+BE\s+handle\s+state\s+evt-ch\s+ring-ref\s+BE-path/);
     expect(bl).toMatch(new RegExp(`^51712\\s+0\\s+${d.domid}\\s+4\\s+\\d+\\s+\\d+\\s+/local/domain/0/backend/vbd/${d.domid}/51712`, 'm'));

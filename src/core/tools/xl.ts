@@ -223,13 +223,17 @@ function info(ts: Toolstack): string {
 function top(ts: Toolstack): string {
   const nowMs = Date.now();
   const totalKiB = (ts.hv.memory.nrFrames * 4096) / 1024;
-  const rows = ['      NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS'];
+  const rows = ['      NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS  VBDS VBD_OO VBD_RD VBD_WR VBD_RSECT VBD_WSECT'];
   for (const d of ts.hv.domains.values()) {
     const prev = samples.get(d);
     const pct = prev && nowMs > prev.atMs ? ((d.cpuNs - prev.ns) / 1e6 / (nowMs - prev.atMs)) * 100 : 0;
     samples.set(d, { ns: d.cpuNs, atMs: nowMs });
     const mem = d.totPages * 4, max = d.maxPages * 4;
-    rows.push(`${d.name.slice(0, 10).padStart(10)} ${stateFlags(d)} ${(d.cpuNs / 1e9).toFixed(0).padStart(10)} ${pct.toFixed(1).padStart(6)} ${String(mem).padStart(10)} ${((mem / totalKiB) * 100).toFixed(1).padStart(6)} ${String(max).padStart(10)} ${((max / totalKiB) * 100).toFixed(1).padStart(9)} ${String(d.vcpus.length).padStart(5)}`);
+    // xentop's VBD columns, summed over the domain's disks (VBD_OO: requests that waited for resources; none do here).
+    const vbds = ts.disks.of(d.domid).map((x) => x.device.stats);
+    const sum = (f: (st: (typeof vbds)[number]) => number): string => String(vbds.reduce((n, st) => n + f(st), 0));
+    const vbd = `${String(vbds.length).padStart(5)} ${'0'.padStart(6)} ${sum((st) => st.rdReq).padStart(6)} ${sum((st) => st.wrReq).padStart(6)} ${sum((st) => st.rdSect).padStart(9)} ${sum((st) => st.wrSect).padStart(9)}`;
+    rows.push(`${d.name.slice(0, 10).padStart(10)} ${stateFlags(d)} ${(d.cpuNs / 1e9).toFixed(0).padStart(10)} ${pct.toFixed(1).padStart(6)} ${String(mem).padStart(10)} ${((mem / totalKiB) * 100).toFixed(1).padStart(6)} ${String(max).padStart(10)} ${((max / totalKiB) * 100).toFixed(1).padStart(9)} ${String(d.vcpus.length).padStart(5)} ${vbd}`);
   }
   return rows.join('\n');
 }
