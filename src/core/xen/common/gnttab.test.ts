@@ -170,3 +170,50 @@ describe('grant tables', () => {
     expect(a.mem!.u32(at) & (X.GTF_reading | X.GTF_writing)).toBe(0);
   });
 });
+
+describe("Domain-0's grant entry points (its backends)", () => {
+  it('dom0Copy moves bytes only through a grant to Domain-0, with the same checks as copy', () => {
+    grant(a, 4, 0, 5);
+    grant(a, 5, 0, 6, X.GTF_permit_access | X.GTF_readonly);
+    grant(a, 6, 2, 6); // to domain 2, not Domain-0
+    a.mem!.write(BASE + 5 * 4096 + 100, Uint8Array.of(7, 8, 9));
+    const buf = new Uint8Array(3);
+    expect(gt.dom0Copy(1, 4, 100, buf, false)).toBe(X.GNTST_okay);
+    expect([...buf]).toEqual([7, 8, 9]);
+    expect(gt.dom0Copy(1, 4, 200, Uint8Array.of(1, 2), true)).toBe(X.GNTST_okay);
+    expect(a.mem!.u8At(BASE + 5 * 4096 + 201)).toBe(2);
+    expect(gt.dom0Copy(1, 5, 0, buf, false)).toBe(X.GNTST_okay); // reading a read-only grant
+    expect(gt.dom0Copy(1, 5, 0, buf, true)).toBe(X.GNTST_general_error); // writing it
+    expect(gt.dom0Copy(1, 6, 0, buf, false)).toBe(X.GNTST_general_error);
+    expect(gt.dom0Copy(1, 99999, 0, buf, false)).toBe(X.GNTST_bad_gntref);
+    expect(gt.dom0Copy(77, 4, 0, buf, false)).toBe(X.GNTST_bad_domain);
+    expect(gt.dom0Copy(1, 4, 4095, buf, false)).toBe(X.GNTST_bad_copy_arg);
+    expect(a.activeGrants.size).toBe(0); // every pin dropped
+    // A frame the granter maps from someone else is not its own to give.
+    grant(b, 1, 1, 3);
+    expect(gt.map(a, BASE + 9 * 4096, X.GNTMAP_host_map, 1, 2)[0]).toBe(X.GNTST_okay);
+    grant(a, 7, 0, 9);
+    expect(gt.dom0Copy(1, 7, 0, buf, true)).toBe(X.GNTST_bad_page);
+  });
+
+  it('dom0Map pins and references the frame; the frame outlives its granter until dom0Unmap', () => {
+    grant(a, 4, 0, 5);
+    const m = gt.dom0Map(1, 4, false);
+    expect(m.status).toBe(X.GNTST_okay);
+    expect(m.mfn).toBe(a.p2m.get(5) & P2M_MFN_MASK);
+    expect(mem.refs(m.mfn)).toBe(1);
+    expect(a.mem!.u32(BASE + 7 * 4096 + 32) & (X.GTF_reading | X.GTF_writing)).toBe(X.GTF_reading | X.GTF_writing);
+    expect(gt.dom0Unmap(m.handle)).toBe(X.GNTST_okay);
+    expect(gt.dom0Unmap(m.handle)).toBe(X.GNTST_bad_handle);
+    expect(mem.refs(m.mfn)).toBe(0);
+    expect(a.mem!.u32(BASE + 7 * 4096 + 32) & (X.GTF_reading | X.GTF_writing)).toBe(0);
+    // The granter dies with the frame mapped: it belongs to DOMID_XEN until Domain-0 lets go.
+    const m2 = gt.dom0Map(1, 4, false);
+    gt.teardown(a);
+    for (let g = 0; g < 8; g++) mem.free(a.p2m.get(g) & P2M_MFN_MASK);
+    expect(mem.owner[m2.mfn]).toBe(0x7ff2);
+    const free = mem.nrFree;
+    expect(gt.dom0Unmap(m2.handle)).toBe(X.GNTST_okay);
+    expect(mem.nrFree).toBe(free + 1);
+  });
+});
