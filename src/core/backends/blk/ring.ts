@@ -7,7 +7,7 @@
  *
  * So the page is hostile. The backend keeps its own copies of the indices it owns
  * (rsp_prod_pvt, req_cons, and the rsp_prod it last published) and only ever writes them
- * to the page, never reads them back. The one index it reads, req_prod, is checked: a
+ * to the page, never reads them back. It reads only req_prod and rsp_event; req_prod is checked: a
  * producer more than a ring ahead of what the backend has answered (Xen's
  * RING_REQUEST_PROD_OVERFLOW) is refused and counted. A request is copied out of its slot
  * before anything looks at it, so the frontend cannot change it between the check and
@@ -31,11 +31,11 @@ export class BackRing {
     private readonly entrySize: number,
   ) {
     this.base = mfn * 4096;
-    // BACK_RING_INIT starts from the page's rsp_prod (0 on a fresh ring from SHARED_RING_INIT).
-    // Read once, here; a frontend that left junk there only confuses itself.
-    this.rspProdPub = this.load(SRING_RSP_PROD);
-    this.rspProdPvt = this.rspProdPub;
-    this.reqCons = this.rspProdPub;
+    // BACK_RING_INIT: both indices start at 0, as the frontend's SHARED_RING_INIT left the
+    // page. Nothing the backend owns is read from the page, not even here.
+    this.rspProdPub = 0;
+    this.rspProdPvt = 0;
+    this.reqCons = 0;
   }
 
   private load(field: number): number {
