@@ -106,6 +106,7 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     await expect(xs.read(`/local/domain/${d.domid}/device/vbd/51712/state`)).rejects.toThrow();
     expect(xl('block-list', String(d.domid)).split('\n')).toHaveLength(1);
     expect(await run(h, d, 'disk', 'no disks')).toContain('disk: no disks');
+    expect(out(d)).not.toContain('still in use by the backend');
     // Every grant the frontend gave Domain-0 is unpinned: nothing of the guest is mapped by Domain-0.
     expect(d.activeGrants.size).toBe(0);
   }, 120_000);

@@ -97,11 +97,18 @@ static int32_t read_be_u32(struct vbd *v, const char *name, uint32_t *out) {
   return xs_read_u32(p, out);
 }
 
-/* End a grant and free its page; a page the backend still maps stays allocated. */
+/* End a grant and free its page. The backend may still be letting go of it (it unmaps
+ * when it sees our Closing): try for up to a second, then keep the page for good. */
 static void drop_page(uint32_t page, grant_ref_t ref) {
   if (!page) return;
-  if (gnttab_end(ref) == 0) page_free(page);
-  else kprintf("disk: grant %u still in use by the backend: page 0x%08x kept\n", ref, page);
+  for (int i = 0; i < 500; i++) {
+    if (gnttab_end(ref) == 0) {
+      page_free(page);
+      return;
+    }
+    kwait(never, 0, POLL_NS, 0);
+  }
+  kprintf("disk: grant %u still in use by the backend: page 0x%08x kept\n", ref, page);
 }
 
 static void release(struct vbd *v) {
