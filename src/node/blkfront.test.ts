@@ -53,14 +53,16 @@ function setup(disks: string[]): { h: Hypervisor; ts: Toolstack; d: Domain; xl: 
   return { h, ts, d, xl };
 }
 
-/** Type a command and wait for its answer (from the point the command was typed). */
-async function run(h: Hypervisor, d: Domain, line: string, expect: RegExp | string, ms = 30_000): Promise<string> {
+/** Type a command and wait for its answer (from the point the command was typed) and the prompt. */
+async function runOn(h: Hypervisor, d: Domain, name: string, line: string, expect: RegExp | string, ms = 30_000): Promise<string> {
   const mark = out(d).length;
   h.consoleInput(d.domid, new TextEncoder().encode(`${line}\n`));
   await waitForConsole(d, expect, { from: mark, lf: true, ms });
-  await waitForConsole(d, /disky\$ $/, { from: mark, lf: true, ms });
+  await waitForConsole(d, new RegExp(`${name}\\$ $`), { from: mark, lf: true, ms });
   return out(d).slice(mark);
 }
+
+const run = (h: Hypervisor, d: Domain, line: string, expect: RegExp | string, ms = 30_000): Promise<string> => runOn(h, d, 'disky', line, expect, ms);
 
 describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", () => {
   it('writes, reads back, flushes to the image file, lists and detaches', async () => {
@@ -208,6 +210,98 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     img.close();
     expect(Buffer.from(sector.subarray(0, 16)).toString()).toBe('into the overlay');
   }, 120_000);
+
+  it("a frontend whose ring is scribbled on from outside while a victim does disk I/O: refusals counted, the victim's disk intact", async () => {
+    const h = new Hypervisor({ memoryMiB: 96, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
+    hv = h;
+    h.start();
+    const ts = new Toolstack(h, {
+      readFile: () => readFileSync(guestImage('teaching-os-pv')),
+      openDisk: (spec) => openImageFile(spec.target, { format: spec.format, readOnly: spec.access === 'ro' }),
+    });
+    const aImg = join(dir, 'attacker.raw');
+    const vImg = join(dir, 'victim.raw');
+    writeFileSync(aImg, new Uint8Array(256 * 1024));
+    const vContent = new Uint8Array(2 << 20).map((_, i) => (i * 13 + (i >> 9)) & 0xff);
+    writeFileSync(vImg, vContent);
+    const cfg = (name: string, img: string): string => `name = "${name}"\ntype = "pv"\nmemory = 16\nkernel = "tos"\ndisk = [ '${img},raw,xvda,rw' ]`;
+    const a = ts.create(cfg('attacker', aImg));
+    const v = ts.create(cfg('victim', vImg));
+    await waitForConsole(a, /attacker\$ $/, { lf: true });
+    await waitForConsole(v, /victim\$ $/, { lf: true });
+    const dev = ts.disks.of(a.domid)[0]!.device;
+    const mfn = dev.ringMfn;
+    expect(mfn).toBeGreaterThan(0);
+    const feport = Number(await h.xsDom0().read(`/local/domain/${a.domid}/device/vbd/51712/event-channel`));
+    // The victim benchmarks its disk (every write puts back what it read) while the
+    // attacker's ring page gets random slots and random req_prod values, each followed by
+    // a notification, as a hostile frontend would send them.
+    const mark = out(v).length;
+    h.consoleInput(v.domid, new TextEncoder().encode('disk bench 2\n'));
+    const u8 = h.memory.views.u8;
+    let seed = 987654321;
+    const rnd = (): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>>= 0);
+    };
+    let rounds = 0;
+    while (!/timing: disk bench: \d+ requests/.test(out(v).slice(mark)) || rounds < 2000) {
+      // 1..8 new slots, random or with plausible fields (grant refs near the frontend's own),
+      // then a req_prod that covers them, or now and then a wild one.
+      const from = dev.ringIndices!.rspProd;
+      const n = 1 + (rnd() % 8);
+      for (let k = 0; k < n; k++) {
+        const at = mfn * 4096 + 64 + ((from + k) % 32) * 112;
+        for (let i = 0; i < 112; i++) u8[at + i] = rnd() & 0xff;
+        if (rnd() % 2) {
+          u8[at] = rnd() % 4;
+          u8[at + 1] = 1 + (rnd() % 11);
+          u8.fill(0, at + 17, at + 24);
+          u8[at + 16] = rnd() % 256;
+          u8[at + 17] = rnd() % 4; // sectors up to 1023 on a 512-sector disk
+          for (let g = 0; g < 11; g++) {
+            const sg = at + 24 + g * 8;
+            u8.fill(0, sg, sg + 4);
+            u8[sg] = rnd() % 128;
+            u8[sg + 4] = rnd() % 8;
+            u8[sg + 5] = u8[sg + 4]! + (rnd() % (8 - u8[sg + 4]!));
+          }
+        }
+      }
+      Atomics.store(h.memory.views.i32, mfn * 1024, rnd() % 10 === 0 ? rnd() | 0 : (from + n) | 0);
+      h.evtchn.send(a, feport);
+      if (++rounds % 50 === 0) await sleep(1);
+      if (rounds > 200_000) throw new Error("the victim's bench did not finish");
+    }
+    await waitForConsole(v, /victim\$ $/, { from: mark, lf: true });
+    expect(out(v).slice(mark)).not.toMatch(/failed|BLKIF_RSP_ERROR|no answer/);
+    expect(readFileSync(vImg).equals(vContent)).toBe(true);
+    const st = dev.stats;
+    const refused = Object.values(st.refused).reduce((x, y) => x + y, 0) + st.badRing;
+    expect(refused).toBeGreaterThan(0);
+    for (const why of ['badSegments', 'badSector', 'pastEnd', 'badGrant', 'notSupported'] as const) expect(st.refused[why], why).toBeGreaterThan(0);
+    expect(st.badRing).toBeGreaterThan(0);
+    expect(st.rdReq + st.wrReq).toBeGreaterThan(0); // plausible requests on its own grants were served
+    expect(ts.disks.of(v.domid)[0]!.device.stats.refused).toEqual({
+      badSegments: 0,
+      badSector: 0,
+      pastEnd: 0,
+      readOnly: 0,
+      badGrant: 0,
+      ioError: 0,
+      closed: 0,
+      notSupported: 0,
+    });
+    expect(h.log.filter((l) => /error|exception|TypeError/i.test(l) && !l.includes('blkback'))).toEqual([]);
+    // The victim still works, and the attacker can still be destroyed cleanly.
+    expect(await runOn(h, v, 'victim', 'disk read 1', '00000200')).toContain('00000200');
+    const free = h.memory.nrFree;
+    h.destroyDomain(a.domid);
+    await sleep(20);
+    expect(h.memory.nrFree).toBe(free + 16 * 256);
+  }, 180_000);
 
   it('a disk whose image is missing refuses the create, and nothing is built', async () => {
     const h = new Hypervisor({ memoryMiB: 64, pcpus: 1, host: nodeVcpuHost(ensureBundleSync()) });

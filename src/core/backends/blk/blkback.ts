@@ -131,6 +131,11 @@ export class VbdDevice {
     return this.spec.devid;
   }
 
+  /** The machine frame of the mapped ring page (for inspectors and tests), or -1 when not connected. */
+  get ringMfn(): number {
+    return this.ring ? this.ring.mfn : -1;
+  }
+
   /** The ring's indices as the backend keeps them (for inspectors), or undefined when not connected. */
   get ringIndices(): { reqCons: number; rspProd: number; reqProd: number } | undefined {
     const r = this.ring;

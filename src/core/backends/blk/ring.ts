@@ -26,7 +26,7 @@ export class BackRing {
 
   constructor(
     private readonly machine: MachineViews,
-    mfn: number,
+    readonly mfn: number,
     readonly size: number,
     private readonly entrySize: number,
   ) {
