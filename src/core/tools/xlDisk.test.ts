@@ -12,6 +12,13 @@ describe('disk specs', () => {
     expect(parseDiskSpec('vdev=xvda, /img/a.raw')).toEqual(want);
   });
 
+  it('the deprecated forms: a prefix on the target, then vdev and access; hdc:cdrom', () => {
+    expect(parseDiskSpec('file:/img/a.raw,xvda,w')).toMatchObject({ target: '/img/a.raw', format: 'raw', vdev: 'xvda', access: 'rw' });
+    expect(parseDiskSpec('raw:/dev/vg/guest-volume,hda,w')).toMatchObject({ target: '/dev/vg/guest-volume', devid: 768, access: 'rw' });
+    expect(parseDiskSpec('tap:qcow2:/img/b.qcow2,xvdb,r')).toMatchObject({ target: '/img/b.qcow2', format: 'qcow2', access: 'ro' });
+    expect(parseDiskSpec('raw:/root/image.iso,hdc:cdrom,ro')).toMatchObject({ target: '/root/image.iso', vdev: 'hdc', devtype: 'cdrom', access: 'ro' });
+  });
+
   it('target= takes the rest of the string, commas included', () => {
     expect(parseDiskSpec('vdev=xvdb, access=ro, target=/odd,name.img').target).toBe('/odd,name.img');
     expect(parseDiskSpec('vdev=xvdb, access=ro, target=/odd,name.img').access).toBe('ro');

@@ -12,7 +12,9 @@
  * Virtual device names number as xen-vbd-interface(7) says: xvd disk d partition p is
  * 202 << 8 | d << 4 | p (xvda = 51712) for d < 16 and p < 16, else 1 << 28 | d << 8 | p;
  * sd is 8 << 8 | d << 4 | p; hd is 3 << 8 (hda, hdb) or 22 << 8 (hdc, hdd) | d << 6 | p.
- * A plain number is taken as the device id itself.
+ * A plain number is taken as the device id itself. The deprecated forms are read too:
+ * `file:/images/a.img,xvda,w` (a prefix on the target, then no positional format) and
+ * `hdc:cdrom`.
  */
 export type DiskFormat = 'raw' | 'qcow2';
 
@@ -32,6 +34,8 @@ export class DiskSpecError extends Error {}
 const KEYS = ['target', 'format', 'vdev', 'access', 'devtype', 'backend'] as const;
 type Key = (typeof KEYS)[number];
 const POSITIONAL: readonly Key[] = ['target', 'format', 'vdev', 'access'];
+/** Deprecated target prefixes (xl-disk-configuration(5)): raw:, qcow2:, file:, phy:, aio:, tap:aio:, tap:qcow2:... */
+const DEPRECATED_PREFIX = /^(?:tap2?:)?(raw|qcow2|file|phy|aio):/;
 
 /** Parse one disk spec; a mistake is a DiskSpecError naming the key (or the parameter) at fault. */
 export function parseDiskSpec(text: string): DiskSpec {
@@ -60,6 +64,20 @@ export function parseDiskSpec(text: string): DiskSpec {
     } else {
       const next = POSITIONAL.find((k) => !got.has(k));
       if (next === undefined) throw new DiskSpecError(`disk '${clip(text)}': too many positional parameters at '${clip(param)}'`);
+      if (next === 'target') {
+        // The deprecated form: a prefix on the target names its format, and no positional format follows.
+        const m = DEPRECATED_PREFIX.exec(param);
+        if (m) {
+          got.set('target', param.slice(m[0].length));
+          got.set('format', m[1] === 'qcow2' ? 'qcow2' : (got.get('format') ?? ''));
+          continue;
+        }
+      }
+      if (next === 'vdev' && param.endsWith(':cdrom')) {
+        got.set('vdev', param.slice(0, -':cdrom'.length)); // deprecated: hdc:cdrom
+        set('devtype', 'cdrom');
+        continue;
+      }
       got.set(next, param); // empty: the default
     }
   }
