@@ -90,6 +90,13 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     // A request past the end is refused by the guest before it is sent; the ring is fine after.
     expect(await run(h, d, 'disk read 2048', 'past the end')).toContain('disk: xvda has 2048 sectors: 2048..2048 is past the end');
 
+    const [ins] = ts.disks.inspect(d.domid);
+    expect(ins).toMatchObject({ vdev: 'xvda', devid: 51712, sectors: 2048, readOnly: false, backendStateName: 'Connected', frontendStateName: 'Connected' });
+    expect(ins!.ring).toMatchObject({ inFlight: 0 });
+    expect(ins!.ring!.rspProd).toBe(ins!.ring!.reqCons);
+    expect(ins!.frontendNodes).toMatchObject({ protocol: 'riscv32-abi', 'ring-ref': String(ins!.ringRef), state: '4' });
+    expect(ins!.backendNodes).toMatchObject({ sectors: '2048', 'feature-flush-cache': '1', mode: 'w', state: '4' });
+
     const top = xl('top').split('\n');
     expect(top[0]).toMatch(/VBDS VBD_OO VBD_RD VBD_WR VBD_RSECT VBD_WSECT$/);
     expect(top[1]).toMatch(/ 1 +0 +\d+ +1 +\d+ +1$/); // one disk, the one-sector write

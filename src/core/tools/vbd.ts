@@ -23,6 +23,30 @@ import type { Domain } from '../xen/common/domain';
 import type { Hypervisor } from '../xen/common/hypervisor';
 import { XenbusStateInitialising } from '../xen/public/xenbus';
 import { formatDiskSpec, vdevToDevid, type DiskSpec } from './xlDisk';
+import type { VbdStats } from '../backends/blk';
+import { XENBUS_STATE_NAMES } from '../xen/public/xenbus';
+
+/** What the inspector shows of one virtual disk. */
+export interface VbdInspection {
+  vdev: string;
+  devid: number;
+  spec: string;
+  sectors: number;
+  readOnly: boolean;
+  /** XenbusState of each end, as numbers and names. */
+  backendState: number;
+  backendStateName: string;
+  frontendState: number;
+  frontendStateName: string;
+  ringRef: number;
+  evtchn: number;
+  /** The ring as the backend sees it now: the frontend's req_prod, its own req_cons and rsp_prod; requests in flight = req_prod - req_cons. */
+  ring: { reqProd: number; reqCons: number; rspProd: number; inFlight: number } | undefined;
+  stats: VbdStats;
+  /** Both xenstore areas, node = value. */
+  backendNodes: Record<string, string>;
+  frontendNodes: Record<string, string>;
+}
 
 /** How the host opens the image a disk spec names (Node: files; the browser: OPFS). */
 export type DiskOpener = (spec: DiskSpec) => BlockImage;
@@ -202,6 +226,35 @@ export class VirtualDisks {
   /** The disks of a domain, by device id. */
   of(domid: number): { spec: DiskSpec; device: VbdDevice }[] {
     return [...(this.attached.get(domid)?.values() ?? [])].sort((x, y) => x.spec.devid - y.spec.devid);
+  }
+
+  /** Everything the inspector shows about a domain's disks (read straight from xenstored's store). */
+  inspect(domid: number): VbdInspection[] {
+    const nodes = (path: string): Record<string, string> => {
+      const t = this.hv.xenstored.store.tree(path);
+      return Object.fromEntries((t?.children ?? []).map((c) => [c.name, c.value]));
+    };
+    return this.of(domid).map(({ spec, device }) => {
+      const r = device.ringIndices;
+      const name = (s: number): string => XENBUS_STATE_NAMES[s] ?? String(s);
+      return {
+        vdev: spec.vdev,
+        devid: spec.devid,
+        spec: formatDiskSpec(spec),
+        sectors: device.sectors,
+        readOnly: device.spec.readOnly,
+        backendState: device.state,
+        backendStateName: name(device.state),
+        frontendState: device.feState,
+        frontendStateName: name(device.feState),
+        ringRef: device.ringRef,
+        evtchn: device.evtchn,
+        ring: r ? { ...r, inFlight: (r.reqProd - r.reqCons) >>> 0 } : undefined,
+        stats: { ...device.stats, refused: { ...device.stats.refused } },
+        backendNodes: nodes(device.spec.backendPath),
+        frontendNodes: nodes(device.spec.frontendPath),
+      };
+    });
   }
 
   /** `xl block-list DOM`: xl's columns (Vdev BE handle state evt-ch ring-ref BE-path), then hyperlab's. */
