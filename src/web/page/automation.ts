@@ -92,7 +92,7 @@ export function createOptionsOf(spec: unknown, isPreset: (name: string) => boole
   if (image !== undefined && !(image instanceof Uint8Array || image instanceof ArrayBuffer || (Array.isArray(image) && image.every((b) => Number.isInteger(b))))) {
     throw new Error('image must be a Uint8Array, an ArrayBuffer or an array of bytes');
   }
-  return spec as CreateOptions;
+  return spec;
 }
 
 /** The value of a Result, or an Error whose message names the config line. */

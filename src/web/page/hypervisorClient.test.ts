@@ -35,7 +35,7 @@ function recordingApi(calls: [string, unknown[]][]): HypervisorApi {
 function serve(factory: object): MessagePort {
   const channel = new MessageChannel();
   channels.push(channel);
-  Comlink.expose(factory, channel.port1 as unknown as Comlink.Endpoint);
+  Comlink.expose(factory, channel.port1);
   return channel.port2;
 }
 
@@ -76,7 +76,7 @@ describe('method list', () => {
   it('every method of the API crosses the worker boundary, the sink too', async () => {
     const calls: [string, unknown[]][] = [];
     const factory: HypervisorFactory = { protocolVersion: HV_PROTOCOL_VERSION, start: () => Comlink.proxy(recordingApi(calls)) };
-    const port = await connectHypervisor(serve(factory) as unknown as Comlink.Endpoint, SETTINGS);
+    const port = await connectHypervisor(serve(factory), SETTINGS);
     const heard: unknown[] = [];
     for (const name of HV_API_METHOD_NAMES) {
       const call = port[name] as (...a: unknown[]) => Promise<unknown>;

@@ -44,7 +44,7 @@ export function checkCreateRequest(req: unknown): Result<CreateRequest> {
     if (!check) return { ok: false, error: `a create request has no field "${key.length > 40 ? `${key.slice(0, 40)}...` : key}"` };
     if (!check(v)) return { ok: false, error: `${key} must be ${FIELD_TYPES[key as keyof CreateRequest]}` };
   }
-  return { ok: true, value: req as CreateRequest };
+  return { ok: true, value: req };
 }
 
 const configError = (e: unknown): { ok: false; error: string; line?: number } => {
@@ -67,7 +67,7 @@ export function configOf(req: CreateRequest, presets: readonly PresetInfo[], upl
   } else return { ok: false, error: 'nothing to create: give a config, a preset or an image' };
   // An image booted without a config takes its type from the request: checked as a config's would be.
   const type: unknown = req.type;
-  if (type !== undefined && type !== 'pv' && type !== 'hvm') return { ok: false, error: `type must be "pv" or "hvm", not "${String(type).slice(0, 40)}"` };
+  if (type !== undefined && type !== 'pv' && type !== 'hvm') return { ok: false, error: `type must be "pv" or "hvm", not ${typeof type === 'string' ? `"${type.slice(0, 40)}"` : `a ${typeof type}`}` };
 
   let parsed: DomainConfig;
   try {
