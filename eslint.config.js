@@ -186,10 +186,14 @@ export default defineConfig(
             {
               from: 'src/core/xen/common',
               to: 'src/core/tools',
-              why: 'known debt: the hypervisor takes the toolstack\'s DomainConfig (tools/xlConfig) and xenstore types; the config a domain is built from belongs in xen/public or common',
+              why: "known debt: the hypervisor takes the toolstack's DomainConfig (tools/xlConfig) and xenstore types; the config a domain is built from belongs in xen/public or common",
             },
-            { from: 'src/core/xen/pv', to: 'src/core/tools', why: 'known debt: the pv builder and backends take tools/xlConfig\'s DomainConfig (same debt as above)' },
-            { from: 'src/core/xen/hvm', to: 'src/core/tools', why: 'known debt: the hvm builder takes tools/xlConfig\'s DomainConfig (same debt as above)' },
+            {
+              from: 'src/core/xen/pv',
+              to: 'src/core/tools',
+              why: "known debt: the pv builder and backends take tools/xlConfig's DomainConfig (same debt as above)",
+            },
+            { from: 'src/core/xen/hvm', to: 'src/core/tools', why: "known debt: the hvm builder takes tools/xlConfig's DomainConfig (same debt as above)" },
             {
               from: 'src/core/xen/common',
               to: 'src/core/xen/pv',
@@ -204,9 +208,13 @@ export default defineConfig(
             {
               from: 'src/core/devices',
               to: 'src/core/board',
-              why: 'known debt: device models take their parameters (region sizes, the timebase, the PLIC\'s source and priority counts) from board/memoryMap.ts rather than from the board that places them',
+              why: "known debt: device models take their parameters (region sizes, the timebase, the PLIC's source and priority counts) from board/memoryMap.ts rather than from the board that places them",
             },
-            { from: 'src/node', to: 'bench', why: 'known debt: the CLI (src/node/cli.ts) runs bench/main.ts for `hyperlab bench`, and the benchmarks use the Node host' },
+            {
+              from: 'src/node',
+              to: 'bench',
+              why: 'known debt: the CLI (src/node/cli.ts) runs bench/main.ts for `hyperlab bench`, and the benchmarks use the Node host',
+            },
           ],
         },
       ],

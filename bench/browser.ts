@@ -49,7 +49,16 @@ const PARTS = ['cpubench', 'load', 'busy', 'linux'] as const;
 type Part = (typeof PARTS)[number];
 
 function options(argv: readonly string[]): Options {
-  const o: Options = { runs: 3, busy: 4, build: true, out: join(projectRoot(), 'bench', 'results', 'browser.json'), seconds: 5, echo: 20, only: new Set(PARTS), settle: 0 };
+  const o: Options = {
+    runs: 3,
+    busy: 4,
+    build: true,
+    out: join(projectRoot(), 'bench', 'results', 'browser.json'),
+    seconds: 5,
+    echo: 20,
+    only: new Set(PARTS),
+    settle: 0,
+  };
   const num = (i: number): number => {
     const v = Number(argv[i]);
     if (!Number.isInteger(v) || v < 1) throw new Error(`${argv[i - 1]} takes a whole number above 0`);
@@ -97,7 +106,15 @@ async function cpubench(browser: Browser, url: string, runs: number): Promise<{ 
         const h = (globalThis as unknown as PageGlobals).hyperlab!;
         const id = await h.create('cpubench');
         const off = await h.waitForPowerOff(id, 300_000);
-        const out = { mips: h.stats(id).avgMips, off, line: h.consoleText(id).split('\n').find((l) => l.startsWith('timing:')) ?? '' };
+        const out = {
+          mips: h.stats(id).avgMips,
+          off,
+          line:
+            h
+              .consoleText(id)
+              .split('\n')
+              .find((l) => l.startsWith('timing:')) ?? '',
+        };
         await h.destroy(id);
         return out;
       });
@@ -224,9 +241,13 @@ async function busy(browser: Browser, url: string, o: Options) {
  * Linux: every preset whose name starts with "linux", created on a fresh empty page
  * `runs` times and timed from create to its init's prompt.
  */
-async function linuxBoot(browser: Browser, url: string, runs: number, settleMs: number): Promise<{ preset: string; medianPromptMs: number; promptMs: number[] }[] | { skipped: string }> {
-  const presets = await withPage(browser, `${url}?boot=`, (page) =>
-    page.evaluate(() => (globalThis as unknown as PageGlobals).hyperlab!.presets()));
+async function linuxBoot(
+  browser: Browser,
+  url: string,
+  runs: number,
+  settleMs: number,
+): Promise<{ preset: string; medianPromptMs: number; promptMs: number[] }[] | { skipped: string }> {
+  const presets = await withPage(browser, `${url}?boot=`, (page) => page.evaluate(() => (globalThis as unknown as PageGlobals).hyperlab!.presets()));
   const linux = presets.filter((p) => p.startsWith('linux'));
   if (linux.length === 0) return { skipped: 'no preset named linux* in this build' };
   const out: { preset: string; medianPromptMs: number; promptMs: number[] }[] = [];
@@ -296,7 +317,12 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'browser',
       date: new Date().toISOString(),
-      host: { chromium: browser.version(), node: process.version, cores: availableParallelism(), loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) } },
+      host: {
+        chromium: browser.version(),
+        node: process.version,
+        cores: availableParallelism(),
+        loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) },
+      },
       runs: o.runs,
       cpubench: chromiumMips && {
         medianMips: round(median(chromiumMips.mips)),
@@ -305,7 +331,11 @@ async function main(): Promise<void> {
         node: { medianMips: round(median(nodeMips)), mips: nodeMips.map((x) => round(x)) },
         chromiumOverNode: round(median(chromiumMips.mips) / median(nodeMips), 3),
       },
-      pageLoad: load && { medianPromptsMs: round(median(load.promptsMs), 0), promptsMs: load.promptsMs.map((x) => round(x, 0)), readyMs: load.readyMs.map((x) => round(x, 0)) },
+      pageLoad: load && {
+        medianPromptsMs: round(median(load.promptsMs), 0),
+        promptsMs: load.promptsMs.map((x) => round(x, 0)),
+        readyMs: load.readyMs.map((x) => round(x, 0)),
+      },
       busy: busyHost,
       linux: linux && { settleMs: o.settle, presets: linux },
       targets: { busyFps: 50, echoMs: 100, mips: 'at or above Node' },
@@ -321,6 +351,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench:browser: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`bench:browser: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exitCode = 1;
 });

@@ -18,7 +18,16 @@ import { preview, type PreviewServer } from 'vite';
 export const CHROMIUM = process.env['HYPERLAB_CHROMIUM'] ?? '/usr/bin/chromium';
 
 /** The same flags as playwright.config.ts. */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface Site {
   readonly url: string;
@@ -120,7 +129,26 @@ export class ScreenRecorder {
     const video = join(this.dir, `${name}.mp4`);
     const r = spawnSync(
       'ffmpeg',
-      ['-y', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', list, '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2,fps=25', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', video],
+      [
+        '-y',
+        '-loglevel',
+        'error',
+        '-f',
+        'concat',
+        '-safe',
+        '0',
+        '-i',
+        list,
+        '-vf',
+        'scale=trunc(iw/2)*2:trunc(ih/2)*2,fps=25',
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+        '-movflags',
+        '+faststart',
+        video,
+      ],
       { encoding: 'utf8' },
     );
     if (r.status !== 0) return { video: null, frames: this.frames.length, why: `ffmpeg failed (${r.stderr.trim()}): the frames are in ${this.frameDir}` };

@@ -17,7 +17,14 @@ export interface PageHyperlab {
   waitForPowerOff(id: number, timeoutMs?: number): Promise<{ readonly kind: string; readonly code: number }>;
   sendInput(id: number, text: string): Promise<void>;
   consoleText(id: number): string;
-  stats(id: number): { readonly state: string; readonly avgMips: number; readonly mips: number; readonly cpuPct: number; readonly instret: number; readonly runMs: number };
+  stats(id: number): {
+    readonly state: string;
+    readonly avgMips: number;
+    readonly mips: number;
+    readonly cpuPct: number;
+    readonly instret: number;
+    readonly runMs: number;
+  };
   host(): { readonly pcpus: number } | null;
 }
 
@@ -31,7 +38,10 @@ export interface PageGlobals {
   requestAnimationFrame(callback: (t: number) => void): number;
   addEventListener(type: 'keydown', listener: (e: { readonly timeStamp: number; readonly key: string }) => void, capture: boolean): void;
   document: { querySelector(selector: string): PageElement | null };
-  MutationObserver: new (callback: () => void) => { observe(target: PageElement, options: { subtree: boolean; childList: boolean; characterData: boolean }): void; disconnect(): void };
+  MutationObserver: new (callback: () => void) => {
+    observe(target: PageElement, options: { subtree: boolean; childList: boolean; characterData: boolean }): void;
+    disconnect(): void;
+  };
   /** The echo probe's state between page.evaluate calls. */
   __echoProbe?: { key: number; done: Promise<number> };
 }
@@ -79,9 +89,13 @@ export function armEcho(page: Page, consoleTestId: string, ch: string, timeoutMs
       const count = (): number => (rows.textContent ?? '').split(ch).length;
       const before = count();
       const probe: { key: number; done: Promise<number> } = { key: -1, done: Promise.resolve(-1) };
-      g.addEventListener('keydown', (e) => {
-        if (probe.key < 0 && e.key === ch) probe.key = e.timeStamp;
-      }, true);
+      g.addEventListener(
+        'keydown',
+        (e) => {
+          if (probe.key < 0 && e.key === ch) probe.key = e.timeStamp;
+        },
+        true,
+      );
       probe.done = new Promise<number>((resolve) => {
         const observer = new g.MutationObserver(() => {
           if (probe.key >= 0 && count() > before) {

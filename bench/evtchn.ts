@@ -23,7 +23,10 @@ function li(rd: number, v: number): number[] {
 /** Block until an upcall is pending, then clear it (upcall, selector, pending word 0). s1 = shared_info. */
 function waitEvent(): number[] {
   return [
-    ...li(17, 0x0a00_0007), assemble('addi', { rd: 16, imm: 29 }), assemble('addi', { rd: 10, imm: 1 }), assemble('ecall'), // SCHEDOP_block
+    ...li(17, 0x0a00_0007),
+    assemble('addi', { rd: 16, imm: 29 }),
+    assemble('addi', { rd: 10, imm: 1 }),
+    assemble('ecall'), // SCHEDOP_block
     assemble('lbu', { rd: 5, rs1: 9, imm: 0 }),
     assemble('beq', { rs1: 5, rs2: 0, imm: -24 }), // spurious: block again
     assemble('sb', { rs1: 9, rs2: 0, imm: 0 }),
@@ -35,15 +38,21 @@ function waitEvent(): number[] {
 /** EVTCHNOP_send(port 3): the argument struct at 0x80002000. */
 function send(): number[] {
   return [
-    ...li(11, 0x8000_2000), assemble('addi', { rd: 5, imm: PORT }), assemble('sw', { rs1: 11, rs2: 5 }),
-    ...li(17, 0x0a00_0007), assemble('addi', { rd: 16, imm: 32 }), assemble('addi', { rd: 10, imm: 4 }), assemble('ecall'),
+    ...li(11, 0x8000_2000),
+    assemble('addi', { rd: 5, imm: PORT }),
+    assemble('sw', { rs1: 11, rs2: 5 }),
+    ...li(17, 0x0a00_0007),
+    assemble('addi', { rd: 16, imm: 32 }),
+    assemble('addi', { rd: 10, imm: 4 }),
+    assemble('ecall'),
   ];
 }
 
 function prologue(): number[] {
   return [
     assemble('lw', { rd: 9, rs1: 11, imm: 36 }), // s1 = start_info->shared_info
-    assemble('addi', { rd: 22, rs1: 9, imm: 1024 }), assemble('addi', { rd: 22, rs1: 22, imm: 1024 }), // s6 = s1 + 2048
+    assemble('addi', { rd: 22, rs1: 9, imm: 1024 }),
+    assemble('addi', { rd: 22, rs1: 22, imm: 1024 }), // s6 = s1 + 2048
   ];
 }
 
@@ -68,7 +77,11 @@ function pingImage(n: number): Uint8Array {
   return new Uint8Array(Int32Array.from(w).buffer);
 }
 
-export interface WakeupResult { samples: number; medianMicros: number; p99Micros: number }
+export interface WakeupResult {
+  samples: number;
+  medianMicros: number;
+  p99Micros: number;
+}
 
 export async function measureEvtchnWakeup(n = 2000, pcpus = 2, parkUs?: number): Promise<WakeupResult> {
   const hv = new Hypervisor({ memoryMiB: 64, pcpus, host: nodeVcpuHost(await ensureWorkerScript()), ...(parkUs !== undefined ? { parkUs } : {}) });

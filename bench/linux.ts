@@ -41,8 +41,10 @@ export async function measureLinux(runs: number, log: (line: string) => void = (
       b.bytes.push(r.promptBytes);
       b.exits.push(r.promptExits);
     }
-    log(`linux ${guest}: prompt in ${b.promptMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; ` +
-      `${b.promptMillionInsns.map((x) => x.toFixed(2)).join(', ')} M insns; vCPU ${b.promptCpuMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; exits ${JSON.stringify(b.exits[0])} for ${b.bytes[0]} bytes`);
+    log(
+      `linux ${guest}: prompt in ${b.promptMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; ` +
+        `${b.promptMillionInsns.map((x) => x.toFixed(2)).join(', ')} M insns; vCPU ${b.promptCpuMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; exits ${JSON.stringify(b.exits[0])} for ${b.bytes[0]} bytes`,
+    );
     domains[guest] = b;
   }
   const hyperlabRunMs: number[] = [];
@@ -54,9 +56,13 @@ export async function measureLinux(runs: number, log: (line: string) => void = (
     if (haveQemu) qemuMs.push(await processPromptMs(() => qemuSession({ commands: ['poweroff'], timeoutMs: 120_000 })));
     if (haveQemu) qemuSbiMs.push(await processPromptMs(() => qemuSbiSession({ commands: ['poweroff'], timeoutMs: 120_000 })));
   }
-  log(`linux nommu as a process, spawn to prompt: hyperlab run ${hyperlabRunMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s` +
-    (haveQemu ? `; QEMU ${qemuMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; kernel 2 on QEMU with the SBI shim ` +
-      `${qemuSbiMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s` : '; QEMU not installed'));
+  log(
+    `linux nommu as a process, spawn to prompt: hyperlab run ${hyperlabRunMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s` +
+      (haveQemu
+        ? `; QEMU ${qemuMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; kernel 2 on QEMU with the SBI shim ` +
+          `${qemuSbiMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s`
+        : '; QEMU not installed'),
+  );
   return { domains, process: { hyperlabRunMs, qemuMs: haveQemu ? qemuMs : null, qemuSbiMs: haveQemu ? qemuSbiMs : null } };
 }
 

@@ -108,10 +108,16 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     wakeRuns.push(await measureEvtchnWakeup());
     noParkRuns.push(await measureEvtchnWakeup(2000, 2, 0)); // the same without waiting in place, for comparison
   }
-  process.stderr.write(`event channel wake-up: ${wakeRuns.map((x) => `${x.medianMicros.toFixed(1)} (p99 ${x.p99Micros.toFixed(1)})`).join(', ')} us; without waiting in place ${noParkRuns.map((x) => x.medianMicros.toFixed(1)).join(', ')} us\n`);
+  process.stderr.write(
+    `event channel wake-up: ${wakeRuns.map((x) => `${x.medianMicros.toFixed(1)} (p99 ${x.p99Micros.toFixed(1)})`).join(', ')} us; without waiting in place ${noParkRuns.map((x) => x.medianMicros.toFixed(1)).join(', ')} us\n`,
+  );
   const scaling: Record<string, number> = {};
   for (const n of [1, 2, 4]) scaling[n] = await aggregateMips(n);
-  process.stderr.write(`aggregate MIPS: ${Object.entries(scaling).map(([n, m]) => `${n}: ${m.toFixed(0)}`).join(', ')} (${cores()} host cores)\n`);
+  process.stderr.write(
+    `aggregate MIPS: ${Object.entries(scaling)
+      .map(([n, m]) => `${n}: ${m.toFixed(0)}`)
+      .join(', ')} (${cores()} host cores)\n`,
+  );
   // Once, not per run: 1 MiB through the emulated UART takes over a minute.
   const pvCon = await measureConsole('pv', 1 << 20);
   const hvmCon = await measureConsole('hvm', 1 << 20);
@@ -189,23 +195,29 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
 
 /** Medians and raw runs of the Linux benchmark; exits per console byte for the console's own exit reason. */
 function linuxSummary(l: LinuxBench): Record<string, unknown> {
-  const domains = Object.fromEntries(Object.entries(l.domains).map(([guest, b]) => {
-    const reason = guest.endsWith('hvc0') ? 'sbi:console' : 'mmio:uart0';
-    const perByte = b.exits.map((e, i) => (e[reason] ?? 0) / b.bytes[i]!);
-    return [guest, {
-      medianPromptSeconds: round(median(b.promptMs) / 1000),
-      promptSeconds: b.promptMs.map((x) => round(x / 1000)),
-      medianMillionInsns: round(median(b.promptMillionInsns)),
-      millionInsns: b.promptMillionInsns.map(round),
-      medianVcpuSeconds: round(median(b.promptCpuMs) / 1000),
-      vcpuSeconds: b.promptCpuMs.map((x) => round(x / 1000)),
-      consoleBytes: b.bytes,
-      consoleExitReason: reason,
-      medianConsoleExitsPerByte: round(median(perByte)),
-      exits: b.exits,
-    }];
-  }));
-  const q = l.process.qemuMs, qs = l.process.qemuSbiMs;
+  const domains = Object.fromEntries(
+    Object.entries(l.domains).map(([guest, b]) => {
+      const reason = guest.endsWith('hvc0') ? 'sbi:console' : 'mmio:uart0';
+      const perByte = b.exits.map((e, i) => (e[reason] ?? 0) / b.bytes[i]!);
+      return [
+        guest,
+        {
+          medianPromptSeconds: round(median(b.promptMs) / 1000),
+          promptSeconds: b.promptMs.map((x) => round(x / 1000)),
+          medianMillionInsns: round(median(b.promptMillionInsns)),
+          millionInsns: b.promptMillionInsns.map(round),
+          medianVcpuSeconds: round(median(b.promptCpuMs) / 1000),
+          vcpuSeconds: b.promptCpuMs.map((x) => round(x / 1000)),
+          consoleBytes: b.bytes,
+          consoleExitReason: reason,
+          medianConsoleExitsPerByte: round(median(perByte)),
+          exits: b.exits,
+        },
+      ];
+    }),
+  );
+  const q = l.process.qemuMs,
+    qs = l.process.qemuSbiMs;
   return {
     domains,
     nommuProcess: {
@@ -213,7 +225,9 @@ function linuxSummary(l: LinuxBench): Record<string, unknown> {
       qemu: q ? { medianPromptSeconds: round(median(q) / 1000), promptSeconds: q.map((x) => round(x / 1000)) } : { skipped: 'qemu-system-riscv32 not found' },
     },
     // Kernel 2 on QEMU with guests/linux/qemu-sbi-shim (Debian has no rv32 OpenSBI), spawn to prompt.
-    sbiUnderQemu: qs ? { medianPromptSeconds: round(median(qs) / 1000), promptSeconds: qs.map((x) => round(x / 1000)) } : { skipped: 'qemu-system-riscv32 not found' },
+    sbiUnderQemu: qs
+      ? { medianPromptSeconds: round(median(qs) / 1000), promptSeconds: qs.map((x) => round(x / 1000)) }
+      : { skipped: 'qemu-system-riscv32 not found' },
   };
 }
 

@@ -24,9 +24,13 @@ test('window.hyperlab boots by name, waits for text and reports stats', async ({
 });
 
 test('window.hyperlab rejects a malformed image, an unknown image and a bad config with their messages', async ({ lab: page }) => {
-  await expect(page.evaluate((bytes) => window.hyperlab!.boot(bytes), Array.from(truncatedElf()))).rejects.toThrow('program header table lies outside the file');
+  await expect(page.evaluate((bytes) => window.hyperlab!.boot(bytes), Array.from(truncatedElf()))).rejects.toThrow(
+    'program header table lies outside the file',
+  );
   await expect(page.evaluate(() => window.hyperlab!.boot('no-such-guest'))).rejects.toThrow(/no-such-guest\.elf.*not found/);
-  await expect(page.evaluate(() => window.hyperlab!.create('name = "x"\nmemory = lots\nkernel = "hello.elf"'))).rejects.toThrow('line 2: cannot read the value "lots"');
+  await expect(page.evaluate(() => window.hyperlab!.create('name = "x"\nmemory = lots\nkernel = "hello.elf"'))).rejects.toThrow(
+    'line 2: cannot read the value "lots"',
+  );
 });
 
 test('window.hyperlab sends input, pauses, unpauses, sets scheduler parameters and resets', async ({ lab: page }) => {
@@ -107,7 +111,13 @@ test('a domain name of 64 characters fits the domain list: cut with an ellipsis,
     const el = document.querySelector(`[data-testid="name-${id}"]`) as HTMLElement;
     const scroll = document.querySelector('.domain-list .table-scroll') as HTMLElement;
     const row = (n: number): number => (document.querySelector(`[data-testid="row-${n}"] th`) as HTMLElement).getBoundingClientRect().height;
-    return { cut: el.scrollWidth > el.clientWidth, overflow: scroll.scrollWidth - scroll.clientWidth, height: row(id), dom0: row(0), ellipsis: getComputedStyle(el).textOverflow };
+    return {
+      cut: el.scrollWidth > el.clientWidth,
+      overflow: scroll.scrollWidth - scroll.clientWidth,
+      height: row(id),
+      dom0: row(0),
+      ellipsis: getComputedStyle(el).textOverflow,
+    };
   }, id);
   expect(fit).toMatchObject({ cut: true, overflow: 0, ellipsis: 'ellipsis' });
   expect(fit.height).toBeLessThanOrEqual(fit.dom0 + 1);
@@ -115,7 +125,10 @@ test('a domain name of 64 characters fits the domain list: cut with an ellipsis,
   for (const width of [1024, 1440]) {
     await page.setViewportSize({ width, height: 900 });
     await expect
-      .poll(() => page.evaluate(() => [document.querySelector('.domain-list .table-scroll'), document.documentElement].map((e) => e!.scrollWidth - e!.clientWidth)), { message: `at ${width}px` })
+      .poll(
+        () => page.evaluate(() => [document.querySelector('.domain-list .table-scroll'), document.documentElement].map((e) => e!.scrollWidth - e!.clientWidth)),
+        { message: `at ${width}px` },
+      )
       .toEqual([0, 0]);
     await page.locator('.domain-list').screenshot({ path: testInfo.outputPath(`domain-list-${width}.png`) });
   }

@@ -59,18 +59,43 @@ test('the pv-vs-hvm page runs write in both domains and shows pv ahead, from mea
   const early = await snapshot();
   if (early.phase === 'running') {
     expect(early.final).toBe('false');
-    await expect.poll(async () => { const now = await snapshot(); return now.phase !== 'running' || now.bytes > early.bytes; }, { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const now = await snapshot();
+          return now.phase !== 'running' || now.bytes > early.bytes;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true);
   }
 
   await expect(page.getByTestId('compare-page')).toHaveAttribute('data-status', 'done', { timeout: 150_000 });
   await expect(page.getByTestId('compare-verdict')).toHaveAttribute('data-final', 'true');
 
-  const pv = { bytes: await figure(page, 'pv', 'bytes'), rate: await figure(page, 'pv', 'throughput'), perKiB: await figure(page, 'pv', 'exits-per-kib'), exits: await figure(page, 'pv', 'exits'), hypercalls: await figure(page, 'pv', 'hypercalls'), elapsed: await figure(page, 'pv', 'elapsed') };
-  const hvm = { bytes: await figure(page, 'hvm', 'bytes'), rate: await figure(page, 'hvm', 'throughput'), perKiB: await figure(page, 'hvm', 'exits-per-kib'), exits: await figure(page, 'hvm', 'exits'), hypercalls: await figure(page, 'hvm', 'hypercalls'), elapsed: await figure(page, 'hvm', 'elapsed') };
+  const pv = {
+    bytes: await figure(page, 'pv', 'bytes'),
+    rate: await figure(page, 'pv', 'throughput'),
+    perKiB: await figure(page, 'pv', 'exits-per-kib'),
+    exits: await figure(page, 'pv', 'exits'),
+    hypercalls: await figure(page, 'pv', 'hypercalls'),
+    elapsed: await figure(page, 'pv', 'elapsed'),
+  };
+  const hvm = {
+    bytes: await figure(page, 'hvm', 'bytes'),
+    rate: await figure(page, 'hvm', 'throughput'),
+    perKiB: await figure(page, 'hvm', 'exits-per-kib'),
+    exits: await figure(page, 'hvm', 'exits'),
+    hypercalls: await figure(page, 'hvm', 'hypercalls'),
+    elapsed: await figure(page, 'hvm', 'elapsed'),
+  };
   test.info().annotations.push({ type: 'figures', description: JSON.stringify({ pv, hvm }) });
 
   // Both finished the same output: the payload, the echo of the command, the timing line.
-  for (const [id, side] of [[pvId, pv], [hvmId, hvm]] as const) {
+  for (const [id, side] of [
+    [pvId, pv],
+    [hvmId, hvm],
+  ] as const) {
     expect(side.bytes).toBeGreaterThanOrEqual(BYTES);
     expect(side.bytes).toBeLessThan(BYTES + 512);
     const text = await page.evaluate((id) => window.hyperlab!.consoleText(id), id);
@@ -140,7 +165,12 @@ test('the page is reachable by keyboard and fits 1024 px, in light and dark', as
     const hvm = await page.getByTestId('compare-side-hvm').boundingBox();
     expect(hvm!.x).toBeGreaterThan(pv!.x + pv!.width - 1); // side by side
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    const luminance = bg.match(/\d+/g)!.slice(0, 3).map(Number).reduce((a, b) => a + b, 0) / 3;
+    const luminance =
+      bg
+        .match(/\d+/g)!
+        .slice(0, 3)
+        .map(Number)
+        .reduce((a, b) => a + b, 0) / 3;
     expect(scheme === 'dark' ? luminance < 80 : luminance > 180).toBe(true);
   }
   await page.setViewportSize({ width: 1920, height: 1080 });

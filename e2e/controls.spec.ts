@@ -2,7 +2,7 @@ import { expect } from '@playwright/test';
 import { echoImage, spinImage } from '../src/web/testing/testPrograms';
 import { bootBytes, consoleScreen, createPreset, domainNamed, labTest as test, shownCpuNs, stats } from './lab';
 
-test('pause freezes a domain\'s CPU time and unpause resumes it', async ({ lab }) => {
+test("pause freezes a domain's CPU time and unpause resumes it", async ({ lab }) => {
   const id = await bootBytes(lab, spinImage(), 'spin');
   const row = lab.getByTestId(`row-${id}`);
   await expect.poll(() => shownCpuNs(lab, id)).toBeGreaterThan(100e6);

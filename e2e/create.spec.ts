@@ -70,7 +70,7 @@ test('an ELF dropped on the page boots', async ({ lab }) => {
   await expect(lab.getByTestId(`state-${id}`)).toContainText('shut down: PASS');
 });
 
-test('an image uploaded while the editor is open becomes the config\'s kernel', async ({ lab }) => {
+test("an image uploaded while the editor is open becomes the config's kernel", async ({ lab }) => {
   await lab.getByTestId('edit-config-button').click();
   const editor = lab.getByTestId('config-editor');
   await editor.fill('name = "mine"\ntype = "hvm"\nmemory = 8\nkernel = "x.elf"\non_poweroff = "preserve"\n');

@@ -20,7 +20,10 @@ test('the graphs grow with every report and follow a CPU-burning command', async
   await expect.poll(() => numberAttr(lab, line, 'data-latest'), { timeout: 30_000 }).toBeGreaterThan(60);
   await expect.poll(() => numberAttr(lab, `graph-mips-dom-${id}`, 'data-latest')).toBeGreaterThan(1);
   // The host's line is the sum over domains: read both from the same render.
-  const [host, dom] = await lab.evaluate((id) => [`graph-cpu-host`, `graph-cpu-dom-${id}`].map((t) => Number(document.querySelector(`[data-testid="${t}"]`)!.getAttribute('data-latest'))), id);
+  const [host, dom] = await lab.evaluate(
+    (id) => [`graph-cpu-host`, `graph-cpu-dom-${id}`].map((t) => Number(document.querySelector(`[data-testid="${t}"]`)!.getAttribute('data-latest'))),
+    id,
+  );
   expect(host).toBeGreaterThanOrEqual(dom! - 0.01);
   // Memory: the domain's 16 MiB, as the domain list says.
   expect(await numberAttr(lab, `graph-mem-dom-${id}`, 'data-latest')).toBe((await stats(lab, id)).memKiB / 1024); // drawn in MiB
@@ -54,11 +57,11 @@ test('event channel sends per second rise during a ping-pong between two pv doma
   expect((await stats(lab, a)).evtchnSends).toBeGreaterThanOrEqual(1000);
 });
 
-test('the scheduler lanes show the running domains\' slices; pinning moves a vCPU off a pCPU', async ({ lab }) => {
+test("the scheduler lanes show the running domains' slices; pinning moves a vCPU off a pCPU", async ({ lab }) => {
   const pv = await teachingOs(lab, 'pv');
   const hvm = await teachingOs(lab, 'hvm');
   await openInsights(lab, 'scheduler');
-  const pcpus = (await lab.evaluate(() => window.hyperlab!.host()!.pcpus));
+  const pcpus = await lab.evaluate(() => window.hyperlab!.host()!.pcpus);
   const domidsOnLanes = async (): Promise<number[]> => {
     const all = new Set<number>();
     for (let p = 0; p < pcpus; p++) {
@@ -69,18 +72,25 @@ test('the scheduler lanes show the running domains\' slices; pinning moves a vCP
   await expect.poll(domidsOnLanes).toEqual(expect.arrayContaining([pv, hvm]));
   await typeLine(lab, pv, 'burn 1000');
   let busy = 0;
-  await expect.poll(async () => {
-    busy = 0;
-    for (let p = 0; p < pcpus; p++) busy += await numberAttr(lab, `lane-${p}`, 'data-busy');
-    return busy;
-  }, { timeout: 30_000 }).toBeGreaterThan(60);
+  await expect
+    .poll(
+      async () => {
+        busy = 0;
+        for (let p = 0; p < pcpus; p++) busy += await numberAttr(lab, `lane-${p}`, 'data-busy');
+        return busy;
+      },
+      { timeout: 30_000 },
+    )
+    .toBeGreaterThan(60);
   test.skip(pcpus < 2, 'pinning needs two pCPUs');
   // Pin the burning vCPU to pCPU 0 alone: after a window, pCPU 1's lane has none of its slices.
   await lab.getByTestId('sched-window').selectOption('2000');
   await lab.getByTestId(`pin-${pv}-0-1`).click(); // checked again until the hypervisor's row says otherwise
   await expect(lab.getByTestId(`pin-${pv}-0-1`)).not.toBeChecked();
   await expect(lab.getByTestId(`pin-${pv}-0-0`)).toBeChecked();
-  await expect.poll(async () => (await lab.getByTestId('lane-1').getAttribute('data-domids'))?.split(',').includes(String(pv)), { timeout: 30_000 }).toBe(false);
+  await expect
+    .poll(async () => (await lab.getByTestId('lane-1').getAttribute('data-domids'))?.split(',').includes(String(pv)), { timeout: 30_000 })
+    .toBe(false);
   expect((await lab.getByTestId('lane-0').getAttribute('data-domids'))?.split(',')).toContain(String(pv));
 });
 

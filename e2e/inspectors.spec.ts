@@ -8,7 +8,7 @@ import { labTest as test, numberAttr, openInsights, stats, teachingOs, typeLine 
 // Guests booting beside another test's on two shared cores: give them time.
 test.describe.configure({ timeout: 90_000 });
 
-test('a pv domain\'s console and xenstore ports are interdomain to Domain-0; Domain-0 lists the other ends', async ({ lab }) => {
+test("a pv domain's console and xenstore ports are interdomain to Domain-0; Domain-0 lists the other ends", async ({ lab }) => {
   const pv = await teachingOs(lab, 'pv');
   await openInsights(lab, 'inspect');
   await lab.getByTestId('inspect-domain').selectOption(String(pv));
@@ -40,7 +40,7 @@ test('an hvm domain has no event channels or grants', async ({ lab }) => {
   await expect(lab.getByTestId('gnttab-table')).toHaveCount(0);
 });
 
-test('the xenstore tree shows the domain\'s name node; nodes fold and unfold', async ({ lab }) => {
+test("the xenstore tree shows the domain's name node; nodes fold and unfold", async ({ lab }) => {
   const pv = await teachingOs(lab, 'pv');
   const name = (await stats(lab, pv)).name;
   await openInsights(lab, 'inspect');
@@ -71,7 +71,7 @@ test('the memory map counts as many frames per domain as the domain has memory',
   expect(await numberAttr(lab, 'memmap-special', 'data-count')).toBeGreaterThanOrEqual(6); // start_info, shared_info, two rings, grant table
 });
 
-test('a grant made with share appears in the granter\'s table and on the memory map', async ({ lab }) => {
+test("a grant made with share appears in the granter's table and on the memory map", async ({ lab }) => {
   const a = await teachingOs(lab, 'pv');
   const b = await teachingOs(lab, 'pv');
   await typeLine(lab, a, `share ${b}`);
@@ -97,7 +97,11 @@ test('the live panel is keyboard reachable and fits laptop and projector widths'
   await expect(lab.getByTestId('scheduler-panel')).toBeVisible();
   await lab.keyboard.press('End');
   await expect(lab.getByTestId('inspect-panel')).toBeVisible();
-  for (const [width, height] of [[1024, 768], [1366, 768], [1920, 1080]] as const) {
+  for (const [width, height] of [
+    [1024, 768],
+    [1366, 768],
+    [1920, 1080],
+  ] as const) {
     await lab.setViewportSize({ width, height });
     for (const tab of ['graphs', 'scheduler', 'inspect'] as const) {
       await openInsights(lab, tab);

@@ -17,8 +17,22 @@ const image = (name: string): string => join(IMAGES, `${name}.elf`);
 const lines = (text: string): string[] => text.split(/\r?\n/).filter((l) => l !== '');
 
 const ISA_GROUPS = [
-  'rv32i', 'rv32i-mem', 'rv32m', 'rv32a', 'zicsr', 'zifencei', 'machine', 'exceptions',
-  'privilege', 'delegation', 'interrupts', 'plic', 'counters', 'pmp', 'sv32', 'sv32-perm',
+  'rv32i',
+  'rv32i-mem',
+  'rv32m',
+  'rv32a',
+  'zicsr',
+  'zifencei',
+  'machine',
+  'exceptions',
+  'privilege',
+  'delegation',
+  'interrupts',
+  'plic',
+  'counters',
+  'pmp',
+  'sv32',
+  'sv32-perm',
 ];
 
 const HAVE_QEMU = qemuAvailable();
@@ -27,7 +41,10 @@ if (!HAVE_QEMU) {
 }
 
 function toolchainMissing(): string | null {
-  for (const [tool, args] of [['clang', ['--version']], ['ld.lld', ['--version']]] as const) {
+  for (const [tool, args] of [
+    ['clang', ['--version']],
+    ['ld.lld', ['--version']],
+  ] as const) {
     const r = spawnSync(tool, [...args], { stdio: 'ignore' });
     if (r.error !== undefined || r.status !== 0) return `${tool} not found`;
   }
@@ -93,8 +110,12 @@ describe.skipIf(NO_TOOLCHAIN !== null)('guest images (skipped without clang, ld.
       const r = spawnSync('bash', [join(ROOT, 'guests', 'build.sh'), '--out', out], { encoding: 'utf8' });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
-      const built = readdirSync(out).filter((f) => f.endsWith('.elf')).sort();
-      const committed = readdirSync(IMAGES).filter((f) => f.endsWith('.elf')).sort();
+      const built = readdirSync(out)
+        .filter((f) => f.endsWith('.elf'))
+        .sort();
+      const committed = readdirSync(IMAGES)
+        .filter((f) => f.endsWith('.elf'))
+        .sort();
       expect(built).toEqual(committed);
       for (const f of built) {
         const same = readFileSync(join(out, f)).equals(readFileSync(join(IMAGES, f)));

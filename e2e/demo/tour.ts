@@ -46,9 +46,18 @@ async function caption(page: Page, text: string): Promise<void> {
       el.id = 'demo-caption';
       el.setAttribute('aria-hidden', 'true');
       Object.assign(el.style, {
-        position: 'fixed', right: '1rem', bottom: '1rem', zIndex: '1000', maxWidth: '34rem', padding: '0.6rem 0.9rem',
-        borderRadius: '0.5rem', background: 'rgba(11, 92, 173, 0.94)', color: '#fff', font: '600 1rem/1.4 system-ui, sans-serif',
-        boxShadow: '0 0.3rem 1rem rgba(0,0,0,0.3)', pointerEvents: 'none',
+        position: 'fixed',
+        right: '1rem',
+        bottom: '1rem',
+        zIndex: '1000',
+        maxWidth: '34rem',
+        padding: '0.6rem 0.9rem',
+        borderRadius: '0.5rem',
+        background: 'rgba(11, 92, 173, 0.94)',
+        color: '#fff',
+        font: '600 1rem/1.4 system-ui, sans-serif',
+        boxShadow: '0 0.3rem 1rem rgba(0,0,0,0.3)',
+        pointerEvents: 'none',
       });
       document.body.append(el);
     }
@@ -92,7 +101,10 @@ async function main(): Promise<void> {
     await page.evaluate(() => window.hyperlab!.ready());
     const [pv, hvm] = await page.evaluate(() => window.hyperlab!.domains().map((d) => d.id));
     if (pv === undefined || hvm === undefined) throw new Error('the default scenario did not create two domains');
-    await page.evaluate(([pv, hvm]) => Promise.all([window.hyperlab!.waitForText(pv, '$ ', 30_000), window.hyperlab!.waitForText(hvm, '$ ', 30_000)]), [pv, hvm] as const);
+    await page.evaluate(([pv, hvm]) => Promise.all([window.hyperlab!.waitForText(pv, '$ ', 30_000), window.hyperlab!.waitForText(hvm, '$ ', 30_000)]), [
+      pv,
+      hvm,
+    ] as const);
     const promptsMs = Date.now() - t0;
     await page.waitForTimeout(600);
     await shot('prompts');
@@ -158,7 +170,10 @@ async function main(): Promise<void> {
       });
       return { pv: side('pv'), hvm: side('hvm') };
     });
-    await caption(page, `7. Result: pv ${(figures.pv.bytesPerSecond / figures.hvm.bytesPerSecond).toFixed(1)}× the throughput, with ${(figures.hvm.exitsPerKiB / figures.pv.exitsPerKiB).toFixed(0)}× fewer exits per KiB`);
+    await caption(
+      page,
+      `7. Result: pv ${(figures.pv.bytesPerSecond / figures.hvm.bytesPerSecond).toFixed(1)}× the throughput, with ${(figures.hvm.exitsPerKiB / figures.pv.exitsPerKiB).toFixed(0)}× fewer exits per KiB`,
+    );
     await page.waitForTimeout(1500);
     await shot('compare-result');
     await shot('compare-result-full', true);
@@ -182,7 +197,9 @@ async function main(): Promise<void> {
       pageErrors: errors,
     };
     writeFileSync(join(o.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    process.stdout.write(`${video.video ? `video: ${video.video}` : `no video: ${video.why}`} (${video.frames} frames)\nsummary: ${join(o.out, 'summary.json')}\n`);
+    process.stdout.write(
+      `${video.video ? `video: ${video.video}` : `no video: ${video.why}`} (${video.frames} frames)\nsummary: ${join(o.out, 'summary.json')}\n`,
+    );
     if (errors.length > 0) process.stderr.write(`errors in the page: ${errors.join('; ')}\n`);
   } finally {
     await browser.close();
@@ -191,6 +208,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`demo: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`demo: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exitCode = 1;
 });

@@ -21,12 +21,14 @@ export const INITRAMFS_NAME = 'public/guests/linux/initramfs.cpio';
 export const LINUX_GUESTS = {
   /** Linux 6.12, no MMU, M-mode from 0x80000000 (QEMU's -bios none). */
   'nommu-ttyS0': {
-    kernel: 'public/guests/linux/linux-6.12-nommu.Image', firmware: 'none',
+    kernel: 'public/guests/linux/linux-6.12-nommu.Image',
+    firmware: 'none',
     cmdline: 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0',
   },
   /** Linux 6.1, Sv32, S-mode on hyperlab's SBI, on the emulated 16550A. */
   'sbi-ttyS0': {
-    kernel: 'public/guests/linux/linux-6.1-mmu.Image', firmware: 'sbi',
+    kernel: 'public/guests/linux/linux-6.1-mmu.Image',
+    firmware: 'sbi',
     cmdline: 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0',
   },
   /** The same on the SBI console. */
@@ -75,11 +77,19 @@ export async function bootLinuxDomain(o: LinuxBootOptions): Promise<LinuxBootRes
   try {
     hv.start();
     const t0 = performance.now();
-    const d = ts.create([
-      'name = "linux"', 'type = "hvm"', `firmware = "${g.firmware}"`, `memory = ${o.memMiB ?? 128}`, `vcpus = ${o.vcpus ?? 1}`,
-      `kernel = "${g.kernel}"`, `ramdisk = "${INITRAMFS_NAME}"`, `cmdline = "${g.cmdline}"`,
-      'on_poweroff = "preserve"',
-    ].join('\n'));
+    const d = ts.create(
+      [
+        'name = "linux"',
+        'type = "hvm"',
+        `firmware = "${g.firmware}"`,
+        `memory = ${o.memMiB ?? 128}`,
+        `vcpus = ${o.vcpus ?? 1}`,
+        `kernel = "${g.kernel}"`,
+        `ramdisk = "${INITRAMFS_NAME}"`,
+        `cmdline = "${g.cmdline}"`,
+        'on_poweroff = "preserve"',
+      ].join('\n'),
+    );
     let out = '';
     let bytes = 0;
     hv.on('console', (domid, b) => {
@@ -90,7 +100,8 @@ export async function bootLinuxDomain(o: LinuxBootOptions): Promise<LinuxBootRes
     const deadline = Date.now() + (o.timeoutMs ?? 60_000);
     const waitFor = async (test: () => boolean, what: string): Promise<void> => {
       while (!test()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; exits ${JSON.stringify(Object.fromEntries(d.exits))}; console:\n${out.slice(-2000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}; exits ${JSON.stringify(Object.fromEntries(d.exits))}; console:\n${out.slice(-2000)}`);
         if (d.shutdownReason) throw new Error(`the domain shut down (${d.shutdownDetail ?? ''}) before ${what}; console:\n${out}`);
         await sleep(2);
       }
@@ -119,7 +130,17 @@ export async function bootLinuxDomain(o: LinuxBootOptions): Promise<LinuxBootRes
       await waitForShutdown(d, deadline, () => out);
       shutdown = `${d.shutdownReason} (${d.shutdownDetail ?? ''})`;
     }
-    return { console: out, promptMs, promptInsns, promptCpuMs, promptBytes, promptExits, bytes, exits: Object.fromEntries(d.exits), ...(shutdown ? { shutdown } : {}) };
+    return {
+      console: out,
+      promptMs,
+      promptInsns,
+      promptCpuMs,
+      promptBytes,
+      promptExits,
+      bytes,
+      exits: Object.fromEntries(d.exits),
+      ...(shutdown ? { shutdown } : {}),
+    };
   } finally {
     hv.shutdownHost();
   }

@@ -11,9 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { qemuAvailable } from '../../src/node/qemu';
-import {
-  INIT_PROMPT, LINUX_INITRAMFS, LINUX_NOMMU_IMAGE, filterLinuxConsole, hyperlabSession, qemuSession,
-} from './session';
+import { INIT_PROMPT, LINUX_INITRAMFS, LINUX_NOMMU_IMAGE, filterLinuxConsole, hyperlabSession, qemuSession } from './session';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HAVE_QEMU = qemuAvailable();
@@ -22,8 +20,16 @@ if (!HAVE_QEMU) {
 }
 
 const COMMANDS = [
-  'uname -a', 'echo hello  from   hyperlab', 'cat /etc/motd', 'ls /', 'ls /dev', 'cat /proc/cmdline',
-  'cat /nonexistent', 'count 100000', 'frobnicate', 'poweroff',
+  'uname -a',
+  'echo hello  from   hyperlab',
+  'cat /etc/motd',
+  'ls /',
+  'ls /dev',
+  'cat /proc/cmdline',
+  'cat /nonexistent',
+  'count 100000',
+  'frobnicate',
+  'poweroff',
 ];
 
 /** The console from the init's banner on, newlines normalised, timing lines dropped. */
@@ -83,15 +89,43 @@ describe('Linux under hyperlab', () => {
     expect(out[2]).toBe(`${p}uname -a`);
     expect(out[3]).toMatch(/^Linux \(none\) 6\.12\.\d+ #1 Wed Jan {2}1 00:00:00 UTC 2025 riscv32$/);
     expect(out.slice(4)).toEqual([
-      `${p}echo hello  from   hyperlab`, 'hello from hyperlab',
-      `${p}cat /etc/motd`, 'Welcome to Linux on hyperlab: an unmodified kernel on an emulated RV32IMA hart.',
-      `${p}ls /`, 'bin', 'dev', 'etc', 'init', 'mnt', 'proc', 'root', 'sbin', 'sys', 'tmp',
-      `${p}ls /dev`, 'console', 'full', 'kmsg', 'null', 'random', 'tty', 'ttyS0', 'urandom', 'zero',
-      `${p}cat /proc/cmdline`, 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0',
-      `${p}cat /nonexistent`, 'cat: /nonexistent: No such file or directory',
-      `${p}count 100000`, 'counted to 100000',
-      `${p}frobnicate`, 'sh: frobnicate: not found',
-      `${p}poweroff`, 'poweroff: powering off', 'reboot: Power down', '',
+      `${p}echo hello  from   hyperlab`,
+      'hello from hyperlab',
+      `${p}cat /etc/motd`,
+      'Welcome to Linux on hyperlab: an unmodified kernel on an emulated RV32IMA hart.',
+      `${p}ls /`,
+      'bin',
+      'dev',
+      'etc',
+      'init',
+      'mnt',
+      'proc',
+      'root',
+      'sbin',
+      'sys',
+      'tmp',
+      `${p}ls /dev`,
+      'console',
+      'full',
+      'kmsg',
+      'null',
+      'random',
+      'tty',
+      'ttyS0',
+      'urandom',
+      'zero',
+      `${p}cat /proc/cmdline`,
+      'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0',
+      `${p}cat /nonexistent`,
+      'cat: /nonexistent: No such file or directory',
+      `${p}count 100000`,
+      'counted to 100000',
+      `${p}frobnicate`,
+      'sh: frobnicate: not found',
+      `${p}poweroff`,
+      'poweroff: powering off',
+      'reboot: Power down',
+      '',
     ]);
     const timing = r.stdout.split('\r\n').filter((l) => l.startsWith('timing:'));
     expect(timing).toHaveLength(1);
@@ -107,17 +141,17 @@ describe('Linux under hyperlab', () => {
 
 describe.skipIf(!HAVE_QEMU)('Linux under QEMU (skipped without qemu-system-riscv32)', () => {
   it('prints the same console as hyperlab, the filtered lines aside', async () => {
-    const [h, q] = await Promise.all([
-      hyperlabSession({ commands: COMMANDS, timeoutMs: 90_000 }),
-      qemuSession({ commands: COMMANDS, timeoutMs: 90_000 }),
-    ]);
+    const [h, q] = await Promise.all([hyperlabSession({ commands: COMMANDS, timeoutMs: 90_000 }), qemuSession({ commands: COMMANDS, timeoutMs: 90_000 })]);
     expect(q.timedOut).toBe(false);
     expect(q.exitCode).toBe(0);
     expect(h.exitCode).toBe(0);
     expect(filterLinuxConsole(h.stdout)).toBe(filterLinuxConsole(q.stdout));
     // The filter hides only what it says it hides.
     const dropped = (s: string): string[] =>
-      s.replace(/\r\n/g, '\n').split('\n').filter((l) => !filterLinuxConsole(`${l}\n`).includes(l));
+      s
+        .replace(/\r\n/g, '\n')
+        .split('\n')
+        .filter((l) => !filterLinuxConsole(`${l}\n`).includes(l));
     for (const line of [...dropped(h.stdout), ...dropped(q.stdout)]) {
       expect(line).toMatch(/^(timing: |random: crng init done|Memory: \d+K\/|riscv-plic: .* mapped \d+ interrupts)/);
     }

@@ -17,13 +17,16 @@ const results: Partial<Record<'ttyS0' | 'hvc0', LinuxBootResult>> = {};
 
 async function boot(console: 'ttyS0' | 'hvc0'): Promise<LinuxBootResult> {
   const r = await bootLinuxDomain({
-    guest: console === 'ttyS0' ? 'sbi-ttyS0' : 'sbi-hvc0', workerScript: ensureBundleSync(), commands: ['echo hello from S-mode', 'cat /proc/cmdline', 'uname -a'], poweroff: true,
+    guest: console === 'ttyS0' ? 'sbi-ttyS0' : 'sbi-hvc0',
+    workerScript: ensureBundleSync(),
+    commands: ['echo hello from S-mode', 'cat /proc/cmdline', 'uname -a'],
+    poweroff: true,
   });
   results[console] = r;
   return r;
 }
 
-describe('Linux 6.1 (MMU, S-mode) on hyperlab\'s SBI', () => {
+describe("Linux 6.1 (MMU, S-mode) on hyperlab's SBI", () => {
   it.each(['ttyS0', 'hvc0'] as const)('boots with console=%s, answers at the prompt, powers off through SBI SRST', async (console) => {
     const r = await boot(console);
     const text = r.console.replace(/\r\n/g, '\n');
@@ -47,13 +50,16 @@ describe('Linux 6.1 (MMU, S-mode) on hyperlab\'s SBI', () => {
   });
 
   it('the SBI console costs fewer exits per byte than the UART', () => {
-    const tty = results.ttyS0, hvc = results.hvc0;
+    const tty = results.ttyS0,
+      hvc = results.hvc0;
     if (!tty || !hvc) throw new Error('the boots above failed');
     const uart = exitsPerByte(tty.exits, 'mmio:uart0', tty.bytes);
     const sbi = exitsPerByte(hvc.exits, 'sbi:console', hvc.bytes);
-    console.log(`exits per console byte: ttyS0 ${uart.toFixed(3)} (mmio:uart0), hvc0 ${sbi.toFixed(3)} (sbi:console); ` +
-      `to the prompt: ttyS0 ${tty.promptMs.toFixed(0)} ms ${(tty.promptInsns / 1e6).toFixed(1)} M insns, ` +
-      `hvc0 ${hvc.promptMs.toFixed(0)} ms ${(hvc.promptInsns / 1e6).toFixed(1)} M insns`);
+    console.log(
+      `exits per console byte: ttyS0 ${uart.toFixed(3)} (mmio:uart0), hvc0 ${sbi.toFixed(3)} (sbi:console); ` +
+        `to the prompt: ttyS0 ${tty.promptMs.toFixed(0)} ms ${(tty.promptInsns / 1e6).toFixed(1)} M insns, ` +
+        `hvc0 ${hvc.promptMs.toFixed(0)} ms ${(hvc.promptInsns / 1e6).toFixed(1)} M insns`,
+    );
     expect(sbi).toBeLessThan(uart);
   });
 

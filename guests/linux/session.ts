@@ -29,9 +29,7 @@ export const INIT_PROMPT = 'hyperlab# ';
  * device tree's riscv,isa; they are turned off here. Zihintpause cannot be turned off
  * in 7.2 (its riscv,isa ends in "_zihintpause"; PAUSE is a FENCE hint to hyperlab).
  */
-export const QEMU_CPU_LINUX =
-  'rv32,c=false,f=false,d=false,h=false,sstc=false,debug=false,marchid=0,mimpid=0,' +
-  'zba=false,zbb=false,zbc=false,zbs=false';
+export const QEMU_CPU_LINUX = 'rv32,c=false,f=false,d=false,h=false,sstc=false,debug=false,marchid=0,mimpid=0,' + 'zba=false,zbb=false,zbc=false,zbs=false';
 
 export interface SessionOptions {
   /** Command lines (without newline), each typed when the prompt appears. */
@@ -107,9 +105,13 @@ export function consoleSession(cmd: string, args: string[], opts: SessionOptions
 /** The hyperlab command line (bin/hyperlab.js run) for the Linux guest. */
 export function hyperlabLinuxArgs(opts: Omit<SessionOptions, 'commands'> = {}): string[] {
   return [
-    join(ROOT, 'bin', 'hyperlab.js'), 'run', LINUX_NOMMU_IMAGE,
-    '--mem', `${opts.memMiB ?? 128}M`,
-    '--initrd', opts.initrd ?? LINUX_INITRAMFS,
+    join(ROOT, 'bin', 'hyperlab.js'),
+    'run',
+    LINUX_NOMMU_IMAGE,
+    '--mem',
+    `${opts.memMiB ?? 128}M`,
+    '--initrd',
+    opts.initrd ?? LINUX_INITRAMFS,
     ...(opts.append === null ? [] : ['--append', opts.append ?? LINUX_APPEND]),
   ];
 }
@@ -123,10 +125,7 @@ export function qemuLinuxArgs(opts: Omit<SessionOptions, 'commands'> = {}): stri
   return qemuArgs(LINUX_NOMMU_IMAGE, {
     cpu: QEMU_CPU_LINUX,
     memMiB: opts.memMiB ?? 128,
-    extraArgs: [
-      '-initrd', opts.initrd ?? LINUX_INITRAMFS,
-      ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND]),
-    ],
+    extraArgs: ['-initrd', opts.initrd ?? LINUX_INITRAMFS, ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND])],
   });
 }
 
@@ -150,10 +149,7 @@ export function qemuSbiLinuxArgs(opts: Omit<SessionOptions, 'commands'> = {}): s
   return qemuArgs(LINUX_MMU_IMAGE, {
     cpu: QEMU_CPU_LINUX,
     memMiB: opts.memMiB ?? 128,
-    extraArgs: [
-      '-bios', QEMU_SBI_SHIM, '-initrd', opts.initrd ?? LINUX_INITRAMFS,
-      ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND]),
-    ],
+    extraArgs: ['-bios', QEMU_SBI_SHIM, '-initrd', opts.initrd ?? LINUX_INITRAMFS, ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND])],
   });
 }
 

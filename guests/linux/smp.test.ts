@@ -11,7 +11,12 @@ import { bootLinuxDomain } from './domainSession';
 describe('SMP Linux 6.1 on two vCPUs', () => {
   it('brings the second hart up through SBI HSM, lists both CPUs, answers and powers off', async () => {
     const r = await bootLinuxDomain({
-      guest: 'sbi-ttyS0', vcpus: 2, workerScript: ensureBundleSync(), commands: ['cat /proc/cpuinfo', 'echo two harts'], poweroff: true, timeoutMs: 120_000,
+      guest: 'sbi-ttyS0',
+      vcpus: 2,
+      workerScript: ensureBundleSync(),
+      commands: ['cat /proc/cpuinfo', 'echo two harts'],
+      poweroff: true,
+      timeoutMs: 120_000,
     });
     const text = r.console.replace(/\r\n/g, '\n');
     expect(text).toContain('smp: Brought up 1 node, 2 CPUs');

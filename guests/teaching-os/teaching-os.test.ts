@@ -92,16 +92,28 @@ describe('teaching OS (hvm) on hyperlab', () => {
     const help = out.slice(out.indexOf('tos$ help') + 1, out.indexOf('tos$ info'));
     expect(help[0]).toBe('commands:');
     const names = help.slice(1).map((l) => l.trim().split(' ')[0]);
-    expect(names).toEqual(['help', 'info', 'ps', 'mem', 'uptime', 'burn', 'write', 'ping', 'pong', 'share', 'peek',
-      'balloon', 'smp', 'xs', 'disk', 'shutdown', 'reboot']);
+    expect(names).toEqual([
+      'help',
+      'info',
+      'ps',
+      'mem',
+      'uptime',
+      'burn',
+      'write',
+      'ping',
+      'pong',
+      'share',
+      'peek',
+      'balloon',
+      'smp',
+      'xs',
+      'disk',
+      'shutdown',
+      'reboot',
+    ]);
     // info
     const info = out.slice(out.indexOf('tos$ info') + 1, out.indexOf('tos$ uptime'));
-    expect(info).toEqual([
-      'domain: hvm',
-      "type: hvm, M-mode on QEMU's virt board (16550A UART, CLINT, PLIC, test finisher)",
-      'memory: 131072 KiB',
-      'vCPUs: 1',
-    ]);
+    expect(info).toEqual(['domain: hvm', "type: hvm, M-mode on QEMU's virt board (16550A UART, CLINT, PLIC, test finisher)", 'memory: 131072 KiB', 'vCPUs: 1']);
     // uptime: seconds with one decimal, from the tick counter
     expect(out[out.indexOf('tos$ uptime') + 1]).toMatch(/^timing: up \d+\.\d s \(\d+ ticks at 100 Hz\)$/);
     // burn 1: the known answer and a timing line
@@ -157,10 +169,7 @@ describe('teaching OS (hvm) on hyperlab', () => {
 
 describe.skipIf(!HAVE_QEMU)('teaching OS (hvm): hyperlab and QEMU print the same', () => {
   it('the scripted session', async () => {
-    const [ours, qemu] = await Promise.all([
-      runHeadless(HVM, { input: SCRIPT, ...RUN }),
-      runQemuWithInput(HVM, SCRIPT),
-    ]);
+    const [ours, qemu] = await Promise.all([runHeadless(HVM, { input: SCRIPT, ...RUN }), runQemuWithInput(HVM, SCRIPT)]);
     expect(stripTimingLines(ours.stdout)).toBe(stripTimingLines(qemu.stdout));
     expect(ours.exitCode).toBe(qemu.exitCode);
     expect(qemu.exitCode).toBe(0);
@@ -168,10 +177,7 @@ describe.skipIf(!HAVE_QEMU)('teaching OS (hvm): hyperlab and QEMU print the same
 
   it('line editing and a long script', async () => {
     const input = 'hepl\x7f\x7flp\rjunk\x15mem\r\n' + 'ps\nmem\n'.repeat(60) + 'ping 1\nshutdown\n';
-    const [ours, qemu] = await Promise.all([
-      runHeadless(HVM, { input, ...RUN }),
-      runQemuWithInput(HVM, input),
-    ]);
+    const [ours, qemu] = await Promise.all([runHeadless(HVM, { input, ...RUN }), runQemuWithInput(HVM, input)]);
     expect(stripTimingLines(ours.stdout)).toBe(stripTimingLines(qemu.stdout));
     expect(ours.exitCode).toBe(0);
     expect(qemu.exitCode).toBe(0);

@@ -50,11 +50,21 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     };
     if (isHelp(a)) throw new HelpRequested();
     switch (a) {
-      case '--mem': args.memBytes = parseSize(value()); break;
-      case '--initrd': args.initrd = value(); break;
-      case '--append': args.append = value(); break;
-      case '--max-insns': args.maxInsns = parseCount(value(), '--max-insns'); break;
-      case '--trace': args.trace = true; break;
+      case '--mem':
+        args.memBytes = parseSize(value());
+        break;
+      case '--initrd':
+        args.initrd = value();
+        break;
+      case '--append':
+        args.append = value();
+        break;
+      case '--max-insns':
+        args.maxInsns = parseCount(value(), '--max-insns');
+        break;
+      case '--trace':
+        args.trace = true;
+        break;
       case '--icount': {
         const v = value();
         if (!/^\d+$/.test(v) || Number(v) > 20) throw new UsageError(`bad --icount '${v}' (a shift from 0 to 20)`);

@@ -37,7 +37,11 @@ const docs = markdownFiles(root);
 
 describe('docs', () => {
   it('every relative link resolves', () => {
-    const broken = docs.flatMap((f) => links(f).filter((l) => !existsSync(join(root, l.target))).map((l) => `${f}: ${l.text}`));
+    const broken = docs.flatMap((f) =>
+      links(f)
+        .filter((l) => !existsSync(join(root, l.target)))
+        .map((l) => `${f}: ${l.text}`),
+    );
     expect(broken).toEqual([]);
   });
 

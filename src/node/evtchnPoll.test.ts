@@ -26,7 +26,8 @@ const WAKEUPS = 0x8000_2020;
 function pollerImage(): Uint8Array {
   const w = [
     assemble('lw', { rd: 9, rs1: 11, imm: 36 }), // s1 = start_info->shared_info
-    assemble('addi', { rd: 22, rs1: 9, imm: 1024 }), assemble('addi', { rd: 22, rs1: 22, imm: 1024 }), // s6 = &evtchn_pending[0]
+    assemble('addi', { rd: 22, rs1: 9, imm: 1024 }),
+    assemble('addi', { rd: 22, rs1: 22, imm: 1024 }), // s6 = &evtchn_pending[0]
     ...li(18, WAKEUPS),
   ];
   const top = w.length;

@@ -6,13 +6,21 @@ import { projectRoot } from './paths';
 const root = projectRoot();
 
 function host(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'hyperlab.js'), 'host', ...args], { cwd: root, input: input ?? '', encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'hyperlab.js'), 'host', ...args], {
+    cwd: root,
+    input: input ?? '',
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('hyperlab host', () => {
   it('creates domains from configs and answers xl commands read from stdin', () => {
-    const r = host(['examples/hello-hvm.cfg', 'examples/selftest-hvm.cfg'], 'sleep 3\nlist\nconsole hello\nconsole selftest\nsched-credit -d hello -w 512 -c 50\nsched-credit\nvcpu-pin selftest 0 1\nvcpu-list selftest\ninfo\n');
+    const r = host(
+      ['examples/hello-hvm.cfg', 'examples/selftest-hvm.cfg'],
+      'sleep 3\nlist\nconsole hello\nconsole selftest\nsched-credit -d hello -w 512 -c 50\nsched-credit\nvcpu-pin selftest 0 1\nvcpu-list selftest\ninfo\n',
+    );
     expect(r.stderr).not.toMatch(/xl: /);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Domain-0\s+0\s+0\s+0\s+r-----/);
@@ -44,8 +52,10 @@ describe('hyperlab host', () => {
   });
 
   it('two pv and one hvm teaching-OS domains at once; xl sched-credit and mem-set act on them', () => {
-    const r = host(['--mem', '256M', 'examples/teaching-os-pv.cfg', 'examples/teaching-os-pv2.cfg', 'examples/teaching-os-hvm.cfg'],
-      'sleep 2\nsched-credit -d tos-pv -w 512\nsched-credit\nmem-set tos-pv2 8\nsleep 2\nlist\nconsole tos-pv2\nconsole tos-hvm\n');
+    const r = host(
+      ['--mem', '256M', 'examples/teaching-os-pv.cfg', 'examples/teaching-os-pv2.cfg', 'examples/teaching-os-hvm.cfg'],
+      'sleep 2\nsched-credit -d tos-pv -w 512\nsched-credit\nmem-set tos-pv2 8\nsleep 2\nlist\nconsole tos-pv2\nconsole tos-hvm\n',
+    );
     expect(r.stderr).not.toMatch(/xl: /);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/tos-pv\s+1\s+512\s+0/);

@@ -94,7 +94,10 @@ export async function runHost(args: HostArgs): Promise<number> {
 
 /** Run one command line; false if it failed (the message is printed). */
 async function command(ts: Toolstack, line: string, attach?: (domid: number) => Promise<void>): Promise<boolean> {
-  const words = line.trim().split(/\s+/).filter((w) => w !== '');
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   if (words[0] === 'xl') words.shift();
   if (words.length === 0) return true;
   if (words[0] === 'sleep') {
@@ -102,7 +105,10 @@ async function command(ts: Toolstack, line: string, attach?: (domid: number) => 
     return true;
   }
   try {
-    const r = runXl(ts, words, { out: (t) => process.stdout.write(`${t}\n`), readFile: (p) => Buffer.from(readFileOrThrow(p, 'config', MAX_CONFIG_BYTES)).toString('utf8') });
+    const r = runXl(ts, words, {
+      out: (t) => process.stdout.write(`${t}\n`),
+      readFile: (p) => Buffer.from(readFileOrThrow(p, 'config', MAX_CONFIG_BYTES)).toString('utf8'),
+    });
     if (r.attach !== undefined) {
       if (attach) await attach(r.attach);
       else process.stdout.write(String.fromCharCode(...ts.hv.getDomain(r.attach).console));
@@ -147,4 +153,3 @@ async function interactive(ts: Toolstack): Promise<void> {
     rl.prompt();
   }
 }
-

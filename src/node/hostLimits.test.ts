@@ -48,10 +48,12 @@ describe('the host survives what a guest or a config does', () => {
   it('a restart whose kernel is gone leaves the domain shut down with the reason, and the host running (item 7)', async () => {
     const h = newHv();
     let kernelThere = true;
-    const ts = new Toolstack(h, { readFile: (p) => {
-      if (!kernelThere) throw new Error(`cannot read image '${p}': no such file`);
-      return pvKernel;
-    } });
+    const ts = new Toolstack(h, {
+      readFile: (p) => {
+        if (!kernelThere) throw new Error(`cannot read image '${p}': no such file`);
+        return pvKernel;
+      },
+    });
     const other = ts.createFrom(cfg('other'));
     const d = ts.createFrom(cfg('rebooter', 'on_reboot = "restart"'));
     kernelThere = false;
@@ -86,7 +88,8 @@ describe('the host survives what a guest or a config does', () => {
     const h = newHv(256);
     const per = 8;
     for (let i = 0; i < MAX_VCPU_SLOTS / per; i++) h.createDomain(cfg(`d${i}`, `vcpus = ${per}`), { kernel: pvKernel });
-    const n = h.domains.size, free = h.memory.nrFree;
+    const n = h.domains.size,
+      free = h.memory.nrFree;
     expect(() => h.createDomain(cfg('one-too-many'), { kernel: pvKernel })).toThrow(/too many vCPUs on this host: 1 asked, 0 of 256 free/);
     expect(h.domains.size).toBe(n);
     expect(h.memory.nrFree).toBe(free);
@@ -96,7 +99,12 @@ describe('the host survives what a guest or a config does', () => {
   it('a create that fails half way leaves nothing behind (item 10)', () => {
     const h = newHv();
     let starts = 0;
-    const failing: VcpuHost = { start: () => { if (++starts === 2) throw new Error('worker failed to start'); return { terminate: () => {} }; } };
+    const failing: VcpuHost = {
+      start: () => {
+        if (++starts === 2) throw new Error('worker failed to start');
+        return { terminate: () => {} };
+      },
+    };
     (h as unknown as { host: VcpuHost }).host = failing;
     const free = h.memory.nrFree;
     expect(() => h.createDomain(cfg('half', 'vcpus = 2'), { kernel: pvKernel })).toThrow(/worker failed to start/);

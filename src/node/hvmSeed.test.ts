@@ -16,7 +16,17 @@ afterEach(() => hv?.shutdownHost());
 /** The rng-seed in the device tree the first vCPU of a new hvm domain is handed (a1). */
 function seedOf(icountShift: number | undefined): Uint8Array {
   let boot: VcpuBoot | undefined;
-  hv = new Hypervisor({ memoryMiB: 32, pcpus: 1, host: { start: (b) => { boot = b; return { terminate: () => {} }; } }, ...(icountShift !== undefined ? { icountShift } : {}) });
+  hv = new Hypervisor({
+    memoryMiB: 32,
+    pcpus: 1,
+    host: {
+      start: (b) => {
+        boot = b;
+        return { terminate: () => {} };
+      },
+    },
+    ...(icountShift !== undefined ? { icountShift } : {}),
+  });
   const d = hv.createDomain(parseXlConfig('name = "h"\ntype = "hvm"\nmemory = 8\nkernel = "k"'), { kernel: Uint8Array.of(0x6f, 0, 0, 0) });
   const fdtAddr = boot!.args[1];
   const off = d.p2m.get((fdtAddr - d.ramBase) >>> 12) * 4096 + (fdtAddr & 0xfff);

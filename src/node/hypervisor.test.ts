@@ -17,7 +17,12 @@ let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
 
 function host(opts: { pcpus?: number; icountShift?: number; memoryMiB?: number } = {}): Hypervisor {
-  hv = new Hypervisor({ memoryMiB: opts.memoryMiB ?? 64, pcpus: opts.pcpus ?? 2, host: nodeVcpuHost(ensureBundleSync()), ...(opts.icountShift !== undefined ? { icountShift: opts.icountShift } : {}) });
+  hv = new Hypervisor({
+    memoryMiB: opts.memoryMiB ?? 64,
+    pcpus: opts.pcpus ?? 2,
+    host: nodeVcpuHost(ensureBundleSync()),
+    ...(opts.icountShift !== undefined ? { icountShift: opts.icountShift } : {}),
+  });
   hv.start();
   return hv;
 }
@@ -63,7 +68,12 @@ describe('hypervisor with vCPU workers', () => {
   it('refuses a domain that does not fit in free memory, and loses nothing', () => {
     const h = host({ memoryMiB: 24 });
     const free0 = h.memory.nrFree;
-    expect(() => h.createDomain(config('big', 'hello.elf').constructor === Object ? { ...config('big', 'hello.elf'), memory: 32, maxmem: 32 } : config('big', 'hello.elf'), { kernel: readFileSync(guestImage('hello')) })).toThrow(/not enough free memory/);
+    expect(() =>
+      h.createDomain(
+        config('big', 'hello.elf').constructor === Object ? { ...config('big', 'hello.elf'), memory: 32, maxmem: 32 } : config('big', 'hello.elf'),
+        { kernel: readFileSync(guestImage('hello')) },
+      ),
+    ).toThrow(/not enough free memory/);
     expect(h.memory.nrFree).toBe(free0);
   });
 
@@ -109,7 +119,8 @@ describe('hypervisor with vCPU workers', () => {
     const inner = nodeVcpuHost(ensureBundleSync());
     let first = true;
     hv = new Hypervisor({
-      memoryMiB: 64, pcpus: 2,
+      memoryMiB: 64,
+      pcpus: 2,
       host: {
         start(boot, onError) {
           const w = inner.start(boot, onError);

@@ -23,12 +23,20 @@ afterEach(() => hv?.shutdownHost());
  */
 function sleeperImage(): Uint8Array {
   const w = [
-    ...li(28, 0x0200_bff8), ...li(29, 0x0200_4000), ...li(18, COUNT),
-    assemble('addi', { rd: 5, imm: 0x80 }), assemble('csrrs', { rs1: 5, csr: 0x304 }), // mie.MTIE
+    ...li(28, 0x0200_bff8),
+    ...li(29, 0x0200_4000),
+    ...li(18, COUNT),
+    assemble('addi', { rd: 5, imm: 0x80 }),
+    assemble('csrrs', { rs1: 5, csr: 0x304 }), // mie.MTIE
   ];
   const top = w.length;
   w.push(assemble('lw', { rd: 6, rs1: 28, imm: 0 }), assemble('addi', { rd: 6, rs1: 6, imm: 2000 }));
-  w.push(assemble('addi', { rd: 7, imm: -1 }), assemble('sw', { rs1: 29, rs2: 7, imm: 4 }), assemble('sw', { rs1: 29, rs2: 6, imm: 0 }), assemble('sw', { rs1: 29, rs2: 0, imm: 4 }));
+  w.push(
+    assemble('addi', { rd: 7, imm: -1 }),
+    assemble('sw', { rs1: 29, rs2: 7, imm: 4 }),
+    assemble('sw', { rs1: 29, rs2: 6, imm: 0 }),
+    assemble('sw', { rs1: 29, rs2: 0, imm: 4 }),
+  );
   w.push(assemble('wfi'));
   w.push(assemble('lw', { rd: 6, rs1: 18, imm: 0 }), assemble('addi', { rd: 6, rs1: 6, imm: 1 }), assemble('sw', { rs1: 18, rs2: 6, imm: 0 }));
   w.push(assemble('jal', { imm: (top - w.length) * 4 }));
@@ -44,7 +52,8 @@ describe('waiting in place', () => {
     const wakeups = (): number => mem.u32(COUNT);
     while (wakeups() < 50) await sleep(5);
     const [n0, cpu0, t0] = [wakeups(), d.cpuNs, performance.now()];
-    let parked = 0, blocked = 0;
+    let parked = 0,
+      blocked = 0;
     for (let i = 0; i < 100; i++) {
       await sleep(3);
       if (d.vcpus[0]!.runstate === Runstate.RUNNING && d.vcpus[0]!.isParked()) parked++;

@@ -47,8 +47,7 @@ describe('qemuArgs', () => {
   it('boots the image on virt without firmware, serial on stdio, the RV32IMA CPU', () => {
     const args = qemuArgs('x.elf', { memMiB: 64, extraArgs: ['-icount', 'shift=0'] });
     expect(args.join(' ')).toBe(
-      `-machine virt -bios none -m 64M -smp 1 -cpu ${QEMU_CPU_RV32IMA} -display none ` +
-        '-serial stdio -monitor none -no-reboot -kernel x.elf -icount shift=0',
+      `-machine virt -bios none -m 64M -smp 1 -cpu ${QEMU_CPU_RV32IMA} -display none ` + '-serial stdio -monitor none -no-reboot -kernel x.elf -icount shift=0',
     );
     expect(qemuArgs('x.elf', { cpu: null })).not.toContain('-cpu');
     expect(qemuArgs('x.elf')).toContain('128M');

@@ -23,8 +23,7 @@ import { performance } from 'node:perf_hooks';
  * Pass `cpu: null` to run QEMU's default CPU instead.
  */
 export const QEMU_CPU_RV32IMA =
-  'rv32,c=false,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false,' +
-  'debug=false,marchid=0,mimpid=0,priv_spec=v1.12.0';
+  'rv32,c=false,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false,' + 'debug=false,marchid=0,mimpid=0,priv_spec=v1.12.0';
 
 export interface QemuRunOptions {
   /** QEMU -cpu value; default QEMU_CPU_RV32IMA, null for QEMU's own default CPU. */
@@ -86,16 +85,24 @@ export function qemuAvailable(): boolean {
  */
 export function qemuArgs(image: string, opts: QemuRunOptions = {}, serialFile?: string): string[] {
   return [
-    '-machine', 'virt',
-    '-bios', 'none',
-    '-m', `${opts.memMiB ?? 128}M`,
-    '-smp', '1',
+    '-machine',
+    'virt',
+    '-bios',
+    'none',
+    '-m',
+    `${opts.memMiB ?? 128}M`,
+    '-smp',
+    '1',
     ...(opts.cpu === null ? [] : ['-cpu', opts.cpu ?? QEMU_CPU_RV32IMA]),
-    '-display', 'none',
-    '-serial', serialFile !== undefined ? `file:${serialFile}` : 'stdio',
-    '-monitor', 'none',
+    '-display',
+    'none',
+    '-serial',
+    serialFile !== undefined ? `file:${serialFile}` : 'stdio',
+    '-monitor',
+    'none',
     '-no-reboot',
-    '-kernel', image,
+    '-kernel',
+    image,
     ...(opts.extraArgs ?? []),
   ];
 }

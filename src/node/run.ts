@@ -53,7 +53,7 @@ export function readFileOrThrow(path: string, what: string, maxBytes = 1 << 30):
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${what} '${path}': ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`);
+    throw new UsageError(`cannot read ${what} '${path}': ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

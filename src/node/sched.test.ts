@@ -54,7 +54,9 @@ describe('credit scheduler with real domains', () => {
     h.pinVcpu(a.domid, 0, 0b10);
     h.pinVcpu(b.domid, 0, 0b10);
     const t0 = h.now();
-    await until(() => h.sliceTrace.since(t0).filter((r) => r.domid === a.domid).length >= 5 && h.sliceTrace.since(t0).filter((r) => r.domid === b.domid).length >= 5);
+    await until(
+      () => h.sliceTrace.since(t0).filter((r) => r.domid === a.domid).length >= 5 && h.sliceTrace.since(t0).filter((r) => r.domid === b.domid).length >= 5,
+    );
     const pinned = h.sliceTrace.since(t0).filter((r) => r.domid === a.domid || r.domid === b.domid);
     // A slice granted before the pin may still end after t0 on pCPU 0; later ones may not.
     expect(pinned.filter((r) => r.startNs >= t0).every((r) => r.pcpu === 1)).toBe(true);

@@ -21,7 +21,7 @@ const out = (d: Domain): string => consoleText(d, { lf: true });
 const waitFor = (d: Domain, re: RegExp, from: number): Promise<RegExpMatchArray> => waitForConsole(d, re, { from, lf: true });
 
 describe('xenstore from a pv guest (teaching OS `xs`)', () => {
-  it('reads and writes its nodes, sees watches fire, retries a conflicting transaction, and is refused other domains\' nodes', async () => {
+  it("reads and writes its nodes, sees watches fire, retries a conflicting transaction, and is refused other domains' nodes", async () => {
     hv = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
     hv.start();
     const ts = new Toolstack(hv, { readFile: () => readFileSync(guestImage('teaching-os-pv')) });

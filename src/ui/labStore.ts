@@ -12,9 +12,7 @@ import type { DomainView, Lab, LabPhase } from '../web/page/lab';
 import type { StatsHistory } from '../web/page/statsHistory';
 
 export type CatalogState =
-  | { readonly status: 'loading' }
-  | { readonly status: 'ready'; readonly guests: readonly GuestFile[] }
-  | { readonly status: 'error'; readonly error: string };
+  { readonly status: 'loading' } | { readonly status: 'ready'; readonly guests: readonly GuestFile[] } | { readonly status: 'error'; readonly error: string };
 
 /** Where a create was asked from: its error is shown there. */
 export type CreateSource = 'preset' | 'editor' | 'upload';

@@ -38,7 +38,14 @@ function hostSettings(params: URLSearchParams): HostSettings {
  * Start the hypervisor (its worker loads while the guest list is fetched) and create the
  * startup domains: their images load side by side, their domids follow the list's order.
  */
-async function boot(lab: Lab, store: LabStore, shell: Dom0Shell, params: URLSearchParams, isolation: IsolationStatus, catalog: Promise<GuestFile[]>): Promise<void> {
+async function boot(
+  lab: Lab,
+  store: LabStore,
+  shell: Dom0Shell,
+  params: URLSearchParams,
+  isolation: IsolationStatus,
+  catalog: Promise<GuestFile[]>,
+): Promise<void> {
   if (!isolation.isolated) {
     await catalog;
     lab.fail('the page is not cross-origin isolated, so it has no SharedArrayBuffer for machine memory (see the notice above)');
@@ -54,7 +61,13 @@ async function boot(lab: Lab, store: LabStore, shell: Dom0Shell, params: URLSear
     return;
   }
   const asked = params.get('boot');
-  const names = asked !== null ? asked.split(',').map((s) => s.trim()).filter(Boolean) : defaultScenario(guests);
+  const names =
+    asked !== null
+      ? asked
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : defaultScenario(guests);
   await Promise.all(names.map((name) => store.getState().actions.createPreset(name)));
   // The default scenario shows a newcomer what Domain-0 is for.
   if (asked === null && names.length > 0) shell.input('xl list\r');

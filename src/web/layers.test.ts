@@ -26,7 +26,9 @@ function importsOf(folder: string): { file: string; reaches: string }[] {
 }
 
 const bad = (folder: string, forbidden: readonly string[]): string[] =>
-  importsOf(folder).filter((i) => forbidden.includes(i.reaches)).map((i) => `${i.file} imports from ${i.reaches}/`);
+  importsOf(folder)
+    .filter((i) => forbidden.includes(i.reaches))
+    .map((i) => `${i.file} imports from ${i.reaches}/`);
 
 describe('src/web layers', () => {
   it('the page never imports the worker side', () => {

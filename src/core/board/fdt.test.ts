@@ -24,23 +24,20 @@ function dtcDecode(dtb: Uint8Array): string | undefined {
 function sampleTree(): FdtNode {
   const ph = new PhandleAllocator();
   const intc = ph.next();
-  return node('', [
-    prop.u32('#address-cells', 2),
-    prop.u32('#size-cells', 2),
-    prop.string('model', 'test,board'),
-  ], [
-    node('intc', [prop.u32('phandle', intc), prop.empty('interrupt-controller')]),
-    node('memory@80000000', [
-      prop.string('device_type', 'memory'),
-      prop.u64Pairs('reg', [[0x8000_0000, 0x800_0000]]),
-    ]),
-    node('dev@1000', [
-      prop.u64Pairs('reg', [[0x1000, 0x100]]),
-      prop.strings('compatible', ['vendor,a', 'vendor,b']),
-      prop.u32s('interrupts-extended', [intc, 3, intc, 7]),
-      prop.u64('big', 0x1_2345_6789),
-    ]),
-  ]);
+  return node(
+    '',
+    [prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.string('model', 'test,board')],
+    [
+      node('intc', [prop.u32('phandle', intc), prop.empty('interrupt-controller')]),
+      node('memory@80000000', [prop.string('device_type', 'memory'), prop.u64Pairs('reg', [[0x8000_0000, 0x800_0000]])]),
+      node('dev@1000', [
+        prop.u64Pairs('reg', [[0x1000, 0x100]]),
+        prop.strings('compatible', ['vendor,a', 'vendor,b']),
+        prop.u32s('interrupts-extended', [intc, 3, intc, 7]),
+        prop.u64('big', 0x1_2345_6789),
+      ]),
+    ],
+  );
 }
 
 describe('encodeFdt', () => {

@@ -103,7 +103,10 @@ export const prop = {
   /** Pairs of u64s, e.g. reg = <addr-hi addr-lo size-hi size-lo ...> with 2/2 cells. */
   u64Pairs: (name: string, pairs: readonly (readonly [number, number])[]): FdtProp => ({
     name,
-    value: cellsToBytes(pairs.flatMap(([a, b]) => [...u64Cells(a, name), ...u64Cells(b, name)]), name),
+    value: cellsToBytes(
+      pairs.flatMap(([a, b]) => [...u64Cells(a, name), ...u64Cells(b, name)]),
+      name,
+    ),
   }),
   string: (name: string, s: string): FdtProp => ({ name, value: stringList([s], name) }),
   strings: (name: string, list: readonly string[]): FdtProp => ({ name, value: stringList(list, name) }),
@@ -204,8 +207,18 @@ export function encodeFdt(root: FdtNode, options: EncodeFdtOptions = {}): Uint8A
   const total = offStrings + strings.length;
 
   const out = new ByteSink();
-  for (const v of [FDT_MAGIC, total, offStruct, offStrings, offRsvmap, FDT_VERSION,
-    FDT_LAST_COMP_VERSION, checkU32(options.bootCpuid ?? 0, 'boot cpuid'), strings.length, struct.length]) {
+  for (const v of [
+    FDT_MAGIC,
+    total,
+    offStruct,
+    offStrings,
+    offRsvmap,
+    FDT_VERSION,
+    FDT_LAST_COMP_VERSION,
+    checkU32(options.bootCpuid ?? 0, 'boot cpuid'),
+    strings.length,
+    struct.length,
+  ]) {
     out.u32(v);
   }
   for (const r of reservations) {

@@ -4,10 +4,7 @@
  * offset and length so that a malformed blob gives an FdtError and nothing else.
  * Used by tests and by the UI to show the tree a guest booted with.
  */
-import {
-  FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_HEADER_SIZE, FDT_MAGIC, FDT_NOP, FDT_PROP,
-  type FdtNode, type FdtProp, type FdtReservation,
-} from './fdt';
+import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_HEADER_SIZE, FDT_MAGIC, FDT_NOP, FDT_PROP, type FdtNode, type FdtProp, type FdtReservation } from './fdt';
 
 export class FdtError extends Error {
   override readonly name = 'FdtError';
@@ -26,8 +23,13 @@ export function decodeFdt(bytes: Uint8Array): DecodedFdt {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const word = (off: number) => view.getUint32(off);
   if (word(0) !== FDT_MAGIC) throw new FdtError('not a device tree blob (bad magic)');
-  const total = word(4), offStruct = word(8), offStrings = word(12), offRsv = word(16);
-  const version = word(20), lastComp = word(24), bootCpuid = word(28);
+  const total = word(4),
+    offStruct = word(8),
+    offStrings = word(12),
+    offRsv = word(16);
+  const version = word(20),
+    lastComp = word(24),
+    bootCpuid = word(28);
   const sizeStrings = word(32);
   if (total > bytes.length) throw new FdtError(`totalsize ${total} exceeds the ${bytes.length}-byte blob`);
   if (lastComp > 17 || version < 16) throw new FdtError(`unsupported DTB version ${version}`);

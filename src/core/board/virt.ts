@@ -90,10 +90,7 @@ export class VirtMachine {
     this.bus = new Bus(opts.ramBuffer ? { ...busOpts, buffer: opts.ramBuffer } : busOpts);
     this.hart = new Hart(this.bus, 0);
     const hart = this.hart;
-    this.clock =
-      opts.icountShift === undefined
-        ? new RealTimeClock()
-        : new InstructionCountClock({ instret: () => hart.retired(), shift: opts.icountShift });
+    this.clock = opts.icountShift === undefined ? new RealTimeClock() : new InstructionCountClock({ instret: () => hart.retired(), shift: opts.icountShift });
     this.plic = new Plic({ harts: [hart] });
     const onConsole = opts.onConsole;
     this.uart = new Uart16550({
@@ -109,8 +106,7 @@ export class VirtMachine {
       harts: 1,
       ...(opts.bootargs !== undefined ? { bootargs: opts.bootargs } : {}),
       ...(this.initrdRange ? { initrd: this.initrdRange } : {}),
-      ...(opts.rngSeed !== undefined ? { rngSeed: opts.rngSeed }
-        : opts.icountShift !== undefined ? { rngSeed: ICOUNT_RNG_SEED } : {}),
+      ...(opts.rngSeed !== undefined ? { rngSeed: opts.rngSeed } : opts.icountShift !== undefined ? { rngSeed: ICOUNT_RNG_SEED } : {}),
     });
     const top = M.VIRT_DRAM_BASE + memSize;
     this.fdtAddr = Math.floor((top - fdt.length) / 0x20_0000) * 0x20_0000;
@@ -121,17 +117,22 @@ export class VirtMachine {
     // next_addr is what riscv_load_kernel returned, the image's lowest load address.
     const startAddr = M.VIRT_DRAM_BASE;
     const nextAddr = Math.min(...this.image.segments.map((s) => s.paddr));
-    const devices = attachVirtDevices(this.bus, hart, {
-      clock: this.clock,
-      uart: this.uart,
-      onFinish: (e) => {
-        this.finished = e;
-        hart.requestStop();
+    const devices = attachVirtDevices(
+      this.bus,
+      hart,
+      {
+        clock: this.clock,
+        uart: this.uart,
+        onFinish: (e) => {
+          this.finished = e;
+          hart.requestStop();
+        },
+        rtcSource: opts.rtcSource ?? (opts.icountShift === undefined ? hostNanosecondSource() : clockNanosecondSource(this.clock)),
+        boot: { startAddr, fdtAddr: this.fdtAddr, nextAddr },
+        tick: () => this.uart.update(),
       },
-      rtcSource: opts.rtcSource ?? (opts.icountShift === undefined ? hostNanosecondSource() : clockNanosecondSource(this.clock)),
-      boot: { startAddr, fdtAddr: this.fdtAddr, nextAddr },
-      tick: () => this.uart.update(),
-    }, this.plic);
+      this.plic,
+    );
     this.clint = devices.clint;
     this.finisher = devices.finisher;
     this.rtc = devices.rtc;

@@ -43,10 +43,14 @@ export function attachVirtDevices(bus: Bus, hart: Hart, o: VirtDeviceOptions, pl
   const clint = new Clint({ harts: [hart], clock: o.clock, mtimeFromClock: o.mtimeFromClock ?? false });
   const finisher = new SifiveTest({ onFinish: o.onFinish });
   const rtc = new GoldfishRtc({ irq: plic.irqLine(M.VIRT_RTC_IRQ), source: o.rtcSource });
-  const virtio = Array.from({ length: M.VIRT_VIRTIO_COUNT }, (_, i) => new VirtioMmioTransport({
-    name: `virtio${i}`,
-    irq: plic.irqLine(M.VIRT_VIRTIO_IRQ + i),
-  }));
+  const virtio = Array.from(
+    { length: M.VIRT_VIRTIO_COUNT },
+    (_, i) =>
+      new VirtioMmioTransport({
+        name: `virtio${i}`,
+        irq: plic.irqLine(M.VIRT_VIRTIO_IRQ + i),
+      }),
+  );
   const mrom = new Mrom({ contents: virtMromContents(o.boot) });
   bus.attach(M.VIRT_MROM_BASE, mrom);
   bus.attach(M.VIRT_TEST_BASE, finisher);

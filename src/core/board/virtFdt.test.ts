@@ -35,8 +35,7 @@ describe('buildVirtFdt', () => {
     const plic = findNode(root, '/soc/plic@c000000')!;
     expect(getU32(plic, 'riscv,ndev')).toBe(95);
     expect(getU32s(plic, 'interrupts-extended')).toEqual([intc0, 11, intc0, 9, intc1, 11, intc1, 9]);
-    expect(getU32s(findNode(root, '/soc/clint@2000000')!, 'interrupts-extended'))
-      .toEqual([intc0, 3, intc0, 7, intc1, 3, intc1, 7]);
+    expect(getU32s(findNode(root, '/soc/clint@2000000')!, 'interrupts-extended')).toEqual([intc0, 3, intc0, 7, intc1, 3, intc1, 7]);
     const serial = findNode(root, '/soc/serial@10000000')!;
     expect(getU32(serial, 'interrupt-parent')).toBe(getU32(plic, 'phandle'));
     expect(getU32(serial, 'clock-frequency')).toBe(0x384000);
@@ -57,9 +56,12 @@ describe('buildVirtFdt', () => {
       expect(getU32s(v, 'reg')).toEqual([0, 0x1000_0000 + n * 0x1000, 0, 0x1000]);
     }
     expect(findNode(root, '/soc')!.children.map((c) => c.name)).toEqual([
-      'rtc@101000', 'serial@10000000', 'test@100000',
+      'rtc@101000',
+      'serial@10000000',
+      'test@100000',
       ...[8, 7, 6, 5, 4, 3, 2, 1].map((n) => `virtio_mmio@1000${n}000`),
-      'plic@c000000', 'clint@2000000',
+      'plic@c000000',
+      'clint@2000000',
     ]);
     const chosen = findNode(root, '/chosen')!;
     expect(getString(chosen, 'stdout-path')).toBe('/soc/serial@10000000');
@@ -144,10 +146,14 @@ const NOT_MODELLED = ['/pmu', '/fw-cfg@10100000', '/flash@20000000', '/platform-
 
 /** Paths of QEMU's nodes that we lack, and children that come in a different order. */
 function compareNodeSets(ours: FdtNode, qemu: FdtNode): { missing: string[]; misordered: string[] } {
-  const missing: string[] = [], misordered: string[] = [];
+  const missing: string[] = [],
+    misordered: string[] = [];
   const walk = (q: FdtNode, path: string) => {
     const o = path === '' ? ours : findNode(ours, path);
-    if (!o) { missing.push(path); return; }
+    if (!o) {
+      missing.push(path);
+      return;
+    }
     const shared = q.children.map((c) => c.name).filter((n) => o.children.some((c) => c.name === n));
     if (JSON.stringify(shared) !== JSON.stringify(o.children.map((c) => c.name))) misordered.push(path || '/');
     for (const c of q.children) walk(c, `${path}/${c.name}`);
@@ -158,21 +164,28 @@ function compareNodeSets(ours: FdtNode, qemu: FdtNode): { missing: string[]; mis
 
 function compareWithQemu(ours: FdtNode, qemu: FdtNode): string[] {
   const problems: string[] = [];
-  const ourPh = phandlePaths(ours), qemuPh = phandlePaths(qemu);
+  const ourPh = phandlePaths(ours),
+    qemuPh = phandlePaths(qemu);
   const walk = (o: FdtNode, path: string) => {
     const q = path === '' ? qemu : findNode(qemu, path);
-    if (!q) { problems.push(`${path}: missing in QEMU`); return; }
+    if (!q) {
+      problems.push(`${path}: missing in QEMU`);
+      return;
+    }
     const leaf = o.name.split('@')[0]!;
     for (const p of o.props) {
       if (SKIP.has(p.name)) continue;
       if (OURS_ONLY.has(`${p.name}@${leaf}`)) continue;
       const qp = getProp(q, p.name);
-      if (!qp) { problems.push(`${path} ${p.name}: QEMU has none`); continue; }
+      if (!qp) {
+        problems.push(`${path} ${p.name}: QEMU has none`);
+        continue;
+      }
       const period = REFERENCES[p.name];
       if (period) {
-        const resolve = (cells: number[], map: Map<number, string>) =>
-          cells.map((c, i) => (i % period === 0 ? map.get(c) ?? `?${c}` : c));
-        const a = resolve(getU32s(o, p.name)!, ourPh), b = resolve(getU32s(q, p.name)!, qemuPh);
+        const resolve = (cells: number[], map: Map<number, string>) => cells.map((c, i) => (i % period === 0 ? (map.get(c) ?? `?${c}`) : c));
+        const a = resolve(getU32s(o, p.name)!, ourPh),
+          b = resolve(getU32s(q, p.name)!, qemuPh);
         if (JSON.stringify(a) !== JSON.stringify(b)) problems.push(`${path} ${p.name}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
       } else if (Buffer.compare(Buffer.from(p.value), Buffer.from(qp.value)) !== 0) {
         problems.push(`${path} ${p.name}: values differ`);
@@ -199,16 +212,36 @@ describe('buildVirtFdt against QEMU', () => {
         writeFileSync(join(dir, 'kernel.bin'), new Uint8Array(4096));
         writeFileSync(join(dir, 'initrd.img'), new Uint8Array(100));
         const dtbPath = join(dir, 'virt.dtb');
-        execFileSync('qemu-system-riscv32', [
-          '-machine', `virt,dumpdtb=${dtbPath}`, '-bios', 'none', '-m', '256M', '-smp', String(harts),
-          '-kernel', join(dir, 'kernel.bin'), '-initrd', join(dir, 'initrd.img'),
-          '-append', 'console=ttyS0 earlycon', '-display', 'none',
-        ], { stdio: 'ignore' });
+        execFileSync(
+          'qemu-system-riscv32',
+          [
+            '-machine',
+            `virt,dumpdtb=${dtbPath}`,
+            '-bios',
+            'none',
+            '-m',
+            '256M',
+            '-smp',
+            String(harts),
+            '-kernel',
+            join(dir, 'kernel.bin'),
+            '-initrd',
+            join(dir, 'initrd.img'),
+            '-append',
+            'console=ttyS0 earlycon',
+            '-display',
+            'none',
+          ],
+          { stdio: 'ignore' },
+        );
         const qemu = decodeFdt(new Uint8Array(readFileSync(dtbPath))).root;
         const qchosen = findNode(qemu, '/chosen')!;
         expect(getProp(qchosen, 'rng-seed')!.value.length).toBe(32);
         const ours = buildVirtFdtTree({
-          memBase: 0x8000_0000, memSize: 256 * 1024 * 1024, harts, bootargs: 'console=ttyS0 earlycon',
+          memBase: 0x8000_0000,
+          memSize: 256 * 1024 * 1024,
+          harts,
+          bootargs: 'console=ttyS0 earlycon',
           initrd: { start: getU32(qchosen, 'linux,initrd-start')!, end: getU32(qchosen, 'linux,initrd-end')! },
         });
         expect(compareWithQemu(ours, qemu)).toEqual([]);
@@ -239,12 +272,11 @@ describe('riscv,isa against QEMU', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hyperlab-fdt-'));
     try {
       const dtbPath = join(dir, 'virt.dtb');
-      execFileSync('qemu-system-riscv32', [
-        '-machine', `virt,dumpdtb=${dtbPath}`, '-cpu', QEMU_CPU_RV32IMA, '-bios', 'none', '-display', 'none',
-      ], { stdio: 'ignore' });
+      execFileSync('qemu-system-riscv32', ['-machine', `virt,dumpdtb=${dtbPath}`, '-cpu', QEMU_CPU_RV32IMA, '-bios', 'none', '-display', 'none'], {
+        stdio: 'ignore',
+      });
       const qemu = decodeFdt(new Uint8Array(readFileSync(dtbPath))).root;
-      expect(getString(findNode(buildVirtFdtTree(base), '/cpus/cpu@0')!, 'riscv,isa'))
-        .toBe(getString(findNode(qemu, '/cpus/cpu@0')!, 'riscv,isa'));
+      expect(getString(findNode(buildVirtFdtTree(base), '/cpus/cpu@0')!, 'riscv,isa')).toBe(getString(findNode(qemu, '/cpus/cpu@0')!, 'riscv,isa'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -24,10 +24,25 @@
  * null (none).
  */
 import {
-  VIRT_CLINT_BASE, VIRT_CLINT_SIZE, VIRT_PLIC_BASE, VIRT_PLIC_NUM_SOURCES, VIRT_PLIC_SIZE,
-  VIRT_RTC_BASE, VIRT_RTC_IRQ, VIRT_RTC_SIZE, VIRT_TEST_BASE, VIRT_TEST_SIZE, VIRT_TIMEBASE_FREQ,
-  VIRT_UART0_BASE, VIRT_UART0_CLOCK, VIRT_UART0_IRQ, VIRT_UART0_SIZE, VIRT_VIRTIO_BASE,
-  VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ, VIRT_VIRTIO_SIZE,
+  VIRT_CLINT_BASE,
+  VIRT_CLINT_SIZE,
+  VIRT_PLIC_BASE,
+  VIRT_PLIC_NUM_SOURCES,
+  VIRT_PLIC_SIZE,
+  VIRT_RTC_BASE,
+  VIRT_RTC_IRQ,
+  VIRT_RTC_SIZE,
+  VIRT_TEST_BASE,
+  VIRT_TEST_SIZE,
+  VIRT_TIMEBASE_FREQ,
+  VIRT_UART0_BASE,
+  VIRT_UART0_CLOCK,
+  VIRT_UART0_IRQ,
+  VIRT_UART0_SIZE,
+  VIRT_VIRTIO_BASE,
+  VIRT_VIRTIO_COUNT,
+  VIRT_VIRTIO_IRQ,
+  VIRT_VIRTIO_SIZE,
 } from './memoryMap';
 import { encodeFdt, node, PhandleAllocator, prop, type FdtNode } from './fdt';
 import { IRQ_MEIP, IRQ_MSIP, IRQ_MTIP, IRQ_SEIP } from '../bus/mmio';
@@ -87,37 +102,47 @@ export function buildVirtFdtTree(opts: VirtFdtOptions): FdtNode {
   const cpuPh = harts.map(() => ph.next());
   const intcPh = harts.map(() => ph.next());
   const cpuNodes = harts.map((h) =>
-    node(`cpu@${h}`, [
-      prop.u32('phandle', cpuPh[h]!),
-      prop.string('device_type', 'cpu'),
-      prop.u32('reg', h),
-      prop.string('status', 'okay'),
-      prop.string('compatible', 'riscv'),
-      prop.string('riscv,isa', isa),
-      prop.string('mmu-type', 'riscv,sv32'),
-    ], [
-      node('interrupt-controller', [
-        prop.u32('#interrupt-cells', 1),
-        prop.u32('#address-cells', 0),
-        prop.empty('interrupt-controller'),
-        prop.string('compatible', 'riscv,cpu-intc'),
-        prop.u32('phandle', intcPh[h]!),
-      ]),
-    ]));
+    node(
+      `cpu@${h}`,
+      [
+        prop.u32('phandle', cpuPh[h]!),
+        prop.string('device_type', 'cpu'),
+        prop.u32('reg', h),
+        prop.string('status', 'okay'),
+        prop.string('compatible', 'riscv'),
+        prop.string('riscv,isa', isa),
+        prop.string('mmu-type', 'riscv,sv32'),
+      ],
+      [
+        node('interrupt-controller', [
+          prop.u32('#interrupt-cells', 1),
+          prop.u32('#address-cells', 0),
+          prop.empty('interrupt-controller'),
+          prop.string('compatible', 'riscv,cpu-intc'),
+          prop.u32('phandle', intcPh[h]!),
+        ]),
+      ],
+    ),
+  );
   // create_fdt_socket_cpus also writes the cpu-map: one cluster per socket.
-  const cpuMap = node('cpu-map', [], [
-    node('cluster0', [], harts.map((h) => node(`core${h}`, [prop.u32('cpu', cpuPh[h]!)]))),
-  ]);
-  const cpus = node('cpus', [
-    prop.u32('#address-cells', 1),
-    prop.u32('#size-cells', 0),
-    prop.u32('timebase-frequency', VIRT_TIMEBASE_FREQ),
-  ], [...cpuNodes, cpuMap]);
+  const cpuMap = node(
+    'cpu-map',
+    [],
+    [
+      node(
+        'cluster0',
+        [],
+        harts.map((h) => node(`core${h}`, [prop.u32('cpu', cpuPh[h]!)])),
+      ),
+    ],
+  );
+  const cpus = node(
+    'cpus',
+    [prop.u32('#address-cells', 1), prop.u32('#size-cells', 0), prop.u32('timebase-frequency', VIRT_TIMEBASE_FREQ)],
+    [...cpuNodes, cpuMap],
+  );
 
-  const memory = node(`memory@${hex(opts.memBase)}`, [
-    prop.string('device_type', 'memory'),
-    prop.u64Pairs('reg', [[opts.memBase, opts.memSize]]),
-  ]);
+  const memory = node(`memory@${hex(opts.memBase)}`, [prop.string('device_type', 'memory'), prop.u64Pairs('reg', [[opts.memBase, opts.memSize]])]);
 
   const plicPh = ph.next();
   const testPh = ph.next();
@@ -156,57 +181,47 @@ export function buildVirtFdtTree(opts: VirtFdtOptions): FdtNode {
     prop.u32('phandle', plicPh),
     prop.u32('riscv,ndev', VIRT_PLIC_NUM_SOURCES - 1),
     prop.u64Pairs('reg', [[VIRT_PLIC_BASE, VIRT_PLIC_SIZE]]),
-    prop.u32s('interrupts-extended', harts.flatMap((h) => [intcPh[h]!, IRQ_MEIP, intcPh[h]!, IRQ_SEIP])),
+    prop.u32s(
+      'interrupts-extended',
+      harts.flatMap((h) => [intcPh[h]!, IRQ_MEIP, intcPh[h]!, IRQ_SEIP]),
+    ),
     prop.empty('interrupt-controller'),
     prop.strings('compatible', ['sifive,plic-1.0.0', 'riscv,plic0']),
     prop.u32('#address-cells', 0),
     prop.u32('#interrupt-cells', 1),
   ]);
   const clint = node(`clint@${hex(VIRT_CLINT_BASE)}`, [
-    prop.u32s('interrupts-extended', harts.flatMap((h) => [intcPh[h]!, IRQ_MSIP, intcPh[h]!, IRQ_MTIP])),
+    prop.u32s(
+      'interrupts-extended',
+      harts.flatMap((h) => [intcPh[h]!, IRQ_MSIP, intcPh[h]!, IRQ_MTIP]),
+    ),
     prop.u64Pairs('reg', [[VIRT_CLINT_BASE, VIRT_CLINT_SIZE]]),
     prop.strings('compatible', ['sifive,clint0', 'riscv,clint0']),
   ]);
-  const soc = node('soc', [
-    prop.u32('#address-cells', 2),
-    prop.u32('#size-cells', 2),
-    prop.string('compatible', 'simple-bus'),
-    prop.empty('ranges'),
-  ], [rtc, uart, test, ...virtio, plic, clint]);
+  const soc = node(
+    'soc',
+    [prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.string('compatible', 'simple-bus'), prop.empty('ranges')],
+    [rtc, uart, test, ...virtio, plic, clint],
+  );
 
   // The finisher doubles as a syscon for Linux's generic poweroff/reboot drivers.
-  const syscon = (name: string, compatible: string, value: number) => node(name, [
-    prop.u32('value', value),
-    prop.u32('offset', 0),
-    prop.u32('regmap', testPh),
-    prop.string('compatible', compatible),
-  ]);
+  const syscon = (name: string, compatible: string, value: number) =>
+    node(name, [prop.u32('value', value), prop.u32('offset', 0), prop.u32('regmap', testPh), prop.string('compatible', compatible)]);
 
   // riscv_load_initrd (QEMU 7.2) writes the initrd bounds as single cells on riscv32.
   const seed = opts.rngSeed === undefined ? randomSeed() : opts.rngSeed;
   const chosen = node('chosen', [
-    ...(opts.initrd ? [
-      prop.u32('linux,initrd-end', opts.initrd.end),
-      prop.u32('linux,initrd-start', opts.initrd.start),
-    ] : []),
+    ...(opts.initrd ? [prop.u32('linux,initrd-end', opts.initrd.end), prop.u32('linux,initrd-start', opts.initrd.start)] : []),
     ...(seed !== null ? [prop.bytes('rng-seed', seed)] : []),
     ...(opts.bootargs !== undefined ? [prop.string('bootargs', opts.bootargs)] : []),
     prop.string('stdout-path', `/soc/serial@${hex(VIRT_UART0_BASE)}`),
   ]);
 
-  return node('', [
-    prop.u32('#address-cells', 2),
-    prop.u32('#size-cells', 2),
-    prop.string('compatible', 'riscv-virtio'),
-    prop.string('model', 'riscv-virtio,qemu'),
-  ], [
-    chosen,
-    syscon('poweroff', 'syscon-poweroff', 0x5555),
-    syscon('reboot', 'syscon-reboot', 0x7777),
-    memory,
-    cpus,
-    soc,
-  ]);
+  return node(
+    '',
+    [prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.string('compatible', 'riscv-virtio'), prop.string('model', 'riscv-virtio,qemu')],
+    [chosen, syscon('poweroff', 'syscon-poweroff', 0x5555), syscon('reboot', 'syscon-reboot', 0x7777), memory, cpus, soc],
+  );
 }
 
 /** The DTB blob to place in guest memory (a1 at boot). */

@@ -11,21 +11,58 @@ import * as S from './status';
 import { pmpWriteAddr, pmpWriteCfg } from './pmp';
 
 export const CSR = {
-  sstatus: 0x100, sie: 0x104, stvec: 0x105, scounteren: 0x106, senvcfg: 0x10a,
-  sscratch: 0x140, sepc: 0x141, scause: 0x142, stval: 0x143, sip: 0x144, satp: 0x180,
-  mstatus: 0x300, misa: 0x301, medeleg: 0x302, mideleg: 0x303, mie: 0x304, mtvec: 0x305,
-  mcounteren: 0x306, menvcfg: 0x30a, mstatush: 0x310, menvcfgh: 0x31a, mcountinhibit: 0x320,
-  mscratch: 0x340, mepc: 0x341, mcause: 0x342, mtval: 0x343, mip: 0x344,
-  pmpcfg0: 0x3a0, pmpaddr0: 0x3b0,
-  mcycle: 0xb00, minstret: 0xb02, mcycleh: 0xb80, minstreth: 0xb82,
-  cycle: 0xc00, time: 0xc01, instret: 0xc02, cycleh: 0xc80, timeh: 0xc81, instreth: 0xc82,
-  mvendorid: 0xf11, marchid: 0xf12, mimpid: 0xf13, mhartid: 0xf14, mconfigptr: 0xf15,
+  sstatus: 0x100,
+  sie: 0x104,
+  stvec: 0x105,
+  scounteren: 0x106,
+  senvcfg: 0x10a,
+  sscratch: 0x140,
+  sepc: 0x141,
+  scause: 0x142,
+  stval: 0x143,
+  sip: 0x144,
+  satp: 0x180,
+  mstatus: 0x300,
+  misa: 0x301,
+  medeleg: 0x302,
+  mideleg: 0x303,
+  mie: 0x304,
+  mtvec: 0x305,
+  mcounteren: 0x306,
+  menvcfg: 0x30a,
+  mstatush: 0x310,
+  menvcfgh: 0x31a,
+  mcountinhibit: 0x320,
+  mscratch: 0x340,
+  mepc: 0x341,
+  mcause: 0x342,
+  mtval: 0x343,
+  mip: 0x344,
+  pmpcfg0: 0x3a0,
+  pmpaddr0: 0x3b0,
+  mcycle: 0xb00,
+  minstret: 0xb02,
+  mcycleh: 0xb80,
+  minstreth: 0xb82,
+  cycle: 0xc00,
+  time: 0xc01,
+  instret: 0xc02,
+  cycleh: 0xc80,
+  timeh: 0xc81,
+  instreth: 0xc82,
+  mvendorid: 0xf11,
+  marchid: 0xf12,
+  mimpid: 0xf13,
+  mhartid: 0xf14,
+  mconfigptr: 0xf15,
 } as const;
 
 /** misa: MXL=1 (32-bit) and the extensions A, I, M, S, U (section 3.1.1). */
 export const MISA_RV32IMA = (1 << 30) | (1 << 0) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
 
-const MIP_SSIP = 1 << 1, MIP_STIP = 1 << 5, MIP_SEIP = 1 << 9;
+const MIP_SSIP = 1 << 1,
+  MIP_STIP = 1 << 5,
+  MIP_SEIP = 1 << 9;
 /** Interrupts that exist: SSI, MSI, STI, MTI, SEI, MEI. */
 const MIE_MASK = 0xaaa;
 /** Only supervisor interrupts can be delegated (section 3.1.8). */
@@ -38,41 +75,83 @@ const HI = 0x1_0000_0000;
 /** Read a CSR. Returns undefined when it does not exist (an illegal instruction). */
 export function csrRead(h: Hart, csr: number): number | undefined {
   switch (csr) {
-    case CSR.sstatus: return h.mstatus & S.SSTATUS_MASK;
-    case CSR.sie: return h.mie & h.mideleg;
-    case CSR.stvec: return h.stvec;
-    case CSR.scounteren: return h.scounteren;
-    case CSR.senvcfg: return h.senvcfg;
-    case CSR.sscratch: return h.sscratch;
-    case CSR.sepc: return h.sepc & ~3;
-    case CSR.scause: return h.scause;
-    case CSR.stval: return h.stval;
-    case CSR.sip: return h.mip & h.mideleg;
-    case CSR.satp: return h.satp;
-    case CSR.mstatus: return h.mstatus;
-    case CSR.misa: return MISA_RV32IMA;
-    case CSR.medeleg: return h.medeleg;
-    case CSR.mideleg: return h.mideleg;
-    case CSR.mie: return h.mie;
-    case CSR.mtvec: return h.mtvec;
-    case CSR.mcounteren: return h.mcounteren;
-    case CSR.menvcfg: return h.menvcfg;
-    case CSR.mstatush: return 0; // SBE = MBE = 0: little-endian
-    case CSR.menvcfgh: return h.menvcfgh;
-    case CSR.mcountinhibit: return h.mcountinhibit;
-    case CSR.mscratch: return h.mscratch;
-    case CSR.mepc: return h.mepc & ~3; // IALIGN=32: bit 1 reads as 0 (3.1.14)
-    case CSR.mcause: return h.mcause;
-    case CSR.mtval: return h.mtval;
-    case CSR.mip: return h.mip;
-    case CSR.mcycle: case CSR.cycle: return counter(h, MCYCLE, 0)[0] | 0;
-    case CSR.mcycleh: case CSR.cycleh: return counter(h, MCYCLE, 0)[1] | 0;
-    case CSR.minstret: case CSR.instret: return counter(h, MINSTRET, 0)[0] | 0;
-    case CSR.minstreth: case CSR.instreth: return counter(h, MINSTRET, 0)[1] | 0;
-    case CSR.time: return h.hooks.readTimeLo() | 0;
-    case CSR.timeh: return h.hooks.readTimeHi() | 0;
-    case CSR.mvendorid: case CSR.marchid: case CSR.mimpid: case CSR.mconfigptr: return 0;
-    case CSR.mhartid: return h.hartid;
+    case CSR.sstatus:
+      return h.mstatus & S.SSTATUS_MASK;
+    case CSR.sie:
+      return h.mie & h.mideleg;
+    case CSR.stvec:
+      return h.stvec;
+    case CSR.scounteren:
+      return h.scounteren;
+    case CSR.senvcfg:
+      return h.senvcfg;
+    case CSR.sscratch:
+      return h.sscratch;
+    case CSR.sepc:
+      return h.sepc & ~3;
+    case CSR.scause:
+      return h.scause;
+    case CSR.stval:
+      return h.stval;
+    case CSR.sip:
+      return h.mip & h.mideleg;
+    case CSR.satp:
+      return h.satp;
+    case CSR.mstatus:
+      return h.mstatus;
+    case CSR.misa:
+      return MISA_RV32IMA;
+    case CSR.medeleg:
+      return h.medeleg;
+    case CSR.mideleg:
+      return h.mideleg;
+    case CSR.mie:
+      return h.mie;
+    case CSR.mtvec:
+      return h.mtvec;
+    case CSR.mcounteren:
+      return h.mcounteren;
+    case CSR.menvcfg:
+      return h.menvcfg;
+    case CSR.mstatush:
+      return 0; // SBE = MBE = 0: little-endian
+    case CSR.menvcfgh:
+      return h.menvcfgh;
+    case CSR.mcountinhibit:
+      return h.mcountinhibit;
+    case CSR.mscratch:
+      return h.mscratch;
+    case CSR.mepc:
+      return h.mepc & ~3; // IALIGN=32: bit 1 reads as 0 (3.1.14)
+    case CSR.mcause:
+      return h.mcause;
+    case CSR.mtval:
+      return h.mtval;
+    case CSR.mip:
+      return h.mip;
+    case CSR.mcycle:
+    case CSR.cycle:
+      return counter(h, MCYCLE, 0)[0] | 0;
+    case CSR.mcycleh:
+    case CSR.cycleh:
+      return counter(h, MCYCLE, 0)[1] | 0;
+    case CSR.minstret:
+    case CSR.instret:
+      return counter(h, MINSTRET, 0)[0] | 0;
+    case CSR.minstreth:
+    case CSR.instreth:
+      return counter(h, MINSTRET, 0)[1] | 0;
+    case CSR.time:
+      return h.hooks.readTimeLo() | 0;
+    case CSR.timeh:
+      return h.hooks.readTimeHi() | 0;
+    case CSR.mvendorid:
+    case CSR.marchid:
+    case CSR.mimpid:
+    case CSR.mconfigptr:
+      return 0;
+    case CSR.mhartid:
+      return h.hartid;
   }
   if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
     const i = (csr - CSR.pmpcfg0) * 4;
@@ -87,41 +166,99 @@ export function csrRead(h: Hart, csr: number): number | undefined {
 /** Write a CSR that exists and is writable. Returns false when it does not exist. */
 export function csrWrite(h: Hart, csr: number, v: number): boolean {
   switch (csr) {
-    case CSR.sstatus: setMstatus(h, (h.mstatus & ~S.SSTATUS_MASK) | (v & S.SSTATUS_MASK)); return true;
-    case CSR.sie: h.mie = (h.mie & ~h.mideleg) | (v & h.mideleg & MIE_MASK); return true;
-    case CSR.stvec: if ((v & 3) < 2) h.stvec = v; return true; // modes 2 and 3 are reserved: keep the old value
-    case CSR.scounteren: h.scounteren = v; return true;
-    case CSR.senvcfg: h.senvcfg = v & 1; return true; // FIOM only
-    case CSR.sscratch: h.sscratch = v; return true;
-    case CSR.sepc: h.sepc = v & ~1; return true;
-    case CSR.scause: h.scause = v; return true;
-    case CSR.stval: h.stval = v; return true;
-    case CSR.sip: h.mipSw = (h.mipSw & ~(h.mideleg & MIP_SSIP)) | (v & h.mideleg & MIP_SSIP); return true;
+    case CSR.sstatus:
+      setMstatus(h, (h.mstatus & ~S.SSTATUS_MASK) | (v & S.SSTATUS_MASK));
+      return true;
+    case CSR.sie:
+      h.mie = (h.mie & ~h.mideleg) | (v & h.mideleg & MIE_MASK);
+      return true;
+    case CSR.stvec:
+      if ((v & 3) < 2) h.stvec = v;
+      return true; // modes 2 and 3 are reserved: keep the old value
+    case CSR.scounteren:
+      h.scounteren = v;
+      return true;
+    case CSR.senvcfg:
+      h.senvcfg = v & 1;
+      return true; // FIOM only
+    case CSR.sscratch:
+      h.sscratch = v;
+      return true;
+    case CSR.sepc:
+      h.sepc = v & ~1;
+      return true;
+    case CSR.scause:
+      h.scause = v;
+      return true;
+    case CSR.stval:
+      h.stval = v;
+      return true;
+    case CSR.sip:
+      h.mipSw = (h.mipSw & ~(h.mideleg & MIP_SSIP)) | (v & h.mideleg & MIP_SSIP);
+      return true;
     case CSR.satp:
       // Only Bare (0) and Sv32 (1) exist on RV32, so every value is legal (4.1.11).
       h.satp = v;
       h.flushTlb();
       return true;
-    case CSR.mstatus: setMstatus(h, v); return true;
-    case CSR.misa: return true; // WARL: the extensions cannot be turned off
-    case CSR.medeleg: h.medeleg = v & MEDELEG_MASK; return true;
-    case CSR.mideleg: h.mideleg = v & MIDELEG_MASK; return true;
-    case CSR.mie: h.mie = v & MIE_MASK; return true;
-    case CSR.mtvec: if ((v & 3) < 2) h.mtvec = v; return true;
-    case CSR.mcounteren: h.mcounteren = v; return true;
-    case CSR.menvcfg: h.menvcfg = v & 1; return true;
-    case CSR.mstatush: return true;
-    case CSR.menvcfgh: return true;
-    case CSR.mcountinhibit: setCountInhibit(h, v & ~2); return true; // bit 1 (TM) is hardwired 0
-    case CSR.mscratch: h.mscratch = v; return true;
-    case CSR.mepc: h.mepc = v & ~1; return true;
-    case CSR.mcause: h.mcause = v; return true;
-    case CSR.mtval: h.mtval = v; return true;
-    case CSR.mip: h.mipSw = (h.mipSw & ~MIP_WRITABLE) | (v & MIP_WRITABLE); h.endBlock = true; return true;
-    case CSR.mcycle: writeCounterHalf(h, MCYCLE, false, v); return true;
-    case CSR.mcycleh: writeCounterHalf(h, MCYCLE, true, v); return true;
-    case CSR.minstret: writeCounterHalf(h, MINSTRET, false, v); return true;
-    case CSR.minstreth: writeCounterHalf(h, MINSTRET, true, v); return true;
+    case CSR.mstatus:
+      setMstatus(h, v);
+      return true;
+    case CSR.misa:
+      return true; // WARL: the extensions cannot be turned off
+    case CSR.medeleg:
+      h.medeleg = v & MEDELEG_MASK;
+      return true;
+    case CSR.mideleg:
+      h.mideleg = v & MIDELEG_MASK;
+      return true;
+    case CSR.mie:
+      h.mie = v & MIE_MASK;
+      return true;
+    case CSR.mtvec:
+      if ((v & 3) < 2) h.mtvec = v;
+      return true;
+    case CSR.mcounteren:
+      h.mcounteren = v;
+      return true;
+    case CSR.menvcfg:
+      h.menvcfg = v & 1;
+      return true;
+    case CSR.mstatush:
+      return true;
+    case CSR.menvcfgh:
+      return true;
+    case CSR.mcountinhibit:
+      setCountInhibit(h, v & ~2);
+      return true; // bit 1 (TM) is hardwired 0
+    case CSR.mscratch:
+      h.mscratch = v;
+      return true;
+    case CSR.mepc:
+      h.mepc = v & ~1;
+      return true;
+    case CSR.mcause:
+      h.mcause = v;
+      return true;
+    case CSR.mtval:
+      h.mtval = v;
+      return true;
+    case CSR.mip:
+      h.mipSw = (h.mipSw & ~MIP_WRITABLE) | (v & MIP_WRITABLE);
+      h.endBlock = true;
+      return true;
+    case CSR.mcycle:
+      writeCounterHalf(h, MCYCLE, false, v);
+      return true;
+    case CSR.mcycleh:
+      writeCounterHalf(h, MCYCLE, true, v);
+      return true;
+    case CSR.minstret:
+      writeCounterHalf(h, MINSTRET, false, v);
+      return true;
+    case CSR.minstreth:
+      writeCounterHalf(h, MINSTRET, true, v);
+      return true;
   }
   if (csr >= CSR.pmpcfg0 && csr < CSR.pmpcfg0 + 4) {
     for (let b = 0; b < 4; b++) pmpWriteCfg(h, (csr - CSR.pmpcfg0) * 4 + b, v >>> (8 * b));
@@ -143,8 +280,10 @@ export function csrWrite(h: Hart, csr: number, v: number): boolean {
 // A CSR write takes effect after the writing instruction has otherwise completed, its own
 // increment included (priv 3.1.10): writes see the count with that instruction retired
 // (`extra` = 1), so the value written is what the next instruction reads.
-const CY = 1, IR = 4;
-const MCYCLE = 0, MINSTRET = 2;
+const CY = 1,
+  IR = 4;
+const MCYCLE = 0,
+  MINSTRET = 2;
 
 function inhibited(h: Hart, k: number): boolean {
   return (h.mcountinhibit & (k === MCYCLE ? CY : IR)) !== 0;
@@ -185,7 +324,8 @@ function writeCounterHalf(h: Hart, k: number, high: boolean, v: number): void {
 
 /** The writing instruction counts under the new mcountinhibit (as Spike counts it). */
 function setCountInhibit(h: Hart, v: number): void {
-  const [cLo, cHi] = counter(h, MCYCLE, 0), [iLo, iHi] = counter(h, MINSTRET, 0);
+  const [cLo, cHi] = counter(h, MCYCLE, 0),
+    [iLo, iHi] = counter(h, MINSTRET, 0);
   h.mcountinhibit = v;
   setCounter(h, MCYCLE, cLo, cHi, 0);
   setCounter(h, MINSTRET, iLo, iHi, 0);

@@ -6,7 +6,9 @@ import { buildDispatch, DISPATCH, decodeOp, dispatchKey, KEY_BITS, findEncoding,
 function* words(n: number, seed = 0x1234567): Generator<number> {
   let s = seed;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     yield s | 0;
   }
 }
@@ -20,7 +22,8 @@ describe('encoding table', () => {
   it('no two encodings overlap (no word matches two rows)', () => {
     for (let a = 0; a < ENCODINGS.length; a++) {
       for (let b = a + 1; b < ENCODINGS.length; b++) {
-        const x = ENCODINGS[a]!, y = ENCODINGS[b]!;
+        const x = ENCODINGS[a]!,
+          y = ENCODINGS[b]!;
         const common = x.mask & y.mask;
         expect((x.match ^ y.match) & common, `${x.name} overlaps ${y.name}`).not.toBe(0);
       }
@@ -57,8 +60,7 @@ describe('dispatch table agrees with the table', () => {
     const bad: number[] = [];
     for (let key = 0; key < 1 << 17; key++) {
       const claims = ENCODINGS.filter((r) => ((keyToBits(key) ^ r.match) & r.mask & KEY_BITS) === 0);
-      const want = claims.length === 0 ? Op.ILLEGAL
-        : claims.length > 1 || (claims[0]!.mask & ~KEY_BITS) !== 0 ? Op.RESOLVE : claims[0]!.op;
+      const want = claims.length === 0 ? Op.ILLEGAL : claims.length > 1 || (claims[0]!.mask & ~KEY_BITS) !== 0 ? Op.RESOLVE : claims[0]!.op;
       if (DISPATCH[key] !== want && bad.length < 5) bad.push(key);
     }
     expect(bad).toEqual([]);
@@ -67,7 +69,11 @@ describe('dispatch table agrees with the table', () => {
   it('two rows claiming one key make it RESOLVE, whatever their order', () => {
     const add = ENCODINGS.find((r) => r.name === 'add')!;
     const twin = { ...add, op: Op.SUB };
-    for (const rows of [[add, twin], [twin, add]]) expect(buildDispatch(rows)[dispatchKey(add.match)]).toBe(Op.RESOLVE);
+    for (const rows of [
+      [add, twin],
+      [twin, add],
+    ])
+      expect(buildDispatch(rows)[dispatchKey(add.match)]).toBe(Op.RESOLVE);
     expect(buildDispatch([add])[dispatchKey(add.match)]).toBe(Op.ADD);
   });
 

@@ -79,9 +79,7 @@ export const rs1 = (i: number): number => (i >>> 15) & 31;
 export const rs2 = (i: number): number => (i >>> 20) & 31;
 export const immI = (i: number): number => i >> 20;
 export const immS = (i: number): number => ((i >> 20) & ~31) | ((i >>> 7) & 31);
-export const immB = (i: number): number =>
-  ((i >> 31) << 12) | ((i << 4) & 0x800) | ((i >>> 20) & 0x7e0) | ((i >>> 7) & 0x1e);
+export const immB = (i: number): number => ((i >> 31) << 12) | ((i << 4) & 0x800) | ((i >>> 20) & 0x7e0) | ((i >>> 7) & 0x1e);
 export const immU = (i: number): number => i & 0xffff_f000;
-export const immJ = (i: number): number =>
-  ((i >> 31) << 20) | (i & 0xff000) | ((i >>> 9) & 0x800) | ((i >>> 20) & 0x7fe);
+export const immJ = (i: number): number => ((i >> 31) << 20) | (i & 0xff000) | ((i >>> 9) & 0x800) | ((i >>> 20) & 0x7fe);
 export const csrNum = (i: number): number => i >>> 20;

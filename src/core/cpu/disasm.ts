@@ -8,8 +8,38 @@ import { csrNum, immB, immI, immJ, immS, rd, rs1, rs2 } from './decode';
 import { CSR } from './csr';
 
 export const ABI_NAMES: readonly string[] = [
-  'zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 's0', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5',
-  'a6', 'a7', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6',
+  'zero',
+  'ra',
+  'sp',
+  'gp',
+  'tp',
+  't0',
+  't1',
+  't2',
+  's0',
+  's1',
+  'a0',
+  'a1',
+  'a2',
+  'a3',
+  'a4',
+  'a5',
+  'a6',
+  'a7',
+  's2',
+  's3',
+  's4',
+  's5',
+  's6',
+  's7',
+  's8',
+  's9',
+  's10',
+  's11',
+  't3',
+  't4',
+  't5',
+  't6',
 ];
 
 const CSR_NAMES = new Map<number, string>(Object.entries(CSR).map(([name, num]) => [num, name]));
@@ -27,21 +57,36 @@ export function disassemble(insn: number, pc = 0): string {
   if (e === undefined) return `.word ${hex(insn)}`;
   const n = e.name;
   switch (e.format) {
-    case 'R': return `${n} ${r(rd(insn))}, ${r(rs1(insn))}, ${r(rs2(insn))}`;
-    case 'I': return `${n} ${r(rd(insn))}, ${r(rs1(insn))}, ${immI(insn)}`;
-    case 'shift': return `${n} ${r(rd(insn))}, ${r(rs1(insn))}, ${rs2(insn)}`;
-    case 'load': return `${n} ${r(rd(insn))}, ${immI(insn)}(${r(rs1(insn))})`;
-    case 'store': return `${n} ${r(rs2(insn))}, ${immS(insn)}(${r(rs1(insn))})`;
-    case 'B': return `${n} ${r(rs1(insn))}, ${r(rs2(insn))}, ${hex(pc + immB(insn))}`;
-    case 'U': return `${n} ${r(rd(insn))}, ${hex(insn >>> 12)}`;
-    case 'J': return `${n} ${r(rd(insn))}, ${hex(pc + immJ(insn))}`;
-    case 'csr': return `${n} ${r(rd(insn))}, ${csrName(csrNum(insn))}, ${r(rs1(insn))}`;
-    case 'csri': return `${n} ${r(rd(insn))}, ${csrName(csrNum(insn))}, ${rs1(insn)}`;
-    case 'lr': return `${n}${aqrl(insn)} ${r(rd(insn))}, (${r(rs1(insn))})`;
-    case 'amo': return `${n}${aqrl(insn)} ${r(rd(insn))}, ${r(rs2(insn))}, (${r(rs1(insn))})`;
-    case 'fence': return `${n} ${fenceSet(insn >>> 24)}, ${fenceSet(insn >>> 20)}`;
-    case 'sfence': return `${n} ${r(rs1(insn))}, ${r(rs2(insn))}`;
-    case 'none': return n;
+    case 'R':
+      return `${n} ${r(rd(insn))}, ${r(rs1(insn))}, ${r(rs2(insn))}`;
+    case 'I':
+      return `${n} ${r(rd(insn))}, ${r(rs1(insn))}, ${immI(insn)}`;
+    case 'shift':
+      return `${n} ${r(rd(insn))}, ${r(rs1(insn))}, ${rs2(insn)}`;
+    case 'load':
+      return `${n} ${r(rd(insn))}, ${immI(insn)}(${r(rs1(insn))})`;
+    case 'store':
+      return `${n} ${r(rs2(insn))}, ${immS(insn)}(${r(rs1(insn))})`;
+    case 'B':
+      return `${n} ${r(rs1(insn))}, ${r(rs2(insn))}, ${hex(pc + immB(insn))}`;
+    case 'U':
+      return `${n} ${r(rd(insn))}, ${hex(insn >>> 12)}`;
+    case 'J':
+      return `${n} ${r(rd(insn))}, ${hex(pc + immJ(insn))}`;
+    case 'csr':
+      return `${n} ${r(rd(insn))}, ${csrName(csrNum(insn))}, ${r(rs1(insn))}`;
+    case 'csri':
+      return `${n} ${r(rd(insn))}, ${csrName(csrNum(insn))}, ${rs1(insn)}`;
+    case 'lr':
+      return `${n}${aqrl(insn)} ${r(rd(insn))}, (${r(rs1(insn))})`;
+    case 'amo':
+      return `${n}${aqrl(insn)} ${r(rd(insn))}, ${r(rs2(insn))}, (${r(rs1(insn))})`;
+    case 'fence':
+      return `${n} ${fenceSet(insn >>> 24)}, ${fenceSet(insn >>> 20)}`;
+    case 'sfence':
+      return `${n} ${r(rs1(insn))}, ${r(rs2(insn))}`;
+    case 'none':
+      return n;
   }
 }
 

@@ -12,16 +12,20 @@
 
 /** Operand format: selects the immediate layout and how the disassembler prints operands. */
 export type Format =
-  | 'R' | 'I' | 'B' | 'U' | 'J'
-  | 'shift'   // I-type with a 5-bit shamt
-  | 'load'    // rd, imm(rs1)
-  | 'store'   // rs2, imm(rs1)
-  | 'csr'     // rd, csr, rs1
-  | 'csri'    // rd, csr, uimm
-  | 'lr'      // rd, (rs1)
-  | 'amo'     // rd, rs2, (rs1)
-  | 'fence'   // pred, succ
-  | 'sfence'  // rs1, rs2
+  | 'R'
+  | 'I'
+  | 'B'
+  | 'U'
+  | 'J'
+  | 'shift' // I-type with a 5-bit shamt
+  | 'load' // rd, imm(rs1)
+  | 'store' // rs2, imm(rs1)
+  | 'csr' // rd, csr, rs1
+  | 'csri' // rd, csr, uimm
+  | 'lr' // rd, (rs1)
+  | 'amo' // rd, rs2, (rs1)
+  | 'fence' // pred, succ
+  | 'sfence' // rs1, rs2
   | 'none';
 
 export type Extension = 'I' | 'M' | 'A' | 'Zicsr' | 'Zifencei' | 'priv';
@@ -33,16 +37,79 @@ export type Extension = 'I' | 'M' | 'A' | 'Zicsr' | 'Zifencei' | 'priv';
  * every host compiles to a jump table; interp.test.ts checks the two agree.
  */
 export const enum Op {
-  ILLEGAL = 0, RESOLVE = 1, LUI = 2, AUIPC = 3, JAL = 4, JALR = 5, BEQ = 6, BNE = 7,
-  BLT = 8, BGE = 9, BLTU = 10, BGEU = 11, LB = 12, LH = 13, LW = 14, LBU = 15, LHU = 16,
-  SB = 17, SH = 18, SW = 19, ADDI = 20, SLTI = 21, SLTIU = 22, XORI = 23, ORI = 24,
-  ANDI = 25, SLLI = 26, SRLI = 27, SRAI = 28, ADD = 29, SUB = 30, SLL = 31, SLT = 32,
-  SLTU = 33, XOR = 34, SRL = 35, SRA = 36, OR = 37, AND = 38, FENCE = 39, ECALL = 40,
-  EBREAK = 41, FENCE_I = 42, CSRRW = 43, CSRRS = 44, CSRRC = 45, CSRRWI = 46, CSRRSI = 47,
-  CSRRCI = 48, MUL = 49, MULH = 50, MULHSU = 51, MULHU = 52, DIV = 53, DIVU = 54, REM = 55,
-  REMU = 56, LR_W = 57, SC_W = 58, AMOSWAP_W = 59, AMOADD_W = 60, AMOXOR_W = 61,
-  AMOAND_W = 62, AMOOR_W = 63, AMOMIN_W = 64, AMOMAX_W = 65, AMOMINU_W = 66,
-  AMOMAXU_W = 67, SRET = 68, MRET = 69, WFI = 70, SFENCE_VMA = 71, COUNT = 72,
+  ILLEGAL = 0,
+  RESOLVE = 1,
+  LUI = 2,
+  AUIPC = 3,
+  JAL = 4,
+  JALR = 5,
+  BEQ = 6,
+  BNE = 7,
+  BLT = 8,
+  BGE = 9,
+  BLTU = 10,
+  BGEU = 11,
+  LB = 12,
+  LH = 13,
+  LW = 14,
+  LBU = 15,
+  LHU = 16,
+  SB = 17,
+  SH = 18,
+  SW = 19,
+  ADDI = 20,
+  SLTI = 21,
+  SLTIU = 22,
+  XORI = 23,
+  ORI = 24,
+  ANDI = 25,
+  SLLI = 26,
+  SRLI = 27,
+  SRAI = 28,
+  ADD = 29,
+  SUB = 30,
+  SLL = 31,
+  SLT = 32,
+  SLTU = 33,
+  XOR = 34,
+  SRL = 35,
+  SRA = 36,
+  OR = 37,
+  AND = 38,
+  FENCE = 39,
+  ECALL = 40,
+  EBREAK = 41,
+  FENCE_I = 42,
+  CSRRW = 43,
+  CSRRS = 44,
+  CSRRC = 45,
+  CSRRWI = 46,
+  CSRRSI = 47,
+  CSRRCI = 48,
+  MUL = 49,
+  MULH = 50,
+  MULHSU = 51,
+  MULHU = 52,
+  DIV = 53,
+  DIVU = 54,
+  REM = 55,
+  REMU = 56,
+  LR_W = 57,
+  SC_W = 58,
+  AMOSWAP_W = 59,
+  AMOADD_W = 60,
+  AMOXOR_W = 61,
+  AMOAND_W = 62,
+  AMOOR_W = 63,
+  AMOMIN_W = 64,
+  AMOMAX_W = 65,
+  AMOMINU_W = 66,
+  AMOMAXU_W = 67,
+  SRET = 68,
+  MRET = 69,
+  WFI = 70,
+  SFENCE_VMA = 71,
+  COUNT = 72,
 }
 
 export interface Encoding {
@@ -167,7 +234,6 @@ export function hartIsaString(): string {
   const ORDER = 'IEMAFDQLCBKJTPVH';
   const letters = [...exts].filter((e) => e.length === 1).sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
   const category = (z: string) => ORDER.indexOf(z[1]!.toUpperCase());
-  const multi = [...exts].filter((e) => e.length > 1)
-    .sort((a, b) => category(a) - category(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const multi = [...exts].filter((e) => e.length > 1).sort((a, b) => category(a) - category(b) || (a < b ? -1 : a > b ? 1 : 0));
   return ['rv32' + letters.join('').toLowerCase(), ...multi.map((e) => e.toLowerCase())].join('_');
 }

@@ -15,7 +15,9 @@ const CANARY = 0x5a;
 function rng(seed: number): () => number {
   let s = seed | 0 || 1;
   return () => {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     return s | 0;
   };
 }
@@ -35,7 +37,7 @@ function fuzz(seed: number, wellFormed: boolean): { hart: Hart; buffer: Uint8Arr
   const hart = new Hart(bus, 0);
   hart.reset(0x8000_0000);
   for (let r = 1; r < 32; r++) hart.x[r] = r & 1 ? 0x8000_0000 + ((next() >>> 0) % MiB) : next();
-  hart.mtvec = 0x8000_0000 + ((next() >>> 0) % MiB & ~3);
+  hart.mtvec = 0x8000_0000 + (((next() >>> 0) % MiB) & ~3);
   return { hart, buffer: bytes };
 }
 

@@ -18,8 +18,8 @@ import * as S from './status';
 /** Why `run` returned. */
 export type StopReason =
   | 'budget' // the instruction budget is used up
-  | 'wfi'    // the hart waits for an interrupt (nothing pending and enabled)
-  | 'stop';  // the platform asked to stop (power off, reset), see Hart.requestStop
+  | 'wfi' // the hart waits for an interrupt (nothing pending and enabled)
+  | 'stop'; // the platform asked to stop (power off, reset), see Hart.requestStop
 
 /** Instructions per block between interrupt/timer checks. */
 const BLOCK = 4096;

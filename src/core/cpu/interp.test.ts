@@ -5,10 +5,7 @@ import { ENCODINGS, Op } from './encodings';
 const source = readFileSync(new URL('./interp.ts', import.meta.url), 'utf8');
 const labels = [...source.matchAll(/case (\d+) \/\* (\w+) \*\/:/g)].map((m) => [Number(m[1]), m[2]!] as const);
 /** Op numbers by name, from the table rows (a const enum has no runtime object to ask). */
-const OP: Record<string, number> = Object.fromEntries([
-  ['RESOLVE', Op.RESOLVE],
-  ...ENCODINGS.map((e) => [e.name.toUpperCase().replace('.', '_'), e.op]),
-]);
+const OP: Record<string, number> = Object.fromEntries([['RESOLVE', Op.RESOLVE], ...ENCODINGS.map((e) => [e.name.toUpperCase().replace('.', '_'), e.op])]);
 
 /** Ops that only reach the interpreter through RESOLVE (see decode.ts). */
 const RESOLVED_ONLY = new Set(['ECALL', 'EBREAK', 'SRET', 'MRET', 'WFI', 'SFENCE_VMA', 'LR_W']);

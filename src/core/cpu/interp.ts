@@ -32,7 +32,10 @@ const PAGE_W = 0xffff_f003 | 0;
 export function execBlock(h: Hart, budget: number): number {
   const x = h.x;
   const { u8, i8, u16, i16, i32 } = h.bus.ram;
-  const rTag = h.tlbRTag, rAdd = h.tlbRAdd, wTag = h.tlbWTag, wAdd = h.tlbWAdd;
+  const rTag = h.tlbRTag,
+    rAdd = h.tlbRAdd,
+    wTag = h.tlbWTag,
+    wAdd = h.tlbWAdd;
   const dispatch = DISPATCH;
   const tlbMask = TLB_MASK; // a local: module bindings can cost a lookup per use in some hosts
   let pc = h.pc | 0;
@@ -50,7 +53,10 @@ export function execBlock(h: Hart, budget: number): number {
       } else {
         n++;
         const off = fetchSlow(h, pc) | 0;
-        if (off < 0) { pc = h.pc | 0; break; }
+        if (off < 0) {
+          pc = h.pc | 0;
+          break;
+        }
         codeAdd = (off - pc) | 0;
         n--;
       }
@@ -64,145 +70,351 @@ export function execBlock(h: Hart, budget: number): number {
 
     const op = dispatch[(insn & 0x7f) | ((insn >>> 5) & 0x380) | ((insn >>> 15) & 0x1fc00)]!;
     switch (op) {
-      case 2 /* LUI */: x[rd] = insn & 0xffff_f000; pc = (pc + 4) | 0; break;
-      case 3 /* AUIPC */: x[rd] = pc + (insn & 0xffff_f000); pc = (pc + 4) | 0; break;
+      case 2 /* LUI */:
+        x[rd] = insn & 0xffff_f000;
+        pc = (pc + 4) | 0;
+        break;
+      case 3 /* AUIPC */:
+        x[rd] = pc + (insn & 0xffff_f000);
+        pc = (pc + 4) | 0;
+        break;
       case 4 /* JAL */: {
         const t = (pc + (((insn >> 31) << 20) | (insn & 0xff000) | ((insn >>> 9) & 0x800) | ((insn >>> 20) & 0x7fe))) | 0;
-        if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; }
+        if ((t & 3) !== 0) {
+          pc = misaligned(h, t, pc);
+          break loop;
+        }
         x[rd] = pc + 4;
         pc = t;
         break;
       }
       case 5 /* JALR */: {
         const t = (x[rs1]! + (insn >> 20)) & ~1;
-        if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; }
+        if ((t & 3) !== 0) {
+          pc = misaligned(h, t, pc);
+          break loop;
+        }
         x[rd] = pc + 4;
         pc = t;
         break;
       }
-      case 6 /* BEQ */: if (x[rs1] === x[rs2]) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
-      case 7 /* BNE */: if (x[rs1] !== x[rs2]) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
-      case 8 /* BLT */: if (x[rs1]! < x[rs2]!) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
-      case 9 /* BGE */: if (x[rs1]! >= x[rs2]!) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
-      case 10 /* BLTU */: if (x[rs1]! >>> 0 < x[rs2]! >>> 0) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
-      case 11 /* BGEU */: if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) { const t = (pc + immB(insn)) | 0; if ((t & 3) !== 0) { pc = misaligned(h, t, pc); break loop; } pc = t; } else pc = (pc + 4) | 0; break;
+      case 6 /* BEQ */:
+        if (x[rs1] === x[rs2]) {
+          const t = (pc + immB(insn)) | 0;
+          if ((t & 3) !== 0) {
+            pc = misaligned(h, t, pc);
+            break loop;
+          }
+          pc = t;
+        } else pc = (pc + 4) | 0;
+        break;
+      case 7 /* BNE */:
+        if (x[rs1] !== x[rs2]) {
+          const t = (pc + immB(insn)) | 0;
+          if ((t & 3) !== 0) {
+            pc = misaligned(h, t, pc);
+            break loop;
+          }
+          pc = t;
+        } else pc = (pc + 4) | 0;
+        break;
+      case 8 /* BLT */:
+        if (x[rs1]! < x[rs2]!) {
+          const t = (pc + immB(insn)) | 0;
+          if ((t & 3) !== 0) {
+            pc = misaligned(h, t, pc);
+            break loop;
+          }
+          pc = t;
+        } else pc = (pc + 4) | 0;
+        break;
+      case 9 /* BGE */:
+        if (x[rs1]! >= x[rs2]!) {
+          const t = (pc + immB(insn)) | 0;
+          if ((t & 3) !== 0) {
+            pc = misaligned(h, t, pc);
+            break loop;
+          }
+          pc = t;
+        } else pc = (pc + 4) | 0;
+        break;
+      case 10 /* BLTU */:
+        if (x[rs1]! >>> 0 < x[rs2]! >>> 0) {
+          const t = (pc + immB(insn)) | 0;
+          if ((t & 3) !== 0) {
+            pc = misaligned(h, t, pc);
+            break loop;
+          }
+          pc = t;
+        } else pc = (pc + 4) | 0;
+        break;
+      case 11 /* BGEU */:
+        if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) {
+          const t = (pc + immB(insn)) | 0;
+          if ((t & 3) !== 0) {
+            pc = misaligned(h, t, pc);
+            break loop;
+          }
+          pc = t;
+        } else pc = (pc + 4) | 0;
+        break;
 
       case 12 /* LB */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE) ? i8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, true, pc) | 0;
-        if (h.trapped) { pc = h.pc | 0; break loop; }
-        x[rd] = v; pc = (pc + 4) | 0; break;
+        if (h.trapped) {
+          pc = h.pc | 0;
+          break loop;
+        }
+        x[rd] = v;
+        pc = (pc + 4) | 0;
+        break;
       }
       case 13 /* LH */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_H) ? i16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, true, pc) | 0;
-        if (h.trapped) { pc = h.pc | 0; break loop; }
-        x[rd] = v; pc = (pc + 4) | 0; break;
+        if (h.trapped) {
+          pc = h.pc | 0;
+          break loop;
+        }
+        x[rd] = v;
+        pc = (pc + 4) | 0;
+        break;
       }
       case 14 /* LW */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_W) ? i32[((a + rAdd[i]!) | 0) >> 2]! : loadSlow(h, a, 4, true, pc) | 0;
-        if (h.trapped) { pc = h.pc | 0; break loop; }
-        x[rd] = v; pc = (pc + 4) | 0; break;
+        if (h.trapped) {
+          pc = h.pc | 0;
+          break loop;
+        }
+        x[rd] = v;
+        pc = (pc + 4) | 0;
+        break;
       }
       case 15 /* LBU */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE) ? u8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, false, pc) | 0;
-        if (h.trapped) { pc = h.pc | 0; break loop; }
-        x[rd] = v; pc = (pc + 4) | 0; break;
+        if (h.trapped) {
+          pc = h.pc | 0;
+          break loop;
+        }
+        x[rd] = v;
+        pc = (pc + 4) | 0;
+        break;
       }
       case 16 /* LHU */: {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_H) ? u16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, false, pc) | 0;
-        if (h.trapped) { pc = h.pc | 0; break loop; }
-        x[rd] = v; pc = (pc + 4) | 0; break;
+        if (h.trapped) {
+          pc = h.pc | 0;
+          break loop;
+        }
+        x[rd] = v;
+        pc = (pc + 4) | 0;
+        break;
       }
       case 17 /* SB */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
         const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE)) u8[(a + wAdd[i]!) | 0] = x[rs2]!;
-        else { storeSlow(h, a, 1, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc | 0 : (pc + 4) | 0; break loop; } }
-        pc = (pc + 4) | 0; break;
+        else {
+          storeSlow(h, a, 1, x[rs2]!, pc);
+          if (h.endBlock) {
+            pc = h.trapped ? h.pc | 0 : (pc + 4) | 0;
+            break loop;
+          }
+        }
+        pc = (pc + 4) | 0;
+        break;
       }
       case 18 /* SH */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
         const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE_H)) u16[((a + wAdd[i]!) | 0) >> 1] = x[rs2]!;
-        else { storeSlow(h, a, 2, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc | 0 : (pc + 4) | 0; break loop; } }
-        pc = (pc + 4) | 0; break;
+        else {
+          storeSlow(h, a, 2, x[rs2]!, pc);
+          if (h.endBlock) {
+            pc = h.trapped ? h.pc | 0 : (pc + 4) | 0;
+            break loop;
+          }
+        }
+        pc = (pc + 4) | 0;
+        break;
       }
       case 19 /* SW */: {
         const a = (x[rs1]! + (((insn >> 20) & ~31) | rd)) | 0;
         const i = (a >>> 12) & tlbMask;
         if (wTag[i] === (a & PAGE_W)) i32[((a + wAdd[i]!) | 0) >> 2] = x[rs2]!;
-        else { storeSlow(h, a, 4, x[rs2]!, pc); if (h.endBlock) { pc = h.trapped ? h.pc | 0 : (pc + 4) | 0; break loop; } }
-        pc = (pc + 4) | 0; break;
+        else {
+          storeSlow(h, a, 4, x[rs2]!, pc);
+          if (h.endBlock) {
+            pc = h.trapped ? h.pc | 0 : (pc + 4) | 0;
+            break loop;
+          }
+        }
+        pc = (pc + 4) | 0;
+        break;
       }
 
-      case 20 /* ADDI */: x[rd] = x[rs1]! + (insn >> 20); pc = (pc + 4) | 0; break;
-      case 21 /* SLTI */: x[rd] = x[rs1]! < insn >> 20 ? 1 : 0; pc = (pc + 4) | 0; break;
-      case 22 /* SLTIU */: x[rd] = x[rs1]! >>> 0 < (insn >> 20) >>> 0 ? 1 : 0; pc = (pc + 4) | 0; break;
-      case 23 /* XORI */: x[rd] = x[rs1]! ^ (insn >> 20); pc = (pc + 4) | 0; break;
-      case 24 /* ORI */: x[rd] = x[rs1]! | (insn >> 20); pc = (pc + 4) | 0; break;
-      case 25 /* ANDI */: x[rd] = x[rs1]! & (insn >> 20); pc = (pc + 4) | 0; break;
-      case 26 /* SLLI */: x[rd] = x[rs1]! << rs2; pc = (pc + 4) | 0; break;
-      case 27 /* SRLI */: x[rd] = x[rs1]! >>> rs2; pc = (pc + 4) | 0; break;
-      case 28 /* SRAI */: x[rd] = x[rs1]! >> rs2; pc = (pc + 4) | 0; break;
+      case 20 /* ADDI */:
+        x[rd] = x[rs1]! + (insn >> 20);
+        pc = (pc + 4) | 0;
+        break;
+      case 21 /* SLTI */:
+        x[rd] = x[rs1]! < insn >> 20 ? 1 : 0;
+        pc = (pc + 4) | 0;
+        break;
+      case 22 /* SLTIU */:
+        x[rd] = x[rs1]! >>> 0 < (insn >> 20) >>> 0 ? 1 : 0;
+        pc = (pc + 4) | 0;
+        break;
+      case 23 /* XORI */:
+        x[rd] = x[rs1]! ^ (insn >> 20);
+        pc = (pc + 4) | 0;
+        break;
+      case 24 /* ORI */:
+        x[rd] = x[rs1]! | (insn >> 20);
+        pc = (pc + 4) | 0;
+        break;
+      case 25 /* ANDI */:
+        x[rd] = x[rs1]! & (insn >> 20);
+        pc = (pc + 4) | 0;
+        break;
+      case 26 /* SLLI */:
+        x[rd] = x[rs1]! << rs2;
+        pc = (pc + 4) | 0;
+        break;
+      case 27 /* SRLI */:
+        x[rd] = x[rs1]! >>> rs2;
+        pc = (pc + 4) | 0;
+        break;
+      case 28 /* SRAI */:
+        x[rd] = x[rs1]! >> rs2;
+        pc = (pc + 4) | 0;
+        break;
 
-      case 29 /* ADD */: x[rd] = x[rs1]! + x[rs2]!; pc = (pc + 4) | 0; break;
-      case 30 /* SUB */: x[rd] = x[rs1]! - x[rs2]!; pc = (pc + 4) | 0; break;
-      case 31 /* SLL */: x[rd] = x[rs1]! << x[rs2]!; pc = (pc + 4) | 0; break; // JS shifts use the low 5 bits, as RV32 does
-      case 32 /* SLT */: x[rd] = x[rs1]! < x[rs2]! ? 1 : 0; pc = (pc + 4) | 0; break;
-      case 33 /* SLTU */: x[rd] = x[rs1]! >>> 0 < x[rs2]! >>> 0 ? 1 : 0; pc = (pc + 4) | 0; break;
-      case 34 /* XOR */: x[rd] = x[rs1]! ^ x[rs2]!; pc = (pc + 4) | 0; break;
-      case 35 /* SRL */: x[rd] = x[rs1]! >>> x[rs2]!; pc = (pc + 4) | 0; break;
-      case 36 /* SRA */: x[rd] = x[rs1]! >> x[rs2]!; pc = (pc + 4) | 0; break;
-      case 37 /* OR */: x[rd] = x[rs1]! | x[rs2]!; pc = (pc + 4) | 0; break;
-      case 38 /* AND */: x[rd] = x[rs1]! & x[rs2]!; pc = (pc + 4) | 0; break;
+      case 29 /* ADD */:
+        x[rd] = x[rs1]! + x[rs2]!;
+        pc = (pc + 4) | 0;
+        break;
+      case 30 /* SUB */:
+        x[rd] = x[rs1]! - x[rs2]!;
+        pc = (pc + 4) | 0;
+        break;
+      case 31 /* SLL */:
+        x[rd] = x[rs1]! << x[rs2]!;
+        pc = (pc + 4) | 0;
+        break; // JS shifts use the low 5 bits, as RV32 does
+      case 32 /* SLT */:
+        x[rd] = x[rs1]! < x[rs2]! ? 1 : 0;
+        pc = (pc + 4) | 0;
+        break;
+      case 33 /* SLTU */:
+        x[rd] = x[rs1]! >>> 0 < x[rs2]! >>> 0 ? 1 : 0;
+        pc = (pc + 4) | 0;
+        break;
+      case 34 /* XOR */:
+        x[rd] = x[rs1]! ^ x[rs2]!;
+        pc = (pc + 4) | 0;
+        break;
+      case 35 /* SRL */:
+        x[rd] = x[rs1]! >>> x[rs2]!;
+        pc = (pc + 4) | 0;
+        break;
+      case 36 /* SRA */:
+        x[rd] = x[rs1]! >> x[rs2]!;
+        pc = (pc + 4) | 0;
+        break;
+      case 37 /* OR */:
+        x[rd] = x[rs1]! | x[rs2]!;
+        pc = (pc + 4) | 0;
+        break;
+      case 38 /* AND */:
+        x[rd] = x[rs1]! & x[rs2]!;
+        pc = (pc + 4) | 0;
+        break;
 
-      case 49 /* MUL */: x[rd] = Math.imul(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
-      case 50 /* MULH */: x[rd] = mulh(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
-      case 51 /* MULHSU */: x[rd] = mulhsu(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
-      case 52 /* MULHU */: x[rd] = mulhu(x[rs1]!, x[rs2]!); pc = (pc + 4) | 0; break;
-      case 53 /* DIV */: { // division by zero gives -1, overflow gives the dividend (Vol. I 8.2)
-        const a = x[rs1]!, b = x[rs2]!;
+      case 49 /* MUL */:
+        x[rd] = Math.imul(x[rs1]!, x[rs2]!);
+        pc = (pc + 4) | 0;
+        break;
+      case 50 /* MULH */:
+        x[rd] = mulh(x[rs1]!, x[rs2]!);
+        pc = (pc + 4) | 0;
+        break;
+      case 51 /* MULHSU */:
+        x[rd] = mulhsu(x[rs1]!, x[rs2]!);
+        pc = (pc + 4) | 0;
+        break;
+      case 52 /* MULHU */:
+        x[rd] = mulhu(x[rs1]!, x[rs2]!);
+        pc = (pc + 4) | 0;
+        break;
+      case 53 /* DIV */: {
+        // division by zero gives -1, overflow gives the dividend (Vol. I 8.2)
+        const a = x[rs1]!,
+          b = x[rs2]!;
         x[rd] = b === 0 ? -1 : a === -0x8000_0000 && b === -1 ? a : (a / b) | 0;
-        pc = (pc + 4) | 0; break;
+        pc = (pc + 4) | 0;
+        break;
       }
       case 54 /* DIVU */: {
-        const a = x[rs1]! >>> 0, b = x[rs2]! >>> 0;
+        const a = x[rs1]! >>> 0,
+          b = x[rs2]! >>> 0;
         x[rd] = b === 0 ? -1 : (a / b) | 0;
-        pc = (pc + 4) | 0; break;
+        pc = (pc + 4) | 0;
+        break;
       }
       case 55 /* REM */: {
-        const a = x[rs1]!, b = x[rs2]!;
+        const a = x[rs1]!,
+          b = x[rs2]!;
         x[rd] = b === 0 ? a : a === -0x8000_0000 && b === -1 ? 0 : a % b;
-        pc = (pc + 4) | 0; break;
+        pc = (pc + 4) | 0;
+        break;
       }
       case 56 /* REMU */: {
-        const a = x[rs1]! >>> 0, b = x[rs2]! >>> 0;
+        const a = x[rs1]! >>> 0,
+          b = x[rs2]! >>> 0;
         x[rd] = b === 0 ? a : a % b;
-        pc = (pc + 4) | 0; break;
+        pc = (pc + 4) | 0;
+        break;
       }
 
-      case 39 /* FENCE */: pc = (pc + 4) | 0; break; // one hart, sequentially consistent memory
-      case 42 /* FENCE_I */: pc = (pc + 4) | 0; break; // no decoded-instruction cache to invalidate
+      case 39 /* FENCE */:
+        pc = (pc + 4) | 0;
+        break; // one hart, sequentially consistent memory
+      case 42 /* FENCE_I */:
+        pc = (pc + 4) | 0;
+        break; // no decoded-instruction cache to invalidate
 
-      case 43 /* CSRRW */: case 44 /* CSRRS */: case 45 /* CSRRC */:
-      case 46 /* CSRRWI */: case 47 /* CSRRSI */: case 48 /* CSRRCI */:
+      case 43 /* CSRRW */:
+      case 44 /* CSRRS */:
+      case 45 /* CSRRC */:
+      case 46 /* CSRRWI */:
+      case 47 /* CSRRSI */:
+      case 48 /* CSRRCI */:
         h.blockRetired = n - 1;
         pc = execCsr(h, op, insn, pc) | 0;
         h.blockRetired = 0;
         if (h.endBlock) break loop;
         break;
 
-      case 58 /* SC_W */: case 59 /* AMOSWAP_W */: case 60 /* AMOADD_W */: case 61 /* AMOXOR_W */: case 62 /* AMOAND_W */:
-      case 63 /* AMOOR_W */: case 64 /* AMOMIN_W */: case 65 /* AMOMAX_W */: case 66 /* AMOMINU_W */: case 67 /* AMOMAXU_W */:
+      case 58 /* SC_W */:
+      case 59 /* AMOSWAP_W */:
+      case 60 /* AMOADD_W */:
+      case 61 /* AMOXOR_W */:
+      case 62 /* AMOAND_W */:
+      case 63 /* AMOOR_W */:
+      case 64 /* AMOMIN_W */:
+      case 65 /* AMOMAX_W */:
+      case 66 /* AMOMINU_W */:
+      case 67 /* AMOMAXU_W */:
         pc = execAmo(h, op, insn, pc) | 0;
         if (h.trapped) break loop;
         break;
@@ -233,8 +445,12 @@ function misaligned(h: Hart, target: number, pc: number): number {
 
 /** High 32 bits of the unsigned 64-bit product, from 16-bit limbs (every partial sum < 2^53). */
 export function mulhu(a: number, b: number): number {
-  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
-  const lh = al * bh, hl = ah * bl;
+  const al = a & 0xffff,
+    ah = a >>> 16,
+    bl = b & 0xffff,
+    bh = b >>> 16;
+  const lh = al * bh,
+    hl = ah * bl;
   const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
   return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
 }

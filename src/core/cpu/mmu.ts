@@ -17,7 +17,13 @@ export const TLB_SIZE = 256;
 export const TLB_MASK = TLB_SIZE - 1;
 
 // PTE bits (section 4.3.1, figure 4.18).
-const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
+const PTE_V = 1,
+  PTE_R = 2,
+  PTE_W = 4,
+  PTE_X = 8,
+  PTE_U = 16,
+  PTE_A = 64,
+  PTE_D = 128;
 
 /** Privilege a data access is checked at: MPRV makes M-mode loads/stores use MPP (3.1.6.3). */
 function dataPriv(h: Hart): number {
@@ -70,9 +76,12 @@ function permitted(h: Hart, pte: number, access: Access, priv: number): boolean 
   if (priv === PRV_U && (pte & PTE_U) === 0) return false;
   if (priv === PRV_S && (pte & PTE_U) !== 0 && (access === Access.Exec || (h.mstatus & S.SUM) === 0)) return false;
   switch (access) {
-    case Access.Exec: return (pte & PTE_X) !== 0;
-    case Access.Write: return (pte & PTE_W) !== 0;
-    default: return (pte & PTE_R) !== 0 || ((h.mstatus & S.MXR) !== 0 && (pte & PTE_X) !== 0);
+    case Access.Exec:
+      return (pte & PTE_X) !== 0;
+    case Access.Write:
+      return (pte & PTE_W) !== 0;
+    default:
+      return (pte & PTE_R) !== 0 || ((h.mstatus & S.MXR) !== 0 && (pte & PTE_X) !== 0);
   }
 }
 

@@ -12,9 +12,13 @@
 import type { Hart } from './hart';
 import { PRV_M } from './trap';
 
-export const PMP_R = 1, PMP_W = 2, PMP_X = 4;
+export const PMP_R = 1,
+  PMP_W = 2,
+  PMP_X = 4;
 const PMP_L = 0x80;
-const A_OFF = 0, A_TOR = 1, A_NA4 = 2;
+const A_OFF = 0,
+  A_TOR = 1,
+  A_NA4 = 2;
 
 /** Permissions for the range, or PMP_SPLIT when an entry boundary cuts through it. */
 export const PMP_SPLIT = -1;
@@ -51,7 +55,8 @@ export function pmpPermissions(h: Hart, pa: number, len: number, priv: number): 
     const cfg = h.pmpcfg[i]!;
     if (((cfg >>> 3) & 3) === A_OFF) continue;
     bounds(h, i);
-    const lo = range[0]!, hi = range[1]!;
+    const lo = range[0]!,
+      hi = range[1]!;
     if (pa + len <= lo || pa >= hi) continue;
     if (pa < lo || pa + len > hi) return PMP_SPLIT;
     if (priv === PRV_M && (cfg & PMP_L) === 0) return PMP_R | PMP_W | PMP_X;

@@ -113,7 +113,10 @@ describe('CSRs (priv ch. 2)', () => {
     h.priv = PRV_S;
     h.run(1);
     expect(h.mcause).toBe(2);
-    const g = makeHart([['csrrw', { rd: 1, rs1: 2, csr: CSR.mhartid }], ['csrrs', { rd: 3, csr: CSR.misa }]]);
+    const g = makeHart([
+      ['csrrw', { rd: 1, rs1: 2, csr: CSR.mhartid }],
+      ['csrrs', { rd: 3, csr: CSR.misa }],
+    ]);
     g.mtvec = RAM_BASE + 4;
     g.run(2);
     expect(g.mcause).toBe(2);
@@ -142,7 +145,13 @@ describe('CSRs (priv ch. 2)', () => {
   });
 
   it('minstret counts retired instructions and can be written', () => {
-    const h = makeHart([['addi'], ['addi'], ['csrrs', { rd: 1, csr: CSR.minstret }], ['csrrw', { rs1: 0, csr: CSR.minstret }], ['csrrs', { rd: 2, csr: CSR.minstret }]]);
+    const h = makeHart([
+      ['addi'],
+      ['addi'],
+      ['csrrs', { rd: 1, csr: CSR.minstret }],
+      ['csrrw', { rs1: 0, csr: CSR.minstret }],
+      ['csrrs', { rd: 2, csr: CSR.minstret }],
+    ]);
     h.run(5);
     expect(h.x[1]).toBe(2);
     expect(h.x[2]).toBe(0); // the write replaces the writing instruction's own increment
@@ -153,10 +162,17 @@ describe('CSRs (priv ch. 2)', () => {
     ['mcycle', CSR.mcycle, CSR.mcycleh],
   ])('a write to %s replaces the increment of the writing instruction (counters written as a side effect)', (_, lo, hi) => {
     const h = makeHart([
-      ['addi'], ['addi'], ['addi'],
-      ['csrrwi', { rd: 0, imm: 0, csr: lo }], ['csrrs', { rd: 10, csr: lo }], // a0 = 0
-      ['csrrwi', { rd: 0, imm: 7, csr: lo }], ['addi'], ['csrrs', { rd: 11, csr: lo }], // a1 = 8
-      ['csrrwi', { rd: 0, imm: 3, csr: hi }], ['csrrs', { rd: 12, csr: hi }], ['csrrs', { rd: 13, csr: lo }], // a2 = 3, a3 = 11
+      ['addi'],
+      ['addi'],
+      ['addi'],
+      ['csrrwi', { rd: 0, imm: 0, csr: lo }],
+      ['csrrs', { rd: 10, csr: lo }], // a0 = 0
+      ['csrrwi', { rd: 0, imm: 7, csr: lo }],
+      ['addi'],
+      ['csrrs', { rd: 11, csr: lo }], // a1 = 8
+      ['csrrwi', { rd: 0, imm: 3, csr: hi }],
+      ['csrrs', { rd: 12, csr: hi }],
+      ['csrrs', { rd: 13, csr: lo }], // a2 = 3, a3 = 11
     ]);
     h.run(11);
     expect([h.x[10], h.x[11], h.x[12], h.x[13]]).toEqual([0, 8, 3, 11]);
@@ -167,20 +183,30 @@ describe('CSRs (priv ch. 2)', () => {
     ['mcycle', CSR.mcycle, CSR.mcycleh],
   ])('%s is exact over 64 bits: no low bits lost past 2^53, carries into the high word, wraps to zero', (_, lo, hi) => {
     const h = makeHart([
-      ...li(5, 0x7fff_ffff), ['csrrw', { rs1: 5, csr: hi }],
-      ...li(5, 0x12345), ['csrrw', { rs1: 5, csr: lo }],
-      ['csrrs', { rd: 10, csr: lo }], ['csrrs', { rd: 11, csr: hi }], // a0 = 0x12345, a1 = 0x7fffffff
-      ['csrrwi', { rd: 0, imm: 0, csr: hi }], ['csrrwi', { rd: 0, imm: 0, csr: lo }],
+      ...li(5, 0x7fff_ffff),
+      ['csrrw', { rs1: 5, csr: hi }],
+      ...li(5, 0x12345),
+      ['csrrw', { rs1: 5, csr: lo }],
+      ['csrrs', { rd: 10, csr: lo }],
+      ['csrrs', { rd: 11, csr: hi }], // a0 = 0x12345, a1 = 0x7fffffff
+      ['csrrwi', { rd: 0, imm: 0, csr: hi }],
+      ['csrrwi', { rd: 0, imm: 0, csr: lo }],
       ['csrrs', { rd: 12, csr: lo }], // a2 = 0
-      ['addi', { rd: 5, rs1: 0, imm: -1 }], ['csrrw', { rs1: 5, csr: lo }],
-      ['addi'], ['csrrs', { rd: 13, csr: hi }], ['csrrs', { rd: 14, csr: lo }], // a3 = 1 (carry), a4 = 1
-      ['csrrw', { rs1: 5, csr: hi }], ['csrrw', { rs1: 5, csr: lo }],
-      ['csrrs', { rd: 15, csr: hi }], ['csrrs', { rd: 16, csr: hi }], // a5 = 0xffffffff, then a6 = 0: wrapped
+      ['addi', { rd: 5, rs1: 0, imm: -1 }],
+      ['csrrw', { rs1: 5, csr: lo }],
+      ['addi'],
+      ['csrrs', { rd: 13, csr: hi }],
+      ['csrrs', { rd: 14, csr: lo }], // a3 = 1 (carry), a4 = 1
+      ['csrrw', { rs1: 5, csr: hi }],
+      ['csrrw', { rs1: 5, csr: lo }],
+      ['csrrs', { rd: 15, csr: hi }],
+      ['csrrs', { rd: 16, csr: hi }], // a5 = 0xffffffff, then a6 = 0: wrapped
       ['csrrs', { rd: 17, csr: lo }], // a7 = 1
     ]);
     h.run(21);
-    expect([h.x[10], h.x[11], h.x[12], h.x[13], h.x[14], h.x[15], h.x[16], h.x[17]].map((v) => v! >>> 0))
-      .toEqual([0x12345, 0x7fff_ffff, 0, 1, 1, 0xffff_ffff, 0, 1]);
+    expect([h.x[10], h.x[11], h.x[12], h.x[13], h.x[14], h.x[15], h.x[16], h.x[17]].map((v) => v! >>> 0)).toEqual([
+      0x12345, 0x7fff_ffff, 0, 1, 1, 0xffff_ffff, 0, 1,
+    ]);
   });
 });
 
@@ -237,7 +263,9 @@ describe('Sv32 (priv 4.3)', () => {
   // Root table at +0x10000, second level at +0x11000; map VA 0x00400000 -> RAM +0x20000.
   function paged(program: Parameters<typeof makeHart>[0], pteFlags: number) {
     const h = makeHart(program);
-    const root = RAM_BASE + 0x1_0000, l2 = RAM_BASE + 0x1_1000, page = RAM_BASE + 0x2_0000;
+    const root = RAM_BASE + 0x1_0000,
+      l2 = RAM_BASE + 0x1_1000,
+      page = RAM_BASE + 0x2_0000;
     setWord(h, root + 4 * 1, ((l2 / 4096) << 10) | 1); // VPN[1] = 1
     setWord(h, l2 + 0, ((page / 4096) << 10) | pteFlags); // VPN[0] = 0
     // Identity megapage for the code at 0x80000000 (VPN[1] = 0x200), supervisor RWX.
@@ -320,7 +348,10 @@ describe('LR/SC (Vol. I 9.2)', () => {
   });
 
   it('amomaxu and amomin compare unsigned and signed', () => {
-    const h = makeHart([['amomaxu.w', { rd: 1, rs1: 10, rs2: 11 }], ['amomin.w', { rd: 2, rs1: 10, rs2: 12 }]]);
+    const h = makeHart([
+      ['amomaxu.w', { rd: 1, rs1: 10, rs2: 11 }],
+      ['amomin.w', { rd: 2, rs1: 10, rs2: 12 }],
+    ]);
     h.x[10] = RAM_BASE + 0x1000;
     h.x[11] = -1;
     h.x[12] = 3;
@@ -342,7 +373,8 @@ describe('counter inhibit (3.1.12) and reservations across xRET', () => {
     const h = makeHart([
       ['addi'],
       ['csrrwi', { csr: CSR.mcountinhibit, imm: 4 }],
-      ['addi'], ['addi'],
+      ['addi'],
+      ['addi'],
       ['csrrs', { rd: 1, csr: CSR.minstret }],
       ['csrrwi', { csr: CSR.mcountinhibit, imm: 0 }],
       ['addi'],

@@ -82,7 +82,10 @@ describe('loads, stores and x0', () => {
   });
 
   it('writes to x0 are discarded', () => {
-    const h = makeHart([['addi', { rd: 0, rs1: 0, imm: 5 }], ['add', { rd: 1, rs1: 0, rs2: 0 }]]);
+    const h = makeHart([
+      ['addi', { rd: 0, rs1: 0, imm: 5 }],
+      ['add', { rd: 1, rs1: 0, rs2: 0 }],
+    ]);
     h.run(2);
     expect(h.x[0]).toBe(0);
     expect(h.x[1]).toBe(0);

@@ -50,8 +50,10 @@ export function execResolved(h: Hart, op: Op, insn: number, pc: number): number 
     case Op.EBREAK:
       h.raiseException(Exc.Breakpoint, 0, pc); // tval 0, as QEMU 7.2 reports it (3.1.16 allows pc or 0)
       return h.pc;
-    case Op.MRET: return mret(h, insn, pc);
-    case Op.SRET: return sret(h, insn, pc);
+    case Op.MRET:
+      return mret(h, insn, pc);
+    case Op.SRET:
+      return sret(h, insn, pc);
     case Op.WFI:
       // U-mode may not wait; TW=1 forbids it below M (3.1.6.5).
       if (h.priv === PRV_U || (h.priv === PRV_S && (h.mstatus & S.TW) !== 0)) return illegal(h, insn, pc);
@@ -62,8 +64,10 @@ export function execResolved(h: Hart, op: Op, insn: number, pc: number): number 
       if (h.priv === PRV_U || (h.priv === PRV_S && (h.mstatus & S.TVM) !== 0)) return illegal(h, insn, pc);
       h.flushTlb();
       return (pc + 4) | 0;
-    case Op.LR_W: return execAmo(h, op, insn, pc);
-    default: return illegal(h, insn, pc);
+    case Op.LR_W:
+      return execAmo(h, op, insn, pc);
+    default:
+      return illegal(h, insn, pc);
   }
 }
 
@@ -117,12 +121,23 @@ export function execAmo(h: Hart, op: Op, insn: number, pc: number): number {
       old = ok ? 0 : 1;
       break;
     }
-    case Op.AMOSWAP_W: old = Atomics.exchange(mem, idx, b); break;
-    case Op.AMOADD_W: old = Atomics.add(mem, idx, b); break;
-    case Op.AMOXOR_W: old = Atomics.xor(mem, idx, b); break;
-    case Op.AMOAND_W: old = Atomics.and(mem, idx, b); break;
-    case Op.AMOOR_W: old = Atomics.or(mem, idx, b); break;
-    default: old = amoMinMax(mem, idx, b, op);
+    case Op.AMOSWAP_W:
+      old = Atomics.exchange(mem, idx, b);
+      break;
+    case Op.AMOADD_W:
+      old = Atomics.add(mem, idx, b);
+      break;
+    case Op.AMOXOR_W:
+      old = Atomics.xor(mem, idx, b);
+      break;
+    case Op.AMOAND_W:
+      old = Atomics.and(mem, idx, b);
+      break;
+    case Op.AMOOR_W:
+      old = Atomics.or(mem, idx, b);
+      break;
+    default:
+      old = amoMinMax(mem, idx, b, op);
   }
   const d = rd(insn);
   if (d !== 0) x[d] = old;
@@ -134,10 +149,21 @@ function amoMinMax(mem: Int32Array, idx: number, b: number, op: Op): number {
   for (let tries = 0; tries < 1000; tries++) {
     const old = Atomics.load(mem, idx);
     const pick =
-      op === Op.AMOMIN_W ? (old < b ? old : b)
-      : op === Op.AMOMAX_W ? (old > b ? old : b)
-      : op === Op.AMOMINU_W ? ((old >>> 0) < (b >>> 0) ? old : b)
-      : ((old >>> 0) > (b >>> 0) ? old : b);
+      op === Op.AMOMIN_W
+        ? old < b
+          ? old
+          : b
+        : op === Op.AMOMAX_W
+          ? old > b
+            ? old
+            : b
+          : op === Op.AMOMINU_W
+            ? old >>> 0 < b >>> 0
+              ? old
+              : b
+            : old >>> 0 > b >>> 0
+              ? old
+              : b;
     if (Atomics.compareExchange(mem, idx, old, pick) === old) return old;
   }
   throw new Error('AMO compare-and-swap did not settle after 1000 tries');

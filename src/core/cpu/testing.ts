@@ -40,5 +40,8 @@ export function setWord(h: Hart, addr: number, v: number): void {
 export function li(rd: number, value: number): Insn[] {
   const lo = (value << 20) >> 20;
   const hi = ((value - lo) >>> 12) & 0xfffff;
-  return [['lui', { rd, imm: hi }], ['addi', { rd, rs1: rd, imm: lo }]];
+  return [
+    ['lui', { rd, imm: hi }],
+    ['addi', { rd, rs1: rd, imm: lo }],
+  ];
 }

@@ -34,11 +34,26 @@ export const ITERATIONS = 8;
 // Registers: x1 loop count, x2 data pointer, x3 an address with nothing behind it, x4 DEVICE,
 // x8..x14 operands, x7 result, x31 checksum, x30 return address, x29 trap count,
 // x28 checksum after the M-mode half, x5/x6 scratch.
-const OPERANDS = [[8, 9], [10, 11], [12, 10], [13, 14], [9, 0]] as const;
-const R_OPS = ['add', 'sub', 'sll', 'slt', 'sltu', 'xor', 'srl', 'sra', 'or', 'and',
-  'mul', 'mulh', 'mulhsu', 'mulhu', 'div', 'divu', 'rem', 'remu'];
-const I_OPS: [string, number][] = [['addi', -5], ['addi', 2047], ['slti', -1], ['sltiu', -1], ['xori', -1],
-  ['ori', 0x555], ['andi', -16], ['slli', 3], ['srli', 31], ['srai', 7]];
+const OPERANDS = [
+  [8, 9],
+  [10, 11],
+  [12, 10],
+  [13, 14],
+  [9, 0],
+] as const;
+const R_OPS = ['add', 'sub', 'sll', 'slt', 'sltu', 'xor', 'srl', 'sra', 'or', 'and', 'mul', 'mulh', 'mulhsu', 'mulhu', 'div', 'divu', 'rem', 'remu'];
+const I_OPS: [string, number][] = [
+  ['addi', -5],
+  ['addi', 2047],
+  ['slti', -1],
+  ['sltiu', -1],
+  ['xori', -1],
+  ['ori', 0x555],
+  ['andi', -16],
+  ['slli', 3],
+  ['srli', 31],
+  ['srai', 7],
+];
 const AMOS = ['amoswap.w', 'amoadd.w', 'amoxor.w', 'amoand.w', 'amoor.w', 'amomin.w', 'amomax.w', 'amominu.w', 'amomaxu.w'];
 const BRANCHES = ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu'];
 /** Accesses made at UNMAPPED, where neither RAM nor a device nor a page table entry is. */
@@ -49,8 +64,14 @@ const UNMAPPED = 0x0000_1000;
  * (misaligned RAM accesses are done, as on QEMU, and do not trap).
  */
 export const TRAPS_PER_BODY = 2 + FAULTING.length;
-const SSCRATCH = 0x140, SEPC = 0x141, STVAL = 0x143, SATP = 0x180;
-const MSTATUS = 0x300, MTVEC = 0x305, MEPC = 0x341, MCAUSE = 0x342;
+const SSCRATCH = 0x140,
+  SEPC = 0x141,
+  STVAL = 0x143,
+  SATP = 0x180;
+const MSTATUS = 0x300,
+  MTVEC = 0x305,
+  MEPC = 0x341,
+  MCAUSE = 0x342;
 
 /** A tiny assembler with forward labels, enough for the program below. */
 class Program {
@@ -58,10 +79,18 @@ class Program {
   private readonly fixups: { at: number; label: string; make: (off: number) => number }[] = [];
   private readonly labels = new Map<string, number>();
 
-  get pc(): number { return RAM_BASE + 4 * this.words.length; }
-  op(name: string, o: Operands = {}): void { this.words.push(assemble(name, o)); }
-  word(w: number): void { this.words.push(w | 0); }
-  label(name: string): void { this.labels.set(name, this.pc); }
+  get pc(): number {
+    return RAM_BASE + 4 * this.words.length;
+  }
+  op(name: string, o: Operands = {}): void {
+    this.words.push(assemble(name, o));
+  }
+  word(w: number): void {
+    this.words.push(w | 0);
+  }
+  label(name: string): void {
+    this.labels.set(name, this.pc);
+  }
   to(name: string, make: (off: number) => number): void {
     this.fixups.push({ at: this.words.length, label: name, make });
     this.words.push(0);
@@ -82,50 +111,105 @@ class Program {
 
 function body(p: Program): void {
   const sum = (): void => p.op('add', { rd: 31, rs1: 31, rs2: 7 });
-  for (const name of R_OPS) for (const [rs1, rs2] of OPERANDS) { p.op(name, { rd: 7, rs1, rs2 }); sum(); }
-  for (const [name, imm] of I_OPS) for (const rs1 of [8, 10, 12]) { p.op(name, { rd: 7, rs1, imm }); sum(); }
-  p.op('lui', { rd: 7, imm: 0x80000 }); sum();
-  p.op('auipc', { rd: 7, imm: 1 }); sum();
+  for (const name of R_OPS)
+    for (const [rs1, rs2] of OPERANDS) {
+      p.op(name, { rd: 7, rs1, rs2 });
+      sum();
+    }
+  for (const [name, imm] of I_OPS)
+    for (const rs1 of [8, 10, 12]) {
+      p.op(name, { rd: 7, rs1, imm });
+      sum();
+    }
+  p.op('lui', { rd: 7, imm: 0x80000 });
+  sum();
+  p.op('auipc', { rd: 7, imm: 1 });
+  sum();
   // Stores then loads of every width and signedness, each once through the TLB refill
   // (after a flush) and once through the inline hit check; then each at an address with
   // nothing behind it, which traps.
-  for (const [name, rs2, imm] of [['sw', 8, 0], ['sh', 10, 4], ['sb', 12, 6], ['sw', 11, 8]] as const) {
-    p.op('sfence.vma'); p.op(name, { rs1: 2, rs2, imm }); p.op(name, { rs1: 2, rs2, imm });
+  for (const [name, rs2, imm] of [
+    ['sw', 8, 0],
+    ['sh', 10, 4],
+    ['sb', 12, 6],
+    ['sw', 11, 8],
+  ] as const) {
+    p.op('sfence.vma');
+    p.op(name, { rs1: 2, rs2, imm });
+    p.op(name, { rs1: 2, rs2, imm });
   }
-  for (const [name, imm] of [['lw', 0], ['lh', 4], ['lhu', 4], ['lb', 6], ['lbu', 6], ['lw', 8]] as const) {
-    p.op('sfence.vma'); p.op(name, { rd: 7, rs1: 2, imm }); sum(); p.op(name, { rd: 7, rs1: 2, imm }); sum();
+  for (const [name, imm] of [
+    ['lw', 0],
+    ['lh', 4],
+    ['lhu', 4],
+    ['lb', 6],
+    ['lbu', 6],
+    ['lw', 8],
+  ] as const) {
+    p.op('sfence.vma');
+    p.op(name, { rd: 7, rs1: 2, imm });
+    sum();
+    p.op(name, { rd: 7, rs1: 2, imm });
+    sum();
   }
   for (const name of FAULTING) p.op(name, name.startsWith('s') ? { rs1: 3, rs2: 8 } : { rd: 7, rs1: 3 });
   // MMIO: each width stored (a store to a device ends the block) and loaded back.
   for (const name of ['sw', 'sh', 'sb']) p.op(name, { rs1: 4, rs2: 8 });
-  for (const name of ['lw', 'lh', 'lhu', 'lb', 'lbu']) { p.op(name, { rd: 7, rs1: 4 }); sum(); }
+  for (const name of ['lw', 'lh', 'lhu', 'lb', 'lbu']) {
+    p.op(name, { rd: 7, rs1: 4 });
+    sum();
+  }
   // Each branch taken and not taken: a taken one skips the addi.
   for (const name of BRANCHES) {
-    for (const [rs1, rs2] of [[8, 9], [9, 9], [10, 11], [9, 8]] as const) {
+    for (const [rs1, rs2] of [
+      [8, 9],
+      [9, 9],
+      [10, 11],
+      [9, 8],
+    ] as const) {
       p.op(name, { rs1, rs2, imm: 8 });
       p.op('addi', { rd: 31, rs1: 31, imm: 1 });
     }
   }
-  p.op('jal', { rd: 7, imm: 8 }); p.op('addi', { rd: 31, rs1: 31, imm: 1 });
-  p.op('auipc', { rd: 6, imm: 0 }); p.op('jalr', { rd: 7, rs1: 6, imm: 12 }); p.op('addi', { rd: 31, rs1: 31, imm: 1 });
+  p.op('jal', { rd: 7, imm: 8 });
+  p.op('addi', { rd: 31, rs1: 31, imm: 1 });
+  p.op('auipc', { rd: 6, imm: 0 });
+  p.op('jalr', { rd: 7, rs1: 6, imm: 12 });
+  p.op('addi', { rd: 31, rs1: 31, imm: 1 });
   // CSRs a supervisor may use, with large values (sscratch starts from 0 every time).
   p.op('csrrw', { csr: SSCRATCH });
-  p.op('csrrw', { rd: 7, rs1: 8, csr: SSCRATCH }); sum();
-  p.op('csrrs', { rd: 7, rs1: 9, csr: SSCRATCH }); sum();
-  p.op('csrrc', { rd: 7, rs1: 10, csr: SSCRATCH }); sum();
-  p.op('csrrwi', { rd: 7, imm: 5, csr: SSCRATCH }); sum();
-  p.op('csrrsi', { rd: 7, imm: 18, csr: SSCRATCH }); sum();
-  p.op('csrrci', { rd: 7, imm: 1, csr: SSCRATCH }); sum();
-  p.op('csrrw', { rs1: 13, csr: SEPC }); p.op('csrrw', { rs1: 8, csr: STVAL });
-  p.op('csrrs', { rd: 7, csr: SEPC }); sum();
+  p.op('csrrw', { rd: 7, rs1: 8, csr: SSCRATCH });
+  sum();
+  p.op('csrrs', { rd: 7, rs1: 9, csr: SSCRATCH });
+  sum();
+  p.op('csrrc', { rd: 7, rs1: 10, csr: SSCRATCH });
+  sum();
+  p.op('csrrwi', { rd: 7, imm: 5, csr: SSCRATCH });
+  sum();
+  p.op('csrrsi', { rd: 7, imm: 18, csr: SSCRATCH });
+  sum();
+  p.op('csrrci', { rd: 7, imm: 1, csr: SSCRATCH });
+  sum();
+  p.op('csrrw', { rs1: 13, csr: SEPC });
+  p.op('csrrw', { rs1: 8, csr: STVAL });
+  p.op('csrrs', { rd: 7, csr: SEPC });
+  sum();
   // Atomics on one word, and an LR/SC pair that succeeds and an SC that fails.
   p.op('addi', { rd: 6, rs1: 2, imm: 12 });
   p.op('sw', { rs1: 6, rs2: 9, imm: 0 });
-  for (const name of AMOS) { p.op(name, { rd: 7, rs1: 6, rs2: 8 }); sum(); }
-  p.op('lr.w', { rd: 7, rs1: 6 }); sum();
-  p.op('sc.w', { rd: 7, rs1: 6, rs2: 9 }); sum();
-  p.op('sc.w', { rd: 7, rs1: 6, rs2: 10 }); sum();
-  p.op('fence'); p.op('fence.i'); p.op('sfence.vma');
+  for (const name of AMOS) {
+    p.op(name, { rd: 7, rs1: 6, rs2: 8 });
+    sum();
+  }
+  p.op('lr.w', { rd: 7, rs1: 6 });
+  sum();
+  p.op('sc.w', { rd: 7, rs1: 6, rs2: 9 });
+  sum();
+  p.op('sc.w', { rd: 7, rs1: 6, rs2: 10 });
+  sum();
+  p.op('fence');
+  p.op('fence.i');
+  p.op('sfence.vma');
   p.op('ebreak'); // traps
   p.word(0); // illegal: traps
   p.op('jalr', { rs1: 30 });
@@ -137,8 +221,18 @@ export function warmupProgram(): number[] {
   p.li(2, DATA);
   p.li(3, UNMAPPED);
   p.li(4, DEVICE);
-  for (const [r, v] of [[8, 0x8000_0123], [9, 5], [10, -7], [11, 0x4000_0000], [12, 0x7fff_fff0], [13, 0x8000_0000], [14, -1]] as const) p.li(r, v);
-  p.li(5, HANDLER); p.op('csrrw', { rs1: 5, csr: MTVEC });
+  for (const [r, v] of [
+    [8, 0x8000_0123],
+    [9, 5],
+    [10, -7],
+    [11, 0x4000_0000],
+    [12, 0x7fff_fff0],
+    [13, 0x8000_0000],
+    [14, -1],
+  ] as const)
+    p.li(r, v);
+  p.li(5, HANDLER);
+  p.op('csrrw', { rs1: 5, csr: MTVEC });
   p.li(1, ITERATIONS);
   p.label('loopM');
   p.to('body', (off) => assemble('jal', { rd: 30, imm: off }));
@@ -146,10 +240,16 @@ export function warmupProgram(): number[] {
   p.to('loopM', (off) => assemble('bne', { rs1: 1, imm: off }));
   p.op('add', { rd: 28, rs1: 31 });
   // To S-mode with Sv32: 4 MiB megapages map RAM_BASE (V R W X A D) and DEVICE (V R W A D) to themselves.
-  p.li(5, ROOT + 4 * (RAM_BASE >>> 22)); p.li(6, ((RAM_BASE >>> 12) << 10) | 0xcf); p.op('sw', { rs1: 5, rs2: 6 });
-  p.li(5, ROOT + 4 * (DEVICE >>> 22)); p.li(6, ((DEVICE >>> 12) << 10) | 0xc7); p.op('sw', { rs1: 5, rs2: 6 });
-  p.li(6, (0x8000_0000 | (ROOT >>> 12)) | 0); p.op('csrrw', { rs1: 6, csr: SATP });
-  p.li(6, 1 << 11); p.op('csrrw', { rs1: 6, csr: MSTATUS }); // MPP = S
+  p.li(5, ROOT + 4 * (RAM_BASE >>> 22));
+  p.li(6, ((RAM_BASE >>> 12) << 10) | 0xcf);
+  p.op('sw', { rs1: 5, rs2: 6 });
+  p.li(5, ROOT + 4 * (DEVICE >>> 22));
+  p.li(6, ((DEVICE >>> 12) << 10) | 0xc7);
+  p.op('sw', { rs1: 5, rs2: 6 });
+  p.li(6, 0x8000_0000 | (ROOT >>> 12) | 0);
+  p.op('csrrw', { rs1: 6, csr: SATP });
+  p.li(6, 1 << 11);
+  p.op('csrrw', { rs1: 6, csr: MSTATUS }); // MPP = S
   p.op('auipc', { rd: 6, imm: 0 }); // mepc = loopS
   p.to('loopS', (off) => assemble('addi', { rd: 6, rs1: 6, imm: off + 4 }));
   p.op('csrrw', { rs1: 6, csr: MEPC });
@@ -189,7 +289,8 @@ class ScratchRegister implements MmioDevice {
     return width === 4 ? v : v & ((1 << (8 * width)) - 1);
   }
   write(offset: number, width: AccessWidth, value: number): void {
-    const shift = 8 * (offset & 3), mask = width === 4 ? -1 : ((1 << (8 * width)) - 1) << shift;
+    const shift = 8 * (offset & 3),
+      mask = width === 4 ? -1 : ((1 << (8 * width)) - 1) << shift;
     this.value = (this.value & ~mask) | ((value << shift) & mask);
   }
 }

@@ -15,7 +15,9 @@ const MTIP = 1 << 7;
 class ManualClock implements Clock {
   readonly frequency = 10_000_000;
   t = 0;
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
 }
 
 function setup(harts = 2, start = 0) {

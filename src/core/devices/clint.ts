@@ -48,7 +48,9 @@ export interface ClintOptions {
 }
 
 export interface ClintState {
-  msip: boolean[]; mtimecmpLo: number[]; mtimecmpHi: number[];
+  msip: boolean[];
+  mtimecmpLo: number[];
+  mtimecmpHi: number[];
   /** mtime at the moment of saving, as [lo, hi]. */
   mtime: [number, number];
 }
@@ -127,10 +129,17 @@ export class Clint implements MmioDevice {
   }
 
   /** Low and high words of mtime (what a hart's time/timeh CSRs read). */
-  mtimeLo(): number { return this.readMtime()[0]; }
-  mtimeHi(): number { return this.readMtime()[1]; }
+  mtimeLo(): number {
+    return this.readMtime()[0];
+  }
+  mtimeHi(): number {
+    return this.readMtime()[1];
+  }
   /** mtime as a number (exact below 2^53). */
-  mtime(): number { const [lo, hi] = this.readMtime(); return hi * TWO32 + lo; }
+  mtime(): number {
+    const [lo, hi] = this.readMtime();
+    return hi * TWO32 + lo;
+  }
 
   /** Recompute mip.MTIP of every hart (and STIP where a supervisor timer is set) from the clock. */
   update(): void {
@@ -153,7 +162,8 @@ export class Clint implements MmioDevice {
     const last = hart ?? this.harts.length - 1;
     for (let h = first; h <= last && h < this.harts.length; h++) {
       if (supervisor && !this.sArmed[h]) continue;
-      const cLo = supervisor ? this.scmpLo[h]! : this.cmpLo[h]!, cHi = supervisor ? this.scmpHi[h]! : this.cmpHi[h]!;
+      const cLo = supervisor ? this.scmpLo[h]! : this.cmpLo[h]!,
+        cHi = supervisor ? this.scmpHi[h]! : this.cmpHi[h]!;
       let deadline: number;
       if (cmp64(cLo, cHi, lo, hi) >= 0) {
         const [dLo, dHi] = sub64(cLo, cHi, lo, hi);
@@ -235,7 +245,9 @@ export class Clint implements MmioDevice {
 
   saveState(): ClintState {
     return {
-      msip: [...this.msip], mtimecmpLo: [...this.cmpLo], mtimecmpHi: [...this.cmpHi],
+      msip: [...this.msip],
+      mtimecmpLo: [...this.cmpLo],
+      mtimecmpHi: [...this.cmpHi],
       mtime: this.readMtime(),
     };
   }

@@ -51,7 +51,7 @@ describe('InstructionCountClock', () => {
     let n = 0;
     const clock = new InstructionCountClock({ instret: () => n, shift: 4 });
     n = 2 ** 40;
-    expect(clock.now()).toBe((2 ** 44) / 100 - ((2 ** 44) % 100) / 100);
+    expect(clock.now()).toBe(2 ** 44 / 100 - (2 ** 44 % 100) / 100);
     const odd = new InstructionCountClock({ instret: () => n, shift: 0, frequency: 3 });
     n += 1e9;
     expect(odd.now()).toBe(3);

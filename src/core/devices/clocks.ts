@@ -104,9 +104,7 @@ export class InstructionCountClock implements Clock {
 
   now(): number {
     const ns = (this.instret() - this.start) * this.nsPerInsn;
-    const ticks = this.nsPerTick
-      ? Math.floor(ns / this.nsPerTick)
-      : Math.floor((ns * this.frequency) / 1e9);
+    const ticks = this.nsPerTick ? Math.floor(ns / this.nsPerTick) : Math.floor((ns * this.frequency) / 1e9);
     return ticks + this.warp;
   }
 

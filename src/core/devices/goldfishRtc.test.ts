@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  GOLDFISH_RTC_ALARM_HIGH as ALARM_HIGH, GOLDFISH_RTC_ALARM_LOW as ALARM_LOW,
-  GOLDFISH_RTC_ALARM_STATUS as ALARM_STATUS, GOLDFISH_RTC_CLEAR_ALARM as CLEAR_ALARM,
-  GOLDFISH_RTC_CLEAR_INTERRUPT as CLEAR_INTERRUPT, GOLDFISH_RTC_IRQ_ENABLED as IRQ_ENABLED,
-  GOLDFISH_RTC_TIME_HIGH as TIME_HIGH, GOLDFISH_RTC_TIME_LOW as TIME_LOW,
-  GoldfishRtc, hostNanosecondSource,
+  GOLDFISH_RTC_ALARM_HIGH as ALARM_HIGH,
+  GOLDFISH_RTC_ALARM_LOW as ALARM_LOW,
+  GOLDFISH_RTC_ALARM_STATUS as ALARM_STATUS,
+  GOLDFISH_RTC_CLEAR_ALARM as CLEAR_ALARM,
+  GOLDFISH_RTC_CLEAR_INTERRUPT as CLEAR_INTERRUPT,
+  GOLDFISH_RTC_IRQ_ENABLED as IRQ_ENABLED,
+  GOLDFISH_RTC_TIME_HIGH as TIME_HIGH,
+  GOLDFISH_RTC_TIME_LOW as TIME_LOW,
+  GoldfishRtc,
+  hostNanosecondSource,
 } from './goldfishRtc';
 
 const T0 = 1_700_000_000_123_456_789n; // 2023-11-14T22:13:20.123456789Z
@@ -13,12 +18,26 @@ function setup() {
   const clock = { t: T0 };
   const levels: boolean[] = [];
   let level = false;
-  const rtc = new GoldfishRtc({ irq: { set: (l) => { levels.push(l); level = l; } }, source: () => clock.t });
+  const rtc = new GoldfishRtc({
+    irq: {
+      set: (l) => {
+        levels.push(l);
+        level = l;
+      },
+    },
+    source: () => clock.t,
+  });
   const rd = (o: number) => rtc.read(o, 4);
   const wr = (o: number, v: number) => rtc.write(o, 4, v);
-  const time = () => { const lo = rd(TIME_LOW); return (BigInt(rd(TIME_HIGH)) << 32n) | BigInt(lo); };
+  const time = () => {
+    const lo = rd(TIME_LOW);
+    return (BigInt(rd(TIME_HIGH)) << 32n) | BigInt(lo);
+  };
   /** Arm the alarm at `at` (high word first, as Linux does). */
-  const arm = (at: bigint) => { wr(ALARM_HIGH, Number(at >> 32n)); wr(ALARM_LOW, Number(at & 0xffff_ffffn)); };
+  const arm = (at: bigint) => {
+    wr(ALARM_HIGH, Number(at >> 32n));
+    wr(ALARM_LOW, Number(at & 0xffff_ffffn));
+  };
   return { clock, rtc, rd, wr, time, arm, levels, level: () => level };
 }
 
@@ -151,7 +170,8 @@ describe('hostNanosecondSource', () => {
   it('follows Date.now() in ns and never goes back', () => {
     const src = hostNanosecondSource();
     const before = BigInt(Date.now()) * 1_000_000n;
-    const a = src(), b = src();
+    const a = src(),
+      b = src();
     expect(b >= a).toBe(true);
     expect(Number(a - before) / 1e6).toBeLessThan(1000);
     expect(Number(before - a) / 1e6).toBeLessThan(1000);

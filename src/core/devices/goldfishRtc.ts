@@ -126,12 +126,18 @@ export class GoldfishRtc implements MmioDevice {
         this.timeHigh = Number(t >> 32n);
         return Number(t & MASK32);
       }
-      case GOLDFISH_RTC_TIME_HIGH: return this.timeHigh;
-      case GOLDFISH_RTC_ALARM_LOW: return Number(this.alarmNext & MASK32);
-      case GOLDFISH_RTC_ALARM_HIGH: return Number(this.alarmNext >> 32n);
-      case GOLDFISH_RTC_IRQ_ENABLED: return this.irqEnabled ? 1 : 0;
-      case GOLDFISH_RTC_ALARM_STATUS: return this.alarmRunning ? 1 : 0;
-      default: return 0;
+      case GOLDFISH_RTC_TIME_HIGH:
+        return this.timeHigh;
+      case GOLDFISH_RTC_ALARM_LOW:
+        return Number(this.alarmNext & MASK32);
+      case GOLDFISH_RTC_ALARM_HIGH:
+        return Number(this.alarmNext >> 32n);
+      case GOLDFISH_RTC_IRQ_ENABLED:
+        return this.irqEnabled ? 1 : 0;
+      case GOLDFISH_RTC_ALARM_STATUS:
+        return this.alarmRunning ? 1 : 0;
+      default:
+        return 0;
     }
   }
 

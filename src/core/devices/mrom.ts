@@ -62,8 +62,10 @@ export interface VirtMromContents {
 export function virtMromContents(c: VirtMromContents): Uint8Array {
   const words = [
     ...MROM_RESET_VECTOR_RV32,
-    c.startAddr, 0,
-    c.fdtAddr, 0,
+    c.startAddr,
+    0,
+    c.fdtAddr,
+    0,
     FW_DYNAMIC_INFO_MAGIC,
     FW_DYNAMIC_INFO_VERSION,
     c.nextAddr,

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InterruptTarget } from '../bus/mmio';
-import {
-  Plic, PLIC_CONTEXT_BASE, PLIC_CONTEXT_STRIDE, PLIC_ENABLE_BASE, PLIC_ENABLE_STRIDE,
-  PLIC_PENDING_BASE, plicSharedBytes,
-} from './plic';
+import { Plic, PLIC_CONTEXT_BASE, PLIC_CONTEXT_STRIDE, PLIC_ENABLE_BASE, PLIC_ENABLE_STRIDE, PLIC_PENDING_BASE, plicSharedBytes } from './plic';
 
 class FakeHart implements InterruptTarget {
   mip = 0;
@@ -82,8 +79,13 @@ describe('Plic registers', () => {
 describe('Plic claim/complete', () => {
   it('claims the highest priority, ties to the lowest id, above threshold', () => {
     const { plic, prio, enable, claim, complete, threshold, hart } = setup();
-    for (const s of [3, 7, 10]) { enable(0, s); plic.irqLine(s).set(true); }
-    prio(3, 2); prio(7, 5); prio(10, 5);
+    for (const s of [3, 7, 10]) {
+      enable(0, s);
+      plic.irqLine(s).set(true);
+    }
+    prio(3, 2);
+    prio(7, 5);
+    prio(10, 5);
     expect(hart.mip & MEIP).toBe(MEIP);
     threshold(0, 5);
     expect(hart.mip & MEIP).toBe(0);
@@ -177,7 +179,8 @@ describe('Plic shared between workers (SMP domains)', () => {
   /** Two Plic views over one register file, as two vCPU workers hold them. */
   function pair() {
     const shared = new SharedArrayBuffer(plicSharedBytes(2));
-    const h0 = new FakeHart(), h1 = new FakeHart();
+    const h0 = new FakeHart(),
+      h1 = new FakeHart();
     const p0 = new Plic({ harts: [h0, null], shared });
     const p1 = new Plic({ harts: [null, h1], shared });
     const ctxReg = (ctx: number, reg: 0 | 4) => PLIC_CONTEXT_BASE + ctx * PLIC_CONTEXT_STRIDE + reg;

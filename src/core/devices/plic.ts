@@ -49,8 +49,12 @@ export interface PlicOptions {
 }
 
 export interface PlicState {
-  priority: number[]; threshold: number[]; pending: number[]; claimed: number[];
-  enable: number[]; lines: boolean[];
+  priority: number[];
+  threshold: number[];
+  pending: number[];
+  claimed: number[];
+  enable: number[];
+  lines: boolean[];
 }
 
 /** Bytes of shared register state for a PLIC with `harts` harts (see PlicOptions.shared). */
@@ -129,8 +133,11 @@ export class Plic implements MmioDevice {
 
   /** Reset: all registers zero, all outputs low (sifive_plic_reset). Lines keep their levels. */
   reset(): void {
-    this.priority.fill(0); this.threshold.fill(0); this.pending.fill(0);
-    this.claimed.fill(0); this.enable.fill(0);
+    this.priority.fill(0);
+    this.threshold.fill(0);
+    this.pending.fill(0);
+    this.claimed.fill(0);
+    this.enable.fill(0);
     for (let s = 1; s < this.numSources; s++) if (this.lines[s]) this.setBit(this.pending, s, true);
     this.update(true);
   }
@@ -153,9 +160,12 @@ export class Plic implements MmioDevice {
     const ctx = Math.floor((offset - PLIC_CONTEXT_BASE) / PLIC_CONTEXT_STRIDE);
     if (ctx >= this.numContexts) return 0;
     switch ((offset - PLIC_CONTEXT_BASE) % PLIC_CONTEXT_STRIDE) {
-      case 0: return this.threshold[ctx]!;
-      case 4: return this.claim(ctx);
-      default: return 0;
+      case 0:
+        return this.threshold[ctx]!;
+      case 4:
+        return this.claim(ctx);
+      default:
+        return 0;
     }
   }
 
@@ -209,7 +219,10 @@ export class Plic implements MmioDevice {
         bits = (bits & (bits - 1)) >>> 0;
         const src = (w << 5) + j;
         const prio = this.priority[src]!;
-        if (prio > bestPrio) { best = src; bestPrio = prio; }
+        if (prio > bestPrio) {
+          best = src;
+          bestPrio = prio;
+        }
       }
     }
     return best;
@@ -300,8 +313,12 @@ export class Plic implements MmioDevice {
 
   saveState(): PlicState {
     return {
-      priority: [...this.priority], threshold: [...this.threshold], pending: [...this.pending],
-      claimed: [...this.claimed], enable: [...this.enable], lines: [...this.lines],
+      priority: [...this.priority],
+      threshold: [...this.threshold],
+      pending: [...this.pending],
+      claimed: [...this.claimed],
+      enable: [...this.enable],
+      lines: [...this.lines],
     };
   }
 

@@ -53,10 +53,17 @@ export class SifiveTest implements MmioDevice {
     const status = v & 0xffff;
     const code = v >>> 16;
     switch (status) {
-      case FINISHER_PASS: this.onFinish({ kind: 'pass', code: 0 }); break;
-      case FINISHER_FAIL: this.onFinish({ kind: 'fail', code }); break;
-      case FINISHER_RESET: this.onFinish({ kind: 'reset', code: 0 }); break;
-      default: break;
+      case FINISHER_PASS:
+        this.onFinish({ kind: 'pass', code: 0 });
+        break;
+      case FINISHER_FAIL:
+        this.onFinish({ kind: 'fail', code });
+        break;
+      case FINISHER_RESET:
+        this.onFinish({ kind: 'reset', code: 0 });
+        break;
+      default:
+        break;
     }
   }
 }

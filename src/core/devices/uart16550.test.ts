@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../bus/mmio';
-import {
-  Uart16550, UART_DLL, UART_DLM, UART_FCR, UART_IER, UART_IIR, UART_LCR, UART_LSR,
-  UART_MCR, UART_MSR, UART_RBR, UART_SCR, UART_THR,
-} from './uart16550';
+import { Uart16550, UART_DLL, UART_DLM, UART_FCR, UART_IER, UART_IIR, UART_LCR, UART_LSR, UART_MCR, UART_MSR, UART_RBR, UART_SCR, UART_THR } from './uart16550';
 
 function setup(withClock = false) {
   const levels: boolean[] = [];
@@ -18,7 +15,18 @@ function setup(withClock = false) {
   const rd = (off: number) => uart.read(off, 1);
   const wr = (off: number, v: number) => uart.write(off, 1, v);
   const irq = () => levels[levels.length - 1] ?? false;
-  return { uart, levels, sent, rd, wr, irq, advance: (d: number) => { t += d; }, now: () => t };
+  return {
+    uart,
+    levels,
+    sent,
+    rd,
+    wr,
+    irq,
+    advance: (d: number) => {
+      t += d;
+    },
+    now: () => t,
+  };
 }
 
 describe('Uart16550 registers', () => {

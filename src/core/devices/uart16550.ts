@@ -18,21 +18,48 @@ import type { AccessWidth, Clock, IrqLine, MmioDevice } from '../bus/mmio';
 import { VIRT_UART0_CLOCK, VIRT_UART0_SIZE } from '../board/memoryMap';
 
 /** Register offsets (regshift 0). DLL/DLM overlay RBR/IER when LCR.DLAB is set. */
-export const UART_RBR = 0, UART_THR = 0, UART_DLL = 0;
-export const UART_IER = 1, UART_DLM = 1;
-export const UART_IIR = 2, UART_FCR = 2;
-export const UART_LCR = 3, UART_MCR = 4, UART_LSR = 5, UART_MSR = 6, UART_SCR = 7;
+export const UART_RBR = 0,
+  UART_THR = 0,
+  UART_DLL = 0;
+export const UART_IER = 1,
+  UART_DLM = 1;
+export const UART_IIR = 2,
+  UART_FCR = 2;
+export const UART_LCR = 3,
+  UART_MCR = 4,
+  UART_LSR = 5,
+  UART_MSR = 6,
+  UART_SCR = 7;
 
-const IER_RDI = 0x01, IER_THRI = 0x02, IER_RLSI = 0x04, IER_MSI = 0x08;
-const IIR_NO_INT = 0x01, IIR_ID = 0x06, IIR_MSI = 0x00, IIR_THRI = 0x02, IIR_RDI = 0x04;
-const IIR_RLSI = 0x06, IIR_CTI = 0x0c, IIR_FE = 0xc0;
-const FCR_FE = 0x01, FCR_RFR = 0x02, FCR_XFR = 0x04;
+const IER_RDI = 0x01,
+  IER_THRI = 0x02,
+  IER_RLSI = 0x04,
+  IER_MSI = 0x08;
+const IIR_NO_INT = 0x01,
+  IIR_ID = 0x06,
+  IIR_MSI = 0x00,
+  IIR_THRI = 0x02,
+  IIR_RDI = 0x04;
+const IIR_RLSI = 0x06,
+  IIR_CTI = 0x0c,
+  IIR_FE = 0xc0;
+const FCR_FE = 0x01,
+  FCR_RFR = 0x02,
+  FCR_XFR = 0x04;
 const LCR_DLAB = 0x80;
-const MCR_OUT2 = 0x08, MCR_LOOP = 0x10;
-const LSR_DR = 0x01, LSR_OE = 0x02, LSR_BI = 0x10, LSR_THRE = 0x20, LSR_TEMT = 0x40;
+const MCR_OUT2 = 0x08,
+  MCR_LOOP = 0x10;
+const LSR_DR = 0x01,
+  LSR_OE = 0x02,
+  LSR_BI = 0x10,
+  LSR_THRE = 0x20,
+  LSR_TEMT = 0x40;
 /** LSR bits that raise the receiver-line-status interrupt (UART_LSR_INT_ANY). */
 const LSR_INT_ANY = 0x1e;
-const MSR_CTS = 0x10, MSR_DSR = 0x20, MSR_DCD = 0x80, MSR_ANY_DELTA = 0x0f;
+const MSR_CTS = 0x10,
+  MSR_DSR = 0x20,
+  MSR_DCD = 0x80,
+  MSR_ANY_DELTA = 0x0f;
 /** 16550A FIFO depth (UART_FIFO_LENGTH). */
 export const UART_FIFO_LENGTH = 16;
 /** RX trigger levels selected by FCR bits 7:6. */
@@ -55,9 +82,20 @@ export interface Uart16550Options {
 
 /** Register state for save/restore. */
 export interface Uart16550State {
-  rbr: number; ier: number; iir: number; lcr: number; mcr: number; lsr: number;
-  msr: number; scr: number; fcr: number; divider: number; triggerLevel: number;
-  thrPending: boolean; timeoutPending: boolean; timeoutDeadline: number | null;
+  rbr: number;
+  ier: number;
+  iir: number;
+  lcr: number;
+  mcr: number;
+  lsr: number;
+  msr: number;
+  scr: number;
+  fcr: number;
+  divider: number;
+  triggerLevel: number;
+  thrPending: boolean;
+  timeoutPending: boolean;
+  timeoutDeadline: number | null;
   rxFifo: number[];
 }
 
@@ -69,9 +107,15 @@ export class Uart16550 implements MmioDevice {
   private readonly clock: Clock | undefined;
   private readonly inputClock: number;
 
-  private rbr = 0; private ier = 0; private iir = IIR_NO_INT; private lcr = 0;
-  private mcr = MCR_OUT2; private lsr = LSR_TEMT | LSR_THRE;
-  private msr = MSR_DCD | MSR_DSR | MSR_CTS; private scr = 0; private fcr = 0;
+  private rbr = 0;
+  private ier = 0;
+  private iir = IIR_NO_INT;
+  private lcr = 0;
+  private mcr = MCR_OUT2;
+  private lsr = LSR_TEMT | LSR_THRE;
+  private msr = MSR_DCD | MSR_DSR | MSR_CTS;
+  private scr = 0;
+  private fcr = 0;
   /** Divisor latch; 0x0C = 9600 baud at QEMU's nominal 1.8432 MHz (serial_reset). */
   private divider = 0x0c;
   private triggerLevel = 1;
@@ -95,9 +139,21 @@ export class Uart16550 implements MmioDevice {
   /** Register values after reset (serial.c serial_reset). */
   reset(): void {
     this.restore({
-      rbr: 0, ier: 0, iir: IIR_NO_INT, lcr: 0, mcr: MCR_OUT2, lsr: LSR_TEMT | LSR_THRE,
-      msr: MSR_DCD | MSR_DSR | MSR_CTS, scr: 0, fcr: 0, divider: 0x0c, triggerLevel: 1,
-      thrPending: false, timeoutPending: false, timeoutDeadline: null, rxFifo: [],
+      rbr: 0,
+      ier: 0,
+      iir: IIR_NO_INT,
+      lcr: 0,
+      mcr: MCR_OUT2,
+      lsr: LSR_TEMT | LSR_THRE,
+      msr: MSR_DCD | MSR_DSR | MSR_CTS,
+      scr: 0,
+      fcr: 0,
+      divider: 0x0c,
+      triggerLevel: 1,
+      thrPending: false,
+      timeoutPending: false,
+      timeoutDeadline: null,
+      rxFifo: [],
     });
   }
 
@@ -154,8 +210,10 @@ export class Uart16550 implements MmioDevice {
         }
         return iir;
       }
-      case UART_LCR: return this.lcr;
-      case UART_MCR: return this.mcr;
+      case UART_LCR:
+        return this.lcr;
+      case UART_MCR:
+        return this.mcr;
       case UART_LSR: {
         const lsr = this.lsr;
         // Reading LSR clears the break and overrun indications.
@@ -165,9 +223,12 @@ export class Uart16550 implements MmioDevice {
         }
         return lsr;
       }
-      case UART_MSR: return this.readMsr();
-      case UART_SCR: return this.scr;
-      default: return 0; // offsets 8..0xff: QEMU maps only 8 bytes
+      case UART_MSR:
+        return this.readMsr();
+      case UART_SCR:
+        return this.scr;
+      default:
+        return 0; // offsets 8..0xff: QEMU maps only 8 bytes
     }
   }
 
@@ -182,11 +243,20 @@ export class Uart16550 implements MmioDevice {
         if (this.lcr & LCR_DLAB) this.divider = (this.divider & 0x00ff) | (val << 8);
         else this.writeIer(val);
         break;
-      case UART_FCR: this.writeFcr(val); break;
-      case UART_LCR: this.lcr = val; break;
-      case UART_MCR: this.mcr = val & 0x1f; break;
-      case UART_SCR: this.scr = val; break;
-      default: break; // LSR and MSR are read-only
+      case UART_FCR:
+        this.writeFcr(val);
+        break;
+      case UART_LCR:
+        this.lcr = val;
+        break;
+      case UART_MCR:
+        this.mcr = val & 0x1f;
+        break;
+      case UART_SCR:
+        this.scr = val;
+        break;
+      default:
+        break; // LSR and MSR are read-only
     }
   }
 
@@ -296,16 +366,15 @@ export class Uart16550 implements MmioDevice {
    */
   private updateIrq(force = false): void {
     let id = IIR_NO_INT;
-    if ((this.ier & IER_RLSI) && (this.lsr & LSR_INT_ANY)) {
+    if (this.ier & IER_RLSI && this.lsr & LSR_INT_ANY) {
       id = IIR_RLSI;
-    } else if ((this.ier & IER_RDI) && this.timeoutPending) {
+    } else if (this.ier & IER_RDI && this.timeoutPending) {
       id = IIR_CTI;
-    } else if ((this.ier & IER_RDI) && (this.lsr & LSR_DR) &&
-               (!(this.fcr & FCR_FE) || this.rxFifo.length >= this.triggerLevel)) {
+    } else if (this.ier & IER_RDI && this.lsr & LSR_DR && (!(this.fcr & FCR_FE) || this.rxFifo.length >= this.triggerLevel)) {
       id = IIR_RDI;
-    } else if ((this.ier & IER_THRI) && this.thrPending) {
+    } else if (this.ier & IER_THRI && this.thrPending) {
       id = IIR_THRI;
-    } else if ((this.ier & IER_MSI) && (this.msr & MSR_ANY_DELTA)) {
+    } else if (this.ier & IER_MSI && this.msr & MSR_ANY_DELTA) {
       id = IIR_MSI;
     }
     this.iir = id | (this.iir & 0xf0);
@@ -332,7 +401,7 @@ export class Uart16550 implements MmioDevice {
     const divider = this.divider || 1;
     const baud = this.inputClock / (16 * divider);
     // start bit + 5..8 data bits + optional parity + 1 or 2 stop bits
-    const bits = 1 + ((this.lcr & 0x03) + 5) + ((this.lcr & 0x08) ? 1 : 0) + ((this.lcr & 0x04) ? 2 : 1);
+    const bits = 1 + ((this.lcr & 0x03) + 5) + (this.lcr & 0x08 ? 1 : 0) + (this.lcr & 0x04 ? 2 : 1);
     return Math.ceil((bits / baud) * clock.frequency);
   }
 
@@ -340,20 +409,40 @@ export class Uart16550 implements MmioDevice {
 
   saveState(): Uart16550State {
     return {
-      rbr: this.rbr, ier: this.ier, iir: this.iir, lcr: this.lcr, mcr: this.mcr,
-      lsr: this.lsr, msr: this.msr, scr: this.scr, fcr: this.fcr, divider: this.divider,
-      triggerLevel: this.triggerLevel, thrPending: this.thrPending,
-      timeoutPending: this.timeoutPending, timeoutDeadline: this.timeoutDeadline,
+      rbr: this.rbr,
+      ier: this.ier,
+      iir: this.iir,
+      lcr: this.lcr,
+      mcr: this.mcr,
+      lsr: this.lsr,
+      msr: this.msr,
+      scr: this.scr,
+      fcr: this.fcr,
+      divider: this.divider,
+      triggerLevel: this.triggerLevel,
+      thrPending: this.thrPending,
+      timeoutPending: this.timeoutPending,
+      timeoutDeadline: this.timeoutDeadline,
       rxFifo: [...this.rxFifo],
     };
   }
 
   restore(s: Uart16550State): void {
-    this.rbr = s.rbr; this.ier = s.ier; this.iir = s.iir; this.lcr = s.lcr;
-    this.mcr = s.mcr; this.lsr = s.lsr; this.msr = s.msr; this.scr = s.scr;
-    this.fcr = s.fcr; this.divider = s.divider; this.triggerLevel = s.triggerLevel;
-    this.thrPending = s.thrPending; this.timeoutPending = s.timeoutPending;
-    this.timeoutDeadline = s.timeoutDeadline; this.rxFifo = s.rxFifo.slice(0, UART_FIFO_LENGTH);
+    this.rbr = s.rbr;
+    this.ier = s.ier;
+    this.iir = s.iir;
+    this.lcr = s.lcr;
+    this.mcr = s.mcr;
+    this.lsr = s.lsr;
+    this.msr = s.msr;
+    this.scr = s.scr;
+    this.fcr = s.fcr;
+    this.divider = s.divider;
+    this.triggerLevel = s.triggerLevel;
+    this.thrPending = s.thrPending;
+    this.timeoutPending = s.timeoutPending;
+    this.timeoutDeadline = s.timeoutDeadline;
+    this.rxFifo = s.rxFifo.slice(0, UART_FIFO_LENGTH);
     this.updateIrq(true);
   }
 }

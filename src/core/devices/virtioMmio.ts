@@ -104,10 +104,17 @@ export class VirtioMmioTransport implements MmioDevice {
   read(offset: number, width: AccessWidth): number {
     let v: number;
     switch (offset) {
-      case VIRTIO_MMIO_MAGIC_VALUE: v = VIRTIO_MMIO_MAGIC; break;
-      case VIRTIO_MMIO_VERSION: v = this.legacy ? VIRTIO_MMIO_VERSION_LEGACY : VIRTIO_MMIO_VERSION_MODERN; break;
-      case VIRTIO_MMIO_VENDOR_ID: v = VIRTIO_MMIO_VENDOR_QEMU; break;
-      default: return 0; // DeviceID 0 and every other register of an empty slot
+      case VIRTIO_MMIO_MAGIC_VALUE:
+        v = VIRTIO_MMIO_MAGIC;
+        break;
+      case VIRTIO_MMIO_VERSION:
+        v = this.legacy ? VIRTIO_MMIO_VERSION_LEGACY : VIRTIO_MMIO_VERSION_MODERN;
+        break;
+      case VIRTIO_MMIO_VENDOR_ID:
+        v = VIRTIO_MMIO_VENDOR_QEMU;
+        break;
+      default:
+        return 0; // DeviceID 0 and every other register of an empty slot
     }
     return width === 4 ? v >>> 0 : v & ((1 << (8 * width)) - 1);
   }

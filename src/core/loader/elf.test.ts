@@ -34,8 +34,11 @@ function buildElf(patch?: (v: DataView) => void): Uint8Array {
   for (let i = 0; i < strtab.length; i++) bytes[0x118 + i] = strtab.charCodeAt(i);
   const sym = (i: number, name: number, value: number, size: number, info: number, shndx: number) => {
     const at = 0x140 + 16 * i;
-    v.setUint32(at, name, true); v.setUint32(at + 4, value, true); v.setUint32(at + 8, size, true);
-    bytes[at + 12] = info; v.setUint16(at + 14, shndx, true);
+    v.setUint32(at, name, true);
+    v.setUint32(at + 4, value, true);
+    v.setUint32(at + 8, size, true);
+    bytes[at + 12] = info;
+    v.setUint16(at + 14, shndx, true);
   };
   sym(1, 1, 0x8000_0004, 12, 0x12, 1); // _start: GLOBAL FUNC
   sym(2, 8, 0x8000_1000, 8, 0x11, 2); // data_obj: GLOBAL OBJECT
@@ -51,10 +54,16 @@ function buildElf(patch?: (v: DataView) => void): Uint8Array {
 
 function load(bytes: Uint8Array, options?: ElfLoadOptions) {
   const mem = new Map<number, number>();
-  const image = loadElf(bytes, {
-    write: (p, b) => b.forEach((x, i) => mem.set(p + i, x)),
-    zero: (p, n) => { for (let i = 0; i < n; i++) mem.set(p + i, 0); },
-  }, options);
+  const image = loadElf(
+    bytes,
+    {
+      write: (p, b) => b.forEach((x, i) => mem.set(p + i, x)),
+      zero: (p, n) => {
+        for (let i = 0; i < n; i++) mem.set(p + i, 0);
+      },
+    },
+    options,
+  );
   return { image, mem };
 }
 
@@ -67,7 +76,10 @@ describe('loadElf on a valid image', () => {
   it('copies segments, zero-fills .bss and returns entry and symbols', () => {
     const { image, mem } = load(buildElf());
     expect(image.entry).toBe(0x8000_0004);
-    expect(image.segments).toEqual([{ paddr: 0x8000_0000, memsz: 16 }, { paddr: 0x8000_1000, memsz: 0x20 }]);
+    expect(image.segments).toEqual([
+      { paddr: 0x8000_0000, memsz: 16 },
+      { paddr: 0x8000_1000, memsz: 0x20 },
+    ]);
     expect(mem.get(0x8000_0000)).toBe(0x10);
     expect(mem.get(0x8000_000f)).toBe(0x1f);
     expect(mem.get(0x8000_1007)).toBe(0xd7);
@@ -90,12 +102,18 @@ describe('loadElf on a valid image', () => {
   });
 
   it('has no symbols when stripped', () => {
-    const bytes = buildElf((v) => { v.setUint32(32, 0, true); v.setUint16(48, 0, true); });
+    const bytes = buildElf((v) => {
+      v.setUint32(32, 0, true);
+      v.setUint16(48, 0, true);
+    });
     expect(load(bytes).image.symbols).toEqual([]);
   });
 
   it('accepts RVC images when asked', () => {
-    const bytes = buildElf((v) => { v.setUint32(36, 1, true); v.setUint32(24, 0x8000_0006, true); });
+    const bytes = buildElf((v) => {
+      v.setUint32(36, 1, true);
+      v.setUint32(24, 0x8000_0006, true);
+    });
     expect(parseElf(bytes, { allowCompressed: true }).entry).toBe(0x8000_0006);
   });
 });
@@ -123,10 +141,23 @@ describe('loadElf rejects bad images with a message', () => {
     ['segment outside', (v) => v.setUint32(0x34 + 32 + 4, 0x1000, true), 'segment 1 lies outside the file'],
     ['segment offset overflow', (v) => v.setUint32(0x34 + 4, 0xffff_fff8, true), 'segment 0 lies outside the file'],
     ['filesz > memsz', (v) => v.setUint32(0x34 + 20, 8, true), /segment 0 has file size 0x10 larger/],
-    ['wraps', (v) => { v.setUint32(0x34 + 32 + 12, 0xffff_fff0, true); }, /segment 1 .* runs past the end/],
+    [
+      'wraps',
+      (v) => {
+        v.setUint32(0x34 + 32 + 12, 0xffff_fff0, true);
+      },
+      /segment 1 .* runs past the end/,
+    ],
     ['interp', (v) => v.setUint32(0x34 + 32, 3, true), /PT_INTERP/],
     ['dynamic', (v) => v.setUint32(0x34 + 32, 2, true), /PT_DYNAMIC/],
-    ['no loads', (v) => { v.setUint32(0x34, 4, true); v.setUint32(0x34 + 32, 4, true); }, 'ELF has no loadable segments'],
+    [
+      'no loads',
+      (v) => {
+        v.setUint32(0x34, 4, true);
+        v.setUint32(0x34 + 32, 4, true);
+      },
+      'ELF has no loadable segments',
+    ],
     ['overlap', (v) => v.setUint32(0x34 + 32 + 12, 0x8000_0008, true), 'segments 0 and 1 overlap at 0x80000008'],
     ['entry outside', (v) => v.setUint32(24, 0x9000_0000, true), 'entry point 0x90000000 lies outside every loaded segment'],
     ['entry misaligned', (v) => v.setUint32(24, 0x8000_0002, true), /not 4-byte aligned/],

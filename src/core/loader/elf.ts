@@ -19,16 +19,29 @@ export type { ElfSymbol } from './elfSymbols';
 export const EM_RISCV = 243;
 const ELF_HEADER_SIZE = 52;
 const PHDR_SIZE = 32;
-const ET_REL = 1, ET_EXEC = 2, ET_DYN = 3, ET_CORE = 4;
-const PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3;
+const ET_REL = 1,
+  ET_EXEC = 2,
+  ET_DYN = 3,
+  ET_CORE = 4;
+const PT_LOAD = 1,
+  PT_DYNAMIC = 2,
+  PT_INTERP = 3;
 const PF_X = 1;
 const PN_XNUM = 0xffff;
 /** RISC-V psABI e_flags. */
-const EF_RISCV_RVC = 0x1, EF_RISCV_FLOAT_ABI = 0x6, EF_RISCV_RVE = 0x8;
+const EF_RISCV_RVC = 0x1,
+  EF_RISCV_FLOAT_ABI = 0x6,
+  EF_RISCV_RVE = 0x8;
 const FLOAT_ABIS = ['soft', 'single', 'double', 'quad'] as const;
 const MACHINES: Record<number, string> = {
-  3: 'x86', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC64', 40: 'ARM', 62: 'x86-64',
-  183: 'AArch64', 258: 'LoongArch',
+  3: 'x86',
+  8: 'MIPS',
+  20: 'PowerPC',
+  21: 'PowerPC64',
+  40: 'ARM',
+  62: 'x86-64',
+  183: 'AArch64',
+  258: 'LoongArch',
 };
 
 /** Where loaded bytes go. `bytes` is a view into the image: copy it, do not keep it. */
@@ -96,8 +109,15 @@ export function parseElf(bytes: Uint8Array, options: ElfLoadOptions = {}): ElfIn
     throw new ImageError(`ELF is for ${MACHINES[machine] ?? 'another architecture'} (e_machine ${machine}), not RISC-V`);
   }
   if (u32(20) !== 1) throw new ImageError(`ELF version ${u32(20)} is not 1 (EV_CURRENT)`);
-  const entryVaddr = u32(24), phoff = u32(28), shoff = u32(32), flags = u32(36);
-  const ehsize = u16(40), phentsize = u16(42), phnum = u16(44), shentsize = u16(46), shnum = u16(48);
+  const entryVaddr = u32(24),
+    phoff = u32(28),
+    shoff = u32(32),
+    flags = u32(36);
+  const ehsize = u16(40),
+    phentsize = u16(42),
+    phnum = u16(44),
+    shentsize = u16(46),
+    shnum = u16(48);
   if (ehsize !== ELF_HEADER_SIZE) throw new ImageError(`ELF header size ${ehsize} is not ${ELF_HEADER_SIZE}`);
   checkFlags(flags, options);
 
@@ -114,8 +134,13 @@ export function parseElf(bytes: Uint8Array, options: ElfLoadOptions = {}): ElfIn
     if (type === PT_DYNAMIC) throw new ImageError('ELF is dynamically linked (PT_DYNAMIC); link the guest statically');
     if (type !== PT_LOAD) continue;
     const seg: ElfSegment = {
-      index: i, offset: u32(at + 4), vaddr: u32(at + 8), paddr: u32(at + 12),
-      filesz: u32(at + 16), memsz: u32(at + 20), flags: u32(at + 24),
+      index: i,
+      offset: u32(at + 4),
+      vaddr: u32(at + 8),
+      paddr: u32(at + 12),
+      filesz: u32(at + 16),
+      memsz: u32(at + 20),
+      flags: u32(at + 24),
     };
     checkSegment(seg, bytes.length, options);
     if (seg.memsz > 0) segments.push(seg);
@@ -162,11 +187,16 @@ function checkIdent(bytes: Uint8Array): void {
 
 function checkType(type: number): void {
   switch (type) {
-    case ET_EXEC: return;
-    case ET_REL: throw new ImageError('ELF is a relocatable object (ET_REL); link it into an executable first');
-    case ET_DYN: throw new ImageError('ELF is position-independent (ET_DYN); link the guest as a static executable (no -pie)');
-    case ET_CORE: throw new ImageError('ELF is a core dump, not an executable');
-    default: throw new ImageError(`ELF type ${type} is not an executable (ET_EXEC)`);
+    case ET_EXEC:
+      return;
+    case ET_REL:
+      throw new ImageError('ELF is a relocatable object (ET_REL); link it into an executable first');
+    case ET_DYN:
+      throw new ImageError('ELF is position-independent (ET_DYN); link the guest as a static executable (no -pie)');
+    case ET_CORE:
+      throw new ImageError('ELF is a core dump, not an executable');
+    default:
+      throw new ImageError(`ELF type ${type} is not an executable (ET_EXEC)`);
   }
 }
 
@@ -176,7 +206,7 @@ function checkFlags(flags: number, options: ElfLoadOptions): void {
   if (abi !== 'soft') {
     throw new ImageError(`ELF uses the ${abi}-float ABI; hyperlab's hart has no F/D (build with -mabi=ilp32)`);
   }
-  if ((flags & EF_RISCV_RVC) && !options.allowCompressed) {
+  if (flags & EF_RISCV_RVC && !options.allowCompressed) {
     throw new ImageError("ELF uses compressed instructions (RVC); hyperlab's hart is RV32IMA (build with -march=rv32ima)");
   }
 }
@@ -191,15 +221,17 @@ function checkSegment(s: ElfSegment, fileLength: number, options: ElfLoadOptions
   }
   const ram = options.ram;
   if (ram && s.memsz > 0 && (s.paddr < ram.base || s.paddr + s.memsz > ram.base + ram.size)) {
-    throw new ImageError(`segment ${s.index} (${hex(s.paddr)}..${hex(s.paddr + s.memsz)}) lies outside guest RAM ` +
-      `(${hex(ram.base)}..${hex(ram.base + ram.size)})`);
+    throw new ImageError(
+      `segment ${s.index} (${hex(s.paddr)}..${hex(s.paddr + s.memsz)}) lies outside guest RAM ` + `(${hex(ram.base)}..${hex(ram.base + ram.size)})`,
+    );
   }
 }
 
 function checkOverlaps(segments: readonly ElfSegment[]): void {
   const sorted = [...segments].sort((a, b) => a.paddr - b.paddr);
   for (let i = 1; i < sorted.length; i++) {
-    const a = sorted[i - 1]!, b = sorted[i]!;
+    const a = sorted[i - 1]!,
+      b = sorted[i]!;
     if (a.paddr + a.memsz > b.paddr) {
       throw new ImageError(`segments ${a.index} and ${b.index} overlap at ${hex(b.paddr)}`);
     }
@@ -209,7 +241,7 @@ function checkOverlaps(segments: readonly ElfSegment[]): void {
 /** elf_ops.h: e_entry is virtual; move it into the executable segment's physical range. */
 function translateEntry(entry: number, segments: readonly ElfSegment[]): number {
   for (const s of segments) {
-    if (s.vaddr !== s.paddr && (s.flags & PF_X) && entry >= s.vaddr && entry - s.vaddr < s.filesz) {
+    if (s.vaddr !== s.paddr && s.flags & PF_X && entry >= s.vaddr && entry - s.vaddr < s.filesz) {
       return entry - s.vaddr + s.paddr;
     }
   }

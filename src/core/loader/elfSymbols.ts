@@ -24,9 +24,7 @@ const KINDS = ['notype', 'object', 'func'] as const;
 const BINDS = ['local', 'global', 'weak'] as const;
 
 /** Read symbols given the header's e_shoff/e_shentsize/e_shnum. Sorted by value. */
-export function readElfSymbols(
-  bytes: Uint8Array, view: DataView, shoff: number, shentsize: number, shnum: number,
-): ElfSymbol[] {
+export function readElfSymbols(bytes: Uint8Array, view: DataView, shoff: number, shentsize: number, shnum: number): ElfSymbol[] {
   if (shoff === 0 || shnum === 0) return [];
   if (shentsize !== SHDR_SIZE) throw new ImageError(`ELF section header size ${shentsize} is not ${SHDR_SIZE}`);
   if (shoff + shnum * SHDR_SIZE > bytes.length) throw new ImageError('ELF section header table lies outside the file');
@@ -34,20 +32,28 @@ export function readElfSymbols(
 
   let symtab = -1;
   for (let i = 0; i < shnum; i++) {
-    if (sh(i, 4) === SHT_SYMTAB) { symtab = i; break; }
+    if (sh(i, 4) === SHT_SYMTAB) {
+      symtab = i;
+      break;
+    }
   }
   if (symtab < 0) return [];
-  const symOff = sh(symtab, 16), symSize = sh(symtab, 20), link = sh(symtab, 24), entsize = sh(symtab, 36);
+  const symOff = sh(symtab, 16),
+    symSize = sh(symtab, 20),
+    link = sh(symtab, 24),
+    entsize = sh(symtab, 36);
   if (entsize !== SYM_SIZE) throw new ImageError(`ELF symbol table entry size ${entsize} is not ${SYM_SIZE}`);
   if (symOff + symSize > bytes.length) throw new ImageError('ELF symbol table lies outside the file');
   if (link >= shnum) throw new ImageError(`ELF symbol table links to missing section ${link}`);
   if (sh(link, 4) !== SHT_STRTAB) throw new ImageError(`ELF symbol table's string section ${link} is not a string table`);
-  const strOff = sh(link, 16), strSize = sh(link, 20);
+  const strOff = sh(link, 16),
+    strSize = sh(link, 20);
   if (strOff + strSize > bytes.length) throw new ImageError('ELF string table lies outside the file');
 
   const symbols: ElfSymbol[] = [];
   const count = Math.floor(symSize / SYM_SIZE);
-  for (let i = 1; i < count; i++) { // entry 0 is the reserved null symbol
+  for (let i = 1; i < count; i++) {
+    // entry 0 is the reserved null symbol
     const at = symOff + i * SYM_SIZE;
     const nameOff = view.getUint32(at, true);
     const info = bytes[at + 12]!;

@@ -3,7 +3,9 @@
  * PT_LOAD segment holding `code` at `vaddr` (= paddr), entry at its start. Tests and tools
  * that assemble guests by hand wrap them with this, since pv kernels must be ELF.
  */
-const EHDR = 52, PHDR = 32, SEGMENT_OFFSET = 4096;
+const EHDR = 52,
+  PHDR = 32,
+  SEGMENT_OFFSET = 4096;
 
 export function elf32Executable(code: Uint8Array, vaddr = 0x8000_0000): Uint8Array {
   const out = new Uint8Array(SEGMENT_OFFSET + code.length);

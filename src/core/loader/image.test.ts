@@ -37,8 +37,9 @@ describe('loadRaw', () => {
     expect(() => loadRaw(one, 2, w)).toThrow(/not 4-byte aligned/);
     expect(() => loadRaw(one, -4, w)).toThrow(/not a 32-bit physical address/);
     expect(() => loadRaw(new Uint8Array(8), 0xffff_fffc, w)).toThrow(/runs past the end/);
-    expect(() => loadRaw(new Uint8Array(0x2000), 0x8000_0000, w, { ram: { base: 0x8000_0000, size: 0x1000 } }))
-      .toThrow('image (0x80000000..0x80002000) does not fit in guest RAM (0x80000000..0x80001000)');
+    expect(() => loadRaw(new Uint8Array(0x2000), 0x8000_0000, w, { ram: { base: 0x8000_0000, size: 0x1000 } })).toThrow(
+      'image (0x80000000..0x80002000) does not fit in guest RAM (0x80000000..0x80001000)',
+    );
   });
 });
 
@@ -51,9 +52,7 @@ describe('loadImage', () => {
   });
 
   it('sends ELF to the ELF loader and refuses a DTB', () => {
-    expect(() => loadImage(Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 2]), sink, { rawLoadAddress: 0 }))
-      .toThrow('ELF is 64-bit; hyperlab runs RV32 guests');
-    expect(() => loadImage(Uint8Array.from([0xd0, 0x0d, 0xfe, 0xed]), sink, { rawLoadAddress: 0 }))
-      .toThrow(ImageError);
+    expect(() => loadImage(Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 2]), sink, { rawLoadAddress: 0 })).toThrow('ELF is 64-bit; hyperlab runs RV32 guests');
+    expect(() => loadImage(Uint8Array.from([0xd0, 0x0d, 0xfe, 0xed]), sink, { rawLoadAddress: 0 })).toThrow(ImageError);
   });
 });

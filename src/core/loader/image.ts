@@ -35,9 +35,7 @@ export interface RawLoadOptions {
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** Copy a flat binary to `loadAddress`, which is also its entry point. */
-export function loadRaw(
-  bytes: Uint8Array, loadAddress: number, write: ImageSink['write'], options: RawLoadOptions = {},
-): LoadedImage {
+export function loadRaw(bytes: Uint8Array, loadAddress: number, write: ImageSink['write'], options: RawLoadOptions = {}): LoadedImage {
   if (bytes.length === 0) throw new ImageError('image is empty');
   if (!Number.isInteger(loadAddress) || loadAddress < 0 || loadAddress > 0xffff_ffff) {
     throw new ImageError(`load address ${loadAddress} is not a 32-bit physical address`);

@@ -39,7 +39,7 @@ function find(node: XsTreeNode | null, path: string): XsTreeNode | undefined {
 }
 
 describe('inspect', () => {
-  it('lists a pv domain\'s console and xenstore channels as interdomain to Domain-0, and the timer VIRQ', async () => {
+  it("lists a pv domain's console and xenstore channels as interdomain to Domain-0, and the timer VIRQ", async () => {
     const { h, a } = setup();
     await waitFor(a, 'alpha$ ');
     const info = inspectDomain(h, a.domid);
@@ -56,7 +56,7 @@ describe('inspect', () => {
     expect(info.vcpuInfo).toHaveLength(1);
   });
 
-  it('reads pending and mask bits from the domain\'s shared_info', async () => {
+  it("reads pending and mask bits from the domain's shared_info", async () => {
     const { h, a } = setup();
     await waitFor(a, 'alpha$ ');
     h.pauseDomain(a.domid);
@@ -101,7 +101,7 @@ describe('inspect', () => {
     expect(memoryMap(h).mapped).toEqual([{ mfn, owner: a.domid, by: b.domid }]);
   });
 
-  it('gives the domain\'s xenstore subtree, and the whole store to Domain-0', async () => {
+  it("gives the domain's xenstore subtree, and the whole store to Domain-0", async () => {
     const { h, a } = setup();
     await waitFor(a, 'alpha$ ');
     const tree = inspectDomain(h, a.domid).xenstore;

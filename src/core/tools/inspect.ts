@@ -21,8 +21,19 @@ import * as X from '../xen/public/xen';
 
 /** Xen's VIRQ names (public/xen.h), for the ports bound to them. */
 const VIRQ_NAMES: Record<number, string> = {
-  0: 'TIMER', 1: 'DEBUG', 2: 'CONSOLE', 3: 'DOM_EXC', 4: 'TBUF', 6: 'DEBUGGER', 7: 'XENOPROF', 8: 'CON_RING',
-  9: 'PCPU_STATE', 10: 'MEM_EVENT', 11: 'ARGO', 12: 'ENOMEM', 13: 'XENPMU',
+  0: 'TIMER',
+  1: 'DEBUG',
+  2: 'CONSOLE',
+  3: 'DOM_EXC',
+  4: 'TBUF',
+  6: 'DEBUGGER',
+  7: 'XENOPROF',
+  8: 'CON_RING',
+  9: 'PCPU_STATE',
+  10: 'MEM_EVENT',
+  11: 'ARGO',
+  12: 'ENOMEM',
+  13: 'XENPMU',
 };
 
 export interface EvtchnInfo {
@@ -141,7 +152,9 @@ function vcpuInfo(hv: Hypervisor, d: Domain): VcpuInfoView[] {
 }
 
 const FLAG_NAMES: readonly [number, string][] = [
-  [X.GTF_readonly, 'readonly'], [X.GTF_reading, 'reading'], [X.GTF_writing, 'writing'],
+  [X.GTF_readonly, 'readonly'],
+  [X.GTF_reading, 'reading'],
+  [X.GTF_writing, 'writing'],
 ];
 
 export function grantFlagNames(flags: number): string[] {
@@ -188,8 +201,16 @@ export function xenstoreTree(hv: Hypervisor, path: string): XsTreeNode | null {
 export function inspectDomain(hv: Hypervisor, domid: number): DomainInspection {
   if (domid === 0) {
     return {
-      domid: 0, name: 'Domain-0', type: 'dom0', evtchn: inspectEvtchn(hv, 0), vcpuInfo: [], grants: [], grantEntries: 0,
-      mapped: [], xenstore: xenstoreTree(hv, '/'), p2m: null,
+      domid: 0,
+      name: 'Domain-0',
+      type: 'dom0',
+      evtchn: inspectEvtchn(hv, 0),
+      vcpuInfo: [],
+      grants: [],
+      grantEntries: 0,
+      mapped: [],
+      xenstore: xenstoreTree(hv, '/'),
+      p2m: null,
     };
   }
   const d = hv.getDomain(domid);

@@ -33,7 +33,10 @@ export class Toolstack {
   /** Virtual disks and Domain-0's blkback (vbd.ts). */
   readonly disks: VirtualDisks;
 
-  constructor(readonly hv: Hypervisor, private readonly io: ToolstackIo) {
+  constructor(
+    readonly hv: Hypervisor,
+    private readonly io: ToolstackIo,
+  ) {
     this.disks = new VirtualDisks(hv, io.openDisk?.bind(io));
     hv.on('domain', (domid) => this.onDomainChange(domid));
   }
@@ -57,7 +60,8 @@ export class Toolstack {
    */
   private build(cfg: DomainConfig, images: DomainImages): Domain {
     const specs = cfg.disk ?? [];
-    if (specs.length > 0 && cfg.type !== 'pv') throw new Error('disk: only pv domains have disks so far (blkback); virtio-blk for hvm domains is not built yet');
+    if (specs.length > 0 && cfg.type !== 'pv')
+      throw new Error('disk: only pv domains have disks so far (blkback); virtio-blk for hvm domains is not built yet');
     const disks = this.disks.open(specs);
     let d: Domain;
     try {
@@ -108,7 +112,14 @@ export class Toolstack {
       if (!d) this.configs.delete(domid);
       return;
     }
-    const action = d.shutdownReason === 'crash' ? cfg.on_crash : d.shutdownReason === 'reboot' ? cfg.on_reboot : d.shutdownReason === 'poweroff' ? cfg.on_poweroff : undefined;
+    const action =
+      d.shutdownReason === 'crash'
+        ? cfg.on_crash
+        : d.shutdownReason === 'reboot'
+          ? cfg.on_reboot
+          : d.shutdownReason === 'poweroff'
+            ? cfg.on_poweroff
+            : undefined;
     if (action !== 'restart') return;
     // Restart: destroy and build again from the same config and images (libxl does the
     // same). The images are read and checked first: if that fails the domain stays as it

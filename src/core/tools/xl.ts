@@ -165,7 +165,9 @@ function list(ts: Toolstack): string {
   const rows = ['Name                                        ID   Mem VCPUs\tState\tTime(s)'];
   rows.push(`${'Domain-0'.padEnd(40)} ${'0'.padStart(5)} ${'0'.padStart(5)} ${'0'.padStart(5)}     r-----  ${'0.0'.padStart(8)}`);
   for (const d of ts.hv.domains.values()) {
-    rows.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(Math.round(d.totPages / 256)).padStart(5)} ${String(d.vcpus.length).padStart(5)}     ${stateFlags(d)}  ${(d.cpuNs / 1e9).toFixed(1).padStart(8)}`);
+    rows.push(
+      `${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(Math.round(d.totPages / 256)).padStart(5)} ${String(d.vcpus.length).padStart(5)}     ${stateFlags(d)}  ${(d.cpuNs / 1e9).toFixed(1).padStart(8)}`,
+    );
   }
   return rows.join('\n');
 }
@@ -177,7 +179,9 @@ function vcpuList(ts: Toolstack, ref?: string): string {
     for (const v of d.vcpus) {
       const st = RUNSTATE_NAMES[v.shownRunstate];
       const cpu = v.pcpu >= 0 ? String(v.pcpu) : '-';
-      rows.push(`${d.name.padEnd(32)} ${String(d.domid).padStart(5)} ${String(v.vcpuId).padStart(5)} ${cpu.padStart(5)}   ${st.slice(0, 3)}  ${(v.runstateNs[0]! / 1e9).toFixed(1).padStart(8)} ${formatCpus(v.affinity, ts.hv.pcpus)} / all`);
+      rows.push(
+        `${d.name.padEnd(32)} ${String(d.domid).padStart(5)} ${String(v.vcpuId).padStart(5)} ${cpu.padStart(5)}   ${st.slice(0, 3)}  ${(v.runstateNs[0]! / 1e9).toFixed(1).padStart(8)} ${formatCpus(v.affinity, ts.hv.pcpus)} / all`,
+      );
     }
   }
   return rows.join('\n');
@@ -187,10 +191,16 @@ function schedCredit(ts: Toolstack, args: readonly string[], io: XlIo): XlResult
   let dom: string | undefined, weight: number | undefined, cap: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const v = args[i + 1];
-    if (args[i] === '-d' && v !== undefined) { dom = v; i++; }
-    else if (args[i] === '-w' && v !== undefined) { weight = Number(v); i++; }
-    else if (args[i] === '-c' && v !== undefined) { cap = Number(v); i++; }
-    else throw new Error('usage: xl sched-credit [-d DOM [-w WEIGHT] [-c CAP]]');
+    if (args[i] === '-d' && v !== undefined) {
+      dom = v;
+      i++;
+    } else if (args[i] === '-w' && v !== undefined) {
+      weight = Number(v);
+      i++;
+    } else if (args[i] === '-c' && v !== undefined) {
+      cap = Number(v);
+      i++;
+    } else throw new Error('usage: xl sched-credit [-d DOM [-w WEIGHT] [-c CAP]]');
   }
   if (dom !== undefined && (weight !== undefined || cap !== undefined)) {
     ts.hv.setSchedParams(ts.find(dom).domid, { ...(weight !== undefined ? { weight } : {}), ...(cap !== undefined ? { cap } : {}) });
@@ -198,7 +208,8 @@ function schedCredit(ts: Toolstack, args: readonly string[], io: XlIo): XlResult
   }
   const rows = [`Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us`, 'Name                                ID Weight  Cap'];
   const doms = dom !== undefined ? [ts.find(dom)] : [...ts.hv.domains.values()];
-  for (const d of doms) rows.push(`${d.name.padEnd(32)} ${String(d.domid).padStart(5)} ${String(d.sched.weight).padStart(6)} ${String(d.sched.cap).padStart(4)}`);
+  for (const d of doms)
+    rows.push(`${d.name.padEnd(32)} ${String(d.domid).padStart(5)} ${String(d.sched.weight).padStart(6)} ${String(d.sched.cap).padStart(4)}`);
   io.out(rows.join('\n'));
   return { status: 0 };
 }
@@ -228,12 +239,15 @@ function top(ts: Toolstack): string {
     const prev = samples.get(d);
     const pct = prev && nowMs > prev.atMs ? ((d.cpuNs - prev.ns) / 1e6 / (nowMs - prev.atMs)) * 100 : 0;
     samples.set(d, { ns: d.cpuNs, atMs: nowMs });
-    const mem = d.totPages * 4, max = d.maxPages * 4;
+    const mem = d.totPages * 4,
+      max = d.maxPages * 4;
     // xentop's VBD columns, summed over the domain's disks (VBD_OO: requests that waited for resources; none do here).
     const vbds = ts.disks.of(d.domid).map((x) => x.device.stats);
     const sum = (f: (st: (typeof vbds)[number]) => number): string => String(vbds.reduce((n, st) => n + f(st), 0));
     const vbd = `${String(vbds.length).padStart(5)} ${'0'.padStart(6)} ${sum((st) => st.rdReq).padStart(6)} ${sum((st) => st.wrReq).padStart(6)} ${sum((st) => st.rdSect).padStart(9)} ${sum((st) => st.wrSect).padStart(9)}`;
-    rows.push(`${d.name.slice(0, 10).padStart(10)} ${stateFlags(d)} ${(d.cpuNs / 1e9).toFixed(0).padStart(10)} ${pct.toFixed(1).padStart(6)} ${String(mem).padStart(10)} ${((mem / totalKiB) * 100).toFixed(1).padStart(6)} ${String(max).padStart(10)} ${((max / totalKiB) * 100).toFixed(1).padStart(9)} ${String(d.vcpus.length).padStart(5)} ${vbd}`);
+    rows.push(
+      `${d.name.slice(0, 10).padStart(10)} ${stateFlags(d)} ${(d.cpuNs / 1e9).toFixed(0).padStart(10)} ${pct.toFixed(1).padStart(6)} ${String(mem).padStart(10)} ${((mem / totalKiB) * 100).toFixed(1).padStart(6)} ${String(max).padStart(10)} ${((max / totalKiB) * 100).toFixed(1).padStart(9)} ${String(d.vcpus.length).padStart(5)} ${vbd}`,
+    );
   }
   return rows.join('\n');
 }
@@ -245,7 +259,8 @@ export function parseCpus(text: string, pcpus: number): number {
   for (const part of text.split(',')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
     if (!m) throw new Error(`bad CPU list '${text}' (e.g. all, 1, 0-1,3)`);
-    const lo = Number(m[1]), hi = m[2] !== undefined ? Number(m[2]) : lo;
+    const lo = Number(m[1]),
+      hi = m[2] !== undefined ? Number(m[2]) : lo;
     if (hi < lo || hi >= pcpus) throw new Error(`CPU ${hi} does not exist (the host has ${pcpus})`);
     for (let c = lo; c <= hi; c++) mask |= 1 << c;
   }

@@ -11,8 +11,17 @@ vcpus = 2
 cmdline = "console=hvc0 # not a comment"
 `);
     expect(cfg).toMatchObject({
-      name: 'web1', type: 'pv', kernel: 'guests/os.elf', vcpus: 2, memory: 32, maxmem: 32,
-      cpu_weight: 256, cap: 0, on_crash: 'destroy', on_reboot: 'restart', cmdline: 'console=hvc0 # not a comment',
+      name: 'web1',
+      type: 'pv',
+      kernel: 'guests/os.elf',
+      vcpus: 2,
+      memory: 32,
+      maxmem: 32,
+      cpu_weight: 256,
+      cap: 0,
+      on_crash: 'destroy',
+      on_reboot: 'restart',
+      cmdline: 'console=hvc0 # not a comment',
     });
   });
 
@@ -63,6 +72,8 @@ cmdline = "console=hvc0 # not a comment"
   });
 
   it('a config object that passes is completed with the defaults, like a file', () => {
-    expect(validateDomainConfig({ name: 'a', kernel: 'k', memory: 16, type: 'hvm' })).toEqual(parseXlConfig('name = "a"\nkernel = "k"\nmemory = 16\ntype = "hvm"'));
+    expect(validateDomainConfig({ name: 'a', kernel: 'k', memory: 16, type: 'hvm' })).toEqual(
+      parseXlConfig('name = "a"\nkernel = "k"\nmemory = 16\ntype = "hvm"'),
+    );
   });
 });

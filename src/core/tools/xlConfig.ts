@@ -37,7 +37,10 @@ export interface DomainConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(line > 0 ? `line ${line}: ${message}` : message);
   }
 }
@@ -126,7 +129,8 @@ export function validateDomainConfig(input: unknown): DomainConfig {
     if (v === undefined) continue;
     const check = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
     if (!check) throw new ConfigError(0, `unknown key "${clip(key)}"`);
-    if (typeof v !== 'number' && typeof v !== 'string' && !(key === 'disk' && Array.isArray(v))) throw new ConfigError(0, `${key} must be a number or a string`);
+    if (typeof v !== 'number' && typeof v !== 'string' && !(key === 'disk' && Array.isArray(v)))
+      throw new ConfigError(0, `${key} must be a number or a string`);
     Object.assign(cfg, check(v as Value, 0));
   }
   return complete(cfg, new Map());
@@ -152,8 +156,9 @@ function stripComment(s: string): string {
   let quote = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (quote) { if (c === quote) quote = ''; }
-    else if (c === '"' || c === "'") quote = c;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
     else if (c === '#') return s.slice(0, i);
   }
   return s;
@@ -174,14 +179,20 @@ function parseValue(text: string, line: number, depth: number): Value {
 /** Split a list's inside at its top-level commas: not inside quotes or nested brackets. */
 function splitList(inner: string): string[] {
   const items: string[] = [];
-  let quote = '', depth = 0, start = 0;
+  let quote = '',
+    depth = 0,
+    start = 0;
   for (let i = 0; i < inner.length; i++) {
     const c = inner[i]!;
-    if (quote) { if (c === quote) quote = ''; }
-    else if (c === '"' || c === "'") quote = c;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
     else if (c === '[') depth++;
     else if (c === ']') depth--;
-    else if (c === ',' && depth === 0) { items.push(inner.slice(start, i)); start = i + 1; }
+    else if (c === ',' && depth === 0) {
+      items.push(inner.slice(start, i));
+      start = i + 1;
+    }
   }
   const last = inner.slice(start);
   if (last.trim() !== '' || items.length === 0) items.push(last); // a trailing comma is allowed

@@ -48,7 +48,14 @@ function CompareConsole({ side, domid }: { readonly side: Side; readonly domid: 
       </header>
       <div className="console-frame">
         {domid === null ? <p className="muted compare-console-empty">The {side} domain's console appears here once a run starts.</p> : null}
-        <div ref={host} key={domid ?? 'none'} className="console compare-console" data-testid={`compare-console-${side}`} role="group" aria-label={`Console of the ${side} domain`} />
+        <div
+          ref={host}
+          key={domid ?? 'none'}
+          className="console compare-console"
+          data-testid={`compare-console-${side}`}
+          role="group"
+          aria-label={`Console of the ${side} domain`}
+        />
       </div>
     </section>
   );
@@ -108,7 +115,11 @@ export function ComparePage(): ReactElement {
           </code>
         </div>
         <p className={state.status === 'failed' ? 'error-line' : 'info-line'} data-testid="compare-status" data-status={state.status} role="status">
-          {state.status === 'idle' ? 'Press Start: an idle pv and hvm domain of the teaching OS are reused, or created.' : state.status === 'done' ? 'Done. Both prompts are back.' : state.message}
+          {state.status === 'idle'
+            ? 'Press Start: an idle pv and hvm domain of the teaching OS are reused, or created.'
+            : state.status === 'done'
+              ? 'Done. Both prompts are back.'
+              : state.message}
         </p>
       </section>
       <div className="compare-sides">

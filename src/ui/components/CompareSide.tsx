@@ -18,14 +18,56 @@ interface Figure {
 }
 
 const FIGURES: readonly Figure[] = [
-  { key: 'elapsed', label: 'Elapsed', title: 'Page time from sending the command to the prompt coming back', value: (s) => s.elapsedMs, text: (s) => f.seconds(s.elapsedMs) },
-  { key: 'bytes', label: 'Console output', title: 'Bytes the domain sent to its console since the command', value: (s) => s.bytes, text: (s) => f.bytes(s.bytes) },
-  { key: 'throughput', label: 'Throughput', title: 'Console bytes per second of elapsed time', value: (s) => s.bytesPerSecond, text: (s) => f.rate(s.bytesPerSecond) },
-  { key: 'exits', label: 'Exits', title: 'Exits to the hypervisor (device model accesses, hypercalls, WFI, block) since the command', value: (s) => s.exits, text: (s) => f.count(s.exits) },
+  {
+    key: 'elapsed',
+    label: 'Elapsed',
+    title: 'Page time from sending the command to the prompt coming back',
+    value: (s) => s.elapsedMs,
+    text: (s) => f.seconds(s.elapsedMs),
+  },
+  {
+    key: 'bytes',
+    label: 'Console output',
+    title: 'Bytes the domain sent to its console since the command',
+    value: (s) => s.bytes,
+    text: (s) => f.bytes(s.bytes),
+  },
+  {
+    key: 'throughput',
+    label: 'Throughput',
+    title: 'Console bytes per second of elapsed time',
+    value: (s) => s.bytesPerSecond,
+    text: (s) => f.rate(s.bytesPerSecond),
+  },
+  {
+    key: 'exits',
+    label: 'Exits',
+    title: 'Exits to the hypervisor (device model accesses, hypercalls, WFI, block) since the command',
+    value: (s) => s.exits,
+    text: (s) => f.count(s.exits),
+  },
   { key: 'exits-per-kib', label: 'Exits per KiB', title: 'Exits per KiB of console output', value: (s) => s.exitsPerKiB, text: (s) => f.perKiB(s.exitsPerKiB) },
-  { key: 'hypercalls', label: 'Hypercalls', title: 'Exits that were hypercalls (pv only: an hvm guest makes none)', value: (s) => s.hypercalls, text: (s) => f.count(s.hypercalls) },
-  { key: 'instructions', label: 'Instructions', title: 'Instructions the guest retired since the command', value: (s) => s.instructions, text: (s) => f.count(s.instructions) },
-  { key: 'ips', label: 'Instructions/s', title: "Instructions over the domain's own clock", value: (s) => s.instructionsPerSecond, text: (s) => f.mips(s.instructionsPerSecond) },
+  {
+    key: 'hypercalls',
+    label: 'Hypercalls',
+    title: 'Exits that were hypercalls (pv only: an hvm guest makes none)',
+    value: (s) => s.hypercalls,
+    text: (s) => f.count(s.hypercalls),
+  },
+  {
+    key: 'instructions',
+    label: 'Instructions',
+    title: 'Instructions the guest retired since the command',
+    value: (s) => s.instructions,
+    text: (s) => f.count(s.instructions),
+  },
+  {
+    key: 'ips',
+    label: 'Instructions/s',
+    title: "Instructions over the domain's own clock",
+    value: (s) => s.instructionsPerSecond,
+    text: (s) => f.mips(s.instructionsPerSecond),
+  },
   { key: 'cpu', label: 'CPU time', title: "CPU time the domain's vCPU had since the command", value: (s) => s.cpuNs, text: (s) => f.seconds(s.cpuNs / 1e6) },
 ];
 
@@ -42,7 +84,13 @@ export function CompareSide(props: { readonly side: Side; readonly domid: number
   const phase = s?.phase ?? 'idle';
   const pct = s ? Math.round(s.progress * 100) : 0;
   return (
-    <section className={`panel compare-side ${side}`} data-testid={`compare-side-${side}`} data-domid={domid ?? ''} data-phase={phase} aria-labelledby={`compare-title-${side}`}>
+    <section
+      className={`panel compare-side ${side}`}
+      data-testid={`compare-side-${side}`}
+      data-domid={domid ?? ''}
+      data-phase={phase}
+      aria-labelledby={`compare-title-${side}`}
+    >
       <header className="panel-header">
         <h2 id={`compare-title-${side}`}>
           <span className={`type-badge ${side}`}>{side}</span> {domain ? domain.name : side === 'pv' ? 'paravirtualized' : 'fully virtualized'}

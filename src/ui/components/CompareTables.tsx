@@ -7,7 +7,14 @@ import type { SideFigures, Verdict } from '../../web/page/compareMeter';
 import type { CompletedRun } from '../../web/page/compareSession';
 import * as f from './compareFormat';
 
-function BarPair(props: { readonly id: string; readonly label: string; readonly pv: number; readonly hvm: number; readonly text: (n: number) => string; readonly ratio: string }): ReactElement {
+function BarPair(props: {
+  readonly id: string;
+  readonly label: string;
+  readonly pv: number;
+  readonly hvm: number;
+  readonly text: (n: number) => string;
+  readonly ratio: string;
+}): ReactElement {
   const max = Math.max(props.pv, props.hvm, Number.MIN_VALUE);
   const bar = (side: 'pv' | 'hvm', v: number): ReactElement => (
     <div className="bar-line">
@@ -31,7 +38,12 @@ function BarPair(props: { readonly id: string; readonly label: string; readonly 
   );
 }
 
-export function CompareVerdict(props: { readonly pv: SideFigures; readonly hvm: SideFigures; readonly verdict: Verdict; readonly final: boolean }): ReactElement {
+export function CompareVerdict(props: {
+  readonly pv: SideFigures;
+  readonly hvm: SideFigures;
+  readonly verdict: Verdict;
+  readonly final: boolean;
+}): ReactElement {
   const { pv, hvm, verdict: v, final } = props;
   const cpuWork = pv.bytes < 4096 && hvm.bytes < 4096;
   return (
@@ -51,11 +63,32 @@ export function CompareVerdict(props: { readonly pv: SideFigures; readonly hvm: 
       </header>
       <div className="bar-grid">
         {cpuWork ? (
-          <BarPair id="ips" label="Instructions per second: pv / hvm" pv={pv.instructionsPerSecond} hvm={hvm.instructionsPerSecond} text={f.mips} ratio={f.times(v.ipsRatio)} />
+          <BarPair
+            id="ips"
+            label="Instructions per second: pv / hvm"
+            pv={pv.instructionsPerSecond}
+            hvm={hvm.instructionsPerSecond}
+            text={f.mips}
+            ratio={f.times(v.ipsRatio)}
+          />
         ) : (
-          <BarPair id="throughput" label="Console throughput: pv / hvm" pv={pv.bytesPerSecond} hvm={hvm.bytesPerSecond} text={f.rate} ratio={f.times(v.throughputRatio)} />
+          <BarPair
+            id="throughput"
+            label="Console throughput: pv / hvm"
+            pv={pv.bytesPerSecond}
+            hvm={hvm.bytesPerSecond}
+            text={f.rate}
+            ratio={f.times(v.throughputRatio)}
+          />
         )}
-        <BarPair id="exits-per-kib" label="Exits per KiB of output: hvm / pv" pv={pv.exitsPerKiB ?? 0} hvm={hvm.exitsPerKiB ?? 0} text={f.perKiB} ratio={f.times(v.exitsPerKiBRatio)} />
+        <BarPair
+          id="exits-per-kib"
+          label="Exits per KiB of output: hvm / pv"
+          pv={pv.exitsPerKiB ?? 0}
+          hvm={hvm.exitsPerKiB ?? 0}
+          text={f.perKiB}
+          ratio={f.times(v.exitsPerKiBRatio)}
+        />
         <BarPair id="elapsed" label="Elapsed: hvm / pv" pv={pv.elapsedMs} hvm={hvm.elapsedMs} text={f.seconds} ratio={f.times(v.elapsedRatio)} />
       </div>
     </section>
@@ -65,7 +98,8 @@ export function CompareVerdict(props: { readonly pv: SideFigures; readonly hvm: 
 export function ExitsTable(props: { readonly pv: SideFigures; readonly hvm: SideFigures }): ReactElement {
   const { pv, hvm } = props;
   const reasons = [...new Set([...Object.keys(pv.exitsByReason), ...Object.keys(hvm.exitsByReason)])].sort(
-    (a, b) => Math.max(hvm.exitsByReason[b] ?? 0, pv.exitsByReason[b] ?? 0) - Math.max(hvm.exitsByReason[a] ?? 0, pv.exitsByReason[a] ?? 0) || a.localeCompare(b),
+    (a, b) =>
+      Math.max(hvm.exitsByReason[b] ?? 0, pv.exitsByReason[b] ?? 0) - Math.max(hvm.exitsByReason[a] ?? 0, pv.exitsByReason[a] ?? 0) || a.localeCompare(b),
   );
   return (
     <section className="panel compare-table" aria-labelledby="compare-exits-title">
@@ -78,21 +112,33 @@ export function ExitsTable(props: { readonly pv: SideFigures; readonly hvm: Side
           <thead>
             <tr>
               <th scope="col">reason</th>
-              <th scope="col" className="num">pv</th>
-              <th scope="col" className="num">hvm</th>
+              <th scope="col" className="num">
+                pv
+              </th>
+              <th scope="col" className="num">
+                hvm
+              </th>
             </tr>
           </thead>
           <tbody>
             {reasons.length === 0 ? (
               <tr>
-                <td colSpan={3} className="muted">none yet</td>
+                <td colSpan={3} className="muted">
+                  none yet
+                </td>
               </tr>
             ) : null}
             {reasons.map((r) => (
               <tr key={r} data-testid={`compare-exit-${r}`} data-reason={r}>
-                <th scope="row"><code>{r}</code></th>
-                <td className="num" data-testid={`compare-exit-${r}-pv`} data-value={pv.exitsByReason[r] ?? 0}>{f.count(pv.exitsByReason[r] ?? 0)}</td>
-                <td className="num" data-testid={`compare-exit-${r}-hvm`} data-value={hvm.exitsByReason[r] ?? 0}>{f.count(hvm.exitsByReason[r] ?? 0)}</td>
+                <th scope="row">
+                  <code>{r}</code>
+                </th>
+                <td className="num" data-testid={`compare-exit-${r}-pv`} data-value={pv.exitsByReason[r] ?? 0}>
+                  {f.count(pv.exitsByReason[r] ?? 0)}
+                </td>
+                <td className="num" data-testid={`compare-exit-${r}-hvm`} data-value={hvm.exitsByReason[r] ?? 0}>
+                  {f.count(hvm.exitsByReason[r] ?? 0)}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -116,14 +162,30 @@ export function HistoryTable({ runs }: { readonly runs: readonly CompletedRun[] 
             <tr>
               <th scope="col">#</th>
               <th scope="col">workload</th>
-              <th scope="col" className="num">pv elapsed</th>
-              <th scope="col" className="num">hvm elapsed</th>
-              <th scope="col" className="num">pv bytes/s</th>
-              <th scope="col" className="num">hvm bytes/s</th>
-              <th scope="col" className="num">pv exits/KiB</th>
-              <th scope="col" className="num">hvm exits/KiB</th>
-              <th scope="col" className="num">pv MIPS</th>
-              <th scope="col" className="num">hvm MIPS</th>
+              <th scope="col" className="num">
+                pv elapsed
+              </th>
+              <th scope="col" className="num">
+                hvm elapsed
+              </th>
+              <th scope="col" className="num">
+                pv bytes/s
+              </th>
+              <th scope="col" className="num">
+                hvm bytes/s
+              </th>
+              <th scope="col" className="num">
+                pv exits/KiB
+              </th>
+              <th scope="col" className="num">
+                hvm exits/KiB
+              </th>
+              <th scope="col" className="num">
+                pv MIPS
+              </th>
+              <th scope="col" className="num">
+                hvm MIPS
+              </th>
             </tr>
           </thead>
           <tbody>

@@ -68,12 +68,20 @@ export function ConfigEditor(p: ConfigEditorProps): ReactElement {
         </div>
       </div>
       {p.error ? (
-        <p id="config-error-message" className="error-line" role="alert" data-testid={errLine === null ? 'config-error' : 'config-error-message'} data-line={errLine ?? ''}>
+        <p
+          id="config-error-message"
+          className="error-line"
+          role="alert"
+          data-testid={errLine === null ? 'config-error' : 'config-error-message'}
+          data-line={errLine ?? ''}
+        >
           {message}
         </p>
       ) : null}
       <p className="muted editor-hint" data-testid="config-image">
-        {p.image ? `image: ${p.image.name} (${Math.ceil(p.image.size / 1024)} KiB), loaded by kernel = "${p.image.name}"` : 'kernel: an image under guests/ (ls in Domain-0 lists them), or one you upload or drop now'}
+        {p.image
+          ? `image: ${p.image.name} (${Math.ceil(p.image.size / 1024)} KiB), loaded by kernel = "${p.image.name}"`
+          : 'kernel: an image under guests/ (ls in Domain-0 lists them), or one you upload or drop now'}
       </p>
       <div className="row">
         <button type="button" className="primary" data-testid="config-create" disabled={p.pending} onClick={p.onCreate} title="Ctrl+Enter">

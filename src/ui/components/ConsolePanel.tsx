@@ -15,7 +15,10 @@ export function ConsolePanel({ domid }: { readonly domid: number }): ReactElemen
     <section className="panel" data-testid={`console-panel-${domid}`} data-domid={domid} data-name={name} aria-labelledby={titleId}>
       <header className="panel-header">
         <h2 id={titleId}>
-          <span className="domain-name" title={name}>{name}</span> <span className="domid">dom{domid}</span> <span className={`type-badge ${type}`}>{type}</span>
+          <span className="domain-name" title={name}>
+            {name}
+          </span>{' '}
+          <span className="domid">dom{domid}</span> <span className={`type-badge ${type}`}>{type}</span>
         </h2>
         <p className="panel-facts">
           <span className={`state-dot tone-${tone}`} aria-hidden="true" /> <span data-testid={`console-state-${domid}`}>{text}</span>

@@ -34,7 +34,10 @@ export function CreatePanel(): ReactElement {
   async function takeFile(file: File | undefined): Promise<void> {
     if (!file) return;
     if (file.size > MAX_UPLOAD_BYTES) {
-      actions.reportCreateError(editing ? 'editor' : 'upload', `${file.name}: ${file.size} bytes is more than the ${MAX_UPLOAD_BYTES >> 20} MiB an image may have`);
+      actions.reportCreateError(
+        editing ? 'editor' : 'upload',
+        `${file.name}: ${file.size} bytes is more than the ${MAX_UPLOAD_BYTES >> 20} MiB an image may have`,
+      );
       return;
     }
     const bytes = new Uint8Array(await file.arrayBuffer());
@@ -75,18 +78,32 @@ export function CreatePanel(): ReactElement {
     <section className={`panel create${dragging ? ' dragging' : ''}`} aria-labelledby="create-title">
       <header className="panel-header">
         <h2 id="create-title">Create a domain</h2>
-        <p className="panel-facts">{create.pending > 0 ? <span data-testid="create-pending">creating…</span> : 'xl create, from a preset, a config or an image'}</p>
+        <p className="panel-facts">
+          {create.pending > 0 ? <span data-testid="create-pending">creating…</span> : 'xl create, from a preset, a config or an image'}
+        </p>
       </header>
       <div className="row">
         <label htmlFor="preset-select">Preset</label>
-        <select id="preset-select" data-testid="preset-select" value={preset?.name ?? ''} disabled={presets.length === 0} onChange={(e) => setChoice(e.target.value)}>
+        <select
+          id="preset-select"
+          data-testid="preset-select"
+          value={preset?.name ?? ''}
+          disabled={presets.length === 0}
+          onChange={(e) => setChoice(e.target.value)}
+        >
           {presets.map((p) => (
             <option key={p.name} value={p.name}>
               {p.name} ({p.type})
             </option>
           ))}
         </select>
-        <button type="button" className="primary" data-testid="create-button" disabled={!preset || !running} onClick={() => preset && void actions.createPreset(preset.name)}>
+        <button
+          type="button"
+          className="primary"
+          data-testid="create-button"
+          disabled={!preset || !running}
+          onClick={() => preset && void actions.createPreset(preset.name)}
+        >
           Create
         </button>
         <button

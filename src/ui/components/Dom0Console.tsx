@@ -41,7 +41,9 @@ export function Dom0Console(): ReactElement {
         <h2 id="dom0-title">
           Domain-0 <span className="domid">dom0</span>
         </h2>
-        <p className="panel-facts">xl toolstack · try <code>xl list</code>, <code>xl help</code>, <code>ls</code></p>
+        <p className="panel-facts">
+          xl toolstack · try <code>xl list</code>, <code>xl help</code>, <code>ls</code>
+        </p>
       </header>
       <div className="console-frame">
         <div ref={host} className="console" data-testid="console-0" role="group" aria-label="Domain-0 console" />

@@ -13,7 +13,14 @@ import { count, cpuSeconds, describeState, mib, one, stateFlags } from './format
  * `disabled`, so that it keeps the focus when pressing it makes it unavailable (Pause,
  * then Tab to Unpause), and its title says why.
  */
-function Control(props: { readonly testId: string; readonly enabled: boolean; readonly why?: string; readonly danger?: boolean; readonly onClick: () => void; readonly children: ReactNode }): ReactElement {
+function Control(props: {
+  readonly testId: string;
+  readonly enabled: boolean;
+  readonly why?: string;
+  readonly danger?: boolean;
+  readonly onClick: () => void;
+  readonly children: ReactNode;
+}): ReactElement {
   return (
     <button
       type="button"
@@ -37,24 +44,41 @@ function DomainRowView({ domain }: { readonly domain: DomainView }): ReactElemen
   return (
     <tr data-testid={`row-${domid}`} data-domid={domid} data-name={name} data-state={row.state} data-seq={row.seq}>
       <th scope="row">
-        <span className="domain-name" data-testid={`name-${domid}`} title={name}>{name}</span> <span className={`type-badge ${type}`}>{type}</span>
+        <span className="domain-name" data-testid={`name-${domid}`} title={name}>
+          {name}
+        </span>{' '}
+        <span className={`type-badge ${type}`}>{type}</span>
       </th>
       <td className="num">{domid}</td>
       <td data-testid={`state-${domid}`} data-value={row.state} title={row.shutdown?.detail || undefined}>
         <span className={`state-dot tone-${tone}`} aria-hidden="true" /> <code className="flags">{stateFlags(row.state)}</code> {text}
       </td>
-      <td className="num" data-testid={`cpu-${domid}`} data-value={row.cpuNs}>{cpuSeconds(row.cpuNs)}</td>
-      <td className="num" data-testid={`cpupct-${domid}`} data-value={row.cpuPct.toFixed(1)}>{one.format(row.cpuPct)}</td>
-      <td className="num" data-testid={`mem-${domid}`} data-value={row.memKiB}>{mib(row.memKiB)}</td>
-      <td className="num" data-testid={`maxmem-${domid}`} data-value={row.maxMemKiB}>{mib(row.maxMemKiB)}</td>
-      <td className="num" data-testid={`vcpus-${domid}`}>{row.vcpus.length}</td>
+      <td className="num" data-testid={`cpu-${domid}`} data-value={row.cpuNs}>
+        {cpuSeconds(row.cpuNs)}
+      </td>
+      <td className="num" data-testid={`cpupct-${domid}`} data-value={row.cpuPct.toFixed(1)}>
+        {one.format(row.cpuPct)}
+      </td>
+      <td className="num" data-testid={`mem-${domid}`} data-value={row.memKiB}>
+        {mib(row.memKiB)}
+      </td>
+      <td className="num" data-testid={`maxmem-${domid}`} data-value={row.maxMemKiB}>
+        {mib(row.maxMemKiB)}
+      </td>
+      <td className="num" data-testid={`vcpus-${domid}`}>
+        {row.vcpus.length}
+      </td>
       <td className="num" data-testid={`mips-${domid}`} data-value={row.mips.toFixed(2)} title={`${count.format(row.instret)} instructions retired`}>
         {one.format(row.mips)}
       </td>
       <td>
         <div className="controls" role="group" aria-label={`Controls of ${name}`}>
-          <Control testId={`pause-${domid}`} enabled={live} onClick={() => actions.pause(domid)}>Pause</Control>
-          <Control testId={`unpause-${domid}`} enabled={row.state === 'paused'} onClick={() => actions.unpause(domid)}>Unpause</Control>
+          <Control testId={`pause-${domid}`} enabled={live} onClick={() => actions.pause(domid)}>
+            Pause
+          </Control>
+          <Control testId={`unpause-${domid}`} enabled={row.state === 'paused'} onClick={() => actions.unpause(domid)}>
+            Unpause
+          </Control>
           <Control
             testId={`shutdown-${domid}`}
             enabled={type === 'pv' && !down}
@@ -66,12 +90,22 @@ function DomainRowView({ domain }: { readonly domain: DomainView }): ReactElemen
           <Control
             testId={`reboot-${domid}`}
             enabled={row.state !== 'dying'}
-            why={type === 'pv' && !down ? 'Ask the guest to reboot (control/shutdown in xenstore)' : 'Hard reset: build the domain again from its config and images'}
+            why={
+              type === 'pv' && !down
+                ? 'Ask the guest to reboot (control/shutdown in xenstore)'
+                : 'Hard reset: build the domain again from its config and images'
+            }
             onClick={() => actions.reboot(domid)}
           >
             Reboot
           </Control>
-          <Control testId={`destroy-${domid}`} enabled danger why="Stop the domain at once and free its memory (xl destroy)" onClick={() => actions.destroy(domid)}>
+          <Control
+            testId={`destroy-${domid}`}
+            enabled
+            danger
+            why="Stop the domain at once and free its memory (xl destroy)"
+            onClick={() => actions.destroy(domid)}
+          >
             Destroy
           </Control>
           <Control testId={`show-console-${domid}`} enabled why="Go to this domain's console" onClick={() => actions.focusConsole(domid)}>
@@ -103,14 +137,28 @@ export function DomainTable(): ReactElement {
           <thead>
             <tr>
               <th scope="col">Name</th>
-              <th scope="col" className="num">ID</th>
+              <th scope="col" className="num">
+                ID
+              </th>
               <th scope="col">State</th>
-              <th scope="col" className="num" title="CPU time, seconds">CPU(s)</th>
-              <th scope="col" className="num" title="CPU time over the last second, % of one pCPU">CPU(%)</th>
-              <th scope="col" className="num">Memory</th>
-              <th scope="col" className="num">Max memory</th>
-              <th scope="col" className="num">vCPUs</th>
-              <th scope="col" className="num" title="Million instructions per second, over the last second">MIPS</th>
+              <th scope="col" className="num" title="CPU time, seconds">
+                CPU(s)
+              </th>
+              <th scope="col" className="num" title="CPU time over the last second, % of one pCPU">
+                CPU(%)
+              </th>
+              <th scope="col" className="num">
+                Memory
+              </th>
+              <th scope="col" className="num">
+                Max memory
+              </th>
+              <th scope="col" className="num">
+                vCPUs
+              </th>
+              <th scope="col" className="num" title="Million instructions per second, over the last second">
+                MIPS
+              </th>
               <th scope="col">Controls</th>
             </tr>
           </thead>
@@ -121,7 +169,9 @@ export function DomainTable(): ReactElement {
               <td>
                 <span className="state-dot tone-busy" aria-hidden="true" /> <code className="flags">r-----</code> toolstack
               </td>
-              <td className="num muted" colSpan={6}>the hypervisor worker: xl, xenstored, consoles</td>
+              <td className="num muted" colSpan={6}>
+                the hypervisor worker: xl, xenstored, consoles
+              </td>
               <td>
                 <div className="controls">
                   <Control testId="show-console-0" enabled why="Go to Domain-0's console" onClick={() => actions.focusConsole(0)}>
@@ -137,7 +187,11 @@ export function DomainTable(): ReactElement {
         </table>
       </div>
       {controlMessage ? (
-        <p className={controlMessage.error ? 'error-line' : 'info-line'} role={controlMessage.error ? 'alert' : 'status'} data-testid={controlMessage.error ? 'control-error' : 'control-message'}>
+        <p
+          className={controlMessage.error ? 'error-line' : 'info-line'}
+          role={controlMessage.error ? 'alert' : 'status'}
+          data-testid={controlMessage.error ? 'control-error' : 'control-message'}
+        >
           domain {controlMessage.domid}: {controlMessage.message}
         </p>
       ) : null}

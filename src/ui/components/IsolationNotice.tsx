@@ -35,8 +35,8 @@ export function IsolationNotice(): ReactElement | null {
       <strong>No shared memory: this page is not cross-origin isolated.</strong>
       <p>{isolation.reason}</p>
       <p>
-        The hypervisor keeps machine memory and every vCPU's control block in SharedArrayBuffers, which browsers
-        only give to isolated pages: no domain can run here. See docs/browser.md.
+        The hypervisor keeps machine memory and every vCPU's control block in SharedArrayBuffers, which browsers only give to isolated pages: no domain can run
+        here. See docs/browser.md.
       </p>
     </div>
   );

@@ -23,7 +23,14 @@ export interface AutomationContext {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const RUN_STATE: Record<DomainState, RunState> = { running: 'running', blocked: 'waiting', paused: 'paused', shutdown: 'off', crashed: 'crashed', dying: 'off' };
+const RUN_STATE: Record<DomainState, RunState> = {
+  running: 'running',
+  blocked: 'waiting',
+  paused: 'paused',
+  shutdown: 'off',
+  crashed: 'crashed',
+  dying: 'off',
+};
 
 function toBytes(image: Uint8Array | ArrayBuffer | readonly number[]): Uint8Array {
   if (image instanceof Uint8Array) return image;
@@ -89,7 +96,10 @@ export function createOptionsOf(spec: unknown, isPreset: (name: string) => boole
   const unknown = Object.keys(spec).find((k) => !CREATE_KEYS.includes(k));
   if (unknown !== undefined) throw new Error(`${CREATE_USAGE}: there is no option "${unknown.length > 40 ? `${unknown.slice(0, 40)}...` : unknown}"`);
   const image: unknown = (spec as CreateOptions).image;
-  if (image !== undefined && !(image instanceof Uint8Array || image instanceof ArrayBuffer || (Array.isArray(image) && image.every((b) => Number.isInteger(b))))) {
+  if (
+    image !== undefined &&
+    !(image instanceof Uint8Array || image instanceof ArrayBuffer || (Array.isArray(image) && image.every((b) => Number.isInteger(b))))
+  ) {
     throw new Error('image must be a Uint8Array, an ArrayBuffer or an array of bytes');
   }
   return spec;
@@ -157,7 +167,15 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
 
   const stats = (id: number): DomainStats => statsOf(lab.domain(id));
   const listing = (): ReturnType<HyperlabAutomation['domains']> =>
-    lab.domains().map((v) => ({ id: v.domid, name: v.name, type: v.type, origin: v.origin, state: RUN_STATE[v.row.state], xlState: v.row.state, poweroff: poweroffOf(v) }));
+    lab.domains().map((v) => ({
+      id: v.domid,
+      name: v.name,
+      type: v.type,
+      origin: v.origin,
+      state: RUN_STATE[v.row.state],
+      xlState: v.row.state,
+      poweroff: poweroffOf(v),
+    }));
 
   return {
     version: AUTOMATION_VERSION,
@@ -173,10 +191,20 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
       if (options === undefined || options === null) options = {};
       if (typeof options !== 'object') throw new Error('boot options must be { name, memSize, type }');
       const memory = options.memSize !== undefined ? Math.max(4, Math.round(options.memSize / (1 << 20))) : undefined;
-      const common = { ...(options.name !== undefined ? { name: options.name } : {}), ...(memory !== undefined ? { memory } : {}), ...(options.type ? { type: options.type } : {}) };
+      const common = {
+        ...(options.name !== undefined ? { name: options.name } : {}),
+        ...(memory !== undefined ? { memory } : {}),
+        ...(options.type ? { type: options.type } : {}),
+      };
       if (typeof image !== 'string') return create({ image: toBytes(image), ...common });
       const base = image.endsWith('.elf') ? image.slice(0, -4) : image;
-      if (!lab.presets.some((p) => p.name === base)) throw new Error(`${base}.elf: not found on the server (images: ${ctx.catalog().map((g) => g.name).join(', ')})`);
+      if (!lab.presets.some((p) => p.name === base))
+        throw new Error(
+          `${base}.elf: not found on the server (images: ${ctx
+            .catalog()
+            .map((g) => g.name)
+            .join(', ')})`,
+        );
       return create({ preset: base, ...common });
     },
     consoleText: (id) => text(id),
@@ -185,7 +213,8 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
         const out = text(id);
         if (out.includes(wanted)) return out;
         const state = id === 0 ? 'running' : lab.domain(id).row.state;
-        if (state === 'shutdown' || state === 'crashed') return new Error(`domain ${id} is ${state} and never printed ${JSON.stringify(wanted)}; console ends ${tail(out)}`);
+        if (state === 'shutdown' || state === 'crashed')
+          return new Error(`domain ${id} is ${state} and never printed ${JSON.stringify(wanted)}; console ends ${tail(out)}`);
         return undefined;
       });
     },

@@ -5,8 +5,25 @@ import type { DomainRow } from '../protocol/hvProtocol';
 /** A row with the fields the meter reads; the cast lets DomainRow grow fields the meter does not need. */
 function row(seq: number, o: Partial<DomainRow> = {}): DomainRow {
   const base = {
-    seq, domid: 1, name: 'teaching-os-hvm', type: 'hvm', state: 'running', shutdown: null, cpuNs: 0, cpuPct: 0,
-    memKiB: 16384, maxMemKiB: 16384, vcpus: [], instret: 0, mips: 0, exits: {}, evtchnSends: 0, weight: 256, cap: 0, uptimeMs: 0, restarts: 0,
+    seq,
+    domid: 1,
+    name: 'teaching-os-hvm',
+    type: 'hvm',
+    state: 'running',
+    shutdown: null,
+    cpuNs: 0,
+    cpuPct: 0,
+    memKiB: 16384,
+    maxMemKiB: 16384,
+    vcpus: [],
+    instret: 0,
+    mips: 0,
+    exits: {},
+    evtchnSends: 0,
+    weight: 256,
+    cap: 0,
+    uptimeMs: 0,
+    restarts: 0,
   };
   return { ...base, ...o } as DomainRow;
 }

@@ -121,7 +121,8 @@ export class CompareMeter {
     if (this.finished || row.domid !== this.domid || row.seq <= this.last.seq) return;
     this.last = row;
     if (this.doneAt !== null && row.seq > this.doneSeq) this.phase = 'done';
-    else if (row.state === 'shutdown' || row.state === 'crashed') this.fail(`the domain ${row.state === 'crashed' ? 'crashed' : 'shut down'} during the run`, now);
+    else if (row.state === 'shutdown' || row.state === 'crashed')
+      this.fail(`the domain ${row.state === 'crashed' ? 'crashed' : 'shut down'} during the run`, now);
   }
 
   /** The run is over without a result; the clock stops at `now`. */

@@ -14,8 +14,25 @@ const HOST: HostRow = { pcpus: 2, scheduler: 'credit', totalKiB: 262144, freeKiB
 /** A row with the fields the session reads; the cast lets DomainRow grow fields it does not need. */
 function row(domid: number, type: 'pv' | 'hvm', seq: number, o: Partial<DomainRow> = {}): DomainRow {
   const base = {
-    seq, domid, name: `teaching-os-${type}`, type, state: 'blocked', shutdown: null, cpuNs: 0, cpuPct: 0, memKiB: 16384, maxMemKiB: 16384,
-    vcpus: [], instret: 0, mips: 0, exits: {}, evtchnSends: 0, weight: 256, cap: 0, uptimeMs: 0, restarts: 0,
+    seq,
+    domid,
+    name: `teaching-os-${type}`,
+    type,
+    state: 'blocked',
+    shutdown: null,
+    cpuNs: 0,
+    cpuPct: 0,
+    memKiB: 16384,
+    maxMemKiB: 16384,
+    vcpus: [],
+    instret: 0,
+    mips: 0,
+    exits: {},
+    evtchnSends: 0,
+    weight: 256,
+    cap: 0,
+    uptimeMs: 0,
+    restarts: 0,
   };
   return { ...base, ...o } as DomainRow;
 }
@@ -64,7 +81,10 @@ describe('CompareSession', () => {
     const done = session.run({ kind: 'write', bytes: 100 });
     await vi.waitFor(() => expect(typed).toHaveLength(2));
     expect(creates).toEqual([]);
-    expect(typed).toEqual([[1, '\x15write 100\r'], [2, '\x15write 100\r']]);
+    expect(typed).toEqual([
+      [1, '\x15write 100\r'],
+      [2, '\x15write 100\r'],
+    ]);
     expect(session.snapshot().status).toBe('running');
     expect(session.snapshot().domains).toEqual({ pv: 1, hvm: 2 });
 
@@ -98,7 +118,10 @@ describe('CompareSession', () => {
     const session = new CompareSession(lab);
     const done = session.run({ kind: 'burn', millions: 1 });
     await vi.waitFor(() => expect(lab.has(10) && lab.has(11)).toBe(true));
-    expect(creates.map((c) => [c.preset, c.uniqueName])).toEqual([['teaching-os-pv', true], ['teaching-os-hvm', true]]);
+    expect(creates.map((c) => [c.preset, c.uniqueName])).toEqual([
+      ['teaching-os-pv', true],
+      ['teaching-os-hvm', true],
+    ]);
     expect(session.snapshot().status).toBe('preparing');
     send([
       { type: 'console', domid: 10, bytes: bytes('teaching-os-pv-2$ ') },
@@ -115,7 +138,10 @@ describe('CompareSession', () => {
 
   it('refuses a second run while one is going', async () => {
     const { lab, send } = await fakeLab();
-    send([{ type: 'created', row: row(1, 'pv', 1), restartOf: null }, { type: 'created', row: row(2, 'hvm', 1), restartOf: null }]);
+    send([
+      { type: 'created', row: row(1, 'pv', 1), restartOf: null },
+      { type: 'created', row: row(2, 'hvm', 1), restartOf: null },
+    ]);
     const session = new CompareSession(lab);
     void session.run({ kind: 'burn', millions: 1 });
     await expect(session.run({ kind: 'burn', millions: 1 })).rejects.toThrow('already running');

@@ -48,7 +48,16 @@ export interface CompareState {
   readonly history: readonly CompletedRun[];
 }
 
-const INITIAL: CompareState = { status: 'idle', message: null, workload: null, domains: { pv: null, hvm: null }, pv: null, hvm: null, verdict: null, history: [] };
+const INITIAL: CompareState = {
+  status: 'idle',
+  message: null,
+  workload: null,
+  domains: { pv: null, hvm: null },
+  pv: null,
+  hvm: null,
+  verdict: null,
+  history: [],
+};
 
 const presetName = (side: Side): RegExp => new RegExp(`^${COMPARE_PRESETS[side]}(-\\d+)?$`);
 
@@ -92,13 +101,17 @@ export class CompareSession {
 
   private measure(workload: Workload, domains: Record<Side, number>): Promise<CompareState> {
     const t0 = this.now();
-    const meters = { pv: new CompareMeter(domains.pv, workload, this.lab.domain(domains.pv).row, t0), hvm: new CompareMeter(domains.hvm, workload, this.lab.domain(domains.hvm).row, t0) };
+    const meters = {
+      pv: new CompareMeter(domains.pv, workload, this.lab.domain(domains.pv).row, t0),
+      hvm: new CompareMeter(domains.hvm, workload, this.lab.domain(domains.hvm).row, t0),
+    };
     const all = [meters.pv, meters.hvm];
     const n = ++this.runs;
     return new Promise((resolve) => {
       const publish = (): void => {
         const now = this.now();
-        const pv = meters.pv.figures(now), hvm = meters.hvm.figures(now);
+        const pv = meters.pv.figures(now),
+          hvm = meters.hvm.figures(now);
         const failed = [pv, hvm].find((f) => f.phase === 'failed');
         // One side failing ends the comparison: there is nothing to compare it with.
         const over = failed !== undefined || all.every((m) => m.finished);
@@ -130,7 +143,12 @@ export class CompareSession {
           publish();
         }),
       ];
-      this.set({ status: 'running', message: `${workloadCommand(workload)} in both domains`, domains, ...{ pv: meters.pv.figures(t0), hvm: meters.hvm.figures(t0) } });
+      this.set({
+        status: 'running',
+        message: `${workloadCommand(workload)} in both domains`,
+        domains,
+        ...{ pv: meters.pv.figures(t0), hvm: meters.hvm.figures(t0) },
+      });
       // Both commands leave in one turn of the event loop, pv first (the order of the list).
       for (const side of SIDES) {
         this.lab.sendInput(domains[side], `\x15${workloadCommand(workload)}\r`).catch((e: unknown) => {
@@ -144,9 +162,12 @@ export class CompareSession {
   /** A running teaching OS domain of this type at its prompt, or a new one from the preset. */
   private async domainFor(side: Side): Promise<number> {
     const pattern = presetName(side);
-    const idle = this.lab.domains().find(
-      (d) => d.type === side && pattern.test(d.name) && (d.row.state === 'running' || d.row.state === 'blocked') && atPrompt(this.lab.console(d.domid).bootText()),
-    );
+    const idle = this.lab
+      .domains()
+      .find(
+        (d) =>
+          d.type === side && pattern.test(d.name) && (d.row.state === 'running' || d.row.state === 'blocked') && atPrompt(this.lab.console(d.domid).bootText()),
+      );
     if (idle) return idle.domid;
     const r = await this.lab.create({ preset: COMPARE_PRESETS[side], uniqueName: true }, 'catalog');
     if (!r.ok) throw new Error(`could not create a ${side} domain from the preset ${COMPARE_PRESETS[side]}: ${r.error}`);

@@ -19,6 +19,11 @@ describe('ConsoleLog', () => {
     log.append(enc('second'));
     log.appendLate(enc('!'));
     expect(log.bootText()).toBe('second');
-    expect(log.replay().map((c) => new TextDecoder().decode(c)).join('')).toBe('first--second!');
+    expect(
+      log
+        .replay()
+        .map((c) => new TextDecoder().decode(c))
+        .join(''),
+    ).toBe('first--second!');
   });
 });

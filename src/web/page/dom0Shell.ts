@@ -29,7 +29,10 @@ export class Dom0Shell {
   private busy = false;
   private pendingInput = '';
 
-  constructor(private readonly io: Dom0ShellIo, banner: string) {
+  constructor(
+    private readonly io: Dom0ShellIo,
+    banner: string,
+  ) {
     this.print(`${banner}\r\n${DOM0_PROMPT}`);
   }
 

@@ -59,7 +59,13 @@ describe('protocol version', () => {
 
   it('a stale worker is refused before a hypervisor starts in it', async () => {
     let started = false;
-    const stale = { protocolVersion: HV_PROTOCOL_VERSION - 1, start: () => { started = true; return Comlink.proxy({}); } };
+    const stale = {
+      protocolVersion: HV_PROTOCOL_VERSION - 1,
+      start: () => {
+        started = true;
+        return Comlink.proxy({});
+      },
+    };
     await expect(connectHypervisor(serve(stale) as unknown as Comlink.Endpoint, SETTINGS)).rejects.toThrow(
       `speaks protocol version ${HV_PROTOCOL_VERSION - 1} but this page speaks version ${HV_PROTOCOL_VERSION}`,
     );

@@ -5,14 +5,7 @@
  * only, so tests can give it the service itself.
  */
 import * as Comlink from 'comlink';
-import {
-  HV_API_METHOD_NAMES,
-  type HostSettings,
-  type HvSink,
-  type HypervisorApi,
-  type HypervisorFactory,
-  type HypervisorInit,
-} from '../protocol/hvProtocol';
+import { HV_API_METHOD_NAMES, type HostSettings, type HvSink, type HypervisorApi, type HypervisorFactory, type HypervisorInit } from '../protocol/hvProtocol';
 import { HV_PROTOCOL_VERSION } from '../protocol/version';
 
 type Call<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;

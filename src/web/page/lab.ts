@@ -187,7 +187,13 @@ export class Lab {
     if (this.gone.has(row.domid)) return { domid: row.domid, name: row.name, type: row.type, origin, row };
     const log = (restartOf !== null ? this.retired.get(restartOf) : undefined) ?? new ConsoleLog();
     if (restartOf !== null && this.retired.delete(restartOf)) log.startBoot(restartMarker(restartOf, row.domid));
-    const view: DomainView = { domid: row.domid, name: row.name, type: row.type, origin: this.origins.get(row.domid) ?? (restartOf !== null ? this.origins.get(restartOf) : undefined) ?? origin, row };
+    const view: DomainView = {
+      domid: row.domid,
+      name: row.name,
+      type: row.type,
+      origin: this.origins.get(row.domid) ?? (restartOf !== null ? this.origins.get(restartOf) : undefined) ?? origin,
+      row,
+    };
     this.entries.set(row.domid, { view, console: log });
     this.events.emit('domain-added', { domain: view });
     if (restartOf !== null) this.events.emit('restarted', { from: restartOf, to: row.domid });

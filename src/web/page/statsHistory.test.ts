@@ -4,8 +4,26 @@ import { HISTORY_MS, SLICE_MS, splitExits, StatsHistory } from './statsHistory';
 
 function row(domid: number, over: Partial<DomainRow> = {}): DomainRow {
   return {
-    seq: 1, domid, name: `d${domid}`, type: 'pv', state: 'running', shutdown: null, cpuNs: 0, cpuPct: 0, memKiB: 16384,
-    maxMemKiB: 32768, vcpus: [], instret: 0, mips: 0, exits: {}, evtchnSends: 0, weight: 256, cap: 0, uptimeMs: 0, restarts: 0, ...over,
+    seq: 1,
+    domid,
+    name: `d${domid}`,
+    type: 'pv',
+    state: 'running',
+    shutdown: null,
+    cpuNs: 0,
+    cpuPct: 0,
+    memKiB: 16384,
+    maxMemKiB: 32768,
+    vcpus: [],
+    instret: 0,
+    mips: 0,
+    exits: {},
+    evtchnSends: 0,
+    weight: 256,
+    cap: 0,
+    uptimeMs: 0,
+    restarts: 0,
+    ...over,
   };
 }
 

@@ -17,9 +17,7 @@ import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 
 export type { DomainInspection, MemoryMapView, SliceRecord };
 
-export type Result<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: string; readonly line?: number };
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string; readonly line?: number };
 
 /** `xl list` states (Xen's r b p s c d flags). */
 export type DomainState = 'running' | 'blocked' | 'paused' | 'shutdown' | 'crashed' | 'dying';

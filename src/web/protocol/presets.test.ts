@@ -26,7 +26,10 @@ describe('presets', () => {
   it('Linux presets carry the ramdisk, the command line and, for S-mode, firmware = "sbi"', () => {
     const byName = new Map(presetsFor([...ELF, ...LINUX]).map((p) => [p.name, parseXlConfig(p.config)]));
     expect(byName.get('linux-nommu')).toMatchObject({
-      type: 'hvm', firmware: 'none', kernel: 'guests/linux/linux-6.12-nommu.Image', ramdisk: 'guests/linux/initramfs.cpio',
+      type: 'hvm',
+      firmware: 'none',
+      kernel: 'guests/linux/linux-6.12-nommu.Image',
+      ramdisk: 'guests/linux/initramfs.cpio',
     });
     expect(byName.get('linux-sbi')).toMatchObject({ type: 'hvm', firmware: 'sbi', kernel: 'guests/linux/linux-6.1-mmu.Image' });
     expect(byName.get('linux-sbi')!.cmdline).toMatch(/^console=ttyS0 /);
@@ -38,7 +41,10 @@ describe('presets', () => {
   it('Domain-0 finds the files a Linux preset names, under guests/linux/', async () => {
     const catalog = [...ELF, ...LINUX];
     const fetched: string[] = [];
-    const files = new Dom0Files(catalog, presetsFor(catalog), async (f) => { fetched.push(f); return Uint8Array.of(f.length); });
+    const files = new Dom0Files(catalog, presetsFor(catalog), async (f) => {
+      fetched.push(f);
+      return Uint8Array.of(f.length);
+    });
     const cfg = parseXlConfig(files.readText('/etc/xen/linux-sbi.cfg'));
     await files.load(cfg.kernel);
     await files.load(cfg.ramdisk!);

@@ -33,16 +33,21 @@ interface LinuxPreset {
 /** Linux presets (hvm, 64 MiB, the shared initramfs); each needs its kernel and the initramfs. */
 const LINUX: Readonly<Record<string, LinuxPreset>> = {
   'linux-nommu': {
-    kernel: 'linux/linux-6.12-nommu.Image', cmdline: TTYS0,
+    kernel: 'linux/linux-6.12-nommu.Image',
+    cmdline: TTYS0,
     description: 'Linux 6.12 without an MMU, in M-mode as on QEMU -bios none (UART console), with a shell and a small userland (docs/linux.md)',
   },
   'linux-sbi': {
-    kernel: 'linux/linux-6.1-mmu.Image', firmware: 'sbi', cmdline: TTYS0,
-    description: 'Linux 6.1 with the Sv32 MMU, in S-mode on hyperlab\'s SBI firmware (UART console), with a shell and a small userland (docs/linux.md)',
+    kernel: 'linux/linux-6.1-mmu.Image',
+    firmware: 'sbi',
+    cmdline: TTYS0,
+    description: "Linux 6.1 with the Sv32 MMU, in S-mode on hyperlab's SBI firmware (UART console), with a shell and a small userland (docs/linux.md)",
   },
   'linux-sbi-hvc': {
-    kernel: 'linux/linux-6.1-mmu.Image', firmware: 'sbi', cmdline: 'console=hvc0 earlycon=sbi initramfs_async=0',
-    description: 'Linux 6.1 with the Sv32 MMU on hyperlab\'s SBI firmware, on the SBI console (hvc0), with a shell and a small userland (docs/linux.md)',
+    kernel: 'linux/linux-6.1-mmu.Image',
+    firmware: 'sbi',
+    cmdline: 'console=hvc0 earlycon=sbi initramfs_async=0',
+    description: "Linux 6.1 with the Sv32 MMU on hyperlab's SBI firmware, on the SBI console (hvc0), with a shell and a small userland (docs/linux.md)",
   },
 };
 /** The RAM of a Linux preset, MiB. */
@@ -91,19 +96,31 @@ export function domainConfig(o: PresetConfig): string {
 export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
   const rank = (n: string): number => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
   const linuxFile = (f: string): boolean => (LINUX_FILES as readonly string[]).includes(f);
-  const images: PresetInfo[] = catalog.filter((g) => !linuxFile(g.file)).map((g) => {
-    const type = presetType(g.name);
-    const description = KNOWN[g.name]?.description ?? `the image ${g.file}`;
-    return { name: g.name, type, description, config: domainConfig({ name: g.name, type, kernel: `${GUEST_DIR}/${g.file}`, description }) };
-  });
+  const images: PresetInfo[] = catalog
+    .filter((g) => !linuxFile(g.file))
+    .map((g) => {
+      const type = presetType(g.name);
+      const description = KNOWN[g.name]?.description ?? `the image ${g.file}`;
+      return { name: g.name, type, description, config: domainConfig({ name: g.name, type, kernel: `${GUEST_DIR}/${g.file}`, description }) };
+    });
   const has = (f: string): boolean => catalog.some((g) => g.file === f);
-  const linux: PresetInfo[] = Object.entries(LINUX).filter(([, l]) => has(l.kernel) && has(INITRAMFS)).map(([name, l]) => ({
-    name, type: 'hvm', description: l.description,
-    config: domainConfig({
-      name, type: 'hvm', description: l.description, memory: LINUX_MEMORY_MIB, kernel: `${GUEST_DIR}/${l.kernel}`,
-      ramdisk: `${GUEST_DIR}/${INITRAMFS}`, cmdline: l.cmdline, ...(l.firmware ? { firmware: l.firmware } : {}),
-    }),
-  }));
+  const linux: PresetInfo[] = Object.entries(LINUX)
+    .filter(([, l]) => has(l.kernel) && has(INITRAMFS))
+    .map(([name, l]) => ({
+      name,
+      type: 'hvm',
+      description: l.description,
+      config: domainConfig({
+        name,
+        type: 'hvm',
+        description: l.description,
+        memory: LINUX_MEMORY_MIB,
+        kernel: `${GUEST_DIR}/${l.kernel}`,
+        ramdisk: `${GUEST_DIR}/${INITRAMFS}`,
+        cmdline: l.cmdline,
+        ...(l.firmware ? { firmware: l.firmware } : {}),
+      }),
+    }));
   return [...images, ...linux].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 

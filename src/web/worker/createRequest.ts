@@ -19,7 +19,8 @@ export function lineOf(text: string, key: string): number | undefined {
 const REQUEST_FIELDS: Readonly<Record<keyof CreateRequest, (v: unknown) => boolean>> = {
   config: (v) => typeof v === 'string',
   preset: (v) => typeof v === 'string',
-  image: (v) => typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' && (v as { bytes?: unknown }).bytes instanceof Uint8Array,
+  image: (v) =>
+    typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string' && (v as { bytes?: unknown }).bytes instanceof Uint8Array,
   type: (v) => typeof v === 'string',
   name: (v) => typeof v === 'string',
   memory: (v) => typeof v === 'number',
@@ -37,7 +38,8 @@ const FIELD_TYPES: Readonly<Record<keyof CreateRequest, string>> = {
 
 /** The request's shape, as it crossed from the page: an object of known fields, each of its type. */
 export function checkCreateRequest(req: unknown): Result<CreateRequest> {
-  if (typeof req !== 'object' || req === null || Array.isArray(req)) return { ok: false, error: 'a create request must be an object ({ config, preset, image, name, type, memory })' };
+  if (typeof req !== 'object' || req === null || Array.isArray(req))
+    return { ok: false, error: 'a create request must be an object ({ config, preset, image, name, type, memory })' };
   for (const [key, v] of Object.entries(req)) {
     if (v === undefined) continue;
     const check = Object.hasOwn(REQUEST_FIELDS, key) ? REQUEST_FIELDS[key as keyof CreateRequest] : undefined;
@@ -67,7 +69,8 @@ export function configOf(req: CreateRequest, presets: readonly PresetInfo[], upl
   } else return { ok: false, error: 'nothing to create: give a config, a preset or an image' };
   // An image booted without a config takes its type from the request: checked as a config's would be.
   const type: unknown = req.type;
-  if (type !== undefined && type !== 'pv' && type !== 'hvm') return { ok: false, error: `type must be "pv" or "hvm", not ${typeof type === 'string' ? `"${type.slice(0, 40)}"` : `a ${typeof type}`}` };
+  if (type !== undefined && type !== 'pv' && type !== 'hvm')
+    return { ok: false, error: `type must be "pv" or "hvm", not ${typeof type === 'string' ? `"${type.slice(0, 40)}"` : `a ${typeof type}`}` };
 
   let parsed: DomainConfig;
   try {

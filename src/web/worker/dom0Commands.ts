@@ -18,7 +18,10 @@ export const SHELL_HELP = `Domain-0 shell:
 
 /** The words of a command line (no quoting: xl's arguments have no spaces). */
 export function splitWords(line: string): string[] {
-  return line.trim().split(/\s+/).filter((w) => w !== '');
+  return line
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
 }
 
 export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: string): Promise<XlOutput> {

@@ -24,7 +24,10 @@ export class RowSampler {
    * @param realTime scheduler time is host time: the slice a vCPU is in the middle of
    *   counts towards its CPU time already (with deterministic time it counts at its end).
    */
-  constructor(private readonly hv: Hypervisor, private readonly realTime: boolean) {}
+  constructor(
+    private readonly hv: Hypervisor,
+    private readonly realTime: boolean,
+  ) {}
 
   /** CPU time in ns, the current slices included. */
   cpuNs(d: Domain): number {
@@ -49,7 +52,7 @@ export class RowSampler {
     }
     const first = list[0];
     const spanMs = first ? nowMs - first.atMs : 0;
-    const cpuPct = first && spanMs > 0 ? (((cpuNs - first.cpuNs) / NS_PER_MS) / spanMs) * 100 : 0;
+    const cpuPct = first && spanMs > 0 ? ((cpuNs - first.cpuNs) / NS_PER_MS / spanMs) * 100 : 0;
     const mips = first && spanMs > 0 ? (instret - first.instret) / spanMs / 1000 : 0;
     if (sample) {
       list.push({ atMs: nowMs, cpuNs, instret });

@@ -31,7 +31,7 @@ const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (e: HvEvent): string => (e.type === 'console' ? `${e.domid}:${new TextDecoder().decode(e.bytes)}` : e.type);
 
 describe('EventBatcher', () => {
-  it('sends each domain\'s console at most once per flush interval, many bytes per message', () => {
+  it("sends each domain's console at most once per flush interval, many bytes per message", () => {
     const clock = fakeClock();
     const b = new EventBatcher(clock);
     const sent: { at: number; events: string[] }[] = [];
@@ -53,7 +53,7 @@ describe('EventBatcher', () => {
     expect(all.replace(/[^b]/g, '')).toHaveLength(100);
   });
 
-  it('puts a domain\'s pending console before an event about it, at once', () => {
+  it("puts a domain's pending console before an event about it, at once", () => {
     const clock = fakeClock();
     const b = new EventBatcher(clock);
     const sent: string[][] = [];
@@ -65,7 +65,10 @@ describe('EventBatcher', () => {
     b.consoleBytes(2, bytes('other'));
     b.event({ type: 'destroyed', domid: 1 }, 1);
     clock.advance(0);
-    expect(sent).toEqual([['1:x', '2:y'], ['1:bye', 'destroyed']]);
+    expect(sent).toEqual([
+      ['1:x', '2:y'],
+      ['1:bye', 'destroyed'],
+    ]);
     clock.advance(CONSOLE_FLUSH_MS);
     expect(sent[2]).toEqual(['2:other']);
   });

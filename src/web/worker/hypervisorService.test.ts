@@ -35,7 +35,10 @@ function service(): { svc: HypervisorService; batches: { atMs: number; events: r
   const batches: { atMs: number; events: readonly HvEvent[] }[] = [];
   s.attach({ guestBaseUrl: 'unused/', catalog }, (events) => batches.push({ atMs: performance.now(), events }));
   const text = (domid: number): string =>
-    batches.flatMap((b) => b.events).map((e) => (e.type === 'console' && e.domid === domid ? Buffer.from(e.bytes).toString('latin1') : '')).join('');
+    batches
+      .flatMap((b) => b.events)
+      .map((e) => (e.type === 'console' && e.domid === domid ? Buffer.from(e.bytes).toString('latin1') : ''))
+      .join('');
   return { svc: s, batches, text };
 }
 
@@ -66,7 +69,8 @@ describe('hypervisor service', () => {
   it('reports xentop rows about ten times a second; powering off is reported as shutdown with PASS', async () => {
     const { svc, batches } = service();
     const { domid } = ok(await svc.createDomain({ preset: 'hello' }));
-    const rows = (): DomainRow[] => batches.flatMap((b) => b.events).flatMap((e) => (e.type === 'stats' ? e.report.domains.filter((r) => r.domid === domid) : []));
+    const rows = (): DomainRow[] =>
+      batches.flatMap((b) => b.events).flatMap((e) => (e.type === 'stats' ? e.report.domains.filter((r) => r.domid === domid) : []));
     await until(() => rows().some((r) => r.state === 'shutdown'));
     expect(rows().at(-1)!.shutdown).toEqual({ reason: 'poweroff', detail: 'PASS' });
     const t0 = performance.now();
@@ -189,7 +193,10 @@ describe('hypervisor service', () => {
   it('checks every create as xl.cfg: a malformed request, a bad override, and unique names within 64 characters (issue 10 item 12)', async () => {
     const { svc } = service();
     expect(await svc.createDomain(null as never)).toEqual({ ok: false, error: expect.stringMatching(/^a create request must be an object/) });
-    expect(await svc.createDomain({ preset: 'hello', image: { name: 'x', bytes: 'abc' } } as never)).toEqual({ ok: false, error: 'image must be { name: string, bytes: Uint8Array }' });
+    expect(await svc.createDomain({ preset: 'hello', image: { name: 'x', bytes: 'abc' } } as never)).toEqual({
+      ok: false,
+      error: 'image must be { name: string, bytes: Uint8Array }',
+    });
     expect(await svc.createDomain({ preset: 'hello', name: 'a/b' })).toMatchObject({ ok: false, error: expect.stringMatching(/^name "a\/b" is not allowed/) });
     expect(await svc.createDomain({ preset: 'hello', memory: 12.5 })).toMatchObject({ ok: false, error: 'memory must be a whole number' });
     expect(svc.list()).toEqual([]);

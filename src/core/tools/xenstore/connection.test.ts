@@ -12,7 +12,7 @@ function conn() {
 }
 
 describe('xenstore connection', () => {
-  it('sends replies with the request\'s ids, and E2BIG for one too big for the wire', () => {
+  it("sends replies with the request's ids, and E2BIG for one too big for the wire", () => {
     const { c, replies } = conn();
     c.reply(XsType.READ, 7, 3, new Uint8Array(XENSTORE_PAYLOAD_MAX));
     c.reply(XsType.READ, 8, 3, new Uint8Array(XENSTORE_PAYLOAD_MAX + 1));

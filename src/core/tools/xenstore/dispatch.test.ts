@@ -83,12 +83,27 @@ describe('xenstored dispatcher: malformed requests', () => {
   it('answers missing NULs, wrong argument counts and bad numbers with EINVAL', () => {
     const h = new Xenstored().connect();
     const cases: [number, string][] = [
-      [XsType.READ, ''], [XsType.READ, '/a'], [XsType.READ, '/a\0/b\0'], [XsType.WRITE, '/a'],
-      [XsType.DIRECTORY, '/a\0\0'], [XsType.MKDIR, ''], [XsType.RM, 'x'], [XsType.WATCH, '/a\0'],
-      [XsType.WATCH, '/a'], [XsType.UNWATCH, 'x\0'], [XsType.SET_PERMS, '/a\0'], [XsType.SET_PERMS, '/\0q1\0'],
-      [XsType.SET_PERMS, '/\0r1\0\0'], [XsType.GET_DOMAIN_PATH, 'abc\0'], [XsType.GET_DOMAIN_PATH, '70000\0'],
-      [XsType.IS_DOMAIN_INTRODUCED, '\0'], [XsType.INTRODUCE, '1\0x\0y\0'], [XsType.DIRECTORY_PART, '/\0'],
-      [XsType.READ, '/bad path\0'], [XsType.WRITE, 'rel//x\0v'], [XsType.READ, '/' + 'a'.repeat(3072) + '\0'],
+      [XsType.READ, ''],
+      [XsType.READ, '/a'],
+      [XsType.READ, '/a\0/b\0'],
+      [XsType.WRITE, '/a'],
+      [XsType.DIRECTORY, '/a\0\0'],
+      [XsType.MKDIR, ''],
+      [XsType.RM, 'x'],
+      [XsType.WATCH, '/a\0'],
+      [XsType.WATCH, '/a'],
+      [XsType.UNWATCH, 'x\0'],
+      [XsType.SET_PERMS, '/a\0'],
+      [XsType.SET_PERMS, '/\0q1\0'],
+      [XsType.SET_PERMS, '/\0r1\0\0'],
+      [XsType.GET_DOMAIN_PATH, 'abc\0'],
+      [XsType.GET_DOMAIN_PATH, '70000\0'],
+      [XsType.IS_DOMAIN_INTRODUCED, '\0'],
+      [XsType.INTRODUCE, '1\0x\0y\0'],
+      [XsType.DIRECTORY_PART, '/\0'],
+      [XsType.READ, '/bad path\0'],
+      [XsType.WRITE, 'rel//x\0v'],
+      [XsType.READ, '/' + 'a'.repeat(3072) + '\0'],
     ];
     for (const [type, payload] of cases) expect([type, payload, text(send(h, type, payload))]).toEqual([type, payload, 'EINVAL\0']);
     const tx = Number(text(send(h, XsType.TRANSACTION_START, '\0')).slice(0, -1));
@@ -101,7 +116,10 @@ describe('xenstored dispatcher: malformed requests', () => {
     const h = xs.connect();
     const g = xs.connect(3);
     let seed = 12345;
-    const rand = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 8; };
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed >>> 8;
+    };
     const alphabet = '/\0abc@-_01T F.r5b7n2w';
     for (let i = 0; i < 5000; i++) {
       const type = rand() % 30;

@@ -14,10 +14,7 @@ import type { XsQuota } from './quota';
 import type { XsStore } from './store';
 import { NodeOverlay, XsTransaction } from './transaction';
 import { eventPath, type XsChange } from './watch';
-import {
-  errorPayload, firstString, OK_PAYLOAD, splitStrings, stringsPayload, XENSTORE_PAYLOAD_MAX, XsType,
-  type XsMessage,
-} from './wire';
+import { errorPayload, firstString, OK_PAYLOAD, splitStrings, stringsPayload, XENSTORE_PAYLOAD_MAX, XsType, type XsMessage } from './wire';
 
 /** What the dispatcher needs of the daemon (xenstored.ts). */
 export interface XsDaemon {
@@ -39,8 +36,16 @@ export interface XsDaemon {
 
 /** Types whose tx_id is ignored (XS_FLAG_NOTID in C xenstored). */
 const NO_TX = new Set<number>([
-  XsType.CONTROL, XsType.WATCH, XsType.UNWATCH, XsType.INTRODUCE, XsType.RELEASE, XsType.GET_DOMAIN_PATH,
-  XsType.IS_DOMAIN_INTRODUCED, XsType.RESUME, XsType.SET_TARGET, XsType.RESET_WATCHES,
+  XsType.CONTROL,
+  XsType.WATCH,
+  XsType.UNWATCH,
+  XsType.INTRODUCE,
+  XsType.RELEASE,
+  XsType.GET_DOMAIN_PATH,
+  XsType.IS_DOMAIN_INTRODUCED,
+  XsType.RESUME,
+  XsType.SET_TARGET,
+  XsType.RESET_WATCHES,
 ]);
 
 /** Handle one request from `conn` and send its reply. Never throws. */
@@ -72,25 +77,33 @@ function handle(d: XsDaemon, conn: XsConnection, msg: XsMessage, after: (() => v
     case XsType.READ: {
       const path = oneArg(p);
       let value: Uint8Array = new Uint8Array(0);
-      run((ctx) => { value = doRead(ctx, path); });
+      run((ctx) => {
+        value = doRead(ctx, path);
+      });
       return value;
     }
     case XsType.DIRECTORY: {
       const path = oneArg(p);
       let children: readonly string[] = [];
-      run((ctx) => { children = doDirectory(ctx, path).children; });
+      run((ctx) => {
+        children = doDirectory(ctx, path).children;
+      });
       return stringsPayload(children);
     }
     case XsType.DIRECTORY_PART: {
       const [path, offset] = args(p, 2, 2);
       let dir = { children: [] as readonly string[], generation: 0 };
-      run((ctx) => { dir = doDirectory(ctx, path!); });
+      run((ctx) => {
+        dir = doDirectory(ctx, path!);
+      });
       return directoryPart(dir.children, dir.generation, atoi(offset!));
     }
     case XsType.GET_PERMS: {
       const path = oneArg(p);
       let perms: string[] = [];
-      run((ctx) => { perms = doGetPerms(ctx, path).map(formatPerm); });
+      run((ctx) => {
+        perms = doGetPerms(ctx, path).map(formatPerm);
+      });
       return stringsPayload(perms);
     }
     case XsType.WRITE: {
@@ -254,7 +267,10 @@ function directoryPart(children: readonly string[], generation: number, off: num
     const strlen = nul - (off + len);
     if (len + strlen >= maxlen) break;
     len += strlen + 1;
-    if (off + len === all.length) { end = true; break; }
+    if (off + len === all.length) {
+      end = true;
+      break;
+    }
   }
   return concat(gen, all.subarray(off, off + len), end ? new Uint8Array(1) : new Uint8Array(0));
 }
@@ -262,6 +278,9 @@ function directoryPart(children: readonly string[], generation: number, off: num
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
   let o = 0;
-  for (const x of parts) { out.set(x, o); o += x.length; }
+  for (const x of parts) {
+    out.set(x, o);
+    o += x.length;
+  }
   return out;
 }

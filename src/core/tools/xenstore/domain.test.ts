@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { MESSAGES_PER_KICK } from './domain';
 import {
-  XENSTORE_ERROR_PROTO, XENSTORE_ERROR_RINGIDX, XENSTORE_RECONNECT, XS_RING_CONNECTION, XS_RING_ERROR, XS_RING_REQ_CONS,
-  XS_RING_REQ_PROD, XS_RING_RSP_CONS, XS_RING_RSP_PROD, type SharedPage,
+  XENSTORE_ERROR_PROTO,
+  XENSTORE_ERROR_RINGIDX,
+  XENSTORE_RECONNECT,
+  XS_RING_CONNECTION,
+  XS_RING_ERROR,
+  XS_RING_REQ_CONS,
+  XS_RING_REQ_PROD,
+  XS_RING_RSP_CONS,
+  XS_RING_RSP_PROD,
+  type SharedPage,
 } from './ring';
 import { GuestRing, newPage, req, strings } from './testing';
 import { encodeMessage, XENSTORE_PAYLOAD_MAX, XsType } from './wire';
@@ -36,7 +44,10 @@ describe('xenstored ring connection', () => {
     const s = await setup(undefined, 1024 - 7);
     s.send(req(XsType.WRITE, ['key', 'value'], 1));
     s.send(req(XsType.READ, ['key'], 2));
-    expect(s.guest.messages().map((m) => [m.reqId, strings(m)[0]])).toEqual([[1, 'OK'], [2, 'value']]);
+    expect(s.guest.messages().map((m) => [m.reqId, strings(m)[0]])).toEqual([
+      [1, 'OK'],
+      [2, 'value'],
+    ]);
     expect(s.notifications()).toBeGreaterThan(0);
   });
 
@@ -84,7 +95,11 @@ describe('xenstored ring connection', () => {
   });
 
   it('sets XENSTORE_ERROR_RINGIDX for impossible indices, and never throws', async () => {
-    for (const [off, value] of [[XS_RING_REQ_PROD, 5000], [XS_RING_REQ_PROD, 0xffff_fff0], [XS_RING_RSP_CONS, 3]] as const) {
+    for (const [off, value] of [
+      [XS_RING_REQ_PROD, 5000],
+      [XS_RING_REQ_PROD, 0xffff_fff0],
+      [XS_RING_RSP_CONS, 3],
+    ] as const) {
       const s = await setup();
       s.guest.write(req(XsType.READ, ['x'], 1));
       s.guest.page.store32(off, value);
@@ -157,7 +172,10 @@ describe('xenstored ring connection', () => {
 
 describe('xenstored ring fuzzing', () => {
   function rng(seed: number) {
-    return () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed; };
+    return () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed;
+    };
   }
 
   it('survives random bytes anywhere in the ring page, indices included', async () => {
@@ -206,7 +224,10 @@ describe('xenstored ring fuzzing', () => {
       sent++;
       if (rand() % 3 === 0) s.guest.messages();
     }
-    for (let i = 0; i < 50; i++) { s.guest.drain(); s.xs.kick(DOMID); }
+    for (let i = 0; i < 50; i++) {
+      s.guest.drain();
+      s.xs.kick(DOMID);
+    }
     expect(s.guest.page.load32(XS_RING_ERROR)).toBe(0);
     expect(s.xs.domainInfo()[0]!.failed).toBe(false);
     expect(sent).toBe(3000);

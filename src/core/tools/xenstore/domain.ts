@@ -18,9 +18,7 @@
 import type { XsConnectionSink } from './connection';
 import { XsConnection } from './connection';
 import type { XsQuota } from './quota';
-import {
-  RingIndexError, XENSTORE_ERROR_PROTO, XENSTORE_ERROR_RINGIDX, XenstoreRing, type SharedPage,
-} from './ring';
+import { RingIndexError, XENSTORE_ERROR_PROTO, XENSTORE_ERROR_RINGIDX, XenstoreRing, type SharedPage } from './ring';
 import { decodeHeader, XENSTORE_PAYLOAD_MAX, XSD_SOCKMSG_SIZE, type XsHeader, type XsMessage } from './wire';
 
 /** Requests handled per notification before yielding. */
@@ -110,9 +108,12 @@ export class XsDomain implements XsConnectionSink {
     let more = false;
     try {
       progress = this.flushOut() || progress;
-      for (let handled = 0; ; ) {
+      for (let handled = 0; ;) {
         if (this.header && this.payloadUsed === this.header.len) {
-          if (handled === MESSAGES_PER_KICK) { more = true; break; }
+          if (handled === MESSAGES_PER_KICK) {
+            more = true;
+            break;
+          }
           if (this.outstanding >= this.quota.outstandingRequests) break;
           const msg: XsMessage = { ...this.header, payload: this.payload };
           this.header = undefined;

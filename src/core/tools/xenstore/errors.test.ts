@@ -2,10 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { isXsErrno, XenstoreError, XS_ERRNO_VALUES, XS_ERRNOS, xsFail } from './errors';
 
 describe('xenstore errors', () => {
-  it('are xs_wire.h\'s errno names (plus EPERM), and no EQUOTA', () => {
+  it("are xs_wire.h's errno names (plus EPERM), and no EQUOTA", () => {
     expect(XS_ERRNOS.slice(0, 15)).toEqual([
-      'EINVAL', 'EACCES', 'EEXIST', 'EISDIR', 'ENOENT', 'ENOMEM', 'ENOSPC', 'EIO', 'ENOTEMPTY', 'ENOSYS', 'EROFS',
-      'EBUSY', 'EAGAIN', 'EISCONN', 'E2BIG',
+      'EINVAL',
+      'EACCES',
+      'EEXIST',
+      'EISDIR',
+      'ENOENT',
+      'ENOMEM',
+      'ENOSPC',
+      'EIO',
+      'ENOTEMPTY',
+      'ENOSYS',
+      'EROFS',
+      'EBUSY',
+      'EAGAIN',
+      'EISCONN',
+      'E2BIG',
     ]);
     expect(isXsErrno('EPERM')).toBe(true);
     expect(isXsErrno('EQUOTA')).toBe(false);

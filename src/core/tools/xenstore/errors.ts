@@ -10,16 +10,43 @@
  */
 
 export const XS_ERRNOS = [
-  'EINVAL', 'EACCES', 'EEXIST', 'EISDIR', 'ENOENT', 'ENOMEM', 'ENOSPC', 'EIO',
-  'ENOTEMPTY', 'ENOSYS', 'EROFS', 'EBUSY', 'EAGAIN', 'EISCONN', 'E2BIG', 'EPERM',
+  'EINVAL',
+  'EACCES',
+  'EEXIST',
+  'EISDIR',
+  'ENOENT',
+  'ENOMEM',
+  'ENOSPC',
+  'EIO',
+  'ENOTEMPTY',
+  'ENOSYS',
+  'EROFS',
+  'EBUSY',
+  'EAGAIN',
+  'EISCONN',
+  'E2BIG',
+  'EPERM',
 ] as const;
 
 export type XsErrno = (typeof XS_ERRNOS)[number];
 
 /** Linux errno numbers, for callers that turn an error into a negative return value. */
 export const XS_ERRNO_VALUES: Readonly<Record<XsErrno, number>> = {
-  EPERM: 1, ENOENT: 2, EIO: 5, E2BIG: 7, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EBUSY: 16,
-  EEXIST: 17, EISDIR: 21, EINVAL: 22, ENOSPC: 28, EROFS: 30, ENOSYS: 38, ENOTEMPTY: 39,
+  EPERM: 1,
+  ENOENT: 2,
+  EIO: 5,
+  E2BIG: 7,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
+  EISDIR: 21,
+  EINVAL: 22,
+  ENOSPC: 28,
+  EROFS: 30,
+  ENOSYS: 38,
+  ENOTEMPTY: 39,
   EISCONN: 106,
 };
 
@@ -29,7 +56,10 @@ export function isXsErrno(s: string): s is XsErrno {
 
 /** A xenstore operation failed with `errno` (what xenstored would send in an ERROR reply). */
 export class XenstoreError extends Error {
-  constructor(readonly errno: XsErrno, message?: string) {
+  constructor(
+    readonly errno: XsErrno,
+    message?: string,
+  ) {
     super(message ?? errno);
     this.name = 'XenstoreError';
   }

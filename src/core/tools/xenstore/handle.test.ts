@@ -21,8 +21,14 @@ describe('XsHandle (the in-process API)', () => {
   it('gets and sets permissions', async () => {
     const h = new Xenstored().connect();
     await h.write('/p', '');
-    await h.setPerms('/p', [{ domid: 3, perm: 'r' }, { domid: 4, perm: 'b' }]);
-    expect(await h.getPerms('/p')).toEqual([{ domid: 3, perm: 'r' }, { domid: 4, perm: 'b' }]);
+    await h.setPerms('/p', [
+      { domid: 3, perm: 'r' },
+      { domid: 4, perm: 'b' },
+    ]);
+    expect(await h.getPerms('/p')).toEqual([
+      { domid: 3, perm: 'r' },
+      { domid: 4, perm: 'b' },
+    ]);
   });
 
   it('rejects non-ASCII paths (EINVAL) and payloads over XENSTORE_PAYLOAD_MAX (E2BIG) before sending', async () => {
@@ -56,7 +62,9 @@ describe('XsHandle (the in-process API)', () => {
     const xs = new Xenstored({ host: { log: (m) => logs.push(m) } });
     const h = xs.connect();
     const seen: string[] = [];
-    await h.watch('/a', 'bad', () => { throw new Error('boom'); });
+    await h.watch('/a', 'bad', () => {
+      throw new Error('boom');
+    });
     await h.watch('/a', 'good', (p) => seen.push(p));
     await h.write('/a', '1');
     expect(seen).toEqual(['/a', '/a']);

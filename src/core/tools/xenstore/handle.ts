@@ -13,9 +13,7 @@ import type { XsConnection } from './connection';
 import { XenstoreError, isXsErrno } from './errors';
 import { canonicalize, isChildPath } from './path';
 import { parsePerm, formatPerm, type XsPerm } from './perms';
-import {
-  decodeHeader, utf8Bytes, utf8String, XENSTORE_PAYLOAD_MAX, XSD_SOCKMSG_SIZE, XsType, type XsMessage,
-} from './wire';
+import { decodeHeader, utf8Bytes, utf8String, XENSTORE_PAYLOAD_MAX, XSD_SOCKMSG_SIZE, XsType, type XsMessage } from './wire';
 import type { Xenstored } from './xenstored';
 
 export type XsWatchCallback = (path: string, token: string) => void;
@@ -45,7 +43,10 @@ function payloadOf(strings: readonly string[], tail?: Uint8Array): Uint8Array {
   if (tail) parts.push(tail);
   const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
   let o = 0;
-  for (const x of parts) { out.set(x, o); o += x.length; }
+  for (const x of parts) {
+    out.set(x, o);
+    o += x.length;
+  }
   return out;
 }
 
@@ -60,9 +61,14 @@ export class XsHandle {
   private deliveryScheduled = false;
   private closed = false;
 
-  constructor(private readonly xenstored: Xenstored, readonly domid: number) {
+  constructor(
+    private readonly xenstored: Xenstored,
+    readonly domid: number,
+  ) {
     this.conn = xenstored.openConnection(domid, {
-      reply: (m) => { this.replyMsg = m; },
+      reply: (m) => {
+        this.replyMsg = m;
+      },
       event: (m) => this.queueEvent(m),
     });
   }

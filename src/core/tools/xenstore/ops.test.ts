@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { XenstoreError, type XsErrno } from './errors';
-import {
-  doDirectory, doGetPerms, doMkdir, doRead, doRm, doSetPerms, doWrite, type XsOpContext,
-} from './ops';
+import { doDirectory, doGetPerms, doMkdir, doRead, doRm, doSetPerms, doWrite, type XsOpContext } from './ops';
 import { parsePerm, type XsCaller } from './perms';
 import { XS_DEFAULT_QUOTA, type XsQuota } from './quota';
 import { XsStore } from './store';
@@ -25,17 +23,43 @@ function setup(quota: Partial<XsQuota> = {}) {
     return changes;
   };
   const write = (c: XsCaller, p: string, v: string) => run(c, (ctx) => doWrite(ctx, p, utf8Bytes(v)));
-  const read = (c: XsCaller, p: string) => { let v = ''; run(c, (ctx) => { v = utf8String(doRead(ctx, p)); }); return v; };
-  const ls = (c: XsCaller, p: string) => { let v: readonly string[] = []; run(c, (ctx) => { v = doDirectory(ctx, p).children; }); return v; };
+  const read = (c: XsCaller, p: string) => {
+    let v = '';
+    run(c, (ctx) => {
+      v = utf8String(doRead(ctx, p));
+    });
+    return v;
+  };
+  const ls = (c: XsCaller, p: string) => {
+    let v: readonly string[] = [];
+    run(c, (ctx) => {
+      v = doDirectory(ctx, p).children;
+    });
+    return v;
+  };
   const setPerms = (c: XsCaller, p: string, ...perms: string[]) => run(c, (ctx) => doSetPerms(ctx, p, perms.map(parsePerm)));
-  const perms = (c: XsCaller, p: string) => { let v: string[] = []; run(c, (ctx) => { v = doGetPerms(ctx, p).map((x) => x.perm + x.domid); }); return v; };
+  const perms = (c: XsCaller, p: string) => {
+    let v: string[] = [];
+    run(c, (ctx) => {
+      v = doGetPerms(ctx, p).map((x) => x.perm + x.domid);
+    });
+    return v;
+  };
   /** A home for `domid` as the toolstack makes one: owned by it, readable by dom0 only. */
-  const home = (domid: number) => { write(DOM0, `/local/domain/${domid}`, ''); setPerms(DOM0, `/local/domain/${domid}`, `n${domid}`); };
+  const home = (domid: number) => {
+    write(DOM0, `/local/domain/${domid}`, '');
+    setPerms(DOM0, `/local/domain/${domid}`, `n${domid}`);
+  };
   return { store, run, write, read, ls, setPerms, perms, home };
 }
 
 function errno(f: () => unknown): XsErrno | undefined {
-  try { f(); } catch (e) { if (e instanceof XenstoreError) return e.errno; throw e; }
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof XenstoreError) return e.errno;
+    throw e;
+  }
   return undefined;
 }
 
@@ -76,7 +100,7 @@ describe('xenstore operations: the tree', () => {
     expect(errno(() => s.run(DOM0, (ctx) => doRm(ctx, '/')))).toBe('EINVAL');
   });
 
-  it('resolves relative paths against the caller\'s home', () => {
+  it("resolves relative paths against the caller's home", () => {
     const s = setup();
     s.home(3);
     s.write(dom(3), 'name', 'guest');
@@ -96,7 +120,7 @@ describe('xenstore operations: the tree', () => {
 });
 
 describe('xenstore operations: permissions', () => {
-  it('denies reads and writes of another domain\'s nodes', () => {
+  it("denies reads and writes of another domain's nodes", () => {
     const s = setup();
     s.home(1);
     s.home(2);
@@ -167,7 +191,7 @@ describe('xenstore operations: quotas', () => {
     s.write(DOM0, '/local/domain/1/byDom0', ''); // dom0 is never limited
   });
 
-  it('has C xenstored\'s default of 1000 nodes per domain', () => {
+  it("has C xenstored's default of 1000 nodes per domain", () => {
     const s = setup();
     s.home(1);
     // Spread over directories: one directory's list of children is bounded by the node size.
@@ -176,11 +200,13 @@ describe('xenstore operations: quotas', () => {
     expect(errno(() => s.write(dom(1), 'd1/one-more', ''))).toBe('ENOSPC');
   });
 
-  it('bounds a directory by the node size: its children\'s names count', () => {
+  it("bounds a directory by the node size: its children's names count", () => {
     const s = setup();
     s.home(1);
     let i = 0;
-    const e = errno(() => { for (; i < 1000; i++) s.write(dom(1), `dir/child-number-${i}`, ''); });
+    const e = errno(() => {
+      for (; i < 1000; i++) s.write(dom(1), `dir/child-number-${i}`, '');
+    });
     expect(e).toBe('ENOSPC');
     expect(i).toBeGreaterThan(50);
     expect(i).toBeLessThan(150);

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { XenstoreError } from './errors';
 import {
-  baseName, canonicalize, checkNodePath, checkWatchPath, childPath, isChildPath, isValidNodePath, parentPath,
-  relativeTo, XENSTORE_ABS_PATH_MAX,
+  baseName,
+  canonicalize,
+  checkNodePath,
+  checkWatchPath,
+  childPath,
+  isChildPath,
+  isValidNodePath,
+  parentPath,
+  relativeTo,
+  XENSTORE_ABS_PATH_MAX,
 } from './path';
 
 describe('xenstore paths', () => {
@@ -14,8 +22,7 @@ describe('xenstore paths', () => {
 
   it('accepts alphanumerics and -/_@ only, no empty, doubled or trailing slashes', () => {
     for (const ok of ['/', '/a', '/local/domain/0/name', '/a-b_c@d/E9']) expect(isValidNodePath(ok)).toBe(true);
-    for (const bad of ['', 'a', '/a/', '//a', '/a//b', '/a b', '/a.b', '/a\0', '/ä', '/a:b'])
-      expect(isValidNodePath(bad)).toBe(false);
+    for (const bad of ['', 'a', '/a/', '//a', '/a//b', '/a b', '/a.b', '/a\0', '/ä', '/a:b']) expect(isValidNodePath(bad)).toBe(false);
   });
 
   it('limits absolute paths to XENSTORE_ABS_PATH_MAX', () => {

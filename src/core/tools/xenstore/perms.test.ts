@@ -12,7 +12,7 @@ describe('xenstore permissions', () => {
     for (const bad of ['', 'x1', 'r', 'r-1', 'r65536', 'rr1', 'r1 ']) expect(() => parsePerm(bad)).toThrow(XenstoreError);
   });
 
-  it('gives the owner everything and others the first entry\'s access', () => {
+  it("gives the owner everything and others the first entry's access", () => {
     const p = perms('r5');
     expect(permFor(dom(5), p)).toEqual({ read: true, write: true, owner: true });
     expect(permFor(dom(6), p)).toEqual({ read: true, write: false, owner: false });

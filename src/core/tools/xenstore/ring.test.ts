@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  RingIndexError, sharedPage, XENSTORE_CONNECTED, XENSTORE_RECONNECT, XenstoreRing, XS_RING_CONNECTION, XS_RING_ERROR,
-  XS_RING_REQ_CONS, XS_RING_REQ_PROD, XS_RING_RSP_CONS, XS_RING_RSP_PROD, XS_RING_SERVER_FEATURES,
+  RingIndexError,
+  sharedPage,
+  XENSTORE_CONNECTED,
+  XENSTORE_RECONNECT,
+  XenstoreRing,
+  XS_RING_CONNECTION,
+  XS_RING_ERROR,
+  XS_RING_REQ_CONS,
+  XS_RING_REQ_PROD,
+  XS_RING_RSP_CONS,
+  XS_RING_RSP_PROD,
+  XS_RING_SERVER_FEATURES,
 } from './ring';
 import { GuestRing } from './testing';
 
@@ -12,8 +22,9 @@ describe('xenstore ring (server side)', () => {
     const page = sharedPage(new SharedArrayBuffer(4096));
     page.store32(XS_RING_REQ_PROD, 0x11223344);
     expect([...page.u8.subarray(2052, 2056)]).toEqual([0x44, 0x33, 0x22, 0x11]);
-    expect([XS_RING_REQ_CONS, XS_RING_RSP_CONS, XS_RING_RSP_PROD, XS_RING_SERVER_FEATURES, XS_RING_CONNECTION, XS_RING_ERROR])
-      .toEqual([2048, 2056, 2060, 2064, 2068, 2072]);
+    expect([XS_RING_REQ_CONS, XS_RING_RSP_CONS, XS_RING_RSP_PROD, XS_RING_SERVER_FEATURES, XS_RING_CONNECTION, XS_RING_ERROR]).toEqual([
+      2048, 2056, 2060, 2064, 2068, 2072,
+    ]);
   });
 
   it('advertises RECONNECTION and ERROR and starts from the indices it finds', () => {

@@ -37,7 +37,6 @@ describe('xenstore database', () => {
   });
 
   it('measures nodes as C xenstored does for the node-size quota', () => {
-    expect(nodeSize({ value: new Uint8Array(10), perms: [parsePerm('n0'), parsePerm('r1')], children: ['ab', 'c'] }))
-      .toBe(24 + 2 * 8 + 10 + 3 + 2);
+    expect(nodeSize({ value: new Uint8Array(10), perms: [parsePerm('n0'), parsePerm('r1')], children: ['ab', 'c'] })).toBe(24 + 2 * 8 + 10 + 3 + 2);
   });
 });

@@ -3,8 +3,15 @@
  * does), over a page in a SharedArrayBuffer, plus message helpers. Used by the tests only.
  */
 import {
-  sharedPage, XENSTORE_RING_SIZE, XS_RING_REQ, XS_RING_REQ_CONS, XS_RING_REQ_PROD, XS_RING_RSP,
-  XS_RING_RSP_CONS, XS_RING_RSP_PROD, type SharedPage,
+  sharedPage,
+  XENSTORE_RING_SIZE,
+  XS_RING_REQ,
+  XS_RING_REQ_CONS,
+  XS_RING_REQ_PROD,
+  XS_RING_RSP,
+  XS_RING_RSP_CONS,
+  XS_RING_RSP_PROD,
+  type SharedPage,
 } from './ring';
 import { decodeHeader, encodeMessage, stringsPayload, utf8String, XSD_SOCKMSG_SIZE, type XsMessage } from './wire';
 

@@ -18,7 +18,13 @@ function setup() {
     o.applyTo(view);
   };
   const write = (view: NodeView, p: string, v: string) => on(view, (ctx) => doWrite(ctx, p, utf8Bytes(v)));
-  const read = (view: NodeView, p: string) => { let v = ''; on(view, (ctx) => { v = utf8String(doRead(ctx, p)); }); return v; };
+  const read = (view: NodeView, p: string) => {
+    let v = '';
+    on(view, (ctx) => {
+      v = utf8String(doRead(ctx, p));
+    });
+    return v;
+  };
   const tx = (max = Infinity) => new XsTransaction(store, 1, max, gen);
   return { store, write, read, on, tx };
 }

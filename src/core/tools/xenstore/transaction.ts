@@ -27,7 +27,10 @@ export class NodeOverlay implements NodeView {
   protected readonly writes = new Map<string, XsNode | null>();
   private readonly delta = new Map<number, number>();
 
-  constructor(protected readonly parent: NodeView, private readonly nextGeneration: () => number) {}
+  constructor(
+    protected readonly parent: NodeView,
+    private readonly nextGeneration: () => number,
+  ) {}
 
   get(path: string): XsNode | undefined {
     if (this.writes.has(path)) return this.writes.get(path) ?? undefined;

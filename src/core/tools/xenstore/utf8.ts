@@ -28,7 +28,7 @@ function lead(b: number): [number, number, number] | undefined {
 export function utf8String(b: Uint8Array): string {
   const parts: string[] = [];
   let chunk: number[] = [];
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const x = b[i]!;
     let cp = 0xfffd;
     let len = 1;
@@ -40,7 +40,10 @@ export function utf8String(b: Uint8Array): string {
         let ok = true;
         for (let k = 1; k <= l[1]; k++) {
           const y = b[i + k];
-          if (y === undefined || (y & 0xc0) !== 0x80) { ok = false; break; }
+          if (y === undefined || (y & 0xc0) !== 0x80) {
+            ok = false;
+            break;
+          }
           v = (v << 6) | (y & 0x3f);
         }
         if (ok && v >= l[2] && v <= 0x10ffff && !(v >= 0xd800 && v <= 0xdfff)) {
@@ -51,7 +54,10 @@ export function utf8String(b: Uint8Array): string {
     }
     chunk.push(cp);
     i += len;
-    if (chunk.length >= 4096) { parts.push(String.fromCodePoint(...chunk)); chunk = []; }
+    if (chunk.length >= 4096) {
+      parts.push(String.fromCodePoint(...chunk));
+      chunk = [];
+    }
   }
   parts.push(String.fromCodePoint(...chunk));
   return parts.join('');

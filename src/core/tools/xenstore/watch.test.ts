@@ -18,7 +18,10 @@ describe('xenstore watch matching', () => {
   });
 
   it('reports the recursive removal of a parent with the watched path', () => {
-    const removed = new Map([['/a', [parsePerm('b0')]], ['/a/b', [parsePerm('b0')]]]);
+    const removed = new Map([
+      ['/a', [parsePerm('b0')]],
+      ['/a/b', [parsePerm('b0')]],
+    ]);
     const rm: XsChange = { path: '/a', perms: [[parsePerm('b0')]], removed };
     expect(matchWatch(w('/a/b/c/d'), rm, DOM0)).toBe('/a/b/c/d');
     expect(matchWatch(w('/a'), rm, DOM0)).toBe('/a');
@@ -29,7 +32,10 @@ describe('xenstore watch matching', () => {
     expect(matchWatch(w('/a'), change('/a/x', ['n0']), dom(1))).toBeUndefined();
     expect(matchWatch(w('/a'), change('/a/x', ['n0', 'r1']), dom(1))).toBe('/a/x');
     expect(matchWatch(w('/a'), change('/a/x', ['n1']), dom(1))).toBe('/a/x');
-    const removed = new Map([['/a', [parsePerm('n0')]], ['/a/mine', [parsePerm('n1')]]]);
+    const removed = new Map([
+      ['/a', [parsePerm('n0')]],
+      ['/a/mine', [parsePerm('n1')]],
+    ]);
     const rm: XsChange = { path: '/a', perms: [[parsePerm('n0')]], removed };
     expect(matchWatch(w('/a/mine/x'), rm, dom(1))).toBe('/a/mine/x');
     expect(matchWatch(w('/a/other'), rm, dom(1))).toBeUndefined();

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  binaryBytes, bytesBinary, decodeHeader, encodeMessage, firstString, splitStrings, stringsPayload, xsTypeName,
-  XsType,
-} from './wire';
+import { binaryBytes, bytesBinary, decodeHeader, encodeMessage, firstString, splitStrings, stringsPayload, xsTypeName, XsType } from './wire';
 
 describe('xenstore wire format', () => {
-  it('uses xs_wire.h\'s message numbers', () => {
+  it("uses xs_wire.h's message numbers", () => {
     expect([XsType.CONTROL, XsType.DIRECTORY, XsType.READ, XsType.GET_PERMS, XsType.WATCH, XsType.UNWATCH]).toEqual([0, 1, 2, 3, 4, 5]);
     expect([XsType.TRANSACTION_START, XsType.TRANSACTION_END, XsType.INTRODUCE, XsType.RELEASE]).toEqual([6, 7, 8, 9]);
     expect([XsType.GET_DOMAIN_PATH, XsType.WRITE, XsType.MKDIR, XsType.RM, XsType.SET_PERMS]).toEqual([10, 11, 12, 13, 14]);

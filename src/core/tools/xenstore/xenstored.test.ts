@@ -77,12 +77,7 @@ describe('xenstored watches', () => {
     await r.watch('/local/domain', 'all');
     await dom0.write('/local/domain/3/device/vbd/768/state', '1');
     await dom0.write('/local/domain/4/secret', 'x'); // n0 inherited from the root: invisible to dom3
-    expect(r.events).toEqual([
-      'device tok',
-      '/local/domain all',
-      'device/vbd/768/state tok',
-      '/local/domain/3/device/vbd/768/state all',
-    ]);
+    expect(r.events).toEqual(['device tok', '/local/domain all', 'device/vbd/768/state tok', '/local/domain/3/device/vbd/768/state all']);
   });
 
   it('fire for changes made in a transaction only when it commits', async () => {
@@ -235,19 +230,30 @@ describe('xenstored domains', () => {
   it('INTRODUCE as a message maps the ring through the host; only dom0 may send it', async () => {
     const page = newPage();
     const calls: number[][] = [];
-    const xs = new Xenstored({ host: { mapRing: (d, gfn, port) => { calls.push([d, gfn, port]); return gfn === 0x123 ? { page, notify: () => {} } : undefined; } } });
+    const xs = new Xenstored({
+      host: {
+        mapRing: (d, gfn, port) => {
+          calls.push([d, gfn, port]);
+          return gfn === 0x123 ? { page, notify: () => {} } : undefined;
+        },
+      },
+    });
     const dom0 = xs.connect();
     await expect(dom0.introduce(9, 0x999, 3)).rejects.toMatchObject({ errno: 'EINVAL' });
     await dom0.introduce(9, 0x123, 3);
     await dom0.introduce(9, 0x123, 4); // again: rebinds the channel
-    expect(calls).toEqual([[9, 0x999, 3], [9, 0x123, 3], [9, 0x123, 4]]);
+    expect(calls).toEqual([
+      [9, 0x999, 3],
+      [9, 0x123, 3],
+      [9, 0x123, 4],
+    ]);
     await expect(dom0.introduce(0, 1, 1)).rejects.toMatchObject({ errno: 'EINVAL' });
     const g = xs.connect(9);
     await expect(g.introduce(10, 0x123, 3)).rejects.toMatchObject({ errno: 'EACCES' });
     await expect(g.release(9)).rejects.toMatchObject({ errno: 'EACCES' });
   });
 
-  it('answers GET_DOMAIN_PATH and SET_TARGET gives a device model its guest\'s rights', async () => {
+  it("answers GET_DOMAIN_PATH and SET_TARGET gives a device model its guest's rights", async () => {
     const { xs, dom0 } = introduced();
     expect(await dom0.getDomainPath(12)).toBe('/local/domain/12');
     await expect(dom0.getDomainPath(-1)).rejects.toMatchObject({ errno: 'EINVAL' });
@@ -266,7 +272,10 @@ describe('xenstored domains', () => {
     await h.write('/local/domain/0/name', 'Domain-0');
     const t = xs.tree();
     expect(t?.children[0]?.children[0]?.children[0]?.children[0]).toMatchObject({
-      path: '/local/domain/0/name', value: 'Domain-0', perms: [{ domid: 0, perm: 'n' }], children: [],
+      path: '/local/domain/0/name',
+      value: 'Domain-0',
+      perms: [{ domid: 0, perm: 'n' }],
+      children: [],
     });
   });
 });

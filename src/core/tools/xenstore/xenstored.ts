@@ -234,7 +234,9 @@ export class Xenstored implements XsDaemon {
         this.log(args[1] ?? '');
         return 'OK';
       case 'quota':
-        return Object.entries(this.quota).map(([k, v]) => `${k} ${v}\n`).join('');
+        return Object.entries(this.quota)
+          .map(([k, v]) => `${k} ${v}\n`)
+          .join('');
       default:
         return xsFail('EINVAL', 'unknown control command');
     }

@@ -29,7 +29,12 @@ export interface DomainImages {
 }
 
 /** Xen's runstates (public/vcpu.h): RUNSTATE_running 0, runnable 1, blocked 2, offline 3. */
-export const enum Runstate { RUNNING = 0, RUNNABLE = 1, BLOCKED = 2, OFFLINE = 3 }
+export const enum Runstate {
+  RUNNING = 0,
+  RUNNABLE = 1,
+  BLOCKED = 2,
+  OFFLINE = 3,
+}
 export const RUNSTATE_NAMES = ['running', 'runnable', 'blocked', 'offline'] as const;
 
 /** `xl list` states. */
@@ -78,7 +83,10 @@ export class Vcpu implements SchedVcpu {
   cmdSeq = 0;
   doorbellSeen = 0;
 
-  constructor(readonly domain: Domain, readonly vcpuId: number) {}
+  constructor(
+    readonly domain: Domain,
+    readonly vcpuId: number,
+  ) {}
 
   get domid(): number {
     return this.domain.domid;
@@ -210,7 +218,11 @@ export class PvDomain extends DomainCommon {
   readonly plicShared?: undefined;
 
   constructor(
-    domid: number, config: DomainConfig, p2m: P2m, ramBase: number, now: number,
+    domid: number,
+    config: DomainConfig,
+    p2m: P2m,
+    ramBase: number,
+    now: number,
     /** The hypervisor's view of the domain's memory (hypercall arguments, rings). */
     readonly mem: GuestMemory,
     /** Where its special pages and channels are. */
@@ -237,7 +249,11 @@ export class HvmDomain extends DomainCommon {
   readonly uart: Uart16550;
 
   constructor(
-    domid: number, config: DomainConfig, p2m: P2m, ramBase: number, now: number,
+    domid: number,
+    config: DomainConfig,
+    p2m: P2m,
+    ramBase: number,
+    now: number,
     makeUart: (d: HvmDomain) => Uart16550,
     /** firmware = "sbi": the guest may hand the firmware buffers (DBCN), read through this. */
     readonly mem: GuestMemory | undefined,
@@ -250,4 +266,3 @@ export class HvmDomain extends DomainCommon {
 }
 
 export type Domain = PvDomain | HvmDomain;
-

@@ -28,21 +28,50 @@ export function newDomain(domid: number, cfg: DomainConfig, built: BuiltPv | Bui
   if ('startInfo' in built) {
     const si = built.sharedInfo;
     const siMachine = (built.p2m.get((si - built.ramBase) >>> 12) & P2M_MFN_MASK) * 4096 + (si & 0xfff);
-    return new PvDomain(domid, cfg, built.p2m, built.ramBase, h.now(), new GuestMemory(h.buffer, built.p2m, built.ramBase, built.physSize), {
-      startInfo: built.startInfo, consoleGfn: built.consoleGfn, consolePort: 1, consoleBackPort: 0, xenstoreGfn: built.xenstoreGfn,
-      xenstorePort: 2, xenstoreBackPort: 0, xenstoreMfn: -1, specialGfns: new Set(built.specialGfns),
-    }, si, siMachine, built.grantFrames);
+    return new PvDomain(
+      domid,
+      cfg,
+      built.p2m,
+      built.ramBase,
+      h.now(),
+      new GuestMemory(h.buffer, built.p2m, built.ramBase, built.physSize),
+      {
+        startInfo: built.startInfo,
+        consoleGfn: built.consoleGfn,
+        consolePort: 1,
+        consoleBackPort: 0,
+        xenstoreGfn: built.xenstoreGfn,
+        xenstorePort: 2,
+        xenstoreBackPort: 0,
+        xenstoreMfn: -1,
+        specialGfns: new Set(built.specialGfns),
+      },
+      si,
+      siMachine,
+      built.grantFrames,
+    );
   }
-  return new HvmDomain(domid, cfg, built.p2m, built.ramBase, h.now(),
+  return new HvmDomain(
+    domid,
+    cfg,
+    built.p2m,
+    built.ramBase,
+    h.now(),
     (d) => new Uart16550({ onTransmit: (b) => h.uartTransmit(d, b), irq: { set: (level) => h.uartIrq(d, level) } }),
     // firmware = "sbi": hyperlab's SBI serves the guest, which may hand it buffers (DBCN).
     cfg.firmware === 'sbi' ? new GuestMemory(h.buffer, built.p2m, built.ramBase, cfg.memory * 1024 * 1024) : undefined,
     // One PLIC for the domain, its registers shared by the vCPU workers.
-    cfg.vcpus > 1 ? new SharedArrayBuffer(plicSharedBytes(cfg.vcpus)) : undefined);
+    cfg.vcpus > 1 ? new SharedArrayBuffer(plicSharedBytes(cfg.vcpus)) : undefined,
+  );
 }
 
 /** What a vCPU worker needs to start (it crosses a postMessage once). */
-export function vcpuBoot(d: Domain, v: Vcpu, built: BuiltDomain, host: { buffer: SharedArrayBuffer; evtchnDir: SharedArrayBuffer; icountShift: number | undefined }): VcpuBoot {
+export function vcpuBoot(
+  d: Domain,
+  v: Vcpu,
+  built: BuiltDomain,
+  host: { buffer: SharedArrayBuffer; evtchnDir: SharedArrayBuffer; icountShift: number | undefined },
+): VcpuBoot {
   return {
     domid: d.domid,
     vcpuId: v.vcpuId,

@@ -18,7 +18,15 @@ function domain(domid: number): TestDomain {
   const p2m = new P2m(4);
   for (let g = 0; g < 4; g++) p2m.populate(mem, g, domid);
   // shared_info in the domain's second frame; the test reads it back through the guest's view.
-  return { domid, ports: [], nrVcpus: 2, siMachine: p2m.get(1) * 4096, mem: new GuestMemory(mem.buffer, p2m, BASE, 4 * 4096), sharedInfo: BASE + 4096, kicks: 0 };
+  return {
+    domid,
+    ports: [],
+    nrVcpus: 2,
+    siMachine: p2m.get(1) * 4096,
+    mem: new GuestMemory(mem.buffer, p2m, BASE, 4 * 4096),
+    sharedInfo: BASE + 4096,
+    kicks: 0,
+  };
 }
 
 let a: ReturnType<typeof domain>, b: ReturnType<typeof domain>, ev: EventChannels;
@@ -28,17 +36,27 @@ beforeEach(() => {
   a = domain(1);
   b = domain(2);
   dom0Events.length = 0;
-  const doms = new Map<number, EvtchnDomain>([[1, a], [2, b]]);
-  ev = new EventChannels({
-    lookup: (id) => doms.get(id),
-    kick: (id) => { (doms.get(id) as typeof a).kicks++; },
-    dom0Event: (p) => dom0Events.push(p),
-  }, mem.views);
+  const doms = new Map<number, EvtchnDomain>([
+    [1, a],
+    [2, b],
+  ]);
+  ev = new EventChannels(
+    {
+      lookup: (id) => doms.get(id),
+      kick: (id) => {
+        (doms.get(id) as typeof a).kicks++;
+      },
+      dom0Event: (p) => dom0Events.push(p),
+    },
+    mem.views,
+  );
 });
 
 const pendingBit = (d: TestDomain, p: number): number => (d.mem.u32(d.sharedInfo + X.SI_EVTCHN_PENDING + 4 * (p >> 5)) >>> (p & 31)) & 1;
 const upcall = (d: TestDomain, vcpu = 0): number => d.mem.u8At(d.sharedInfo + vcpu * 64 + X.VI_UPCALL_PENDING);
-const mask = (d: TestDomain, p: number): void => { d.mem.orU32(d.sharedInfo + X.SI_EVTCHN_MASK + 4 * (p >> 5), 1 << (p & 31)); };
+const mask = (d: TestDomain, p: number): void => {
+  d.mem.orU32(d.sharedInfo + X.SI_EVTCHN_MASK + 4 * (p >> 5), 1 << (p & 31));
+};
 
 function connect(): [number, number] {
   const pa = ev.allocUnbound(a, 2);
@@ -126,7 +144,10 @@ describe('event channels', () => {
 
   it('an event for Domain-0 calls its backend', () => {
     const d0: EvtchnDomain = { domid: 0, ports: [], nrVcpus: 1, siMachine: -1 };
-    const doms = new Map<number, EvtchnDomain>([[0, d0], [1, a]]);
+    const doms = new Map<number, EvtchnDomain>([
+      [0, d0],
+      [1, a],
+    ]);
     const e2 = new EventChannels({ lookup: (id) => doms.get(id), kick: () => {}, dom0Event: (p) => dom0Events.push(p) }, mem.views);
     const pa = e2.allocUnbound(a, 0);
     const p0 = e2.bindInterdomain(d0, 1, pa);

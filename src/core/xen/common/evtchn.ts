@@ -54,7 +54,10 @@ export function newPortTable(): EvtchnPort[] {
 }
 
 export class EventChannels {
-  constructor(private readonly hooks: EvtchnHooks, private readonly machine: MachineViews) {}
+  constructor(
+    private readonly hooks: EvtchnHooks,
+    private readonly machine: MachineViews,
+  ) {}
 
   private port(d: EvtchnDomain, port: number): EvtchnPort | undefined {
     return Number.isInteger(port) && port > 0 && port < X.NR_EVTCHN_PORTS ? d.ports[port] : undefined;
@@ -170,11 +173,16 @@ export class EventChannels {
     const e = this.port(d, port);
     if (e === undefined) return -X.EINVAL;
     switch (e.s.state) {
-      case 'free': return { status: X.EVTCHNSTAT_closed, vcpu: e.vcpu, a: 0, b: 0 };
-      case 'unbound': return { status: X.EVTCHNSTAT_unbound, vcpu: e.vcpu, a: e.s.remoteDomid, b: 0 };
-      case 'interdomain': return { status: X.EVTCHNSTAT_interdomain, vcpu: e.vcpu, a: e.s.remoteDomid, b: e.s.remotePort };
-      case 'virq': return { status: X.EVTCHNSTAT_virq, vcpu: e.vcpu, a: e.s.virq, b: 0 };
-      case 'ipi': return { status: X.EVTCHNSTAT_ipi, vcpu: e.vcpu, a: 0, b: 0 };
+      case 'free':
+        return { status: X.EVTCHNSTAT_closed, vcpu: e.vcpu, a: 0, b: 0 };
+      case 'unbound':
+        return { status: X.EVTCHNSTAT_unbound, vcpu: e.vcpu, a: e.s.remoteDomid, b: 0 };
+      case 'interdomain':
+        return { status: X.EVTCHNSTAT_interdomain, vcpu: e.vcpu, a: e.s.remoteDomid, b: e.s.remotePort };
+      case 'virq':
+        return { status: X.EVTCHNSTAT_virq, vcpu: e.vcpu, a: e.s.virq, b: 0 };
+      case 'ipi':
+        return { status: X.EVTCHNSTAT_ipi, vcpu: e.vcpu, a: 0, b: 0 };
     }
   }
 

@@ -7,7 +7,8 @@ function setup() {
   const mem = new Int32Array(new SharedArrayBuffer(4 * 4096));
   const mem8 = new Uint8Array(mem.buffer);
   const dir = new EvtchnDirectory(newEvtchnDirectory());
-  const A = 4096, B = 2 * 4096;
+  const A = 4096,
+    B = 2 * 4096;
   dir.clearDomain(0);
   dir.clearDomain(1);
   dir.setSharedInfo(0, A);

@@ -32,7 +32,10 @@ export const MAX_DOMAIN_SLOTS = 64;
 const PORTS = X.NR_EVTCHN_PORTS;
 
 /** info[] fields. */
-const DI_SHARED_INFO = 0, DI_POLLERS = 1, DI_SENDS = 2, DI_VCPUS = 3;
+const DI_SHARED_INFO = 0,
+  DI_POLLERS = 1,
+  DI_SENDS = 2,
+  DI_VCPUS = 3;
 const MAX_VCPUS_PER_DOMAIN = 8;
 const DINFO = DI_VCPUS + MAX_VCPUS_PER_DOMAIN;
 
@@ -148,7 +151,8 @@ export class EvtchnDirectory {
     if (!(port > 0 && port < PORTS)) return false;
     const route = Atomics.load(this.w, ROUTE + dslot * PORTS + port);
     if (route === 0) return false;
-    const peer = ((route - 1) / PORTS) | 0, peerPort = (route - 1) % PORTS;
+    const peer = ((route - 1) / PORTS) | 0,
+      peerPort = (route - 1) % PORTS;
     const info = INFO + peer * DINFO;
     const si = Atomics.load(this.w, info + DI_SHARED_INFO);
     if (si < 0 || (si & 3) !== 0) return false; // its shared_info is gone: the hypervisor drops it

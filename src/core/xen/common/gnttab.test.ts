@@ -26,8 +26,14 @@ function grant(g: GnttabDomain, ref: number, to: number, frame: number, flags = 
 
 beforeEach(() => {
   mem = new MachineMemory(1 << 20);
-  a = domain(1); b = domain(2); c = domain(3);
-  const doms = new Map([[1, a], [2, b], [3, c]]);
+  a = domain(1);
+  b = domain(2);
+  c = domain(3);
+  const doms = new Map([
+    [1, a],
+    [2, b],
+    [3, c],
+  ]);
   gt = new GrantTables(mem, (id) => doms.get(id));
   gt.setDomainSource(() => doms.values());
 });
@@ -80,7 +86,9 @@ describe('grant tables', () => {
     expect(gt.copy(b, { ref: BASE / 4096 + 2, domid: X.DOMID_SELF, offset: 10 }, { ref: 5, domid: 1, offset: 100 }, 3, X.GNTCOPY_dest_gref)).toBe(X.GNTST_okay);
     expect([...a.mem!.read(BASE + 4 * 4096 + 100, 3)]).toEqual([1, 2, 3]);
     expect(gt.copy(b, { ref: 2, domid: 1, offset: 0 }, { ref: 2, domid: X.DOMID_SELF, offset: 0 }, 3, 0)).toBe(X.GNTST_permission_denied);
-    expect(gt.copy(b, { ref: BASE / 4096 + 2, domid: X.DOMID_SELF, offset: 4000 }, { ref: 5, domid: 1, offset: 0 }, 200, X.GNTCOPY_dest_gref)).toBe(X.GNTST_bad_copy_arg);
+    expect(gt.copy(b, { ref: BASE / 4096 + 2, domid: X.DOMID_SELF, offset: 4000 }, { ref: 5, domid: 1, offset: 0 }, 200, X.GNTCOPY_dest_gref)).toBe(
+      X.GNTST_bad_copy_arg,
+    );
   });
 
   it('teardown of the granter removes the mapping from the mapper', () => {
@@ -97,9 +105,13 @@ describe('grant tables', () => {
     grant(b, 4, 3, 9); // b grants a's frame on to c
     expect(gt.map(c, BASE + 10 * 4096, X.GNTMAP_host_map, 4, 2)[0]).toBe(X.GNTST_bad_page);
     expect(c.p2m.get(10)).toBe(-1);
-    expect(gt.copy(c, { ref: 4, domid: 2, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, X.GNTCOPY_source_gref)).toBe(X.GNTST_bad_page);
+    expect(gt.copy(c, { ref: 4, domid: 2, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, X.GNTCOPY_source_gref)).toBe(
+      X.GNTST_bad_page,
+    );
     // b copying out of its own mapping of a's page: not its frame either
-    expect(gt.copy(b, { ref: BASE / 4096 + 9, domid: X.DOMID_SELF, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, 0)).toBe(X.GNTST_bad_page);
+    expect(gt.copy(b, { ref: BASE / 4096 + 9, domid: X.DOMID_SELF, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, 0)).toBe(
+      X.GNTST_bad_page,
+    );
   });
 
   it('a frame its owner frees while another domain maps it stays allocated until the unmap', () => {
@@ -156,7 +168,9 @@ describe('grant tables', () => {
     expect(gt.copy(b, { ref: 3, domid: 1, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, X.GNTCOPY_source_gref)).toBe(X.GNTST_okay);
     expect(a.activeGrants.size).toBe(0);
     expect(a.mem!.casU32(at, entry, 0)).toBe(entry); // not in use any more: ended
-    expect(gt.copy(b, { ref: 3, domid: 1, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, X.GNTCOPY_source_gref)).toBe(X.GNTST_general_error);
+    expect(gt.copy(b, { ref: 3, domid: 1, offset: 0 }, { ref: BASE / 4096 + 1, domid: X.DOMID_SELF, offset: 0 }, 8, X.GNTCOPY_source_gref)).toBe(
+      X.GNTST_general_error,
+    );
   });
 
   it('two mappings of one entry: GTF_writing goes with the last writer, GTF_reading with the last pin', () => {

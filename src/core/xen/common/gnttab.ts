@@ -82,7 +82,10 @@ export class GrantTables {
   /** Domain-0's mappings (dom0Map), by handle: the granter, its entry and the referenced frame. */
   private readonly dom0Maps = new Map<number, { g: GnttabDomain; ref: number; mfn: number; readonly: boolean }>();
 
-  constructor(private readonly memory: MachineMemory, private readonly lookup: (domid: number) => GnttabDomain | undefined) {
+  constructor(
+    private readonly memory: MachineMemory,
+    private readonly lookup: (domid: number) => GnttabDomain | undefined,
+  ) {
     this.bytes = new Uint8Array(memory.buffer);
   }
 

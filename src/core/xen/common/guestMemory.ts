@@ -14,7 +14,12 @@ export class GuestMemory {
   private readonly u8: Uint8Array;
   private readonly i32: Int32Array;
 
-  constructor(buffer: SharedArrayBuffer, private readonly p2m: P2m, readonly ramBase: number, readonly ramSize: number) {
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly p2m: P2m,
+    readonly ramBase: number,
+    readonly ramSize: number,
+  ) {
     this.u8 = new Uint8Array(buffer);
     this.i32 = new Int32Array(buffer);
   }

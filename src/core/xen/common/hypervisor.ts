@@ -87,7 +87,9 @@ export class Hypervisor implements HypercallContext {
   private readonly host: VcpuHost;
   private readonly icountShift: number | undefined;
   private readonly listeners: { [K in keyof HypervisorEvents]: Set<HypervisorEvents[K]> } = {
-    console: new Set(), domain: new Set(), log: new Set(),
+    console: new Set(),
+    domain: new Set(),
+    log: new Set(),
   };
   private nextDomid = 1;
 
@@ -103,31 +105,38 @@ export class Hypervisor implements HypercallContext {
       notify: (v: Vcpu) => this.schedule.notify(v),
       isRunning: () => this.schedule.isRunning,
     });
-    this.schedule = new Schedule({
-      domains: this.domains,
-      machine: this.memory.views,
-      serveRequest: (v) => this.serveRequest(v),
-      guestShutdown: (d, reason, detail) => this.guestShutdown(d, reason, detail),
-      dmesg: (line) => this.dmesg(line),
-      domainChanged: (domid) => this.emit('domain', domid),
-      pollEnded: (d) => this.pollersChanged(d),
-    }, policy, { pcpus: opts.pcpus, icountShift: opts.icountShift, parkUs: opts.parkUs ?? DEFAULT_PARK_US, dir: this.slots.dir });
-    this.evtchn = new EventChannels({
-      lookup: (domid) => this.lookup(domid),
-      kick: (domid, vcpu) => {
-        const v = this.domains.get(domid)?.vcpus[vcpu];
-        if (v) this.schedule.notify(v);
+    this.schedule = new Schedule(
+      {
+        domains: this.domains,
+        machine: this.memory.views,
+        serveRequest: (v) => this.serveRequest(v),
+        guestShutdown: (d, reason, detail) => this.guestShutdown(d, reason, detail),
+        dmesg: (line) => this.dmesg(line),
+        domainChanged: (domid) => this.emit('domain', domid),
+        pollEnded: (d) => this.pollersChanged(d),
       },
-      dom0Event: (port) => this.dom0Handlers.get(port)?.(),
-      interdomainChanged: (d, port) => this.slots.routePort(d, port),
-      checkPollers: (domid, port) => {
-        for (const v of this.domains.get(domid)?.vcpus ?? []) {
-          if (!v.poll || (v.poll.port >= 0 && v.poll.port !== port)) continue;
-          v.poll.woken = true;
-          if (v.runstate === Runstate.BLOCKED) this.wake(v);
-        }
+      policy,
+      { pcpus: opts.pcpus, icountShift: opts.icountShift, parkUs: opts.parkUs ?? DEFAULT_PARK_US, dir: this.slots.dir },
+    );
+    this.evtchn = new EventChannels(
+      {
+        lookup: (domid) => this.lookup(domid),
+        kick: (domid, vcpu) => {
+          const v = this.domains.get(domid)?.vcpus[vcpu];
+          if (v) this.schedule.notify(v);
+        },
+        dom0Event: (port) => this.dom0Handlers.get(port)?.(),
+        interdomainChanged: (d, port) => this.slots.routePort(d, port),
+        checkPollers: (domid, port) => {
+          for (const v of this.domains.get(domid)?.vcpus ?? []) {
+            if (!v.poll || (v.poll.port >= 0 && v.poll.port !== port)) continue;
+            v.poll.woken = true;
+            if (v.runstate === Runstate.BLOCKED) this.wake(v);
+          }
+        },
       },
-    }, this.memory.views);
+      this.memory.views,
+    );
     this.gnttab = new GrantTables(this.memory, (domid) => this.domains.get(domid));
     this.gnttab.setDomainSource(() => this.domains.values());
   }
@@ -197,19 +206,25 @@ export class Hypervisor implements HypercallContext {
     for (const d of this.domains.values()) if (d.name === cfg.name) throw new Error(`a domain named "${cfg.name}" exists already`);
     // Secondary harts of an hvm domain start through SBI HSM; with firmware "none" there is
     // nobody to start them (QEMU starts every hart at the reset vector; hyperlab does not).
-    if (cfg.type === 'hvm' && cfg.vcpus !== 1 && cfg.firmware !== 'sbi') throw new Error('an hvm domain with more than one vCPU needs firmware = "sbi" (its secondary harts start through SBI HSM)');
+    if (cfg.type === 'hvm' && cfg.vcpus !== 1 && cfg.firmware !== 'sbi')
+      throw new Error('an hvm domain with more than one vCPU needs firmware = "sbi" (its secondary harts start through SBI HSM)');
     const needed = (cfg.memory * 1024 * 1024) / 4096;
     if (needed > this.memory.nrFree) throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
     const freeSlots = this.slots.freeVcpuSlots();
     if (cfg.vcpus > freeSlots) throw new Error(`too many vCPUs on this host: ${cfg.vcpus} asked, ${freeSlots} of ${MAX_VCPU_SLOTS} free`);
     const domid = this.allocDomid();
     // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
-    const built: BuiltPv | BuiltDomain = cfg.type === 'pv' ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 }) : buildHvm(this.memory, domid, cfg, images, this.icountShift !== undefined ? ICOUNT_RNG_SEED : undefined);
+    const built: BuiltPv | BuiltDomain =
+      cfg.type === 'pv'
+        ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 })
+        : buildHvm(this.memory, domid, cfg, images, this.icountShift !== undefined ? ICOUNT_RNG_SEED : undefined);
     const d = newDomain(domid, cfg, built, {
       buffer: this.memory.buffer,
       now: () => this.now(),
       uartTransmit: (h, b) => this.consoleOut(h, Uint8Array.of(b)),
-      uartIrq: (h, level) => { for (const v of h.vcpus) this.setIrq(v, C.IRQ_UART, level); },
+      uartIrq: (h, level) => {
+        for (const v of h.vcpus) this.setIrq(v, C.IRQ_UART, level);
+      },
     });
     d.totPages = needed;
     d.maxPages = (cfg.maxmem * 1024 * 1024) / 4096;
@@ -221,7 +236,10 @@ export class Hypervisor implements HypercallContext {
       for (const v of d.vcpus) {
         this.schedule.addVcpu(v);
         v.runstateSince = this.now();
-        v.worker = this.host.start(vcpuBoot(d, v, built, { buffer: this.memory.buffer, evtchnDir: this.slots.dir.buffer, icountShift: this.icountShift }), (msg) => this.vcpuCrashed(v, msg));
+        v.worker = this.host.start(
+          vcpuBoot(d, v, built, { buffer: this.memory.buffer, evtchnDir: this.slots.dir.buffer, icountShift: this.icountShift }),
+          (msg) => this.vcpuCrashed(v, msg),
+        );
       }
     } catch (e) {
       this.destroyDomain(domid, 'creation failed');
@@ -384,7 +402,11 @@ export class Hypervisor implements HypercallContext {
   }
 
   private async xsRm(path: string): Promise<void> {
-    try { await this.xsDom0().rm(path); } catch { /* already gone */ }
+    try {
+      await this.xsDom0().rm(path);
+    } catch {
+      /* already gone */
+    }
   }
 
   pollersChanged(d: Domain): void {

@@ -31,7 +31,12 @@ const cases: Case[] = [
   { name: 'masked: pending, but the edge is lost', vcpu: 0, masked: true, result: SetPending.MASKED },
   { name: 'selector bit set already: no second upcall', vcpu: 0, sel: SEL, upcall: true, result: SetPending.SELECTOR },
   { name: 'another selector bit set: this one is added, upcall raised', vcpu: 0, sel: 1 << 5, result: SetPending.UPCALL },
-  { name: 'upcall already pending with a clear selector: still UPCALL (the vCPU may be past reading the selector)', vcpu: 1, upcall: true, result: SetPending.UPCALL },
+  {
+    name: 'upcall already pending with a clear selector: still UPCALL (the vCPU may be past reading the selector)',
+    vcpu: 1,
+    upcall: true,
+    result: SetPending.UPCALL,
+  },
 ];
 
 function prepare(mem: MachineMemory, si: number, c: Case): void {
@@ -59,16 +64,20 @@ describe('evtchn_2l_set_pending (sharedInfo.ts), one implementation for both pat
     const expected = snapshot(mem, si);
     expect((mem.views.i32[(si + X.SI_EVTCHN_PENDING + 4) >> 2]! >>> 8) & 1).toBe(1);
     const marked = c.result === SetPending.UPCALL || c.result === SetPending.SELECTOR;
-    expect((pendingSelector(mem.views, si, c.vcpu) & SEL) !== 0).toBe(marked || (c.sel ?? 0) !== 0 && ((c.sel ?? 0) & SEL) !== 0);
+    expect((pendingSelector(mem.views, si, c.vcpu) & SEL) !== 0).toBe(marked || ((c.sel ?? 0) !== 0 && ((c.sel ?? 0) & SEL) !== 0));
     expect(upcallPending(mem.views, si, c.vcpu)).toBe(c.result === SetPending.UPCALL || !!c.upcall);
     expect(upcallPending(mem.views, si, 1 - c.vcpu)).toBe(false);
 
     // 2. the hypervisor thread: an IPI port bound to the vCPU, sent by EVTCHNOP_send
     prepare(mem, si, c);
-    const kicks: number[] = [], polls: number[] = [];
+    const kicks: number[] = [],
+      polls: number[] = [];
     const d: EvtchnDomain = { domid: 1, ports: [], nrVcpus: 2, siMachine: si };
     d.ports[PORT] = { s: { state: 'ipi' }, vcpu: c.vcpu };
-    const ev = new EventChannels({ lookup: () => d, kick: (_dom, v) => kicks.push(v), dom0Event: () => {}, checkPollers: (_dom, p) => polls.push(p) }, mem.views);
+    const ev = new EventChannels(
+      { lookup: () => d, kick: (_dom, v) => kicks.push(v), dom0Event: () => {}, checkPollers: (_dom, p) => polls.push(p) },
+      mem.views,
+    );
     expect(ev.send(d, PORT)).toBe(0);
     expect(snapshot(mem, si)).toEqual(expected);
     expect(kicks).toEqual(c.result === SetPending.UPCALL ? [c.vcpu] : []);

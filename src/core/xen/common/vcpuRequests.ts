@@ -81,7 +81,8 @@ export function serveFirmware(hv: VcpuRequestHost, v: Vcpu, kind: number, a: num
         v.cb[C.C_RET1] = HcAction.STOP;
         return 0;
       case C.VcpuRequest.SBI_IPI: {
-        const mask = a[0]! >>> 0, base = a[1]! | 0;
+        const mask = a[0]! >>> 0,
+          base = a[1]! | 0;
         for (let i = 0; i < 32; i++) {
           if (((mask >>> i) & 1) === 0) continue;
           const t = base === -1 ? d.vcpus[i] : d.vcpus[base + i];

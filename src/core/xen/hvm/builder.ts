@@ -11,7 +11,6 @@ import type { BuiltDomain, DomainImages } from '../common/domain';
 import { P2m, releaseFrames } from '../common/p2m';
 import type { DomainConfig } from '../../tools/xlConfig';
 
-
 const MiB = 1024 * 1024;
 /** Sv32 megapage: an rv32 MMU kernel must be loaded on such a boundary (Linux's setup_vm checks). */
 export const SV32_MEGAPAGE = 4 * MiB;

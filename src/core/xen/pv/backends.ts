@@ -80,7 +80,18 @@ export function connectPvBackends(hv: BackendHost, d: PvDomain, dom0Handlers: Ma
       await xs.write(`${home}/control/shutdown`, '');
       // The domain owns its home (read and write); others get nothing.
       await xs.setPerms(home, [{ domid: d.domid, perm: 'n' }]);
-      for (const sub of ['name', 'domid', 'memory', 'memory/static-max', 'memory/target', 'console', 'console/ring-ref', 'console/port', 'control', 'control/shutdown']) {
+      for (const sub of [
+        'name',
+        'domid',
+        'memory',
+        'memory/static-max',
+        'memory/target',
+        'console',
+        'console/ring-ref',
+        'console/port',
+        'control',
+        'control/shutdown',
+      ]) {
         await xs.setPerms(`${home}/${sub}`, [{ domid: d.domid, perm: 'n' }]);
       }
     } catch (e) {

@@ -18,7 +18,11 @@ export const PV_RAM_BASE = 0x8000_0000;
 /** Grant table frames per domain (1024 v1 entries). */
 export const GNTTAB_FRAMES = 2;
 /** Special pages at the top of RAM, from the top down. */
-export const SPECIAL_START_INFO = 1, SPECIAL_SHARED_INFO = 2, SPECIAL_CONSOLE = 3, SPECIAL_XENSTORE = 4, SPECIAL_GNTTAB = 5;
+export const SPECIAL_START_INFO = 1,
+  SPECIAL_SHARED_INFO = 2,
+  SPECIAL_CONSOLE = 3,
+  SPECIAL_XENSTORE = 4,
+  SPECIAL_GNTTAB = 5;
 export const NR_SPECIAL_PAGES = SPECIAL_GNTTAB + GNTTAB_FRAMES - 1;
 /** Guest frames above maxmem where grants may be mapped (docs/abi.md section 2). */
 export const GRANT_WINDOW_PAGES = 256;
@@ -37,8 +41,7 @@ export interface BuiltPv extends BuiltDomain {
 
 const MiB = 1024 * 1024;
 
-export function buildPv(mem: MachineMemory, domid: number, cfg: DomainConfig, images: DomainImages,
-  ports: { console: number; xenstore: number }): BuiltPv {
+export function buildPv(mem: MachineMemory, domid: number, cfg: DomainConfig, images: DomainImages, ports: { console: number; xenstore: number }): BuiltPv {
   // Xen's pv builder loads ELF kernels only: anything else would run as garbage.
   if (detectImageFormat(images.kernel) !== 'elf') throw new Error('a pv kernel must be an ELF file');
   const nrPages = (cfg.memory * MiB) / 4096;
@@ -53,7 +56,8 @@ export function buildPv(mem: MachineMemory, domid: number, cfg: DomainConfig, im
     const reservedFrom = gpa(special(NR_SPECIAL_PAGES));
     const image = loadKernel(images.kernel, bus);
     for (const s of image.segments) {
-      if (s.paddr + s.memsz > reservedFrom) throw new RangeError(`the kernel reaches into the special pages at 0x${reservedFrom.toString(16)}: give the domain more memory`);
+      if (s.paddr + s.memsz > reservedFrom)
+        throw new RangeError(`the kernel reaches into the special pages at 0x${reservedFrom.toString(16)}: give the domain more memory`);
     }
     let modStart = 0;
     if (images.ramdisk) {
@@ -82,8 +86,16 @@ export function buildPv(mem: MachineMemory, domid: number, cfg: DomainConfig, im
     const sharedInfo = gpa(special(SPECIAL_SHARED_INFO));
     const grantFrames = Array.from({ length: GNTTAB_FRAMES }, (_, i) => special(SPECIAL_GNTTAB + i));
     return {
-      p2m, ramBase: PV_RAM_BASE, entry: image.entry, args: [0, si, 0], startInfo: si, sharedInfo,
-      consoleGfn: special(SPECIAL_CONSOLE), xenstoreGfn: special(SPECIAL_XENSTORE), grantFrames, physSize,
+      p2m,
+      ramBase: PV_RAM_BASE,
+      entry: image.entry,
+      args: [0, si, 0],
+      startInfo: si,
+      sharedInfo,
+      consoleGfn: special(SPECIAL_CONSOLE),
+      xenstoreGfn: special(SPECIAL_XENSTORE),
+      grantFrames,
+      physSize,
       specialGfns: Array.from({ length: NR_SPECIAL_PAGES }, (_, i) => special(i + 1)),
     };
   } catch (e) {

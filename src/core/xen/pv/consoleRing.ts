@@ -16,7 +16,10 @@ export class ConsoleRing {
   private inProd: number;
 
   /** `ring`: the guest-physical address of the page. The indices start as the page has them. */
-  constructor(private readonly mem: GuestMemory, private readonly ring: number) {
+  constructor(
+    private readonly mem: GuestMemory,
+    private readonly ring: number,
+  ) {
     this.outCons = mem.u32(ring + X.XENCONS_OUT_CONS);
     this.inProd = mem.u32(ring + X.XENCONS_IN_PROD);
   }

@@ -51,26 +51,42 @@ function pollingVcpu(polls: number, ring: ConsoleInRing | undefined) {
   for (let gfn = 0; gfn < 256; gfn++) p2m.populate(mem, gfn, 1);
   const cb = C.newControlBlock();
   const boot: C.VcpuBoot = {
-    domid: 1, vcpuId: 0, type: 'hvm', firmware: 'sbi',
-    machineMemory: mem.buffer, p2m: p2m.table.buffer as SharedArrayBuffer, p2mGeneration: p2m.generation.buffer as SharedArrayBuffer,
-    control: cb.buffer as SharedArrayBuffer, ramBase: RAM, ramSize: 256 * 4096,
-    evtchnDir: newEvtchnDirectory(), vcpuSlot: 0,
-    entry: RAM, args: [0, RAM + 0x8_0000, 0], clock: { kind: 'real', epochMs: hostNowMs() },
+    domid: 1,
+    vcpuId: 0,
+    type: 'hvm',
+    firmware: 'sbi',
+    machineMemory: mem.buffer,
+    p2m: p2m.table.buffer as SharedArrayBuffer,
+    p2mGeneration: p2m.generation.buffer as SharedArrayBuffer,
+    control: cb.buffer as SharedArrayBuffer,
+    ramBase: RAM,
+    ramSize: 256 * 4096,
+    evtchnDir: newEvtchnDirectory(),
+    vcpuSlot: 0,
+    entry: RAM,
+    args: [0, RAM + 0x8_0000, 0],
+    clock: { kind: 'real', epochMs: hostNowMs() },
     ...(ring ? { consoleIn: ring.buffer } : {}),
   };
   const r = new VcpuRunner(boot);
   const poll = [
-    assemble('addi', { rd: 17, imm: SBI_LEGACY_GETCHAR }), assemble('ecall'),
-    assemble('sw', { rs1: 8, rs2: 10 }), assemble('addi', { rd: 8, rs1: 8, imm: 4 }),
+    assemble('addi', { rd: 17, imm: SBI_LEGACY_GETCHAR }),
+    assemble('ecall'),
+    assemble('sw', { rs1: 8, rs2: 10 }),
+    assemble('addi', { rd: 8, rs1: 8, imm: 4 }),
   ];
   const program = [
     assemble('lui', { rd: 8, imm: OUT >>> 12 }),
     ...Array.from({ length: polls }, () => poll).flat(),
-    assemble('wfi'), assemble('jal', { imm: 0 }),
+    assemble('wfi'),
+    assemble('jal', { imm: 0 }),
   ];
   r.bus.writePhys(RAM, new Uint8Array(Int32Array.from(program).buffer));
   const requests: number[] = [];
-  r.request = (kind) => { requests.push(kind); return 0x2a; }; // as if the hypervisor answered '*'
+  r.request = (kind) => {
+    requests.push(kind);
+    return 0x2a;
+  }; // as if the hypervisor answered '*'
   const results = () => Array.from({ length: polls }, (_, i) => r.bus.ram.i32[(OUT - RAM) / 4 + i]!);
   return { r, cb, requests, results };
 }

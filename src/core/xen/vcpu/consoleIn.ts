@@ -19,7 +19,11 @@
  * not trusted (vcpuControl.ts): the producer bounds what it computes from TAIL.
  */
 export const SBI_CONSOLE_IN_BYTES = 1024;
-const HEAD = 0, TAIL = 1, READER = 2, BACKLOG = 3, HEADER_WORDS = 4;
+const HEAD = 0,
+  TAIL = 1,
+  READER = 2,
+  BACKLOG = 3,
+  HEADER_WORDS = 4;
 const MASK = SBI_CONSOLE_IN_BYTES - 1;
 /** Other vCPUs may win the compare-and-swap; each loss is a byte they took, so this bounds a poll. */
 const TAKE_TRIES = 64;

@@ -47,7 +47,8 @@ export class PvHypercalls {
     if (action === HcAction.POLL) {
       // struct sched_poll's u64 timeout: absolute system time in ns, 0 = none.
       const at = args[1]! + sched_poll.timeout;
-      const lo = v.bus.ramOffset(at >>> 0), hi = v.bus.ramOffset((at + 4) >>> 0);
+      const lo = v.bus.ramOffset(at >>> 0),
+        hi = v.bus.ramOffset((at + 4) >>> 0);
       const ns = lo >= 0 && hi >= 0 ? (v.bus.ram.i32[hi >> 2]! >>> 0) * 0x1_0000_0000 + (v.bus.ram.i32[lo >> 2]! >>> 0) : 0;
       v.startPoll(ns === 0 ? Infinity : Math.ceil(ns / 100));
       v.endSlice(C.SliceEnd.BLOCK);

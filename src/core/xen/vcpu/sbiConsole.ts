@@ -16,7 +16,11 @@ export class SbiConsole {
   private readonly out = new Uint8Array(CONSOLE_BATCH);
   private len = 0;
 
-  constructor(private readonly cb: Int32Array, private readonly input: ConsoleInRing | undefined, private readonly request: RequestFn) {}
+  constructor(
+    private readonly cb: Int32Array,
+    private readonly input: ConsoleInRing | undefined,
+    private readonly request: RequestFn,
+  ) {}
 
   /** Output not yet handed over (the runner flushes it before any other exit: nothing is reordered). */
   get pending(): boolean {

@@ -18,17 +18,21 @@ import { hostNowMs, VcpuRunner } from './vcpuRunner';
 import { li } from '../../../testing/support';
 
 const RAM = 0x8000_0000;
-const CSR_TIME = 0xc01, CSR_SIE = 0x104;
+const CSR_TIME = 0xc01,
+  CSR_SIE = 0x104;
 
 /** time + delta ticks -> sbi_set_timer; enable STIE; WFI. */
 function timerProgram(delta: number): number[] {
   return [
     assemble('csrrs', { rd: 10, rs1: 0, csr: CSR_TIME }), // a0 = time
-    ...li(5, delta), assemble('add', { rd: 10, rs1: 10, rs2: 5 }),
+    ...li(5, delta),
+    assemble('add', { rd: 10, rs1: 10, rs2: 5 }),
     assemble('addi', { rd: 11, rs1: 0, imm: 0 }), // a1 = 0 (high word)
-    ...li(17, SBI_EXT_TIME), assemble('addi', { rd: 16, rs1: 0, imm: 0 }),
+    ...li(17, SBI_EXT_TIME),
+    assemble('addi', { rd: 16, rs1: 0, imm: 0 }),
     assemble('ecall'),
-    assemble('addi', { rd: 6, rs1: 0, imm: 0x20 }), assemble('csrrs', { rd: 0, rs1: 6, csr: CSR_SIE }),
+    assemble('addi', { rd: 6, rs1: 0, imm: 0x20 }),
+    assemble('csrrs', { rd: 0, rs1: 6, csr: CSR_SIE }),
     assemble('wfi'),
     assemble('jal', { rd: 0, imm: 0 }),
   ];
@@ -40,11 +44,21 @@ function runner(program: number[], domainAgeMs: number): { r: VcpuRunner; cb: In
   for (let gfn = 0; gfn < 256; gfn++) p2m.populate(mem, gfn, 1);
   const cb = C.newControlBlock();
   const boot: C.VcpuBoot = {
-    domid: 1, vcpuId: 0, type: 'hvm', firmware: 'sbi',
-    machineMemory: mem.buffer, p2m: p2m.table.buffer as SharedArrayBuffer, p2mGeneration: p2m.generation.buffer as SharedArrayBuffer,
-    control: cb.buffer as SharedArrayBuffer, ramBase: RAM, ramSize: 256 * 4096,
-    evtchnDir: newEvtchnDirectory(), vcpuSlot: 0,
-    entry: RAM, args: [0, RAM + 0x8_0000, 0], clock: { kind: 'real', epochMs: hostNowMs() - domainAgeMs },
+    domid: 1,
+    vcpuId: 0,
+    type: 'hvm',
+    firmware: 'sbi',
+    machineMemory: mem.buffer,
+    p2m: p2m.table.buffer as SharedArrayBuffer,
+    p2mGeneration: p2m.generation.buffer as SharedArrayBuffer,
+    control: cb.buffer as SharedArrayBuffer,
+    ramBase: RAM,
+    ramSize: 256 * 4096,
+    evtchnDir: newEvtchnDirectory(),
+    vcpuSlot: 0,
+    entry: RAM,
+    args: [0, RAM + 0x8_0000, 0],
+    clock: { kind: 'real', epochMs: hostNowMs() - domainAgeMs },
   };
   const r = new VcpuRunner(boot);
   r.bus.writePhys(RAM, new Uint8Array(Int32Array.from(program).buffer));
@@ -73,8 +87,12 @@ describe('hvm vCPU with firmware = "sbi"', () => {
 
   it('keeps the SBI timer exact over 64 bits: mtime moved to 0x7fffffff_00000000, a timer 200 ms ahead wakes in 200 ms', () => {
     const program = [
-      ...li(5, 0x0200_bff8), ...li(6, 0x7fff_ffff), assemble('sw', { rs1: 5, rs2: 6, imm: 4 }), assemble('sw', { rs1: 5, rs2: 0 }),
-      ...timerProgram(2_000_000).slice(0, 4), assemble('csrrs', { rd: 11, rs1: 0, csr: CSR_TIME + 0x80 }), // a1 = timeh
+      ...li(5, 0x0200_bff8),
+      ...li(6, 0x7fff_ffff),
+      assemble('sw', { rs1: 5, rs2: 6, imm: 4 }),
+      assemble('sw', { rs1: 5, rs2: 0 }),
+      ...timerProgram(2_000_000).slice(0, 4),
+      assemble('csrrs', { rd: 11, rs1: 0, csr: CSR_TIME + 0x80 }), // a1 = timeh
       ...timerProgram(2_000_000).slice(5),
     ];
     const { r, cb } = runner(program, 0);

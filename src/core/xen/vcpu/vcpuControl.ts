@@ -59,25 +59,51 @@ export const LOCAL_HC = ['hypercall:set_timer_op', 'hypercall:sched_op', 'hyperc
 export const C_WORDS = 36;
 
 /** START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run. */
-export const enum VcpuCmd { RUN = 1, QUIT = 2, START = 3 }
-export const enum VcpuEvent { REQUEST = 1, SLICE_END = 2 }
+export const enum VcpuCmd {
+  RUN = 1,
+  QUIT = 2,
+  START = 3,
+}
+export const enum VcpuEvent {
+  REQUEST = 1,
+  SLICE_END = 2,
+}
 /** STOPPED: a hypercall already told the hypervisor (shutdown, vCPU down). */
-export const enum SliceEnd { BUDGET = 1, WFI = 2, SHUTDOWN = 3, CRASH = 4, PREEMPTED = 5, BLOCK = 6, STOPPED = 7 }
+export const enum SliceEnd {
+  BUDGET = 1,
+  WFI = 2,
+  SHUTDOWN = 3,
+  CRASH = 4,
+  PREEMPTED = 5,
+  BLOCK = 6,
+  STOPPED = 7,
+}
 /**
  * Requests. HYPERCALL: C_ARG0..4 = a0..a4, C_ARG0+5 = a6; answer C_RET (a0) and C_RET1
  * (HcAction). The SBI_* requests carry the SBI call's arguments; VIRQ raises a virtual IRQ
  * on the calling vCPU.
  */
 export const enum VcpuRequest {
-  MMIO_READ = 1, MMIO_WRITE = 2, HYPERCALL = 3, SBI_CONSOLE_WRITE = 4, SBI_CONSOLE_WRITE_BYTE = 5,
-  SBI_CONSOLE_READ = 6, VIRQ = 7, SBI_RESET = 8, SBI_IPI = 9, SBI_HART_START = 10, SBI_HART_STATUS = 11,
+  MMIO_READ = 1,
+  MMIO_WRITE = 2,
+  HYPERCALL = 3,
+  SBI_CONSOLE_WRITE = 4,
+  SBI_CONSOLE_WRITE_BYTE = 5,
+  SBI_CONSOLE_READ = 6,
+  VIRQ = 7,
+  SBI_RESET = 8,
+  SBI_IPI = 9,
+  SBI_HART_START = 10,
+  SBI_HART_STATUS = 11,
   /** Console bytes the vCPU buffered (SBI putchar): C_ARG0 = count (<= 28), C_ARG0+1.. = the bytes, 4 a word, little-endian. */
   SBI_CONSOLE_PUTS = 12,
 }
 export const C_RET1 = 23;
 
 /** With SliceEnd.SHUTDOWN: C_ARG0 says what the guest wrote to the test finisher, C_ARG0+1 its code. */
-export const FINISH_PASS = 1, FINISH_FAIL = 2, FINISH_RESET = 3;
+export const FINISH_PASS = 1,
+  FINISH_FAIL = 2,
+  FINISH_RESET = 3;
 
 /** C_IRQ bits. */
 export const IRQ_UART = 1 << 0;

@@ -30,7 +30,6 @@ import { SbiConsole } from './sbiConsole';
 /** Instructions between looks at the preempt flag: about a millisecond. */
 const CHUNK = 100_000;
 
-
 /** Read once: in a Chromium worker each read of performance.timeOrigin costs about 0.2 us. */
 const TIME_ORIGIN = performance.timeOrigin;
 
@@ -68,7 +67,10 @@ export class VcpuRunner {
   /** A pv vCPU's Xen hypercalls (pvHypercalls.ts). */
   private readonly pv: PvHypercalls;
 
-  constructor(readonly boot: C.VcpuBoot, private readonly report: (message: string) => void = () => {}) {
+  constructor(
+    readonly boot: C.VcpuBoot,
+    private readonly report: (message: string) => void = () => {},
+  ) {
     this.cb = new Int32Array(boot.control);
     this.bus = new Bus({
       ramBase: boot.ramBase,
@@ -80,12 +82,19 @@ export class VcpuRunner {
     this.p2mGeneration = new Int32Array(boot.p2mGeneration);
     this.dir = new EvtchnDirectory(boot.evtchnDir);
     this.hvmSbi = boot.type === 'hvm' && boot.firmware === 'sbi';
-    const request = (kind: C.VcpuRequest, ...a: number[]): number => this.request(kind, a[0] ?? 0, a[1] ?? 0, a[2] ?? 0, a[3] ?? 0, a[4] ?? 0, a[5] ?? 0, a[6] ?? 0, a[7] ?? 0);
+    const request = (kind: C.VcpuRequest, ...a: number[]): number =>
+      this.request(kind, a[0] ?? 0, a[1] ?? 0, a[2] ?? 0, a[3] ?? 0, a[4] ?? 0, a[5] ?? 0, a[6] ?? 0, a[7] ?? 0);
     this.console = new SbiConsole(this.cb, boot.consoleIn ? new ConsoleInRing(boot.consoleIn) : undefined, request);
     this.pv = new PvHypercalls({
-      cb: this.cb, bus: this.bus, dir: this.dir, boot, request,
+      cb: this.cb,
+      bus: this.bus,
+      dir: this.dir,
+      boot,
+      request,
       endSlice: (r) => this.endSlice(r),
-      setXenTimer: (t) => { this.xenTimer = t; },
+      setXenTimer: (t) => {
+        this.xenTimer = t;
+      },
       startPoll: (t) => {
         this.pollTimer = t;
         this.polling = true; // the ports it polls may be masked: only the hypervisor sees them fire
@@ -104,15 +113,23 @@ export class VcpuRunner {
       ? new Plic({ harts: Array.from({ length: boot.nrVcpus ?? 1 }, (_, i) => (i === boot.vcpuId ? hart : null)), shared })
       : new Plic({ harts: [hart] });
     if (boot.type === 'hvm') {
-      const devices = attachVirtDevices(this.bus, hart, {
-        clock: this.clock,
-        mtimeFromClock: true,
-        uart: this.proxy('uart0', M.VIRT_UART0_SIZE),
-        onFinish: (e) => { this.finished = e; hart.requestStop(); },
-        rtcSource: hostNanosecondSource(),
-        boot: { startAddr: boot.entry, fdtAddr: boot.mrom?.fdtAddr ?? 0, nextAddr: boot.mrom?.nextAddr ?? boot.entry },
-        tick: () => this.applyIrqs(), // after the CLINT's update, which drives STIP from the SBI timer
-      }, this.plic);
+      const devices = attachVirtDevices(
+        this.bus,
+        hart,
+        {
+          clock: this.clock,
+          mtimeFromClock: true,
+          uart: this.proxy('uart0', M.VIRT_UART0_SIZE),
+          onFinish: (e) => {
+            this.finished = e;
+            hart.requestStop();
+          },
+          rtcSource: hostNanosecondSource(),
+          boot: { startAddr: boot.entry, fdtAddr: boot.mrom?.fdtAddr ?? 0, nextAddr: boot.mrom?.nextAddr ?? boot.entry },
+          tick: () => this.applyIrqs(), // after the CLINT's update, which drives STIP from the SBI timer
+        },
+        this.plic,
+      );
       this.clint = devices.clint;
     } else {
       // pv: no devices at all; the CLINT object only keeps the time the `time` CSR reads and the SBI timer.
@@ -154,7 +171,8 @@ export class VcpuRunner {
   /** A trap that would enter M-mode: an SBI call, or something the guest cannot recover from. */
   private firmwareTrap(cause: number, tval: number, epc: number): void {
     const h = this.hart;
-    if (cause === 9) { // ECALL from S-mode
+    if (cause === 9) {
+      // ECALL from S-mode
       h.pc = (epc + 4) | 0;
       sbiCall({
         hart: h,
@@ -168,11 +186,15 @@ export class VcpuRunner {
         },
         setSbiTimer: (lo, hi) => this.clint.setSupervisorTimer(0, lo, hi),
         xenHypercall: (nr, args) => this.pv.call(nr, args),
-        flushAllTlbs: () => { Atomics.add(this.p2mGeneration, 0, 1); },
+        flushAllTlbs: () => {
+          Atomics.add(this.p2mGeneration, 0, 1);
+        },
       });
       return;
     }
-    this.report(`vCPU ${this.boot.vcpuId} of domain ${this.boot.domid}: trap cause ${cause} (tval 0x${(tval >>> 0).toString(16)}) at pc 0x${(epc >>> 0).toString(16)} reached the firmware`);
+    this.report(
+      `vCPU ${this.boot.vcpuId} of domain ${this.boot.domid}: trap cause ${cause} (tval 0x${(tval >>> 0).toString(16)}) at pc 0x${(epc >>> 0).toString(16)} reached the firmware`,
+    );
     this.endReason = C.SliceEnd.CRASH;
     h.pc = epc;
     h.requestStop();
@@ -232,8 +254,14 @@ export class VcpuRunner {
     if (this.console.pending && kind !== C.VcpuRequest.SBI_CONSOLE_PUTS) this.console.flush(); // keep the output in order
     const cb = this.cb;
     const rsp = Atomics.load(cb, C.C_RSP_SEQ);
-    cb[C.C_ARG0] = a0; cb[C.C_ARG0 + 1] = a1; cb[C.C_ARG0 + 2] = a2; cb[C.C_ARG0 + 3] = a3;
-    cb[C.C_ARG0 + 4] = a4; cb[C.C_ARG0 + 5] = a5; cb[C.C_ARG0 + 6] = a6; cb[C.C_ARG0 + 7] = a7;
+    cb[C.C_ARG0] = a0;
+    cb[C.C_ARG0 + 1] = a1;
+    cb[C.C_ARG0 + 2] = a2;
+    cb[C.C_ARG0 + 3] = a3;
+    cb[C.C_ARG0 + 4] = a4;
+    cb[C.C_ARG0 + 5] = a5;
+    cb[C.C_ARG0 + 6] = a6;
+    cb[C.C_ARG0 + 7] = a7;
     cb[C.C_REQ] = kind;
     cb[C.C_PC] = this.hart.pc;
     this.ring(C.VcpuEvent.REQUEST);
@@ -372,8 +400,7 @@ export class VcpuRunner {
     const h = this.hart;
     if ((h.mip & h.mie) !== 0) return hostNowMs();
     const sbiTimer = this.clint.nextDeadline(0, true); // in `time` units, exact over 64 bits
-    const deadline = this.boot.type === 'pv' ? Math.min(sbiTimer, this.xenTimer, this.pollTimer)
-      : this.hvmSbi ? sbiTimer : this.clint.nextDeadline(); // S-mode under SBI: MTIP is the firmware's, never enabled
+    const deadline = this.boot.type === 'pv' ? Math.min(sbiTimer, this.xenTimer, this.pollTimer) : this.hvmSbi ? sbiTimer : this.clint.nextDeadline(); // S-mode under SBI: MTIP is the firmware's, never enabled
     if ((this.boot.type === 'pv' || this.hvmSbi) && deadline <= now) return hostNowMs(); // fires at the next tick
     if (!Number.isFinite(deadline) || deadline <= now) return Infinity;
     if (this.boot.clock.kind === 'icount') {

@@ -41,7 +41,12 @@ const BREAKDOWN_LINES = 6;
 function breakdown(samples: readonly Sample[], pick: (s: Sample) => Readonly<Record<string, number>>): ChartSeries[] {
   const total = new Map<string, number>();
   for (const s of samples) for (const [k, v] of Object.entries(pick(s))) total.set(k, (total.get(k) ?? 0) + v);
-  const keys = [...total].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, BREAKDOWN_LINES).map(([k]) => k).sort();
+  const keys = [...total]
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, BREAKDOWN_LINES)
+    .map(([k]) => k)
+    .sort();
   return keys.map((k, i) => ({ key: k, label: k, colour: indexColour(i), points: samples.map((s) => ({ t: s.t, v: pick(s)[k] ?? 0 })) }));
 }
 
@@ -58,8 +63,23 @@ export function GraphsPanel(): ReactElement {
   const scale = (m: Metric): number => (m === 'mem' ? 1 / 1024 : 1);
 
   const seriesOf = (m: Metric): ChartSeries[] => [
-    ...domains.map((d) => ({ key: `dom-${d.domid}`, label: `${d.name} (${d.domid})`, colour: domainColour(d.domid), points: d.samples.map((s) => ({ t: s.t, v: s[m] * scale(m) })) })),
-    ...(domains.length > 0 ? [{ key: 'host', label: m === 'mem' ? 'host (in use)' : 'host (sum)', colour: 'var(--text)', dashed: true, points: history.host.map((s) => ({ t: s.t, v: s[m] * scale(m) })) }] : []),
+    ...domains.map((d) => ({
+      key: `dom-${d.domid}`,
+      label: `${d.name} (${d.domid})`,
+      colour: domainColour(d.domid),
+      points: d.samples.map((s) => ({ t: s.t, v: s[m] * scale(m) })),
+    })),
+    ...(domains.length > 0
+      ? [
+          {
+            key: 'host',
+            label: m === 'mem' ? 'host (in use)' : 'host (sum)',
+            colour: 'var(--text)',
+            dashed: true,
+            points: history.host.map((s) => ({ t: s.t, v: s[m] * scale(m) })),
+          },
+        ]
+      : []),
   ];
 
   return (
@@ -80,15 +100,45 @@ export function GraphsPanel(): ReactElement {
           ))}
         </select>
         <span className="muted">in the last two graphs: its exits by reason (hypercalls as one), and its hypercalls by type</span>
-        <span className="muted span-note" data-testid="graphs-span">last {Math.round(spanMs / 1000)} s</span>
+        <span className="muted span-note" data-testid="graphs-span">
+          last {Math.round(spanMs / 1000)} s
+        </span>
       </div>
       <div className="chart-grid">
         {ORDER.map((m) => {
           const info = METRIC_INFO[m];
-          return <LineChart key={m} testId={`graph-${m}`} title={info.title} series={seriesOf(m)} nowMs={nowMs} spanMs={spanMs} floor={info.floor} {...(m === 'cpu' ? { ceiling: pcpus * 100 } : {})} format={info.format} />;
+          return (
+            <LineChart
+              key={m}
+              testId={`graph-${m}`}
+              title={info.title}
+              series={seriesOf(m)}
+              nowMs={nowMs}
+              spanMs={spanMs}
+              floor={info.floor}
+              {...(m === 'cpu' ? { ceiling: pcpus * 100 } : {})}
+              format={info.format}
+            />
+          );
         })}
-        <LineChart testId="graph-exits-by" title={`Exits/s of ${focus?.name ?? '…'}, by reason`} series={focus ? breakdown(focus.samples, (s) => s.exitsBy) : []} nowMs={nowMs} spanMs={spanMs} floor={10} format={int} />
-        <LineChart testId="graph-hypercalls-by" title={`Hypercalls/s of ${focus?.name ?? '…'}, by type`} series={focus ? breakdown(focus.samples, (s) => s.hypercallsBy) : []} nowMs={nowMs} spanMs={spanMs} floor={10} format={int} />
+        <LineChart
+          testId="graph-exits-by"
+          title={`Exits/s of ${focus?.name ?? '…'}, by reason`}
+          series={focus ? breakdown(focus.samples, (s) => s.exitsBy) : []}
+          nowMs={nowMs}
+          spanMs={spanMs}
+          floor={10}
+          format={int}
+        />
+        <LineChart
+          testId="graph-hypercalls-by"
+          title={`Hypercalls/s of ${focus?.name ?? '…'}, by type`}
+          series={focus ? breakdown(focus.samples, (s) => s.hypercallsBy) : []}
+          nowMs={nowMs}
+          spanMs={spanMs}
+          floor={10}
+          format={int}
+        />
       </div>
     </div>
   );

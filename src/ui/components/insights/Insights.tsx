@@ -73,8 +73,17 @@ export function Insights(): ReactElement {
             </button>
           ))}
         </div>
-        {state.open ? null : <span className="muted fold-hint">CPU, exits and hypercalls over time · who ran where · event channels, grants, xenstore, memory map</span>}
-        <button type="button" className="fold" data-testid="insights-toggle" aria-expanded={state.open} aria-controls={state.open ? 'insights-body' : undefined} onClick={() => save({ ...state, open: !state.open })}>
+        {state.open ? null : (
+          <span className="muted fold-hint">CPU, exits and hypercalls over time · who ran where · event channels, grants, xenstore, memory map</span>
+        )}
+        <button
+          type="button"
+          className="fold"
+          data-testid="insights-toggle"
+          aria-expanded={state.open}
+          aria-controls={state.open ? 'insights-body' : undefined}
+          onClick={() => save({ ...state, open: !state.open })}
+        >
           {state.open ? 'Hide' : 'Show'}
         </button>
       </header>

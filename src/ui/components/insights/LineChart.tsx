@@ -70,7 +70,9 @@ function LineChartView(props: LineChartProps): ReactElement {
     <figure className="chart" data-testid={props.testId}>
       <figcaption>
         <span className="chart-title">{props.title}</span>
-        <span className="chart-scale" title="top of the y axis">{props.format(yMax)}</span>
+        <span className="chart-scale" title="top of the y axis">
+          {props.format(yMax)}
+        </span>
       </figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={`${props.title}, last ${Math.round(spanMs / 1000)} seconds`}>
         {[0.25, 0.5, 0.75].map((f) => (

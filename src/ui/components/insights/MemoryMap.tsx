@@ -44,7 +44,8 @@ export function MemoryMap({ map }: { readonly map: MemoryMapView }): ReactElemen
     const g = c?.getContext('2d');
     if (!c || !g) return;
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.round(cols * cell * dpr), h = Math.round(height * dpr);
+    const w = Math.round(cols * cell * dpr),
+      h = Math.round(height * dpr);
     if (c.width !== w || c.height !== h) {
       c.width = w;
       c.height = h;
@@ -92,7 +93,9 @@ export function MemoryMap({ map }: { readonly map: MemoryMapView }): ReactElemen
       ...map.granted.filter((s) => s.mfn === mfn).map((s) => `granted to domain ${s.to} as ref ${s.ref}`),
       ...map.mapped.filter((s) => s.mfn === mfn).map((s) => `mapped by domain ${s.by}`),
     ];
-    setHover(`machine frame 0x${mfn.toString(16)}: ${owner < 0 ? 'free' : `${names.get(owner) ?? 'domain'} (${owner})`}${what.length ? `, ${what.join(', ')}` : ''}`);
+    setHover(
+      `machine frame 0x${mfn.toString(16)}: ${owner < 0 ? 'free' : `${names.get(owner) ?? 'domain'} (${owner})`}${what.length ? `, ${what.join(', ')}` : ''}`,
+    );
   };
 
   return (
@@ -101,14 +104,26 @@ export function MemoryMap({ map }: { readonly map: MemoryMapView }): ReactElemen
         Machine memory <span className="muted">{count.format(map.nrFrames)} frames of 4 KiB, one cell each</span>
       </h3>
       <div className="memmap-frame">
-        <canvas ref={canvas} style={{ width: cols * cell, height }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} role="img" aria-label="Owner of every machine frame" />
+        <canvas
+          ref={canvas}
+          style={{ width: cols * cell, height }}
+          onMouseMove={onMove}
+          onMouseLeave={() => setHover(null)}
+          role="img"
+          aria-label="Owner of every machine frame"
+        />
       </div>
-      <p className="lane-hover" data-testid="memmap-hover" aria-live="polite">{hover ?? 'Point at a frame to see whose it is.'}</p>
+      <p className="lane-hover" data-testid="memmap-hover" aria-live="polite">
+        {hover ?? 'Point at a frame to see whose it is.'}
+      </p>
       <ul className="legend" data-testid="memmap-legend">
         {map.domains.map((d) => (
           <li key={d.domid} data-testid={`memmap-dom-${d.domid}`} data-frames={d.frames}>
             <span className="swatch solid" style={{ borderColor: domainColour(d.domid), background: domainColour(d.domid) }} aria-hidden="true" />
-            {d.name} ({d.domid}) <span className="legend-value">{count.format(d.frames)} frames, {count.format(d.frames * 4)} KiB</span>
+            {d.name} ({d.domid}){' '}
+            <span className="legend-value">
+              {count.format(d.frames)} frames, {count.format(d.frames * 4)} KiB
+            </span>
           </li>
         ))}
         <li data-testid="memmap-free" data-frames={map.free}>

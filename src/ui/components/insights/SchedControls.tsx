@@ -40,13 +40,37 @@ function DomainSched({ d, pcpus, say }: { readonly d: DomainView; readonly pcpus
         <span className="swatch" style={{ borderColor: domainColour(d.domid) }} aria-hidden="true" /> {d.name} <span className="domid">{d.domid}</span>
       </th>
       <td>
-        <input type="number" min={1} max={65535} value={weight} aria-label={`Weight of ${d.name}`} data-testid={`weight-${d.domid}`} onChange={(e) => setWeight(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && apply()} />
+        <input
+          type="number"
+          min={1}
+          max={65535}
+          value={weight}
+          aria-label={`Weight of ${d.name}`}
+          data-testid={`weight-${d.domid}`}
+          onChange={(e) => setWeight(e.target.value)}
+          onKeyDown={(e) => e.key === 'Enter' && apply()}
+        />
       </td>
       <td>
-        <input type="number" min={0} max={100 * pcpus} value={cap} aria-label={`Cap of ${d.name} (% of one pCPU, 0 = none)`} data-testid={`cap-${d.domid}`} onChange={(e) => setCap(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && apply()} />
+        <input
+          type="number"
+          min={0}
+          max={100 * pcpus}
+          value={cap}
+          aria-label={`Cap of ${d.name} (% of one pCPU, 0 = none)`}
+          data-testid={`cap-${d.domid}`}
+          onChange={(e) => setCap(e.target.value)}
+          onKeyDown={(e) => e.key === 'Enter' && apply()}
+        />
       </td>
       <td>
-        <button type="button" data-testid={`sched-apply-${d.domid}`} aria-disabled={!dirty} onClick={dirty ? apply : undefined} title="xl sched-credit -d DOM -w WEIGHT -c CAP">
+        <button
+          type="button"
+          data-testid={`sched-apply-${d.domid}`}
+          aria-disabled={!dirty}
+          onClick={dirty ? apply : undefined}
+          title="xl sched-credit -d DOM -w WEIGHT -c CAP"
+        >
           Apply
         </button>
       </td>
@@ -85,10 +109,18 @@ export function SchedControls(): ReactElement {
         <thead>
           <tr>
             <th scope="col">Domain</th>
-            <th scope="col" title="Share of CPU against other domains (credit scheduler, default 256)">Weight</th>
-            <th scope="col" title="At most this % of one pCPU; 0 means no cap">Cap %</th>
-            <th scope="col"><span className="visually-hidden">Apply</span></th>
-            <th scope="col" title="The pCPUs each vCPU may run on (xl vcpu-pin)">Pinning (pCPUs)</th>
+            <th scope="col" title="Share of CPU against other domains (credit scheduler, default 256)">
+              Weight
+            </th>
+            <th scope="col" title="At most this % of one pCPU; 0 means no cap">
+              Cap %
+            </th>
+            <th scope="col">
+              <span className="visually-hidden">Apply</span>
+            </th>
+            <th scope="col" title="The pCPUs each vCPU may run on (xl vcpu-pin)">
+              Pinning (pCPUs)
+            </th>
           </tr>
         </thead>
         <tbody>

@@ -15,7 +15,13 @@ import { useHistoryTick } from './useHistoryTick';
 
 /** vcpuControl.ts's SliceEnd, in words. */
 export const SLICE_END: Record<number, string> = {
-  1: 'budget used up', 2: 'WFI (idle)', 3: 'shut down', 4: 'crashed', 5: 'preempted', 6: 'blocked (SCHEDOP_block)', 7: 'stopped',
+  1: 'budget used up',
+  2: 'WFI (idle)',
+  3: 'shut down',
+  4: 'crashed',
+  5: 'preempted',
+  6: 'blocked (SCHEDOP_block)',
+  7: 'stopped',
 };
 
 /** The lanes move with time: redrawn at every other report or so. */
@@ -85,7 +91,7 @@ export function SchedLanes({ windowMs }: { readonly windowMs: number }): ReactEl
         const x1 = Math.min(cols, Math.max(x0 + 1, Math.ceil(((s.endNs - fromNs) / windowNs) * cols))); // a 0.1 ms wake-up still shows
         owner.fill(s.domid, x0, x1);
       }
-      for (let x = 0; x < cols; ) {
+      for (let x = 0; x < cols;) {
         const d = owner[x]!;
         let end = x + 1;
         while (end < cols && owner[end] === d) end++;
@@ -104,7 +110,11 @@ export function SchedLanes({ windowMs }: { readonly windowMs: number }): ReactEl
     const t = fromNs + ((e.clientX - rect.left) / rect.width) * windowNs;
     const slop = (2 / rect.width) * windowNs;
     const s = lane?.slices.find((x) => x.startNs - slop <= t && t <= x.endNs + slop);
-    setHover(s ? `pCPU ${s.pcpu}: domain ${s.domid} vCPU ${s.vcpuId}, ${one.format((s.endNs - s.startNs) / 1e6)} ms, ${((s.endNs - nowNs) / 1e9).toFixed(2)} s ago: ${SLICE_END[s.reason] ?? `reason ${s.reason}`}` : null);
+    setHover(
+      s
+        ? `pCPU ${s.pcpu}: domain ${s.domid} vCPU ${s.vcpuId}, ${one.format((s.endNs - s.startNs) / 1e6)} ms, ${((s.endNs - nowNs) / 1e9).toFixed(2)} s ago: ${SLICE_END[s.reason] ?? `reason ${s.reason}`}`
+        : null,
+    );
   };
 
   return (
@@ -117,7 +127,14 @@ export function SchedLanes({ windowMs }: { readonly windowMs: number }): ReactEl
         ))}
       </div>
       <div className="lane-canvas">
-        <canvas ref={canvas} style={{ height }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} role="img" aria-label={`Which vCPU ran on each of ${pcpus} pCPUs over the last ${windowMs / 1000} seconds`} />
+        <canvas
+          ref={canvas}
+          style={{ height }}
+          onMouseMove={onMove}
+          onMouseLeave={() => setHover(null)}
+          role="img"
+          aria-label={`Which vCPU ran on each of ${pcpus} pCPUs over the last ${windowMs / 1000} seconds`}
+        />
         {lanes.map((l) => (
           <span
             key={l.pcpu}
@@ -132,7 +149,9 @@ export function SchedLanes({ windowMs }: { readonly windowMs: number }): ReactEl
           <span>−{windowMs / 1000} s</span>
           <span>now</span>
         </div>
-        <p className="lane-hover" data-testid="lane-hover" aria-live="polite">{hover ?? 'Point at a slice to see which vCPU ran and why its slice ended.'}</p>
+        <p className="lane-hover" data-testid="lane-hover" aria-live="polite">
+          {hover ?? 'Point at a slice to see which vCPU ran and why its slice ended.'}
+        </p>
       </div>
     </div>
   );

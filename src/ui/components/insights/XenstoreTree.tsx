@@ -31,13 +31,22 @@ function XsNodeView({ node, depth, open, toggle }: NodeProps): ReactElement {
         {leaf ? (
           <span className="xs-toggle" aria-hidden="true" />
         ) : (
-          <button type="button" className="xs-toggle" aria-expanded={isOpen} aria-label={`${isOpen ? 'Close' : 'Open'} ${node.path}`} onClick={() => toggle(node.path, !isOpen)}>
+          <button
+            type="button"
+            className="xs-toggle"
+            aria-expanded={isOpen}
+            aria-label={`${isOpen ? 'Close' : 'Open'} ${node.path}`}
+            onClick={() => toggle(node.path, !isOpen)}
+          >
             {isOpen ? '▾' : '▸'}
           </button>
         )}
         <span className="xs-name">{node.name}</span>
         {node.value !== '' || leaf ? <span className="xs-value"> = "{node.value}"</span> : null}
-        <span className="xs-perms muted" title="permissions: owner first (n none, r read, w write, b both)"> ({perms(node)})</span>
+        <span className="xs-perms muted" title="permissions: owner first (n none, r read, w write, b both)">
+          {' '}
+          ({perms(node)})
+        </span>
         {!leaf && !isOpen ? <span className="muted"> {count(node) - 1} below</span> : null}
       </div>
       {!leaf && isOpen ? (
@@ -64,7 +73,9 @@ export function XenstoreTree({ tree }: { readonly tree: XsTreeNode | null }): Re
           <XsNodeView node={tree} depth={0} open={open} toggle={toggle} />
         </ul>
       ) : (
-        <p className="muted" data-testid="xenstore-empty">No xenstore nodes for this domain: the toolstack writes them for pv domains, and an hvm domain has no PV channel to read them.</p>
+        <p className="muted" data-testid="xenstore-empty">
+          No xenstore nodes for this domain: the toolstack writes them for pv domains, and an hvm domain has no PV channel to read them.
+        </p>
       )}
     </section>
   );

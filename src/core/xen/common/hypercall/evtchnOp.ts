@@ -40,25 +40,42 @@ export const EVENT_CHANNEL_OP: Hypercall = {
   subOps: [
     { cmd: X.EVTCHNOP_alloc_unbound, name: 'alloc_unbound', served: 'hypervisor', handler: allocUnbound },
     {
-      cmd: X.EVTCHNOP_bind_interdomain, name: 'bind_interdomain', served: 'hypervisor',
+      cmd: X.EVTCHNOP_bind_interdomain,
+      name: 'bind_interdomain',
+      served: 'hypervisor',
       handler: (ctx, d, _v, [, p]) => {
         const S = T.evtchn_bind_interdomain;
         return out(d, ctx.evtchn.bindInterdomain(d, d.mem.u16(p! + S.remote_dom), d.mem.u32(p! + S.remote_port)), p! + S.local_port);
       },
     },
     {
-      cmd: X.EVTCHNOP_bind_virq, name: 'bind_virq', served: 'hypervisor',
-      handler: (ctx, d, _v, [, p]) => out(d, ctx.evtchn.bindVirq(d, d.mem.u32(p! + T.evtchn_bind_virq.virq), d.mem.u32(p! + T.evtchn_bind_virq.vcpu)), p! + T.evtchn_bind_virq.port),
+      cmd: X.EVTCHNOP_bind_virq,
+      name: 'bind_virq',
+      served: 'hypervisor',
+      handler: (ctx, d, _v, [, p]) =>
+        out(d, ctx.evtchn.bindVirq(d, d.mem.u32(p! + T.evtchn_bind_virq.virq), d.mem.u32(p! + T.evtchn_bind_virq.vcpu)), p! + T.evtchn_bind_virq.port),
     },
     {
-      cmd: X.EVTCHNOP_bind_ipi, name: 'bind_ipi', served: 'hypervisor',
+      cmd: X.EVTCHNOP_bind_ipi,
+      name: 'bind_ipi',
+      served: 'hypervisor',
       handler: (ctx, d, _v, [, p]) => out(d, ctx.evtchn.bindIpi(d, d.mem.u32(p! + T.evtchn_bind_ipi.vcpu)), p! + T.evtchn_bind_ipi.port),
     },
-    { cmd: X.EVTCHNOP_close, name: 'close', served: 'hypervisor', handler: (ctx, d, _v, [, p]) => ok(ctx.evtchn.close(d, d.mem.u32(p! + T.evtchn_close.port))) },
+    {
+      cmd: X.EVTCHNOP_close,
+      name: 'close',
+      served: 'hypervisor',
+      handler: (ctx, d, _v, [, p]) => ok(ctx.evtchn.close(d, d.mem.u32(p! + T.evtchn_close.port))),
+    },
     // The sender's worker marks an interdomain peer itself when the port is routed
     // (evtchnDirect.ts); everything else comes here.
     { cmd: X.EVTCHNOP_send, name: 'send', served: 'vcpu-first', handler: (ctx, d, _v, [, p]) => ok(ctx.evtchn.send(d, d.mem.u32(p! + T.evtchn_send.port))) },
     { cmd: X.EVTCHNOP_status, name: 'status', served: 'hypervisor', handler: status },
-    { cmd: X.EVTCHNOP_unmask, name: 'unmask', served: 'hypervisor', handler: (ctx, d, _v, [, p]) => ok(ctx.evtchn.unmask(d, d.mem.u32(p! + T.evtchn_unmask.port))) },
+    {
+      cmd: X.EVTCHNOP_unmask,
+      name: 'unmask',
+      served: 'hypervisor',
+      handler: (ctx, d, _v, [, p]) => ok(ctx.evtchn.unmask(d, d.mem.u32(p! + T.evtchn_unmask.port))),
+    },
   ],
 };

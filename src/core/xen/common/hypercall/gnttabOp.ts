@@ -22,7 +22,9 @@ export const GRANT_TABLE_OP: Hypercall = {
   name: 'grant_table_op',
   subOps: [
     {
-      cmd: X.GNTTABOP_map_grant_ref, name: 'map_grant_ref', served: 'hypervisor', // docs/abi.md
+      cmd: X.GNTTABOP_map_grant_ref,
+      name: 'map_grant_ref',
+      served: 'hypervisor', // docs/abi.md
       handler: batch(T.gnttab_map_grant_ref.SIZE, (ctx, d, op) => {
         const m = d.mem;
         const S = T.gnttab_map_grant_ref;
@@ -32,14 +34,18 @@ export const GRANT_TABLE_OP: Hypercall = {
       }),
     },
     {
-      cmd: X.GNTTABOP_unmap_grant_ref, name: 'unmap_grant_ref', served: 'hypervisor',
+      cmd: X.GNTTABOP_unmap_grant_ref,
+      name: 'unmap_grant_ref',
+      served: 'hypervisor',
       handler: batch(T.gnttab_unmap_grant_ref.SIZE, (ctx, d, op) => {
         const S = T.gnttab_unmap_grant_ref;
         d.mem.setU16(op + S.status, ctx.gnttab.unmap(d, d.mem.u32(op + S.host_addr), d.mem.u32(op + S.handle)) & 0xffff);
       }),
     },
     {
-      cmd: X.GNTTABOP_setup_table, name: 'setup_table', served: 'hypervisor',
+      cmd: X.GNTTABOP_setup_table,
+      name: 'setup_table',
+      served: 'hypervisor',
       handler: batch(T.gnttab_setup_table.SIZE, (_ctx, d, op) => {
         const m = d.mem;
         const S = T.gnttab_setup_table;
@@ -53,16 +59,21 @@ export const GRANT_TABLE_OP: Hypercall = {
       }),
     },
     {
-      cmd: X.GNTTABOP_copy, name: 'copy', served: 'hypervisor',
+      cmd: X.GNTTABOP_copy,
+      name: 'copy',
+      served: 'hypervisor',
       handler: batch(T.gnttab_copy.SIZE, (ctx, d, op) => {
         const m = d.mem;
-        const S = T.gnttab_copy, P = T.gnttab_copy_ptr;
+        const S = T.gnttab_copy,
+          P = T.gnttab_copy_ptr;
         const ptr = (at: number): CopyPtr => ({ ref: m.u32(at + P.u), domid: m.u16(at + P.domid), offset: m.u16(at + P.offset) });
         m.setU16(op + S.status, ctx.gnttab.copy(d, ptr(op + S.source), ptr(op + S.dest), m.u16(op + S.len), m.u16(op + S.flags)) & 0xffff);
       }),
     },
     {
-      cmd: X.GNTTABOP_query_size, name: 'query_size', served: 'hypervisor',
+      cmd: X.GNTTABOP_query_size,
+      name: 'query_size',
+      served: 'hypervisor',
       handler: batch(T.gnttab_query_size.SIZE, (_ctx, d, op) => {
         const m = d.mem;
         const S = T.gnttab_query_size;

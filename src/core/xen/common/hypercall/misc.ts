@@ -4,7 +4,9 @@ import * as T from '../../public/structs';
 import { ok, type Hypercall } from './types';
 
 /** Xen 4.19's ABI numbers; "-hyperlab" says whose implementation it is. */
-const XEN_MAJOR = 4, XEN_MINOR = 19, XEN_EXTRA = '.0-hyperlab';
+const XEN_MAJOR = 4,
+  XEN_MINOR = 19,
+  XEN_EXTRA = '.0-hyperlab';
 /** The most bytes one console_io call moves. */
 const CONSOLEIO_MAX = 65536;
 
@@ -13,7 +15,9 @@ export const CONSOLE_IO: Hypercall = {
   name: 'console_io',
   subOps: [
     {
-      cmd: X.CONSOLEIO_write, name: 'write', served: 'hypervisor',
+      cmd: X.CONSOLEIO_write,
+      name: 'write',
+      served: 'hypervisor',
       handler: (ctx, d, _v, [, count, buf]) => {
         const n = count! >>> 0;
         if (n > CONSOLEIO_MAX) return ok(-X.EINVAL);
@@ -22,7 +26,9 @@ export const CONSOLE_IO: Hypercall = {
       },
     },
     {
-      cmd: X.CONSOLEIO_read, name: 'read', served: 'hypervisor',
+      cmd: X.CONSOLEIO_read,
+      name: 'read',
+      served: 'hypervisor',
       handler: (ctx, d, _v, [, count, buf]) => {
         const n = count! >>> 0;
         if (n > CONSOLEIO_MAX) return ok(-X.EINVAL);
@@ -41,7 +47,9 @@ export const XEN_VERSION: Hypercall = {
   subOps: [
     { cmd: X.XENVER_version, name: 'version', served: 'hypervisor', handler: () => ok((XEN_MAJOR << 16) | XEN_MINOR) },
     {
-      cmd: X.XENVER_extraversion, name: 'extraversion', served: 'hypervisor',
+      cmd: X.XENVER_extraversion,
+      name: 'extraversion',
+      served: 'hypervisor',
       handler: (_ctx, d, _v, [, arg]) => {
         const s = new Uint8Array(16);
         s.set(new TextEncoder().encode(XEN_EXTRA));
@@ -50,7 +58,9 @@ export const XEN_VERSION: Hypercall = {
       },
     },
     {
-      cmd: X.XENVER_get_features, name: 'get_features', served: 'hypervisor',
+      cmd: X.XENVER_get_features,
+      name: 'get_features',
+      served: 'hypervisor',
       handler: (_ctx, d, _v, [, arg]) => {
         d.mem.setU32(arg! + T.xen_feature_info.submap, 0);
         return ok(0);

@@ -17,7 +17,9 @@ export const SCHED_OP: Hypercall = {
     // the slice as BLOCK; the hypervisor looks at the upcall bit again when the slice ends.
     { cmd: X.SCHEDOP_block, name: 'block', served: 'vcpu' },
     {
-      cmd: X.SCHEDOP_shutdown, name: 'shutdown', served: 'hypervisor',
+      cmd: X.SCHEDOP_shutdown,
+      name: 'shutdown',
+      served: 'hypervisor',
       handler: (ctx, d, _v, [, arg]) => {
         const reason = d.mem.u32(arg! + T.sched_shutdown.reason);
         if (reason > X.SHUTDOWN_watchdog) return ok(-X.EINVAL);
@@ -32,7 +34,9 @@ export const SCHED_OP: Hypercall = {
       // itself, several on any port of the domain (poll_evtchn = -1). The vCPU counts as a
       // poller before its ports are looked at, so a direct send (evtchnDirect.ts) that
       // marks one meanwhile asks the hypervisor to look again.
-      cmd: X.SCHEDOP_poll, name: 'poll', served: 'hypervisor',
+      cmd: X.SCHEDOP_poll,
+      name: 'poll',
+      served: 'hypervisor',
       handler: (ctx, d, v, [, arg]) => {
         const m = d.mem;
         const nrPorts = m.u32(arg! + T.sched_poll.nr_ports);
@@ -63,14 +67,19 @@ export const VCPU_OP: Hypercall = {
   name: 'vcpu_op',
   subOps: [
     {
-      cmd: X.VCPUOP_up, name: 'up', served: 'hypervisor',
-      handler: (ctx, d, _v, [, vcpuid, arg]) => { // arg: { u32 pc; u32 a1 } (docs/abi.md)
+      cmd: X.VCPUOP_up,
+      name: 'up',
+      served: 'hypervisor',
+      handler: (ctx, d, _v, [, vcpuid, arg]) => {
+        // arg: { u32 pc; u32 a1 } (docs/abi.md)
         if (!d.vcpus[vcpuid!]) return ok(-X.ENOENT);
         return ok(ctx.vcpuUp(d, vcpuid!, d.mem.u32(arg! + T.vcpu_up_args.pc), d.mem.u32(arg! + T.vcpu_up_args.a1)));
       },
     },
     {
-      cmd: X.VCPUOP_down, name: 'down', served: 'hypervisor',
+      cmd: X.VCPUOP_down,
+      name: 'down',
+      served: 'hypervisor',
       handler: (ctx, d, v, [, vcpuid]) => {
         const target = d.vcpus[vcpuid!];
         if (!target) return ok(-X.ENOENT);
@@ -79,7 +88,9 @@ export const VCPU_OP: Hypercall = {
       },
     },
     {
-      cmd: X.VCPUOP_is_up, name: 'is_up', served: 'hypervisor',
+      cmd: X.VCPUOP_is_up,
+      name: 'is_up',
+      served: 'hypervisor',
       handler: (_ctx, d, _v, [, vcpuid]) => {
         const target = d.vcpus[vcpuid!];
         if (!target) return ok(-X.ENOENT);
@@ -87,8 +98,11 @@ export const VCPU_OP: Hypercall = {
       },
     },
     {
-      cmd: X.VCPUOP_get_runstate_info, name: 'get_runstate_info', served: 'hypervisor',
-      handler: (ctx, d, _v, [, vcpuid, arg]) => { // { i32 state; u64 state_entry_time; u64 time[4]; } (48 bytes)
+      cmd: X.VCPUOP_get_runstate_info,
+      name: 'get_runstate_info',
+      served: 'hypervisor',
+      handler: (ctx, d, _v, [, vcpuid, arg]) => {
+        // { i32 state; u64 state_entry_time; u64 time[4]; } (48 bytes)
         const target = d.vcpus[vcpuid!];
         if (!target) return ok(-X.ENOENT);
         const now = ctx.now();

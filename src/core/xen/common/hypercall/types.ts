@@ -13,7 +13,12 @@ import type { MachineViews } from '../sharedInfo';
  * What the vCPU does after the call returns (C_RET1). POLL: block, but leave the upcall
  * mask alone (SCHEDOP_poll). (1 was BLOCK, before SCHEDOP_block was served in the vCPU.)
  */
-export const enum HcAction { NONE = 0, YIELD = 2, STOP = 3, POLL = 4 }
+export const enum HcAction {
+  NONE = 0,
+  YIELD = 2,
+  STOP = 3,
+  POLL = 4,
+}
 
 export interface HcResult {
   ret: number;

@@ -13,7 +13,10 @@ function vcpu(domid: number, weight = 256, cap = 0, affinity = 0xffff_ffff): Sch
  */
 function simulate(s: SchedOps, vs: SchedVcpu[], ms: number, pcpus = 1): Map<number, number> {
   const ran = new Map<number, number>();
-  for (const v of vs) { s.insert(v); s.wake(v, 0); }
+  for (const v of vs) {
+    s.insert(v);
+    s.wake(v, 0);
+  }
   const clock = new Array<number>(pcpus).fill(0);
   const end = ms * NS_PER_MS;
   for (;;) {
@@ -21,7 +24,11 @@ function simulate(s: SchedOps, vs: SchedVcpu[], ms: number, pcpus = 1): Map<numb
     const now = clock[p]!;
     if (now >= end) break;
     const pick = s.pickNext(p, now);
-    if (!pick) { clock[p] = Math.min(now + NS_PER_MS, s.nextTick()); if (s.nextTick() <= clock[p]) s.tick(clock[p]); continue; }
+    if (!pick) {
+      clock[p] = Math.min(now + NS_PER_MS, s.nextTick());
+      if (s.nextTick() <= clock[p]) s.tick(clock[p]);
+      continue;
+    }
     const slice = Math.min(pick.sliceNs, end - now);
     clock[p] = now + slice;
     ran.set(pick.vcpu.domid, (ran.get(pick.vcpu.domid) ?? 0) + slice);
@@ -60,8 +67,10 @@ describe('credit scheduler', () => {
 
   it('a waking vCPU with credit is BOOSTed ahead of a CPU-bound one', () => {
     const s = new CreditScheduler(() => 1);
-    const hog = vcpu(1), sleeper = vcpu(2);
-    s.insert(hog); s.insert(sleeper);
+    const hog = vcpu(1),
+      sleeper = vcpu(2);
+    s.insert(hog);
+    s.insert(sleeper);
     s.wake(hog, 0);
     const first = s.pickNext(0, 0)!;
     s.account(first.vcpu, 10 * NS_PER_MS, true, 10 * NS_PER_MS);

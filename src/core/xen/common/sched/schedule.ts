@@ -56,7 +56,11 @@ export class Schedule {
   private detNs = 0;
   private readonly startMs = hostNowMs();
 
-  constructor(private readonly host: ScheduleHost, private readonly policy: SchedOps, o: ScheduleOptions) {
+  constructor(
+    private readonly host: ScheduleHost,
+    private readonly policy: SchedOps,
+    o: ScheduleOptions,
+  ) {
     this.pcpus = o.pcpus;
     this.icountShift = o.icountShift;
     this.parkUs = o.icountShift === undefined ? o.parkUs : 0;
@@ -286,7 +290,13 @@ export class Schedule {
         // An interrupt line raised meanwhile (console input) wakes it at once.
         runnable = !d.paused && (wakeAt <= hostNowMs() || Atomics.load(v.cb, C.C_IRQ) !== 0);
         if (!runnable && Number.isFinite(wakeAt)) {
-          v.wakeTimer = setTimeout(() => { v.wakeTimer = undefined; this.wake(v); }, Math.max(0, wakeAt - hostNowMs()));
+          v.wakeTimer = setTimeout(
+            () => {
+              v.wakeTimer = undefined;
+              this.wake(v);
+            },
+            Math.max(0, wakeAt - hostNowMs()),
+          );
         }
         break;
       }
@@ -301,7 +311,13 @@ export class Schedule {
           this.host.pollEnded(d);
         }
         if (!runnable && Number.isFinite(v.wakeAt)) {
-          v.wakeTimer = setTimeout(() => { v.wakeTimer = undefined; this.wake(v); }, Math.max(0, v.wakeAt - hostNowMs()));
+          v.wakeTimer = setTimeout(
+            () => {
+              v.wakeTimer = undefined;
+              this.wake(v);
+            },
+            Math.max(0, v.wakeAt - hostNowMs()),
+          );
         }
         break;
       }
@@ -337,4 +353,3 @@ export class Schedule {
     return si >= 0 && upcallPending(this.host.machine, si, v.vcpuId);
   }
 }
-
