@@ -3,7 +3,7 @@
  * finisher, the Goldfish RTC, the CLINT, the PLIC, the UART (passed in: a local 16550A for
  * the standalone board, a proxy to the device model in the hypervisor for an hvm domain),
  * eight empty virtio-mmio slots and the MROM. Shared by VirtMachine (virt.ts) and the hvm
- * vCPU (xen/vcpuRunner.ts), so both guests see the same board.
+ * vCPU (xen/vcpu/vcpuRunner.ts), so both guests see the same board.
  */
 import type { Bus } from '../bus/bus';
 import type { Clock, MmioDevice } from '../bus/mmio';

@@ -105,7 +105,7 @@ export class Vcpu implements SchedVcpu {
   }
 }
 
-/** Where a pv domain's special pages and channels are (pvBuilder.ts). */
+/** Where a pv domain's special pages and channels are (pv/builder.ts). */
 export interface PvLayout {
   startInfo: number;
   consoleGfn: number;

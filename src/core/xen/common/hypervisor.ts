@@ -4,7 +4,7 @@
  * thread (a Web Worker in the browser, Node's main thread under `hyperlab host`); each
  * vCPU runs in a worker of its own, started through a VcpuHost, and talks to it through
  * its control block (vcpuControl.ts). Which vCPU runs when is the schedule's business
- * (schedule.ts: the mechanism; sched/: the policies).
+ * (sched/schedule.ts: the mechanism; the policies beside it behind SchedOps).
  */
 import type { VcpuBoot } from '../vcpu/vcpuControl';
 import * as C from '../vcpu/vcpuControl';
@@ -489,7 +489,7 @@ export class Hypervisor implements HypercallContext {
     d.shutdownReason = reason;
     d.shutdownDetail = detail;
     // Every vCPU stops, as Xen pauses all of a domain that shuts down or crashes: one that
-    // is on a pCPU now ends its slice at its next look and goes offline then (schedule.ts).
+    // is on a pCPU now ends its slice at its next look and goes offline then (sched/schedule.ts).
     for (const v of d.vcpus) {
       this.schedule.sleep(v);
       clearTimeout(v.wakeTimer);
