@@ -4,7 +4,7 @@
  * hand the disk to Domain-0's blkback (src/core/backends/blk), and on detach or destroy
  * take it away again. `xl block-attach`, `block-detach` and `block-list` land here.
  *
- * xenstore, as libxl lays it out (Xen's docs/misc/xenstore-paths.pandoc, "Device paths"):
+ * xenstore, as libxl lays it out (Xen's docs/misc/xenstore-paths.pandoc):
  *   /local/domain/<domid>/device/vbd/<devid>/          the frontend's: backend, backend-id,
  *       state, virtual-device, device-type (the guest adds ring-ref, event-channel, protocol)
  *   /local/domain/0/backend/vbd/<domid>/<devid>/       the backend's: frontend, frontend-id,
