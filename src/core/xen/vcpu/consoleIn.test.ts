@@ -5,15 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../cpu/asm';
-import { newEvtchnDirectory } from '../common/evtchnDirect';
-import { MachineMemory } from '../common/machineMemory';
-import { P2m } from '../common/p2m';
 import { ConsoleInRing, SBI_CONSOLE_IN_BYTES } from './consoleIn';
 import { SBI_LEGACY_GETCHAR } from './sbi';
 import * as C from './vcpuControl';
-import { hostNowMs, VcpuRunner } from './vcpuRunner';
+import { sbiTestVcpu, TEST_RAM_BASE as RAM } from './testing';
 
-const RAM = 0x8000_0000;
 const OUT = RAM + 0x1000;
 
 describe('ConsoleInRing', () => {
@@ -46,29 +42,6 @@ describe('ConsoleInRing', () => {
 
 /** A vCPU (hvm, firmware = "sbi") whose guest polls getchar `polls` times, storing a0 at OUT. */
 function pollingVcpu(polls: number, ring: ConsoleInRing | undefined) {
-  const mem = new MachineMemory(4 << 20);
-  const p2m = new P2m(256);
-  for (let gfn = 0; gfn < 256; gfn++) p2m.populate(mem, gfn, 1);
-  const cb = C.newControlBlock();
-  const boot: C.VcpuBoot = {
-    domid: 1,
-    vcpuId: 0,
-    type: 'hvm',
-    firmware: 'sbi',
-    machineMemory: mem.buffer,
-    p2m: p2m.table.buffer as SharedArrayBuffer,
-    p2mGeneration: p2m.generation.buffer as SharedArrayBuffer,
-    control: cb.buffer as SharedArrayBuffer,
-    ramBase: RAM,
-    ramSize: 256 * 4096,
-    evtchnDir: newEvtchnDirectory(),
-    vcpuSlot: 0,
-    entry: RAM,
-    args: [0, RAM + 0x8_0000, 0],
-    clock: { kind: 'real', epochMs: hostNowMs() },
-    ...(ring ? { consoleIn: ring.buffer } : {}),
-  };
-  const r = new VcpuRunner(boot);
   const poll = [
     assemble('addi', { rd: 17, imm: SBI_LEGACY_GETCHAR }),
     assemble('ecall'),
@@ -81,7 +54,7 @@ function pollingVcpu(polls: number, ring: ConsoleInRing | undefined) {
     assemble('wfi'),
     assemble('jal', { imm: 0 }),
   ];
-  r.bus.writePhys(RAM, new Uint8Array(Int32Array.from(program).buffer));
+  const { r, cb } = sbiTestVcpu(program, ring ? { consoleIn: ring.buffer } : {});
   const requests: number[] = [];
   r.request = (kind) => {
     requests.push(kind);

@@ -6,18 +6,15 @@
  * wrong one fires early by the gap (it once fired 11 ms early on every tick and Linux
  * spent its boot catching up jiffies).
  */
-import { newEvtchnDirectory } from '../common/evtchnDirect';
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../cpu/asm';
 import { PRV_S } from '../../cpu/trap';
-import { MachineMemory } from '../common/machineMemory';
-import { P2m } from '../common/p2m';
 import * as C from './vcpuControl';
 import { SBI_EXT_TIME } from './sbi';
-import { hostNowMs, VcpuRunner } from './vcpuRunner';
+import { sbiTestVcpu, TEST_RAM_BASE as RAM } from './testing';
+import { hostNowMs, type VcpuRunner } from './vcpuRunner';
 import { li } from '../../../testing/support';
 
-const RAM = 0x8000_0000;
 const CSR_TIME = 0xc01,
   CSR_SIE = 0x104;
 
@@ -39,30 +36,7 @@ function timerProgram(delta: number): number[] {
 }
 
 function runner(program: number[], domainAgeMs: number): { r: VcpuRunner; cb: Int32Array } {
-  const mem = new MachineMemory(4 << 20);
-  const p2m = new P2m(256);
-  for (let gfn = 0; gfn < 256; gfn++) p2m.populate(mem, gfn, 1);
-  const cb = C.newControlBlock();
-  const boot: C.VcpuBoot = {
-    domid: 1,
-    vcpuId: 0,
-    type: 'hvm',
-    firmware: 'sbi',
-    machineMemory: mem.buffer,
-    p2m: p2m.table.buffer as SharedArrayBuffer,
-    p2mGeneration: p2m.generation.buffer as SharedArrayBuffer,
-    control: cb.buffer as SharedArrayBuffer,
-    ramBase: RAM,
-    ramSize: 256 * 4096,
-    evtchnDir: newEvtchnDirectory(),
-    vcpuSlot: 0,
-    entry: RAM,
-    args: [0, RAM + 0x8_0000, 0],
-    clock: { kind: 'real', epochMs: hostNowMs() - domainAgeMs },
-  };
-  const r = new VcpuRunner(boot);
-  r.bus.writePhys(RAM, new Uint8Array(Int32Array.from(program).buffer));
-  return { r, cb };
+  return sbiTestVcpu(program, { domainAgeMs });
 }
 
 describe('hvm vCPU with firmware = "sbi"', () => {
