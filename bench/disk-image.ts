@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { BlockImage } from '../src/core/block/image';
 import { createOverlayFile, createRawFile, openImageFile } from '../src/node/blockFile';
 import { projectRoot } from '../src/node/paths';
+import { seededRandom } from '../src/testing/support';
 
 interface Figure {
   mbPerSecond: number;
@@ -32,15 +33,7 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x1_0000_0000;
-  };
-}
+const rng = seededRandom;
 
 function timed(bytes: number, requests: number, f: () => void): Figure {
   const t0 = performance.now();

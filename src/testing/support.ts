@@ -3,7 +3,7 @@
  * console (`consoleText`, `typeInto`, `waitForConsole`) and instruction words for
  * hand-assembled guests (`li`, `wordsToImage`).
  *
- * Test-only: nothing outside *.test.ts files imports this. The console helpers take the
+ * Test-only (and bench/, for seeded randomness): no product code imports this. The console helpers take the
  * few members they use (structural types), so they work for any domain-like object.
  */
 import { assemble } from '../core/cpu/asm';
@@ -76,4 +76,15 @@ export function li(rd: number, value: number): number[] {
 /** Instruction (or data) words as a little-endian flat image. */
 export function wordsToImage(words: readonly number[]): Uint8Array {
   return new Uint8Array(Uint32Array.from(words, (w) => w >>> 0).buffer);
+}
+
+/** A seeded xorshift32 generator of numbers in [0, 1): reproducible random tests and benchmarks. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 0x1_0000_0000;
+  };
 }

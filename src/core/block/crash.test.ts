@@ -15,6 +15,7 @@ import { RawImage } from './image';
 import { createOverlay, openImage, type BackingResolver } from './open';
 import { createQcow2 } from './qcow2';
 import { MemoryStore } from './store';
+import { seededRandom } from '../../testing/support';
 
 type Op = { kind: 'write'; offset: number; data: Uint8Array } | { kind: 'flush' } | { kind: 'truncate'; size: number };
 
@@ -43,15 +44,7 @@ function replay(initial: Uint8Array, ops: readonly Op[]): MemoryStore {
   return s;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x1_0000_0000;
-  };
-}
+const rng = seededRandom;
 
 describe('qcow2: crash at every point', () => {
   it.each([

@@ -8,16 +8,9 @@ import { ImageError } from './image';
 import { openImage, type BackingResolver } from './open';
 import { createQcow2 } from './qcow2';
 import { MemoryStore } from './store';
+import { seededRandom } from '../../testing/support';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x1_0000_0000;
-  };
-}
+const rng = seededRandom;
 
 describe('qcow2: corrupt metadata', () => {
   it('every outcome is success or a one-line ImageError', () => {

@@ -10,21 +10,14 @@ import { createOverlay, openImage, type BackingResolver } from './open';
 import { createQcow2 } from './qcow2';
 import { MemoryStore } from './store';
 import { firstDifference } from './bytes';
+import { seededRandom } from '../../testing/support';
 
 function sameBytes(got: Uint8Array, want: Uint8Array): void {
   const i = firstDifference(got, want);
   if (i >= 0) expect({ at: i, bytes: Array.from(got.subarray(i, i + 16)) }).toEqual({ at: i, bytes: Array.from(want.subarray(i, i + 16)) });
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x1_0000_0000;
-  };
-}
+const rng = seededRandom;
 
 describe('qcow2: random operations over a backing chain', () => {
   it.each([
