@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/disk-image.ts [--runs 5] [--size-mib 64] [--ops 16384] [--out FILE]
  *
- * Not part of `npm run bench` (yet).
+ * `npm run bench -- --disk` runs it too (bench/disk.ts), into bench/results/disk.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,13 +19,13 @@ import { createOverlayFile, createRawFile, openImageFile } from '../src/node/blo
 import { projectRoot } from '../src/node/paths';
 import { seededRandom } from '../src/testing/support';
 
-interface Figure {
+export interface Figure {
   mbPerSecond: number;
   iops: number;
 }
-type Row = Record<'seqWrite' | 'seqRead' | 'randWrite4k' | 'randRead4k', Figure>;
+export type Row = Record<'seqWrite' | 'seqRead' | 'randWrite4k' | 'randRead4k', Figure>;
 /** The overlay also reads through to its base before anything is written. */
-type OverlayRow = Row & Record<'seqReadBacking' | 'randRead4kBacking', Figure>;
+export type OverlayRow = Row & Record<'seqReadBacking' | 'randRead4kBacking', Figure>;
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -108,6 +108,60 @@ function summarize<R extends Row>(rows: R[]): R {
 const round = (x: number): number => Math.round(x * 10) / 10;
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
+export interface DiskImageBench {
+  runs: number;
+  imageBytes: number;
+  randomOps: number;
+  note: string;
+  raw: Row;
+  qcow2Overlay: OverlayRow;
+  qcow2ReadTimeOverRaw: Record<'seqRead' | 'randRead4k' | 'seqReadBacking' | 'randRead4kBacking', number>;
+}
+
+/** The image layer's figures: `runs` runs on a fresh temporary directory (removed after), medians. */
+export function measureDiskImage(
+  runs = 5,
+  sizeMiB = 64,
+  ops = 16384,
+  log: (line: string) => void = (l) => void process.stderr.write(`${l}\n`),
+): DiskImageBench {
+  const dir = mkdtempSync(join(tmpdir(), 'hyperlab-disk-bench-'));
+  try {
+    runOnce(dir, 4 << 20, 1024, -1); // warm-up, not counted
+    const raws: Row[] = [];
+    const qs: OverlayRow[] = [];
+    for (let r = 0; r < runs; r++) {
+      const { raw, qcow2Overlay } = runOnce(dir, sizeMiB << 20, ops, r);
+      raws.push(raw);
+      qs.push(qcow2Overlay);
+      log(
+        `run ${r + 1}/${runs}: raw seq w/r ${raw.seqWrite.mbPerSecond.toFixed(0)}/${raw.seqRead.mbPerSecond.toFixed(0)} MB/s, 4k w/r ${raw.randWrite4k.iops.toFixed(0)}/${raw.randRead4k.iops.toFixed(0)} IOPS; ` +
+          `qcow2 overlay seq w/r ${qcow2Overlay.seqWrite.mbPerSecond.toFixed(0)}/${qcow2Overlay.seqRead.mbPerSecond.toFixed(0)} MB/s, 4k w/r ${qcow2Overlay.randWrite4k.iops.toFixed(0)}/${qcow2Overlay.randRead4k.iops.toFixed(0)} IOPS, ` +
+          `through to the base seq ${qcow2Overlay.seqReadBacking.mbPerSecond.toFixed(0)} MB/s, 4k ${qcow2Overlay.randRead4kBacking.iops.toFixed(0)} IOPS`,
+      );
+    }
+    const raw = summarize(raws);
+    const qcow2Overlay = summarize(qs);
+    return {
+      runs,
+      imageBytes: sizeMiB << 20,
+      randomOps: ops,
+      note: 'image layer only (no guest); writes include a final flush (fsync); reads are mostly from the page cache',
+      raw,
+      qcow2Overlay,
+      // How many times longer a qcow2 overlay read takes than a raw one (target: at most 1.5).
+      qcow2ReadTimeOverRaw: {
+        seqRead: round2(raw.seqRead.mbPerSecond / qcow2Overlay.seqRead.mbPerSecond),
+        randRead4k: round2(raw.randRead4k.iops / qcow2Overlay.randRead4k.iops),
+        seqReadBacking: round2(raw.seqRead.mbPerSecond / qcow2Overlay.seqReadBacking.mbPerSecond),
+        randRead4kBacking: round2(raw.randRead4k.iops / qcow2Overlay.randRead4kBacking.iops),
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function main(argv: string[]): void {
   let runs = 5;
   let sizeMiB = 64;
@@ -121,51 +175,16 @@ function main(argv: string[]): void {
     else if (a === '--out') out = argv[++i] ?? out;
     else throw new Error(`unknown option '${a}'`);
   }
-  const dir = mkdtempSync(join(tmpdir(), 'hyperlab-disk-bench-'));
-  try {
-    runOnce(dir, 4 << 20, 1024, -1); // warm-up, not counted
-    const raws: Row[] = [];
-    const qs: OverlayRow[] = [];
-    for (let r = 0; r < runs; r++) {
-      const { raw, qcow2Overlay } = runOnce(dir, sizeMiB << 20, ops, r);
-      raws.push(raw);
-      qs.push(qcow2Overlay);
-      process.stderr.write(
-        `run ${r + 1}/${runs}: raw seq w/r ${raw.seqWrite.mbPerSecond.toFixed(0)}/${raw.seqRead.mbPerSecond.toFixed(0)} MB/s, 4k w/r ${raw.randWrite4k.iops.toFixed(0)}/${raw.randRead4k.iops.toFixed(0)} IOPS; ` +
-          `qcow2 overlay seq w/r ${qcow2Overlay.seqWrite.mbPerSecond.toFixed(0)}/${qcow2Overlay.seqRead.mbPerSecond.toFixed(0)} MB/s, 4k w/r ${qcow2Overlay.randWrite4k.iops.toFixed(0)}/${qcow2Overlay.randRead4k.iops.toFixed(0)} IOPS, ` +
-          `through to the base seq ${qcow2Overlay.seqReadBacking.mbPerSecond.toFixed(0)} MB/s, 4k ${qcow2Overlay.randRead4kBacking.iops.toFixed(0)} IOPS\n`,
-      );
-    }
-    const raw = summarize(raws);
-    const qcow2Overlay = summarize(qs);
-    const json = JSON.stringify(
-      {
-        benchmark: 'disk-image',
-        date: new Date().toISOString(),
-        host: { node: process.version, platform: `${process.platform}-${process.arch}` },
-        runs,
-        imageBytes: sizeMiB << 20,
-        randomOps: ops,
-        note: 'image layer only (no guest); writes include a final flush (fsync); reads are mostly from the page cache',
-        raw,
-        qcow2Overlay,
-        // How many times longer a qcow2 overlay read takes than a raw one (target: at most 1.5).
-        qcow2ReadTimeOverRaw: {
-          seqRead: round2(raw.seqRead.mbPerSecond / qcow2Overlay.seqRead.mbPerSecond),
-          randRead4k: round2(raw.randRead4k.iops / qcow2Overlay.randRead4k.iops),
-          seqReadBacking: round2(raw.seqRead.mbPerSecond / qcow2Overlay.seqReadBacking.mbPerSecond),
-          randRead4kBacking: round2(raw.randRead4k.iops / qcow2Overlay.randRead4kBacking.iops),
-        },
-      },
-      null,
-      2,
-    );
-    process.stdout.write(`${json}\n`);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${json}\n`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = measureDiskImage(runs, sizeMiB, ops);
+  const json = JSON.stringify(
+    { benchmark: 'disk-image', date: new Date().toISOString(), host: { node: process.version, platform: `${process.platform}-${process.arch}` }, ...r },
+    null,
+    2,
+  );
+  process.stdout.write(`${json}\n`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${json}\n`);
 }
 
-main(process.argv.slice(2));
+// Run as a script (npx tsx bench/disk-image.ts), not when bench/main.ts imports it for `bench --disk`.
+if (/disk-image\.ts$/.test(process.argv[1] ?? '')) main(process.argv.slice(2));

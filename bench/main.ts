@@ -10,10 +10,12 @@
  * --browser then runs bench/browser.ts (the lab in Chromium, bench/results/browser.json).
  * --linux runs only the Linux boot benchmark (bench/linux.ts, bench/results/linux.json),
  * which the full run also includes.
+ * --disk runs only the disk benchmarks (bench/disk.ts, bench/results/disk.json): the image
+ * layer (raw, qcow2 overlay) and the teaching OS's `disk bench` over the pv block driver.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { VirtMachine } from '../src/core/board/virt';
@@ -26,6 +28,7 @@ import { measureEvtchnWakeup, type WakeupResult } from './evtchn';
 import { measureConsole } from './console';
 import { aggregateMips } from './scaling';
 import { measureLinux, type LinuxBench } from './linux';
+import { measureDisk } from './disk';
 
 export interface CpuRun {
   instructions: number;
@@ -61,16 +64,38 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   let out = join(projectRoot(), 'bench', 'results', 'cpu.json');
   let browser = false;
   let linuxOnly = false;
+  let diskOnly = false;
   for (let i = 0; i < argv.length; i++) {
     if (isHelp(argv[i]!)) throw new HelpRequested();
     else if (argv[i] === '--runs') runs = Number(argv[++i]);
     else if (argv[i] === '--out') out = argv[++i] ?? out;
     else if (argv[i] === '--browser') browser = true;
     else if (argv[i] === '--linux') linuxOnly = true;
+    else if (argv[i] === '--disk') diskOnly = true;
     else throw new UsageError(`unknown bench option '${argv[i]}'`);
   }
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs takes a whole number above 0');
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (diskOnly) {
+    const runsDisk = argv.includes('--runs') ? runs : 3;
+    const disk = await measureDisk(runsDisk, log);
+    const json = JSON.stringify(
+      {
+        benchmark: 'disk',
+        date: new Date().toISOString(),
+        host: { node: process.version, platform: `${process.platform}-${process.arch}`, loadAverage: loadavg().map(round) },
+        runs: runsDisk,
+        ...disk,
+      },
+      null,
+      2,
+    );
+    process.stdout.write(`${json}\n`);
+    const file = argv.includes('--out') ? out : join(projectRoot(), 'bench', 'results', 'disk.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${json}\n`);
+    return 0;
+  }
   if (linuxOnly) {
     const json = JSON.stringify({ benchmark: 'linux', date: new Date().toISOString(), runs, linux: linuxSummary(await measureLinux(runs, log)) }, null, 2);
     process.stdout.write(`${json}\n`);

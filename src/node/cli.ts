@@ -4,7 +4,7 @@
  *   hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N]
  *                      [--trace] [--icount SHIFT]
  *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--exec "CMD; CMD"] [CONFIG...]
- *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux]
+ *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux | --disk]
  *   hyperlab help [COMMAND]
  *
  * Every command takes -h / --help: its usage on stdout, exit status 0.
@@ -51,6 +51,7 @@ options:
   --out FILE        where to write the JSON (default bench/results/cpu.json)
   --browser         then the lab in Chromium (bench/browser.ts)
   --linux           only the Linux boot benchmark (bench/results/linux.json)
+  --disk            only the disk benchmarks, image layer and pv blkfront (bench/results/disk.json; 3 runs unless --runs)
   -h, --help        this text`,
   help: `usage: hyperlab help [COMMAND]
 
