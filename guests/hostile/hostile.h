@@ -78,5 +78,7 @@ void cmd_race_granter(const uint32_t *a, int n);
 void cmd_race_mapper(const uint32_t *a, int n);
 void cmd_race_copier(const uint32_t *a, int n);
 void cmd_fuzz(const uint32_t *a, int n);
+void cmd_blk_ring(const uint32_t *a, int n);
+void cmd_blk_fuzz(const uint32_t *a, int n);
 
 #endif

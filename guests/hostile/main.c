@@ -242,6 +242,8 @@ static void run(int argc) {
   else if (streq(c, "race-mapper")) cmd_race_mapper(nums, n);
   else if (streq(c, "race-copier")) cmd_race_copier(nums, n);
   else if (streq(c, "fuzz")) cmd_fuzz(nums, n);
+  else if (streq(c, "blk-ring")) cmd_blk_ring(nums, n);
+  else if (streq(c, "blk-fuzz")) cmd_blk_fuzz(nums, n);
   else kprintf("= error unknown command or missing arguments: %s\n", c);
 }
 
