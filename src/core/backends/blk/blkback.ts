@@ -21,33 +21,16 @@
  * costs the guest an error response and a counter, never a crash.
  */
 import type { BlockImage } from '../../block/image';
-import type { GrantTables } from '../../xen/common/gnttab';
-import type { MachineViews } from '../../xen/common/sharedInfo';
 import * as B from '../../xen/public/blkif';
 import * as S from '../../xen/public/xenbus';
 import { GNTST_okay } from '../../xen/public/xen';
-import { BackRing } from './ring';
+import { BackRing } from '../xenbus/backRing';
+import type { BackendHost, BackendXenstore } from '../xenbus/host';
 import { decodeRequest, encodeResponse, type BlkRefusal, type BlkRequest } from './request';
 
-/** The xenstore calls the backend makes (an XsHandle of Domain-0 satisfies it). */
-export interface BlkXenstore {
-  read(path: string): Promise<string>;
-  write(path: string, value: string): Promise<void>;
-  watch(path: string, token: string, cb: (path: string, token: string) => void): Promise<void>;
-  unwatch(path: string, token: string): Promise<void>;
-}
-
-/** What the backend uses of the hypervisor: Domain-0's grant, event and xenstore access. */
-export interface BlkHost {
-  readonly machine: MachineViews;
-  readonly gnttab: Pick<GrantTables, 'dom0Map' | 'dom0Unmap' | 'dom0Copy'>;
-  /** Bind to the frontend's unbound port; returns Domain-0's port or -errno. */
-  dom0Bind(domid: number, remotePort: number, handler: () => void): number;
-  dom0Close(port: number): void;
-  dom0Notify(port: number): void;
-  readonly xs: BlkXenstore;
-  dmesg(line: string): void;
-}
+/** The xenstore calls the backend makes and what it uses of the hypervisor (shared with netback: ../xenbus/host.ts). */
+export type BlkXenstore = BackendXenstore;
+export type BlkHost = BackendHost;
 
 export interface VbdSpec {
   domid: number;
