@@ -4,12 +4,13 @@
  * chain (backing names resolve against the directory of the image that names them, as
  * QEMU does) and create raw, qcow2 and overlay images.
  */
-import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, realpathSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, realpathSync, writeSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ImageError, type BlockImage, type ImageFormat } from '../core/block/image';
 import { createOverlay, openImage, type BackingResolver } from '../core/block/open';
 import { createQcow2 } from '../core/block/qcow2';
 import { checkRange, type ByteStore } from '../core/block/store';
+import type { DiskSpec } from '../core/tools/xlDisk';
 
 export class FileStore implements ByteStore {
   private fd: number;
@@ -168,4 +169,21 @@ export function createOverlayFile(path: string, backingName: string, opts: { bac
     base.close();
   }
   syncDir(path);
+}
+
+/**
+ * The image an xl disk spec names (the Node hosts' DiskOpener). With hyperlab's
+ * `backing=BASE` key and no image at the target yet, the target is first created as a
+ * qcow2 overlay over BASE (its directory too): BASE is named in the spec relative to the
+ * working directory, as the target is, and recorded in the overlay relative to the
+ * overlay's directory, as qemu-img records it.
+ */
+export function openDiskFile(spec: DiskSpec): BlockImage {
+  if (spec.backing !== undefined && !existsSync(spec.target)) {
+    const dir = dirname(resolve(spec.target));
+    if (!existsSync(resolve(spec.backing))) throw new ImageError(spec.target, `backing file '${spec.backing}' not found`);
+    mkdirSync(dir, { recursive: true });
+    createOverlayFile(spec.target, relative(dir, resolve(spec.backing)));
+  }
+  return openImageFile(spec.target, { format: spec.format, readOnly: spec.access === 'ro' });
 }

@@ -15,7 +15,7 @@ import { ensureWorkerScript } from './workerScript';
 import { nodeVcpuHost } from './vcpuHost';
 import { readFileOrThrow } from './run';
 import { MAX_CONFIG_BYTES } from '../core/tools/xlConfig';
-import { openImageFile } from './blockFile';
+import { openDiskFile } from './blockFile';
 
 export interface HostArgs {
   memBytes: number;
@@ -63,7 +63,8 @@ export async function runHost(args: HostArgs): Promise<number> {
   const ts = new Toolstack(hv, {
     readFile: (p, maxBytes) => readFileOrThrow(p, 'image', maxBytes),
     // Disks are image files; a raw image is never probed (a guest could write a qcow2 header into it).
-    openDisk: (spec) => openImageFile(spec.target, { format: spec.format, readOnly: spec.access === 'ro' }),
+    // backing= (hyperlab's key) creates a missing overlay first (openDiskFile).
+    openDisk: (spec) => openDiskFile(spec),
   });
   hv.on('log', (line) => process.stderr.write(`(XEN) ${line}\n`));
   hv.start();

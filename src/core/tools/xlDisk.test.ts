@@ -19,6 +19,16 @@ describe('disk specs', () => {
     expect(parseDiskSpec('raw:/root/image.iso,hdc:cdrom,ro')).toMatchObject({ target: '/root/image.iso', vdev: 'hdc', devtype: 'cdrom', access: 'ro' });
   });
 
+  it("backing= (hyperlab's key): the base of an overlay the host creates; qcow2 only", () => {
+    expect(parseDiskSpec('vdev=xvda, format=qcow2, backing=public/base.qcow2, target=disks/a.qcow2')).toMatchObject({
+      target: 'disks/a.qcow2',
+      format: 'qcow2',
+      backing: 'public/base.qcow2',
+    });
+    expect(parseDiskSpec('a.qcow2,qcow2,xvda')).not.toHaveProperty('backing');
+    expect(() => parseDiskSpec('backing=b.raw, a.raw,raw,xvda')).toThrow(/backing: only a qcow2 overlay has a backing file/);
+  });
+
   it('target= takes the rest of the string, commas included', () => {
     expect(parseDiskSpec('vdev=xvdb, access=ro, target=/odd,name.img').target).toBe('/odd,name.img');
     expect(parseDiskSpec('vdev=xvdb, access=ro, target=/odd,name.img').access).toBe('ro');

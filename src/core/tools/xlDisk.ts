@@ -15,6 +15,11 @@
  * A plain number is taken as the device id itself. The deprecated forms are read too:
  * `file:/images/a.img,xvda,w` (a prefix on the target, then no positional format) and
  * `hdc:cdrom`.
+ *
+ * One key is hyperlab's own: `backing=BASE` (format=qcow2 only) makes the target a private
+ * overlay over BASE, which the host creates when the target does not exist yet (the
+ * Linux disk presets: docs/linux.md). xl leaves image creation to qemu-img; here the
+ * config says it, so that the first `xl create` works.
  */
 export type DiskFormat = 'raw' | 'qcow2';
 
@@ -27,11 +32,13 @@ export interface DiskSpec {
   devid: number;
   access: 'rw' | 'ro';
   devtype: 'disk' | 'cdrom';
+  /** hyperlab's key: the base image of an overlay the host creates at `target` if missing. */
+  backing?: string;
 }
 
 export class DiskSpecError extends Error {}
 
-const KEYS = ['target', 'format', 'vdev', 'access', 'devtype', 'backend'] as const;
+const KEYS = ['target', 'format', 'vdev', 'access', 'devtype', 'backend', 'backing'] as const;
 type Key = (typeof KEYS)[number];
 const POSITIONAL: readonly Key[] = ['target', 'format', 'vdev', 'access'];
 /** Deprecated target prefixes (xl-disk-configuration(5)): raw:, qcow2:, file:, phy:, aio:, tap:aio:, tap:qcow2:... */
@@ -97,7 +104,9 @@ export function parseDiskSpec(text: string): DiskSpec {
   if (devtype === 'cdrom' && access === 'rw') throw new DiskSpecError(`disk '${clip(text)}': access: a cdrom is read-only`);
   const backend = got.get('backend') || '0';
   if (backend !== '0' && backend !== 'Domain-0') throw new DiskSpecError(`disk '${clip(text)}': backend '${clip(backend)}': only Domain-0 serves disks`);
-  return { target, format, vdev, devid, access, devtype };
+  const backing = got.get('backing') ?? '';
+  if (backing !== '' && format !== 'qcow2') throw new DiskSpecError(`disk '${clip(text)}': backing: only a qcow2 overlay has a backing file`);
+  return { target, format, vdev, devid, access, devtype, ...(backing !== '' ? { backing } : {}) };
 }
 
 /** A disk name as its index: a = 0 ... z = 25, aa = 26 (bijective base 26). */
@@ -133,7 +142,7 @@ export function vdevToDevid(vdev: string): number | undefined {
 
 /** A spec written back in the canonical key=value form (for messages and `xl block-list`). */
 export function formatDiskSpec(d: DiskSpec): string {
-  return `format=${d.format}, vdev=${d.vdev}, access=${d.access}${d.devtype === 'cdrom' ? ', devtype=cdrom' : ''}, target=${d.target}`;
+  return `format=${d.format}, vdev=${d.vdev}, access=${d.access}${d.devtype === 'cdrom' ? ', devtype=cdrom' : ''}${d.backing !== undefined ? `, backing=${d.backing}` : ''}, target=${d.target}`;
 }
 
 function clip(s: string): string {
