@@ -8,6 +8,7 @@ import type { HostSettings, HvEvent, HvSink, HypervisorFactory, HypervisorInit }
 import { HV_PROTOCOL_VERSION } from '../src/web/protocol/version';
 import { HypervisorService } from '../src/web/worker/hypervisorService';
 import { webVcpuHost } from '../src/web/worker/vcpuHostWeb';
+import { opfsDirectory, type FileDirectory } from '../src/web/worker/opfsDir';
 
 class HypervisorWorker extends HypervisorService {
   override attach(init: HypervisorInit, sink: HvSink): ReturnType<HypervisorService['attach']> {
@@ -29,7 +30,12 @@ const factory: HypervisorFactory = {
       throw new Error('the hypervisor needs SharedArrayBuffer, which this page does not have (it is not cross-origin isolated)');
     }
     started = true;
-    return Comlink.proxy(new HypervisorWorker({ host: webVcpuHost(), memoryMiB: settings.memoryMiB, pcpus: settings.pcpus, scheduler: settings.scheduler }));
+    // Disk images live in OPFS disks/; this is a dedicated worker, so their synchronous access handles work here.
+    let disks: Promise<FileDirectory> | undefined;
+    const diskDirectory = (): Promise<FileDirectory> => (disks ??= opfsDirectory('disks'));
+    return Comlink.proxy(
+      new HypervisorWorker({ host: webVcpuHost(), memoryMiB: settings.memoryMiB, pcpus: settings.pcpus, scheduler: settings.scheduler, diskDirectory }),
+    );
   },
 };
 Comlink.expose(factory);

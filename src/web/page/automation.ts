@@ -258,5 +258,20 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
       return [...(lab.history.domains.get(id)?.samples ?? [])];
     },
     slices: () => ({ nowMs: lab.history.nowMs, slices: [...lab.history.slices] }),
+    vbds: async (id) => unwrap(await lab.vbds(id)),
+    disks: {
+      list: async () => unwrap(await lab.disks()),
+      create: async (req) => unwrap(await lab.diskCreate(req)),
+      upload: async (name, bytes) => unwrap(await lab.diskUpload(name, toBytes(bytes))),
+      download: async (name) => unwrap(await lab.diskDownload(name)),
+      remove: async (name) => void unwrap(await lab.diskDelete(name)),
+      async attach(id, name, options = {}) {
+        lab.domain(id); // throws for an unknown id
+        const list = unwrap(await lab.disks());
+        const image = list.images.find((i) => i.name === name);
+        if (!image) throw new Error(`${name}: no such image in ${list.where}`);
+        unwrap(await lab.diskAttach(id, name, image.format, options.vdev ?? 'xvdb', options.access ?? 'rw'));
+      },
+    },
   };
 }

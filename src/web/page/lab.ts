@@ -32,6 +32,8 @@ export interface LabEvents {
   log: { readonly lines: readonly string[] };
   /** A periodic statistics report as it came (the graphs' and the scheduler view's data). */
   report: { readonly report: P.StatsReport };
+  /** Disk images were created, uploaded, deleted or attached. */
+  disks: Record<string, never>;
 }
 
 export type LabPhase = { readonly phase: 'starting' } | { readonly phase: 'running' } | { readonly phase: 'failed'; readonly error: string };
@@ -154,6 +156,49 @@ export class Lab {
 
   memoryMap(): Promise<P.MemoryMapView> {
     return this.hv().memoryMap();
+  }
+
+  /** The vbd inspector's data: a domain's virtual disks. */
+  vbds(domid: number): Promise<P.Result<P.VbdInspection[]>> {
+    this.entry(domid);
+    return this.hv().vbds(domid);
+  }
+
+  // Disk images (OPFS disks/ in the hypervisor worker): the Disks panel and window.hyperlab.disks.
+  disks(): Promise<P.Result<P.DiskList>> {
+    return this.hv().disks();
+  }
+
+  diskCreate(req: P.DiskCreateRequest): Promise<P.Result<P.DiskImageRow>> {
+    return this.changed(this.hv().diskCreate(req));
+  }
+
+  diskUpload(name: string, bytes: Uint8Array): Promise<P.Result<P.DiskImageRow>> {
+    return this.changed(this.hv().diskUpload(name, bytes));
+  }
+
+  diskDownload(name: string): Promise<P.Result<Uint8Array>> {
+    return this.hv().diskDownload(name);
+  }
+
+  diskDelete(name: string): Promise<P.Result<null>> {
+    return this.changed(this.hv().diskDelete(name));
+  }
+
+  /** `xl block-attach DOMID NAME,FORMAT,VDEV,ACCESS` (the image's format as the panel knows it). */
+  diskAttach(domid: number, name: string, format: 'raw' | 'qcow2', vdev: string, access: 'rw' | 'ro' = 'rw'): Promise<P.Result<null>> {
+    return this.changed(
+      this.hv()
+        .xl(`xl block-attach ${domid} format=${format},vdev=${vdev},access=${access},target=${name}`)
+        .then((r): P.Result<null> => (r.status === 0 ? { ok: true, value: null } : { ok: false, error: r.output.replace(/^xl: /, '') })),
+    );
+  }
+
+  /** Say that the disk images changed (the Disks panel lists them again). */
+  private async changed<T>(op: Promise<P.Result<T>>): Promise<P.Result<T>> {
+    const r = await op;
+    this.events.emit('disks', {});
+    return r;
   }
 
   private hv(): HvPort {

@@ -23,13 +23,17 @@ const MAX_SLICES = 40_000;
 /** Exit reasons of hypercalls start with this. */
 export const HYPERCALL_PREFIX = 'hypercall:';
 
-export type Metric = 'cpu' | 'mips' | 'exits' | 'hypercalls' | 'evtchn' | 'mem';
-export const METRICS: readonly Metric[] = ['cpu', 'mips', 'exits', 'hypercalls', 'evtchn', 'mem'];
+export type Metric = 'cpu' | 'mips' | 'exits' | 'hypercalls' | 'evtchn' | 'mem' | 'disk' | 'diskBytes';
+export const METRICS: readonly Metric[] = ['cpu', 'mips', 'exits', 'hypercalls', 'evtchn', 'mem', 'disk', 'diskBytes'];
+/** blkif sector numbers are always in 512-byte units (io/blkif.h). */
+const SECTOR_BYTES = 512;
+const NO_VBD = { rdReq: 0, wrReq: 0, rdSect: 0, wrSect: 0 } as const;
 
 interface Raw {
   readonly t: number;
   readonly exits: Readonly<Record<string, number>>;
   readonly evtchnSends: number;
+  readonly vbd: NonNullable<DomainRow['vbd']>;
 }
 
 export interface DomainHistory {
@@ -75,7 +79,20 @@ export class StatsHistory {
     const t = report.nowNs / 1e6;
     this.nowMs = t;
     const seen = new Set<number>();
-    const host = { cpu: 0, mips: 0, exits: 0, hypercalls: 0, evtchn: 0, mem: 0 };
+    const host = {
+      cpu: 0,
+      mips: 0,
+      exits: 0,
+      hypercalls: 0,
+      evtchn: 0,
+      mem: 0,
+      disk: 0,
+      diskBytes: 0,
+      diskReads: 0,
+      diskWrites: 0,
+      diskReadBytes: 0,
+      diskWriteBytes: 0,
+    };
     for (const row of report.domains) {
       seen.add(row.domid);
       const s = this.addRow(row, t);
@@ -84,6 +101,12 @@ export class StatsHistory {
       host.exits += s.exits;
       host.hypercalls += s.hypercalls;
       host.evtchn += s.evtchn;
+      host.disk += s.disk;
+      host.diskBytes += s.diskBytes;
+      host.diskReads += s.diskReads;
+      host.diskWrites += s.diskWrites;
+      host.diskReadBytes += s.diskReadBytes;
+      host.diskWriteBytes += s.diskWriteBytes;
     }
     host.mem = report.host.totalKiB - report.host.freeKiB;
     this.host.push({ t, ...host, exitsBy: {}, hypercallsBy: {} });
@@ -100,7 +123,7 @@ export class StatsHistory {
       this.domains.set(row.domid, h);
     }
     h.name = row.name;
-    h.raw.push({ t, exits: row.exits, evtchnSends: row.evtchnSends });
+    h.raw.push({ t, exits: row.exits, evtchnSends: row.evtchnSends, vbd: row.vbd ?? NO_VBD });
     while (h.raw.length > 2 && h.raw[1]!.t <= t - RATE_WINDOW_MS) h.raw.shift();
     const first = h.raw[0]!;
     const dt = t - first.t;
@@ -108,8 +131,20 @@ export class StatsHistory {
     const then = splitExits(first.exits);
     const exitsBy = dt > 0 ? perSecond(now.exits, then.exits, dt) : {};
     const hypercallsBy = dt > 0 ? perSecond(now.hypercalls, then.hypercalls, dt) : {};
+    const rate = (now: number, then: number): number => (dt > 0 ? Math.max(0, ((now - then) * 1000) / dt) : 0);
+    const v = row.vbd ?? NO_VBD;
+    const diskReads = rate(v.rdReq, first.vbd.rdReq);
+    const diskWrites = rate(v.wrReq, first.vbd.wrReq);
+    const diskReadBytes = rate(v.rdSect, first.vbd.rdSect) * SECTOR_BYTES;
+    const diskWriteBytes = rate(v.wrSect, first.vbd.wrSect) * SECTOR_BYTES;
     const s: Sample = {
       t,
+      disk: diskReads + diskWrites,
+      diskBytes: diskReadBytes + diskWriteBytes,
+      diskReads,
+      diskWrites,
+      diskReadBytes,
+      diskWriteBytes,
       cpu: row.cpuPct,
       mips: row.mips,
       exits: sum(exitsBy),

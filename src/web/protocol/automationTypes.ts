@@ -2,9 +2,19 @@
  * The types of window.hyperlab (automation.ts; docs/automation.md is the manual). Types
  * only, so e2e tests can import them without the page.
  */
-import type { DomainInspection, DomainState, HostRow, MemoryMapView, SliceRecord } from './hvProtocol';
+import type {
+  DiskCreateRequest,
+  DiskImageRow,
+  DiskList,
+  DomainInspection,
+  DomainState,
+  HostRow,
+  MemoryMapView,
+  SliceRecord,
+  VbdInspection,
+} from './hvProtocol';
 
-export type { DomainInspection, MemoryMapView, SliceRecord };
+export type { DiskCreateRequest, DiskImageRow, DiskList, DomainInspection, MemoryMapView, SliceRecord, VbdInspection };
 
 export type IsolationVia = 'headers' | 'service-worker' | 'none';
 
@@ -24,6 +34,14 @@ export interface Sample {
   readonly mips: number;
   /** Per second, over about the last second. */
   readonly exits: number;
+  /** Disk requests per second (reads + writes) and bytes per second (read + written), over the domain's virtual disks. */
+  readonly disk: number;
+  readonly diskBytes: number;
+  /** The same, split. */
+  readonly diskReads: number;
+  readonly diskWrites: number;
+  readonly diskReadBytes: number;
+  readonly diskWriteBytes: number;
   readonly hypercalls: number;
   readonly evtchn: number;
   readonly mem: number;
@@ -153,6 +171,23 @@ export interface HyperlabAutomation {
   history(id?: number): Sample[];
   /** The scheduler's slices of the last ten seconds, oldest first, and the scheduler time (ms) of the newest report. */
   slices(): { nowMs: number; slices: SliceRecord[] };
+  /** A domain's virtual disks as the vbd inspector shows them. */
+  vbds(id: number): Promise<VbdInspection[]>;
+  /** Disk images in the browser's storage (OPFS disks/): the Disks panel's operations. */
+  readonly disks: DiskAutomation;
+}
+
+export interface DiskAutomation {
+  list(): Promise<DiskList>;
+  /** Rejects with one line (name taken, no room in the quota, a base that does not open...). */
+  create(req: DiskCreateRequest): Promise<DiskImageRow>;
+  /** Keep bytes as an image once the image layer opens them; a corrupt image rejects with one line. */
+  upload(name: string, bytes: Uint8Array | ArrayBuffer | readonly number[]): Promise<DiskImageRow>;
+  download(name: string): Promise<Uint8Array>;
+  /** Refused while attached. */
+  remove(name: string): Promise<void>;
+  /** xl block-attach; vdev default xvdb, access default rw. */
+  attach(id: number, name: string, options?: { vdev?: string; access?: 'rw' | 'ro' }): Promise<void>;
 }
 
 declare global {

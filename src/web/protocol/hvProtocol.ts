@@ -14,8 +14,9 @@
 
 import type { DomainInspection, MemoryMapView } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
+import type { VbdInspection } from '../../core/tools/vbd';
 
-export type { DomainInspection, MemoryMapView, SliceRecord };
+export type { DomainInspection, MemoryMapView, SliceRecord, VbdInspection };
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string; readonly line?: number };
 
@@ -66,6 +67,53 @@ export interface DomainRow {
   readonly uptimeMs: number;
   /** Times this guest was rebooted into a new domain (by the toolstack or a reset). */
   readonly restarts: number;
+  /** Its virtual disks' counters summed (xentop's VBD_RD, VBD_WR, VBD_RSECT, VBD_WSECT; sectors of 512 bytes); absent without disks. */
+  readonly vbd?: VbdCounters;
+}
+
+export interface VbdCounters {
+  readonly rdReq: number;
+  readonly wrReq: number;
+  readonly rdSect: number;
+  readonly wrSect: number;
+}
+
+/** One disk image of the browser's store (OPFS disks/), as the Disks panel lists it. */
+export interface DiskImageRow {
+  readonly name: string;
+  readonly format: 'raw' | 'qcow2';
+  /** Size the guest sees, bytes. */
+  readonly virtualSize: number;
+  /** Length of the file, bytes (what it takes of the quota). */
+  readonly fileSize: number;
+  /** Guest data held by the image itself (raw: the file; qcow2: its data clusters). */
+  readonly allocatedBytes: number;
+  /** The backing file a qcow2 image names, as recorded. */
+  readonly backing: string | null;
+  /** Disks open on it now (a domain's, or a base under one). */
+  readonly users: number;
+  /** Why the image layer refuses it (corrupt...), or null. */
+  readonly error: string | null;
+}
+
+export interface DiskList {
+  readonly images: readonly DiskImageRow[];
+  /** navigator.storage.estimate(), bytes. */
+  readonly quota: number;
+  readonly usage: number;
+  /** Where the images live ("OPFS disks/"). */
+  readonly where: string;
+  /** Which domain uses which image: image name -> "name (domid) vdev". */
+  readonly attached: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface DiskCreateRequest {
+  readonly name: string;
+  readonly format: 'raw' | 'qcow2';
+  /** Bytes (rounded up to 512); an overlay defaults to its base's size. */
+  readonly size?: number;
+  /** qcow2 only: the base, an image name or a shipped guests/FILE. */
+  readonly backing?: string;
 }
 
 export interface HostRow {
@@ -190,6 +238,16 @@ export interface HypervisorApi {
   inspect(domid: number): Result<DomainInspection>;
   /** Owner of every machine frame, and the frames grants share. */
   memoryMap(): MemoryMapView;
+  /** The vbd inspector: a domain's virtual disks (xenstore nodes of both ends, handshake, ring indices, requests in flight). */
+  vbds(domid: number): Result<VbdInspection[]>;
+  /** The disk images (OPFS disks/) and the storage quota. */
+  disks(): Promise<Result<DiskList>>;
+  diskCreate(req: DiskCreateRequest): Promise<Result<DiskImageRow>>;
+  /** Keep a file as an image, once the image layer has opened it (a refusal is one line). */
+  diskUpload(name: string, bytes: Uint8Array): Promise<Result<DiskImageRow>>;
+  diskDownload(name: string): Promise<Result<Uint8Array>>;
+  /** Refused while a domain has it attached. */
+  diskDelete(name: string): Promise<Result<null>>;
 }
 
 /**
@@ -214,6 +272,12 @@ export const HV_API_METHODS = {
   stats: true,
   inspect: true,
   memoryMap: true,
+  vbds: true,
+  disks: true,
+  diskCreate: true,
+  diskUpload: true,
+  diskDownload: true,
+  diskDelete: true,
 } as const satisfies { readonly [K in keyof HypervisorApi]: true };
 
 export type HvMethod = keyof typeof HV_API_METHODS;

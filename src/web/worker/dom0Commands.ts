@@ -6,6 +6,7 @@
 import type { Toolstack } from '../../core/tools/toolstack';
 import { configWithOverrides, runXl } from '../../core/tools/xl';
 import { parseXlConfig } from '../../core/tools/xlConfig';
+import { parseDiskSpec } from '../../core/tools/xlDisk';
 import type { Dom0Files } from './dom0Files';
 import type { XlOutput } from '../protocol/hvProtocol';
 
@@ -24,7 +25,10 @@ export function splitWords(line: string): string[] {
     .filter((w) => w !== '');
 }
 
-export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: string): Promise<XlOutput> {
+/** Opens what attaching disk images will need, asynchronously (diskLibrary.ts); resolves with the release. */
+export type PrepareDisks = (targets: readonly string[]) => Promise<() => void>;
+
+export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: string, prepareDisks?: PrepareDisks): Promise<XlOutput> {
   const words = splitWords(line);
   const out: string[] = [];
   if (words.length === 0) return { status: 0, output: '' };
@@ -44,9 +48,16 @@ export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: stri
           return { status: 0, output: files.readText(args[0]!).replace(/\n$/, '') };
       }
     }
-    if (cmd === 'create' && args[0] !== undefined) await prefetchImages(files, args);
-    const r = runXl(ts, words, { out: (t) => out.push(t), readFile: (p) => files.readText(p) });
-    return { status: r.status, output: out.join('\n'), ...(r.attach !== undefined ? { attach: r.attach } : {}) };
+    let targets: string[] = [];
+    if (cmd === 'create' && args[0] !== undefined) targets = await prefetchImages(files, args);
+    if (cmd === 'block-attach' && args.length >= 2) targets = diskTargets(args.slice(1).join(','));
+    const release = targets.length > 0 && prepareDisks ? await prepareDisks(targets) : () => {};
+    try {
+      const r = runXl(ts, words, { out: (t) => out.push(t), readFile: (p) => files.readText(p) });
+      return { status: r.status, output: out.join('\n'), ...(r.attach !== undefined ? { attach: r.attach } : {}) };
+    } finally {
+      release();
+    }
   } catch (e) {
     out.push(`xl: ${e instanceof Error ? e.message : String(e)}`);
     return { status: 1, output: out.join('\n') };
@@ -57,14 +68,24 @@ export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: stri
  * `xl create FILE [key=value ...]` reads its images synchronously: fetch them first. A
  * config that does not parse is left for xl to report.
  */
-async function prefetchImages(files: Dom0Files, args: readonly string[]): Promise<void> {
+async function prefetchImages(files: Dom0Files, args: readonly string[]): Promise<string[]> {
   await files.load(args[0]!);
   let cfg;
   try {
     cfg = parseXlConfig(configWithOverrides(files.readText(args[0]!), args.slice(1)));
   } catch {
-    return;
+    return [];
   }
   await files.load(cfg.kernel);
   if (cfg.ramdisk !== undefined) await files.load(cfg.ramdisk);
+  return (cfg.disk ?? []).map((d) => d.target);
+}
+
+/** The image a block-attach spec names (a spec that does not parse is left for xl to report). */
+function diskTargets(spec: string): string[] {
+  try {
+    return [parseDiskSpec(spec).target];
+  } catch {
+    return [];
+  }
 }

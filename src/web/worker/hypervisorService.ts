@@ -24,6 +24,8 @@ import { hostRow, RowSampler } from './domainRows';
 import { defaultClock, EventBatcher, type BatchClock } from './eventBatcher';
 import * as P from '../protocol/hvProtocol';
 import { presetsFor } from '../protocol/presets';
+import { DiskLibrary } from './diskLibrary';
+import type { FileDirectory } from './opfsDir';
 
 export interface ServiceOptions {
   host: VcpuHost;
@@ -34,6 +36,8 @@ export interface ServiceOptions {
   /** Reads guests/FILE; default: fetch() under HypervisorInit.guestBaseUrl. */
   fetchGuest?: FetchGuest;
   clock?: BatchClock;
+  /** Where disk images live (the browser: OPFS disks/, opfsDir.ts); without it domains get no disks. */
+  diskDirectory?: () => Promise<FileDirectory>;
 }
 
 export const STATS_MS = 100;
@@ -65,6 +69,10 @@ export class HypervisorService implements P.HypervisorApi {
   private statsSeq = 0;
   /** `sliceTrace.total` when the last periodic report took its slices. */
   private slicesSent = 0;
+  private fetchGuest: FetchGuest = () => Promise.reject(new Error('not attached'));
+  private library: Promise<DiskLibrary> | null = null;
+  /** The library once it exists (openDisk is synchronous; `prepare` made it first). */
+  private disksNow: DiskLibrary | null = null;
 
   constructor(private readonly opts: ServiceOptions) {
     this.clock = opts.clock ?? defaultClock;
@@ -77,7 +85,13 @@ export class HypervisorService implements P.HypervisorApi {
       ...(opts.icountShift !== undefined ? { icountShift: opts.icountShift } : {}),
     });
     this.rows = new RowSampler(this.hv, opts.icountShift === undefined);
-    this.ts = new Toolstack(this.hv, { readFile: (p) => this.files.readBytes(p) });
+    this.ts = new Toolstack(this.hv, {
+      readFile: (p) => this.files.readBytes(p),
+      openDisk: (spec) => {
+        if (!this.disksNow) throw new Error(`disk ${spec.vdev}: this host keeps no disk images`);
+        return this.disksNow.openDisk(spec);
+      },
+    });
     this.hv.on('domain', (domid) => this.onDomain(domid));
     this.hv.on('console', (domid, bytes) => this.batcher.consoleBytes(domid, bytes));
     this.hv.on('log', (line) => this.batcher.event({ type: 'log', lines: [line] }));
@@ -87,6 +101,7 @@ export class HypervisorService implements P.HypervisorApi {
   attach(init: P.HypervisorInit, sink: P.HvSink): { host: P.HostRow; presets: readonly P.PresetInfo[] } {
     this.presets = presetsFor(init.catalog);
     const fetchGuest = this.opts.fetchGuest ?? fetchGuestFrom(init.guestBaseUrl);
+    this.fetchGuest = fetchGuest;
     this.files = new Dom0Files(init.catalog, this.presets, fetchGuest);
     this.batcher.setSink(sink);
     this.cancelStats?.();
@@ -126,9 +141,21 @@ export class HypervisorService implements P.HypervisorApi {
           return fail(message(e), lineOf(text, key));
         }
       }
-      await turn;
-      if (req.uniqueName) cfg.name = this.freeName(cfg.name);
-      return this.build(cfg, text);
+      let release = (): void => {};
+      if (cfg.disk !== undefined && cfg.disk.length > 0) {
+        try {
+          release = await this.prepareDisks(cfg.disk.map((d) => d.target));
+        } catch (e) {
+          return fail(`disk: ${message(e)}`, lineOf(text, 'disk'));
+        }
+      }
+      try {
+        await turn;
+        if (req.uniqueName) cfg.name = this.freeName(cfg.name);
+        return this.build(cfg, text);
+      } finally {
+        release();
+      }
     } finally {
       void turn.then(done); // the next create waits for every earlier one
     }
@@ -206,7 +233,48 @@ export class HypervisorService implements P.HypervisorApi {
   }
 
   xl(line: string): Promise<P.XlOutput> {
-    return runDom0Command(this.ts, this.files, line);
+    return runDom0Command(this.ts, this.files, line, (targets) => this.prepareDisks(targets));
+  }
+
+  vbds(domid: number): P.Result<P.VbdInspection[]> {
+    return this.attempt(() => {
+      this.hv.getDomain(domid);
+      return this.ts.disks.inspect(domid);
+    });
+  }
+
+  disks(): Promise<P.Result<P.DiskList>> {
+    return this.attemptAsync(async () => {
+      const lib = await this.diskLibrary();
+      const attached: Record<string, string[]> = {};
+      for (const d of this.hv.domains.values()) {
+        for (const { spec } of this.ts.disks.of(d.domid)) {
+          const key = lib.keyOf(spec.target);
+          if (key !== undefined) (attached[key] ??= []).push(`${d.name} (${d.domid}) ${spec.vdev}`);
+        }
+      }
+      const list = await lib.list();
+      return { ...list, where: lib.location, attached };
+    });
+  }
+
+  diskCreate(req: P.DiskCreateRequest): Promise<P.Result<P.DiskImageRow>> {
+    return this.attemptAsync(async () => (await this.diskLibrary()).create(req));
+  }
+
+  diskUpload(name: string, bytes: Uint8Array): Promise<P.Result<P.DiskImageRow>> {
+    return this.attemptAsync(async () => (await this.diskLibrary()).upload(name, bytes));
+  }
+
+  diskDownload(name: string): Promise<P.Result<Uint8Array>> {
+    return this.attemptAsync(async () => (await this.diskLibrary()).download(name));
+  }
+
+  diskDelete(name: string): Promise<P.Result<null>> {
+    return this.attemptAsync(async () => {
+      await (await this.diskLibrary()).remove(name);
+      return null;
+    });
   }
 
   setSchedParams(domid: number, params: { weight?: number; cap?: number }): P.Result<P.DomainRow> {
@@ -238,7 +306,41 @@ export class HypervisorService implements P.HypervisorApi {
   // ---- internals -------------------------------------------------------------------
 
   private rowOf(d: Domain, sample = false): P.DomainRow {
-    return this.rows.row(d, this.restarts.get(d.domid) ?? 0, sample);
+    const row = this.rows.row(d, this.restarts.get(d.domid) ?? 0, sample);
+    const vbds = this.ts.disks.of(d.domid);
+    if (vbds.length === 0) return row;
+    const vbd = { rdReq: 0, wrReq: 0, rdSect: 0, wrSect: 0 };
+    for (const { device } of vbds) {
+      vbd.rdReq += device.stats.rdReq;
+      vbd.wrReq += device.stats.wrReq;
+      vbd.rdSect += device.stats.rdSect;
+      vbd.wrSect += device.stats.wrSect;
+    }
+    return { ...row, vbd };
+  }
+
+  /** The disk library, made on first use (opening OPFS is asynchronous). */
+  private diskLibrary(): Promise<DiskLibrary> {
+    const dir = this.opts.diskDirectory;
+    if (dir === undefined) return Promise.reject(new Error('this host keeps no disk images'));
+    this.library ??= dir().then((d) => {
+      this.disksNow = new DiskLibrary(d, (file) => this.fetchGuest(file));
+      return this.disksNow;
+    });
+    return this.library;
+  }
+
+  /** Open what attaching `targets` needs (diskLibrary.ts); the release goes once the command is over. */
+  private async prepareDisks(targets: readonly string[]): Promise<() => void> {
+    return (await this.diskLibrary()).prepare(targets);
+  }
+
+  private async attemptAsync<T>(op: () => Promise<T>): Promise<P.Result<T>> {
+    try {
+      return { ok: true, value: await op() };
+    } catch (e) {
+      return fail(message(e));
+    }
   }
 
   private rowResult(domid: number): P.Result<P.DomainRow> {

@@ -28,9 +28,12 @@ export const METRIC_INFO: Record<Metric, MetricInfo> = {
   evtchn: { title: 'Event channel sends per second', floor: 10, format: int },
   // Drawn in MiB (the samples are KiB), so the axis rounds to whole MiB.
   mem: { title: 'Memory', floor: 1, format: (v) => `${count.format(Math.round(v))} MiB` },
+  disk: { title: 'Disk requests per second (reads + writes)', floor: 10, format: int },
+  // Drawn in KiB/s (the samples are bytes/s).
+  diskBytes: { title: 'Disk throughput (read + written)', floor: 64, format: (v) => `${count.format(Math.round(v))} KiB/s` },
 };
 
-const ORDER: readonly Metric[] = ['cpu', 'mips', 'exits', 'hypercalls', 'evtchn', 'mem'];
+const ORDER: readonly Metric[] = ['cpu', 'mips', 'exits', 'hypercalls', 'evtchn', 'mem', 'disk', 'diskBytes'];
 /** The x axis spans the history there is, from 10 s up to HISTORY_MS, so a new page is not all empty axis. */
 const MIN_SPAN_MS = 10_000;
 /** Graphs of a minute are redrawn about four times a second (reports come ten times). */
@@ -60,7 +63,7 @@ export function GraphsPanel(): ReactElement {
   const nowMs = history.nowMs;
   const oldest = history.host[0]?.t ?? nowMs;
   const spanMs = Math.min(HISTORY_MS, Math.max(MIN_SPAN_MS, Math.ceil((nowMs - oldest) / 1000) * 1000));
-  const scale = (m: Metric): number => (m === 'mem' ? 1 / 1024 : 1);
+  const scale = (m: Metric): number => (m === 'mem' || m === 'diskBytes' ? 1 / 1024 : 1);
 
   const seriesOf = (m: Metric): ChartSeries[] => [
     ...domains.map((d) => ({
