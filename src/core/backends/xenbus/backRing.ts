@@ -70,6 +70,12 @@ export class BackRing {
     this.reqCons = (this.reqCons + 1) >>> 0;
   }
 
+  /** RING_COPY_REQUEST of slot req_cons without consuming it (to look at a packet's size before taking it). */
+  peekRequest(into: Uint8Array): void {
+    const at = this.slot(this.reqCons);
+    into.set(this.machine.u8.subarray(at, at + into.length));
+  }
+
   /** The machine byte offset of the next response slot; the caller fills it, then `produced`. */
   responseSlot(): number {
     return this.slot(this.rspProdPvt);

@@ -1,0 +1,161 @@
+/**
+ * The backend's half of the XenbusState handshake (io/xenbus.h; the state diagrams of
+ * io/blkif.h and io/netif.h), for one split device. The toolstack has written both xenstore
+ * areas in Initialising; the backend publishes what the frontend needs to know (`publish`)
+ * and goes InitWait, then follows the frontend's `state` node:
+ *   Initialised or Connected (a frontend may skip Initialised): `connect` reads the
+ *     frontend's ring refs and event channel, maps and binds them; then Connected;
+ *   Closing: `disconnect`, go Closing; Closed (or the node gone): go Closed;
+ *   Initialising after Closed: the frontend starts over (reconnect, restore): InitWait again.
+ * `close` (detach) goes Closing and waits up to a grace period for the frontend to close;
+ * `kill` (destroy, or the grace period over) tears down at once.
+ *
+ * Every step runs on one promise chain per device, so a watch firing while `connect` is
+ * awaiting xenstore cannot interleave with it.
+ */
+import * as S from '../../xen/public/xenbus';
+import type { BackendHost } from './host';
+
+export interface XenbusPaths {
+  domid: number;
+  devid: number;
+  backendPath: string;
+  frontendPath: string;
+}
+
+export abstract class XenbusBackendDevice {
+  state: number = S.XenbusStateInitialising;
+  /** The frontend's state as last seen. */
+  feState: number = S.XenbusStateUnknown;
+  /** Set once the device is gone for good (detached or its domain destroyed). */
+  gone = false;
+  protected closing = false;
+  private chain: Promise<void> = Promise.resolve();
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly token: string;
+  /** Called once when the device is gone (the toolstack removes its xenstore areas then). */
+  whenGone: (() => void) | undefined;
+
+  constructor(
+    protected readonly host: BackendHost,
+    readonly paths: XenbusPaths,
+    /** The driver's name in messages and watch tokens: 'netback', 'blkback'. */
+    protected readonly driver: string,
+    private readonly onGone: (d: XenbusBackendDevice) => void,
+  ) {
+    this.token = `${driver}/${paths.domid}/${paths.devid}`;
+  }
+
+  get domid(): number {
+    return this.paths.domid;
+  }
+
+  get devid(): number {
+    return this.paths.devid;
+  }
+
+  /** Write the backend's feature nodes (before InitWait). */
+  protected abstract publish(): Promise<void>;
+  /** Read the frontend's nodes, map and bind; return an error message, or undefined when connected. */
+  protected abstract connect(): Promise<string | undefined>;
+  /** Stop serving: unmap the rings, close the channel. Must be idempotent. */
+  protected abstract disconnect(): void;
+  /** The device is going for good (after disconnect): release what else it holds. */
+  protected abstract release(): void;
+
+  async start(): Promise<void> {
+    await this.publish();
+    await this.switchState(S.XenbusStateInitWait);
+    await this.host.xs.watch(`${this.paths.frontendPath}/state`, this.token, () => this.queue(() => this.frontendChanged()));
+  }
+
+  /** Detach: go Closing and let the frontend close; after `graceMs` without it, tear down anyway. */
+  close(graceMs = 5000): void {
+    if (this.gone || this.closing) return;
+    this.closing = true;
+    if (this.state !== S.XenbusStateConnected) {
+      this.kill();
+      return;
+    }
+    this.queue(() => this.switchState(S.XenbusStateClosing));
+    this.closeTimer = setTimeout(() => this.kill(), graceMs);
+  }
+
+  /** Tear down at once. */
+  kill(): void {
+    if (this.gone) return;
+    this.gone = true;
+    clearTimeout(this.closeTimer);
+    this.disconnect();
+    this.state = S.XenbusStateClosed;
+    void this.host.xs.unwatch(`${this.paths.frontendPath}/state`, this.token).catch(() => {});
+    this.release();
+    this.onGone(this);
+    this.whenGone?.();
+  }
+
+  protected log(line: string): void {
+    this.host.dmesg(`${this.driver} ${this.domid}/${this.devid}: ${line}`);
+  }
+
+  protected queue(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((e: unknown) => this.log(String(e)));
+  }
+
+  protected async switchState(s: number): Promise<void> {
+    if (this.gone) return;
+    this.state = s;
+    await this.host.xs.write(`${this.paths.backendPath}/state`, String(s));
+  }
+
+  protected async readFront(name: string): Promise<string | undefined> {
+    try {
+      return await this.host.xs.read(`${this.paths.frontendPath}/${name}`);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async frontendChanged(): Promise<void> {
+    if (this.gone) return;
+    const text = await this.readFront('state');
+    if (this.gone) return;
+    const fe = text === undefined ? S.XenbusStateClosed : Number(text); // a removed frontend has closed
+    this.feState = Number.isInteger(fe) && fe >= 0 && fe <= 8 ? fe : S.XenbusStateUnknown;
+    switch (fe) {
+      case S.XenbusStateInitialised:
+      case S.XenbusStateConnected: {
+        if (this.state !== S.XenbusStateInitWait || this.closing) return;
+        const err = await this.connect();
+        if (this.gone) return;
+        if (err === undefined) {
+          await this.switchState(S.XenbusStateConnected);
+          this.connected();
+          return;
+        }
+        this.log(err);
+        await this.host.xs.write(`${this.paths.backendPath}/error`, err);
+        await this.switchState(S.XenbusStateClosed);
+        return;
+      }
+      case S.XenbusStateClosing:
+        this.disconnect();
+        if (this.state !== S.XenbusStateClosed) await this.switchState(S.XenbusStateClosing);
+        return;
+      case S.XenbusStateClosed:
+      case S.XenbusStateUnknown:
+        this.disconnect();
+        await this.switchState(S.XenbusStateClosed);
+        if (this.closing) this.kill();
+        return;
+      case S.XenbusStateInitialising:
+        if (this.state === S.XenbusStateClosed && !this.closing) await this.switchState(S.XenbusStateInitWait);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Called once Connected is published (serve what the frontend queued meanwhile). */
+  protected connected(): void {}
+}
