@@ -4,6 +4,8 @@
  * as in Xen (CONFIG_DEFAULTS). A mistake is a ConfigError naming the line.
  */
 import { DiskSpecError, parseDiskSpec, type DiskSpec } from './xlDisk';
+import { formatVifSpec, parseVifSpec, VifSpecError, type VifConfig } from './xlVif';
+import { formatMac } from '../net/ethernet';
 
 export type ActionOnEvent = 'destroy' | 'restart' | 'preserve';
 export type Firmware = 'none' | 'sbi';
@@ -34,6 +36,8 @@ export interface DomainConfig {
   on_crash: ActionOnEvent;
   /** Virtual disks (xl.cfg `disk = [ 'spec', ... ]`, xl-disk-configuration(5)): served by blkback to pv domains. */
   disk?: DiskSpec[];
+  /** Network interfaces (xl.cfg `vif = [ 'spec', ... ]`, xl-network-configuration(5)): served by netback to pv domains; devid filled in. */
+  vif?: (VifConfig & { devid: number })[];
 }
 
 export class ConfigError extends Error {
@@ -83,6 +87,7 @@ const KEYS: Record<string, (v: Value, line: number) => Partial<DomainConfig>> = 
   on_reboot: (v, l) => ({ on_reboot: action(v, l, 'on_reboot') }),
   on_crash: (v, l) => ({ on_crash: action(v, l, 'on_crash') }),
   disk: (v, l) => ({ disk: disks(v, l) }),
+  vif: (v, l) => ({ vif: vifs(v, l) }),
 };
 
 /** Xen's defaults (xl.cfg(5)): 1 vCPU, weight 256, no cap, destroy on poweroff and crash, restart on reboot. */
@@ -129,7 +134,7 @@ export function validateDomainConfig(input: unknown): DomainConfig {
     if (v === undefined) continue;
     const check = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
     if (!check) throw new ConfigError(0, `unknown key "${clip(key)}"`);
-    if (typeof v !== 'number' && typeof v !== 'string' && !(key === 'disk' && Array.isArray(v)))
+    if (typeof v !== 'number' && typeof v !== 'string' && !((key === 'disk' || key === 'vif') && Array.isArray(v)))
       throw new ConfigError(0, `${key} must be a number or a string`);
     Object.assign(cfg, check(v as Value, 0));
   }
@@ -216,6 +221,46 @@ function disks(v: Value, line: number): DiskSpec[] {
     }
     if (out.some((o) => o.devid === d.devid)) throw new ConfigError(line, `disk: vdev ${d.vdev} is given twice`);
     out.push(d);
+  }
+  return out;
+}
+
+/** `vif = [ 'spec', ... ]`: each spec parsed, device ids given in order (the lowest free one), no MAC or devid twice. */
+function vifs(v: Value, line: number): (VifConfig & { devid: number })[] {
+  if (!Array.isArray(v)) throw new ConfigError(line, 'vif must be a [list] of "vif specs"');
+  const parsed: VifConfig[] = [];
+  for (const item of v as unknown[]) {
+    // A spec string, or (from validateDomainConfig) a parsed VifConfig, checked again through its text.
+    const text =
+      typeof item === 'string'
+        ? item
+        : typeof item === 'object' && item !== null && typeof (item as VifConfig).mac === 'number'
+          ? formatVifSpec(item as VifConfig)
+          : undefined;
+    if (text === undefined) throw new ConfigError(line, 'vif: each entry must be a "string"');
+    try {
+      parsed.push(parseVifSpec(text));
+    } catch (e) {
+      if (e instanceof VifSpecError) throw new ConfigError(line, e.message);
+      throw e;
+    }
+  }
+  const used = new Set<number>();
+  for (const p of parsed) {
+    if (p.devid === undefined) continue;
+    if (used.has(p.devid)) throw new ConfigError(line, `vif: devid ${p.devid} is given twice`);
+    used.add(p.devid);
+  }
+  const out: (VifConfig & { devid: number })[] = [];
+  for (const p of parsed) {
+    let devid = p.devid;
+    if (devid === undefined) {
+      devid = 0;
+      while (used.has(devid)) devid++;
+      used.add(devid);
+    }
+    if (out.some((o) => o.mac === p.mac)) throw new ConfigError(line, `vif: mac ${formatMac(p.mac)} is given twice`);
+    out.push({ ...p, devid });
   }
   return out;
 }
