@@ -5,6 +5,7 @@
  * line, and run in order (the same commands, for scripts). `--exec "cmd; cmd"` runs
  * commands without reading stdin. Host-level commands: `sleep SECONDS`, `quit`.
  */
+import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Hypervisor } from '../core/xen/common/hypervisor';
 import { Toolstack } from '../core/tools/toolstack';
@@ -109,7 +110,10 @@ async function command(ts: Toolstack, line: string, attach?: (domid: number) => 
     const r = runXl(ts, words, {
       out: (t) => process.stdout.write(`${t}\n`),
       readFile: (p) => Buffer.from(readFileOrThrow(p, 'config', MAX_CONFIG_BYTES)).toString('utf8'),
+      readBytes: (p) => readFileOrThrow(p, 'save file', ts.hv.memory.nrFrames * 4096 * 2),
+      writeBytes: (p, bytes) => writeFileSync(p, bytes),
     });
+    if (r.pending) return (await r.pending) === 0;
     if (r.attach !== undefined) {
       if (attach) await attach(r.attach);
       else process.stdout.write(String.fromCharCode(...ts.hv.getDomain(r.attach).console));

@@ -53,6 +53,8 @@ export interface ClintState {
   mtimecmpHi: number[];
   /** mtime at the moment of saving, as [lo, hi]. */
   mtime: [number, number];
+  /** The SBI supervisor timer of each hart, [lo, hi] in mtime units, or null when not armed (hyperlab's, not a CLINT register). */
+  stimecmp?: ([number, number] | null)[];
 }
 
 export class Clint implements MmioDevice {
@@ -249,6 +251,7 @@ export class Clint implements MmioDevice {
       mtimecmpLo: [...this.cmpLo],
       mtimecmpHi: [...this.cmpHi],
       mtime: this.readMtime(),
+      stimecmp: this.harts.map((_, h) => (this.sArmed[h] ? [this.scmpLo[h]!, this.scmpHi[h]!] : null)),
     };
   }
 
@@ -262,6 +265,10 @@ export class Clint implements MmioDevice {
       this.mtip[h] = undefined;
     }
     this.setMtime(s.mtime[0] >>> 0, s.mtime[1] >>> 0);
+    for (let h = 0; h < this.harts.length; h++) {
+      const st = s.stimecmp?.[h];
+      if (st) this.setSupervisorTimer(h, st[0], st[1]);
+    }
     this.update();
   }
 }

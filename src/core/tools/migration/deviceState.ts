@@ -23,6 +23,8 @@ export const HVM_SAVE = {
   HEADER: 1,
   CLINT: 0x10,
   PLIC: 0x11,
+  /** What the MROM's reset vector names (deviceCodec.ts). */
+  BOARD: 0x12,
   UART_16550: 0x20,
   GOLDFISH_RTC: 0x21,
   SIFIVE_TEST: 0x22,

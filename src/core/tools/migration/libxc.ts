@@ -27,12 +27,16 @@ import {
   writeEvtchnTable,
   writeGrantTable,
   writeXenstoreSubtree,
+  readXenstoreWatches,
+  writeXenstoreWatches,
+  type XenstoreWatchRec,
   type EvtchnEntry,
   type GrantTableState,
   type XenstoreNode,
 } from './pvState';
 import { DHDR_SIZE, DHDR_TYPE, IHDR_ID, IHDR_OPT_BIG_ENDIAN, IHDR_SIZE, IHDR_VERSION, isOptional, XC, xcName } from './records';
 import { readVcpuContext, writeVcpuContext } from './vcpuContext';
+import { readVcpuTimers, writeVcpuTimers, type VcpuTimers } from './deviceCodec';
 
 export type DomainKind = 'hvm' | 'pv';
 
@@ -106,6 +110,14 @@ export class LibxcWriter {
     return this.record(XC.PV_XENSTORE_SUBTREE, (w) => writeXenstoreSubtree(w, nodes));
   }
 
+  xenstoreWatches(ws: readonly XenstoreWatchRec[]): this {
+    return this.record(XC.PV_XENSTORE_WATCHES, (w) => writeXenstoreWatches(w, ws));
+  }
+
+  timers(ts: readonly VcpuTimers[]): this {
+    return this.record(XC.RV32_VCPU_TIMERS, (w) => writeVcpuTimers(w, ts));
+  }
+
   /** STREAM_CHECKSUM and END; returns the stream checksum (the libxl layer records it). */
   end(): number {
     if (!this.staticEnded) this.staticDataEnd();
@@ -126,6 +138,9 @@ export interface LibxcImage {
   evtchn?: EvtchnEntry[];
   grants?: GrantTableState;
   xenstore?: XenstoreNode[];
+  xenstoreWatches?: XenstoreWatchRec[];
+  /** The vCPUs' timers and whether each was up (a save of a running domain has them). */
+  timers?: VcpuTimers[];
 }
 
 export interface LibxcRead extends LibxcImage {
@@ -143,11 +158,13 @@ export function writeLibxcStream(w: ByteWriter, img: LibxcImage): number {
   x.staticDataEnd();
   x.pages([...img.pages].map(([pfn, data]) => ({ pfn, data })));
   for (const v of img.vcpus) x.vcpu(v);
+  if (img.timers !== undefined) x.timers(img.timers);
   if (img.hvmContext !== undefined) x.hvmContext(img.hvmContext);
   if (img.sharedInfo !== undefined) x.sharedInfo(img.sharedInfo);
   if (img.evtchn !== undefined) x.evtchnTable(img.evtchn);
   if (img.grants !== undefined) x.grantTable(img.grants);
   if (img.xenstore !== undefined) x.xenstore(img.xenstore);
+  if (img.xenstoreWatches !== undefined) x.xenstoreWatches(img.xenstoreWatches);
   return x.end();
 }
 
@@ -312,6 +329,16 @@ export class LibxcRestore {
       case XC.PV_XENSTORE_SUBTREE:
         this.state(rec, 'pv');
         out.xenstore = readXenstoreSubtree(body, offset + 8);
+        break;
+      case XC.PV_XENSTORE_WATCHES:
+        this.state(rec, 'pv');
+        out.xenstoreWatches = readXenstoreWatches(body, offset + 8);
+        break;
+      case XC.RV32_VCPU_TIMERS:
+        this.state(rec);
+        this.once(rec);
+        out.timers = readVcpuTimers(body, offset + 8);
+        if (out.timers.length > this.limits.maxVcpus) this.fail(rec, `${out.timers.length} vCPUs, where the domain has ${this.limits.maxVcpus}`);
         break;
       default:
         if (NOT_FOR_RV32.has(rec.type)) this.fail(rec, 'is an x86 record: this is an RV32 domain');

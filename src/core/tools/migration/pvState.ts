@@ -173,3 +173,62 @@ export function readXenstoreSubtree(body: Uint8Array, base: number, le = true): 
   r.end();
   return out;
 }
+
+/**
+ * PV_XENSTORE_WATCHES (0x48590015): the watches of the domain's xenstore connection, as
+ * WATCH_DATA of Xen's xenstore migration format: {u32 count, u32 reserved}, then per watch
+ * {u32 path_len, u32 token_len, u32 flags (bit 0: given as a relative path), u32 reserved},
+ * the path, the token (bytes), zero padding to 4. A path under the domain's own home is
+ * stored relative to it (without the leading "/local/domain/DOMID/"), marked by bit 1, so it
+ * follows the domain to its new id.
+ */
+export interface XenstoreWatchRec {
+  path: string;
+  token: string;
+  relative: boolean;
+  /** The path is relative to the domain's home (it was under it). */
+  inHome: boolean;
+}
+
+export function writeXenstoreWatches(w: ByteWriter, ws: readonly XenstoreWatchRec[]): void {
+  w.u32(ws.length).u32(0);
+  for (const x of ws) {
+    const path = utf8.encode(x.path),
+      token = Uint8Array.from(x.token, (c) => c.charCodeAt(0) & 0xff);
+    w.u32(path.length)
+      .u32(token.length)
+      .u32((x.relative ? 1 : 0) | (x.inHome ? 2 : 0))
+      .u32(0);
+    w.bytes(path)
+      .bytes(token)
+      .zeros((4 - ((path.length + token.length) % 4)) % 4);
+  }
+}
+
+export function readXenstoreWatches(body: Uint8Array, base: number, le = true): XenstoreWatchRec[] {
+  const r: ByteReader = new ByteReader(body, base, le, 'PV_XENSTORE_WATCHES');
+  const count = r.u32('count');
+  r.skip(4);
+  if (count > 1024) r.fail(`${count} watches, over xenstored's quota`, base);
+  const out: XenstoreWatchRec[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = r.offset;
+    const pathLen = r.u32('path_len'),
+      tokenLen = r.u32('token_len'),
+      flags = r.u32('flags');
+    r.skip(4);
+    if (pathLen === 0 || pathLen > PATH_MAX || tokenLen > VALUE_MAX || flags > 3) r.fail(`watch ${i}: lengths or flags out of range`, at);
+    let path: string;
+    try {
+      path = fromUtf8.decode(r.bytesOf(pathLen, 'path'));
+    } catch {
+      r.fail(`watch ${i}: the path is not UTF-8`, at);
+    }
+    if (path.includes('\0') || ((flags & 2) !== 0 && path.startsWith('/'))) r.fail(`watch ${i}: bad path '${path}'`, at);
+    const token = String.fromCharCode(...r.bytesOf(tokenLen, 'token'));
+    r.skip((4 - ((pathLen + tokenLen) % 4)) % 4);
+    out.push({ path, token, relative: (flags & 1) !== 0, inHome: (flags & 2) !== 0 });
+  }
+  r.end();
+  return out;
+}

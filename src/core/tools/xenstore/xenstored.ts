@@ -24,7 +24,7 @@ import type { XsCaller } from './perms';
 import { XS_DEFAULT_QUOTA, type XsQuota } from './quota';
 import type { SharedPage } from './ring';
 import { XsStore, type XsTreeNode } from './store';
-import { eventPath, matchWatch, type XsChange } from './watch';
+import { eventPath, matchWatch, type XsChange, type XsWatch } from './watch';
 import type { XsMessage } from './wire';
 
 /** What xenstored needs from the hypervisor for INTRODUCE requests that arrive as messages. */
@@ -122,6 +122,17 @@ export class Xenstored implements XsDaemon {
 
   isDomainIntroduced(domid: number): boolean {
     return this.isIntroduced(domid);
+  }
+
+  /** The watches of an introduced domain's connection (save: WATCH_DATA of Xen's xenstore migration format). */
+  domainWatches(domid: number): XsWatch[] {
+    return [...(this.domains.get(domid)?.conn.watches ?? [])];
+  }
+
+  /** Give a restored domain's connection its watches back (no event fires for them, as none did when they were saved). */
+  restoreWatches(domid: number, watches: readonly XsWatch[]): void {
+    const d = this.domains.get(domid) ?? xsFail('ENOENT', `dom${domid} not introduced`);
+    for (const w of watches) if (!d.conn.watches.has(w.path, w.token)) d.conn.watches.add(w);
   }
 
   /**

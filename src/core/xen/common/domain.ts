@@ -4,12 +4,13 @@
  * and the toolstack need.
  */
 import type { Uart16550 } from '../../devices/uart16550';
+import type { MmioDevice } from '../../bus/mmio';
 import type { EvtchnPort } from './evtchn';
 import type { ActiveGrant, Mapping } from './gnttab';
 import type { GuestMemory } from './guestMemory';
 import type { P2m } from './p2m';
 import type { SchedParams, SchedVcpu } from './sched/schedOps';
-import { LOCAL_HC, newControlBlock } from '../vcpu/vcpuControl';
+import { LOCAL_HC, newControlBlock, SAVE_AREA_BYTES } from '../vcpu/vcpuControl';
 import { ConsoleInRing } from '../vcpu/consoleIn';
 import type { DomainConfig } from '../../tools/xlConfig';
 
@@ -79,6 +80,8 @@ export class Vcpu implements SchedVcpu {
   goingDown = false;
   /** The vCPU's own hypercall counters (C_LOCAL_HC) as last added to the domain's. */
   readonly localHcSeen = LOCAL_HC.map(() => 0);
+  /** Where the worker writes its state on SAVE (vcpuControl.ts). */
+  readonly saveArea = new SharedArrayBuffer(SAVE_AREA_BYTES);
   /** Commands sent (C_SEQ) and events seen (C_DOORBELL). */
   cmdSeq = 0;
   doorbellSeen = 0;
@@ -161,8 +164,11 @@ abstract class DomainCommon {
   evtchnSlot = -1;
   readonly sched: SchedParams;
   readonly createdAt: number;
-  /** Host ms at which its guest time (the `time` CSR, mtime) is 0, the same for every vCPU. */
-  readonly epochMs = performance.timeOrigin + performance.now();
+  /**
+   * Host ms at which its guest time (the `time` CSR, mtime) is 0, the same for every vCPU.
+   * A restored domain's is set back so that its time goes on from where it was saved.
+   */
+  epochMs = performance.timeOrigin + performance.now();
 
   constructor(
     readonly domid: number,
@@ -247,6 +253,8 @@ export class HvmDomain extends DomainCommon {
   readonly siMachine = -1;
   readonly grantFrames: readonly number[] = [];
   readonly uart: Uart16550;
+  /** Device models on its virtio-mmio slots, by slot (virtio-blk per disk; plugged by the toolstack, tools/vbd.ts). */
+  readonly virtio: (MmioDevice | undefined)[] = [];
 
   constructor(
     domid: number,

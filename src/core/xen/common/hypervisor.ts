@@ -19,7 +19,7 @@ import { newDomain, vcpuBoot } from './domainCreate';
 import type { MachineViews } from './sharedInfo';
 import { EvtchnSlots } from './evtchnSlots';
 import { depopulatePage, populatePage } from './memory';
-import { feedUart, serveUartAccess } from '../hvm/ioreq';
+import { feedUart, serveUartAccess, serveVirtioAccess } from '../hvm/ioreq';
 import { type HypercallContext } from './hypercalls';
 import { serveFirmware } from './vcpuRequests';
 import { connectPvBackends, feedConsole } from '../pv/backends';
@@ -32,6 +32,7 @@ import type { SliceTrace } from './sched/sliceTrace';
 import { Schedule } from './sched/schedule';
 import { MAX_VCPU_SLOTS } from './evtchnDirect';
 import type { DomainConfig } from '../../tools/xlConfig';
+import type { DomainRestore } from './domainSave';
 
 /** How a host starts vCPU workers (node:worker_threads, Web Workers). */
 export interface VcpuHost {
@@ -200,7 +201,12 @@ export class Hypervisor implements HypercallContext {
 
   // ---- domains -------------------------------------------------------------------
 
-  createDomain(cfg: DomainConfig, images: DomainImages): Domain {
+  /**
+   * `xl create`, or with `restore` the restore of a saved domain (domainSave.ts): its memory
+   * comes from the stream instead of a kernel, its vCPUs start from their saved state, and
+   * it starts paused when `restore.paused`.
+   */
+  createDomain(cfg: DomainConfig, images: DomainImages | undefined, restore?: DomainRestore): Domain {
     // Every limit is checked before anything is built, and a failure past this point undoes
     // everything (nothing half-built stays in the table).
     for (const d of this.domains.values()) if (d.name === cfg.name) throw new Error(`a domain named "${cfg.name}" exists already`);
@@ -214,10 +220,12 @@ export class Hypervisor implements HypercallContext {
     if (cfg.vcpus > freeSlots) throw new Error(`too many vCPUs on this host: ${cfg.vcpus} asked, ${freeSlots} of ${MAX_VCPU_SLOTS} free`);
     const domid = this.allocDomid();
     // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
-    const built: BuiltPv | BuiltDomain =
-      cfg.type === 'pv'
-        ? buildPv(this.memory, domid, cfg, images, { console: 1, xenstore: 2 })
-        : buildHvm(this.memory, domid, cfg, images, this.icountShift !== undefined ? ICOUNT_RNG_SEED : undefined);
+    if (!restore && !images) throw new Error('a new domain needs its kernel');
+    const built: BuiltPv | BuiltDomain = restore
+      ? restore.build(this.memory, domid)
+      : cfg.type === 'pv'
+        ? buildPv(this.memory, domid, cfg, images!, { console: 1, xenstore: 2 })
+        : buildHvm(this.memory, domid, cfg, images!, this.icountShift !== undefined ? ICOUNT_RNG_SEED : undefined);
     const d = newDomain(domid, cfg, built, {
       buffer: this.memory.buffer,
       now: () => this.now(),
@@ -232,21 +240,23 @@ export class Hypervisor implements HypercallContext {
     try {
       for (let i = 0; i < cfg.vcpus; i++) d.vcpus.push(new Vcpu(d, i)); // before ports: bind_virq checks nrVcpus
       this.slots.assign(d);
-      if (d.kind === 'pv') connectPvBackends(this, d, this.dom0Handlers);
+      restore?.prepare(d);
+      if (d.kind === 'pv') connectPvBackends(this, d, this.dom0Handlers, restore !== undefined);
       for (const v of d.vcpus) {
         this.schedule.addVcpu(v);
         v.runstateSince = this.now();
-        v.worker = this.host.start(
-          vcpuBoot(d, v, built, { buffer: this.memory.buffer, evtchnDir: this.slots.dir.buffer, icountShift: this.icountShift }),
-          (msg) => this.vcpuCrashed(v, msg),
-        );
+        const boot = vcpuBoot(d, v, built, { buffer: this.memory.buffer, evtchnDir: this.slots.dir.buffer, icountShift: this.icountShift });
+        const saved = restore?.vcpus[v.vcpuId];
+        v.worker = this.host.start(saved ? { ...boot, resume: saved.state } : boot, (msg) => this.vcpuCrashed(v, msg));
       }
     } catch (e) {
-      this.destroyDomain(domid, 'creation failed');
+      this.destroyDomain(domid, restore ? 'restore failed' : 'creation failed');
       throw e;
     }
-    this.dmesg(`domain ${domid} (${cfg.name}): created, ${cfg.memory} MiB, ${cfg.vcpus} vCPU`);
-    this.wake(d.vcpus[0]!);
+    this.dmesg(`domain ${domid} (${cfg.name}): ${restore ? 'restored' : 'created'}, ${cfg.memory} MiB, ${cfg.vcpus} vCPU`);
+    if (restore?.paused) d.paused = true;
+    if (!restore) this.wake(d.vcpus[0]!);
+    for (const v of d.vcpus) if (restore?.vcpus[v.vcpuId]?.online) this.wake(v);
     this.emit('domain', domid);
     return d;
   }
@@ -469,7 +479,9 @@ export class Hypervisor implements HypercallContext {
     if (kind !== C.VcpuRequest.MMIO_READ && kind !== C.VcpuRequest.MMIO_WRITE && d.mem) {
       ret = serveFirmware(this, v, kind!, Array.from(cb.subarray(C.C_ARG0, C.C_ARG0 + 8)));
     } else if ((kind === C.VcpuRequest.MMIO_READ || kind === C.VcpuRequest.MMIO_WRITE) && d.uart) {
-      ret = serveUartAccess(d, kind === C.VcpuRequest.MMIO_WRITE, cb[C.C_ARG0]!, cb[C.C_ARG0 + 1]!, cb[C.C_ARG0 + 2]!);
+      const dev = cb[C.C_ARG0 + 3]!;
+      const args = [kind === C.VcpuRequest.MMIO_WRITE, cb[C.C_ARG0]!, cb[C.C_ARG0 + 1]!, cb[C.C_ARG0 + 2]!] as const;
+      ret = dev === C.MMIO_DEV_UART0 ? serveUartAccess(d, ...args) : serveVirtioAccess(d, dev - C.mmioDevVirtio(0), ...args);
     } else {
       d.countExit('unknown');
     }

@@ -37,12 +37,18 @@ export function feedConsole(hv: BackendHost, d: PvDomain): void {
   }
 }
 
-export function connectPvBackends(hv: BackendHost, d: PvDomain, dom0Handlers: Map<number, () => void>): void {
+/**
+ * `restored`: the domain comes from a save file; its ports are in place already (the
+ * console and xenstore ones unbound, waiting for Domain-0) and its xenstore home is
+ * restored by the toolstack, so the backends only bind and introduce it.
+ */
+export function connectPvBackends(hv: BackendHost, d: PvDomain, dom0Handlers: Map<number, () => void>, restored = false): void {
   const pv = d.pv;
-  if (hv.evtchn.allocUnbound(d, 0) !== pv.consolePort || hv.evtchn.allocUnbound(d, 0) !== pv.xenstorePort) {
+  if (!restored && (hv.evtchn.allocUnbound(d, 0) !== pv.consolePort || hv.evtchn.allocUnbound(d, 0) !== pv.xenstorePort)) {
     throw new Error('a new domain did not get ports 1 and 2');
   }
   pv.consoleBackPort = hv.evtchn.bindInterdomain(hv.dom0, d.domid, pv.consolePort);
+  if (pv.consoleBackPort < 0) throw new Error(`the console port ${pv.consolePort} is not waiting for Domain-0`);
   dom0Handlers.set(pv.consoleBackPort, () => {
     try {
       const out = consoleRing(d).drain();
@@ -56,6 +62,7 @@ export function connectPvBackends(hv: BackendHost, d: PvDomain, dom0Handlers: Ma
     }
   });
   pv.xenstoreBackPort = hv.evtchn.bindInterdomain(hv.dom0, d.domid, pv.xenstorePort);
+  if (pv.xenstoreBackPort < 0) throw new Error(`the xenstore port ${pv.xenstorePort} is not waiting for Domain-0`);
   // xenstored keeps a reference on the ring's frame while it uses it (Xen's xenstored maps
   // it), so the frame cannot go to another domain under it.
   const mfn = d.p2m.get(pv.xenstoreGfn) & P2M_MFN_MASK;
@@ -67,6 +74,7 @@ export function connectPvBackends(hv: BackendHost, d: PvDomain, dom0Handlers: Ma
   dom0Handlers.set(pv.xenstoreBackPort, () => {
     for (let i = 0; i < 64 && hv.xenstored.kick(d.domid); i++);
   });
+  if (restored) return;
   const home = `/local/domain/${d.domid}`;
   const xs = hv.xsDom0();
   void (async () => {

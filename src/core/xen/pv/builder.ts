@@ -103,3 +103,25 @@ export function buildPv(mem: MachineMemory, domid: number, cfg: DomainConfig, im
     throw e;
   }
 }
+
+/**
+ * Where buildPv puts a domain of `cfg`'s special pages, without building it: a restore
+ * builds the P2M from the stream and finds the pages where the saved domain had them.
+ */
+export function pvLayout(cfg: DomainConfig): Omit<BuiltPv, 'p2m' | 'entry' | 'args'> & { p2mFrames: number } {
+  const nrPages = (cfg.memory * MiB) / 4096;
+  const p2mFrames = (cfg.maxmem * MiB) / 4096 + GRANT_WINDOW_PAGES;
+  const special = (i: number): number => nrPages - i;
+  const gpa = (gfn: number): number => PV_RAM_BASE + gfn * 4096;
+  return {
+    p2mFrames,
+    ramBase: PV_RAM_BASE,
+    startInfo: gpa(special(SPECIAL_START_INFO)),
+    sharedInfo: gpa(special(SPECIAL_SHARED_INFO)),
+    consoleGfn: special(SPECIAL_CONSOLE),
+    xenstoreGfn: special(SPECIAL_XENSTORE),
+    grantFrames: Array.from({ length: GNTTAB_FRAMES }, (_, i) => special(SPECIAL_GNTTAB + i)),
+    physSize: p2mFrames * 4096,
+    specialGfns: Array.from({ length: NR_SPECIAL_PAGES }, (_, i) => special(i + 1)),
+  };
+}

@@ -13,6 +13,10 @@
  * The vCPU writes only C_DOORBELL..C_ARG7 and C_INSTRET*; the hypervisor treats all of them
  * as hostile input (a crashed or buggy worker can write anything there).
  */
+import type { HartState } from '../../cpu/hartState';
+import type { ClintState } from '../../devices/clint';
+import type { PlicState } from '../../devices/plic';
+
 export const C_SEQ = 0;
 export const C_CMD = 1;
 export const C_BUDGET = 2;
@@ -58,11 +62,16 @@ export const C_LOCAL_HC = 29; // .. C_LOCAL_HC + 3
 export const LOCAL_HC = ['hypercall:set_timer_op', 'hypercall:sched_op', 'hypercall:event_channel_op', 'sbi:console-read-local'] as const;
 export const C_WORDS = 36;
 
-/** START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run. */
+/**
+ * START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run.
+ * SAVE: between slices (the domain paused), write the vCPU's state (VcpuSavedState, as JSON)
+ * into the boot record's save area and answer there (XEN_DOMCTL_getvcpucontext's job).
+ */
 export const enum VcpuCmd {
   RUN = 1,
   QUIT = 2,
   START = 3,
+  SAVE = 4,
 }
 export const enum VcpuEvent {
   REQUEST = 1,
@@ -105,10 +114,47 @@ export const FINISH_PASS = 1,
   FINISH_FAIL = 2,
   FINISH_RESET = 3;
 
+/** MMIO_READ / MMIO_WRITE: C_ARG0 offset, C_ARG0 + 1 width, C_ARG0 + 2 value, C_ARG0 + 3 the device model (MMIO_DEV_*). */
+export const MMIO_DEV_UART0 = 0;
+/** Virtio-mmio slot `slot` (0..7). */
+export function mmioDevVirtio(slot: number): number {
+  return 1 + slot;
+}
+
 /** C_IRQ bits. */
 export const IRQ_UART = 1 << 0;
 /** An SBI IPI from another vCPU: raise SSIP. */
 export const IRQ_IPI = 1 << 1;
+/** The interrupt line of virtio-mmio slot `slot` (0..7), driven by a device model in the hypervisor (PLIC source 1 + slot). */
+export function irqVirtio(slot: number): number {
+  return 1 << (2 + slot);
+}
+
+/**
+ * The save area (VcpuBoot.saveArea): word 0 counts SAVE answers (the worker bumps it and
+ * notifies), word 1 is the length of the UTF-8 JSON that follows from byte 8, or -1 when
+ * the state did not fit.
+ */
+export const SAVE_AREA_BYTES = 64 * 1024;
+export const SAVE_SEQ = 0,
+  SAVE_LEN = 1,
+  SAVE_DATA = 8;
+
+/**
+ * What a vCPU worker holds of a domain's state, handed over by SAVE and given back to a
+ * new worker on restore (VcpuBoot.resume): the hart, the devices the worker emulates
+ * itself (CLINT and PLIC for hvm; for pv the CLINT keeps the time and the SBI timer), and
+ * Xen's set_timer_op deadline (pv). Plain data: it crosses threads as JSON.
+ */
+export interface VcpuSavedState {
+  hart: HartState;
+  clint: ClintState;
+  plic?: PlicState;
+  /** set_timer_op's deadline in ticks of the domain's clock, or null when off. */
+  xenTimer: number | null;
+  /** hvm: what the MROM's reset vector names (the boot the domain was built with). */
+  board?: { entry: number; fdtAddr: number; nextAddr: number; a2: number };
+}
 
 export function newControlBlock(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(C_WORDS * 4));
@@ -152,6 +198,12 @@ export interface VcpuBoot {
   sharedInfoMachine?: number;
   /** The domain's SBI console input ring (consoleIn.ts). */
   consoleIn?: SharedArrayBuffer;
+  /** hvm: the virtio-mmio slots with a device model in the hypervisor (bit i = slot i); the others stay empty slots in the vCPU. */
+  virtioPlugged?: number;
+  /** Where SAVE writes the vCPU's state (SAVE_AREA_BYTES). */
+  saveArea?: SharedArrayBuffer;
+  /** Restore: start from this state instead of the entry point. */
+  resume?: VcpuSavedState;
   /** Clock: host milliseconds at which the domain's time started, or an icount shift. */
   clock: { kind: 'real'; epochMs: number } | { kind: 'icount'; shift: number };
 }

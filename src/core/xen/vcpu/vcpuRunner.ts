@@ -9,6 +9,7 @@
 import { Bus } from '../../bus/bus';
 import type { AccessWidth, Clock, MmioDevice } from '../../bus/mmio';
 import { Hart } from '../../cpu/hart';
+import { captureHart, restoreHart } from '../../cpu/hartState';
 import { Clint } from '../../devices/clint';
 import { InstructionCountClock } from '../../devices/clocks';
 import { Plic } from '../../devices/plic';
@@ -119,7 +120,8 @@ export class VcpuRunner {
         {
           clock: this.clock,
           mtimeFromClock: true,
-          uart: this.proxy('uart0', M.VIRT_UART0_SIZE),
+          uart: this.proxy('uart0', M.VIRT_UART0_SIZE, C.MMIO_DEV_UART0),
+          virtio: (slot) => ((boot.virtioPlugged ?? 0) & (1 << slot) ? this.proxy(`virtio${slot}`, M.VIRT_VIRTIO_SIZE, C.mmioDevVirtio(slot)) : undefined),
           onFinish: (e) => {
             this.finished = e;
             hart.requestStop();
@@ -144,6 +146,37 @@ export class VcpuRunner {
       };
     }
     this.enter(boot.entry, boot.args);
+    if (boot.resume) this.resume(boot.resume);
+  }
+
+  /** Restore: the saved hart and devices replace the entry point's state (restoreHart checks every register). */
+  private resume(s: C.VcpuSavedState): void {
+    restoreHart(this.hart, s.hart);
+    this.clint.restore(s.clint);
+    if (s.plic) this.plic.restore(s.plic);
+    this.xenTimer = s.xenTimer ?? Infinity;
+  }
+
+  /** SAVE: the state between slices, as JSON into the save area (vcpuControl.ts). */
+  private saveState(): void {
+    const area = this.boot.saveArea;
+    if (!area) return;
+    const words = new Int32Array(area, 0, 2);
+    const state: C.VcpuSavedState = {
+      hart: captureHart(this.hart),
+      clint: this.clint.saveState(),
+      ...(this.boot.type === 'hvm' ? { plic: this.plic.saveState() } : {}),
+      xenTimer: Number.isFinite(this.xenTimer) ? this.xenTimer : null,
+      ...(this.boot.mrom
+        ? { board: { entry: this.boot.entry, fdtAddr: this.boot.mrom.fdtAddr, nextAddr: this.boot.mrom.nextAddr, a2: this.boot.args[2] } }
+        : {}),
+    };
+    const bytes = new TextEncoder().encode(JSON.stringify(state));
+    const fits = bytes.length <= area.byteLength - C.SAVE_DATA;
+    if (fits) new Uint8Array(area, C.SAVE_DATA, bytes.length).set(bytes);
+    Atomics.store(words, C.SAVE_LEN, fits ? bytes.length : -1);
+    Atomics.add(words, C.SAVE_SEQ, 1);
+    Atomics.notify(words, C.SAVE_SEQ);
   }
 
   /** Put the hart at its entry point: M-mode for hvm; S-mode with hyperlab as firmware for pv and hvm with firmware = "sbi". */
@@ -223,14 +256,14 @@ export class VcpuRunner {
     return this.finished;
   }
 
-  /** A device whose registers live in the hypervisor: every access is a synchronous exit. */
-  private proxy(name: string, size: number): MmioDevice {
+  /** A device whose registers live in the hypervisor: every access is a synchronous exit (C_ARG0 + 3 names the device). */
+  private proxy(name: string, size: number, dev: number): MmioDevice {
     return {
       name,
       size,
-      read: (offset: number, width: AccessWidth) => this.request(C.VcpuRequest.MMIO_READ, offset, width, 0),
+      read: (offset: number, width: AccessWidth) => this.request(C.VcpuRequest.MMIO_READ, offset, width, 0, dev),
       write: (offset: number, width: AccessWidth, value: number) => {
-        this.request(C.VcpuRequest.MMIO_WRITE, offset, width, value);
+        this.request(C.VcpuRequest.MMIO_WRITE, offset, width, value, dev);
       },
     };
   }
@@ -242,6 +275,8 @@ export class VcpuRunner {
     if (irq === this.irqSeen) return;
     this.irqSeen = irq;
     this.plic.setLine(M.VIRT_UART0_IRQ, (irq & C.IRQ_UART) !== 0);
+    const plugged = this.boot.virtioPlugged ?? 0;
+    for (let slot = 0; plugged >>> slot !== 0; slot++) if (plugged & (1 << slot)) this.plic.setLine(M.VIRT_VIRTIO_IRQ + slot, (irq & C.irqVirtio(slot)) !== 0);
     if ((irq & C.IRQ_IPI) !== 0) {
       Atomics.and(this.cb, C.C_IRQ, ~C.IRQ_IPI);
       this.irqSeen &= ~C.IRQ_IPI;
@@ -285,6 +320,10 @@ export class VcpuRunner {
       handled = Atomics.load(cb, C.C_SEQ);
       const cmd = cb[C.C_CMD];
       if (cmd === C.VcpuCmd.QUIT) return;
+      if (cmd === C.VcpuCmd.SAVE) {
+        this.saveState();
+        continue;
+      }
       if (cmd === C.VcpuCmd.START) this.enter(cb[C.C_ARG0]!, [this.boot.vcpuId, cb[C.C_ARG0 + 1]!, 0]);
       if (cmd === C.VcpuCmd.RUN || cmd === C.VcpuCmd.START) this.runSlice(cb[C.C_BUDGET]!);
     }

@@ -1,0 +1,237 @@
+/**
+ * `xl restore`: a save file into a new domain (libxl's libxl_stream_read.c and libxc's
+ * xg_sr_restore.c). The whole file is read and checked first (every checksum, record and
+ * layout: saveFile.ts), then every piece of state is decoded and checked against the config
+ * (vCPU count, memory, device layouts, each hart's registers on a scratch hart), and only
+ * then is anything built: a bad file is refused with one line and creates nothing.
+ *
+ * The domain gets a new domid (as Xen's restore does); its memory, vCPUs and devices are
+ * put back as they were, so the guest runs on from the instruction it was stopped at
+ * without knowing (there is no cooperative suspend: docs/migration.md says what a pv guest
+ * sees). Its xenstore home is written back under the new id, and its watches re-registered.
+ */
+import { Bus } from '../../bus/bus';
+import * as M from '../../board/memoryMap';
+import { Hart } from '../../cpu/hart';
+import { restoreHart } from '../../cpu/hartState';
+import type { ClintState } from '../../devices/clint';
+import type { PlicState } from '../../devices/plic';
+import type { Uart16550State } from '../../devices/uart16550';
+import type { BuiltDomain, Domain } from '../../xen/common/domain';
+import type { DomainRestore, SavedVcpu } from '../../xen/common/domainSave';
+import type { Hypervisor } from '../../xen/common/hypervisor';
+import type { MachineMemory } from '../../xen/common/machineMemory';
+import { P2m, releaseFrames } from '../../xen/common/p2m';
+import { pvLayout } from '../../xen/pv/builder';
+import { hostNowMs } from '../../xen/vcpu/vcpuRunner';
+import { parseXlConfig, validateDomainConfig, type DomainConfig } from '../xlConfig';
+import { parsePerm } from '../xenstore';
+import { readBoardEntry, readClintEntry, readHeaderEntry, readPlicEntry, readUartEntry, type BoardState } from './deviceCodec';
+import { HVM_SAVE, type DeviceStateEntry } from './deviceState';
+import { PAGE_SIZE } from './pageData';
+import { ECS } from './pvState';
+import { readSaveFile, type SaveRead } from './saveFile';
+
+export interface RestoreOptions {
+  /** `xl restore -p`: leave the domain paused. */
+  paused?: boolean;
+  /** `xl restore CONFIG FILE`: this config instead of the embedded one (same type, memory and vCPUs). */
+  configText?: string;
+}
+
+const MiB = 1024 * 1024;
+
+function configOf(text: string, json: boolean): DomainConfig {
+  return validateDomainConfig(json ? JSON.parse(text) : parseXlConfig(text));
+}
+
+/** Everything a restore needs, decoded and checked; nothing built yet. */
+interface Checked {
+  cfg: DomainConfig;
+  read: SaveRead;
+  vcpus: SavedVcpu[];
+  board?: BoardState;
+  uart?: Uart16550State;
+}
+
+/** Read and check a save file completely. Throws one line (StreamError names the byte offset). */
+export function checkSaveFile(bytes: Uint8Array, opts: RestoreOptions = {}): Checked {
+  let saved: DomainConfig | undefined;
+  const read = readSaveFile(bytes, (h) => {
+    saved = configOf(h.config, h.json);
+    return { maxPfn: (saved.maxmem * MiB) / PAGE_SIZE, maxVcpus: saved.vcpus };
+  });
+  let cfg = saved!;
+  if (opts.configText !== undefined) {
+    const c = configOf(opts.configText, false);
+    if (c.type !== cfg.type || c.memory !== cfg.memory || c.maxmem !== cfg.maxmem || c.vcpus !== cfg.vcpus)
+      throw new Error("the config must keep the saved domain's type, memory, maxmem and vcpus");
+    cfg = c;
+  }
+  const x = read.libxc;
+  if (x.kind !== cfg.type) throw new Error(`the stream holds a ${x.kind} domain and its config says type = "${cfg.type}"`);
+  if (x.vcpus.length !== cfg.vcpus) throw new Error(`the stream holds ${x.vcpus.length} vCPU context(s) for a domain of ${cfg.vcpus}`);
+  const timers = x.timers;
+  if (!timers || timers.length !== cfg.vcpus) throw new Error('the stream has no RV32_VCPU_TIMERS for every vCPU');
+  if (!timers.some((t) => t.online)) throw new Error('no vCPU of the saved domain was up');
+  const entries = (list: DeviceStateEntry[] | undefined, code: number): DeviceStateEntry[] => (list ?? []).filter((e) => e.typecode === code);
+  let board: BoardState | undefined, uart: Uart16550State | undefined, plic: PlicState | undefined;
+  const clints: { msip: boolean; cmp: [number, number] }[] = [];
+  if (x.kind === 'hvm') {
+    const header = entries(x.hvmContext, HVM_SAVE.HEADER);
+    if (header.length !== 1 || readHeaderEntry(header[0]!) !== cfg.vcpus) throw new Error('HVM_CONTEXT: no header, or one for another number of vCPUs');
+    const b = entries(x.hvmContext, HVM_SAVE.BOARD);
+    if (b.length !== 1) throw new Error('HVM_CONTEXT: no BOARD entry');
+    board = readBoardEntry(b[0]!);
+    for (let i = 0; i < cfg.vcpus; i++) {
+      const c = entries(x.hvmContext, HVM_SAVE.CLINT).filter((e) => e.instance === i);
+      if (c.length !== 1) throw new Error(`HVM_CONTEXT: no CLINT entry for hart ${i}`);
+      clints.push(readClintEntry(c[0]!));
+    }
+    const p = entries(x.hvmContext, HVM_SAVE.PLIC);
+    if (p.length !== 1) throw new Error('HVM_CONTEXT: no PLIC entry');
+    plic = readPlicEntry(p[0]!, { sources: M.VIRT_PLIC_NUM_SOURCES, contexts: 2 * cfg.vcpus });
+    const u = entries(read.emulator, HVM_SAVE.UART_16550);
+    if (u.length !== 1) throw new Error('EMULATOR_CONTEXT: no UART_16550 entry');
+    uart = readUartEntry(u[0]!);
+  } else {
+    if (!x.evtchn || !x.grants || !x.xenstore) throw new Error('a pv stream needs its event channel, grant table and xenstore records');
+    const layout = pvLayout(cfg);
+    if (x.grants.frames.length !== layout.grantFrames.length || x.grants.frames.some((f, i) => f !== layout.grantFrames[i]))
+      throw new Error(`PV_GRANT_TABLE: frames ${x.grants.frames.join(',')} are not where this domain's are`);
+    if (x.grants.maptrack.length > 0) throw new Error("PV_GRANT_TABLE: mappings of other domains' grants cannot be restored");
+    const console = x.evtchn.find((e) => e.port === 1),
+      store = x.evtchn.find((e) => e.port === 2);
+    if (!console || !store || [console, store].some((e) => e.state !== ECS.INTERDOMAIN || e.a !== 0))
+      throw new Error('PV_EVTCHN_TABLE: ports 1 and 2 must be the console and xenstore channels to Domain-0');
+    for (const e of x.evtchn) if (e.vcpu >= cfg.vcpus) throw new Error(`PV_EVTCHN_TABLE: port ${e.port} notifies vCPU ${e.vcpu}`);
+    for (const s of layout.specialGfns) if (!x.pages.has(s)) throw new Error(`the stream lacks the special page at pfn ${s}`);
+  }
+  // Each hart's registers on a scratch hart: one the worker could not load is refused here.
+  const scratch = new Bus({ ramBase: M.VIRT_DRAM_BASE, ramSize: PAGE_SIZE });
+  const vcpus = x.vcpus.map((hart, i): SavedVcpu => {
+    restoreHart(new Hart(scratch, i), hart);
+    const t = timers[i]!;
+    const mtime: [number, number] = [t.mtime % 0x1_0000_0000, Math.floor(t.mtime / 0x1_0000_0000)];
+    const c = clints[i];
+    const clint: ClintState = {
+      msip: [c?.msip ?? false],
+      mtimecmpLo: [c?.cmp[0] ?? 0],
+      mtimecmpHi: [c?.cmp[1] ?? 0],
+      mtime,
+      stimecmp: [t.sbiTimer],
+    };
+    return {
+      state: { hart, clint, ...(plic ? { plic } : {}), xenTimer: t.xenTimer, ...(board ? { board } : {}) },
+      online: t.online,
+    };
+  });
+  return { cfg, read, vcpus, ...(board ? { board } : {}), ...(uart ? { uart } : {}) };
+}
+
+/** Build the domain's memory from the stream's pages (frames come zeroed from the allocator). */
+function buildMemory(mem: MachineMemory, domid: number, frames: number, pages: Map<number, Uint8Array | 'zero'>): P2m {
+  const p2m = new P2m(frames);
+  try {
+    const bytes = mem.views.u8;
+    for (const [pfn, data] of pages) {
+      const mfn = p2m.populate(mem, pfn, domid);
+      if (data !== 'zero') bytes.set(data, mfn * PAGE_SIZE);
+    }
+    return p2m;
+  } catch (e) {
+    releaseFrames(mem, p2m);
+    throw e;
+  }
+}
+
+/** `xl restore`: check the file, build the domain, put its state back, let it run (unless -p). */
+export async function restoreDomain(hv: Hypervisor, bytes: Uint8Array, opts: RestoreOptions = {}): Promise<Domain> {
+  const c = checkSaveFile(bytes, opts);
+  const { cfg, read } = c;
+  const x = read.libxc;
+  if (x.pages.size > hv.memory.nrFree) throw new Error(`not enough free memory: ${x.pages.size} frames to restore, ${hv.memory.nrFree} free`);
+  const mtime0 = x.timers![0]!.mtime;
+  const restore: DomainRestore = {
+    paused: true, // until its xenstore home is back; then as asked
+    vcpus: c.vcpus,
+    build: (mem, domid) => {
+      if (cfg.type === 'pv') {
+        const l = pvLayout(cfg);
+        const p2m = buildMemory(mem, domid, l.p2mFrames, x.pages);
+        return { ...l, p2m, entry: M.VIRT_DRAM_BASE, args: [0, l.startInfo, 0] };
+      }
+      const p2m = buildMemory(mem, domid, (cfg.maxmem * MiB) / PAGE_SIZE, x.pages);
+      const b = c.board!;
+      const built: BuiltDomain = {
+        p2m,
+        ramBase: M.VIRT_DRAM_BASE,
+        entry: b.entry,
+        args: [0, b.fdtAddr, b.a2],
+        mrom: { fdtAddr: b.fdtAddr, nextAddr: b.nextAddr },
+      };
+      return built;
+    },
+    prepare: (d) => {
+      // Guest time goes on from the saved mtime (the vCPUs' clocks run from epochMs).
+      d.epochMs = hostNowMs() - (mtime0 * 1000) / M.VIRT_TIMEBASE_FREQ;
+      d.totPages = x.pages.size;
+      if (d.kind === 'hvm') {
+        d.uart.restore(c.uart!);
+        return;
+      }
+      const si = d.siMachine & ~0xfff;
+      hv.machine.u8.set(x.sharedInfo!, si);
+      for (const e of x.evtchn!) {
+        // Channels to Domain-0 and to other domains wait unbound: Domain-0's backends bind
+        // the console and xenstore ones again; a peer domain knows nothing of the new id.
+        if (e.state === ECS.INTERDOMAIN && e.a === oldDomidOf(x.xenstore!))
+          d.ports[e.port] = { s: { state: 'interdomain', remoteDomid: d.domid, remotePort: e.b }, vcpu: e.vcpu };
+        else if (e.state === ECS.INTERDOMAIN || e.state === ECS.UNBOUND) d.ports[e.port] = { s: { state: 'unbound', remoteDomid: e.a }, vcpu: e.vcpu };
+        else if (e.state === ECS.VIRQ) d.ports[e.port] = { s: { state: 'virq', virq: e.a }, vcpu: e.vcpu };
+        else d.ports[e.port] = { s: { state: 'ipi' }, vcpu: e.vcpu };
+      }
+      for (let p = 1; p < d.ports.length; p++) if (d.ports[p]?.s.state === 'interdomain') hv.slots.routePort(d, p);
+    },
+  };
+  const d = hv.createDomain(cfg, undefined, restore);
+  try {
+    if (d.kind === 'pv') await restoreXenstore(hv, d.domid, read);
+  } catch (e) {
+    hv.destroyDomain(d.domid, 'restore failed');
+    throw e;
+  }
+  if (!opts.paused) hv.unpauseDomain(d.domid);
+  return d;
+}
+
+/** The saved domain's id, as its xenstore home said (its `domid` node), or -1. */
+function oldDomidOf(nodes: readonly { path: string; value: Uint8Array }[]): number {
+  const n = nodes.find((x) => x.path === 'domid');
+  const v = n ? Number(new TextDecoder().decode(n.value)) : NaN;
+  return Number.isInteger(v) ? v : -1;
+}
+
+/** The domain's xenstore home under its new id, with its permissions, and its watches. */
+async function restoreXenstore(hv: Hypervisor, domid: number, read: SaveRead): Promise<void> {
+  const x = read.libxc;
+  const old = oldDomidOf(x.xenstore!);
+  const home = `/local/domain/${domid}`;
+  const xs = hv.xsDom0();
+  for (const n of x.xenstore!) {
+    const path = n.path === '.' ? home : `${home}/${n.path}`;
+    const value = n.path === 'domid' ? String(domid) : n.value;
+    await xs.write(path, value);
+    await xs.setPerms(
+      path,
+      n.perms.map((p) => {
+        const perm = parsePerm(p);
+        return perm.domid === old ? { domid, perm: perm.perm } : perm;
+      }),
+    );
+  }
+  hv.xenstored.restoreWatches(
+    domid,
+    (x.xenstoreWatches ?? []).map((w) => ({ path: w.inHome ? (w.path === '.' ? home : `${home}/${w.path}`) : w.path, token: w.token, relative: w.relative })),
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * `xl save`: a running domain into a save file (libxc's xg_sr_save.c and libxl's
+ * libxl_stream_write.c, for a domain stopped once: no live rounds). The hypervisor pauses
+ * the domain and hands over its vCPUs' states (xen/common/domainSave.ts); then, with nothing
+ * of the guest running, this file copies its memory and the hypervisor's and Domain-0's
+ * state of it into the records of the stream (docs/migration.md), and the caller destroys
+ * the domain, lets it run on (`-c`) or leaves it paused (`-p`).
+ */
+import { P2M_GRANT, P2M_MFN_MASK } from '../../bus/bus';
+import type { Domain, PvDomain } from '../../xen/common/domain';
+import { suspendDomain, type SavedVcpu } from '../../xen/common/domainSave';
+import type { Hypervisor } from '../../xen/common/hypervisor';
+import { formatDiskSpec } from '../xlDisk';
+import type { DomainConfig } from '../xlConfig';
+import { boardEntry, clintEntry, headerEntry, plicEntry, uartEntry, type VcpuTimers } from './deviceCodec';
+import type { DeviceStateEntry } from './deviceState';
+import { XEN_MAJOR, XEN_MINOR, type LibxcImage } from './libxc';
+import { PAGE_SIZE } from './pageData';
+import { ECS, type EvtchnEntry, type XenstoreNode, type XenstoreWatchRec } from './pvState';
+import { writeSaveFile, type SaveImage } from './saveFile';
+
+/** What the caller does with the domain once its state is written (xl save, -c, -p). */
+export type AfterSave = 'destroy' | 'checkpoint' | 'paused';
+
+/** The config as xl.cfg text, as xl embeds it in the save file's header. */
+export function formatXlConfig(c: DomainConfig): string {
+  const q = (s: string): string => JSON.stringify(s);
+  const lines = [`name = ${q(c.name)}`, `type = ${q(c.type)}`, `memory = ${c.memory}`, `maxmem = ${c.maxmem}`, `vcpus = ${c.vcpus}`, `kernel = ${q(c.kernel)}`];
+  if (c.ramdisk !== undefined) lines.push(`ramdisk = ${q(c.ramdisk)}`);
+  if (c.cmdline !== undefined) lines.push(`cmdline = ${q(c.cmdline)}`);
+  if (c.type === 'hvm') lines.push(`firmware = ${q(c.firmware)}`);
+  lines.push(`cpu_weight = ${c.cpu_weight}`, `cap = ${c.cap}`);
+  lines.push(`on_poweroff = ${q(c.on_poweroff)}`, `on_reboot = ${q(c.on_reboot)}`, `on_crash = ${q(c.on_crash)}`);
+  if (c.disk && c.disk.length > 0) lines.push(`disk = [ ${c.disk.map((d) => `'${formatDiskSpec(d)}'`).join(', ')} ]`);
+  return lines.join('\n') + '\n';
+}
+
+/** Reasons a domain cannot be saved, checked before it is paused (one line each). */
+export function checkSavable(d: Domain, vbds: number): void {
+  const who = `domain ${d.domid} (${d.name})`;
+  if (d.shutdownReason) throw new Error(`${who} has shut down: nothing to save`);
+  if (vbds > 0) throw new Error(`${who} has ${vbds} virtual disk(s): saving a domain with disks is not done yet (detach them first)`);
+  if (d.maptrack.size > 0)
+    throw new Error(`${who} has ${d.maptrack.size} grant mapping(s) of other domains' pages: a save without the guest's cooperation cannot carry them`);
+}
+
+/** Pause `d`, collect everything, write the file; the domain is left paused (the caller decides). */
+export async function captureDomain(hv: Hypervisor, d: Domain): Promise<Uint8Array> {
+  const vcpus = await suspendDomain(hv, d);
+  return writeSaveFile(domainImage(hv, d, vcpus));
+}
+
+/** The save file's contents for a paused domain whose vCPU states are `vcpus`. */
+export function domainImage(hv: Hypervisor, d: Domain, vcpus: readonly SavedVcpu[]): SaveImage {
+  const libxc: LibxcImage = {
+    kind: d.kind,
+    xenMajor: XEN_MAJOR,
+    xenMinor: XEN_MINOR,
+    pages: pages(hv, d),
+    vcpus: vcpus.map((v) => v.state.hart),
+    timers: vcpus.map((v, i) => timersOf(i, v)),
+  };
+  let emulator: DeviceStateEntry[] | undefined;
+  if (d.kind === 'hvm') {
+    libxc.hvmContext = hvmContext(vcpus);
+    emulator = [uartEntry(d.uart.saveState())];
+  } else {
+    pvState(hv, d, libxc);
+  }
+  return { config: formatXlConfig(d.config), libxc, ...(emulator ? { emulator } : {}) };
+}
+
+function timersOf(vcpu: number, v: SavedVcpu): VcpuTimers {
+  const [lo, hi] = v.state.clint.mtime;
+  const st = v.state.clint.stimecmp?.[0] ?? null;
+  return { vcpu, online: v.online, mtime: hi * 0x1_0000_0000 + lo, xenTimer: v.state.xenTimer, sbiTimer: st };
+}
+
+/**
+ * Every frame of the domain's RAM (up to maxmem), in pfn order; a frame of zeros costs a
+ * pfn and no data. Grant mappings (the pv grant window) are not the domain's memory.
+ */
+function pages(hv: Hypervisor, d: Domain): Map<number, Uint8Array | 'zero'> {
+  const out = new Map<number, Uint8Array | 'zero'>();
+  const limit = Math.min(d.p2m.maxFrames, (d.config.maxmem * 1024 * 1024) / PAGE_SIZE);
+  const words = hv.machine.i32;
+  const bytes = hv.machine.u8;
+  for (let gfn = 0; gfn < limit; gfn++) {
+    const e = d.p2m.get(gfn);
+    if (e < 0 || (e & P2M_GRANT) !== 0) continue;
+    const at = (e & P2M_MFN_MASK) * PAGE_SIZE;
+    let zero = true;
+    for (let i = at >> 2, end = (at + PAGE_SIZE) >> 2; i < end; i++) {
+      if (words[i] !== 0) {
+        zero = false;
+        break;
+      }
+    }
+    out.set(gfn, zero ? 'zero' : bytes.slice(at, at + PAGE_SIZE));
+  }
+  return out;
+}
+
+/** HVM_CONTEXT: the header, the board, the CLINT of each hart, the PLIC (shared by the harts: vCPU 0's view). */
+function hvmContext(vcpus: readonly SavedVcpu[]): DeviceStateEntry[] {
+  const out = [headerEntry(vcpus.length)];
+  const b = vcpus[0]?.state.board;
+  if (b) out.push(boardEntry({ entry: b.entry, fdtAddr: b.fdtAddr, nextAddr: b.nextAddr, a2: b.a2 }));
+  vcpus.forEach((v, i) => out.push(clintEntry(i, v.state.clint)));
+  const plic = vcpus[0]?.state.plic;
+  if (plic) out.push(plicEntry(plic));
+  return out;
+}
+
+/** The pv records: shared_info, event channels, grant table, xenstore home and watches. */
+function pvState(hv: Hypervisor, d: PvDomain, img: LibxcImage): void {
+  img.sharedInfo = hv.machine.u8.slice(d.siMachine & ~0xfff, (d.siMachine & ~0xfff) + PAGE_SIZE);
+  const ports: EvtchnEntry[] = [];
+  for (let p = 1; p < d.ports.length; p++) {
+    const e = d.ports[p];
+    if (!e) continue;
+    const s = e.s;
+    if (s.state === 'unbound') ports.push({ port: p, state: ECS.UNBOUND, vcpu: e.vcpu, a: s.remoteDomid, b: 0 });
+    else if (s.state === 'interdomain') ports.push({ port: p, state: ECS.INTERDOMAIN, vcpu: e.vcpu, a: s.remoteDomid, b: s.remotePort });
+    else if (s.state === 'virq') ports.push({ port: p, state: ECS.VIRQ, vcpu: e.vcpu, a: s.virq, b: 0 });
+    else if (s.state === 'ipi') ports.push({ port: p, state: ECS.IPI, vcpu: e.vcpu, a: 0, b: 0 });
+  }
+  img.evtchn = ports;
+  img.grants = { frames: [...d.grantFrames], maptrack: [] };
+  const home = `/local/domain/${d.domid}`;
+  const nodes: XenstoreNode[] = [];
+  const walk = (n: ReturnType<typeof hv.xenstored.tree>, rel: string): void => {
+    if (!n) return;
+    if (rel !== '') nodes.push({ path: rel, value: new TextEncoder().encode(n.value), perms: n.perms.map((p) => `${p.perm}${p.domid}`) });
+    for (const c of n.children) walk(c, rel === '' ? c.name : `${rel}/${c.name}`);
+  };
+  const root = hv.xenstored.tree(home);
+  if (root) {
+    nodes.push({ path: '.', value: new TextEncoder().encode(root.value), perms: root.perms.map((p) => `${p.perm}${p.domid}`) });
+    walk(root, '');
+  }
+  img.xenstore = nodes;
+  img.xenstoreWatches = hv.xenstored.domainWatches(d.domid).map((w): XenstoreWatchRec => {
+    const inHome = w.path.startsWith(home + '/') || w.path === home;
+    return { path: inHome ? w.path.slice(home.length + 1) || '.' : w.path, token: w.token, relative: w.relative, inHome };
+  });
+}
