@@ -6,8 +6,10 @@
 import { RUNSTATE_NAMES, type Domain } from '../xen/common/domain';
 import type { Toolstack } from './toolstack';
 import { parseDiskSpec } from './xlDisk';
+import { xlRestore, xlSave } from './migration/xlCommands';
 
-export type XlResult = { status: number; attach?: number };
+/** `pending`: a command that finishes later (save, restore): its status when it has. */
+export type XlResult = { status: number; attach?: number; pending?: Promise<number> };
 
 const HELP = `xl commands:
   create FILE [key=value ...]   create a domain from an xl.cfg file
@@ -16,6 +18,8 @@ const HELP = `xl commands:
   pause DOM | unpause DOM       hold a domain off the CPUs, and let it go again
   shutdown DOM | reboot DOM     ask a guest to power off or reboot (pv guests)
   destroy DOM                   stop a domain at once and free its memory
+  save [-c] [-p] DOM FILE       save a domain to FILE and destroy it (-c: keep it running, -p: leave it paused)
+  restore [-p] [CONFIG] FILE    restore a saved domain (-p: leave it paused)
   mem-set DOM MiB | mem-max DOM MiB   balloon target and limit (pv guests)
   block-attach DOM DISKSPEC     attach a disk (xl-disk-configuration: target,format,vdev,access)
   block-detach [-f] DOM VDEV    detach a disk (the guest closes it; -f: at once)
@@ -31,6 +35,9 @@ const HELP = `xl commands:
 export interface XlIo {
   out(text: string): void;
   readFile(path: string): string;
+  /** Save files (xl save / restore); a host without them refuses those commands. */
+  readBytes?(path: string): Uint8Array;
+  writeBytes?(path: string, bytes: Uint8Array): void;
 }
 
 /** The last CPU-time sample per domain, for `top`'s CPU(%). */
@@ -67,6 +74,10 @@ export function runXl(ts: Toolstack, argv: readonly string[], io: XlIo): XlResul
       need(1, 'unpause DOM');
       hv.unpauseDomain(ts.find(args[0]!).domid);
       return { status: 0 };
+    case 'save':
+      return { status: 0, pending: xlSave(ts, args, io) };
+    case 'restore':
+      return { status: 0, pending: xlRestore(ts, args, io) };
     case 'destroy':
       need(1, 'destroy DOM');
       hv.destroyDomain(ts.find(args[0]!).domid);
