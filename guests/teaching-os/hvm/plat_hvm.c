@@ -9,6 +9,7 @@
  * trap_handler below.
  */
 #include "hvm.h"
+#include "virtio_blk.h"
 
 #define TICK_PERIOD (VIRT_TIMEBASE_HZ / TICK_HZ)
 
@@ -45,6 +46,7 @@ void plat_start(void) {
           VIRT_UART0_IRQ, TICK_HZ);
   kprintf("hvm: %u KiB of RAM at 0x%08x, %u hart%s (%s)\n", facts.mem_size / 1024, facts.mem_base,
           facts.harts, facts.harts == 1 ? "" : "s", fdt_ok ? "from the device tree" : "no device tree: assumed");
+  vblk_init();
 }
 
 /* Called by common/crt0.S's M-mode trap_entry (replacing platform.c's weak default). */
@@ -63,6 +65,7 @@ void trap_handler(struct trap_frame *f) {
       uint32_t id;
       while ((id = mmio_read32(PLIC_CLAIM0)) != 0) {
         if (id == VIRT_UART0_IRQ) uart_isr();
+        else vblk_isr(id);
         mmio_write32(PLIC_CLAIM0, id);
       }
       return;
@@ -123,4 +126,3 @@ int plat_peek(uint32_t domid) { (void)domid; return PLAT_ENOTSUP; }
 int plat_balloon(void) { return PLAT_ENOTSUP; }
 int plat_smp(uint32_t iterations) { (void)iterations; return PLAT_ENOTSUP; }
 int plat_xs(int argc, char **argv) { (void)argc, (void)argv; return PLAT_ENOTSUP; }
-int plat_disk(int argc, char **argv) { (void)argc, (void)argv; return PLAT_ENOTSUP; }

@@ -185,7 +185,7 @@ static int cmd_xs(int argc, char **argv) {
 
 static int cmd_disk(int argc, char **argv) {
   int r = plat_disk(argc, argv);
-  if (r == PLAT_ENOTSUP) not_on_hvm("disk", "no pv block frontend here");
+  if (r == PLAT_ENOTSUP) not_on_hvm("disk", "no block device here");
   return r;
 }
 
@@ -218,7 +218,7 @@ static const struct cmd commands[] = {
   {"balloon", "", "balloon target and size; follows xl mem-set (pv)", cmd_balloon},
   {"smp", "[N]", "every vCPU adds N to shared counters at once (pv)", cmd_smp},
   {"xs", "OP PATH", "xenstore: ls, read, write, rm, watch, unwatch, incr (pv)", cmd_xs},
-  {"disk", "[OP ...]", "disks: list, read, write, flush, bench (pv)", cmd_disk},
+  {"disk", "[OP ...]", "disks: list, read, write, flush, bench", cmd_disk},
   {"shutdown", "", "power off", cmd_shutdown},
   {"reboot", "", "restart", cmd_reboot},
   {0, 0, 0, 0},

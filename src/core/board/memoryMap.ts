@@ -46,6 +46,15 @@ export const VIRT_VIRTIO_BASE = 0x1000_1000;
 export const VIRT_VIRTIO_SIZE = 0x1000;
 export const VIRT_VIRTIO_COUNT = 8;
 export const VIRT_VIRTIO_IRQ = 1;
+/**
+ * The slot the n-th virtio device (from 0) plugs into. QEMU's `virt` creates the transports
+ * from slot 0 up, and each new bus is prepended to the list that -device searches for a
+ * free one, so the first device lands in the last slot (0x10008000, PLIC source 8), the
+ * second in slot 6, and so on (QEMU's hw/arm/virt.c explains the same for ARM).
+ */
+export function virtioSlotForDevice(n: number): number {
+  return VIRT_VIRTIO_COUNT - 1 - n;
+}
 
 /**
  * Regions of QEMU's `virt` that hyperlab does not model (accesses raise access faults

@@ -25,7 +25,7 @@ import { Plic } from '../devices/plic';
 import type { Clint } from '../devices/clint';
 import type { Mrom } from '../devices/mrom';
 import type { FinishEvent, SifiveTest } from '../devices/sifiveTest';
-import type { VirtioMmioTransport } from '../devices/virtioMmio';
+import type { MmioDevice } from '../bus/mmio';
 import { Uart16550 } from '../devices/uart16550';
 import { loadKernel, type LoadedImage } from '../loader/kernel';
 import { buildVirtFdt } from './virtFdt';
@@ -75,7 +75,7 @@ export class VirtMachine {
   readonly uart: Uart16550;
   readonly finisher: SifiveTest;
   readonly rtc: GoldfishRtc;
-  readonly virtio: readonly VirtioMmioTransport[];
+  readonly virtio: readonly MmioDevice[];
   readonly mrom: Mrom;
   readonly clock: Clock;
   readonly image: LoadedImage;

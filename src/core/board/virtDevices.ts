@@ -21,7 +21,8 @@ export interface VirtDevices {
   plic: Plic;
   finisher: SifiveTest;
   rtc: GoldfishRtc;
-  virtio: VirtioMmioTransport[];
+  /** The eight slots: empty transports, or the devices `VirtDeviceOptions.virtio` plugged in. */
+  virtio: MmioDevice[];
   mrom: Mrom;
 }
 
@@ -37,6 +38,8 @@ export interface VirtDeviceOptions {
   mtimeFromClock?: boolean;
   /** Called between blocks besides the CLINT and RTC updates (e.g. the local UART's). */
   tick?: () => void;
+  /** The device in virtio-mmio slot `slot`, if one is plugged (e.g. a proxy to a device model in the hypervisor); otherwise an empty slot. */
+  virtio?: (slot: number) => MmioDevice | undefined;
 }
 
 export function attachVirtDevices(bus: Bus, hart: Hart, o: VirtDeviceOptions, plic = new Plic({ harts: [hart] })): VirtDevices {
@@ -45,7 +48,8 @@ export function attachVirtDevices(bus: Bus, hart: Hart, o: VirtDeviceOptions, pl
   const rtc = new GoldfishRtc({ irq: plic.irqLine(M.VIRT_RTC_IRQ), source: o.rtcSource });
   const virtio = Array.from(
     { length: M.VIRT_VIRTIO_COUNT },
-    (_, i) =>
+    (_, i): MmioDevice =>
+      o.virtio?.(i) ??
       new VirtioMmioTransport({
         name: `virtio${i}`,
         irq: plic.irqLine(M.VIRT_VIRTIO_IRQ + i),

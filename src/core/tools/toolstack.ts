@@ -12,6 +12,7 @@ import { parseXlConfig, validateDomainConfig, type DomainConfig } from './xlConf
 import type { BlockImage } from '../block/image';
 import type { DiskSpec } from './xlDisk';
 import { VirtualDisks } from './vbd';
+import { VIRT_VIRTIO_COUNT } from '../board/memoryMap';
 
 export interface ToolstackIo {
   /**
@@ -60,8 +61,8 @@ export class Toolstack {
    */
   private build(cfg: DomainConfig, images: DomainImages): Domain {
     const specs = cfg.disk ?? [];
-    if (specs.length > 0 && cfg.type !== 'pv')
-      throw new Error('disk: only pv domains have disks so far (blkback); virtio-blk for hvm domains is not built yet');
+    if (cfg.type === 'hvm' && specs.length > VIRT_VIRTIO_COUNT)
+      throw new Error(`disk: an hvm domain has ${VIRT_VIRTIO_COUNT} virtio-mmio slots, so at most ${VIRT_VIRTIO_COUNT} disks (${specs.length} given)`);
     const disks = this.disks.open(specs);
     let d: Domain;
     try {

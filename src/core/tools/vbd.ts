@@ -16,6 +16,12 @@
  * synchronous underneath), so a disk attached right after the domain is built is in
  * xenstore before the guest's first request; a frontend also notices disks that appear
  * later (hotplug).
+ *
+ * hvm domains get their disks through virtio-blk instead (backends/blk/virtioBlk.ts), one
+ * device per disk on the virtio-mmio slots QEMU would use (board/memoryMap.ts
+ * virtioSlotForDevice), plugged when the domain is built: no xenstore, no handshake. Hot-
+ * plug is refused (virtio-mmio has no hotplug: the device tree and the guest's probe are
+ * fixed at boot).
  */
 import type { BlockImage } from '../block/image';
 import { BlkBack, type BlkHost, type VbdDevice } from '../backends/blk';
@@ -25,6 +31,11 @@ import { XenbusStateInitialising } from '../xen/public/xenbus';
 import { formatDiskSpec, vdevToDevid, type DiskSpec } from './xlDisk';
 import type { VbdStats } from '../backends/blk';
 import { XENBUS_STATE_NAMES } from '../xen/public/xenbus';
+import { GuestDma } from '../devices/virtio/guestDma';
+import { VirtioMmioDevice } from '../devices/virtio/mmioDevice';
+import { VirtioBlk } from '../backends/blk/virtioBlk';
+import { VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_SIZE, virtioSlotForDevice } from '../board/memoryMap';
+import { irqVirtio } from '../xen/vcpu/vcpuControl';
 
 /** What the inspector shows of one virtual disk. */
 export interface VbdInspection {
@@ -57,12 +68,21 @@ interface Attached {
   device: VbdDevice;
 }
 
+/** An hvm domain's disk: virtio-blk on a virtio-mmio slot. */
+export interface VirtioDisk {
+  spec: DiskSpec;
+  slot: number;
+  blk: VirtioBlk;
+  transport: VirtioMmioDevice;
+}
+
 /** How long `xl block-detach` lets the frontend close before tearing down anyway. */
 export const DETACH_GRACE_MS = 5000;
 
 export class VirtualDisks {
   readonly blkback: BlkBack;
   private readonly attached = new Map<number, Map<number, Attached>>();
+  private readonly virtioDisks = new Map<number, VirtioDisk[]>();
 
   constructor(
     private readonly hv: Hypervisor,
@@ -106,7 +126,9 @@ export class VirtualDisks {
   attach(d: Domain, spec: DiskSpec, image: BlockImage): VbdDevice {
     if (d.kind !== 'pv') {
       image.close();
-      throw new Error(`domain ${d.domid} (${d.name}) is an hvm guest: its disks come through virtio-blk, not blkback`);
+      throw new Error(
+        `domain ${d.domid} (${d.name}) is an hvm guest: its disks are virtio-blk devices, plugged at create time (virtio-mmio has no hot-plug); put the disk in its config`,
+      );
     }
     if (this.attached.get(d.domid)?.has(spec.devid) || this.blkback.get(d.domid, spec.devid)) {
       image.close();
@@ -179,11 +201,53 @@ export class VirtualDisks {
     return device;
   }
 
+  /**
+   * hvm: plug an opened image into virtio-mmio slot `slot` as a virtio-blk device, served in
+   * the hypervisor thread (hvm/ioreq.ts); its interrupt goes to every vCPU of the domain.
+   */
+  plugVirtio(d: Domain, spec: DiskSpec, image: BlockImage, slot: number): VirtioDisk {
+    if (d.kind !== 'hvm' || !Number.isInteger(slot) || slot < 0 || slot >= VIRT_VIRTIO_COUNT || d.virtio[slot]) {
+      image.close();
+      throw new Error(`domain ${d.domid} (${d.name}): virtio-mmio slot ${slot} is not free for disk ${spec.vdev}`);
+    }
+    const hv = this.hv;
+    const dma = new GuestDma({ machine: hv.memory.buffer, ramBase: d.ramBase, ramSize: d.ramSize, p2m: (gfn) => d.p2m.get(gfn) });
+    const log = (line: string): void => hv.dmesg(`domain ${d.domid} ${spec.vdev}: ${line}`);
+    const blk = new VirtioBlk({ image, readOnly: spec.access === 'ro' || image.readOnly, serial: spec.vdev, dma, log });
+    const transport = new VirtioMmioDevice({
+      name: 'virtio-blk',
+      model: blk,
+      dma,
+      log,
+      irq: { set: (level) => d.vcpus.forEach((v) => hv.setIrq(v, irqVirtio(slot), level)) },
+    });
+    d.virtio[slot] = transport;
+    const disk: VirtioDisk = { spec, slot, blk, transport };
+    const mine = this.virtioDisks.get(d.domid) ?? [];
+    mine.push(disk);
+    this.virtioDisks.set(d.domid, mine);
+    return disk;
+  }
+
+  /** An hvm domain's virtio-blk disks. */
+  virtioOf(domid: number): readonly VirtioDisk[] {
+    return this.virtioDisks.get(domid) ?? [];
+  }
+
+  /** xentop's view: the counters of every disk of the domain, blkback's and virtio-blk's. */
+  statsOf(domid: number): VbdStats[] {
+    return [
+      ...this.of(domid).map((x) => x.device.stats),
+      ...this.virtioOf(domid).map((x) => ({ ...x.blk.stats, notifyIn: x.transport.counts.notifies, notifyOut: x.transport.counts.interrupts })),
+    ];
+  }
+
   /** Attach every disk of a new domain; on a failure the domain's disks so far are dropped and the error rethrown. */
   attachAll(d: Domain, specs: readonly DiskSpec[], images: readonly BlockImage[]): void {
     for (let i = 0; i < specs.length; i++) {
       try {
-        this.attach(d, specs[i]!, images[i]!);
+        if (d.kind === 'hvm') this.plugVirtio(d, specs[i]!, images[i]!, virtioSlotForDevice(i));
+        else this.attach(d, specs[i]!, images[i]!);
       } catch (e) {
         for (const img of images.slice(i + 1)) img.close();
         this.domainGone(d.domid);
@@ -194,6 +258,7 @@ export class VirtualDisks {
 
   /** `xl block-detach`: the backend goes Closing; the frontend closes, or after DETACH_GRACE_MS (or with `force`, at once) it is torn down. */
   detach(d: Domain, vdev: string, force = false): void {
+    if (d.kind === 'hvm') throw new Error(`domain ${d.domid} (${d.name}) is an hvm guest: virtio-mmio has no hot-unplug; its disks go when it is destroyed`);
     const devid = vdevToDevid(vdev);
     const a = devid === undefined ? undefined : this.attached.get(d.domid)?.get(devid);
     if (!a) throw new Error(`domain ${d.domid} (${d.name}) has no disk ${vdev}`);
@@ -205,6 +270,14 @@ export class VirtualDisks {
 
   /** The domain was destroyed: its disks go at once (frontend nodes went with its home). */
   domainGone(domid: number): void {
+    for (const v of this.virtioDisks.get(domid) ?? []) {
+      try {
+        v.blk.image.close();
+      } catch (e) {
+        this.hv.dmesg(`domain ${domid} ${v.spec.vdev}: closing the image failed: ${String(e)}`);
+      }
+    }
+    this.virtioDisks.delete(domid);
     const mine = this.attached.get(domid);
     if (!mine) return;
     for (const a of [...mine.values()]) {
@@ -265,7 +338,24 @@ export class VirtualDisks {
         `${String(spec.devid).padEnd(5)} ${'0'.padEnd(3)} ${String(d.domid).padEnd(6)} ${String(device.feState).padEnd(5)} ${String(device.evtchn).padEnd(6)} ${String(device.ringRef).padEnd(8)} ${device.spec.backendPath}`,
       );
     }
+    for (const v of this.virtioOf(d.domid)) {
+      const base = VIRT_VIRTIO_BASE + v.slot * VIRT_VIRTIO_SIZE;
+      rows.push(
+        `${String(v.spec.devid).padEnd(5)} ${'0'.padEnd(3)} ${String(d.domid).padEnd(6)} ${'-'.padEnd(5)} ${'-'.padEnd(6)} ${'-'.padEnd(8)} virtio-mmio@0x${base.toString(16)}`,
+      );
+    }
     const disks = this.of(d.domid);
+    const virtio = this.virtioOf(d.domid);
+    if (virtio.length > 0) {
+      rows.push('', 'Vdev  Name  Sectors      Status Requests(rd/wr/fl) Refused Spec');
+      for (const v of virtio) {
+        const st = v.blk.stats;
+        const refused = Object.values(st.refused).reduce((a, b) => a + b, 0);
+        rows.push(
+          `${String(v.spec.devid).padEnd(5)} ${v.spec.vdev.padEnd(5)} ${String(v.blk.sectors).padEnd(12)} ${`0x${v.transport.status.toString(16)}`.padEnd(6)} ${`${st.rdReq}/${st.wrReq}/${st.flReq}`.padEnd(18)} ${String(refused).padEnd(7)} ${formatDiskSpec(v.spec)}`,
+        );
+      }
+    }
     if (disks.length > 0) {
       rows.push('', 'Vdev  Name  Sectors      Backend-state Requests(rd/wr/fl) Refused Spec');
       for (const { spec, device } of disks) {

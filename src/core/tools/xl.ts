@@ -253,7 +253,7 @@ function top(ts: Toolstack): string {
     const mem = d.totPages * 4,
       max = d.maxPages * 4;
     // xentop's VBD columns, summed over the domain's disks (VBD_OO: requests that waited for resources; none do here).
-    const vbds = ts.disks.of(d.domid).map((x) => x.device.stats);
+    const vbds = ts.disks.statsOf(d.domid);
     const sum = (f: (st: (typeof vbds)[number]) => number): string => String(vbds.reduce((n, st) => n + f(st), 0));
     const vbd = `${String(vbds.length).padStart(5)} ${'0'.padStart(6)} ${sum((st) => st.rdReq).padStart(6)} ${sum((st) => st.wrReq).padStart(6)} ${sum((st) => st.rdSect).padStart(9)} ${sum((st) => st.wrSect).padStart(9)}`;
     rows.push(

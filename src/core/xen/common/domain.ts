@@ -4,6 +4,7 @@
  * and the toolstack need.
  */
 import type { Uart16550 } from '../../devices/uart16550';
+import type { MmioDevice } from '../../bus/mmio';
 import type { EvtchnPort } from './evtchn';
 import type { ActiveGrant, Mapping } from './gnttab';
 import type { GuestMemory } from './guestMemory';
@@ -252,6 +253,8 @@ export class HvmDomain extends DomainCommon {
   readonly siMachine = -1;
   readonly grantFrames: readonly number[] = [];
   readonly uart: Uart16550;
+  /** Device models on its virtio-mmio slots, by slot (virtio-blk per disk; plugged by the toolstack, tools/vbd.ts). */
+  readonly virtio: (MmioDevice | undefined)[] = [];
 
   constructor(
     domid: number,

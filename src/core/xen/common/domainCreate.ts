@@ -12,6 +12,7 @@ import type { VcpuBoot } from '../vcpu/vcpuControl';
 import { HvmDomain, PvDomain, type BuiltDomain, type Domain, type Vcpu } from './domain';
 import { GuestMemory } from './guestMemory';
 import type { DomainConfig } from '../../tools/xlConfig';
+import { virtioSlotForDevice } from '../../board/memoryMap';
 
 export interface NewDomainHooks {
   /** The machine memory buffer the domain's frames are in. */
@@ -91,9 +92,16 @@ export function vcpuBoot(
     vcpuSlot: v.slot,
     ...(d.evtchnSlot >= 0 ? { domainSlot: d.evtchnSlot } : {}),
     ...(built.mrom ? { mrom: built.mrom } : {}),
-    ...(d.pv ? {} : { firmware: d.config.firmware }),
+    ...(d.pv ? {} : { firmware: d.config.firmware, virtioPlugged: virtioPlugged(d.config) }),
     entry: built.entry,
     args: [v.vcpuId, built.args[1], built.args[2]],
     clock: host.icountShift === undefined ? { kind: 'real', epochMs: d.epochMs } : { kind: 'icount', shift: host.icountShift },
   };
+}
+
+/** hvm: the virtio-mmio slots with a device (bit i = slot i): one virtio-blk per disk, placed as QEMU places -device virtio-blk-device. */
+export function virtioPlugged(cfg: DomainConfig): number {
+  let mask = 0;
+  for (let n = 0; n < (cfg.disk?.length ?? 0); n++) mask |= 1 << virtioSlotForDevice(n);
+  return mask;
 }

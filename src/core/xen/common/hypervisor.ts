@@ -19,7 +19,7 @@ import { newDomain, vcpuBoot } from './domainCreate';
 import type { MachineViews } from './sharedInfo';
 import { EvtchnSlots } from './evtchnSlots';
 import { depopulatePage, populatePage } from './memory';
-import { feedUart, serveUartAccess } from '../hvm/ioreq';
+import { feedUart, serveUartAccess, serveVirtioAccess } from '../hvm/ioreq';
 import { type HypercallContext } from './hypercalls';
 import { serveFirmware } from './vcpuRequests';
 import { connectPvBackends, feedConsole } from '../pv/backends';
@@ -479,7 +479,9 @@ export class Hypervisor implements HypercallContext {
     if (kind !== C.VcpuRequest.MMIO_READ && kind !== C.VcpuRequest.MMIO_WRITE && d.mem) {
       ret = serveFirmware(this, v, kind!, Array.from(cb.subarray(C.C_ARG0, C.C_ARG0 + 8)));
     } else if ((kind === C.VcpuRequest.MMIO_READ || kind === C.VcpuRequest.MMIO_WRITE) && d.uart) {
-      ret = serveUartAccess(d, kind === C.VcpuRequest.MMIO_WRITE, cb[C.C_ARG0]!, cb[C.C_ARG0 + 1]!, cb[C.C_ARG0 + 2]!);
+      const dev = cb[C.C_ARG0 + 3]!;
+      const args = [kind === C.VcpuRequest.MMIO_WRITE, cb[C.C_ARG0]!, cb[C.C_ARG0 + 1]!, cb[C.C_ARG0 + 2]!] as const;
+      ret = dev === C.MMIO_DEV_UART0 ? serveUartAccess(d, ...args) : serveVirtioAccess(d, dev - C.mmioDevVirtio(0), ...args);
     } else {
       d.countExit('unknown');
     }

@@ -1,10 +1,32 @@
 /**
  * The device models an hvm domain's vCPUs reach through exits (Xen's ioreq servers; QEMU in
- * Domain-0 for Xen's hvm guests): today the 16550A UART at 0x10000000, whose every
- * register access is a synchronous request from the vCPU worker. Hypervisor thread.
+ * Domain-0 for Xen's hvm guests): the 16550A UART at 0x10000000 and the virtio-mmio slots
+ * with a device plugged in (virtio-blk, src/core/devices/virtio), whose every register
+ * access is a synchronous request from the vCPU worker. Hypervisor thread.
  */
+import type { AccessWidth } from '../../bus/mmio';
+import { VIRTIO_MMIO_QUEUE_NOTIFY } from '../../devices/virtioMmio';
 import type { Domain } from '../common/domain';
 import { sbiConsoleReaders } from '../common/vcpuRequests';
+
+/**
+ * One MMIO access of a vCPU to the device in virtio-mmio slot `slot`; returns the value read.
+ * Counted as `mmio:virtio-blk` (registers) or `mmio:virtio-blk-notify` (QueueNotify, the
+ * exit that moves requests), so exits per request can be read off the domain's exits.
+ */
+export function serveVirtioAccess(d: Domain, slot: number, write: boolean, offset: number, width: number, value: number): number {
+  const dev = d.kind === 'hvm' ? d.virtio[slot] : undefined;
+  const off = offset >>> 0;
+  if (!dev || off >= dev.size) {
+    d.countExit('mmio:virtio-none');
+    return 0;
+  }
+  const w: AccessWidth = width === 1 || width === 2 || width === 4 ? width : 4;
+  d.countExit(write && off === VIRTIO_MMIO_QUEUE_NOTIFY ? `mmio:${dev.name}-notify` : `mmio:${dev.name}`);
+  if (!write) return dev.read(off, w);
+  dev.write(off, w, value);
+  return 0;
+}
 
 /** One MMIO access of a vCPU to the domain's UART; returns the value read (0 for a write). */
 export function serveUartAccess(d: Domain, write: boolean, offset: number, width: number, value: number): number {

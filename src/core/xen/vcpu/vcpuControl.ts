@@ -114,10 +114,22 @@ export const FINISH_PASS = 1,
   FINISH_FAIL = 2,
   FINISH_RESET = 3;
 
+/** MMIO_READ / MMIO_WRITE: C_ARG0 offset, C_ARG0 + 1 width, C_ARG0 + 2 value, C_ARG0 + 3 the device model (MMIO_DEV_*). */
+export const MMIO_DEV_UART0 = 0;
+/** Virtio-mmio slot `slot` (0..7). */
+export function mmioDevVirtio(slot: number): number {
+  return 1 + slot;
+}
+
 /** C_IRQ bits. */
 export const IRQ_UART = 1 << 0;
 /** An SBI IPI from another vCPU: raise SSIP. */
 export const IRQ_IPI = 1 << 1;
+/** The interrupt line of virtio-mmio slot `slot` (0..7), driven by a device model in the hypervisor (PLIC source 1 + slot). */
+export function irqVirtio(slot: number): number {
+  return 1 << (2 + slot);
+}
+
 /**
  * The save area (VcpuBoot.saveArea): word 0 counts SAVE answers (the worker bumps it and
  * notifies), word 1 is the length of the UTF-8 JSON that follows from byte 8, or -1 when
@@ -186,6 +198,8 @@ export interface VcpuBoot {
   sharedInfoMachine?: number;
   /** The domain's SBI console input ring (consoleIn.ts). */
   consoleIn?: SharedArrayBuffer;
+  /** hvm: the virtio-mmio slots with a device model in the hypervisor (bit i = slot i); the others stay empty slots in the vCPU. */
+  virtioPlugged?: number;
   /** Where SAVE writes the vCPU's state (SAVE_AREA_BYTES). */
   saveArea?: SharedArrayBuffer;
   /** Restore: start from this state instead of the entry point. */

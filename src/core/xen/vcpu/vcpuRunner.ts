@@ -120,7 +120,8 @@ export class VcpuRunner {
         {
           clock: this.clock,
           mtimeFromClock: true,
-          uart: this.proxy('uart0', M.VIRT_UART0_SIZE),
+          uart: this.proxy('uart0', M.VIRT_UART0_SIZE, C.MMIO_DEV_UART0),
+          virtio: (slot) => ((boot.virtioPlugged ?? 0) & (1 << slot) ? this.proxy(`virtio${slot}`, M.VIRT_VIRTIO_SIZE, C.mmioDevVirtio(slot)) : undefined),
           onFinish: (e) => {
             this.finished = e;
             hart.requestStop();
@@ -255,14 +256,14 @@ export class VcpuRunner {
     return this.finished;
   }
 
-  /** A device whose registers live in the hypervisor: every access is a synchronous exit. */
-  private proxy(name: string, size: number): MmioDevice {
+  /** A device whose registers live in the hypervisor: every access is a synchronous exit (C_ARG0 + 3 names the device). */
+  private proxy(name: string, size: number, dev: number): MmioDevice {
     return {
       name,
       size,
-      read: (offset: number, width: AccessWidth) => this.request(C.VcpuRequest.MMIO_READ, offset, width, 0),
+      read: (offset: number, width: AccessWidth) => this.request(C.VcpuRequest.MMIO_READ, offset, width, 0, dev),
       write: (offset: number, width: AccessWidth, value: number) => {
-        this.request(C.VcpuRequest.MMIO_WRITE, offset, width, value);
+        this.request(C.VcpuRequest.MMIO_WRITE, offset, width, value, dev);
       },
     };
   }
@@ -274,6 +275,8 @@ export class VcpuRunner {
     if (irq === this.irqSeen) return;
     this.irqSeen = irq;
     this.plic.setLine(M.VIRT_UART0_IRQ, (irq & C.IRQ_UART) !== 0);
+    const plugged = this.boot.virtioPlugged ?? 0;
+    for (let slot = 0; plugged >>> slot !== 0; slot++) if (plugged & (1 << slot)) this.plic.setLine(M.VIRT_VIRTIO_IRQ + slot, (irq & C.irqVirtio(slot)) !== 0);
     if ((irq & C.IRQ_IPI) !== 0) {
       Atomics.and(this.cb, C.C_IRQ, ~C.IRQ_IPI);
       this.irqSeen &= ~C.IRQ_IPI;

@@ -1,0 +1,275 @@
+/*
+ * The `disk` command on hvm, over the virtio-blk driver (virtio_blk.c), with the syntax
+ * and output of the pv one (pv/disk.c, over blkfront):
+ *   disk                          the disks, with their size and features
+ *   disk read [VDEV] SECTOR [N]   N sectors (1..88) as a hex dump
+ *   disk write [VDEV] SECTOR TEXT TEXT in sector SECTOR (zero-padded to whole sectors)
+ *   disk flush [VDEV]             VIRTIO_BLK_T_FLUSH: the backend's image is on stable storage
+ *   disk bench [VDEV] [MIB]       sequential and random reads and writes: MB/s and IOPS
+ * VDEV defaults to the first disk. The bench writes back exactly the bytes it read.
+ * The request sizes (44 KiB sequential, 4 KiB random, 8 in flight) are blkfront's, so the
+ * two front doors can be compared request for request.
+ */
+#include "virtio_blk.h"
+
+#define BENCH_RANDOM 1000u
+#define BENCH_MAX_PAGES 2048u  /* 8 MiB */
+
+static uint8_t *slot_byte(struct vdisk *v, int slot, uint32_t off) {
+  return (uint8_t *)(uintptr_t)v->pages[slot][off / PAGE_SIZE] + off % PAGE_SIZE;
+}
+
+static struct vdisk *pick(int *argc, char ***argv) {
+  struct vdisk *v = 0;
+  if (*argc > 0 && (*argv)[0][0] >= 'a' && (*argv)[0][0] <= 'z') {
+    for (int i = 0; i < MAX_VDISKS && !v; i++)
+      if (vdisks[i].used && !strcmp(vdisks[i].vdev, (*argv)[0])) v = &vdisks[i];
+    if (!v) kprintf("disk: no disk %s\n", (*argv)[0]);
+    (*argc)--, (*argv)++;
+    return v;
+  }
+  for (int i = 0; i < MAX_VDISKS && !v; i++)
+    if (vdisks[i].used) v = &vdisks[i];
+  if (!v) kprintf("disk: no disks (put one in the config: disk = [ ... ])\n");
+  return v;
+}
+
+static int list(void) {
+  int n = 0;
+  for (int i = 0; i < MAX_VDISKS; i++) {
+    struct vdisk *v = &vdisks[i];
+    if (!v->used) continue;
+    n++;
+    kprintf("%s: virtio-blk, %llu sectors of 512 bytes (%llu KiB), %s, %s%s, id '%s'\n", v->vdev, (unsigned long long)v->sectors,
+            (unsigned long long)v->sectors / 2, v->ro ? "read-only" : "read-write", v->flush ? "flush" : "no flush",
+            v->event_idx ? ", event-idx" : "", v->serial);
+    kprintf("  virtio-mmio@0x%08x, PLIC source %u, features 0x%08x, queue of %u, %u requests, %u notifications sent, %u interrupts, %u errors\n",
+            v->base, VIRT_VIRTIO_IRQ + v->slot, v->features, v->num, v->requests, v->notifies, v->irqs, v->errors);
+  }
+  if (!n) kprintf("disk: no disks (put one in the config: disk = [ ... ])\n");
+  return 0;
+}
+
+/* hexdump -C style: offset, 16 bytes, the printable ones; a run of equal lines is one "*". */
+static void hexdump(struct vdisk *v, uint64_t base, uint32_t len) {
+  uint8_t prev[16];
+  int star = 0;
+  for (uint32_t off = 0; off < len; off += 16) {
+    uint8_t *p = slot_byte(v, 0, off);
+    if (off && off + 16 < len && !memcmp(p, prev, 16)) {
+      if (!star) con_puts("*\n");
+      star = 1;
+      continue;
+    }
+    star = 0;
+    memcpy(prev, p, 16);
+    char line[96];
+    size_t k = (size_t)ksnprintf(line, sizeof line, "%08llx ", (unsigned long long)(base + off));
+    for (int i = 0; i < 16; i++) k += (size_t)ksnprintf(line + k, sizeof line - k, "%s%02x", i == 8 ? "  " : " ", p[i]);
+    k += (size_t)ksnprintf(line + k, sizeof line - k, "  |");
+    for (int i = 0; i < 16; i++) line[k++] = p[i] >= 32 && p[i] < 127 ? (char)p[i] : '.';
+    line[k++] = '|', line[k] = 0;
+    kprintf("%s\n", line);
+  }
+}
+
+static int need_sector(struct vdisk *v, const char *arg, uint32_t n, uint32_t *sector) {
+  if (!arg || parse_u32(arg, sector)) {
+    kprintf("disk: expected a sector number\n");
+    return -1;
+  }
+  if ((uint64_t)*sector + n > v->sectors) {
+    kprintf("disk: %s has %llu sectors: %u..%u is past the end\n", v->vdev, (unsigned long long)v->sectors, *sector, *sector + n - 1);
+    return -1;
+  }
+  return 0;
+}
+
+static int cmd_read(struct vdisk *v, int argc, char **argv) {
+  uint32_t sector, n = 1;
+  if (argc > 1 && (parse_u32(argv[1], &n) || n < 1 || n > VBLK_SLOT_SECTORS)) {
+    kprintf("disk: read: N must be 1..%u\n", VBLK_SLOT_SECTORS);
+    return -1;
+  }
+  if (need_sector(v, argc > 0 ? argv[0] : 0, n, &sector)) return -1;
+  if (vblk_one(v, VIRTIO_BLK_T_IN, sector, n)) return -1;
+  hexdump(v, (uint64_t)sector * 512, n * 512);
+  return 0;
+}
+
+static int cmd_write(struct vdisk *v, int argc, char **argv) {
+  uint32_t sector;
+  if (argc < 2) {
+    kprintf("usage: disk write [VDEV] SECTOR TEXT\n");
+    return -1;
+  }
+  char text[128];
+  text[0] = 0;
+  for (int i = 1; i < argc; i++) {
+    size_t len = strlen(text);
+    ksnprintf(text + len, sizeof text - len, "%s%s", i > 1 ? " " : "", argv[i]);
+  }
+  uint32_t len = (uint32_t)strlen(text), n = (len + 511) / 512;
+  if (need_sector(v, argv[0], n, &sector)) return -1;
+  memset(slot_byte(v, 0, 0), 0, PAGE_SIZE);
+  memcpy(slot_byte(v, 0, 0), text, len);
+  if (vblk_one(v, VIRTIO_BLK_T_OUT, sector, n)) return -1;
+  kprintf("disk: wrote %u bytes to %s at sector %u (%u sector%s)\n", len, v->vdev, sector, n, n == 1 ? "" : "s");
+  return 0;
+}
+
+static int cmd_flush(struct vdisk *v) {
+  if (!v->flush) {
+    kprintf("disk: %s: the device offers no flush (VIRTIO_BLK_F_FLUSH)\n", v->vdev);
+    return -1;
+  }
+  if (vblk_one(v, VIRTIO_BLK_T_FLUSH, 0, 0)) return -1;
+  kprintf("disk: %s flushed: the backend's image is on stable storage\n", v->vdev);
+  return 0;
+}
+
+/* ---- bench ---- */
+
+struct bench {
+  uint32_t pages;        /* the region: pages 0..pages-1 of the disk */
+  uint32_t save[BENCH_MAX_PAGES];  /* its content, read by the sequential read */
+  uint32_t rnd[BENCH_RANDOM];
+  uint32_t op;
+  int saving;            /* the untimed first pass: keep what is read */
+};
+static struct bench b;
+
+/* A page copy by words, 8 at a time (the runtime's memcpy goes byte by byte). */
+static void copy_page(uint32_t dst, uint32_t src) {
+  uint32_t *d = (uint32_t *)(uintptr_t)dst;
+  const uint32_t *q = (const uint32_t *)(uintptr_t)src;
+  for (uint32_t i = 0; i < PAGE_SIZE / 4; i += 8) {
+    uint32_t a0 = q[i], a1 = q[i + 1], a2 = q[i + 2], a3 = q[i + 3], a4 = q[i + 4], a5 = q[i + 5], a6 = q[i + 6], a7 = q[i + 7];
+    d[i] = a0, d[i + 1] = a1, d[i + 2] = a2, d[i + 3] = a3, d[i + 4] = a4, d[i + 5] = a5, d[i + 6] = a6, d[i + 7] = a7;
+  }
+}
+
+static uint32_t seq_count(void) { return (b.pages + VBLK_SEGS - 1) / VBLK_SEGS; }
+
+static void seq_prep(struct vdisk *v, uint32_t i, int slot, uint32_t *op, uint64_t *sector, uint32_t *nsect, void *arg) {
+  (void)arg;
+  uint32_t first = i * VBLK_SEGS, n = b.pages - first;
+  if (n > VBLK_SEGS) n = VBLK_SEGS;
+  *op = b.op, *sector = (uint64_t)first * 8, *nsect = n * 8;
+  if (b.op == VIRTIO_BLK_T_OUT)
+    for (uint32_t g = 0; g < n; g++) copy_page(v->pages[slot][g], b.save[first + g]);
+}
+
+static void seq_done(struct vdisk *v, uint32_t i, int slot, void *arg) {
+  (void)arg;
+  if (!b.saving) return;
+  uint32_t first = i * VBLK_SEGS;
+  for (uint32_t g = 0; g < VBLK_SEGS && first + g < b.pages; g++)
+    copy_page(b.save[first + g], v->pages[slot][g]);
+}
+
+static void rnd_prep(struct vdisk *v, uint32_t i, int slot, uint32_t *op, uint64_t *sector, uint32_t *nsect, void *arg) {
+  (void)arg;
+  uint32_t k = b.rnd[i];
+  *op = b.op, *sector = (uint64_t)k * 8, *nsect = 8;
+  if (b.op == VIRTIO_BLK_T_OUT) copy_page(v->pages[slot][0], b.save[k]);
+}
+
+static void report(const char *what, uint32_t ops, uint64_t bytes, uint64_t ns) {
+  if (!ns) ns = 1;
+  char secs[32];
+  fmt_seconds(secs, sizeof secs, ns, 3);
+  uint64_t tenths = bytes * 10000 / ns;  /* MB/s (10^6 bytes) in tenths */
+  kprintf("timing: %s: %s s, %llu.%llu MB/s, %llu IOPS\n", what, secs, tenths / 10, tenths % 10, (uint64_t)ops * 1000000000ull / ns);
+}
+
+static int run_timed(struct vdisk *v, uint32_t count, uint32_t depth, const struct vblk_job *job, uint64_t *ns, int flush) {
+  uint64_t t0 = time_ns();
+  int32_t rc = vblk_run(v, count, depth, job);
+  if (!rc && flush && v->flush) rc = vblk_one(v, VIRTIO_BLK_T_FLUSH, 0, 0);
+  *ns = time_ns() - t0;
+  if (rc) kprintf("disk: bench: %d request%s failed: stopped\n", rc, rc == 1 ? "" : "s");
+  return rc ? -1 : 0;
+}
+
+static int cmd_bench(struct vdisk *v, int argc, char **argv) {
+  uint32_t mib = 4;
+  if (argc > 0 && (parse_u32(argv[0], &mib) || mib < 1 || mib > BENCH_MAX_PAGES / 256)) {
+    kprintf("disk: bench: MIB must be 1..%u\n", BENCH_MAX_PAGES / 256);
+    return -1;
+  }
+  uint32_t pages = mib * 256;
+  if (pages > v->sectors / 8) pages = (uint32_t)(v->sectors / 8);
+  if (!pages) {
+    kprintf("disk: bench: %s is smaller than a page\n", v->vdev);
+    return -1;
+  }
+  uint32_t got = 0;
+  while (got < pages && page_count(PG_FREE) > 64) {
+    b.save[got] = page_alloc();
+    if (!b.save[got]) break;
+    got++;
+  }
+  if (got < pages) kprintf("disk: bench: memory for %u KiB only\n", got * 4);
+  b.pages = got;
+  uint32_t x = 2463534242u;
+  for (uint32_t i = 0; i < BENCH_RANDOM; i++) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    b.rnd[i] = x % b.pages;
+  }
+  int ro = v->ro;
+  kprintf("disk bench: %s, the first %u KiB: sequential in 44 KiB requests, random 4 KiB x %u, %u in flight%s\n", v->vdev,
+          b.pages * 4, BENCH_RANDOM, VBLK_SLOTS, ro ? "; read-only disk: reads only" : "; writes put back what was read");
+  con_drain();
+  uint32_t req0, not0, ev0;
+  struct vblk_job seq = {seq_prep, seq_done, 0}, rnd = {rnd_prep, 0, 0};
+  uint64_t ns;
+  int rc = 0;
+  char what[64];
+  uint64_t bytes = (uint64_t)b.pages * PAGE_SIZE;
+  b.saving = 0;
+  b.op = VIRTIO_BLK_T_IN;
+  if (!ro) {  /* keep the region's content, to write it back */
+    b.saving = 1;
+    rc = run_timed(v, seq_count(), VBLK_SLOTS, &seq, &ns, 0);
+    b.saving = 0;
+  }
+  req0 = v->requests, not0 = v->notifies, ev0 = v->irqs;
+  if (!rc && !(rc = run_timed(v, seq_count(), VBLK_SLOTS, &seq, &ns, 0))) {
+    ksnprintf(what, sizeof what, "sequential read %u KiB", b.pages * 4);
+    report(what, seq_count(), bytes, ns);
+  }
+  if (!rc && !ro) {
+    b.op = VIRTIO_BLK_T_OUT;
+    if (!(rc = run_timed(v, seq_count(), VBLK_SLOTS, &seq, &ns, 1))) {
+      ksnprintf(what, sizeof what, "sequential write %u KiB (and a flush)", b.pages * 4);
+      report(what, seq_count(), bytes, ns);
+    }
+  }
+  b.op = VIRTIO_BLK_T_IN;
+  if (!rc && !(rc = run_timed(v, BENCH_RANDOM, VBLK_SLOTS, &rnd, &ns, 0))) report("random read 4 KiB", BENCH_RANDOM, BENCH_RANDOM * 4096ull, ns);
+  if (!rc && !ro) {
+    b.op = VIRTIO_BLK_T_OUT;
+    if (!(rc = run_timed(v, BENCH_RANDOM, VBLK_SLOTS, &rnd, &ns, 0))) report("random write 4 KiB", BENCH_RANDOM, BENCH_RANDOM * 4096ull, ns);
+  }
+  uint32_t reqs = v->requests - req0;
+  kprintf("timing: disk bench: %u requests, %u notifications sent, %u interrupts received\n", reqs, v->notifies - not0, v->irqs - ev0);
+  for (uint32_t i = 0; i < got; i++) page_free(b.save[i]);
+  return rc;
+}
+
+int plat_disk(int argc, char **argv) {
+  if (argc < 2) return list();
+  const char *sub = argv[1];
+  argc -= 2, argv += 2;
+  if (strcmp(sub, "read") && strcmp(sub, "write") && strcmp(sub, "flush") && strcmp(sub, "bench")) {
+    kprintf("usage: disk | disk read [VDEV] SECTOR [N] | disk write [VDEV] SECTOR TEXT | disk flush [VDEV] | disk bench [VDEV] [MIB]\n");
+    return -1;
+  }
+  struct vdisk *v = pick(&argc, &argv);
+  if (!v) return -1;
+  if (!strcmp(sub, "read")) return cmd_read(v, argc, argv);
+  if (!strcmp(sub, "write")) return cmd_write(v, argc, argv);
+  if (!strcmp(sub, "flush")) return cmd_flush(v);
+  return cmd_bench(v, argc, argv);
+}
