@@ -12,6 +12,7 @@ import { parseXlConfig, validateDomainConfig, type DomainConfig } from './xlConf
 import type { BlockImage } from '../block/image';
 import type { DiskSpec } from './xlDisk';
 import { VirtualDisks } from './vbd';
+import { VirtualNetworks } from './vif';
 import { VIRT_VIRTIO_COUNT } from '../board/memoryMap';
 
 export interface ToolstackIo {
@@ -33,12 +34,15 @@ export class Toolstack {
   private readonly configs = new Map<number, DomainConfig>();
   /** Virtual disks and Domain-0's blkback (vbd.ts). */
   readonly disks: VirtualDisks;
+  /** Bridges, Domain-0's interface and netback's vifs (vif.ts). */
+  readonly nets: VirtualNetworks;
 
   constructor(
     readonly hv: Hypervisor,
     private readonly io: ToolstackIo,
   ) {
     this.disks = new VirtualDisks(hv, io.openDisk?.bind(io));
+    this.nets = new VirtualNetworks(hv);
     hv.on('domain', (domid) => this.onDomainChange(domid));
   }
 
@@ -63,6 +67,8 @@ export class Toolstack {
     const specs = cfg.disk ?? [];
     if (cfg.type === 'hvm' && specs.length > VIRT_VIRTIO_COUNT)
       throw new Error(`disk: an hvm domain has ${VIRT_VIRTIO_COUNT} virtio-mmio slots, so at most ${VIRT_VIRTIO_COUNT} disks (${specs.length} given)`);
+    if (cfg.type === 'hvm' && (cfg.vif?.length ?? 0) > 0)
+      throw new Error('vif: only pv domains have network interfaces so far (netback); virtio-net for hvm domains is not built yet');
     const disks = this.disks.open(specs);
     let d: Domain;
     try {
@@ -75,6 +81,12 @@ export class Toolstack {
       this.disks.attachAll(d, specs, disks);
     } catch (e) {
       this.hv.destroyDomain(d.domid, 'disk attach failed');
+      throw e;
+    }
+    try {
+      this.nets.attachAll(d, cfg.vif ?? []);
+    } catch (e) {
+      this.hv.destroyDomain(d.domid, 'vif attach failed');
       throw e;
     }
     return d;
@@ -109,6 +121,7 @@ export class Toolstack {
     const d = this.hv.domains.get(domid);
     const cfg = this.configs.get(domid);
     if (!d) this.disks.domainGone(domid); // destroyed: its disks go with it
+    if (!d) this.nets.domainGone(domid);
     if (!d || !cfg || d.dying) {
       if (!d) this.configs.delete(domid);
       return;

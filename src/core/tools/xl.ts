@@ -6,6 +6,7 @@
 import { RUNSTATE_NAMES, type Domain } from '../xen/common/domain';
 import type { Toolstack } from './toolstack';
 import { parseDiskSpec } from './xlDisk';
+import { NET_HELP, runNetCommand } from './xlVifCommands';
 import { xlRestore, xlSave } from './migration/xlCommands';
 
 /** `pending`: a command that finishes later (save, restore): its status when it has. */
@@ -24,6 +25,7 @@ const HELP = `xl commands:
   block-attach DOM DISKSPEC     attach a disk (xl-disk-configuration: target,format,vdev,access)
   block-detach [-f] DOM VDEV    detach a disk (the guest closes it; -f: at once)
   block-list DOM                a domain's virtual disks
+${NET_HELP}
   vcpu-list [DOM]               vCPUs, where they run, their affinity
   vcpu-pin DOM VCPU CPUS        hard affinity: CPUS is "all", "1" or "0-1,3"
   sched-credit [-d DOM [-w WEIGHT] [-c CAP]]   show or set credit parameters
@@ -150,8 +152,11 @@ export function runXl(ts: Toolstack, argv: readonly string[], io: XlIo): XlResul
     case 'dmesg':
       io.out(hv.log.join('\n'));
       return { status: 0 };
-    default:
+    default: {
+      const r = runNetCommand(ts, cmd, args, io);
+      if (r) return r;
       throw new Error(`unknown command '${cmd}' (try: xl help)`);
+    }
   }
 }
 
@@ -245,19 +250,25 @@ function info(ts: Toolstack): string {
 function top(ts: Toolstack): string {
   const nowMs = Date.now();
   const totalKiB = (ts.hv.memory.nrFrames * 4096) / 1024;
-  const rows = ['      NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS  VBDS VBD_OO VBD_RD VBD_WR VBD_RSECT VBD_WSECT'];
+  const rows = [
+    '      NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS  NETS NETTX(k) NETRX(k)  VBDS VBD_OO VBD_RD VBD_WR VBD_RSECT VBD_WSECT',
+  ];
   for (const d of ts.hv.domains.values()) {
     const prev = samples.get(d);
     const pct = prev && nowMs > prev.atMs ? ((d.cpuNs - prev.ns) / 1e6 / (nowMs - prev.atMs)) * 100 : 0;
     samples.set(d, { ns: d.cpuNs, atMs: nowMs });
     const mem = d.totPages * 4,
       max = d.maxPages * 4;
+    // xentop's NET columns: interfaces, and KiB the domain sent and received (netback's counters, the guest's side).
+    const nets = ts.nets.statsOf(d.domid);
+    const kib = (f: (s: (typeof nets)[number]) => number): string => String(Math.floor(nets.reduce((n, s) => n + f(s), 0) / 1024)).padStart(8);
+    const net = `${String(nets.length).padStart(5)} ${kib((s) => s.txBytes)} ${kib((s) => s.rxBytes)}`;
     // xentop's VBD columns, summed over the domain's disks (VBD_OO: requests that waited for resources; none do here).
     const vbds = ts.disks.statsOf(d.domid);
     const sum = (f: (st: (typeof vbds)[number]) => number): string => String(vbds.reduce((n, st) => n + f(st), 0));
     const vbd = `${String(vbds.length).padStart(5)} ${'0'.padStart(6)} ${sum((st) => st.rdReq).padStart(6)} ${sum((st) => st.wrReq).padStart(6)} ${sum((st) => st.rdSect).padStart(9)} ${sum((st) => st.wrSect).padStart(9)}`;
     rows.push(
-      `${d.name.slice(0, 10).padStart(10)} ${stateFlags(d)} ${(d.cpuNs / 1e9).toFixed(0).padStart(10)} ${pct.toFixed(1).padStart(6)} ${String(mem).padStart(10)} ${((mem / totalKiB) * 100).toFixed(1).padStart(6)} ${String(max).padStart(10)} ${((max / totalKiB) * 100).toFixed(1).padStart(9)} ${String(d.vcpus.length).padStart(5)} ${vbd}`,
+      `${d.name.slice(0, 10).padStart(10)} ${stateFlags(d)} ${(d.cpuNs / 1e9).toFixed(0).padStart(10)} ${pct.toFixed(1).padStart(6)} ${String(mem).padStart(10)} ${((mem / totalKiB) * 100).toFixed(1).padStart(6)} ${String(max).padStart(10)} ${((max / totalKiB) * 100).toFixed(1).padStart(9)} ${String(d.vcpus.length).padStart(5)} ${net} ${vbd}`,
     );
   }
   return rows.join('\n');

@@ -1,0 +1,282 @@
+/**
+ * Virtual networks, the toolstack's part (libxl_nic.c's job and the vif-bridge script's):
+ * the bridges of Domain-0 (xenbr0 and any a vif names), Domain-0's own interface on
+ * xenbr0 (10.0.0.1/24 with a DHCP server, src/core/net/hostif.ts), and one netback vif per
+ * interface of a pv domain: write the frontend and backend areas in xenstore (both in
+ * Initialising), hand the vif to netback (src/core/backends/net), reserve its `ip=` in the
+ * DHCP server, and on detach or destroy take it away again. `xl network-attach`,
+ * `network-detach`, `network-list` and `network-capture` land here.
+ *
+ * xenstore, as libxl lays it out (Xen's docs/misc/xenstore-paths.pandoc):
+ *   /local/domain/<domid>/device/vif/<devid>/       the frontend's: backend, backend-id,
+ *       state, handle, mac, mtu (the guest adds tx-ring-ref, rx-ring-ref, event-channel,
+ *       request-rx-copy, feature-rx-notify)
+ *   /local/domain/0/backend/vif/<domid>/<devid>/    the backend's: frontend, frontend-id,
+ *       online, state, script, mac, handle, type, bridge, ip, rate, mtu, hotplug-status
+ *       (netback adds feature-rx-copy, feature-sg...)
+ */
+import { NetBack, type VifDevice, type VifStats } from '../backends/net';
+import type { BackendHost } from '../backends/xenbus/host';
+import { Bridge, type TapListener } from '../net/bridge';
+import { formatMac } from '../net/ethernet';
+import { DomainZeroNetif } from '../net/hostif';
+import { formatIp, parseIp } from '../net/ipv4';
+import { PcapCapture } from '../net/pcap';
+import type { Domain } from '../xen/common/domain';
+import type { Hypervisor } from '../xen/common/hypervisor';
+import { XenbusStateInitialising } from '../xen/public/xenbus';
+import { formatVifSpec, type VifConfig } from './xlVif';
+
+/** The host's network settings: Domain-0's address on xenbr0 and its DHCP pool. */
+export interface NetworkSettings {
+  /** Domain-0's address on xenbr0, 10.0.0.1 by default; the subnet is /24. */
+  dom0Ip: number;
+  prefix: number;
+  /** The DHCP pool (inclusive), 10.0.0.100 to 10.0.0.199 by default, with 1-hour leases as dnsmasq's default. */
+  dhcpFirst: number;
+  dhcpLast: number;
+  leaseSeconds: number;
+}
+
+export const DEFAULT_NETWORK: NetworkSettings = {
+  dom0Ip: parseIp('10.0.0.1')!,
+  prefix: 24,
+  dhcpFirst: parseIp('10.0.0.100')!,
+  dhcpLast: parseIp('10.0.0.199')!,
+  leaseSeconds: 3600,
+};
+
+/** How long `xl network-detach` lets the frontend close before tearing down anyway. */
+export const VIF_DETACH_GRACE_MS = 5000;
+
+interface Attached {
+  cfg: VifConfig & { devid: number };
+  device: VifDevice;
+}
+
+export class VirtualNetworks {
+  readonly netback: NetBack;
+  readonly bridges = new Map<string, Bridge>();
+  /** Domain-0's interface on xenbr0. */
+  readonly dom0: DomainZeroNetif;
+  private readonly attached = new Map<number, Map<number, Attached>>();
+
+  constructor(
+    private readonly hv: Hypervisor,
+    readonly settings: NetworkSettings = DEFAULT_NETWORK,
+  ) {
+    const host: BackendHost = {
+      machine: hv.memory.views,
+      gnttab: hv.gnttab,
+      dom0Bind: (domid, port, handler) => hv.dom0Bind(domid, port, handler),
+      dom0Close: (port) => hv.dom0Close(port),
+      dom0Notify: (port) => {
+        hv.evtchn.send(hv.dom0, port);
+      },
+      get xs() {
+        return hv.xsDom0();
+      },
+      dmesg: (line) => hv.dmesg(line),
+    };
+    this.netback = new NetBack(host);
+    const s = settings;
+    this.dom0 = new DomainZeroNetif(this.bridge('xenbr0'), {
+      ip: s.dom0Ip,
+      prefix: s.prefix,
+      dhcp: { first: s.dhcpFirst, last: s.dhcpLast, leaseSeconds: s.leaseSeconds },
+    });
+  }
+
+  /** The bridge of that name, made on first use (as the vif-bridge script expects it to exist; here it is made). */
+  bridge(name: string): Bridge {
+    let b = this.bridges.get(name);
+    if (!b) {
+      b = new Bridge(name);
+      this.bridges.set(name, b);
+    }
+    return b;
+  }
+
+  /** Attach a vif to a pv domain; the xenstore areas are written before the guest's next request. */
+  attach(d: Domain, cfg: VifConfig & { devid: number }): VifDevice {
+    if (d.kind !== 'pv') throw new Error(`domain ${d.domid} (${d.name}) is an hvm guest: its interfaces come through virtio-net, which is not built yet`);
+    if (cfg.type === 'ioemu' && cfg.model !== undefined) this.hv.dmesg(`vif ${d.domid}/${cfg.devid}: model=${cfg.model} ignored for a pv domain`);
+    if (this.attached.get(d.domid)?.has(cfg.devid) || this.netback.get(d.domid, cfg.devid))
+      throw new Error(`domain ${d.domid} (${d.name}) has a vif ${cfg.devid} already`);
+    for (const [domid, mine] of this.attached)
+      for (const a of mine.values())
+        if (a.cfg.mac === cfg.mac) throw new Error(`mac ${formatMac(cfg.mac)} is in use by domain ${domid} vif ${a.cfg.devid} already`);
+    const xs = this.hv.xsDom0();
+    const fe = `/local/domain/${d.domid}/device/vif/${cfg.devid}`;
+    const be = `/local/domain/0/backend/vif/${d.domid}/${cfg.devid}`;
+    const fail = (e: unknown): void => this.hv.dmesg(`vif ${d.domid}/${cfg.devid}: xenstore: ${String(e)}`);
+    const mac = formatMac(cfg.mac);
+    void xs.mkdir(be).catch(fail);
+    void xs
+      .setPerms(be, [
+        { domid: 0, perm: 'n' },
+        { domid: d.domid, perm: 'r' },
+      ])
+      .catch(fail);
+    const beNodes: [string, string][] = [
+      ['frontend', fe],
+      ['frontend-id', String(d.domid)],
+      ['online', '1'],
+      ['state', String(XenbusStateInitialising)],
+      ['script', 'vif-bridge'],
+      ['mac', mac],
+      ['handle', String(cfg.devid)],
+      ['type', 'vif'],
+      ['bridge', cfg.bridge],
+      ['mtu', String(cfg.mtu)],
+      ['hotplug-status', 'connected'],
+    ];
+    if (cfg.ip.length > 0) beNodes.push(['ip', cfg.ip.map(formatIp).join(' ')]);
+    if (cfg.rate) beNodes.push(['rate', `${cfg.rate.bytes},${cfg.rate.usec}`]); // libxl writes "bytes,usec"
+    for (const [k, v] of beNodes) void xs.write(`${be}/${k}`, v).catch(fail);
+    for (const dirPath of [`/local/domain/${d.domid}/device`, `/local/domain/${d.domid}/device/vif`]) {
+      void xs.mkdir(dirPath).catch(fail);
+      void xs.setPerms(dirPath, [{ domid: d.domid, perm: 'n' }]).catch(fail);
+    }
+    void xs.mkdir(fe).catch(fail);
+    void xs
+      .setPerms(fe, [
+        { domid: d.domid, perm: 'n' },
+        { domid: 0, perm: 'r' },
+      ])
+      .catch(fail);
+    const feNodes: [string, string][] = [
+      ['backend', be],
+      ['backend-id', '0'],
+      ['state', String(XenbusStateInitialising)],
+      ['handle', String(cfg.devid)],
+      ['mac', mac],
+      ['mtu', String(cfg.mtu)],
+    ];
+    for (const [k, v] of feNodes) void xs.write(`${fe}/${k}`, v).catch(fail);
+    const { device, started } = this.netback.add({
+      domid: d.domid,
+      devid: cfg.devid,
+      mac: cfg.mac,
+      mtu: cfg.mtu,
+      bridge: this.bridge(cfg.bridge),
+      backendPath: be,
+      frontendPath: fe,
+      ...(cfg.rate ? { rate: { bytes: cfg.rate.bytes, usec: cfg.rate.usec } } : {}),
+    });
+    started.catch(fail);
+    if (cfg.ip.length > 0 && cfg.bridge === 'xenbr0') this.dom0.dhcp?.reserve(cfg.mac, cfg.ip[0]!);
+    let mine = this.attached.get(d.domid);
+    if (!mine) {
+      mine = new Map<number, Attached>();
+      this.attached.set(d.domid, mine);
+    }
+    mine.set(cfg.devid, { cfg, device });
+    return device;
+  }
+
+  attachAll(d: Domain, cfgs: readonly (VifConfig & { devid: number })[]): void {
+    try {
+      for (const c of cfgs) this.attach(d, c);
+    } catch (e) {
+      this.domainGone(d.domid);
+      throw e;
+    }
+  }
+
+  /** The lowest device id the domain has free (xl network-attach without devid=). */
+  freeDevid(domid: number): number {
+    const mine = this.attached.get(domid);
+    let n = 0;
+    while (mine?.has(n)) n++;
+    return n;
+  }
+
+  /** `xl network-detach DOM DEVID|MAC`. */
+  detach(d: Domain, which: string, force = false): void {
+    const mine = this.attached.get(d.domid);
+    const a = [...(mine?.values() ?? [])].find((x) => String(x.cfg.devid) === which || formatMac(x.cfg.mac) === which.toLowerCase());
+    if (!a) throw new Error(`domain ${d.domid} (${d.name}) has no vif ${which}`);
+    a.device.whenGone = () => this.forget(d.domid, a);
+    if (force) a.device.kill();
+    else a.device.close(VIF_DETACH_GRACE_MS);
+  }
+
+  domainGone(domid: number): void {
+    const mine = this.attached.get(domid);
+    if (!mine) return;
+    for (const a of [...mine.values()]) {
+      a.device.kill();
+      this.forget(domid, a);
+    }
+    this.attached.delete(domid);
+  }
+
+  private forget(domid: number, a: Attached): void {
+    const mine = this.attached.get(domid);
+    if (mine?.get(a.cfg.devid) !== a) return;
+    mine.delete(a.cfg.devid);
+    this.dom0.dhcp?.unreserve(a.cfg.mac);
+    const xs = this.hv.xsDom0();
+    void xs.rm(`/local/domain/0/backend/vif/${domid}/${a.cfg.devid}`).catch(() => {});
+    void xs.rm(`/local/domain/${domid}/device/vif/${a.cfg.devid}`).catch(() => {});
+  }
+
+  of(domid: number): { cfg: VifConfig & { devid: number }; device: VifDevice }[] {
+    return [...(this.attached.get(domid)?.values() ?? [])].sort((x, y) => x.cfg.devid - y.cfg.devid);
+  }
+
+  /** xentop's view: the counters of every vif of the domain. */
+  statsOf(domid: number): VifStats[] {
+    return this.of(domid).map((a) => a.device.stats);
+  }
+
+  /** `xl network-list DOM`: xl's columns (Idx BE Mac Addr. handle state evt-ch tx-/rx-ring-ref BE-path), then the counters. */
+  list(d: Domain): string {
+    const rows = ['Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path'];
+    const vifs = this.of(d.domid);
+    for (const { cfg, device } of vifs)
+      rows.push(
+        `${String(cfg.devid).padEnd(3)} ${'0'.padEnd(2)} ${formatMac(cfg.mac)} ${String(cfg.devid).padEnd(6)} ${String(device.feState).padEnd(5)} ${String(device.evtchn).padEnd(6)} ${`${device.txRingRef}/${device.rxRingRef}`.padStart(17)} ${device.paths.backendPath}`,
+      );
+    if (vifs.length > 0) {
+      rows.push('', 'Idx Name       Bridge    State TX(pkts/bytes)     RX(pkts/bytes)     Refused RxDrop Spoofed Spec');
+      for (const { cfg, device } of vifs) {
+        const st = device.stats;
+        const refused = Object.values(st.txRefused).reduce((a, b) => a + b, 0) + st.badRing;
+        const drops = st.rxDropped.badGrant + st.rxDropped.queueFull + st.rxDropped.notConnected;
+        rows.push(
+          `${String(cfg.devid).padEnd(3)} ${device.name.padEnd(10)} ${cfg.bridge.padEnd(9)} ${String(device.state).padEnd(5)} ${`${st.txPackets}/${st.txBytes}`.padEnd(18)} ${`${st.rxPackets}/${st.rxBytes}`.padEnd(18)} ${String(refused).padEnd(7)} ${String(drops).padEnd(6)} ${String(device.port.counters.spoofed).padEnd(7)} ${formatVifSpec(cfg)}`,
+        );
+      }
+    }
+    return rows.join('\n');
+  }
+
+  /** The bridge port for `dom`/`devid`, or a whole bridge when dom is a bridge name (captures, packet views). */
+  tapTarget(target: string, devid?: string): { add: (l: TapListener) => void; remove: (l: TapListener) => void; name: string } {
+    const br = this.bridges.get(target);
+    if (br && devid === undefined) return { add: (l) => br.taps.add(l), remove: (l) => br.taps.delete(l), name: br.name };
+    const domid = Number(target);
+    const a = this.attached.get(domid)?.get(Number(devid ?? 0));
+    if (!Number.isInteger(domid) || !a) throw new Error(`no interface ${target}${devid !== undefined ? ` ${devid}` : ''} (a bridge name, or DOMID DEVID)`);
+    const port = a.device.port;
+    return { add: (l) => port.taps.add(l), remove: (l) => port.taps.delete(l), name: a.device.name };
+  }
+
+  /** Start a pcap capture of an interface or a bridge, written chunk by chunk to `sink`; returns it with its stop function. */
+  capture(target: string, devid: string | undefined, sink: (chunk: Uint8Array) => void): { capture: PcapCapture; stop: () => void; name: string } {
+    const t = this.tapTarget(target, devid);
+    const capture = new PcapCapture(sink);
+    const l: TapListener = (frame) => capture.write(frame);
+    t.add(l);
+    return {
+      capture,
+      name: t.name,
+      stop: () => {
+        t.remove(l);
+        capture.stop();
+      },
+    };
+  }
+}
