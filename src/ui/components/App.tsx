@@ -1,4 +1,4 @@
-/** The lab's page: header with the host, the domain list, creating domains, and the consoles. */
+/** The lab's page: header with the host, the domain list, creating domains, the disk images, and the consoles. */
 import type { ReactElement } from 'react';
 import { useLabState } from '../labContext';
 import { ComparePage } from './ComparePage';
@@ -6,6 +6,7 @@ import { useView, ViewTabs } from './CompareRoute';
 import { ConsolePanel } from './ConsolePanel';
 import { CreatePanel } from './CreatePanel';
 import { Dom0Console } from './Dom0Console';
+import { DisksPanel } from './DisksPanel';
 import { DomainTable } from './DomainTable';
 import { HostSettings } from './HostSettings';
 import { IsolationBadge, IsolationNotice } from './IsolationNotice';
@@ -51,6 +52,7 @@ export function App(): ReactElement {
           <CreatePanel />
           <Dom0Console />
         </div>
+        <DisksPanel />
         {domids.length === 0 && phase.phase === 'running' ? (
           <p className="empty" data-testid="no-domains">
             No guest domains. Create one above, or type <code>xl create hello.cfg</code> in Domain-0.

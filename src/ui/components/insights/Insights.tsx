@@ -13,9 +13,9 @@ import { SchedulerPanel } from './SchedulerPanel';
 
 type Tab = 'graphs' | 'scheduler' | 'inspect';
 const TABS: readonly { readonly id: Tab; readonly label: string; readonly title: string }[] = [
-  { id: 'graphs', label: 'Graphs', title: 'CPU, MIPS, exits, hypercalls, event channel sends and memory over the last minute' },
+  { id: 'graphs', label: 'Graphs', title: 'CPU, MIPS, exits, hypercalls, event channel sends, memory and disk I/O over the last minute' },
   { id: 'scheduler', label: 'Scheduler', title: 'Which vCPU ran on which pCPU when; weight, cap and pinning' },
-  { id: 'inspect', label: 'Inspect', title: 'Event channels, grant table, xenstore and the machine memory map' },
+  { id: 'inspect', label: 'Inspect', title: 'Event channels, grant table, xenstore, virtual disks (vbd) and the machine memory map' },
 ];
 const KEY = 'hyperlab.insights';
 

@@ -1,15 +1,17 @@
 /**
  * The inspectors: for the chosen domain, its event channels, grant table and mappings,
- * and its xenstore subtree; for the host, the machine memory map. The data comes from
+ * its xenstore subtree and its virtual disks (VbdInspector.tsx); for the host, the machine memory map. The data comes from
  * the hypervisor worker on demand (inspect.ts there), every second while "follow" is on,
  * or on Refresh.
  */
 import { useCallback, useEffect, useState, type ReactElement } from 'react';
 import type { DomainInspection, MemoryMapView } from '../../../core/tools/inspect';
+import type { VbdInspection } from '../../../web/protocol/hvProtocol';
 import { useLab, useLabState } from '../../labContext';
 import { EvtchnTable, GrantTables } from './InspectTables';
 import { MemoryMap } from './MemoryMap';
 import { XenstoreTree } from './XenstoreTree';
+import { VbdInspector } from './VbdInspector';
 
 const FOLLOW_MS = 1000;
 
@@ -23,12 +25,14 @@ export function InspectPanel(): ReactElement {
   const [follow, setFollow] = useState(true);
   const [info, setInfo] = useState<DomainInspection | null>(null);
   const [map, setMap] = useState<MemoryMapView | null>(null);
+  const [vbds, setVbds] = useState<{ domid: number; list: VbdInspection[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const refresh = useCallback(async (): Promise<void> => {
     try {
-      const [r, m] = await Promise.all([lab.inspect(domid), lab.memoryMap()]);
+      const [r, m, v] = await Promise.all([lab.inspect(domid), lab.memoryMap(), domid === 0 ? null : lab.vbds(domid)]);
       setMap(m);
+      setVbds(v?.ok ? { domid, list: v.value } : null);
       if (r.ok) {
         setInfo(r.value);
         setError(null);
@@ -86,6 +90,7 @@ export function InspectPanel(): ReactElement {
           <XenstoreTree key={shown.domid} tree={shown.xenstore} />
         </div>
       ) : null}
+      {shown && shown.type === 'pv' && vbds?.domid === domid ? <VbdInspector domid={domid} vbds={vbds.list} /> : null}
       {map ? <MemoryMap map={map} /> : null}
     </div>
   );
