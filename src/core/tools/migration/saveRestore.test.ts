@@ -20,6 +20,8 @@ import { restoreDomain } from './restore';
 
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
+// HYPERLAB_SAVE_LOG=1 prints xl's messages (sizes and times of the saves and restores).
+afterEach(() => void (process.env.HYPERLAB_SAVE_LOG && console.log(lines.splice(0).join('\n'))));
 
 const files = new Map<string, Uint8Array>();
 const lines: string[] = [];

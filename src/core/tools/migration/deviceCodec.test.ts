@@ -1,0 +1,157 @@
+/**
+ * The device records of a save (deviceCodec.ts) and the watches record round-trip through
+ * the devices themselves: a CLINT, PLIC and UART driven into a non-reset state, saved,
+ * encoded, decoded and loaded into fresh devices, read back register for register. And
+ * the restore's own checks (restore.ts checkSaveFile): a stream that parses but does not
+ * fit its config is refused, with nothing built.
+ */
+import { describe, expect, it } from 'vitest';
+import { Clint } from '../../devices/clint';
+import { Plic } from '../../devices/plic';
+import { Uart16550 } from '../../devices/uart16550';
+import * as M from '../../board/memoryMap';
+import { ByteWriter } from './bytes';
+import {
+  boardEntry,
+  clintEntry,
+  headerEntry,
+  plicEntry,
+  readBoardEntry,
+  readClintEntry,
+  readHeaderEntry,
+  readPlicEntry,
+  readUartEntry,
+  readVcpuTimers,
+  uartEntry,
+  writeVcpuTimers,
+  type VcpuTimers,
+} from './deviceCodec';
+import { readXenstoreWatches, writeXenstoreWatches, type XenstoreWatchRec } from './pvState';
+import { checkSaveFile } from './restore';
+import { writeSaveFile } from './saveFile';
+import { sampleHart, sampleImage } from './testing';
+
+const target = () => ({
+  level: 0,
+  setInterruptLevel(bit: number, on: boolean) {
+    this.level = on ? this.level | (1 << bit) : this.level & ~(1 << bit);
+  },
+});
+
+describe('device state round trips', () => {
+  it('CLINT: msip, mtimecmp and the SBI timer of a hart', () => {
+    let now = 5_000_000;
+    const clock = { frequency: M.VIRT_TIMEBASE_FREQ, now: () => now };
+    const a = new Clint({ harts: [target()], clock, mtimeFromClock: true });
+    a.write(0, 4, 1); // msip
+    a.write(0x4000, 4, 0x1234_5678); // mtimecmp lo
+    a.write(0x4004, 4, 7);
+    a.setSupervisorTimer(0, 0x9999, 0);
+    const s = a.saveState();
+    const e = readClintEntry(clintEntry(0, s));
+    expect(e).toEqual({ msip: true, cmp: [0x1234_5678, 7] });
+    now = 42; // a new host: its clock reads something else; mtime goes on from the saved value
+    const b = new Clint({ harts: [target()], clock, mtimeFromClock: true });
+    b.restore({ msip: [e.msip], mtimecmpLo: [e.cmp[0]], mtimecmpHi: [e.cmp[1]], mtime: s.mtime, stimecmp: s.stimecmp! });
+    expect(b.saveState()).toEqual(s);
+  });
+
+  it('PLIC: priorities, enables, threshold, pending and claimed sources', () => {
+    const a = new Plic({ harts: [target()] });
+    a.write(4 * 10, 4, 5); // priority of source 10
+    a.write(0x2000, 4, 1 << 10); // enable for context 0
+    a.setLine(10, true);
+    a.write(0x20_0000, 4, 1); // threshold
+    const s = a.saveState();
+    const back = readPlicEntry(plicEntry(s), { sources: a.numSources, contexts: a.numContexts });
+    expect(back).toEqual(s);
+    const b = new Plic({ harts: [target()] });
+    b.restore(back);
+    expect(b.saveState()).toEqual(s);
+    expect(() => readPlicEntry(plicEntry(s), { sources: a.numSources, contexts: 4 })).toThrow(/contexts/);
+  });
+
+  it('UART: line control, divisor, FIFO contents and pending interrupts', () => {
+    const a = new Uart16550({ onTransmit: () => {} });
+    a.write(3, 1, 0x80); // DLAB
+    a.write(0, 1, 12);
+    a.write(3, 1, 0x03);
+    a.write(2, 1, 0xc7); // FIFO on, trigger 14
+    a.write(1, 1, 0x0f);
+    for (const c of 'hello') a.receive(c.charCodeAt(0));
+    const s = a.saveState();
+    const back = readUartEntry(uartEntry(s));
+    expect(back).toEqual(s);
+    const b = new Uart16550({ onTransmit: () => {} });
+    b.restore(back);
+    expect(b.saveState()).toEqual(s);
+    const bad = uartEntry(s).data.slice();
+    bad[11] = 17; // rx_count beyond the FIFO
+    expect(() => readUartEntry({ typecode: 0x20, instance: 0, data: bad })).toThrow(/FIFO/);
+  });
+
+  it('the header, the board and the vCPU timers', () => {
+    expect(readHeaderEntry(headerEntry(3))).toBe(3);
+    const board = { entry: 0x8000_0000, fdtAddr: 0x80e0_0000, nextAddr: 0x8000_0000, a2: 0x1028 };
+    expect(readBoardEntry(boardEntry(board))).toEqual(board);
+    const ts: VcpuTimers[] = [
+      { vcpu: 0, online: true, mtime: 2 ** 40 + 5, xenTimer: 2 ** 40 + 100, sbiTimer: null },
+      { vcpu: 1, online: false, mtime: 2 ** 40 + 5, xenTimer: null, sbiTimer: [0xffff_fffe, 3] },
+    ];
+    const w = new ByteWriter();
+    writeVcpuTimers(w, ts);
+    expect(readVcpuTimers(w.finish(), 0)).toEqual(ts);
+  });
+
+  it('PV_XENSTORE_WATCHES: paths in and out of the home, binary tokens', () => {
+    const ws: XenstoreWatchRec[] = [
+      { path: 'data/w', token: 'tos-xs', relative: true, inHome: true },
+      { path: '@releaseDomain', token: '\u0000\u00ff', relative: false, inHome: false },
+      { path: '/local/domain/0/backend', token: 't', relative: false, inHome: false },
+    ];
+    const w = new ByteWriter();
+    writeXenstoreWatches(w, ws);
+    expect(readXenstoreWatches(w.finish(), 0)).toEqual(ws);
+  });
+});
+
+describe('restore refuses a stream that does not fit its config, before building anything', () => {
+  const hvm = (
+    over: Partial<ReturnType<typeof sampleImage>> = {},
+    devices = false,
+    config = 'name = "demo"\ntype = "hvm"\nmemory = 4\nfirmware = "sbi"\nvcpus = 2\nkernel = "k"\n',
+  ) => {
+    const img = { ...sampleImage('hvm'), ...over };
+    img.timers = [0, 1].map((vcpu) => ({ vcpu, online: vcpu === 0, mtime: 1000, xenTimer: null, sbiTimer: null }));
+    img.hvmContext = [headerEntry(2), boardEntry({ entry: 0x8000_0000, fdtAddr: 0, nextAddr: 0x8000_0000, a2: 0 })];
+    if (!devices) return writeSaveFile({ config, libxc: img, emulator: [] });
+    const t = target();
+    const plic = new Plic({ harts: [t, t] });
+    const clint = new Clint({ harts: [t], clock: { frequency: M.VIRT_TIMEBASE_FREQ, now: () => 0 } }).saveState();
+    img.hvmContext.push(clintEntry(0, clint), clintEntry(1, clint), plicEntry(plic.saveState()));
+    return writeSaveFile({ config, libxc: img, emulator: [uartEntry(new Uart16550({ onTransmit: () => {} }).saveState())] });
+  };
+
+  it('a config of another type, or another vCPU count', () => {
+    expect(() => checkSaveFile(hvm({}, false, 'name = "demo"\ntype = "pv"\nmemory = 4\nvcpus = 2\nkernel = "k"\n'))).toThrow(
+      /hvm domain and its config says type = "pv"/,
+    );
+    expect(() => checkSaveFile(hvm({}, false, 'name = "demo"\ntype = "hvm"\nmemory = 4\nfirmware = "sbi"\nvcpus = 3\nkernel = "k"\n'))).toThrow(
+      /2 vCPU context\(s\) for a domain of 3/,
+    );
+  });
+
+  it('missing device state, or a hart state the hart cannot hold', () => {
+    expect(() => checkSaveFile(hvm())).toThrow(/no CLINT entry for hart 0/);
+    const h = sampleHart(0);
+    expect(checkSaveFile(hvm({}, true)).vcpus.map((v) => v.online)).toEqual([true, false]);
+    const bad = hvm({ vcpus: [{ ...h, csr: { ...h.csr, mstatus: h.csr.mstatus | (2 << 11) } }, sampleHart(1)] }, true); // MPP = 2 does not exist
+    expect(() => checkSaveFile(bad)).toThrow(/hart 0: mstatus/);
+  });
+
+  it('a replacement config must keep the memory layout', () => {
+    expect(() => checkSaveFile(hvm(), { configText: 'name = "x"\ntype = "hvm"\nmemory = 8\nfirmware = "sbi"\nvcpus = 2\nkernel = "k"\n' })).toThrow(
+      /keep the saved domain's/,
+    );
+  });
+});
