@@ -5,6 +5,8 @@
 #     (hyperlab's hvm domains with firmware = "sbi");
 #   - the initramfs holding the userland (guests/linux/userland/: /bin/box, a multi-call
 #     binary over nolibc, with /init and the commands as links to it), which serves both;
+#   - rootfs.qcow2, the same userland on an ext2 file system, the root disk of both
+#     (root=/dev/vda), the read-only base under each domain's overlay;
 #   - guests/linux/qemu-sbi-shim/shim.bin, the M-mode SBI firmware that boots kernel 2
 #     on qemu-system-riscv32 (the reference machine), which Debian ships without an
 #     rv32 OpenSBI.
@@ -25,6 +27,8 @@
 # rebuild with the same Debian package versions gives the same bytes.
 set -euo pipefail
 shopt -s inherit_errexit
+# mke2fs, debugfs and e2fsck live in /sbin, which a user's PATH may lack
+export PATH="$PATH:/usr/sbin:/sbin"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/guests/linux"
@@ -52,7 +56,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 # ---- packages ----
-PACKAGES=(linux-source-6.12 linux-source-6.1 gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu gcc libc6-dev xz-utils)
+PACKAGES=(linux-source-6.12 linux-source-6.1 gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu gcc libc6-dev xz-utils e2fsprogs qemu-utils)
 [[ $INITRAMFS_ONLY -eq 1 ]] || PACKAGES+=(make bc bison flex)
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -203,6 +207,39 @@ sed -e "s|@BUILD@|$BUILD|g" -e "s|@SRC@|$HERE/initramfs|g" "$HERE/initramfs/init
 "$GEN_INIT_CPIO" -t "$EPOCH" "$BUILD/list" >"$OUT/initramfs.cpio"
 
 echo "built $OUT/initramfs.cpio ($(stat -c %s "$OUT/initramfs.cpio") bytes)"
+
+# ---- the root file system: the same tree on ext2, for root=/dev/vda (docs/linux.md) ----
+# Staged from initramfs.list (device nodes aside: devtmpfs makes them), with the disk's own
+# motd, then `mke2fs -d`. Made reproducible: fixed UUID and directory hash seed, every
+# timestamp at $EPOCH (E2FSPROGS_FAKE_TIME for what mke2fs and debugfs stamp, then debugfs
+# for the times -d copies from the staging tree), owner root whoever builds.
+# Shipped as qcow2 (qemu-img convert, uncompressed: hyperlab's image layer refuses
+# compressed clusters), which holds only the clusters in use: a 64 MiB disk in ~1 MiB.
+ROOTFS_SIZE=64M
+ROOTFS_UUID=6b1f2d4c-1e2a-4c3b-8d4e-68797065726c
+STAGE="$BUILD/rootfs"
+mkdir "$STAGE"
+while read -r kind path a b _; do
+  case "$kind" in
+    dir) mkdir -p "$STAGE$path"; chmod "$a" "$STAGE$path" ;;
+    file) cp "${a//@BUILD@/$BUILD}" "$STAGE$path"; chmod "$b" "$STAGE$path" ;;
+    slink) ln -s "$a" "$STAGE$path" ;;
+  esac
+done < <(sed -e "s|@SRC@|$HERE/initramfs|g" "$HERE/initramfs/initramfs.list")
+cp "$HERE/rootfs/motd" "$STAGE/etc/motd"
+export E2FSPROGS_FAKE_TIME=$EPOCH
+mke2fs -q -F -t ext2 -b 4096 -I 256 -N 1024 -m 0 -L rootfs -U "$ROOTFS_UUID" \
+  -E "root_owner=0:0,hash_seed=$ROOTFS_UUID" -d "$STAGE" "$BUILD/rootfs.ext2" "$ROOTFS_SIZE" >/dev/null
+(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | sed 's|^\.||' | while read -r p; do
+  printf 'sif %s %s\n' "$p" "uid 0" "$p" "gid 0" "$p" "ctime @$EPOCH" "$p" "atime @$EPOCH" "$p" "mtime @$EPOCH"
+done) >"$BUILD/rootfs.debugfs"
+debugfs -w -f "$BUILD/rootfs.debugfs" "$BUILD/rootfs.ext2" >/dev/null 2>"$BUILD/debugfs.err" ||
+  { cat "$BUILD/debugfs.err" >&2; exit 1; }
+! grep -v '^debugfs ' "$BUILD/debugfs.err" | grep -q . || { cat "$BUILD/debugfs.err" >&2; exit 1; }
+e2fsck -fn "$BUILD/rootfs.ext2" >"$BUILD/e2fsck.out" 2>&1 || { cat "$BUILD/e2fsck.out" >&2; echo "build.sh: e2fsck finds the rootfs damaged" >&2; exit 1; }
+unset E2FSPROGS_FAKE_TIME
+qemu-img convert -f raw -O qcow2 "$BUILD/rootfs.ext2" "$OUT/rootfs.qcow2"
+echo "built $OUT/rootfs.qcow2 ($(stat -c %s "$OUT/rootfs.qcow2") bytes, $ROOTFS_SIZE ext2)"
 
 # ---- the SBI shim for QEMU (kept beside its source; with --out, in DIR) ----
 SHIM_OUT="$HERE/qemu-sbi-shim/shim.bin"

@@ -160,14 +160,16 @@ describe.skipIf(!HAVE_QEMU)('Linux under QEMU (skipped without qemu-system-riscv
 
 function initramfsToolsMissing(): string | null {
   if (!existsSync('/usr/src/linux-source-6.12.tar.xz')) return 'linux-source-6.12 not installed';
+  if (!['/sbin/mke2fs', '/usr/sbin/mke2fs'].some((p) => existsSync(p))) return 'mke2fs (e2fsprogs) not installed';
+  if (spawnSync('qemu-img', ['--version'], { stdio: 'ignore' }).status !== 0) return 'qemu-img (qemu-utils) not found';
   const r = spawnSync('riscv64-linux-gnu-gcc', ['--version'], { stdio: 'ignore' });
   return r.error !== undefined || r.status !== 0 ? 'riscv64-linux-gnu-gcc not found' : null;
 }
 const NO_TOOLS = initramfsToolsMissing();
 if (NO_TOOLS !== null) console.warn(`linux.test.ts: ${NO_TOOLS}: skipping the initramfs rebuild`);
 
-describe.skipIf(NO_TOOLS !== null)('initramfs build (skipped without linux-source-6.12 and the cross gcc)', () => {
-  it('public/guests/linux/initramfs.cpio is byte-for-byte what build.sh --initramfs-only builds', () => {
+describe.skipIf(NO_TOOLS !== null)('initramfs and rootfs build (skipped without linux-source-6.12, the cross gcc, e2fsprogs and qemu-img)', () => {
+  it('public/guests/linux/initramfs.cpio and rootfs.qcow2 are byte-for-byte what build.sh --initramfs-only builds', () => {
     const out = mkdtempSync(join(tmpdir(), 'hyperlab-linux-'));
     try {
       const r = spawnSync('bash', [join(ROOT, 'guests', 'linux', 'build.sh'), '--initramfs-only', '--out', out], {
@@ -176,6 +178,8 @@ describe.skipIf(NO_TOOLS !== null)('initramfs build (skipped without linux-sourc
       expect(r.status, r.stderr).toBe(0);
       const same = readFileSync(join(out, 'initramfs.cpio')).equals(readFileSync(LINUX_INITRAMFS));
       expect(same, 'initramfs.cpio differs from a fresh build: run bash guests/linux/build.sh').toBe(true);
+      const rootfs = readFileSync(join(out, 'rootfs.qcow2')).equals(readFileSync(join(ROOT, 'public', 'guests', 'linux', 'rootfs.qcow2')));
+      expect(rootfs, 'rootfs.qcow2 differs from a fresh build: run bash guests/linux/build.sh').toBe(true);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -39,7 +39,10 @@ export interface SessionOptions {
   memMiB?: number;
   /** The kernel command line; default LINUX_APPEND, null for none (no --append / -append). */
   append?: string | null;
-  initrd?: string;
+  /** The initramfs; default LINUX_INITRAMFS, null for none (booting from a disk). */
+  initrd?: string | null;
+  /** QEMU: a raw image as a virtio-blk-device (the root disk, /dev/vda). */
+  disk?: string;
 }
 
 export interface SessionResult {
@@ -110,8 +113,7 @@ export function hyperlabLinuxArgs(opts: Omit<SessionOptions, 'commands'> = {}): 
     LINUX_NOMMU_IMAGE,
     '--mem',
     `${opts.memMiB ?? 128}M`,
-    '--initrd',
-    opts.initrd ?? LINUX_INITRAMFS,
+    ...(opts.initrd === null ? [] : ['--initrd', opts.initrd ?? LINUX_INITRAMFS]),
     ...(opts.append === null ? [] : ['--append', opts.append ?? LINUX_APPEND]),
   ];
 }
@@ -125,8 +127,16 @@ export function qemuLinuxArgs(opts: Omit<SessionOptions, 'commands'> = {}): stri
   return qemuArgs(LINUX_NOMMU_IMAGE, {
     cpu: QEMU_CPU_LINUX,
     memMiB: opts.memMiB ?? 128,
-    extraArgs: ['-initrd', opts.initrd ?? LINUX_INITRAMFS, ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND])],
+    extraArgs: [...qemuBootArgs(opts), ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND])],
   });
+}
+
+/** -initrd, and the disk as QEMU's virt board takes it: a drive with no interface and a virtio-blk-device on the virtio-mmio bus. */
+function qemuBootArgs(opts: Omit<SessionOptions, 'commands'>): string[] {
+  return [
+    ...(opts.initrd === null ? [] : ['-initrd', opts.initrd ?? LINUX_INITRAMFS]),
+    ...(opts.disk === undefined ? [] : ['-drive', `if=none,file=${opts.disk},format=raw,id=d`, '-device', 'virtio-blk-device,drive=d']),
+  ];
 }
 
 export function qemuSession(opts: SessionOptions): Promise<SessionResult> {
@@ -149,7 +159,7 @@ export function qemuSbiLinuxArgs(opts: Omit<SessionOptions, 'commands'> = {}): s
   return qemuArgs(LINUX_MMU_IMAGE, {
     cpu: QEMU_CPU_LINUX,
     memMiB: opts.memMiB ?? 128,
-    extraArgs: ['-bios', QEMU_SBI_SHIM, '-initrd', opts.initrd ?? LINUX_INITRAMFS, ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND])],
+    extraArgs: ['-bios', QEMU_SBI_SHIM, ...qemuBootArgs(opts), ...(opts.append === null ? [] : ['-append', opts.append ?? LINUX_APPEND])],
   });
 }
 

@@ -15,6 +15,7 @@
 #include <linux/termios.h>
 #include <linux/mount.h>
 #include <asm/statfs.h>
+#include <linux/magic.h>
 
 typedef unsigned long long u64;
 typedef long long s64;

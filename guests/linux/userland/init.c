@@ -41,8 +41,9 @@ static int cmdline_find(const char *key, const char *word, char *buf, size_t siz
 }
 
 /*
- * THE ROOT DISK. With root=DEV on the command line (root=/dev/vda, once the kernels have
- * virtio-blk and ext2), mount DEV on /newroot (type rootfstype=, else ext4 then ext2; read
+ * THE ROOT DISK. Booted with no initramfs and root=/dev/vda (the disk presets), the kernel
+ * mounts the disk itself and runs /sbin/init from it: nothing to do here. Booted from the
+ * initramfs with root=DEV on the command line, mount DEV on /newroot (type rootfstype=, else ext4 then ext2; read
  * and write unless "ro" is on the command line), move /dev, /proc, /sys and /tmp there and
  * make it / (mount --move + chroot, as busybox's switch_root does; the initramfs stays in
  * memory under it). The disk must hold /bin/sh (this same userland). Without root=, or if
@@ -52,6 +53,10 @@ static int cmdline_find(const char *key, const char *word, char *buf, size_t siz
 static void switch_to_root_disk(void) {
   char dev[64], type[32];
   if (!cmdline_find("root=", 0, dev, sizeof dev) || !dev[0]) return;
+  /* Booted without an initramfs, the kernel has mounted root= itself (prepare_namespace)
+   * and we run from the disk already: the initramfs is a ramfs (rootfs), a disk is not. */
+  struct statfs64 sfs;
+  if (statfs_path("/", &sfs) == 0 && sfs.f_type != RAMFS_MAGIC && sfs.f_type != TMPFS_MAGIC) return;
   unsigned long flags = cmdline_find("", "ro", 0, 0) ? MS_RDONLY : 0;
   mkdir("/newroot", 0755);
   cmdline_find("rootfstype=", 0, type, sizeof type);
