@@ -178,6 +178,8 @@ export interface PresetInfo {
   readonly type: 'pv' | 'hvm';
   readonly description: string;
   readonly config: string;
+  /** Disk images its `disk = [...]` names, made (in OPFS disks/) the first time the preset is created, if missing. */
+  readonly disks?: readonly DiskCreateRequest[];
 }
 
 export interface GuestFile {

@@ -52,4 +52,14 @@ describe('presets', () => {
     expect(files.readBytes('public/guests/linux/initramfs.cpio')).toEqual(Uint8Array.of('linux/initramfs.cpio'.length));
     await expect(files.load('guests/elsewhere/initramfs.cpio')).rejects.toThrow(/no such file/);
   });
+
+  it('the teaching OS (pv) also comes with a disk: its config names the image, which the preset makes on first use', () => {
+    const presets = presetsFor([{ name: 'teaching-os-pv', file: 'teaching-os-pv.elf', size: 1 }]);
+    expect(presets.map((p) => p.name)).toEqual(['teaching-os-pv', 'teaching-os-pv-disk']);
+    const withDisk = presets[1]!;
+    const cfg = parseXlConfig(withDisk.config);
+    expect(cfg).toMatchObject({ type: 'pv', kernel: 'guests/teaching-os-pv.elf' });
+    expect(cfg.disk).toEqual([{ target: 'teaching-os-pv.qcow2', format: 'qcow2', vdev: 'xvda', devid: 51712, access: 'rw', devtype: 'disk' }]);
+    expect(withDisk.disks).toEqual([{ name: 'teaching-os-pv.qcow2', format: 'qcow2', size: 16 << 20 }]);
+  });
 });

@@ -16,7 +16,18 @@ const KNOWN: Readonly<Record<string, { type: 'pv' | 'hvm'; description: string }
 };
 
 /** The order presets are listed in: the teaching OS first, then Linux, then the small guests. */
-const ORDER = ['teaching-os-pv', 'teaching-os-hvm', 'linux-nommu', 'linux-sbi', 'linux-sbi-hvc', 'hello', 'cpubench', 'isa-selftest', 'hostile'];
+const ORDER = [
+  'teaching-os-pv',
+  'teaching-os-pv-disk',
+  'teaching-os-hvm',
+  'linux-nommu',
+  'linux-sbi',
+  'linux-sbi-hvc',
+  'hello',
+  'cpubench',
+  'isa-selftest',
+  'hostile',
+];
 
 /** The Linux guests' files, under guests/ (guestCatalog.ts lists them when the site has them). */
 export const LINUX_FILES = ['linux/linux-6.12-nommu.Image', 'linux/linux-6.1-mmu.Image', 'linux/initramfs.cpio'] as const;
@@ -76,7 +87,15 @@ export interface PresetConfig {
   firmware?: 'none' | 'sbi';
   ramdisk?: string;
   cmdline?: string;
+  /** xl.cfg disk specs (xl-disk-configuration(5)). */
+  disk?: readonly string[];
 }
+
+/**
+ * The teaching OS (pv) with a disk: a 16 MiB qcow2 image in the browser's storage (OPFS
+ * disks/), made the first time the preset is created and kept across page reloads.
+ */
+export const TEACHING_DISK = { name: 'teaching-os-pv.qcow2', format: 'qcow2', size: 16 << 20 } as const;
 
 export function domainConfig(o: PresetConfig): string {
   return [
@@ -88,6 +107,7 @@ export function domainConfig(o: PresetConfig): string {
     `kernel = "${o.kernel}"`,
     ...(o.ramdisk ? [`ramdisk = "${o.ramdisk}"`] : []),
     ...(o.cmdline ? [`cmdline = "${o.cmdline}"`] : []),
+    ...(o.disk && o.disk.length > 0 ? [`disk = [ ${o.disk.map((d) => `'${d}'`).join(', ')} ]`] : []),
     'on_poweroff = "preserve"',
     '',
   ].join('\n');
@@ -104,6 +124,7 @@ export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
       return { name: g.name, type, description, config: domainConfig({ name: g.name, type, kernel: `${GUEST_DIR}/${g.file}`, description }) };
     });
   const has = (f: string): boolean => catalog.some((g) => g.file === f);
+  const teachingDisk: PresetInfo[] = has('teaching-os-pv.elf') ? [teachingOsWithDisk()] : [];
   const linux: PresetInfo[] = Object.entries(LINUX)
     .filter(([, l]) => has(l.kernel) && has(INITRAMFS))
     .map(([name, l]) => ({
@@ -121,7 +142,25 @@ export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
         ...(l.firmware ? { firmware: l.firmware } : {}),
       }),
     }));
-  return [...images, ...linux].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+  return [...images, ...teachingDisk, ...linux].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+function teachingOsWithDisk(): PresetInfo {
+  const name = 'teaching-os-pv-disk';
+  const description = `the teaching OS (pv) with a disk, xvda: ${TEACHING_DISK.name} in the browser's storage, made on first use and kept across reloads (try: disk, disk write 0 hi, disk flush)`;
+  return {
+    name,
+    type: 'pv',
+    description,
+    config: domainConfig({
+      name,
+      type: 'pv',
+      description,
+      kernel: `${GUEST_DIR}/teaching-os-pv.elf`,
+      disk: [`format=qcow2, vdev=xvda, access=rw, target=${TEACHING_DISK.name}`],
+    }),
+    disks: [TEACHING_DISK],
+  };
 }
 
 /** A domain name (letters, digits, _ . -) made from a file name. */

@@ -359,6 +359,11 @@ export class DiskLibrary {
     await this.discard(w.name);
   }
 
+  /** Whether the directory has image `name`. */
+  has(name: string): Promise<boolean> {
+    return this.dir.has(name);
+  }
+
   /** Names of images some domain has open now. */
   inUse(name: string): boolean {
     const f = this.open.get(name);

@@ -17,7 +17,7 @@ import { ImageError } from '../../core/loader/imageError';
 import type { Domain } from '../../core/xen/common/domain';
 import { inspectDomain, memoryMap } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
-import { runDom0Command } from './dom0Commands';
+import { runDom0Command, splitWords } from './dom0Commands';
 import { checkCreateRequest, configOf, lineOf } from './createRequest';
 import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';
 import { hostRow, RowSampler } from './domainRows';
@@ -144,6 +144,7 @@ export class HypervisorService implements P.HypervisorApi {
       let release = (): void => {};
       if (cfg.disk !== undefined && cfg.disk.length > 0) {
         try {
+          if (req.preset !== undefined && req.config === undefined) await this.presetDisks(req.preset);
           release = await this.prepareDisks(cfg.disk.map((d) => d.target));
         } catch (e) {
           return fail(`disk: ${message(e)}`, lineOf(text, 'disk'));
@@ -232,7 +233,23 @@ export class HypervisorService implements P.HypervisorApi {
     return this.attempt(() => Uint8Array.from(this.hv.getDomain(domid).console));
   }
 
-  xl(line: string): Promise<P.XlOutput> {
+  async xl(line: string): Promise<P.XlOutput> {
+    // `xl create teaching-os-pv-disk.cfg`: the preset's images are made first, as its create button does.
+    const words = splitWords(line);
+    if (words[0] === 'xl') words.shift();
+    if (words[0] === 'create' && words[1] !== undefined) {
+      const file = words[1]
+        .split('/')
+        .pop()!
+        .replace(/\.cfg$/, '');
+      if (this.presets.some((p) => p.name === file && p.disks)) {
+        try {
+          await this.presetDisks(file);
+        } catch (e) {
+          return { status: 1, output: `xl: disk: ${message(e)}` };
+        }
+      }
+    }
     return runDom0Command(this.ts, this.files, line, (targets) => this.prepareDisks(targets));
   }
 
@@ -328,6 +345,14 @@ export class HypervisorService implements P.HypervisorApi {
       return this.disksNow;
     });
     return this.library;
+  }
+
+  /** Make the images a preset's disks name, where missing (PresetInfo.disks). */
+  private async presetDisks(name: string): Promise<void> {
+    const preset = this.presets.find((p) => p.name === name || `${p.name}.elf` === name);
+    if (!preset?.disks) return;
+    const lib = await this.diskLibrary();
+    for (const d of preset.disks) if (!(await lib.has(d.name))) await lib.create(d);
   }
 
   /** Open what attaching `targets` needs (diskLibrary.ts); the release goes once the command is over. */

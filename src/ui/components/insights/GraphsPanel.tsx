@@ -1,6 +1,7 @@
 /**
  * Live graphs over the last minute: CPU %, MIPS, exits/s, hypercalls/s, event channel
- * sends/s and memory, one line per domain and a dashed one for the host; then, for one
+ * sends/s, memory, and disk requests/s and bytes/s (blkback's counters, xentop's VBD_RD,
+ * VBD_WR, VBD_RSECT, VBD_WSECT), one line per domain and a dashed one for the host; then, for one
  * domain, its exits by reason and its hypercalls by type. It re-renders with every
  * statistics report (about 10 a second), and only while it is shown.
  */
@@ -28,9 +29,9 @@ export const METRIC_INFO: Record<Metric, MetricInfo> = {
   evtchn: { title: 'Event channel sends per second', floor: 10, format: int },
   // Drawn in MiB (the samples are KiB), so the axis rounds to whole MiB.
   mem: { title: 'Memory', floor: 1, format: (v) => `${count.format(Math.round(v))} MiB` },
-  disk: { title: 'Disk requests per second (reads + writes)', floor: 10, format: int },
+  disk: { title: 'Disk requests per second', floor: 10, format: int },
   // Drawn in KiB/s (the samples are bytes/s).
-  diskBytes: { title: 'Disk throughput (read + written)', floor: 64, format: (v) => `${count.format(Math.round(v))} KiB/s` },
+  diskBytes: { title: 'Disk throughput', floor: 64, format: (v) => `${count.format(Math.round(v))} KiB/s` },
 };
 
 const ORDER: readonly Metric[] = ['cpu', 'mips', 'exits', 'hypercalls', 'evtchn', 'mem', 'disk', 'diskBytes'];
