@@ -5,40 +5,13 @@
  * RAM, here the canary-filled neighbours of its slice of a shared buffer.
  */
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../bus/bus';
-import { ENCODINGS } from './encodings';
-import { Hart } from './hart';
+import { randomStreamHart } from './testing';
 
 const MiB = 1 << 20;
 const CANARY = 0x5a;
 
-function rng(seed: number): () => number {
-  let s = seed | 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s | 0;
-  };
-}
-
-function fuzz(seed: number, wellFormed: boolean): { hart: Hart; buffer: Uint8Array } {
-  const buffer = new SharedArrayBuffer(3 * MiB);
-  const bytes = new Uint8Array(buffer);
-  bytes.fill(CANARY);
-  const bus = new Bus({ ramBase: 0x8000_0000, ramSize: MiB, buffer, bufferOffset: MiB });
-  const next = rng(seed);
-  const ram = bus.ram.i32;
-  for (let i = 0; i < ram.length; i++) {
-    const e = ENCODINGS[(next() >>> 0) % ENCODINGS.length]!;
-    ram[i] = wellFormed ? e.match | (next() & ~e.mask) : next();
-  }
-  // Registers point into RAM half of the time so loads, stores and AMOs hit something.
-  const hart = new Hart(bus, 0);
-  hart.reset(0x8000_0000);
-  for (let r = 1; r < 32; r++) hart.x[r] = r & 1 ? 0x8000_0000 + ((next() >>> 0) % MiB) : next();
-  hart.mtvec = 0x8000_0000 + (((next() >>> 0) % MiB) & ~3);
-  return { hart, buffer: bytes };
+function fuzz(seed: number, wellFormed: boolean): ReturnType<typeof randomStreamHart> {
+  return randomStreamHart(seed, wellFormed, CANARY);
 }
 
 describe('hostile instruction streams', () => {

@@ -12,8 +12,9 @@ import type { Bus } from '../bus/bus';
 import type { InterruptTarget } from '../bus/mmio';
 import { execBlock } from './interp';
 import { CAUSE_INTERRUPT, INTERRUPT_PRIORITY, PRV_M, PRV_S } from './trap';
-import { TLB_SIZE } from './mmu';
+import { TLB_MASK, TLB_SIZE } from './mmu';
 import * as S from './status';
+import type { WriteWatch } from './writeWatch';
 
 /** Why `run` returned. */
 export type StopReason =
@@ -30,6 +31,16 @@ export interface HartHooks {
   /** The `time` and `timeh` CSRs: the low and high words of the platform's 64-bit mtime. */
   readTimeLo(): number;
   readTimeHi(): number;
+}
+
+/**
+ * A translation tier (jit/engine.ts): executes the same `budget` the interpreter would, with
+ * the same stopping points, so either can run any block (docs/jit.md).
+ */
+export interface ExecEngine {
+  execBlock(h: Hart, budget: number): number;
+  /** FENCE.I on this hart: translations must match memory before they run again. */
+  fenceI(): void;
 }
 
 const NO_HOOKS: HartHooks = { tick: () => {}, readTimeLo: () => 0, readTimeHi: () => 0 };
@@ -94,6 +105,17 @@ export class Hart implements InterruptTarget {
   /** Set by a slow path when the current block must end after this instruction. */
   endBlock = false;
   private _stopRequested = false;
+  /** The translation tier, or undefined for the interpreter alone. */
+  jit: ExecEngine | undefined;
+  /** Frames whose writes must be noticed (code pages, log-dirty); see writeWatch.ts. */
+  writeWatch: WriteWatch | undefined;
+  /** Set by the store slow path when it wrote a watched frame (a translation then leaves). */
+  codeWritten = false;
+  /** Set by a translation when it stopped before an instruction the interpreter must run, and how many. */
+  jitSlow = 0;
+  /** Instructions executed by earlier pieces of the current block (jit/engine.ts splits blocks). */
+  retiredBefore = 0;
+  private _watchEpoch = 0;
   /**
    * Firmware in place of M-mode code (pv guests, S-mode guests on hyperlab's SBI): when set,
    * every trap that would enter M-mode calls it instead, and it decides what happens next
@@ -137,6 +159,8 @@ export class Hart implements InterruptTarget {
     let left = budget;
     while (left > 0) {
       if (this.bus.p2mChanged()) this.flushTlb();
+      const ww = this.writeWatch;
+      if (ww !== undefined && ww.epoch[0] !== this._watchEpoch) this.dropWatchedWrites(ww);
       this.hooks.tick();
       if (this.takePendingInterrupt() || this.wfi) {
         if (this.wfi) {
@@ -144,7 +168,8 @@ export class Hart implements InterruptTarget {
           this.wfi = false; // an enabled interrupt is pending: resume (section 3.3.3)
         }
       }
-      const n = execBlock(this, left < BLOCK ? left : BLOCK);
+      const b = left < BLOCK ? left : BLOCK;
+      const n = this.jit === undefined ? execBlock(this, b) : this.jit.execBlock(this, b);
       left -= n;
       this.executed += n;
       if (this._stopRequested) {
@@ -239,6 +264,19 @@ export class Hart implements InterruptTarget {
     this.tlbWTag.fill(-1);
     this.tlbXTag.fill(-1);
     this.endBlock = true;
+  }
+
+  /**
+   * Drop fast write entries whose frame is watched: they may have been filled (by this
+   * hart, or by another vCPU before it saw the frame become watched) before the watch.
+   */
+  dropWatchedWrites(ww: WriteWatch): void {
+    this._watchEpoch = Atomics.load(ww.epoch, 0);
+    const tags = this.tlbWTag,
+      adds = this.tlbWAdd;
+    for (let i = 0; i <= TLB_MASK; i++) {
+      if (tags[i] !== -1 && ww.watch[((tags[i]! + adds[i]!) | 0) >>> 12] !== 0) tags[i] = -1;
+    }
   }
 
   /** Instructions retired so far, including the block in progress. */

@@ -163,8 +163,8 @@ export function execBlock(h: Hart, budget: number): number {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE) ? i8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, true, pc) | 0;
-        if (h.trapped) {
-          pc = h.pc | 0;
+        if (h.endBlock) {
+          pc = loadEnd(h, rd, v, pc);
           break loop;
         }
         x[rd] = v;
@@ -175,8 +175,8 @@ export function execBlock(h: Hart, budget: number): number {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_H) ? i16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, true, pc) | 0;
-        if (h.trapped) {
-          pc = h.pc | 0;
+        if (h.endBlock) {
+          pc = loadEnd(h, rd, v, pc);
           break loop;
         }
         x[rd] = v;
@@ -187,8 +187,8 @@ export function execBlock(h: Hart, budget: number): number {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_W) ? i32[((a + rAdd[i]!) | 0) >> 2]! : loadSlow(h, a, 4, true, pc) | 0;
-        if (h.trapped) {
-          pc = h.pc | 0;
+        if (h.endBlock) {
+          pc = loadEnd(h, rd, v, pc);
           break loop;
         }
         x[rd] = v;
@@ -199,8 +199,8 @@ export function execBlock(h: Hart, budget: number): number {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE) ? u8[(a + rAdd[i]!) | 0]! : loadSlow(h, a, 1, false, pc) | 0;
-        if (h.trapped) {
-          pc = h.pc | 0;
+        if (h.endBlock) {
+          pc = loadEnd(h, rd, v, pc);
           break loop;
         }
         x[rd] = v;
@@ -211,8 +211,8 @@ export function execBlock(h: Hart, budget: number): number {
         const a = (x[rs1]! + (insn >> 20)) | 0;
         const i = (a >>> 12) & tlbMask;
         const v = rTag[i] === (a & PAGE_H) ? u16[((a + rAdd[i]!) | 0) >> 1]! : loadSlow(h, a, 2, false, pc) | 0;
-        if (h.trapped) {
-          pc = h.pc | 0;
+        if (h.endBlock) {
+          pc = loadEnd(h, rd, v, pc);
           break loop;
         }
         x[rd] = v;
@@ -390,8 +390,9 @@ export function execBlock(h: Hart, budget: number): number {
         pc = (pc + 4) | 0;
         break; // one hart, sequentially consistent memory
       case 42 /* FENCE_I */:
+        if (h.jit !== undefined) h.jit.fenceI(); // translations are the only instruction cache
         pc = (pc + 4) | 0;
-        break; // no decoded-instruction cache to invalidate
+        break;
 
       case 43 /* CSRRW */:
       case 44 /* CSRRS */:
@@ -399,7 +400,7 @@ export function execBlock(h: Hart, budget: number): number {
       case 46 /* CSRRWI */:
       case 47 /* CSRRSI */:
       case 48 /* CSRRCI */:
-        h.blockRetired = n - 1;
+        h.blockRetired = h.retiredBefore + n - 1;
         pc = execCsr(h, op, insn, pc) | 0;
         h.blockRetired = 0;
         if (h.endBlock) break loop;
@@ -416,7 +417,7 @@ export function execBlock(h: Hart, budget: number): number {
       case 66 /* AMOMINU_W */:
       case 67 /* AMOMAXU_W */:
         pc = execAmo(h, op, insn, pc) | 0;
-        if (h.trapped) break loop;
+        if (h.endBlock) break loop;
         break;
 
       case 1 /* RESOLVE */:
@@ -435,6 +436,18 @@ export function execBlock(h: Hart, budget: number): number {
   h.pc = pc;
   h.instret += n;
   return n;
+}
+
+/**
+ * A load whose slow path ended the block: it trapped (pc is the trap vector), or a device
+ * read changed interrupt state, and the load completes first. Every slow path that sets
+ * `endBlock` ends the block at that instruction, so any split of a block into pieces
+ * (the translation tier's) stops where the whole block would.
+ */
+function loadEnd(h: Hart, rd: number, v: number, pc: number): number {
+  if (h.trapped) return h.pc | 0;
+  if (rd !== 0) h.x[rd] = v;
+  return (pc + 4) | 0;
 }
 
 /** A jump or taken branch to a target that is not 4-byte aligned traps (no C extension). */

@@ -65,6 +65,8 @@ export function translate(h: Hart, va: number, access: Access, epc: number, prob
     if ((pte & want) !== want && !probe) {
       if (h.bus.ramOffsetForWrite(pteAddr) < 0) return fault(h, accessFault(access), va, epc); // page table in a read-only frame
       Atomics.or(ram, off >> 2, want);
+      const ww = h.writeWatch;
+      if (ww !== undefined && ww.watch[off >>> 12] !== 0) ww.noteWrite(off >>> 12); // a page table beside code
     }
     const pageBase = level === 1 ? (ppn >>> 10) * 0x40_0000 + (va & 0x3f_f000) : ppn * 4096;
     return pageBase + (va & 0xfff);
@@ -211,11 +213,17 @@ export function storeSlow(h: Hart, va: number, width: AccessWidth, value: number
     return;
   }
   if (off >= 0) {
-    if (pmp > 0) fill(h.tlbWTag, h.tlbWAdd, va, off);
+    const ww = h.writeWatch;
+    const watched = ww !== undefined && ww.watch[off >>> 12] !== 0;
+    if (pmp > 0 && !watched) fill(h.tlbWTag, h.tlbWAdd, va, off); // watched frames stay on this path (writeWatch.ts)
     const ram = h.bus.ram;
     if (width === 4) ram.i32[off >> 2] = value;
     else if (width === 2) ram.u16[off >> 1] = value;
     else ram.u8[off] = value;
+    if (watched) {
+      ww.noteWrite(off >>> 12);
+      h.codeWritten = true;
+    }
     return;
   }
   if (!h.bus.mmioWrite(pa, width, value)) {
@@ -237,6 +245,13 @@ export function amoAddress(h: Hart, va: number, isLoad: boolean, epc: number): n
   if (pa < 0 || pmpCheck(h, va, pa, 4, access, epc) < 0) return -1;
   const off = isLoad ? h.bus.ramOffset(pa) : h.bus.ramOffsetForWrite(pa);
   if (off < 0) return raise(h, accessFault(access), va, epc);
+  const ww = h.writeWatch;
+  if (!isLoad && ww !== undefined && ww.watch[off >>> 12] !== 0) {
+    // Noted before the write: the interpreter carries AMOs out, and no translation of
+    // this hart runs until it has rechecked the generation.
+    ww.noteWrite(off >>> 12);
+    h.codeWritten = true;
+  }
   return off >> 2;
 }
 

@@ -1,5 +1,6 @@
 /** Helpers for hart unit tests: a hart on 1 MiB of RAM at 0x80000000 running a program. */
 import { Bus } from '../bus/bus';
+import { ENCODINGS } from './encodings';
 import { assemble, type Operands } from './asm';
 import { Hart } from './hart';
 
@@ -44,4 +45,39 @@ export function li(rd: number, value: number): Insn[] {
     ['lui', { rd, imm: hi }],
     ['addi', { rd, rs1: rd, imm: lo }],
   ];
+}
+
+/** A seeded xorshift32 generator of int32 values. */
+export function rng(seed: number): () => number {
+  let s = seed | 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return s | 0;
+  };
+}
+
+/**
+ * A hart on 1 MiB of RAM filled with random words (`wellFormed`: random rows of the encoding
+ * table with random fields), in the middle of a 3 MiB shared buffer whose outer MiBs are
+ * filled with `canary`, registers half pointing into RAM (fuzz.test.ts, jit/lockstep.test.ts).
+ */
+export function randomStreamHart(seed: number, wellFormed: boolean, canary = 0x5a): { hart: Hart; buffer: Uint8Array } {
+  const MiB = 1 << 20;
+  const buffer = new SharedArrayBuffer(3 * MiB);
+  const bytes = new Uint8Array(buffer);
+  bytes.fill(canary);
+  const bus = new Bus({ ramBase: RAM_BASE, ramSize: MiB, buffer, bufferOffset: MiB });
+  const next = rng(seed);
+  const ram = bus.ram.i32;
+  for (let i = 0; i < ram.length; i++) {
+    const e = ENCODINGS[(next() >>> 0) % ENCODINGS.length]!;
+    ram[i] = wellFormed ? e.match | (next() & ~e.mask) : next();
+  }
+  const hart = new Hart(bus, 0);
+  hart.reset(RAM_BASE);
+  for (let r = 1; r < 32; r++) hart.x[r] = r & 1 ? RAM_BASE + ((next() >>> 0) % MiB) : next();
+  hart.mtvec = RAM_BASE + (((next() >>> 0) % MiB) & ~3);
+  return { hart, buffer: bytes };
 }

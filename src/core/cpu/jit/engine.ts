@@ -1,0 +1,279 @@
+/**
+ * The translation tier's dispatcher and cache (docs/jit.md).
+ *
+ * `execBlock(h, budget)` replaces the interpreter's for a hart with the tier on, and stops
+ * exactly where the interpreter would: after `budget` instructions, or at the instruction
+ * whose slow path set `endBlock`. It runs the block as a sequence of pieces, each either a
+ * translation (translate.ts) or the interpreter over a short stretch, and keeps what the
+ * guest can observe identical: `instret` stays at its value from the start of the block
+ * while it runs, as in one interpreter block, and CSR reads see the instructions of the
+ * earlier pieces through `h.retiredBefore`.
+ *
+ * Translations are keyed by the RAM offset (machine address) of their entry, so they do
+ * not depend on satp or the privilege level and survive context switches. Code is counted
+ * per entry; at `threshold` executions (0 in `always` mode) it is translated. A frame that
+ * holds translations is watched (writeWatch.ts): every write to it takes the store slow
+ * path and bumps its generation, and a translation whose frame's generation moved, or which
+ * predates a FENCE.I, compares its instruction words with memory before it runs again and
+ * is dropped if they differ. The cache is bounded: past `maxTranslations` the less used
+ * half is evicted.
+ */
+import type { ExecEngine, Hart } from '../hart';
+import { execBlock } from '../interp';
+import { DISPATCH } from '../decode';
+import { TLB_MASK } from '../mmu';
+import { WriteWatch } from '../writeWatch';
+import { compile, translateSource, type TranslatedFn, type TranslationSource } from './translate';
+
+export type JitMode = 'off' | 'on' | 'always';
+export const JIT_MODES: readonly JitMode[] = ['off', 'on', 'always'];
+
+const PAGE_W = 0xffff_f003 | 0;
+
+/** Per-hart counters (summed per domain by the runner). */
+export interface JitStats {
+  /** Instructions executed by this engine, and how many of them in translated code. */
+  executed: number;
+  translated: number;
+  /** Translations made, dropped because their code changed, evicted for space. */
+  translations: number;
+  invalidations: number;
+  evictions: number;
+  /** Translations in the cache now, and the size of their generated source in bytes. */
+  cached: number;
+  codeBytes: number;
+}
+
+export interface Translation {
+  readonly off: number; // RAM offset of the entry
+  readonly frame: number;
+  readonly src: TranslationSource;
+  readonly fn: TranslatedFn;
+  gen: number; // the frame's write generation when last known to match
+  fence: number; // the FENCE.I epoch when last known to match
+  uses: number;
+}
+
+interface Entry {
+  count: number;
+  /** Instructions up to and including the first branch, jump or untranslated one (cold runs). */
+  len: number;
+  translatable: boolean;
+  t: Translation | null;
+}
+
+export interface JitOptions {
+  mode: Exclude<JitMode, 'off'>;
+  /** Executions of an entry before it is translated ('on'); default 16. */
+  threshold?: number;
+  maxTranslations?: number;
+  /** The domain's write watch (shared between its vCPUs); default: a new one for this hart. */
+  writeWatch?: WriteWatch;
+}
+
+const MAX_ENTRIES = 1 << 16;
+
+export class Jit implements ExecEngine {
+  readonly threshold: number;
+  readonly maxTranslations: number;
+  readonly watch: WriteWatch;
+  private readonly entries = new Map<number, Entry>();
+  private readonly perFrame = new Map<number, number>();
+  private readonly watchBit: number;
+  private fenceEpoch = 0;
+  readonly stats: JitStats = { executed: 0, translated: 0, translations: 0, invalidations: 0, evictions: 0, cached: 0, codeBytes: 0 };
+
+  constructor(
+    readonly hart: Hart,
+    opts: JitOptions,
+  ) {
+    this.threshold = opts.mode === 'always' ? 0 : (opts.threshold ?? 16);
+    this.maxTranslations = opts.maxTranslations ?? 4096;
+    this.watch = opts.writeWatch ?? new WriteWatch(hart.bus.ram.u8.length >>> 12);
+    this.watchBit = 1 << (hart.hartid % 31);
+  }
+
+  execBlock(h: Hart, budget: number): number {
+    const base = h.instret;
+    const gens = this.watch.gen;
+    const xTag = h.tlbXTag,
+      xAdd = h.tlbXAdd;
+    let acc = 0;
+    let n = 0;
+    let fromJit = 0;
+    h.endBlock = false;
+    h.trapped = false;
+    h.codeWritten = false;
+    while (n < budget) {
+      const pc = h.pc;
+      const left = budget - n;
+      const i = (pc >>> 12) & TLB_MASK;
+      let k: number;
+      if (xTag[i] === (pc & PAGE_W)) {
+        const off = (pc + xAdd[i]!) | 0;
+        const e = this.entries.get(off) ?? this.newEntry(off);
+        let t = e.t;
+        if (t !== null && (gens[t.frame] !== t.gen || t.fence !== this.fenceEpoch) && !this.recheck(t)) {
+          this.drop(e, t);
+          this.stats.invalidations++;
+          t = null;
+        }
+        if (t === null && e.translatable && ++e.count > this.threshold) t = this.translate(e, off);
+        if (t !== null && t.src.entryLength <= left) {
+          t.uses++;
+          k = t.fn(h, left, pc & ~0xfff);
+          fromJit += k;
+          // It stopped before an access its inline TLB check could not do (or a jump that
+          // traps): the interpreter runs that instruction and the next ones
+          // up to its next branch (so pieces start where translations do), uncounted.
+          if (h.jitSlow !== 0 && k < left) {
+            const s = left - k;
+            const at = (off & ~0xfff) | (h.pc & 0xfff);
+            const len = (this.entries.get(at) ?? this.newEntry(at)).len;
+            k += execBlock(h, s < len ? s : len);
+          }
+        } else k = execBlock(h, left < e.len ? left : e.len);
+      } else k = execBlock(h, 1); // the interpreter refills the fetch TLB (or traps)
+      n += k;
+      acc += h.instret - base;
+      h.instret = base;
+      h.retiredBefore = acc;
+      h.codeWritten = false;
+      if (h.endBlock) break;
+    }
+    h.instret = base + acc;
+    h.retiredBefore = 0;
+    this.stats.executed += n;
+    this.stats.translated += fromJit;
+    return n;
+  }
+
+  fenceI(): void {
+    this.fenceEpoch++;
+  }
+
+  /** Drop every translation (tests, and the switch turning the tier off). */
+  flush(): void {
+    for (const e of this.entries.values()) if (e.t !== null) this.drop(e, e.t);
+    this.entries.clear();
+  }
+
+  /** The cached translations, most used first (for the inspector). */
+  hottest(limit = 10): Translation[] {
+    const all: Translation[] = [];
+    for (const e of this.entries.values()) if (e.t !== null) all.push(e.t);
+    return all.sort((a, b) => b.uses - a.uses).slice(0, limit);
+  }
+
+  private newEntry(off: number): Entry {
+    if (this.entries.size >= MAX_ENTRIES) this.dropCold();
+    const i32 = this.hart.bus.ram.i32;
+    let len = 0;
+    let translatable = true;
+    for (let o = off; ; o += 4) {
+      const op = DISPATCH[dispatchKey(i32[o >> 2]!)]!;
+      len++;
+      const plain = (op >= 2 && op <= 39 && (op < 4 || op > 11)) || (op >= 49 && op <= 56);
+      if (!plain) {
+        if (len === 1 && !(op >= 4 && op <= 11)) translatable = false; // starts with an untranslated instruction
+        break;
+      }
+      if (((o + 4) & 0xfff) === 0 || len >= 64) break;
+    }
+    const e: Entry = { count: 0, len, translatable, t: null };
+    this.entries.set(off, e);
+    return e;
+  }
+
+  private translate(e: Entry, off: number): Translation | null {
+    const h = this.hart;
+    const src = translateSource(h.bus.ram.i32, off & ~0xfff, off & 0xfff);
+    if (src === undefined) {
+      e.translatable = false;
+      return null;
+    }
+    if (this.stats.cached >= this.maxTranslations) this.evict();
+    const frame = off >>> 12;
+    // Watch the frame before reading its generation: from here on every write to it is noticed.
+    const before = this.watch.watch[frame]!;
+    this.watch.add(frame, this.watchBit);
+    if ((before & this.watchBit) === 0) h.dropWatchedWrites(this.watch);
+    const t: Translation = { off, frame, src, fn: compile(h, src), gen: this.watch.generation(frame), fence: this.fenceEpoch, uses: 0 };
+    // Another vCPU may have changed the words between reading them and watching the frame.
+    if (!sameWords(h.bus.ram.i32, t)) {
+      if (!this.perFrame.has(frame)) this.watch.remove(frame, this.watchBit);
+      return null;
+    }
+    e.t = t;
+    this.perFrame.set(frame, (this.perFrame.get(frame) ?? 0) + 1);
+    this.stats.translations++;
+    this.stats.cached++;
+    this.stats.codeBytes += src.code.length;
+    return t;
+  }
+
+  /** A translation whose frame was written (or that predates a FENCE.I): still the same code? */
+  private recheck(t: Translation): boolean {
+    const gen = this.watch.generation(t.frame);
+    if (!sameWords(this.hart.bus.ram.i32, t)) return false;
+    t.gen = gen;
+    t.fence = this.fenceEpoch;
+    return true;
+  }
+
+  private drop(e: Entry, t: Translation): void {
+    e.t = null;
+    e.count = 0;
+    this.stats.cached--;
+    this.stats.codeBytes -= t.src.code.length;
+    const left = (this.perFrame.get(t.frame) ?? 1) - 1;
+    if (left > 0) this.perFrame.set(t.frame, left);
+    else {
+      this.perFrame.delete(t.frame);
+      this.watch.remove(t.frame, this.watchBit);
+    }
+  }
+
+  /** Evict the less used half of the translations, and halve the use counts of the rest. */
+  private evict(): void {
+    const live = [...this.entries.values()].filter((e) => e.t !== null);
+    live.sort((a, b) => a.t!.uses - b.t!.uses);
+    const cut = live.length >> 1;
+    for (let i = 0; i < live.length; i++) {
+      const e = live[i]!;
+      if (i < cut) {
+        this.drop(e, e.t!);
+        this.stats.evictions++;
+      } else e.t!.uses >>>= 1;
+    }
+  }
+
+  /** Too many cold entries (a guest jumping everywhere): forget those without translations. */
+  private dropCold(): void {
+    for (const [off, e] of this.entries) if (e.t === null) this.entries.delete(off);
+  }
+}
+
+function dispatchKey(insn: number): number {
+  return (insn & 0x7f) | ((insn >>> 5) & 0x380) | ((insn >>> 15) & 0x1fc00);
+}
+
+function sameWords(i32: Int32Array, t: Translation): boolean {
+  const page = (t.off & ~0xfff) >> 2;
+  const { offsets, words } = t.src;
+  for (let i = 0; i < offsets.length; i++) if (i32[page + (offsets[i]! >> 2)] !== words[i]) return false;
+  return true;
+}
+
+/** Turn the translation tier on (or off) for a hart. */
+export function setJit(h: Hart, mode: JitMode, opts: Omit<JitOptions, 'mode'> = {}): Jit | undefined {
+  if (h.jit instanceof Jit) h.jit.flush();
+  if (mode === 'off') {
+    h.jit = undefined;
+    return undefined;
+  }
+  const jit = new Jit(h, { ...opts, mode });
+  h.writeWatch = jit.watch;
+  h.jit = jit;
+  return jit;
+}
