@@ -11,7 +11,7 @@
  * --linux runs only the Linux boot benchmark (bench/linux.ts, bench/results/linux.json),
  * which the full run also includes.
  * --disk runs only the disk benchmarks (bench/disk.ts, bench/results/disk.json): the image
- * layer (raw, qcow2 overlay) and the teaching OS's `disk bench` over the pv block driver.
+ * layer (raw, qcow2 overlay) and the teaching OS's `disk bench` over the pv block driver and over virtio-blk (hvm).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
