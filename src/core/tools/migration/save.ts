@@ -46,8 +46,18 @@ export function checkSavable(d: Domain, vbds: number): void {
 
 /** Pause `d`, collect everything, write the file; the domain is left paused (the caller decides). */
 export async function captureDomain(hv: Hypervisor, d: Domain): Promise<Uint8Array> {
+  const t0 = performance.now();
   const vcpus = await suspendDomain(hv, d);
-  return writeSaveFile(domainImage(hv, d, vcpus));
+  const t1 = performance.now();
+  const img = domainImage(hv, d, vcpus);
+  const t2 = performance.now();
+  const bytes = writeSaveFile(img);
+  const t3 = performance.now();
+  const ms = (a: number, b: number): string => (b - a).toFixed(0);
+  hv.dmesg(
+    `domain ${d.domid} (${d.name}): save: paused and vCPU states in ${ms(t0, t1)} ms, memory and state read in ${ms(t1, t2)} ms, stream written in ${ms(t2, t3)} ms`,
+  );
+  return bytes;
 }
 
 /** The save file's contents for a paused domain whose vCPU states are `vcpus`. */
@@ -83,15 +93,17 @@ function timersOf(vcpu: number, v: SavedVcpu): VcpuTimers {
 function pages(hv: Hypervisor, d: Domain): Map<number, Uint8Array | 'zero'> {
   const out = new Map<number, Uint8Array | 'zero'>();
   const limit = Math.min(d.p2m.maxFrames, (d.config.maxmem * 1024 * 1024) / PAGE_SIZE);
-  const words = hv.machine.i32;
+  // 64 bits at a time: in V8 a BigUint64Array over shared memory compared with 0n is the
+  // fastest scan (several times faster than Int32Array reads, measured in Node 20).
+  const words = new BigUint64Array(hv.memory.buffer);
   const bytes = hv.machine.u8;
   for (let gfn = 0; gfn < limit; gfn++) {
     const e = d.p2m.get(gfn);
     if (e < 0 || (e & P2M_GRANT) !== 0) continue;
     const at = (e & P2M_MFN_MASK) * PAGE_SIZE;
     let zero = true;
-    for (let i = at >> 2, end = (at + PAGE_SIZE) >> 2; i < end; i++) {
-      if (words[i] !== 0) {
+    for (let i = at >> 3, end = (at + PAGE_SIZE) >> 3; i < end; i++) {
+      if (words[i] !== 0n) {
         zero = false;
         break;
       }

@@ -6,13 +6,15 @@
  * file is refused with one line and builds nothing.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Hypervisor } from '../../xen/common/hypervisor';
 import type { Domain } from '../../xen/common/domain';
 import { Toolstack } from '../toolstack';
 import { runXl, type XlIo } from '../xl';
 import { ensureBundleSync } from '../../../node/testBundle';
-import { guestImage } from '../../../node/paths';
+import { guestImage, projectRoot } from '../../../node/paths';
+import { INIT_PROMPT } from '../../../../guests/linux/session';
 import { nodeVcpuHost } from '../../../node/vcpuHost';
 import { consoleText, typeInto, waitForConsole } from '../../../testing/support';
 import { readSaveFile } from './saveFile';
@@ -21,7 +23,7 @@ import { restoreDomain } from './restore';
 let hv: Hypervisor | undefined;
 afterEach(() => hv?.shutdownHost());
 // HYPERLAB_SAVE_LOG=1 prints xl's messages (sizes and times of the saves and restores).
-afterEach(() => void (process.env.HYPERLAB_SAVE_LOG && console.log(lines.splice(0).join('\n'))));
+afterEach(() => void (process.env.HYPERLAB_SAVE_LOG && console.log([...lines.splice(0), ...(hv?.log.filter((l) => l.includes('save')) ?? [])].join('\n'))));
 
 const files = new Map<string, Uint8Array>();
 const lines: string[] = [];
@@ -101,6 +103,24 @@ describe('xl save and xl restore', () => {
       }
     }, 90_000);
   }
+
+  it('Linux 6.1 (Sv32 MMU, S-mode on the SBI firmware) saved at its prompt answers commands after the restore', async () => {
+    hv = new Hypervisor({ memoryMiB: 320, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
+    hv.start();
+    const h = hv;
+    const ts = new Toolstack(h, { readFile: (p) => readFileSync(join(projectRoot(), p)) });
+    const a = ts.create(readFileSync(join(projectRoot(), 'examples/linux-sbi.cfg'), 'utf8'));
+    await waitForConsole(a, INIT_PROMPT, { ms: 120_000 });
+    typeInto(h, a, 'echo before > /tmp/f\n');
+    await waitForConsole(a, INIT_PROMPT, { from: consoleText(a).length });
+    expect(await xl(ts, 'save', 'linux-sbi', 'linux.save')).toBe(0);
+    expect(await xl(ts, 'restore', 'linux.save')).toBe(0);
+    const b = only(h);
+    typeInto(h, b, 'cat /tmp/f; echo hello after restore\n');
+    await waitForConsole(b, 'before\r\nhello after restore\r\n', { ms: 30_000 });
+    typeInto(h, b, 'cat /proc/uptime\n');
+    await waitForConsole(b, /\d+\.\d+ \d+\.\d+/, { ms: 30_000 });
+  }, 180_000);
 
   it('xl save -c leaves the original running; the copy restores beside it under another name', async () => {
     const { hv: h, ts } = setup();
