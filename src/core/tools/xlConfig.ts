@@ -270,7 +270,8 @@ function specObjectText(item: unknown): string | undefined {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
   const o = item as Record<string, unknown>;
   const f = (k: string): string => (typeof o[k] === 'string' ? o[k] : '');
-  return `format=${f('format')}, vdev=${f('vdev')}, access=${f('access')}, devtype=${f('devtype')}, target=${f('target')}`;
+  const backing = f('backing') !== '' ? `, backing=${f('backing')}` : ''; // hyperlab's key (xlDisk.ts)
+  return `format=${f('format')}, vdev=${f('vdev')}, access=${f('access')}, devtype=${f('devtype')}${backing}, target=${f('target')}`;
 }
 
 function str(v: Value, line: number, key: string, pattern?: RegExp): string {

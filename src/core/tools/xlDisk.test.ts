@@ -1,6 +1,6 @@
 /** xl-disk-configuration(5) specs and xen-vbd-interface(7) numbering. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseXlConfig } from './xlConfig';
+import { ConfigError, parseXlConfig, validateDomainConfig } from './xlConfig';
 import { DiskSpecError, parseDiskSpec, vdevToDevid } from './xlDisk';
 
 describe('disk specs', () => {
@@ -27,6 +27,8 @@ describe('disk specs', () => {
     });
     expect(parseDiskSpec('a.qcow2,qcow2,xvda')).not.toHaveProperty('backing');
     expect(() => parseDiskSpec('backing=b.raw, a.raw,raw,xvda')).toThrow(/backing: only a qcow2 overlay has a backing file/);
+    const cfg = validateDomainConfig(parseXlConfig('name = "a"\nkernel = "k"\ndisk = [ "format=qcow2, vdev=xvda, backing=b.qcow2, target=a.qcow2" ]'));
+    expect(cfg.disk?.[0]?.backing).toBe('b.qcow2'); // kept through the config's validation
   });
 
   it('target= takes the rest of the string, commas included', () => {
