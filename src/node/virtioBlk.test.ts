@@ -7,7 +7,7 @@
  * qemu-img is installed), a read-only disk the guest cannot write, exits by reason,
  * xentop's VBD columns and `xl block-list`, and the hot-plug refusal.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,9 @@ import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
 import { consoleText, waitForConsole } from '../testing/support';
+import { decodeFdt } from '../core/board/fdtReader';
+import type { FdtNode } from '../core/board/fdt';
+import { buildVirtFdtTree } from '../core/board/virtFdt';
 
 let hv: Hypervisor | undefined;
 let dir: string;
@@ -140,4 +143,34 @@ describe("hvm block devices: the teaching OS's virtio-blk driver and Domain-0's 
     const qi = spawnSync('qemu-img', ['check', overlay], { encoding: 'utf8' });
     if (qi.error === undefined) expect(qi.status, qi.stdout + qi.stderr).toBe(0);
   }, 180_000);
+});
+
+describe("virtio-blk in QEMU's device tree", () => {
+  /** The virtio_mmio nodes of a tree, in order, with their properties as hex. */
+  const virtioNodes = (root: FdtNode): string[] =>
+    (root.children.find((c) => c.name === 'soc')?.children ?? [])
+      .filter((c) => c.name.startsWith('virtio_mmio@'))
+      .map((c) => `${c.name} ${c.props.map((p) => `${p.name}=${Buffer.from(p.value).toString('hex')}`).join(' ')}`);
+
+  it('-device virtio-blk-device changes nothing in the tree: the eight virtio_mmio nodes are the same as without, and as ours', () => {
+    if (spawnSync('qemu-system-riscv32', ['--version']).error !== undefined) {
+      console.warn('qemu-system-riscv32 not found: skipping the QEMU comparison');
+      return;
+    }
+    const dump = (extra: string[]): FdtNode => {
+      const dtb = join(dir, 'virt.dtb');
+      execFileSync('qemu-system-riscv32', ['-machine', `virt,dumpdtb=${dtb}`, '-bios', 'none', '-display', 'none', ...extra], { stdio: 'ignore' });
+      return decodeFdt(new Uint8Array(readFileSync(dtb))).root;
+    };
+    const img = join(dir, 'd.raw');
+    writeFileSync(img, new Uint8Array(1 << 20));
+    const plain = virtioNodes(dump([]));
+    const withDisk = virtioNodes(dump(['-drive', `if=none,id=d,file=${img},format=raw`, '-device', 'virtio-blk-device,drive=d']));
+    expect(plain).toHaveLength(8);
+    expect(withDisk).toEqual(plain);
+    expect(plain[0]).toMatch(/^virtio_mmio@10008000 /); // the last slot is listed first
+    // Ours: the same nodes, the same order, the same properties (virtFdt.test.ts compares the rest of the tree).
+    const ours = virtioNodes(buildVirtFdtTree({ memBase: 0x8000_0000, memSize: 128 << 20, harts: 1 }));
+    expect(ours).toEqual(plain);
+  });
 });
