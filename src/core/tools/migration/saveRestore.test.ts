@@ -9,14 +9,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Hypervisor } from '../../xen/common/hypervisor';
-import type { Domain } from '../../xen/common/domain';
+import { Runstate, type Domain } from '../../xen/common/domain';
 import { Toolstack } from '../toolstack';
 import { runXl, type XlIo } from '../xl';
 import { ensureBundleSync } from '../../../node/testBundle';
 import { guestImage, projectRoot } from '../../../node/paths';
 import { INIT_PROMPT } from '../../../../guests/linux/session';
 import { nodeVcpuHost } from '../../../node/vcpuHost';
-import { consoleText, typeInto, waitForConsole } from '../../../testing/support';
+import { consoleText, typeInto, until, waitForConsole } from '../../../testing/support';
 import { readSaveFile } from './saveFile';
 import { restoreDomain } from './restore';
 
@@ -104,6 +104,23 @@ describe('xl save and xl restore', () => {
     }, 90_000);
   }
 
+  it('an SMP pv domain saved while its two vCPUs count together finishes the count exactly after the restore', async () => {
+    const { hv: h, ts } = setup();
+    const a = ts.create(cfg('pv', 'duo').replace('memory = 16', 'memory = 16\nvcpus = 2'));
+    await waitForConsole(a, 'duo$ ');
+    const n = 3_000_000;
+    typeInto(h, a, `smp ${n}\n`);
+    await until(() => a.vcpus[1]!.runstate !== Runstate.OFFLINE, 10_000, 'vCPU 1 up');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await xl(ts, 'save', 'duo', 'duo.save')).toBe(0);
+    expect(consoleText(a)).not.toContain('counted at once'); // stopped in the middle of the count
+    expect(readSaveFile(files.get('duo.save')!, { maxPfn: 4096, maxVcpus: 2 }).libxc.timers!.map((t) => t.online)).toEqual([true, true]);
+    expect(await xl(ts, 'restore', 'duo.save')).toBe(0);
+    const b = only(h);
+    const m = await waitForConsole(b, /smp: (\d+) vCPUs counted at once: amoadd.w (\d+), lr.w\/sc.w (\d+)[^\n]*: (ok|LOST UPDATES)/, { ms: 60_000 });
+    expect(m.slice(1)).toEqual(['2', String(2 * n), String(2 * n), 'ok']);
+  }, 90_000);
+
   it('Linux 6.1 (Sv32 MMU, S-mode on the SBI firmware) saved at its prompt answers commands after the restore', async () => {
     hv = new Hypervisor({ memoryMiB: 320, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
     hv.start();
@@ -174,6 +191,11 @@ describe('xl save and xl restore', () => {
       expect(h.memory.nrFree).toBe(free);
     }
     expect(refused).toBe(bad.length);
+    // A host without the memory refuses before it builds anything.
+    const small = new Hypervisor({ memoryMiB: 8, pcpus: 1, host: nodeVcpuHost(ensureBundleSync()) });
+    await expect(restoreDomain(small, good)).rejects.toThrow(/^not enough free memory: 4096 frames to restore, 2048 free$/);
+    expect(small.domains.size).toBe(0);
+    expect(small.memory.nrFree).toBe(2048);
     // The good file still restores.
     const d = await restoreDomain(h, good);
     typeInto(h, d, 'info\n');
