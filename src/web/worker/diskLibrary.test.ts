@@ -188,4 +188,23 @@ describe('DiskLibrary', () => {
     expect(() => lib.openDisk(spec('broken.qcow2', 'qcow2'))).toThrow(/^broken\.qcow2: [^\n]+$/);
     release();
   });
+
+  it('a disk spec with backing= whose image is missing gets its overlay made at prepare (the Linux disk presets), once', async () => {
+    const { lib, dir } = library();
+    const release = await lib.prepare([{ target: 'linux-root.qcow2', backing: 'guests/base.raw' }]);
+    const img = lib.openDisk({ ...spec('linux-root.qcow2', 'qcow2'), backing: 'guests/base.raw' });
+    release();
+    expect(img.info()).toMatchObject({ format: 'qcow2', virtualSize: 1 << 20, backingName: 'guests/base.raw' });
+    img.writeSectors(0, new Uint8Array(512).fill(7));
+    img.close();
+    // Made once: a second prepare keeps what the first domain wrote.
+    const again = await lib.prepare([{ target: 'linux-root.qcow2', backing: 'guests/base.raw' }]);
+    const img2 = lib.openDisk(spec('linux-root.qcow2', 'qcow2'));
+    const b = new Uint8Array(512);
+    img2.readSectors(0, b);
+    expect(b[0]).toBe(7);
+    img2.close();
+    again();
+    expect([...dir.files.keys()]).toEqual(['linux-root.qcow2']);
+  });
 });

@@ -37,6 +37,12 @@ export type FetchShipped = (file: string) => Promise<Uint8Array>;
 
 type Where = { kind: 'opfs'; name: string } | { kind: 'shipped'; file: string };
 
+/** What a disk spec asks of the library: its image, and (xl.cfg `backing=`) the base of an overlay to make if it is missing. */
+export interface DiskTarget {
+  readonly target: string;
+  readonly backing?: string;
+}
+
 const errorLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 
 export class DiskLibrary {
@@ -76,17 +82,23 @@ export class DiskLibrary {
   // ---- attach: prepare (async), then openDisk (sync) ---------------------------------
 
   /**
-   * Open the handles (and fetch the shipped bases) that opening `targets` will need.
-   * Returns the release: call it once the command that needed them is over.
+   * Open the handles (and fetch the shipped bases) that opening `disks` will need. A disk
+   * with `backing=` whose image is missing gets its overlay made first (the Linux disk
+   * presets; xlDisk.ts). Returns the release: call it once the command is over.
    */
-  async prepare(targets: readonly string[]): Promise<() => void> {
+  async prepare(disks: readonly (DiskTarget | string)[]): Promise<() => void> {
     const pinned: string[] = [];
     const release = (): void => {
       for (const n of pinned.splice(0)) this.unpin(n);
     };
     try {
       await this.refreshQuota();
-      for (const t of targets) await this.prepareChain(t, pinned, new Set(), 0);
+      for (const d of disks) {
+        const { target, backing } = typeof d === 'string' ? { target: d, backing: undefined } : d;
+        const w = this.where(target);
+        if (backing !== undefined && w.kind === 'opfs' && !(await this.dir.has(w.name))) await this.create({ name: w.name, format: 'qcow2', backing });
+        await this.prepareChain(target, pinned, new Set(), 0);
+      }
     } catch (e) {
       release();
       throw e;

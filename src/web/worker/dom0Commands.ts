@@ -26,7 +26,7 @@ export function splitWords(line: string): string[] {
 }
 
 /** Opens what attaching disk images will need, asynchronously (diskLibrary.ts); resolves with the release. */
-export type PrepareDisks = (targets: readonly string[]) => Promise<() => void>;
+export type PrepareDisks = (disks: readonly { target: string; backing?: string }[]) => Promise<() => void>;
 
 export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: string, prepareDisks?: PrepareDisks): Promise<XlOutput> {
   const words = splitWords(line);
@@ -48,7 +48,7 @@ export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: stri
           return { status: 0, output: files.readText(args[0]!).replace(/\n$/, '') };
       }
     }
-    let targets: string[] = [];
+    let targets: { target: string; backing?: string }[] = [];
     if (cmd === 'create' && args[0] !== undefined) targets = await prefetchImages(files, args);
     if (cmd === 'block-attach' && args.length >= 2) targets = diskTargets(args.slice(1).join(','));
     const release = targets.length > 0 && prepareDisks ? await prepareDisks(targets) : () => {};
@@ -68,7 +68,7 @@ export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: stri
  * `xl create FILE [key=value ...]` reads its images synchronously: fetch them first. A
  * config that does not parse is left for xl to report.
  */
-async function prefetchImages(files: Dom0Files, args: readonly string[]): Promise<string[]> {
+async function prefetchImages(files: Dom0Files, args: readonly string[]): Promise<{ target: string; backing?: string }[]> {
   await files.load(args[0]!);
   let cfg;
   try {
@@ -78,13 +78,13 @@ async function prefetchImages(files: Dom0Files, args: readonly string[]): Promis
   }
   await files.load(cfg.kernel);
   if (cfg.ramdisk !== undefined) await files.load(cfg.ramdisk);
-  return (cfg.disk ?? []).map((d) => d.target);
+  return cfg.disk ?? [];
 }
 
 /** The image a block-attach spec names (a spec that does not parse is left for xl to report). */
-function diskTargets(spec: string): string[] {
+function diskTargets(spec: string): { target: string; backing?: string }[] {
   try {
-    return [parseDiskSpec(spec).target];
+    return [parseDiskSpec(spec)];
   } catch {
     return [];
   }

@@ -24,7 +24,7 @@ import { hostRow, RowSampler } from './domainRows';
 import { defaultClock, EventBatcher, type BatchClock } from './eventBatcher';
 import * as P from '../protocol/hvProtocol';
 import { presetsFor } from '../protocol/presets';
-import { DiskLibrary } from './diskLibrary';
+import { DiskLibrary, type DiskTarget } from './diskLibrary';
 import type { FileDirectory } from './opfsDir';
 
 export interface ServiceOptions {
@@ -145,7 +145,7 @@ export class HypervisorService implements P.HypervisorApi {
       if (cfg.disk !== undefined && cfg.disk.length > 0) {
         try {
           if (req.preset !== undefined && req.config === undefined) await this.presetDisks(req.preset);
-          release = await this.prepareDisks(cfg.disk.map((d) => d.target));
+          release = await this.prepareDisks(cfg.disk);
         } catch (e) {
           return fail(`disk: ${message(e)}`, lineOf(text, 'disk'));
         }
@@ -250,7 +250,7 @@ export class HypervisorService implements P.HypervisorApi {
         }
       }
     }
-    return runDom0Command(this.ts, this.files, line, (targets) => this.prepareDisks(targets));
+    return runDom0Command(this.ts, this.files, line, (disks) => this.prepareDisks(disks));
   }
 
   vbds(domid: number): P.Result<P.VbdInspection[]> {
@@ -265,7 +265,7 @@ export class HypervisorService implements P.HypervisorApi {
       const lib = await this.diskLibrary();
       const attached: Record<string, string[]> = {};
       for (const d of this.hv.domains.values()) {
-        for (const { spec } of this.ts.disks.of(d.domid)) {
+        for (const { spec } of [...this.ts.disks.of(d.domid), ...this.ts.disks.virtioOf(d.domid)]) {
           const key = lib.keyOf(spec.target);
           if (key !== undefined) (attached[key] ??= []).push(`${d.name} (${d.domid}) ${spec.vdev}`);
         }
@@ -324,14 +324,15 @@ export class HypervisorService implements P.HypervisorApi {
 
   private rowOf(d: Domain, sample = false): P.DomainRow {
     const row = this.rows.row(d, this.restarts.get(d.domid) ?? 0, sample);
-    const vbds = this.ts.disks.of(d.domid);
-    if (vbds.length === 0) return row;
+    // pv disks (blkback) and hvm disks (virtio-blk) alike: xentop's VBD counters.
+    const stats = this.ts.disks.statsOf(d.domid);
+    if (stats.length === 0) return row;
     const vbd = { rdReq: 0, wrReq: 0, rdSect: 0, wrSect: 0 };
-    for (const { device } of vbds) {
-      vbd.rdReq += device.stats.rdReq;
-      vbd.wrReq += device.stats.wrReq;
-      vbd.rdSect += device.stats.rdSect;
-      vbd.wrSect += device.stats.wrSect;
+    for (const st of stats) {
+      vbd.rdReq += st.rdReq;
+      vbd.wrReq += st.wrReq;
+      vbd.rdSect += st.rdSect;
+      vbd.wrSect += st.wrSect;
     }
     return { ...row, vbd };
   }
@@ -356,8 +357,8 @@ export class HypervisorService implements P.HypervisorApi {
   }
 
   /** Open what attaching `targets` needs (diskLibrary.ts); the release goes once the command is over. */
-  private async prepareDisks(targets: readonly string[]): Promise<() => void> {
-    return (await this.diskLibrary()).prepare(targets);
+  private async prepareDisks(disks: readonly DiskTarget[]): Promise<() => void> {
+    return (await this.diskLibrary()).prepare(disks);
   }
 
   private async attemptAsync<T>(op: () => Promise<T>): Promise<P.Result<T>> {
