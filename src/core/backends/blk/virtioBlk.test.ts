@@ -13,6 +13,7 @@ import {
   VIRTQ_DESC_F_WRITE,
 } from '../../devices/virtio/virtio';
 import * as R from '../../devices/virtioMmio';
+import { restoreVirtioMmio, saveVirtioMmio } from '../../devices/virtio/state';
 import { seededRandom } from '../../../testing/support';
 import {
   VIRTIO_BLK_F_FLUSH,
@@ -370,5 +371,43 @@ describe('virtio-blk against a hostile driver', () => {
     expect(s.m.foreign.every((b) => b === 0x5a)).toBe(true);
     expect(s.store.writes).toBe(0);
     expect(s.dev.counts.needsReset).toBeGreaterThan(100);
+  });
+});
+
+describe('virtio-blk transport state: save and restore', () => {
+  it('a restored transport on the same memory goes on serving the driver where it was', () => {
+    const s = setup({ features: [VIRTIO_F_VERSION_1, VIRTIO_F_EVENT_IDX] });
+    s.m.put(DATA, new Uint8Array(512).fill(9));
+    expect(request(s, VIRTIO_BLK_T_OUT, 1, 512)[0]).toBe(VIRTIO_BLK_S_OK);
+    const saved = JSON.parse(JSON.stringify(saveVirtioMmio(s.dev))) as ReturnType<typeof saveVirtioMmio>;
+    expect(saved.queues[0]).toMatchObject({ ready: true, num: 8, lastAvail: 1, usedIdx: 1, eventIdx: true });
+    // A new device (as on the restoring host) over the same image and guest memory.
+    const irq: boolean[] = [];
+    const dev = new VirtioMmioDevice({ name: 'virtio-blk', model: s.blk, dma: s.m.dma, irq: { set: (l) => irq.push(l) } });
+    restoreVirtioMmio(dev, saved);
+    expect(irq.at(-1)).toBe(true); // InterruptStatus was still set: the line comes back up
+    const s2 = { ...s, dev, drv: Object.assign(new TestDriver(s.m, dev, 8), { availIdx: s.drv.availIdx, usedSeen: s.drv.usedSeen, nextDesc: s.drv.nextDesc }) };
+    s.m.put(DATA, new Uint8Array(512));
+    expect(request(s2, VIRTIO_BLK_T_IN, 1, 512)).toEqual([VIRTIO_BLK_S_OK, 513]);
+    expect(s.m.get(DATA, 512).every((b) => b === 9)).toBe(true);
+  });
+
+  it('refuses a hostile record with one line and leaves the device reset', () => {
+    const s = setup();
+    const good = saveVirtioMmio(s.dev);
+    const bad = [
+      { ...good, deviceId: 1 },
+      { ...good, status: 1000 },
+      { ...good, queues: [] },
+      { ...good, driverFeatures: [1, -1] },
+      { ...good, queues: [{ ...good.queues[0]!, descAddr: 0x1000 }] }, // a ready queue outside the RAM
+      { ...good, queues: [{ ...good.queues[0]!, num: 6 }] },
+      { ...good, queues: [{ ...good.queues[0]!, usedIdx: 70000 }] },
+    ];
+    for (const b of bad) {
+      expect(() => restoreVirtioMmio(s.dev, b as typeof good)).toThrow(/^virtio-blk: saved state: /);
+      expect(s.dev.status).toBe(0);
+      expect(s.dev.queues[0]!.ready).toBe(false);
+    }
   });
 });

@@ -66,9 +66,9 @@ export class VirtioMmioDevice implements MmioDevice {
   interruptStatus = 0;
   readonly driverFeatures = new Uint32Array(2);
   private readonly offered: number[];
-  private deviceFeaturesSel = 0;
-  private driverFeaturesSel = 0;
-  private queueSel = 0;
+  deviceFeaturesSel = 0;
+  driverFeaturesSel = 0;
+  queueSel = 0;
   /** Counters for the inspector and tests. */
   readonly counts = { notifies: 0, interrupts: 0, badAccess: 0, needsReset: 0, ignoredNotifies: 0 };
   /** Why the device last needed a reset. */
@@ -257,6 +257,11 @@ export class VirtioMmioDevice implements MmioDevice {
       this.needsReset(e instanceof VirtqError ? e.message : `internal error: ${String(e)}`);
       if (q.usedIdx !== oldUsed) this.interrupt(R.VIRTIO_MMIO_INT_VRING); // what was served before the fault
     }
+  }
+
+  /** Drive the interrupt line from InterruptStatus (after a restore). */
+  irqLevel(): void {
+    this.o.irq.set(this.interruptStatus !== 0);
   }
 
   private interrupt(bit: number): void {
