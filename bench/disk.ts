@@ -24,6 +24,7 @@ import { guestImage } from '../src/node/paths';
 import { nodeVcpuHost } from '../src/node/vcpuHost';
 import { ensureWorkerScript } from '../src/node/workerScript';
 import { measureDiskImage, type DiskImageBench } from './disk-image';
+import { measureLinuxDd } from './diskLinux';
 
 export interface Rate {
   mbPerSecond: number;
@@ -213,6 +214,8 @@ export interface DiskBench {
   image: DiskImageBench;
   pv: Record<string, unknown>;
   hvm: Record<string, unknown>;
+  /** Linux's dd of 32 MiB to and from its root disk (bench/diskLinux.ts). */
+  linuxDd: Record<string, unknown>;
 }
 
 /** Both parts, `runs` times each; prints a line per run through `log`. */
@@ -240,8 +243,11 @@ export async function measureDisk(runs: number, log: (line: string) => void, mib
     }
     (kind === 'pv' ? pv : hvm)[format === 'raw' ? 'raw' : 'qcow2Overlay'] = summarizePv(rs);
   }
+  log('Linux dd on its root disk (bench/diskLinux.ts):');
+  const linuxDd = await measureLinuxDd(runs, (l) => log(`  ${l}`));
   return {
     image,
+    linuxDd,
     pv: { guest: 'public/guests/teaching-os-pv.elf', command: `disk bench ${mib}`, diskMiB: mib, ...pv },
     hvm: { guest: 'public/guests/teaching-os-hvm.elf', device: 'virtio-blk on virtio-mmio', command: `disk bench ${mib}`, diskMiB: mib, ...hvm },
   };
