@@ -118,15 +118,19 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
   const used = new Set<number>();
   const written = new Set<number>();
   for (const insn of words) {
-    used.add((insn >>> 15) & 31);
-    used.add((insn >>> 20) & 31);
-    const rd = (insn >>> 7) & 31;
-    used.add(rd);
-    written.add(rd);
+    const op = opOf(insn);
+    const k = kindOf(op);
+    if (op > 4 && op !== 39) used.add((insn >>> 15) & 31); // all but LUI, AUIPC, JAL, FENCE read rs1
+    // rs2: branches, stores, register-register ALU and M
+    if (k === Kind.Branch || (op >= 17 && op <= 19) || (op >= 29 && op <= 38) || op >= 49) used.add((insn >>> 20) & 31);
+    if (k !== Kind.Branch && !(op >= 17 && op <= 19) && op !== 39) {
+      const rd = (insn >>> 7) & 31;
+      used.add(rd);
+      written.add(rd);
+    }
   }
   used.delete(0);
   written.delete(0);
-  // rs2 of I-type words is an immediate; loading an unused register is harmless.
   const regs = [...used].sort((a, b) => a - b);
   const wregs = [...written].sort((a, b) => a - b);
   const spill = wregs.map((r) => `x[${r}] = r${r};`).join(' ');
