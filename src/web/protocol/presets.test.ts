@@ -18,6 +18,27 @@ describe('presets', () => {
     expect(presetsFor([...ELF, LINUX[0]!, LINUX[2]!]).map((p) => p.name)).toEqual(['linux-nommu', 'hello']);
   });
 
+  it('the Linux disk presets: with the rootfs, each kernel from its own overlay over it, no initramfs', () => {
+    const rootfs = { name: 'rootfs', file: 'linux/rootfs.qcow2', size: 5 };
+    expect(presetsFor([...ELF, ...LINUX, rootfs]).map((p) => p.name)).toEqual([
+      'linux-nommu',
+      'linux-sbi',
+      'linux-sbi-hvc',
+      'linux-6.12-disk',
+      'linux-6.1-disk',
+      'hello',
+    ]);
+    expect(presetsFor([...ELF, LINUX[0]!, rootfs]).map((p) => p.name)).toEqual(['linux-6.12-disk', 'hello']); // no initramfs needed
+    const byName = new Map(presetsFor([...ELF, ...LINUX, rootfs]).map((p) => [p.name, parseXlConfig(p.config)]));
+    const d61 = byName.get('linux-6.1-disk')!;
+    expect(d61).toMatchObject({ firmware: 'sbi', kernel: 'guests/linux/linux-6.1-mmu.Image', cmdline: expect.stringMatching(/ root=\/dev\/vda rw$/) });
+    expect(d61.ramdisk).toBeUndefined();
+    expect(d61.disk).toEqual([
+      { target: 'linux-6.1-disk.qcow2', format: 'qcow2', vdev: 'xvda', devid: 51712, access: 'rw', devtype: 'disk', backing: 'guests/linux/rootfs.qcow2' },
+    ]);
+    expect(byName.get('linux-6.12-disk')!.disk![0]!.target).toBe('linux-6.12-disk.qcow2');
+  });
+
   it('the hostile test guest is a pv preset (its kernel runs only on the pv ABI)', () => {
     const hostile = presetsFor([{ name: 'hostile', file: 'hostile.elf', size: 1 }])[0]!;
     expect(parseXlConfig(hostile.config).type).toBe('pv');

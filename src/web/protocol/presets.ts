@@ -23,6 +23,8 @@ const ORDER = [
   'linux-nommu',
   'linux-sbi',
   'linux-sbi-hvc',
+  'linux-6.12-disk',
+  'linux-6.1-disk',
   'hello',
   'cpubench',
   'isa-selftest',
@@ -30,8 +32,11 @@ const ORDER = [
 ];
 
 /** The Linux guests' files, under guests/ (guestCatalog.ts lists them when the site has them). */
-export const LINUX_FILES = ['linux/linux-6.12-nommu.Image', 'linux/linux-6.1-mmu.Image', 'linux/initramfs.cpio'] as const;
+export const LINUX_FILES = ['linux/linux-6.12-nommu.Image', 'linux/linux-6.1-mmu.Image', 'linux/initramfs.cpio', 'linux/rootfs.qcow2'] as const;
 const INITRAMFS = 'linux/initramfs.cpio';
+/** The root disk (ext2, the userland): the read-only base of the disk presets' overlays (docs/linux.md "The root disk"). */
+const ROOTFS = 'linux/rootfs.qcow2';
+const ROOT_DISK = 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 root=/dev/vda rw';
 const TTYS0 = 'console=ttyS0 earlycon=uart8250,mmio,0x10000000 initramfs_async=0';
 
 interface LinuxPreset {
@@ -39,6 +44,8 @@ interface LinuxPreset {
   firmware?: 'sbi';
   cmdline: string;
   description: string;
+  /** Boots from its disk (no initramfs): an overlay in OPFS over the shipped rootfs, made on first use by backing=. */
+  rootDisk?: string;
 }
 
 /** Linux presets (hvm, 64 MiB, the shared initramfs); each needs its kernel and the initramfs. */
@@ -59,6 +66,21 @@ const LINUX: Readonly<Record<string, LinuxPreset>> = {
     firmware: 'sbi',
     cmdline: 'console=hvc0 earlycon=sbi initramfs_async=0',
     description: "Linux 6.1 with the Sv32 MMU on hyperlab's SBI firmware, on the SBI console (hvc0), with a shell and a small userland (docs/linux.md)",
+  },
+  'linux-6.12-disk': {
+    kernel: 'linux/linux-6.12-nommu.Image',
+    cmdline: ROOT_DISK,
+    rootDisk: 'linux-6.12-disk.qcow2',
+    description:
+      'Linux 6.12 without an MMU booting from its disk (root=/dev/vda: virtio-blk, ext2), a qcow2 overlay over the shipped rootfs kept across reloads (docs/linux.md)',
+  },
+  'linux-6.1-disk': {
+    kernel: 'linux/linux-6.1-mmu.Image',
+    firmware: 'sbi',
+    cmdline: ROOT_DISK,
+    rootDisk: 'linux-6.1-disk.qcow2',
+    description:
+      "Linux 6.1 with the Sv32 MMU on hyperlab's SBI booting from its disk (root=/dev/vda: virtio-blk, ext2), a qcow2 overlay over the shipped rootfs kept across reloads (docs/linux.md)",
   },
 };
 /** The RAM of a Linux preset, MiB. */
@@ -126,7 +148,7 @@ export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
   const has = (f: string): boolean => catalog.some((g) => g.file === f);
   const teachingDisk: PresetInfo[] = has('teaching-os-pv.elf') ? [teachingOsWithDisk()] : [];
   const linux: PresetInfo[] = Object.entries(LINUX)
-    .filter(([, l]) => has(l.kernel) && has(INITRAMFS))
+    .filter(([, l]) => has(l.kernel) && has(l.rootDisk !== undefined ? ROOTFS : INITRAMFS))
     .map(([name, l]) => ({
       name,
       type: 'hvm',
@@ -137,7 +159,9 @@ export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
         description: l.description,
         memory: LINUX_MEMORY_MIB,
         kernel: `${GUEST_DIR}/${l.kernel}`,
-        ramdisk: `${GUEST_DIR}/${INITRAMFS}`,
+        ...(l.rootDisk === undefined
+          ? { ramdisk: `${GUEST_DIR}/${INITRAMFS}` }
+          : { disk: [`format=qcow2, vdev=xvda, access=rw, backing=${GUEST_DIR}/${ROOTFS}, target=${l.rootDisk}`] }),
         cmdline: l.cmdline,
         ...(l.firmware ? { firmware: l.firmware } : {}),
       }),
