@@ -41,9 +41,15 @@ function setup(): { hv: Hypervisor; ts: Toolstack } {
   return { hv, ts };
 }
 
+/** An xl command as the host runs it: a failure is one line, `xl: ...`, and status 1. */
 async function xl(ts: Toolstack, ...argv: string[]): Promise<number> {
-  const r = runXl(ts, argv, io);
-  return r.pending ? await r.pending : r.status;
+  try {
+    const r = runXl(ts, argv, io);
+    return r.pending ? await r.pending : r.status;
+  } catch (e) {
+    lines.push(`xl: ${(e as Error).message}`);
+    return 1;
+  }
 }
 
 function only(h: Hypervisor): Domain {
