@@ -18,6 +18,14 @@ async function run(page: Page, id: number, command: string, answer: string): Pro
   return page.evaluate(([id, n]) => window.hyperlab!.consoleText(id).slice(n), [id, before] as const);
 }
 
+/** Unfold the Disks panel (it starts folded; the page remembers). */
+async function openDisks(page: Page): Promise<void> {
+  const panel = page.getByTestId('disks-panel');
+  await panel.scrollIntoViewIfNeeded();
+  if ((await panel.getAttribute('data-open')) !== 'true') await page.getByTestId('disks-toggle').click();
+  await expect(panel).toHaveAttribute('data-open', 'true');
+}
+
 async function bootWithDisk(page: Page, name: string, disk: string): Promise<number> {
   const id = await page.evaluate((cfg) => window.hyperlab!.create({ config: cfg }), config(name, disk));
   await page.evaluate(([id, prompt]) => window.hyperlab!.waitForText(id, prompt, 20_000), [id, `${name}$ `] as const);
@@ -27,8 +35,7 @@ async function bootWithDisk(page: Page, name: string, disk: string): Promise<num
 test('a disk made in the Disks panel keeps what the pv guest wrote and flushed across a page reload', async ({ page }) => {
   test.setTimeout(90_000);
   await openLab(page, '?boot=');
-  const panel = page.getByTestId('disks-panel');
-  await panel.scrollIntoViewIfNeeded();
+  await openDisks(page);
   await page.getByTestId('disk-create-name').fill('persist.qcow2');
   await page.getByTestId('disk-create-format').selectOption('qcow2');
   await page.getByTestId('disk-create-size').fill('2');
@@ -59,6 +66,7 @@ test('a disk made in the Disks panel keeps what the pv guest wrote and flushed a
   expect(dump).toContain('|e-reload');
   // The image checks clean (the image layer's refcount check, as qemu-img check), and is destroyed cleanly.
   await page.evaluate((id) => window.hyperlab!.destroy(id), again);
+  await expect(page.getByTestId('disks-panel')).toHaveAttribute('data-open', 'true'); // remembered over the reload
   await expect(page.getByTestId('disk-row-persist.qcow2')).toHaveAttribute('data-users', '0', { timeout: 15_000 });
   await page.getByTestId('disk-delete-persist.qcow2').click();
   await expect(page.getByTestId('disks-empty')).toBeVisible();
@@ -66,7 +74,7 @@ test('a disk made in the Disks panel keeps what the pv guest wrote and flushed a
 
 test('upload and download round trip; a corrupt upload and an image larger than the quota are refused in one line', async ({ page }) => {
   await openLab(page, '?boot=');
-  await page.getByTestId('disks-panel').scrollIntoViewIfNeeded();
+  await openDisks(page);
   const raw = Buffer.alloc(64 * 1024);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 31 + 7) & 0xff;
   await page.getByTestId('disk-upload').setInputFiles({ name: 'up.raw', mimeType: 'application/octet-stream', buffer: raw });
@@ -114,7 +122,7 @@ test('attach from the Disks panel to a running domain; the vbd inspector shows b
   await page.evaluate(() => window.hyperlab!.disks.create({ name: 'root.qcow2', format: 'qcow2', backing: 'extra.raw' }));
   const id = await page.evaluate(() => window.hyperlab!.create('teaching-os-pv'));
   await page.evaluate((id) => window.hyperlab!.waitForText(id, 'teaching-os-pv$ ', 20_000), id);
-  await page.getByTestId('disks-panel').scrollIntoViewIfNeeded();
+  await openDisks(page);
   // extra.raw is the base of root.qcow2 only while that is open; attach the overlay here.
   await page.getByTestId('disk-attach-vdev-root.qcow2').fill('xvdb');
   await page.getByTestId('disk-attach-root.qcow2').click();

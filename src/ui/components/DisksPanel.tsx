@@ -16,6 +16,16 @@ import './disks.css';
 /** Files larger than this are refused before they are read (they cross to the worker in one message). */
 const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 const REFRESH_MS = 5000;
+/** The panel starts folded (one line), so the consoles stay in view when the page opens; the page remembers the fold. */
+const OPEN_KEY = 'hyperlab.disks.open';
+
+function loadOpen(): boolean {
+  try {
+    return localStorage.getItem(OPEN_KEY) === 'true';
+  } catch {
+    return false;
+  }
+}
 /** Shipped images a disk can be an overlay over: files under guests/ that look like disk images. */
 const SHIPPED_DISK = /\.(img|raw|qcow2|ext2|ext4)(\.gz)?$/;
 
@@ -54,93 +64,123 @@ export function DisksPanel(): ReactElement {
   );
   const domains = ids === '' ? [] : ids.split('\n').map((x) => ({ domid: Number(x.split(':')[0]), name: x.slice(x.indexOf(':') + 1) }));
 
-  // Listed again now and then: a guest's writes grow its image.
+  const [open, setOpen] = useState(loadOpen);
+  const fold = (next: boolean): void => {
+    setOpen(next);
+    try {
+      localStorage.setItem(OPEN_KEY, JSON.stringify(next));
+    } catch {
+      /* private mode: not remembered */
+    }
+  };
+  // Listed once for the summary; while open, again now and then (a guest's writes grow its image).
   useEffect(() => {
     if (!running) return;
     void actions.refresh();
+    if (!open) return;
     const t = setInterval(() => void actions.refresh(), REFRESH_MS);
     return () => clearInterval(t);
-  }, [running, actions]);
+  }, [running, actions, open]);
 
   const shipped = catalog.status === 'ready' ? catalog.guests.filter((g) => SHIPPED_DISK.test(g.file)).map((g) => `guests/${g.file}`) : [];
   const images = list?.images ?? [];
 
   return (
-    <section className="panel disks" aria-labelledby="disks-title" data-testid="disks-panel">
+    <section className="panel disks" aria-labelledby="disks-title" data-testid="disks-panel" data-open={open}>
       <header className="panel-header">
         <h2 id="disks-title">Disks</h2>
         <p className="panel-facts" data-testid="disks-quota">
-          {list ? `${list.where} · ${bytes(list.usage)} used of ${bytes(list.quota)} the browser allows this site` : 'images in the browser’s storage'}
+          {list
+            ? `${images.length} image${images.length === 1 ? '' : 's'} in ${list.where} · ${bytes(list.usage)} used of ${bytes(list.quota)} the browser allows this site`
+            : 'disk images in the browser’s storage'}
         </p>
+        <button
+          type="button"
+          className="fold"
+          data-testid="disks-toggle"
+          aria-expanded={open}
+          aria-controls={open ? 'disks-body' : undefined}
+          onClick={() => fold(!open)}
+        >
+          {open ? 'Hide' : 'Show'}
+        </button>
       </header>
-      {error ? (
-        <p className="error-line" role="alert" data-testid="disks-error">
-          {error}
-        </p>
-      ) : null}
-      {message ? (
-        <p className="info-line" data-testid="disks-message">
-          {message}
-        </p>
-      ) : null}
-      {images.length === 0 ? (
-        <p className="muted row" data-testid="disks-empty">
-          No images yet: create one below, or upload a raw or qcow2 file.
-        </p>
-      ) : (
-        <div className="table-scroll">
-          <table className="data disk-table" data-testid="disks-table">
-            <thead>
-              <tr>
-                <th scope="col">Image</th>
-                <th scope="col">Format</th>
-                <th scope="col" className="num" title="The size the guest sees">
-                  Size
-                </th>
-                <th scope="col" className="num" title="Guest data the image holds itself (qcow2: its allocated clusters)">
-                  Allocated
-                </th>
-                <th scope="col" className="num" title="The file's length: what it takes of the quota">
-                  File
-                </th>
-                <th scope="col">Backing file</th>
-                <th scope="col">Attached to</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {images.map((img) => (
-                <DiskRow key={img.name} img={img} attached={list?.attached[img.name] ?? []} busy={busy} store={store} domains={domains} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <CreateForm images={images} shipped={shipped} busy={busy || !running} onCreate={(req) => actions.create(req)} />
-      <div className="row">
-        <label htmlFor="disk-upload">Upload</label>
-        <input
-          id="disk-upload"
-          type="file"
-          data-testid="disk-upload"
-          disabled={busy || !running}
-          onChange={(e) => {
-            void (async () => {
-              const file = e.target.files?.[0];
-              e.target.value = '';
-              if (!file) return;
-              if (file.size > MAX_UPLOAD_BYTES)
-                return actions.refuse(`${file.name}: ${bytes(file.size)} is more than the ${bytes(MAX_UPLOAD_BYTES)} an upload may have`);
-              await actions.upload(file.name, new Uint8Array(await file.arrayBuffer()));
-            })();
-          }}
-        />
-        <span className="muted">a raw or qcow2 image from your computer; it is kept only if it opens</span>
-      </div>
+      {open ? <div id="disks-body">{body()}</div> : null}
     </section>
   );
+
+  function body(): ReactElement {
+    return (
+      <>
+        {error ? (
+          <p className="error-line" role="alert" data-testid="disks-error">
+            {error}
+          </p>
+        ) : null}
+        {message ? (
+          <p className="info-line" data-testid="disks-message">
+            {message}
+          </p>
+        ) : null}
+        {images.length === 0 ? (
+          <p className="muted row" data-testid="disks-empty">
+            No images yet: create one below, or upload a raw or qcow2 file.
+          </p>
+        ) : (
+          <div className="table-scroll">
+            <table className="data disk-table" data-testid="disks-table">
+              <thead>
+                <tr>
+                  <th scope="col">Image</th>
+                  <th scope="col">Format</th>
+                  <th scope="col" className="num" title="The size the guest sees">
+                    Size
+                  </th>
+                  <th scope="col" className="num" title="Guest data the image holds itself (qcow2: its allocated clusters)">
+                    Allocated
+                  </th>
+                  <th scope="col" className="num" title="The file's length: what it takes of the quota">
+                    File
+                  </th>
+                  <th scope="col">Backing file</th>
+                  <th scope="col">Attached to</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {images.map((img) => (
+                  <DiskRow key={img.name} img={img} attached={list?.attached[img.name] ?? []} busy={busy} store={store} domains={domains} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <CreateForm images={images} shipped={shipped} busy={busy || !running} onCreate={(req) => actions.create(req)} />
+        <div className="row">
+          <label htmlFor="disk-upload">Upload</label>
+          <input
+            id="disk-upload"
+            type="file"
+            data-testid="disk-upload"
+            disabled={busy || !running}
+            onChange={(e) => {
+              void (async () => {
+                const file = e.target.files?.[0];
+                e.target.value = '';
+                if (!file) return;
+                if (file.size > MAX_UPLOAD_BYTES)
+                  return actions.refuse(`${file.name}: ${bytes(file.size)} is more than the ${bytes(MAX_UPLOAD_BYTES)} an upload may have`);
+                await actions.upload(file.name, new Uint8Array(await file.arrayBuffer()));
+              })();
+            }}
+          />
+          <span className="muted">a raw or qcow2 image from your computer; it is kept only if it opens</span>
+        </div>
+      </>
+    );
+  }
 }
 
 function DiskRow(props: {
