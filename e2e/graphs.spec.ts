@@ -50,7 +50,7 @@ test('event channel sends per second rise during a ping-pong between two pv doma
   await openInsights(lab, 'graphs');
   await typeLine(lab, b, 'pong');
   await lab.evaluate((b) => window.hyperlab!.waitForText(b, 'waiting for a ping'), b);
-  await typeLine(lab, a, `ping ${b}`);
+  await typeLine(lab, a, `evtping ${b}`);
   await lab.evaluate((a) => window.hyperlab!.waitForText(a, 'round trips with domain', 20_000), a);
   await expect.poll(() => numberAttr(lab, `graph-evtchn-dom-${a}`, 'data-max')).toBeGreaterThan(100);
   await expect.poll(() => numberAttr(lab, `graph-evtchn-dom-${b}`, 'data-max')).toBeGreaterThan(100);

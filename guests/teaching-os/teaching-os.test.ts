@@ -100,13 +100,17 @@ describe('teaching OS (hvm) on hyperlab', () => {
       'uptime',
       'burn',
       'write',
-      'ping',
+      'evtping',
       'pong',
       'share',
       'peek',
       'balloon',
       'smp',
       'xs',
+      'ifconfig',
+      'ping',
+      'udp',
+      'arp',
       'disk',
       'shutdown',
       'reboot',
@@ -143,10 +147,11 @@ describe('teaching OS (hvm) on hyperlab', () => {
   });
 
   it('answers the pv-only commands with "not available on hvm"', async () => {
-    const r = await runHeadless(HVM, { input: 'ping 1\npong\nshare 1 hi\npeek 1\nballoon\nburn x\nbogus\nshutdown\n', ...RUN });
+    const r = await runHeadless(HVM, { input: 'evtping 1\nping 10.0.0.1\npong\nshare 1 hi\npeek 1\nballoon\nburn x\nbogus\nshutdown\n', ...RUN });
     expect(r.exitCode).toBe(0);
     const out = lines(r.stdout);
-    expect(out).toContain('ping: not available on hvm (no event channels)');
+    expect(out).toContain('evtping: not available on hvm (no event channels)');
+    expect(out).toContain("ping: no network interface (give the domain a vif = [ '' ] in its config)");
     expect(out).toContain('pong: not available on hvm (no event channels)');
     expect(out).toContain('share: not available on hvm (no grant tables)');
     expect(out).toContain('peek: not available on hvm (no grant tables)');

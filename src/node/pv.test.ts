@@ -41,7 +41,7 @@ describe('pv domains running the teaching OS', () => {
     await waitFor(b, 'beta$ ');
     type(h, b, 'pong\n');
     await waitFor(b, 'waiting for a ping');
-    type(h, a, `ping ${b.domid}\n`);
+    type(h, a, `evtping ${b.domid}\n`);
     await waitFor(a, /ping: 1000 round trips with domain \d+/);
     await waitFor(b, /answered \d+ pings from domain \d+/);
     expect(a.evtchnSends).toBeGreaterThanOrEqual(1000);

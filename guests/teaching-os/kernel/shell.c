@@ -4,6 +4,7 @@
  * convention of docs/guests.md), so the hvm image's output can be compared with QEMU's.
  */
 #include "plat.h"
+#include "net.h"
 
 #define MAX_ARGS 16
 
@@ -125,10 +126,10 @@ static int cmd_write(int argc, char **argv) {
 
 static int cmd_ping(int argc, char **argv) {
   uint32_t dom, count = 1000;
-  if (need_number("ping", argc > 1 ? argv[1] : 0, 0, 0x7fef, &dom)) return -1;
-  if (argc > 2 && need_number("ping", argv[2], 1, 1000000, &count)) return -1;
+  if (need_number("evtping", argc > 1 ? argv[1] : 0, 0, 0x7fef, &dom)) return -1;
+  if (argc > 2 && need_number("evtping", argv[2], 1, 1000000, &count)) return -1;
   int r = plat_ping(dom, count);
-  if (r == PLAT_ENOTSUP) not_on_hvm("ping", "no event channels");
+  if (r == PLAT_ENOTSUP) not_on_hvm("evtping", "no event channels");
   return r;
 }
 
@@ -211,13 +212,17 @@ static const struct cmd commands[] = {
   {"uptime", "", "time since boot, from the timer", cmd_uptime},
   {"burn", "N", "spin the CPU for N million iterations", cmd_burn},
   {"write", "N", "write N bytes of text to the console", cmd_write},
-  {"ping", "DOMID [N]", "N event-channel round trips with DOMID's pong (pv)", cmd_ping},
+  {"evtping", "DOMID [N]", "N event-channel round trips with DOMID's pong (pv)", cmd_ping},
   {"pong", "[DOMID]", "answer a ping from DOMID or anyone (pv)", cmd_pong},
   {"share", "DOMID [TEXT]", "grant DOMID a page holding TEXT (pv)", cmd_share},
   {"peek", "DOMID", "map and print the page DOMID shared with us (pv)", cmd_peek},
   {"balloon", "", "balloon target and size; follows xl mem-set (pv)", cmd_balloon},
   {"smp", "[N]", "every vCPU adds N to shared counters at once (pv)", cmd_smp},
   {"xs", "OP PATH", "xenstore: ls, read, write, rm, watch, unwatch, incr (pv)", cmd_xs},
+  {"ifconfig", "[dhcp | A.B.C.D[/N]]", "eth0: show it, or set its address (pv)", net_cmd_ifconfig},
+  {"ping", "A.B.C.D [N]", "ICMP echo, N times, with round-trip times", net_cmd_ping},
+  {"udp", "send A.B.C.D PORT TEXT | listen PORT [N]", "send or receive UDP datagrams", net_cmd_udp},
+  {"arp", "", "the ARP cache", net_cmd_arp},
   {"disk", "[OP ...]", "disks: list, read, write, flush, bench", cmd_disk},
   {"shutdown", "", "power off", cmd_shutdown},
   {"reboot", "", "restart", cmd_reboot},

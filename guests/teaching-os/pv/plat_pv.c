@@ -135,6 +135,7 @@ void plat_start(void) {
   kprintf("pv: domain %d%s%s%s, %u KiB, grant table %u frame%s\n", pv_domid, pv_name[0] ? " (" : "", pv_name,
           pv_name[0] ? ")" : "", start_info->nr_pages * 4, gnttab_frames(), gnttab_frames() == 1 ? "" : "s");
   blkfront_init();
+  netfront_init();
 }
 
 /* ---- traps: the upcall, or a bug ---- */
@@ -165,13 +166,14 @@ void plat_irq_restore(uint32_t s) {
  * and the sleep are one step in the hypervisor, so no event is missed. */
 void plat_wait(void) { sched_op(SCHEDOP_block, 0); }
 
-int plat_has_work(void) { return xs_has_work() || balloon_has_work() || control_has_work() || blkfront_has_work(); }
+int plat_has_work(void) { return xs_has_work() || balloon_has_work() || control_has_work() || blkfront_has_work() || netfront_has_work(); }
 
 void plat_do_work(void) {
   xs_poll();
   if (balloon_has_work()) balloon_work();
   if (control_has_work()) control_work();
   if (blkfront_has_work()) blkfront_work();
+  if (netfront_has_work()) netfront_work();
 }
 
 void plat_poweroff(void) { xen_shutdown(SHUTDOWN_poweroff); }

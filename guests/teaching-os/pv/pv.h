@@ -104,6 +104,11 @@ void balloon_print(void);
 int32_t balloon_take_hole(uint32_t *pfn);   /* give one free page back: a hole to map into */
 void balloon_fill_hole(uint32_t pfn);
 
+/* ---- netfront.c ---- */
+void netfront_init(void);
+int netfront_has_work(void);
+void netfront_work(void);
+
 /* ---- demo.c: ping / pong / share / peek ---- */
 
 #endif

@@ -99,8 +99,9 @@ async function capture(ts: Toolstack, args: readonly string[], io: XlIo): Promis
   const chunks: Uint8Array[] = [];
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
+  // The first chunk is the file header; then one per frame, up to `count`.
   const c = ts.nets.capture(target, devid, (chunk) => {
-    chunks.push(chunk);
+    if (chunks.length - 1 < count) chunks.push(chunk);
     if (chunks.length - 1 >= count) done();
   });
   const timer = setTimeout(done, seconds * 1000);
@@ -115,7 +116,7 @@ async function capture(ts: Toolstack, args: readonly string[], io: XlIo): Promis
     o += x.length;
   }
   io.writeBytes(file, out);
-  io.out(`${c.capture.frames} frames captured on ${c.name} to ${file} (${total} bytes, pcap)`);
+  io.out(`${chunks.length - 1} frames captured on ${c.name} to ${file} (${total} bytes, pcap)`);
   return 0;
 }
 

@@ -171,7 +171,7 @@ const frameOf = (len: number, dst = PEER, src = MAC, fill = 0x5a): Uint8Array =>
 
 async function connect(extra: Record<string, string> = {}, rate?: { bytes: number; usec: number }): Promise<VifDevice> {
   const nb = new NetBack(host());
-  const { device, started } = nb.add({ domid: FRONT, devid: 0, mac: MAC, mtu: 1500, bridge, backendPath: BE, frontendPath: FE, rate });
+  const { device, started } = nb.add({ domid: FRONT, devid: 0, mac: MAC, mtu: 1500, bridge, backendPath: BE, frontendPath: FE, ...(rate ? { rate } : {}) });
   await started;
   grant(front, TX_REF, 0, TX_GFN);
   grant(front, RX_REF, 0, RX_GFN);

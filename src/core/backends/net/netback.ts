@@ -361,7 +361,10 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
       return false;
     }
     this.rxQueue.push(frame);
-    if (!this.busy) this.drainRx();
+    // A frame that comes back while this vif is serving its own tx ring (Domain-0 answering
+    // at once through the bridge) is delivered by that loop's next turn.
+    if (this.busy) this.again = true;
+    else this.drainRx();
     return true;
   }
 
