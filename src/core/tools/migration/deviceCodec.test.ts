@@ -28,6 +28,10 @@ import {
 } from './deviceCodec';
 import { readXenstoreWatches, writeXenstoreWatches, type XenstoreWatchRec } from './pvState';
 import { checkSaveFile } from './restore';
+import { pvLayout } from '../../xen/pv/builder';
+import { parseXlConfig, validateDomainConfig } from '../xlConfig';
+import type { LibxcImage } from './libxc';
+import { ECS } from './pvState';
 import { writeSaveFile } from './saveFile';
 import { sampleHart, sampleImage } from './testing';
 
@@ -153,5 +157,33 @@ describe('restore refuses a stream that does not fit its config, before building
     expect(() => checkSaveFile(hvm(), { configText: 'name = "x"\ntype = "hvm"\nmemory = 8\nfirmware = "sbi"\nvcpus = 2\nkernel = "k"\n' })).toThrow(
       /keep the saved domain's/,
     );
+  });
+
+  it('pv: event channels, grants and special pages that this domain cannot have', () => {
+    const config = 'name = "p"\ntype = "pv"\nmemory = 4\nvcpus = 1\nkernel = "k"\n';
+    const layout = pvLayout(validateDomainConfig(parseXlConfig(config)));
+    const pv = (edit: (img: LibxcImage) => void): Uint8Array => {
+      const img = sampleImage('pv');
+      img.vcpus = [sampleHart(0)];
+      img.timers = [{ vcpu: 0, online: true, mtime: 1, xenTimer: null, sbiTimer: null }];
+      img.grants = { frames: [...layout.grantFrames], maptrack: [] };
+      img.evtchn = [
+        { port: 1, state: ECS.INTERDOMAIN, vcpu: 0, a: 0, b: 7 },
+        { port: 2, state: ECS.INTERDOMAIN, vcpu: 0, a: 0, b: 8 },
+        { port: 3, state: ECS.VIRQ, vcpu: 0, a: 0, b: 0 },
+      ];
+      for (const g of layout.specialGfns) img.pages.set(g, 'zero');
+      edit(img);
+      return writeSaveFile({ config, libxc: img });
+    };
+    expect(checkSaveFile(pv(() => {})).cfg.type).toBe('pv');
+    expect(() => checkSaveFile(pv((i) => (i.evtchn![2]!.a = 99)))).toThrow(/port 3 is bound to virq 99/);
+    expect(() => checkSaveFile(pv((i) => (i.evtchn![0]!.state = ECS.UNBOUND)))).toThrow(/ports 1 and 2 must be the console and xenstore channels/);
+    expect(() => checkSaveFile(pv((i) => i.evtchn!.push({ port: 9, state: ECS.UNBOUND, vcpu: 0, a: 0x7ff0, b: 0 })))).toThrow(/port 9 names domain 32752/);
+    expect(() => checkSaveFile(pv((i) => (i.grants!.maptrack = [{ handle: 0, granter: 3, ref: 1, gfn: 0x500, readonly: true }])))).toThrow(
+      /mappings of other domains/,
+    );
+    expect(() => checkSaveFile(pv((i) => (i.grants!.frames = [1, 2])))).toThrow(/frames 1,2 are not where/);
+    expect(() => checkSaveFile(pv((i) => i.pages.delete(layout.specialGfns[0]!)))).toThrow(/lacks the special page/);
   });
 });

@@ -23,6 +23,7 @@ import type { Hypervisor } from '../../xen/common/hypervisor';
 import type { MachineMemory } from '../../xen/common/machineMemory';
 import { P2m, releaseFrames } from '../../xen/common/p2m';
 import { pvLayout } from '../../xen/pv/builder';
+import * as X from '../../xen/public/xen';
 import { hostNowMs } from '../../xen/vcpu/vcpuRunner';
 import { parseXlConfig, validateDomainConfig, type DomainConfig } from '../xlConfig';
 import { parsePerm } from '../xenstore';
@@ -104,7 +105,12 @@ export function checkSaveFile(bytes: Uint8Array, opts: RestoreOptions = {}): Che
       store = x.evtchn.find((e) => e.port === 2);
     if (!console || !store || [console, store].some((e) => e.state !== ECS.INTERDOMAIN || e.a !== 0))
       throw new Error('PV_EVTCHN_TABLE: ports 1 and 2 must be the console and xenstore channels to Domain-0');
-    for (const e of x.evtchn) if (e.vcpu >= cfg.vcpus) throw new Error(`PV_EVTCHN_TABLE: port ${e.port} notifies vCPU ${e.vcpu}`);
+    for (const e of x.evtchn) {
+      if (e.vcpu >= cfg.vcpus) throw new Error(`PV_EVTCHN_TABLE: port ${e.port} notifies vCPU ${e.vcpu}`);
+      if (e.state === ECS.VIRQ && e.a >= X.NR_VIRQS) throw new Error(`PV_EVTCHN_TABLE: port ${e.port} is bound to virq ${e.a}, which does not exist`);
+      if ((e.state === ECS.UNBOUND || e.state === ECS.INTERDOMAIN) && (e.a >= X.DOMID_SELF || e.b >= 1024))
+        throw new Error(`PV_EVTCHN_TABLE: port ${e.port} names domain ${e.a} port ${e.b}`);
+    }
     for (const s of layout.specialGfns) if (!x.pages.has(s)) throw new Error(`the stream lacks the special page at pfn ${s}`);
   }
   // Each hart's registers on a scratch hart: one the worker could not load is refused here.
