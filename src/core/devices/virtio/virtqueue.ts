@@ -52,6 +52,8 @@ export class SplitVirtqueue {
   /** Negotiated features that change the ring's behaviour. */
   eventIdx = false;
   indirect = false;
+  private readonly descBuf = new Uint8Array(VIRTQ_DESC_SIZE);
+  private readonly descView = new DataView(this.descBuf.buffer);
 
   constructor(
     readonly index: number,
@@ -112,11 +114,13 @@ export class SplitVirtqueue {
     let i = head;
     for (let count = 0; ; count++) {
       if (count >= limit) throw new VirtqError(`queue ${this.index}: chain from ${head} is longer than ${limit} descriptors (a loop?)`);
-      const d = table + VIRTQ_DESC_SIZE * i;
-      const addr = this.dma.u32At(d) + this.dma.u32At(d + 4) * 0x1_0000_0000;
-      const len = this.dma.u32At(d + 8);
-      const flags = this.dma.u16At(d + 12);
-      const next = this.dma.u16At(d + 14);
+      // One copy of the descriptor (an indirect table has no alignment: Linux kmallocs it).
+      this.dma.read(table + VIRTQ_DESC_SIZE * i, this.descBuf);
+      const dv = this.descView;
+      const addr = dv.getUint32(0, true) + dv.getUint32(4, true) * 0x1_0000_0000;
+      const len = dv.getUint32(8, true);
+      const flags = dv.getUint16(12, true);
+      const next = dv.getUint16(14, true);
       if ((flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
         // 2.7.5.3.1: only when negotiated, never inside an indirect table, never with NEXT.
         if (!this.indirect) throw new VirtqError(`queue ${this.index}: indirect descriptor without VIRTIO_F_INDIRECT_DESC`);
@@ -124,7 +128,6 @@ export class SplitVirtqueue {
         if ((flags & VIRTQ_DESC_F_NEXT) !== 0) throw new VirtqError(`queue ${this.index}: indirect descriptor with NEXT`);
         if (len === 0 || len % VIRTQ_DESC_SIZE !== 0 || len / VIRTQ_DESC_SIZE > VIRTQ_MAX_INDIRECT)
           throw new VirtqError(`queue ${this.index}: indirect table of ${len} bytes`);
-        if (addr % 16 !== 0) throw new VirtqError(`queue ${this.index}: indirect table misaligned`);
         this.dma.check(addr, len, false);
         table = addr;
         size = limit = len / VIRTQ_DESC_SIZE;
