@@ -72,6 +72,12 @@ test('a disk made in the Disks panel keeps what the pv guest wrote and flushed a
   await expect(page.getByTestId('disks-empty')).toBeVisible();
 });
 
+test("the OPFS store keeps the image layer's ByteStore rules (checked in the hypervisor worker, on real access handles)", async ({ page }) => {
+  await openLab(page, '?boot=');
+  expect(await page.evaluate(() => window.hyperlab!.disks.check())).toMatch(/^the ByteStore rules hold in OPFS disks\/ /);
+  expect((await page.evaluate(() => window.hyperlab!.disks.list())).images).toEqual([]);
+});
+
 test('upload and download round trip; a corrupt upload and an image larger than the quota are refused in one line', async ({ page }) => {
   await openLab(page, '?boot=');
   await openDisks(page);

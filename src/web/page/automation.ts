@@ -265,6 +265,7 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
       upload: async (name, bytes) => unwrap(await lab.diskUpload(name, toBytes(bytes))),
       download: async (name) => unwrap(await lab.diskDownload(name)),
       remove: async (name) => void unwrap(await lab.diskDelete(name)),
+      check: async () => unwrap(await lab.diskSelfCheck()),
       async attach(id, name, options = {}) {
         lab.domain(id); // throws for an unknown id
         const list = unwrap(await lab.disks());

@@ -181,6 +181,10 @@ export class Lab {
     return this.hv().diskDownload(name);
   }
 
+  diskSelfCheck(): Promise<P.Result<string>> {
+    return this.hv().diskSelfCheck();
+  }
+
   diskDelete(name: string): Promise<P.Result<null>> {
     return this.changed(this.hv().diskDelete(name));
   }

@@ -186,6 +186,8 @@ export interface DiskAutomation {
   download(name: string): Promise<Uint8Array>;
   /** Refused while attached. */
   remove(name: string): Promise<void>;
+  /** The image layer's ByteStore rules on a scratch file of OPFS disks/ (through the real access handles); resolves with a line, rejects with the broken rule. */
+  check(): Promise<string>;
   /** xl block-attach; vdev default xvdb, access default rw. */
   attach(id: number, name: string, options?: { vdev?: string; access?: 'rw' | 'ro' }): Promise<void>;
 }

@@ -250,6 +250,8 @@ export interface HypervisorApi {
   diskDownload(name: string): Promise<Result<Uint8Array>>;
   /** Refused while a domain has it attached. */
   diskDelete(name: string): Promise<Result<null>>;
+  /** The image layer's ByteStore rules run on a scratch file of the disks' directory (real OPFS handles in the browser). */
+  diskSelfCheck(): Promise<Result<string>>;
 }
 
 /**
@@ -280,6 +282,7 @@ export const HV_API_METHODS = {
   diskUpload: true,
   diskDownload: true,
   diskDelete: true,
+  diskSelfCheck: true,
 } as const satisfies { readonly [K in keyof HypervisorApi]: true };
 
 export type HvMethod = keyof typeof HV_API_METHODS;

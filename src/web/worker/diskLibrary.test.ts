@@ -207,4 +207,10 @@ describe('DiskLibrary', () => {
     again();
     expect([...dir.files.keys()]).toEqual(['linux-root.qcow2']);
   });
+
+  it('selfCheck runs the ByteStore rules on a scratch file and leaves nothing behind', async () => {
+    const { lib, dir } = library();
+    expect(await lib.selfCheck()).toMatch(/^the ByteStore rules hold in memory disks\/ \(\d+ ms\)$/);
+    expect(dir.files.size).toBe(0);
+  });
 });

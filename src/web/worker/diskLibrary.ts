@@ -19,6 +19,7 @@ import { ImageError, RawImage, type BlockImage, type ImageFormat } from '../../c
 import { createOverlay, openImage, probeFormat, MAX_CHAIN_DEPTH, type ResolvedStore } from '../../core/block/open';
 import { Qcow2Image, createQcow2, isQcow2, readQcow2Header } from '../../core/block/qcow2';
 import { checkQcow2 } from '../../core/block/check';
+import { checkByteStore } from '../../core/block/conformance';
 import { MemoryStore, type ByteStore } from '../../core/block/store';
 import type { DiskSpec } from '../../core/tools/xlDisk';
 import type { DiskCreateRequest, DiskImageRow } from '../protocol/hvProtocol';
@@ -369,6 +370,43 @@ export class DiskLibrary {
     if (f && !f.closed && (f.users > 0 || f.pins > 0)) throw new Error(`${w.name}: attached to a domain (detach it or destroy the domain first)`);
     if (!(await this.dir.has(w.name))) throw new Error(`${w.name}: no such image in ${this.dir.where}`);
     await this.discard(w.name);
+  }
+
+  /**
+   * Run the image layer's ByteStore rules (conformance.ts) on a scratch file of this
+   * directory, through the same store the disks use, then open the file again with a new
+   * handle and check what stayed. On OPFS this checks the browser's access handles
+   * themselves (reads past the end, the zeros of a gap, truncate, flush, a reopen).
+   */
+  async selfCheck(): Promise<string> {
+    const name = '.byte-store-check'; // not an image name: never listed
+    const started = Date.now();
+    await this.dir.remove(name).catch(() => {});
+    const file = new OpenFile(name, await this.dir.openSync(name, true), new QuotaBudget(64 << 20));
+    try {
+      checkByteStore(() => new FileStore(file, false, () => file.close()));
+    } finally {
+      file.close();
+    }
+    const again = new OpenFile(name, await this.dir.openSync(name, false), new QuotaBudget(0));
+    try {
+      const s = new FileStore(again, true, () => {});
+      if (s.size !== 4 << 20) throw new Error(`ByteStore: a reopened store keeps its size (${s.size})`);
+      const back = new Uint8Array(1 << 20);
+      s.read(3 << 20, back);
+      for (let i = 0; i < back.length; i++) if (back[i] !== ((i * 7) & 0xff)) throw new Error(`ByteStore: a reopened store keeps its bytes (byte ${i})`);
+      let refused = false;
+      try {
+        s.write(0, new Uint8Array(1));
+      } catch {
+        refused = true;
+      }
+      if (!refused) throw new Error('ByteStore: a read-only store refuses writes');
+    } finally {
+      again.close();
+      await this.dir.remove(name).catch(() => {});
+    }
+    return `the ByteStore rules hold in ${this.dir.where} (${Date.now() - started} ms)`;
   }
 
   /** Whether the directory has image `name`. */

@@ -287,6 +287,10 @@ export class HypervisorService implements P.HypervisorApi {
     return this.attemptAsync(async () => (await this.diskLibrary()).download(name));
   }
 
+  diskSelfCheck(): Promise<P.Result<string>> {
+    return this.attemptAsync(async () => (await this.diskLibrary()).selfCheck());
+  }
+
   diskDelete(name: string): Promise<P.Result<null>> {
     return this.attemptAsync(async () => {
       await (await this.diskLibrary()).remove(name);
