@@ -162,3 +162,29 @@ test('attach from the Disks panel to a running domain; the vbd inspector shows b
   await page.getByTestId('graph-disk').scrollIntoViewIfNeeded();
   await page.screenshot({ path: test.info().outputPath('disk-graphs.png') });
 });
+
+test('an image a domain of one tab has open is refused, in one line, to a domain of another tab', async ({ page }) => {
+  test.setTimeout(60_000);
+  await openLab(page, '?boot=');
+  await page.evaluate(() => window.hyperlab!.disks.create({ name: 'shared.raw', format: 'raw', size: 1 << 20 }));
+  const id = await bootWithDisk(page, 'first', 'shared.raw,raw,xvda,rw');
+  const other = await page.context().newPage();
+  await openLab(other, '?boot=');
+  const refusal = await other.evaluate(
+    async (cfg) => {
+      try {
+        await window.hyperlab!.create({ config: cfg });
+        return 'created';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+    config('second', 'shared.raw,raw,xvda,rw'),
+  );
+  expect(refusal).toMatch(/shared\.raw: the image is open elsewhere \(another tab of the lab\?\)$/);
+  expect(refusal.includes('\n')).toBe(false);
+  expect(await other.evaluate(() => window.hyperlab!.domains().length)).toBe(0);
+  // The first tab's guest still reads and writes its disk.
+  await run(page, id, 'disk write 1 still-mine', 'disk: wrote 10 bytes');
+  await other.close();
+});

@@ -198,7 +198,15 @@ function DiskRow(props: {
   return (
     <tr data-testid={`disk-row-${img.name}`} data-name={img.name} data-format={img.format} data-size={img.virtualSize} data-users={img.users}>
       <td className="mono">{img.name}</td>
-      <td>{img.error ? <span className="fail-text" title={img.error}>{`${img.format}: broken`}</span> : img.format}</td>
+      <td>
+        {img.error ? (
+          <span className="fail-text" title={img.error} data-testid={`disk-error-${img.name}`}>
+            {/open elsewhere/.test(img.error) ? 'in use in another tab' : `${img.format}: refused`}
+          </span>
+        ) : (
+          img.format
+        )}
+      </td>
       <td className="num" title={`${count.format(img.virtualSize)} bytes`}>
         {bytes(img.virtualSize)}
       </td>
