@@ -317,6 +317,17 @@ describe('netback transmit and receive', () => {
     expect(notified).toBeGreaterThanOrEqual(2);
   });
 
+  it('an answer that comes back while the vif serves its own tx ring (Domain-0 replies at once) is delivered in the same round', async () => {
+    const d = await connect();
+    postRx([5]);
+    const echoPort: BridgePort = bridge.attach('echo', { transmit: (f) => (echoPort.input(frameOf(80, MAC, parseMac('00:16:3e:00:00:ee'), f[20])), true) });
+    send(frameOf(60, parseMac('00:16:3e:00:00:ee'), MAC, 0x42));
+    push(TX_GFN, txProd);
+    expect(rxResponses()).toEqual([[0, 505, 80]]); // no second notification from the guest needed
+    expect(front.mem!.read(gpa(DATA_GFN + 5, 20), 1)[0]).toBe(0x42);
+    expect(d.stats.rxPackets).toBe(1);
+  });
+
   it('rate= holds packets past the credit until the next interval', async () => {
     const d = await connect({}, { bytes: 1000, usec: 50_000 });
     for (let i = 0; i < 4; i++) send(frameOf(400), { page: i, id: i });
