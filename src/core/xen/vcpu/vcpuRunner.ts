@@ -162,6 +162,9 @@ export class VcpuRunner {
     const area = this.boot.saveArea;
     if (!area) return;
     const words = new Int32Array(area, 0, 2);
+    // An IPI or interrupt line raised since the last slice goes into the hart first (an SBI
+    // IPI is a C_IRQ bit until the vCPU takes it into SSIP): it would be lost otherwise.
+    this.applyIrqs();
     const state: C.VcpuSavedState = {
       hart: captureHart(this.hart),
       clint: this.clint.saveState(),
