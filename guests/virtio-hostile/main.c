@@ -7,12 +7,13 @@
  * says DEVICE_NEEDS_RESET it resets and sets the queue up again. The device must answer
  * everything with status bytes, NEEDS_RESET or silence, never crash the host, and never
  * touch another domain (src/node/virtioHostile.test.ts runs it beside a victim).
- * Prints its counts and passes.
+ * Prints its counts and passes. It runs ROUNDS rounds, or N with `rounds=N` in the
+ * kernel command line (xl.cfg `cmdline`, the device tree's /chosen/bootargs).
  */
 #include "runtime.h"
 
 #define BASE 0x10008000u
-#define ROUNDS 4000u
+#define ROUNDS 4000u  /* default */
 #define NUM 8u
 
 static uint8_t ring[3 * 4096] __attribute__((aligned(4096)));
@@ -67,8 +68,23 @@ static uint32_t wild_len(void) {
   return rnd() & 1 ? lens[rnd() % (sizeof lens / sizeof lens[0])] : rnd();
 }
 
+/* `rounds=N` anywhere in the device tree blob (its bootargs), else ROUNDS. */
+static uint32_t rounds_from(const uint8_t *fdt) {
+  if (!fdt || fdt[0] != 0xd0 || fdt[1] != 0x0d || fdt[2] != 0xfe || fdt[3] != 0xed) return ROUNDS;
+  uint32_t size = (uint32_t)fdt[4] << 24 | (uint32_t)fdt[5] << 16 | (uint32_t)fdt[6] << 8 | fdt[7];
+  if (size > 1u << 20) return ROUNDS;
+  for (uint32_t i = 0; i + 7 < size; i++) {
+    if (memcmp(fdt + i, "rounds=", 7)) continue;
+    uint32_t n = 0;
+    for (uint32_t k = i + 7; k < size && fdt[k] >= '0' && fdt[k] <= '9' && n < 100000000u; k++) n = n * 10 + (fdt[k] - '0');
+    return n ? n : ROUNDS;
+  }
+  return ROUNDS;
+}
+
 int main(uint32_t hartid, const void *fdt) {
-  (void)hartid, (void)fdt;
+  (void)hartid;
+  uint32_t rounds = rounds_from(fdt);
   if (rd(0) != 0x74726976u || rd(8) != 2) {
     kprintf("virtio-hostile: no virtio-blk at 0x%08x\n", BASE);
     return 1;
@@ -78,7 +94,7 @@ int main(uint32_t hartid, const void *fdt) {
   volatile uint16_t *avail = (volatile uint16_t *)(uintptr_t)(ring + 4096);
   uint32_t resets = 0, pokes = 0, notifies = 0;
   uint16_t idx = 0;
-  for (uint32_t round = 0; round < ROUNDS; round++) {
+  for (uint32_t round = 0; round < rounds; round++) {
     uint32_t what = rnd() % 16;
     if (what < 10) {
       for (uint32_t i = 0; i < NUM; i++) {
@@ -116,7 +132,7 @@ int main(uint32_t hartid, const void *fdt) {
     }
     wr(0x064, rd(0x060)); /* acknowledge whatever interrupt came */
   }
-  kprintf("virtio-hostile: %u rounds, %u notifies, %u register pokes, %u resets\n", ROUNDS, notifies, pokes, resets);
+  kprintf("virtio-hostile: %u rounds, %u notifies, %u register pokes, %u resets\n", rounds, notifies, pokes, resets);
   kprintf("virtio-hostile: PASS\n");
   return 0;
 }
