@@ -22,9 +22,9 @@
  */
 import type { BlockImage } from '../../block/image';
 import * as B from '../../xen/public/blkif';
-import * as S from '../../xen/public/xenbus';
 import { GNTST_okay } from '../../xen/public/xen';
 import { BackRing } from '../xenbus/backRing';
+import { XenbusBackendDevice } from '../xenbus/device';
 import type { BackendHost, BackendXenstore } from '../xenbus/host';
 import { decodeRequest, encodeResponse, type BlkRefusal, type BlkRequest } from './request';
 
@@ -72,14 +72,10 @@ const newStats = (): VbdStats => ({
   refused: { badSegments: 0, badSector: 0, pastEnd: 0, readOnly: 0, badGrant: 0, ioError: 0, closed: 0, notSupported: 0 },
 });
 
-export class VbdDevice {
-  state: number = S.XenbusStateInitialising;
+export class VbdDevice extends XenbusBackendDevice {
   readonly stats = newStats();
   readonly sectors: number;
-  /** Set once the device is gone for good (detached or its domain destroyed). */
-  gone = false;
-  /** The frontend as last seen: its state, ring-ref and event channel (for `xl block-list`). */
-  feState: number = S.XenbusStateUnknown;
+  /** The frontend as last seen: its ring-ref and event channel (for `xl block-list`). */
   ringRef = -1;
   evtchn = -1;
   private ring: BackRing | undefined;
@@ -87,31 +83,17 @@ export class VbdDevice {
   private port = 0;
   private busy = false;
   private again = false;
-  private closing = false;
   private loggedBadRing = false;
-  private chain: Promise<void> = Promise.resolve();
   private readonly slot = new Uint8Array(B.BLKIF_REQUEST_SIZE);
   private readonly buf = new Uint8Array(B.BLKIF_MAX_SEGMENTS_PER_REQUEST * 4096);
-  private readonly token: string;
-  private closeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Called once when the device is gone (the toolstack removes its xenstore areas then). */
-  whenGone: (() => void) | undefined;
 
   constructor(
-    private readonly host: BlkHost,
+    host: BlkHost,
     readonly spec: VbdSpec,
-    private readonly onGone: (d: VbdDevice) => void,
+    onGone: (d: VbdDevice) => void,
   ) {
+    super(host, spec, 'blkback', (d) => onGone(d as VbdDevice));
     this.sectors = Math.floor(spec.image.size / B.BLKIF_SECTOR_SIZE);
-    this.token = `blkback/${spec.domid}/${spec.devid}`;
-  }
-
-  get domid(): number {
-    return this.spec.domid;
-  }
-
-  get devid(): number {
-    return this.spec.devid;
   }
 
   /** The machine frame of the mapped ring page (for inspectors and tests), or -1 when not connected. */
@@ -125,8 +107,8 @@ export class VbdDevice {
     return r ? { reqCons: r.reqCons, rspProd: r.rspProdPvt, reqProd: r.reqProd() } : undefined;
   }
 
-  /** Publish the disk and go InitWait; follow the frontend's state from then on. */
-  async start(): Promise<void> {
+  /** Publish the disk (before InitWait). */
+  protected async publish(): Promise<void> {
     const { xs } = this.host;
     const be = this.spec.backendPath;
     const info = (this.spec.readOnly ? B.VDISK_READONLY : 0) | (this.spec.cdrom ? B.VDISK_CDROM : 0);
@@ -136,118 +118,46 @@ export class VbdDevice {
     await xs.write(`${be}/info`, String(info));
     await xs.write(`${be}/feature-flush-cache`, '1');
     await xs.write(`${be}/feature-barrier`, '0');
-    await this.switchState(S.XenbusStateInitWait);
-    await xs.watch(`${this.spec.frontendPath}/state`, this.token, () => this.queue(() => this.frontendChanged()));
   }
 
-  /** Detach: go Closing and let the frontend close; after `graceMs` without it, tear down anyway. */
-  close(graceMs = 5000): void {
-    if (this.gone || this.closing) return;
-    this.closing = true;
-    if (this.state !== S.XenbusStateConnected) {
-      this.kill();
-      return;
-    }
-    this.queue(() => this.switchState(S.XenbusStateClosing));
-    this.closeTimer = setTimeout(() => this.kill(), graceMs);
-  }
-
-  /** Tear down at once (destroy, forced detach, the grace period over): unmap, close, forget. */
-  kill(): void {
-    if (this.gone) return;
-    this.gone = true;
-    clearTimeout(this.closeTimer);
-    this.disconnect();
-    this.state = S.XenbusStateClosed;
-    void this.host.xs.unwatch(`${this.spec.frontendPath}/state`, this.token).catch(() => {});
+  /** The device is gone for good: close the image. */
+  protected release(): void {
     try {
       this.spec.image.close();
     } catch (e) {
-      this.host.dmesg(`blkback ${this.domid}/${this.devid}: closing the image failed: ${String(e)}`);
-    }
-    this.onGone(this);
-    this.whenGone?.();
-  }
-
-  private queue(fn: () => Promise<void>): void {
-    this.chain = this.chain.then(fn).catch((e: unknown) => this.host.dmesg(`blkback ${this.domid}/${this.devid}: ${String(e)}`));
-  }
-
-  private async switchState(s: number): Promise<void> {
-    if (this.gone) return;
-    this.state = s;
-    await this.host.xs.write(`${this.spec.backendPath}/state`, String(s));
-  }
-
-  private async readFront(name: string): Promise<string | undefined> {
-    try {
-      return await this.host.xs.read(`${this.spec.frontendPath}/${name}`);
-    } catch {
-      return undefined;
+      this.log(`closing the image failed: ${String(e)}`);
     }
   }
 
-  private async frontendChanged(): Promise<void> {
-    if (this.gone) return;
-    const text = await this.readFront('state');
-    if (this.gone) return;
-    const fe = text === undefined ? S.XenbusStateClosed : Number(text); // a removed frontend has closed
-    this.feState = Number.isInteger(fe) && fe >= 0 && fe <= 8 ? fe : S.XenbusStateUnknown;
-    switch (fe) {
-      case S.XenbusStateInitialised:
-      case S.XenbusStateConnected:
-        if (this.state === S.XenbusStateInitWait && !this.closing) await this.connect();
-        return;
-      case S.XenbusStateClosing:
-        this.disconnect();
-        if (this.state !== S.XenbusStateClosed) await this.switchState(S.XenbusStateClosing);
-        return;
-      case S.XenbusStateClosed:
-      case S.XenbusStateUnknown:
-        this.disconnect();
-        await this.switchState(S.XenbusStateClosed);
-        if (this.closing) this.kill();
-        return;
-      case S.XenbusStateInitialising:
-        // Closed, and the frontend starts over (it reconnects): offer the disk again.
-        if (this.state === S.XenbusStateClosed && !this.closing) await this.switchState(S.XenbusStateInitWait);
-        return;
-      default:
-        return;
-    }
-  }
-
-  private async connect(): Promise<void> {
+  protected async connect(): Promise<string | undefined> {
     const ringRef = Number(await this.readFront('ring-ref'));
     const evtchn = Number(await this.readFront('event-channel'));
     const protocol = (await this.readFront('protocol')) ?? B.XEN_IO_PROTO_ABI_NATIVE;
-    if (this.gone) return; // destroyed meanwhile: nothing to connect, nothing to write
-    const fail = async (why: string): Promise<void> => {
-      if (this.gone) return;
-      this.host.dmesg(`blkback ${this.domid}/${this.devid}: ${why}`);
-      await this.host.xs.write(`${this.spec.backendPath}/error`, why);
-      await this.switchState(S.XenbusStateClosed);
-    };
-    if (protocol !== B.XEN_IO_PROTO_ABI_NATIVE) return fail(`protocol '${protocol.slice(0, 32)}' is not supported (only ${B.XEN_IO_PROTO_ABI_NATIVE})`);
-    if (!Number.isInteger(ringRef) || ringRef < 0 || ringRef > 0xffff_ffff) return fail('bad ring-ref');
-    if (!Number.isInteger(evtchn) || evtchn <= 0) return fail('bad event-channel');
+    if (this.gone) return undefined; // destroyed meanwhile: nothing to connect, nothing to write
+    if (protocol !== B.XEN_IO_PROTO_ABI_NATIVE) return `protocol '${protocol.slice(0, 32)}' is not supported (only ${B.XEN_IO_PROTO_ABI_NATIVE})`;
+    if (!Number.isInteger(ringRef) || ringRef < 0 || ringRef > 0xffff_ffff) return 'bad ring-ref';
+    if (!Number.isInteger(evtchn) || evtchn <= 0) return 'bad event-channel';
     const m = this.host.gnttab.dom0Map(this.domid, ringRef, false);
-    if (m.status !== GNTST_okay) return fail(`mapping ring-ref ${ringRef} failed (GNTST ${m.status})`);
+    if (m.status !== GNTST_okay) return `mapping ring-ref ${ringRef} failed (GNTST ${m.status})`;
     const port = this.host.dom0Bind(this.domid, evtchn, () => this.kick());
     if (port <= 0) {
       this.host.gnttab.dom0Unmap(m.handle);
-      return fail(`binding event-channel ${evtchn} failed (${port})`);
+      return `binding event-channel ${evtchn} failed (${port})`;
     }
     this.mapHandle = m.handle;
     this.ringRef = ringRef;
     this.evtchn = evtchn;
     this.port = port;
     this.ring = new BackRing(this.host.machine, m.mfn, B.BLKIF_RING_SIZE, B.BLKIF_REQUEST_SIZE);
-    await this.switchState(S.XenbusStateConnected);
-    this.process(); // requests the frontend queued before we were connected
+    return undefined;
   }
 
-  private disconnect(): void {
+  /** Connected is published: serve the requests the frontend queued before. */
+  protected override connected(): void {
+    this.process();
+  }
+
+  protected disconnect(): void {
     this.ring = undefined;
     if (this.port > 0) this.host.dom0Close(this.port);
     this.port = 0;
@@ -289,8 +199,7 @@ export class VbdDevice {
         // A req_prod more than a ring ahead is not a batch of requests but a broken or
         // hostile frontend: nothing in it is served, until a notification finds sane indices.
         this.stats.badRing++;
-        if (!this.loggedBadRing)
-          this.host.dmesg(`blkback ${this.domid}/${this.devid}: req_prod ${prod} is more than a ring ahead of ${ring.rspProdPvt}: ignored`);
+        if (!this.loggedBadRing) this.log(`req_prod ${prod} is more than a ring ahead of ${ring.rspProdPvt}: ignored`);
         this.loggedBadRing = true;
         break;
       }
@@ -356,7 +265,7 @@ export class VbdDevice {
       this.stats.wrSect += r.nrSectors;
       return undefined;
     } catch (e) {
-      this.host.dmesg(`blkback ${this.domid}/${this.devid}: ${e instanceof Error ? e.message : String(e)}`);
+      this.log(e instanceof Error ? e.message : String(e));
       return 'ioError';
     }
   }
