@@ -11,6 +11,8 @@
  *     channel, go Connected and serve the ring;
  *   Closing: stop serving, unmap, go Closing; Closed (or the node gone): go Closed;
  *   Initialising after Closed: the frontend reconnects (save/restore): InitWait again.
+ * The state machine itself is ../xenbus/device.ts (XenbusBackendDevice), shared with
+ * netback; this file supplies what is a disk's: the nodes it publishes, the ring, the requests.
  * Detach (`close`) goes Closing and waits for the frontend to close; destroy (`kill`)
  * tears down at once. A domain that dies leaves the backend's mapping valid: the frame
  * stays referenced until the backend unmaps (gnttab.ts).
