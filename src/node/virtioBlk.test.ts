@@ -106,6 +106,13 @@ describe("hvm block devices: the teaching OS's virtio-blk driver and Domain-0's 
     expect(vda!.blk.stats).toMatchObject({ wrReq: 1, flReq: 1, wrSect: 1 });
     expect(vdb!.blk.stats.refused.readOnly).toBe(1);
     expect(vda!.transport.status & 64).toBe(0); // no DEVICE_NEEDS_RESET
+    const [ins] = ts.disks.inspectVirtio(d.domid);
+    expect(ins).toMatchObject({ vdev: 'xvda', devid: 51712, slot: 7, address: 0x10008000, irq: 8, sectors: 2048, readOnly: false, lastError: '' });
+    expect(ins!.statusNames).toEqual(['ACKNOWLEDGE', 'DRIVER', 'FEATURES_OK', 'DRIVER_OK']);
+    expect(ins!.queue).toMatchObject({ num: 128, ready: true, eventIdx: true });
+    expect(ins!.queue.availIdx).toBe(ins!.queue.lastAvail); // nothing in flight
+    expect(ins!.queue.usedIdx).toBe(ins!.queue.lastAvail);
+    expect(ins!.stats.notifyIn).toBe(ins!.counts.notifies);
 
     const top = xl('top').split('\n');
     expect(top[1]).toMatch(/ 2 +0 +\d+ +1 +\d+ +1$/); // two disks, the one-sector write

@@ -34,7 +34,7 @@ import { XENBUS_STATE_NAMES } from '../xen/public/xenbus';
 import { GuestDma } from '../devices/virtio/guestDma';
 import { VirtioMmioDevice } from '../devices/virtio/mmioDevice';
 import { VirtioBlk } from '../backends/blk/virtioBlk';
-import { VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_SIZE, virtioSlotForDevice } from '../board/memoryMap';
+import { VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ, VIRT_VIRTIO_SIZE, virtioSlotForDevice } from '../board/memoryMap';
 import { irqVirtio } from '../xen/vcpu/vcpuControl';
 
 /** What the inspector shows of one virtual disk. */
@@ -58,6 +58,38 @@ export interface VbdInspection {
   backendNodes: Record<string, string>;
   frontendNodes: Record<string, string>;
 }
+
+/** What the inspector shows of an hvm domain's disk (virtio-blk on virtio-mmio). */
+export interface VirtioInspection {
+  vdev: string;
+  devid: number;
+  spec: string;
+  /** The slot, its register window and its PLIC source. */
+  slot: number;
+  address: number;
+  irq: number;
+  sectors: number;
+  readOnly: boolean;
+  /** Device status (virtio 2.1) and the names of its bits; the features the driver accepted (two 32-bit words). */
+  status: number;
+  statusNames: string[];
+  driverFeatures: [number, number];
+  /** Queue 0: its size, the driver's avail idx as in guest memory, the device's last avail and used indices; in flight = availIdx - lastAvail. */
+  queue: { num: number; ready: boolean; availIdx: number | undefined; lastAvail: number; usedIdx: number; eventIdx: boolean; indirect: boolean };
+  counts: VirtioMmioDevice['counts'];
+  stats: VbdStats;
+  /** Why the device last needed a reset, or ''. */
+  lastError: string;
+}
+
+const STATUS_BITS: [number, string][] = [
+  [1, 'ACKNOWLEDGE'],
+  [2, 'DRIVER'],
+  [8, 'FEATURES_OK'],
+  [4, 'DRIVER_OK'],
+  [64, 'DEVICE_NEEDS_RESET'],
+  [128, 'FAILED'],
+];
 
 /** How the host opens the image a disk spec names (Node: files; the browser: OPFS). */
 export type DiskOpener = (spec: DiskSpec) => BlockImage;
@@ -326,6 +358,38 @@ export class VirtualDisks {
         stats: { ...device.stats, refused: { ...device.stats.refused } },
         backendNodes: nodes(device.spec.backendPath),
         frontendNodes: nodes(device.spec.frontendPath),
+      };
+    });
+  }
+
+  /** Everything the inspector shows about an hvm domain's virtio-blk disks. */
+  inspectVirtio(domid: number): VirtioInspection[] {
+    return this.virtioOf(domid).map(({ spec, slot, blk, transport }) => {
+      const q = transport.queues[0]!;
+      return {
+        vdev: spec.vdev,
+        devid: spec.devid,
+        spec: formatDiskSpec(spec),
+        slot,
+        address: VIRT_VIRTIO_BASE + slot * VIRT_VIRTIO_SIZE,
+        irq: VIRT_VIRTIO_IRQ + slot,
+        sectors: blk.sectors,
+        readOnly: blk.readOnly,
+        status: transport.status,
+        statusNames: STATUS_BITS.filter(([bit]) => (transport.status & bit) !== 0).map(([, n]) => n),
+        driverFeatures: [transport.driverFeatures[0]!, transport.driverFeatures[1]!],
+        queue: {
+          num: q.num,
+          ready: q.ready,
+          availIdx: q.peekAvailIdx(),
+          lastAvail: q.lastAvail,
+          usedIdx: q.usedIdx,
+          eventIdx: q.eventIdx,
+          indirect: q.indirect,
+        },
+        counts: { ...transport.counts },
+        stats: { ...blk.stats, refused: { ...blk.stats.refused }, notifyIn: transport.counts.notifies, notifyOut: transport.counts.interrupts },
+        lastError: transport.lastError,
       };
     });
   }

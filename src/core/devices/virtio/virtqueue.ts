@@ -85,6 +85,16 @@ export class SplitVirtqueue {
     return undefined;
   }
 
+  /** The driver's avail idx as it is in guest memory now (for inspectors), or undefined if it cannot be read. */
+  peekAvailIdx(): number | undefined {
+    if (!this.ready) return undefined;
+    try {
+      return this.dma.u16At(this.driverAddr + 2);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Chains the driver has made available and the device has not taken. */
   pending(): number {
     const n = (this.availIdx() - this.lastAvail) & 0xffff;
