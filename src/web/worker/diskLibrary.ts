@@ -27,6 +27,13 @@ import { fsError, type FileDirectory } from './opfsDir';
 import { FileStore, OpenFile, QuotaBudget } from './opfsStore';
 
 export const HANDLE_GRACE_MS = 2000;
+/**
+ * Write-back: an image written since its last flush is flushed by the host within this
+ * long, as a host's page cache writes dirty pages back within seconds. A guest that never
+ * flushes (Linux's ext2 issues no flush on sync) would otherwise lose the qcow2 metadata
+ * of its writes when the page is closed or reloaded, which ends the worker at once.
+ */
+export const WRITEBACK_MS = 1000;
 /** Largest image the panel creates or takes (the image layer's offsets are doubles; the browser's quota is the real limit). */
 export const MAX_IMAGE_BYTES = 2 ** 40;
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
@@ -50,6 +57,9 @@ export class DiskLibrary {
   private readonly open = new Map<string, OpenFile & { users: number; pins: number; timer?: ReturnType<typeof setTimeout> }>();
   private readonly shipped = new Map<string, Uint8Array>();
   private readonly budget = new QuotaBudget(0);
+  /** Writable images open now, by their top store (the write-back's list). */
+  private readonly writable = new Map<FileStore, BlockImage>();
+  private writeback: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly dir: FileDirectory,
@@ -145,7 +155,7 @@ export class DiskLibrary {
     const readOnly = spec.access === 'ro' || w.kind === 'shipped';
     const top = this.resolve(spec.target, readOnly, spec.target);
     try {
-      return openImage(top.store, {
+      const image = openImage(top.store, {
         name: top.name ?? top.key,
         key: top.key,
         format: spec.format,
@@ -159,10 +169,33 @@ export class DiskLibrary {
           }
         },
       });
+      if (!readOnly && top.store instanceof FileStore) this.watch(top.store, image);
+      return image;
     } catch (e) {
       top.store.close();
       throw e;
     }
+  }
+
+  /** Flush a writable image within WRITEBACK_MS of a write (its store says so), until it is closed. */
+  private watch(store: FileStore, image: BlockImage): void {
+    this.writable.set(store, image);
+    this.writeback ??= setInterval(() => {
+      for (const [s, img] of this.writable) {
+        if (!s.dirty) continue;
+        try {
+          img.flush();
+        } catch {
+          // The guest's next request or flush meets the same error and reports it.
+        }
+      }
+    }, WRITEBACK_MS);
+  }
+
+  private unwatch(store: FileStore): void {
+    if (!this.writable.delete(store) || this.writable.size > 0 || this.writeback === undefined) return;
+    clearInterval(this.writeback);
+    this.writeback = undefined;
   }
 
   /** A store for `target`, whose handle `prepare` opened. */
@@ -181,9 +214,10 @@ export class DiskLibrary {
     if (!readOnly) f.writers++;
     if (f.timer !== undefined) clearTimeout(f.timer);
     let done = false;
-    const store = new FileStore(f, readOnly, () => {
+    const store: FileStore = new FileStore(f, readOnly, () => {
       if (done) return;
       done = true;
+      this.unwatch(store);
       f.users--;
       if (!readOnly) f.writers--;
       this.maybeClose(w.name);

@@ -75,6 +75,8 @@ function ioError(name: string, op: string, e: unknown): Error {
 
 export class FileStore implements ByteStore {
   private closed = false;
+  /** Written since the last flush (the disk library's write-back looks at it). */
+  dirty = false;
 
   constructor(
     private readonly file: OpenFile,
@@ -121,6 +123,7 @@ export class FileStore implements ByteStore {
       throw new Error(`${this.file.name}: write: ${n} of ${data.length} bytes written`);
     }
     if (end > this.file.length) this.file.length = end;
+    this.dirty = true;
   }
 
   truncate(size: number): void {
@@ -136,6 +139,7 @@ export class FileStore implements ByteStore {
     }
     if (growth < 0) this.file.budget.give(-growth);
     this.file.length = size;
+    this.dirty = true;
   }
 
   /** FileSystemSyncAccessHandle.flush(): the data is on stable storage when it returns. */
@@ -147,6 +151,7 @@ export class FileStore implements ByteStore {
     } catch (e) {
       throw ioError(this.file.name, 'flush', e);
     }
+    this.dirty = false;
   }
 
   close(): void {
