@@ -26,7 +26,7 @@ import type { BlockImage } from '../../block/image';
 import * as B from '../../xen/public/blkif';
 import { GNTST_okay } from '../../xen/public/xen';
 import { BackRing } from '../xenbus/backRing';
-import { XenbusBackendDevice } from '../xenbus/device';
+import { BackendDevices, XenbusBackendDevice } from '../xenbus/device';
 import type { BackendHost, BackendXenstore } from '../xenbus/host';
 import { decodeRequest, encodeResponse, type BlkRefusal, type BlkRequest } from './request';
 
@@ -286,32 +286,8 @@ export class VbdDevice extends XenbusBackendDevice {
 }
 
 /** The driver: every virtual disk Domain-0 serves, by domain and device id. */
-export class BlkBack {
-  private readonly devices = new Map<string, VbdDevice>();
-
-  constructor(private readonly host: BlkHost) {}
-
-  /** Serve a disk the toolstack has described in xenstore; resolves once InitWait is published. */
-  add(spec: VbdSpec): { device: VbdDevice; started: Promise<void> } {
-    const key = `${spec.domid}/${spec.devid}`;
-    if (this.devices.has(key)) throw new Error(`domain ${spec.domid} has a disk ${spec.devid} already`);
-    const device = new VbdDevice(this.host, spec, (d) => {
-      if (this.devices.get(key) === d) this.devices.delete(key);
-    });
-    this.devices.set(key, device);
-    return { device, started: device.start() };
-  }
-
-  get(domid: number, devid: number): VbdDevice | undefined {
-    return this.devices.get(`${domid}/${devid}`);
-  }
-
-  ofDomain(domid: number): VbdDevice[] {
-    return [...this.devices.values()].filter((d) => d.domid === domid).sort((a, b) => a.devid - b.devid);
-  }
-
-  /** The domain is gone: drop its disks at once (no handshake is possible any more). */
-  domainGone(domid: number): void {
-    for (const d of this.ofDomain(domid)) d.kill();
+export class BlkBack extends BackendDevices<VbdDevice, VbdSpec> {
+  constructor(host: BlkHost) {
+    super('disk', (spec, onGone) => new VbdDevice(host, spec, onGone));
   }
 }

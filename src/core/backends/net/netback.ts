@@ -24,7 +24,7 @@ import type { Bridge, BridgePort, PortDevice } from '../../net/bridge';
 import * as N from '../../xen/public/netif';
 import { GNTST_okay } from '../../xen/public/xen';
 import { BackRing } from '../xenbus/backRing';
-import { XenbusBackendDevice, type XenbusPaths } from '../xenbus/device';
+import { BackendDevices, XenbusBackendDevice, type XenbusPaths } from '../xenbus/device';
 import type { BackendHost } from '../xenbus/host';
 import { checkTxPacket, decodeTxSlot, encodeRxResponse, encodeTxResponse, TX_REFUSALS, type TxRefusal, type TxSlot } from './tx';
 
@@ -403,34 +403,8 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
 }
 
 /** The driver: every vif Domain-0 serves, by domain and device id. */
-export class NetBack {
-  private readonly devices = new Map<string, VifDevice>();
-
-  constructor(private readonly host: BackendHost) {}
-
-  add(spec: VifSpec): { device: VifDevice; started: Promise<void> } {
-    const key = `${spec.domid}/${spec.devid}`;
-    if (this.devices.has(key)) throw new Error(`domain ${spec.domid} has a vif ${spec.devid} already`);
-    const device = new VifDevice(this.host, spec, (d) => {
-      if (this.devices.get(key) === d) this.devices.delete(key);
-    });
-    this.devices.set(key, device);
-    return { device, started: device.start() };
-  }
-
-  get(domid: number, devid: number): VifDevice | undefined {
-    return this.devices.get(`${domid}/${devid}`);
-  }
-
-  ofDomain(domid: number): VifDevice[] {
-    return [...this.devices.values()].filter((d) => d.domid === domid).sort((a, b) => a.devid - b.devid);
-  }
-
-  all(): VifDevice[] {
-    return [...this.devices.values()];
-  }
-
-  domainGone(domid: number): void {
-    for (const d of this.ofDomain(domid)) d.kill();
+export class NetBack extends BackendDevices<VifDevice, VifSpec> {
+  constructor(host: BackendHost) {
+    super('vif', (spec, onGone) => new VifDevice(host, spec, onGone));
   }
 }

@@ -159,3 +159,45 @@ export abstract class XenbusBackendDevice {
   /** Called once Connected is published (serve what the frontend queued meanwhile). */
   protected connected(): void {}
 }
+
+/**
+ * A backend driver's devices (Linux's xenbus_driver and its list of xenbus_device): one per
+ * (domid, devid), made by `make` and started at once; a device that goes is forgotten.
+ */
+export class BackendDevices<D extends XenbusBackendDevice, Spec extends XenbusPaths> {
+  private readonly devices = new Map<string, D>();
+
+  constructor(
+    /** What a device is called in a refusal: 'disk', 'vif'. */
+    private readonly what: string,
+    private readonly make: (spec: Spec, onGone: (d: D) => void) => D,
+  ) {}
+
+  /** Serve a device the toolstack has described in xenstore; `started` resolves once InitWait is published. */
+  add(spec: Spec): { device: D; started: Promise<void> } {
+    const key = `${spec.domid}/${spec.devid}`;
+    if (this.devices.has(key)) throw new Error(`domain ${spec.domid} has a ${this.what} ${spec.devid} already`);
+    const device = this.make(spec, (d) => {
+      if (this.devices.get(key) === d) this.devices.delete(key);
+    });
+    this.devices.set(key, device);
+    return { device, started: device.start() };
+  }
+
+  get(domid: number, devid: number): D | undefined {
+    return this.devices.get(`${domid}/${devid}`);
+  }
+
+  ofDomain(domid: number): D[] {
+    return [...this.devices.values()].filter((d) => d.domid === domid).sort((a, b) => a.devid - b.devid);
+  }
+
+  all(): D[] {
+    return [...this.devices.values()];
+  }
+
+  /** The domain is gone: drop its devices at once (no handshake is possible any more). */
+  domainGone(domid: number): void {
+    for (const d of this.ofDomain(domid)) d.kill();
+  }
+}
