@@ -127,12 +127,12 @@ describe('xl save and xl restore', () => {
     expect(m.slice(1)).toEqual(['2', String(2 * n), String(2 * n), 'ok']);
   }, 90_000);
 
-  it('Linux 6.1 (Sv32 MMU, S-mode on the SBI firmware) saved at its prompt answers commands after the restore', async () => {
+  it('Linux 6.1 (Sv32 MMU, S-mode on the SBI firmware, 2 vCPUs) saved at its prompt answers commands after the restore', async () => {
     hv = new Hypervisor({ memoryMiB: 320, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
     hv.start();
     const h = hv;
     const ts = new Toolstack(h, { readFile: (p) => readFileSync(join(projectRoot(), p)) });
-    const a = ts.create(readFileSync(join(projectRoot(), 'examples/linux-sbi.cfg'), 'utf8'));
+    const a = ts.create(readFileSync(join(projectRoot(), 'examples/linux-sbi.cfg'), 'utf8') + '\nvcpus = 2\n');
     await waitForConsole(a, INIT_PROMPT, { ms: 120_000 });
     typeInto(h, a, 'echo before > /tmp/f\n');
     await waitForConsole(a, INIT_PROMPT, { from: consoleText(a).length });
@@ -143,6 +143,7 @@ describe('xl save and xl restore', () => {
     await waitForConsole(b, 'before\r\nhello after restore\r\n', { ms: 30_000 });
     typeInto(h, b, 'cat /proc/uptime\n');
     await waitForConsole(b, /\d+\.\d+ \d+\.\d+/, { ms: 30_000 });
+    expect(consoleText(b)).not.toContain('rcu'); // no stall: both CPUs' timers and IPIs came back
   }, 180_000);
 
   it('xl save -c leaves the original running; the copy restores beside it under another name', async () => {

@@ -152,7 +152,13 @@ export class VcpuRunner {
   /** Restore: the saved hart and devices replace the entry point's state (restoreHart checks every register). */
   private resume(s: C.VcpuSavedState): void {
     restoreHart(this.hart, s.hart);
-    this.clint.restore(s.clint);
+    // mtime is not set back: the domain's clock already goes on from the saved mtime (real
+    // time: boot.clock.epochMs; icount: the retired count, warped forward to it here), so the
+    // CLINT keeps mtime = the clock, as in a domain that was never saved. (With an offset
+    // between the two, SMP Linux stalled after a restore: the vCPU loop compares timer
+    // deadlines with the clock itself.)
+    if (this.clock instanceof InstructionCountClock) this.clock.advanceTo(s.clint.mtime[1] * 0x1_0000_0000 + s.clint.mtime[0]);
+    this.clint.restore({ ...s.clint, mtime: this.clint.saveState().mtime });
     if (s.plic) this.plic.restore(s.plic);
     this.xenTimer = s.xenTimer ?? Infinity;
   }
