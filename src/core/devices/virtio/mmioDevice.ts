@@ -54,8 +54,12 @@ export interface VirtioMmioDeviceOptions {
   log?: (line: string) => void;
 }
 
-/** Chains served per notification at most (a driver that keeps refilling from other vCPUs waits for its next notify). */
-const MAX_CHAINS_PER_NOTIFY = 65536;
+/**
+ * Passes over the queue per notification at most (each serves up to a queue's worth of
+ * chains): a driver that keeps refilling from other vCPUs cannot hold the hypervisor
+ * thread for more than four queues' worth; the rest waits for its next notify.
+ */
+const MAX_PASSES_PER_NOTIFY = 4;
 
 export class VirtioMmioDevice implements MmioDevice {
   readonly name: string;
@@ -246,11 +250,11 @@ export class VirtioMmioDevice implements MmioDevice {
     }
     const oldUsed = q.usedIdx;
     try {
-      let served = 0;
-      do {
+      for (let pass = 0; pass < MAX_PASSES_PER_NOTIFY; pass++) {
         this.model.processQueue(q, this.driverFeatures);
         q.armNotify();
-      } while (q.pending() > 0 && ++served < MAX_CHAINS_PER_NOTIFY);
+        if (q.pending() === 0) break; // checked after avail_event is published: nothing added meanwhile is missed
+      }
       if (q.needInterrupt(oldUsed)) this.interrupt(R.VIRTIO_MMIO_INT_VRING);
     } catch (e) {
       // A broken queue (VirtqError) or anything unexpected: this device stops, nothing else does.
