@@ -15,6 +15,7 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDdRate } from '../../bench/diskLinux';
 import { parseDiskSpec } from '../../src/core/tools/xlDisk';
+import { parseXlConfig } from '../../src/core/tools/xlConfig';
 import { openDiskFile, openImageFile } from '../../src/node/blockFile';
 import { projectRoot } from '../../src/node/paths';
 import { findQemu, qemuAvailable } from '../../src/node/qemu';
@@ -102,6 +103,30 @@ describe('the shipped root file system', () => {
       /backing file .* not found/,
     );
     expect(existsSync(join(TMP, 'x.qcow2'))).toBe(false);
+  });
+});
+
+describe('the disk examples (examples/linux-*-disk.cfg)', () => {
+  it('name their kernel, no initramfs, root=/dev/vda rw, and an overlay over the shipped rootfs under examples/disks/', () => {
+    for (const [file, kernel] of [
+      ['linux-6.1-disk.cfg', 'public/guests/linux/linux-6.1-mmu.Image'],
+      ['linux-6.12-disk.cfg', 'public/guests/linux/linux-6.12-nommu.Image'],
+    ] as const) {
+      const cfg = parseXlConfig(readFileSync(join(projectRoot(), 'examples', file), 'utf8'));
+      expect(cfg).toMatchObject({ type: 'hvm', kernel, cmdline: DISK_CMDLINE, on_reboot: 'restart' });
+      expect(cfg.ramdisk).toBeUndefined();
+      expect(existsSync(join(projectRoot(), kernel))).toBe(true);
+      expect(cfg.disk).toEqual([
+        expect.objectContaining({
+          format: 'qcow2',
+          vdev: 'xvda',
+          access: 'rw',
+          backing: ROOTFS_NAME,
+          target: `examples/disks/${file.replace('.cfg', '.qcow2')}`,
+        }),
+      ]);
+    }
+    expect(readFileSync(join(projectRoot(), 'examples', '.gitignore'), 'utf8')).toMatch(/^disks\/$/m);
   });
 });
 
