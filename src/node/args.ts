@@ -3,6 +3,8 @@
  * UsageError with a one-line message; the CLI prints it and exits with EXIT_USAGE.
  */
 
+import { JIT_MODES, type JitMode } from '../core/cpu/jit/engine';
+
 export class UsageError extends Error {}
 
 /** Thrown by a subcommand's parser on `-h` / `--help`: the CLI prints that command's usage on stdout and exits 0. */
@@ -21,6 +23,13 @@ export interface RunArgs {
   maxInsns?: number;
   trace: boolean;
   icountShift?: number;
+  jit?: JitMode;
+}
+
+/** `--jit off|on|always` (docs/jit.md). */
+export function parseJit(v: string): JitMode {
+  if (!(JIT_MODES as readonly string[]).includes(v)) throw new UsageError(`bad --jit '${v}' (off, on or always)`);
+  return v as JitMode;
 }
 
 /** Parse a size like 64M, 512K, 1G or a plain byte count. */
@@ -71,6 +80,9 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
         args.icountShift = Number(v);
         break;
       }
+      case '--jit':
+        args.jit = parseJit(value());
+        break;
       default:
         if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'`);
         if (image !== undefined) throw new UsageError(`unexpected argument '${a}' (one image only)`);

@@ -2,7 +2,7 @@
  * hyperlab's command line (bin/hyperlab.js bundles and calls `main`).
  *
  *   hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N]
- *                      [--trace] [--icount SHIFT]
+ *                      [--trace] [--icount SHIFT] [--jit off|on|always]
  *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--exec "CMD; CMD"] [CONFIG...]
  *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux | --disk]
  *   hyperlab help [COMMAND]
@@ -28,6 +28,8 @@ options:
   --max-insns N     stop after N instructions
   --trace           print each instruction with its disassembly on stderr
   --icount SHIFT    deterministic time: each instruction lasts 2^SHIFT ns (0..20)
+  --jit MODE        the translation tier: off (default), on, or always (translate
+                    everything on first execution); docs/jit.md
   -h, --help        this text`,
   host: `usage: hyperlab host [options] [CONFIG...]
 

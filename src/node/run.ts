@@ -70,6 +70,7 @@ export function createMachine(args: RunArgs, onConsole: (byte: number) => void):
       ...(initrd ? { initrd } : {}),
       ...(args.append !== undefined ? { bootargs: args.append } : {}),
       ...(args.icountShift !== undefined ? { icountShift: args.icountShift } : {}),
+      ...(args.jit !== undefined ? { jit: args.jit } : {}),
     });
   } catch (e) {
     if (e instanceof ImageError || e instanceof RangeError) throw new UsageError(`${args.image}: ${e.message}`);

@@ -127,6 +127,11 @@ export class Jit implements ExecEngine {
           // traps): the interpreter runs that instruction and the next ones
           // up to its next branch (so pieces start where translations do), uncounted.
           if (h.jitSlow !== 0 && k < left) {
+            // Devices read time from instret (icount): keep it at the block's start, as the
+            // interpreter does for a whole block.
+            acc += h.instret - base;
+            h.instret = base;
+            h.retiredBefore = acc;
             const s = left - k;
             const at = (off & ~0xfff) | (h.pc & 0xfff);
             const len = (this.entries.get(at) ?? this.newEntry(at)).len;
