@@ -146,13 +146,19 @@ describe('xl save and xl restore', () => {
     expect(consoleText(b)).not.toContain('rcu'); // no stall: both CPUs' timers and IPIs came back
   }, 180_000);
 
-  it('xl save -c leaves the original running; the copy restores beside it under another name', async () => {
+  it('xl save -p leaves the domain paused, -c running; the copy restores beside it under another name', async () => {
     const { hv: h, ts } = setup();
     const a = ts.create(cfg('hvm', 'orig'));
     await waitForConsole(a, 'tos$ '); // an hvm guest does not know its name
+    expect(await xl(ts, 'save', '-p', 'orig', 'paused-snap')).toBe(0);
+    expect(h.domains.get(a.domid)).toBe(a); // -p: left paused, not destroyed
+    expect(a.paused).toBe(true);
+    runXl(ts, ['unpause', 'orig'], io);
     expect(await xl(ts, 'save', '-c', 'orig', 'snap')).toBe(0);
     expect(h.domains.get(a.domid)).toBe(a);
     expect(a.paused).toBe(false);
+    expect(await xl(ts, 'save', 'orig', 'snap', 'extra')).toBe(1);
+    expect(lines.at(-1)).toBe('xl: usage: xl save [-c] [-p] DOM FILE');
     const from = consoleText(a).length;
     typeInto(h, a, 'uptime\n');
     await waitForConsole(a, /timing: up/, { from });
