@@ -24,10 +24,10 @@
  * fixed at boot).
  */
 import type { BlockImage } from '../block/image';
-import { BlkBack, type BlkHost, type VbdDevice } from '../backends/blk';
+import { BlkBack, type VbdDevice } from '../backends/blk';
 import type { Domain } from '../xen/common/domain';
 import type { Hypervisor } from '../xen/common/hypervisor';
-import { XenbusStateInitialising } from '../xen/public/xenbus';
+import { dom0BackendHost, removeDeviceAreas, writeDeviceAreas } from './splitDevice';
 import { formatDiskSpec, vdevToDevid, type DiskSpec } from './xlDisk';
 import type { VbdStats } from '../backends/blk';
 import { XENBUS_STATE_NAMES } from '../xen/public/xenbus';
@@ -120,20 +120,7 @@ export class VirtualDisks {
     private readonly hv: Hypervisor,
     private readonly opener: DiskOpener | undefined,
   ) {
-    const host: BlkHost = {
-      machine: hv.memory.views,
-      gnttab: hv.gnttab,
-      dom0Bind: (domid, port, handler) => hv.dom0Bind(domid, port, handler),
-      dom0Close: (port) => hv.dom0Close(port),
-      dom0Notify: (port) => {
-        hv.evtchn.send(hv.dom0, port);
-      },
-      get xs() {
-        return hv.xsDom0();
-      },
-      dmesg: (line) => hv.dmesg(line),
-    };
-    this.blkback = new BlkBack(host);
+    this.blkback = new BlkBack(dom0BackendHost(hv));
   }
 
   /** Open every image of `specs`, all or nothing (a failure closes the ones opened). */
@@ -166,54 +153,27 @@ export class VirtualDisks {
       image.close();
       throw new Error(`domain ${d.domid} (${d.name}) has a disk ${spec.vdev} already`);
     }
-    const xs = this.hv.xsDom0();
-    const fe = `/local/domain/${d.domid}/device/vbd/${spec.devid}`;
-    const be = `/local/domain/0/backend/vbd/${d.domid}/${spec.devid}`;
     const cdrom = spec.devtype === 'cdrom';
-    const fail = (e: unknown): void => this.hv.dmesg(`vbd ${d.domid}/${spec.devid}: xenstore: ${String(e)}`);
-    // Backend first (its state must be readable once the frontend sees its area).
-    void xs.mkdir(be).catch(fail);
-    void xs
-      .setPerms(be, [
-        { domid: 0, perm: 'n' },
-        { domid: d.domid, perm: 'r' },
-      ])
-      .catch(fail);
-    const beNodes: [string, string][] = [
-      ['frontend', fe],
-      ['frontend-id', String(d.domid)],
-      ['online', '1'],
-      ['removable', cdrom ? '1' : '0'],
-      ['bootable', '1'],
-      ['state', String(XenbusStateInitialising)],
-      ['dev', spec.vdev],
-      ['type', 'file'],
-      ['mode', spec.access === 'ro' ? 'r' : 'w'],
-      ['device-type', spec.devtype],
-      ['params', spec.target],
-    ];
-    for (const [k, v] of beNodes) void xs.write(`${be}/${k}`, v).catch(fail);
-    // libxl makes the domain the owner of its `device` directory (libxl__domain_make); the
-    // guest lists device/vbd to find its disks.
-    for (const dirPath of [`/local/domain/${d.domid}/device`, `/local/domain/${d.domid}/device/vbd`]) {
-      void xs.mkdir(dirPath).catch(fail);
-      void xs.setPerms(dirPath, [{ domid: d.domid, perm: 'n' }]).catch(fail);
-    }
-    void xs.mkdir(fe).catch(fail);
-    void xs
-      .setPerms(fe, [
-        { domid: d.domid, perm: 'n' },
-        { domid: 0, perm: 'r' },
-      ])
-      .catch(fail);
-    const feNodes: [string, string][] = [
-      ['backend', be],
-      ['backend-id', '0'],
-      ['state', String(XenbusStateInitialising)],
-      ['virtual-device', String(spec.devid)],
-      ['device-type', spec.devtype],
-    ];
-    for (const [k, v] of feNodes) void xs.write(`${fe}/${k}`, v).catch(fail);
+    const { frontendPath: fe, backendPath: be } = writeDeviceAreas(
+      this.hv,
+      d.domid,
+      'vbd',
+      spec.devid,
+      [
+        ['removable', cdrom ? '1' : '0'],
+        ['bootable', '1'],
+        ['dev', spec.vdev],
+        ['type', 'file'],
+        ['mode', spec.access === 'ro' ? 'r' : 'w'],
+        ['device-type', spec.devtype],
+        ['params', spec.target],
+      ],
+      [
+        ['virtual-device', String(spec.devid)],
+        ['device-type', spec.devtype],
+      ],
+    );
+    const fail = (e: unknown): void => this.hv.dmesg(`vbd ${d.domid}/${spec.devid}: ${String(e)}`);
     const { device, started } = this.blkback.add({
       domid: d.domid,
       devid: spec.devid,
@@ -323,9 +283,7 @@ export class VirtualDisks {
     const mine = this.attached.get(domid);
     if (mine?.get(a.spec.devid) !== a) return;
     mine.delete(a.spec.devid);
-    const xs = this.hv.xsDom0();
-    void xs.rm(`/local/domain/0/backend/vbd/${domid}/${a.spec.devid}`).catch(() => {});
-    void xs.rm(`/local/domain/${domid}/device/vbd/${a.spec.devid}`).catch(() => {});
+    removeDeviceAreas(this.hv, domid, 'vbd', a.spec.devid);
   }
 
   /** The disks of a domain, by device id. */

@@ -16,7 +16,6 @@
  *       (netback adds feature-rx-copy, feature-sg...)
  */
 import { NetBack, type VifDevice, type VifStats } from '../backends/net';
-import type { BackendHost } from '../backends/xenbus/host';
 import { Bridge, type TapListener } from '../net/bridge';
 import { formatMac } from '../net/ethernet';
 import { DomainZeroNetif } from '../net/hostif';
@@ -24,7 +23,7 @@ import { formatIp, parseIp } from '../net/ipv4';
 import { PcapCapture } from '../net/pcap';
 import type { Domain } from '../xen/common/domain';
 import type { Hypervisor } from '../xen/common/hypervisor';
-import { XenbusStateInitialising } from '../xen/public/xenbus';
+import { dom0BackendHost, removeDeviceAreas, writeDeviceAreas } from './splitDevice';
 import { formatVifSpec, type VifConfig } from './xlVif';
 
 /** The host's network settings: Domain-0's address on xenbr0 and its DHCP pool. */
@@ -65,20 +64,7 @@ export class VirtualNetworks {
     private readonly hv: Hypervisor,
     readonly settings: NetworkSettings = DEFAULT_NETWORK,
   ) {
-    const host: BackendHost = {
-      machine: hv.memory.views,
-      gnttab: hv.gnttab,
-      dom0Bind: (domid, port, handler) => hv.dom0Bind(domid, port, handler),
-      dom0Close: (port) => hv.dom0Close(port),
-      dom0Notify: (port) => {
-        hv.evtchn.send(hv.dom0, port);
-      },
-      get xs() {
-        return hv.xsDom0();
-      },
-      dmesg: (line) => hv.dmesg(line),
-    };
-    this.netback = new NetBack(host);
+    this.netback = new NetBack(dom0BackendHost(hv));
     const s = settings;
     this.dom0 = new DomainZeroNetif(this.bridge('xenbr0'), {
       ip: s.dom0Ip,
@@ -106,23 +92,8 @@ export class VirtualNetworks {
     for (const [domid, mine] of this.attached)
       for (const a of mine.values())
         if (a.cfg.mac === cfg.mac) throw new Error(`mac ${formatMac(cfg.mac)} is in use by domain ${domid} vif ${a.cfg.devid} already`);
-    const xs = this.hv.xsDom0();
-    const fe = `/local/domain/${d.domid}/device/vif/${cfg.devid}`;
-    const be = `/local/domain/0/backend/vif/${d.domid}/${cfg.devid}`;
-    const fail = (e: unknown): void => this.hv.dmesg(`vif ${d.domid}/${cfg.devid}: xenstore: ${String(e)}`);
     const mac = formatMac(cfg.mac);
-    void xs.mkdir(be).catch(fail);
-    void xs
-      .setPerms(be, [
-        { domid: 0, perm: 'n' },
-        { domid: d.domid, perm: 'r' },
-      ])
-      .catch(fail);
     const beNodes: [string, string][] = [
-      ['frontend', fe],
-      ['frontend-id', String(d.domid)],
-      ['online', '1'],
-      ['state', String(XenbusStateInitialising)],
       ['script', 'vif-bridge'],
       ['mac', mac],
       ['handle', String(cfg.devid)],
@@ -133,27 +104,13 @@ export class VirtualNetworks {
     ];
     if (cfg.ip.length > 0) beNodes.push(['ip', cfg.ip.map(formatIp).join(' ')]);
     if (cfg.rate) beNodes.push(['rate', `${cfg.rate.bytes},${cfg.rate.usec}`]); // libxl writes "bytes,usec"
-    for (const [k, v] of beNodes) void xs.write(`${be}/${k}`, v).catch(fail);
-    for (const dirPath of [`/local/domain/${d.domid}/device`, `/local/domain/${d.domid}/device/vif`]) {
-      void xs.mkdir(dirPath).catch(fail);
-      void xs.setPerms(dirPath, [{ domid: d.domid, perm: 'n' }]).catch(fail);
-    }
-    void xs.mkdir(fe).catch(fail);
-    void xs
-      .setPerms(fe, [
-        { domid: d.domid, perm: 'n' },
-        { domid: 0, perm: 'r' },
-      ])
-      .catch(fail);
     const feNodes: [string, string][] = [
-      ['backend', be],
-      ['backend-id', '0'],
-      ['state', String(XenbusStateInitialising)],
       ['handle', String(cfg.devid)],
       ['mac', mac],
       ['mtu', String(cfg.mtu)],
     ];
-    for (const [k, v] of feNodes) void xs.write(`${fe}/${k}`, v).catch(fail);
+    const { frontendPath: fe, backendPath: be } = writeDeviceAreas(this.hv, d.domid, 'vif', cfg.devid, beNodes, feNodes);
+    const fail = (e: unknown): void => this.hv.dmesg(`vif ${d.domid}/${cfg.devid}: ${String(e)}`);
     const { device, started } = this.netback.add({
       domid: d.domid,
       devid: cfg.devid,
@@ -217,9 +174,7 @@ export class VirtualNetworks {
     if (mine?.get(a.cfg.devid) !== a) return;
     mine.delete(a.cfg.devid);
     this.dom0.dhcp?.unreserve(a.cfg.mac);
-    const xs = this.hv.xsDom0();
-    void xs.rm(`/local/domain/0/backend/vif/${domid}/${a.cfg.devid}`).catch(() => {});
-    void xs.rm(`/local/domain/${domid}/device/vif/${a.cfg.devid}`).catch(() => {});
+    removeDeviceAreas(this.hv, domid, 'vif', a.cfg.devid);
   }
 
   of(domid: number): { cfg: VifConfig & { devid: number }; device: VifDevice }[] {
