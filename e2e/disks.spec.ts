@@ -124,6 +124,7 @@ test('upload and download round trip; a corrupt upload and an image larger than 
 test('attach from the Disks panel to a running domain; the vbd inspector shows both ends Connected and the ring; disk graphs move', async ({ page }) => {
   test.setTimeout(60_000);
   await openLab(page, '?boot=');
+  await page.waitForFunction(() => window.hyperlab!.presets().length > 0);
   await page.evaluate(() => window.hyperlab!.disks.create({ name: 'extra.raw', format: 'raw', size: 1 << 20 }));
   await page.evaluate(() => window.hyperlab!.disks.create({ name: 'root.qcow2', format: 'qcow2', backing: 'extra.raw' }));
   const id = await page.evaluate(() => window.hyperlab!.create('teaching-os-pv'));
@@ -189,28 +190,20 @@ test('an image a domain of one tab has open is refused, in one line, to a domain
   await other.close();
 });
 
-test('Linux 6.1 on its root disk (virtio-blk, a qcow2 overlay in OPFS over the shipped rootfs): a file written survives a page reload', async ({ page }) => {
+test('the linux-6.1-disk preset (virtio-blk root disk, a qcow2 overlay in OPFS over the shipped rootfs): a file written survives a page reload', async ({
+  page,
+}) => {
   test.setTimeout(150_000);
   await openLab(page, '?boot=');
-  const images = await page.evaluate(() => window.hyperlab!.images());
-  test.skip(!images.includes('linux-6.1-mmu'), 'the site has no Linux 6.1 kernel');
-  const cfg = [
-    'name = "linux-disk"',
-    'type = "hvm"',
-    'firmware = "sbi"',
-    'memory = 64',
-    'kernel = "guests/linux/linux-6.1-mmu.Image"',
-    'cmdline = "console=hvc0 earlycon=sbi root=/dev/vda rw"',
-    `disk = [ 'format=qcow2, vdev=xvda, access=rw, backing=guests/linux/rootfs.qcow2, target=linux-root.qcow2' ]`,
-    '',
-  ].join('\n');
+  await page.waitForFunction(() => window.hyperlab!.presets().length > 0); // with ?boot= ready() may come before the preset list
+  test.skip(!(await page.evaluate(() => window.hyperlab!.presets())).includes('linux-6.1-disk'), 'the site has no Linux 6.1 kernel or rootfs');
   const boot = async (): Promise<number> => {
-    const id = await page.evaluate((c) => window.hyperlab!.create({ config: c }), cfg);
+    const id = await page.evaluate(() => window.hyperlab!.create('linux-6.1-disk'));
     await page.evaluate((id) => window.hyperlab!.waitForText(id, 'hyperlab# ', 60_000), id);
     return id;
   };
   const id = await boot();
-  const overlay = (await page.evaluate(() => window.hyperlab!.disks.list())).images.find((i) => i.name === 'linux-root.qcow2')!;
+  const overlay = (await page.evaluate(() => window.hyperlab!.disks.list())).images.find((i) => i.name === 'linux-6.1-disk.qcow2')!;
   expect(overlay).toMatchObject({ format: 'qcow2', backing: 'guests/linux/rootfs.qcow2', virtualSize: 64 << 20 });
   await run(page, id, 'echo kept-over-reload > /root/note; sync; echo synced', 'synced\nhyperlab# ');
   // ext2 sends no FLUSH on sync: the host's write-back (diskLibrary.ts WRITEBACK_MS, 1 s) makes the image's metadata stable.
@@ -221,4 +214,6 @@ test('Linux 6.1 on its root disk (virtio-blk, a qcow2 overlay in OPFS over the s
   const again = await boot();
   const out = await run(page, again, 'cat /root/note', 'hyperlab# ');
   expect(out).toContain('kept-over-reload');
+  const disks = await page.evaluate((id) => window.hyperlab!.stats(id), again);
+  expect(disks.exits).toBeDefined();
 });
