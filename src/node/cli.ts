@@ -3,7 +3,7 @@
  *
  *   hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N]
  *                      [--trace] [--icount SHIFT] [--jit off|on|always]
- *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--exec "CMD; CMD"] [CONFIG...]
+ *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--jit MODE] [--exec "CMD; CMD"] [CONFIG...]
  *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux | --disk]
  *   hyperlab help [COMMAND]
  *
@@ -42,6 +42,7 @@ options:
   --pcpus N         physical CPUs the scheduler hands out, 1..16 (default 2)
   --sched NAME      scheduler: credit or rr (default credit)
   --icount SHIFT    deterministic time: each instruction lasts 2^SHIFT ns
+  --jit MODE        the translation tier in every vCPU: off (default), on, always
   --exec "CMD; CMD" run these commands instead of reading stdin
   -h, --help        this text`,
   bench: `usage: hyperlab bench [options]

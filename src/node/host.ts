@@ -11,7 +11,8 @@ import { Hypervisor } from '../core/xen/common/hypervisor';
 import { Toolstack } from '../core/tools/toolstack';
 import { runXl } from '../core/tools/xl';
 import { ConfigError } from '../core/tools/xlConfig';
-import { HelpRequested, isHelp, parseSize, UsageError } from './args';
+import type { JitMode } from '../core/cpu/jit/engine';
+import { HelpRequested, isHelp, parseJit, parseSize, UsageError } from './args';
 import { ensureWorkerScript } from './workerScript';
 import { nodeVcpuHost } from './vcpuHost';
 import { readFileOrThrow } from './run';
@@ -23,6 +24,7 @@ export interface HostArgs {
   pcpus: number;
   sched: 'credit' | 'rr';
   icountShift?: number;
+  jit?: JitMode;
   configs: string[];
   exec?: string;
 }
@@ -45,6 +47,7 @@ export function parseHostArgs(argv: readonly string[]): HostArgs {
       a.sched = s;
     } else if (k === '--icount') a.icountShift = Number(v());
     else if (k === '--exec') a.exec = v();
+    else if (k === '--jit') a.jit = parseJit(v());
     else if (k.startsWith('-')) throw new UsageError(`unknown option '${k}'`);
     else a.configs.push(k);
   }
@@ -60,6 +63,7 @@ export async function runHost(args: HostArgs): Promise<number> {
     host: nodeVcpuHost(await ensureWorkerScript()),
     scheduler: args.sched,
     ...(args.icountShift !== undefined ? { icountShift: args.icountShift } : {}),
+    ...(args.jit !== undefined ? { jit: args.jit } : {}),
   });
   const ts = new Toolstack(hv, {
     readFile: (p, maxBytes) => readFileOrThrow(p, 'image', maxBytes),

@@ -4,6 +4,7 @@
  * the boot record each of its vCPU workers starts from. Xen's domain_create and
  * vcpu_create, the parts that need no hypervisor state. Hypervisor thread.
  */
+import type { JitMode } from '../../cpu/jit/engine';
 import { Uart16550 } from '../../devices/uart16550';
 import { plicSharedBytes } from '../../devices/plic';
 import { P2M_MFN_MASK } from '../../bus/bus';
@@ -71,7 +72,7 @@ export function vcpuBoot(
   d: Domain,
   v: Vcpu,
   built: BuiltDomain,
-  host: { buffer: SharedArrayBuffer; evtchnDir: SharedArrayBuffer; icountShift: number | undefined },
+  host: { buffer: SharedArrayBuffer; evtchnDir: SharedArrayBuffer; icountShift: number | undefined; jit?: JitMode; writeWatch?: SharedArrayBuffer },
 ): VcpuBoot {
   return {
     domid: d.domid,
@@ -96,6 +97,7 @@ export function vcpuBoot(
     entry: built.entry,
     args: [v.vcpuId, built.args[1], built.args[2]],
     clock: host.icountShift === undefined ? { kind: 'real', epochMs: d.epochMs } : { kind: 'icount', shift: host.icountShift },
+    ...(host.jit !== undefined && host.jit !== 'off' ? { jit: host.jit, ...(host.writeWatch ? { writeWatch: host.writeWatch } : {}) } : {}),
   };
 }
 

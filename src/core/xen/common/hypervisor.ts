@@ -6,6 +6,8 @@
  * its control block (vcpuControl.ts). Which vCPU runs when is the schedule's business
  * (sched/schedule.ts: the mechanism; the policies beside it behind SchedOps).
  */
+import type { JitMode } from '../../cpu/jit/engine';
+import { WriteWatch } from '../../cpu/writeWatch';
 import type { VcpuBoot } from '../vcpu/vcpuControl';
 import * as C from '../vcpu/vcpuControl';
 import { Runstate, Vcpu, type Domain, type BuiltDomain, type DomainImages, type ShutdownReason, type VcpuWorker } from './domain';
@@ -51,6 +53,8 @@ export interface HypervisorOptions {
    * the slice back, in microseconds (as KVM's halt_poll_ns; 0 = never). Real time only.
    */
   parkUs?: number;
+  /** The translation tier in every vCPU (docs/jit.md); default off. */
+  jit?: JitMode;
 }
 
 /** Lines of the hypervisor log kept (`xl dmesg`), as the console keeps its last 64 KiB. */
@@ -87,6 +91,9 @@ export class Hypervisor implements HypercallContext {
   readonly slots: EvtchnSlots;
   private readonly host: VcpuHost;
   private readonly icountShift: number | undefined;
+  private readonly jit: JitMode | undefined;
+  /** The write watch of machine memory (cpu/writeWatch.ts) when the translation tier is on. */
+  readonly writeWatch: SharedArrayBuffer | undefined;
   private readonly listeners: { [K in keyof HypervisorEvents]: Set<HypervisorEvents[K]> } = {
     console: new Set(),
     domain: new Set(),
@@ -99,6 +106,9 @@ export class Hypervisor implements HypercallContext {
     this.pcpus = opts.pcpus;
     this.host = opts.host;
     this.icountShift = opts.icountShift;
+    this.jit = opts.jit;
+    // One write watch over machine memory, shared by every vCPU worker (and Domain-0's writers).
+    if (opts.jit !== undefined && opts.jit !== 'off') this.writeWatch = new SharedArrayBuffer(WriteWatch.bytes(this.memory.buffer.byteLength >>> 12));
     const policy = opts.scheduler === 'rr' ? new RoundRobin() : new CreditScheduler(() => this.pcpus);
     this.slots = new EvtchnSlots({
       domains: this.domains,
@@ -245,7 +255,13 @@ export class Hypervisor implements HypercallContext {
       for (const v of d.vcpus) {
         this.schedule.addVcpu(v);
         v.runstateSince = this.now();
-        const boot = vcpuBoot(d, v, built, { buffer: this.memory.buffer, evtchnDir: this.slots.dir.buffer, icountShift: this.icountShift });
+        const boot = vcpuBoot(d, v, built, {
+          buffer: this.memory.buffer,
+          evtchnDir: this.slots.dir.buffer,
+          icountShift: this.icountShift,
+          ...(this.jit !== undefined ? { jit: this.jit } : {}),
+          ...(this.writeWatch ? { writeWatch: this.writeWatch } : {}),
+        });
         const saved = restore?.vcpus[v.vcpuId];
         v.worker = this.host.start(saved ? { ...boot, resume: saved.state } : boot, (msg) => this.vcpuCrashed(v, msg));
       }

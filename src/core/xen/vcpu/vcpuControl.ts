@@ -14,6 +14,7 @@
  * as hostile input (a crashed or buggy worker can write anything there).
  */
 import type { HartState } from '../../cpu/hartState';
+import type { JitMode } from '../../cpu/jit/engine';
 import type { ClintState } from '../../devices/clint';
 import type { PlicState } from '../../devices/plic';
 
@@ -206,4 +207,7 @@ export interface VcpuBoot {
   resume?: VcpuSavedState;
   /** Clock: host milliseconds at which the domain's time started, or an icount shift. */
   clock: { kind: 'real'; epochMs: number } | { kind: 'icount'; shift: number };
+  /** The translation tier (docs/jit.md), and the write watch of machine memory its vCPUs share (cpu/writeWatch.ts). */
+  jit?: JitMode;
+  writeWatch?: SharedArrayBuffer;
 }

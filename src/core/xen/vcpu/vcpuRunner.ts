@@ -6,6 +6,8 @@
  * serves Xen's hvm guests). Host-agnostic: the worker entry (one file per host) builds a
  * VcpuRunner from a VcpuBoot and calls serve().
  */
+import { setJit } from '../../cpu/jit/engine';
+import { WriteWatch } from '../../cpu/writeWatch';
 import { Bus } from '../../bus/bus';
 import type { AccessWidth, Clock, MmioDevice } from '../../bus/mmio';
 import { Hart } from '../../cpu/hart';
@@ -103,6 +105,9 @@ export class VcpuRunner {
     });
     const hart = new Hart(this.bus, boot.vcpuId);
     this.hart = hart;
+    if (boot.jit !== undefined && boot.jit !== 'off') {
+      setJit(hart, boot.jit, boot.writeWatch ? { writeWatch: new WriteWatch(boot.machineMemory.byteLength >>> 12, boot.writeWatch) } : {});
+    }
     const ck = boot.clock;
     this.clock =
       ck.kind === 'icount'
