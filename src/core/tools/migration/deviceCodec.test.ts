@@ -28,6 +28,8 @@ import {
 } from './deviceCodec';
 import { readXenstoreWatches, writeXenstoreWatches, type XenstoreWatchRec } from './pvState';
 import { checkSaveFile } from './restore';
+import { checkSavable } from './save';
+import type { Domain } from '../../xen/common/domain';
 import { pvLayout } from '../../xen/pv/builder';
 import { parseXlConfig, validateDomainConfig } from '../xlConfig';
 import type { LibxcImage } from './libxc';
@@ -151,6 +153,20 @@ describe('restore refuses a stream that does not fit its config, before building
     expect(checkSaveFile(hvm({}, true)).vcpus.map((v) => v.online)).toEqual([true, false]);
     const bad = hvm({ vcpus: [{ ...h, csr: { ...h.csr, mstatus: h.csr.mstatus | (2 << 11) } }, sampleHart(1)] }, true); // MPP = 2 does not exist
     expect(() => checkSaveFile(bad)).toThrow(/hart 0: mstatus/);
+  });
+
+  it('xl save refuses a domain with disks or foreign grant mappings, and one that has shut down', () => {
+    const d = (over: object): Domain => ({ domid: 3, name: 'x', shutdownReason: null, maptrack: new Map(), ...over }) as unknown as Domain;
+    expect(() => checkSavable(d({}), 1)).toThrow(/^domain 3 \(x\) has 1 virtual disk\(s\): saving a domain with disks is not done yet/);
+    expect(() => checkSavable(d({ maptrack: new Map([[0, {}]]) }), 0)).toThrow(/1 grant mapping\(s\) of other domains' pages/);
+    expect(() => checkSavable(d({ shutdownReason: 'poweroff' }), 0)).toThrow(/has shut down/);
+    expect(() => checkSavable(d({}), 0)).not.toThrow();
+  });
+
+  it('a config with disks (not done yet)', () => {
+    expect(() =>
+      checkSaveFile(hvm(), { configText: 'name = "x"\ntype = "hvm"\nmemory = 4\nfirmware = "sbi"\nvcpus = 2\nkernel = "k"\ndisk = [ "d.img,raw,xvda,rw" ]\n' }),
+    ).toThrow(/^the config has disks/);
   });
 
   it('a replacement config must keep the memory layout', () => {

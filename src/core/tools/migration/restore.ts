@@ -69,6 +69,7 @@ export function checkSaveFile(bytes: Uint8Array, opts: RestoreOptions = {}): Che
       throw new Error("the config must keep the saved domain's type, memory, maxmem and vcpus");
     cfg = c;
   }
+  if ((cfg.disk?.length ?? 0) > 0) throw new Error('the config has disks: restoring a domain with disks is not done yet');
   const x = read.libxc;
   if (x.kind !== cfg.type) throw new Error(`the stream holds a ${x.kind} domain and its config says type = "${cfg.type}"`);
   if (x.vcpus.length !== cfg.vcpus) throw new Error(`the stream holds ${x.vcpus.length} vCPU context(s) for a domain of ${cfg.vcpus}`);

@@ -26,7 +26,7 @@ export function xlSave(ts: Toolstack, args: readonly string[], io: XlIo): Promis
   const write = io.writeBytes?.bind(io);
   if (!write) throw new Error('save: this host cannot write files');
   const d = ts.find(rest[0]!);
-  checkSavable(d, ts.disks.of(d.domid).length);
+  checkSavable(d, ts.disks.of(d.domid).length + ts.disks.virtioOf(d.domid).length); // blkback's and virtio-blk's
   const file = rest[1]!;
   return (async () => {
     const wasPaused = d.paused;
