@@ -23,13 +23,11 @@
 #include "blkfront.h"
 
 #define WAIT_NS 5000000000ull
-#define POLL_NS 2000000ull
 
 struct vbd vbds[MAX_VBDS];
 static volatile int rescan;
 static char names[512];
 
-static int never(void *arg) { (void)arg; return 0; }
 static void on_change(const char *path, const char *token) { (void)path, (void)token; rescan = 1; }
 static void on_event(evtchn_port_t port, void *arg) { (void)port; ((struct vbd *)arg)->events++; }
 
@@ -62,33 +60,12 @@ static void vdev_name(uint32_t devid, char *out, size_t n) {
 }
 
 /* The backend's state (>= 0) or -errno (-ENOENT once its area is gone). */
-static int32_t be_state(struct vbd *v) {
-  char p[128];
-  uint32_t s;
-  ksnprintf(p, sizeof p, "%s/state", v->be);
-  int32_t rc = xs_read_u32(p, &s);
-  return rc ? rc : (int32_t)s;
-}
-
+static int32_t be_state(struct vbd *v) { return xenbus_read_state(v->be); }
 /* Poll the backend's state until it is within [lo, hi]; returns it, or -errno/-ETIMEDOUT. */
-static int32_t wait_be_state(struct vbd *v, int lo, int hi, uint64_t timeout) {
-  uint64_t end = time_ns() + timeout;
-  for (;;) {
-    int32_t s = be_state(v);
-    if (s >= lo && s <= hi) return s;
-    if (s < 0 && s != -XEN_ENOENT) return s;
-    if (s > hi) return s;  /* past it (closed on us): the caller sees which */
-    if (time_ns() >= end) return s < 0 ? s : -XEN_ETIMEDOUT;
-    kwait(never, 0, POLL_NS, 0);
-  }
-}
-
+static int32_t wait_be_state(struct vbd *v, int lo, int hi, uint64_t timeout) { return xenbus_wait_state(v->be, lo, hi, timeout); }
 static int32_t set_state(struct vbd *v, int s) {
-  char p[64], val[4];
   v->state = s;
-  ksnprintf(p, sizeof p, "%s/state", v->fe);
-  ksnprintf(val, sizeof val, "%d", s);
-  return xs_write(p, val);
+  return xenbus_switch_state(v->fe, s);
 }
 
 static int32_t read_be_u32(struct vbd *v, const char *name, uint32_t *out) {
@@ -97,19 +74,7 @@ static int32_t read_be_u32(struct vbd *v, const char *name, uint32_t *out) {
   return xs_read_u32(p, out);
 }
 
-/* End a grant and free its page. The backend may still be letting go of it (it unmaps
- * when it sees our Closing): try for up to a second, then keep the page for good. */
-static void drop_page(uint32_t page, grant_ref_t ref) {
-  if (!page) return;
-  for (int i = 0; i < 500; i++) {
-    if (gnttab_end(ref) == 0) {
-      page_free(page);
-      return;
-    }
-    kwait(never, 0, POLL_NS, 0);
-  }
-  kprintf("disk: grant %u still in use by the backend: page 0x%08x kept\n", ref, page);
-}
+static void drop_page(uint32_t page, grant_ref_t ref) { xenbus_end_page(page, ref, "disk"); }
 
 static void release(struct vbd *v) {
   if (v->port) {
@@ -127,18 +92,7 @@ static void release(struct vbd *v) {
   v->busy = 0;
 }
 
-static int grant_page(struct vbd *v, uint32_t *page, grant_ref_t *ref) {
-  *page = page_alloc();
-  if (!*page) return -1;
-  int32_t r = gnttab_grant(v->be_id, gpa_to_gfn(*page), 0);
-  if (r < 0) {
-    page_free(*page);
-    *page = 0;
-    return -1;
-  }
-  *ref = (grant_ref_t)r;
-  return 0;
-}
+static int grant_page(struct vbd *v, uint32_t *page, grant_ref_t *ref) { return xenbus_grant_page(v->be_id, page, ref); }
 
 static int fail(struct vbd *v, const char *what, int32_t rc) {
   kprintf("disk: %s: %s (%s)\n", v->vdev, what, rc ? xen_strerror(rc) : "no");

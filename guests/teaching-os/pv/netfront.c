@@ -23,7 +23,6 @@
 #define NET_TX_BUFS 16
 #define NET_RX_BUFS 32
 #define WAIT_NS 5000000000ull
-#define POLL_NS 2000000ull
 
 static struct {
   int used, state;
@@ -42,61 +41,17 @@ static struct {
 } nf;
 
 static volatile int rescan;
-static int never(void *arg) { (void)arg; return 0; }
 static void on_change(const char *path, const char *token) { (void)path, (void)token; rescan = 1; }
 static void on_event(evtchn_port_t port, void *arg) { (void)port, (void)arg; nf.c.events++; }
 
-static int32_t be_state(void) {
-  char p[128];
-  uint32_t s;
-  ksnprintf(p, sizeof p, "%s/state", nf.be);
-  int32_t rc = xs_read_u32(p, &s);
-  return rc ? rc : (int32_t)s;
-}
-
-static int32_t wait_be_state(int lo, int hi) {
-  uint64_t end = time_ns() + WAIT_NS;
-  for (;;) {
-    int32_t s = be_state();
-    if (s >= lo && s <= hi) return s;
-    if ((s < 0 && s != -XEN_ENOENT) || s > hi) return s;
-    if (time_ns() >= end) return s < 0 ? s : -XEN_ETIMEDOUT;
-    kwait(never, 0, POLL_NS, 0);
-  }
-}
-
+static int32_t be_state(void) { return xenbus_read_state(nf.be); }
+static int32_t wait_be_state(int lo, int hi) { return xenbus_wait_state(nf.be, lo, hi, WAIT_NS); }
 static int32_t set_state(int s) {
-  char p[64], v[4];
   nf.state = s;
-  ksnprintf(p, sizeof p, "%s/state", nf.fe);
-  ksnprintf(v, sizeof v, "%d", s);
-  return xs_write(p, v);
+  return xenbus_switch_state(nf.fe, s);
 }
-
-static int grant_page(uint32_t *page, grant_ref_t *ref) {
-  *page = page_alloc();
-  if (!*page) return -1;
-  int32_t r = gnttab_grant(nf.be_id, gpa_to_gfn(*page), 0);
-  if (r < 0) {
-    page_free(*page);
-    *page = 0;
-    return -1;
-  }
-  *ref = (grant_ref_t)r;
-  return 0;
-}
-
-static void drop_page(uint32_t page, grant_ref_t ref) {
-  if (!page) return;
-  for (int i = 0; i < 500; i++) {
-    if (gnttab_end(ref) == 0) {
-      page_free(page);
-      return;
-    }
-    kwait(never, 0, POLL_NS, 0);
-  }
-  kprintf("net: grant %u still in use by the backend: page 0x%08x kept\n", ref, page);
-}
+static int grant_page(uint32_t *page, grant_ref_t *ref) { return xenbus_grant_page(nf.be_id, page, ref); }
+static void drop_page(uint32_t page, grant_ref_t ref) { xenbus_end_page(page, ref, "net"); }
 
 static void release(void) {
   if (nf.port) {

@@ -104,6 +104,13 @@ void balloon_print(void);
 int32_t balloon_take_hole(uint32_t *pfn);   /* give one free page back: a hole to map into */
 void balloon_fill_hole(uint32_t pfn);
 
+/* ---- xenbus.c: the frontend's handshake helpers (blkfront, netfront) ---- */
+int32_t xenbus_read_state(const char *dir);            /* DIR/state, or -errno */
+int32_t xenbus_wait_state(const char *dir, int lo, int hi, uint64_t timeout_ns);
+int32_t xenbus_switch_state(const char *dir, int s);
+int xenbus_grant_page(domid_t to, uint32_t *page, grant_ref_t *ref);  /* a zeroed page granted rw */
+void xenbus_end_page(uint32_t page, grant_ref_t ref, const char *who);
+
 /* ---- netfront.c ---- */
 void netfront_init(void);
 int netfront_has_work(void);
