@@ -3,7 +3,8 @@
  * Domain-0 (netfront in the guest, netback and the bridge in Domain-0). DHCP from
  * Domain-0's server (one address reserved through `ip=`), pings between the guests and to
  * and from Domain-0, UDP send/listen, `xl network-list`, xentop's NET columns, a capture
- * read back with `tcpdump -r` (where installed), and `xl network-detach`.
+ * read back with `tcpdump -r` (where installed), `xl network-detach`, and `xl network-attach`
+ * of a new vif to the running guest with a static address.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -121,5 +122,11 @@ describe('pv networking: netfront, netback, xenbr0 and Domain-0', () => {
     await until(() => ts.nets.of(b.domid).length === 0, 10_000);
     expect(ts.nets.bridges.get('xenbr0')!.port(`vif${b.domid}.0`)).toBeUndefined();
     expect(await run(h, a, 'ping 10.0.0.50 1', 'ping statistics')).toContain('1 packets transmitted, 0 received');
+
+    // hotplug: a new vif (the guest's device/vif watch picks it up), a static address this time
+    await xl('network-attach', 'beta', 'mac=00:16:3e:00:00:0c');
+    await waitForConsole(b, 'net: eth0 (vif 0): mac 00:16:3e:00:00:0c, connected to domain 0', { lf: true });
+    expect(await run(h, b, 'ifconfig 10.0.0.60/24', 'eth0:')).toContain('inet 10.0.0.60  netmask 255.255.255.0');
+    expect(await run(h, a, 'ping 10.0.0.60 1', 'ping statistics')).toContain('1 packets transmitted, 1 received, 0% packet loss');
   }, 120_000);
 });
