@@ -217,3 +217,21 @@ test('the linux-6.1-disk preset (virtio-blk root disk, a qcow2 overlay in OPFS o
   const disks = await page.evaluate((id) => window.hyperlab!.stats(id), again);
   expect(disks.exits).toBeDefined();
 });
+
+test('an hvm domain with an OPFS disk: the virtio-blk inspector shows the device driven (DRIVER_OK) and its queue', async ({ page }) => {
+  test.setTimeout(60_000);
+  await openLab(page, '?boot=');
+  await page.evaluate(() => window.hyperlab!.disks.create({ name: 'vd.raw', format: 'raw', size: 1 << 20 }));
+  const cfg = ['name = "hvmdisk"', 'type = "hvm"', 'memory = 16', 'kernel = "guests/teaching-os-hvm.elf"', `disk = [ 'vd.raw,raw,xvda,rw' ]`, ''].join('\n');
+  const id = await page.evaluate((c) => window.hyperlab!.create({ config: c }), cfg);
+  await page.evaluate((id) => window.hyperlab!.waitForText(id, 'tos$ ', 20_000), id);
+  const [disk] = await page.evaluate((id) => window.hyperlab!.virtioDisks(id), id);
+  expect(disk!.statusNames).toContain('DRIVER_OK');
+  expect(disk!.queue.ready).toBe(true);
+  await page.getByTestId('insights-tab-inspect').click();
+  await page.getByTestId('inspect-domain').selectOption(String(id));
+  const shown = page.getByTestId('virtio-xvda');
+  await expect(shown).toHaveAttribute('data-status', /DRIVER_OK/);
+  await expect(shown).toHaveAttribute('data-in-flight', '0');
+  expect((await page.evaluate(() => window.hyperlab!.disks.list())).attached['vd.raw']).toEqual([`hvmdisk (${id}) xvda`]);
+});

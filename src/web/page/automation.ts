@@ -259,6 +259,7 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
     },
     slices: () => ({ nowMs: lab.history.nowMs, slices: [...lab.history.slices] }),
     vbds: async (id) => unwrap(await lab.vbds(id)),
+    virtioDisks: async (id) => unwrap(await lab.virtioDisks(id)),
     disks: {
       list: async () => unwrap(await lab.disks()),
       create: async (req) => unwrap(await lab.diskCreate(req)),

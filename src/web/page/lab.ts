@@ -164,6 +164,12 @@ export class Lab {
     return this.hv().vbds(domid);
   }
 
+  /** The virtio-blk inspector's data: an hvm domain's disks. */
+  virtioDisks(domid: number): Promise<P.Result<P.VirtioInspection[]>> {
+    this.entry(domid);
+    return this.hv().virtioDisks(domid);
+  }
+
   // Disk images (OPFS disks/ in the hypervisor worker): the Disks panel and window.hyperlab.disks.
   disks(): Promise<P.Result<P.DiskList>> {
     return this.hv().disks();

@@ -12,9 +12,10 @@ import type {
   MemoryMapView,
   SliceRecord,
   VbdInspection,
+  VirtioInspection,
 } from './hvProtocol';
 
-export type { DiskCreateRequest, DiskImageRow, DiskList, DomainInspection, MemoryMapView, SliceRecord, VbdInspection };
+export type { DiskCreateRequest, DiskImageRow, DiskList, DomainInspection, MemoryMapView, SliceRecord, VbdInspection, VirtioInspection };
 
 export type IsolationVia = 'headers' | 'service-worker' | 'none';
 
@@ -173,6 +174,8 @@ export interface HyperlabAutomation {
   slices(): { nowMs: number; slices: SliceRecord[] };
   /** A domain's virtual disks as the vbd inspector shows them. */
   vbds(id: number): Promise<VbdInspection[]>;
+  /** An hvm domain's virtio-blk disks as the inspector shows them. */
+  virtioDisks(id: number): Promise<VirtioInspection[]>;
   /** Disk images in the browser's storage (OPFS disks/): the Disks panel's operations. */
   readonly disks: DiskAutomation;
 }

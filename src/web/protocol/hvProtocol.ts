@@ -14,9 +14,9 @@
 
 import type { DomainInspection, MemoryMapView } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
-import type { VbdInspection } from '../../core/tools/vbd';
+import type { VbdInspection, VirtioInspection } from '../../core/tools/vbd';
 
-export type { DomainInspection, MemoryMapView, SliceRecord, VbdInspection };
+export type { DomainInspection, MemoryMapView, SliceRecord, VbdInspection, VirtioInspection };
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string; readonly line?: number };
 
@@ -242,6 +242,8 @@ export interface HypervisorApi {
   memoryMap(): MemoryMapView;
   /** The vbd inspector: a domain's virtual disks (xenstore nodes of both ends, handshake, ring indices, requests in flight). */
   vbds(domid: number): Result<VbdInspection[]>;
+  /** The same for an hvm domain's virtio-blk disks (slot, status, features, queue indices, counters). */
+  virtioDisks(domid: number): Result<VirtioInspection[]>;
   /** The disk images (OPFS disks/) and the storage quota. */
   disks(): Promise<Result<DiskList>>;
   diskCreate(req: DiskCreateRequest): Promise<Result<DiskImageRow>>;
@@ -277,6 +279,7 @@ export const HV_API_METHODS = {
   inspect: true,
   memoryMap: true,
   vbds: true,
+  virtioDisks: true,
   disks: true,
   diskCreate: true,
   diskUpload: true,

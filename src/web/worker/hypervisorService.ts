@@ -260,6 +260,13 @@ export class HypervisorService implements P.HypervisorApi {
     });
   }
 
+  virtioDisks(domid: number): P.Result<P.VirtioInspection[]> {
+    return this.attempt(() => {
+      this.hv.getDomain(domid);
+      return this.ts.disks.inspectVirtio(domid);
+    });
+  }
+
   disks(): Promise<P.Result<P.DiskList>> {
     return this.attemptAsync(async () => {
       const lib = await this.diskLibrary();

@@ -6,12 +6,13 @@
  */
 import { useCallback, useEffect, useState, type ReactElement } from 'react';
 import type { DomainInspection, MemoryMapView } from '../../../core/tools/inspect';
-import type { VbdInspection } from '../../../web/protocol/hvProtocol';
+import type { VbdInspection, VirtioInspection } from '../../../web/protocol/hvProtocol';
 import { useLab, useLabState } from '../../labContext';
 import { EvtchnTable, GrantTables } from './InspectTables';
 import { MemoryMap } from './MemoryMap';
 import { XenstoreTree } from './XenstoreTree';
 import { VbdInspector } from './VbdInspector';
+import { VirtioDiskInspector } from './VirtioDiskInspector';
 
 const FOLLOW_MS = 1000;
 
@@ -26,13 +27,20 @@ export function InspectPanel(): ReactElement {
   const [info, setInfo] = useState<DomainInspection | null>(null);
   const [map, setMap] = useState<MemoryMapView | null>(null);
   const [vbds, setVbds] = useState<{ domid: number; list: VbdInspection[] } | null>(null);
+  const [virtio, setVirtio] = useState<{ domid: number; list: VirtioInspection[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const refresh = useCallback(async (): Promise<void> => {
     try {
-      const [r, m, v] = await Promise.all([lab.inspect(domid), lab.memoryMap(), domid === 0 ? null : lab.vbds(domid)]);
+      const [r, m, v, vio] = await Promise.all([
+        lab.inspect(domid),
+        lab.memoryMap(),
+        domid === 0 ? null : lab.vbds(domid),
+        domid === 0 ? null : lab.virtioDisks(domid),
+      ]);
       setMap(m);
       setVbds(v?.ok ? { domid, list: v.value } : null);
+      setVirtio(vio?.ok ? { domid, list: vio.value } : null);
       if (r.ok) {
         setInfo(r.value);
         setError(null);
@@ -91,6 +99,7 @@ export function InspectPanel(): ReactElement {
         </div>
       ) : null}
       {shown && shown.type === 'pv' && vbds?.domid === domid ? <VbdInspector domid={domid} vbds={vbds.list} /> : null}
+      {shown && shown.type === 'hvm' && virtio?.domid === domid ? <VirtioDiskInspector disks={virtio.list} /> : null}
       {map ? <MemoryMap map={map} /> : null}
     </div>
   );
