@@ -84,6 +84,16 @@ describe('pv networking: netfront, netback, xenbr0 and Domain-0', () => {
     expect(d0).toMatch(/64 bytes from 10\.0\.0\.100: icmp_seq=1 ttl=64 time=/);
     expect(d0).toContain('2 packets transmitted, 2 received, 0% packet loss');
 
+    // the packet view on alpha's vif while Domain-0 pings it once more
+    const seen: string[] = [];
+    const dump = runXl(ts, ['tcpdump', '-i', `vif${a.domid}.0`, '-c', '2', '-t', '20'], { out: (t) => seen.push(t), readFile: () => '' });
+    await xl('ping', '-c', '1', '10.0.0.100');
+    await dump.pending;
+    expect(seen[0]).toBe(`listening on vif${a.domid}.0, link-type EN10MB (Ethernet), snapshot length 262144 bytes`);
+    expect(seen[1]).toMatch(/^\d\d:\d\d:\d\d\.\d{6} IP 10\.0\.0\.1 > 10\.0\.0\.100: ICMP echo request, id \d+, seq \d+, length 64$/);
+    expect(seen[2]).toMatch(/^\d\d:\d\d:\d\d\.\d{6} IP 10\.0\.0\.100 > 10\.0\.0\.1: ICMP echo reply, id \d+, seq \d+, length 64$/);
+    expect(seen[3]).toBe('2 packets captured');
+
     // UDP: beta listens, alpha sends
     const mark = out(b).length;
     h.consoleInput(b.domid, new TextEncoder().encode('udp listen 7000 1\n'));
