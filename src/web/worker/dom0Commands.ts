@@ -12,7 +12,7 @@ import type { XlOutput } from '../protocol/hvProtocol';
 
 export const SHELL_HELP = `Domain-0 shell:
   xl COMMAND ...     the xl toolstack ("xl" may be left out): try  xl help
-  ls                 the preset configs, guest images and uploads
+  ls                 the preset configs, guest images, uploads and disk images
   cat FILE           show a file (e.g. cat hello.cfg)
   clear              clear the screen
   help               this text`;

@@ -81,6 +81,7 @@ describe.skipIf(!HAVE_TOS)('disks in the hypervisor service', () => {
     await until(() => text(again.domid).includes(prompt), 20_000);
     await type(again.domid, 'disk read 8', '|written-in-node.|');
 
+    expect((await s.xl('ls')).output).toMatch(/^disks\/teaching-os-pv\.qcow2 +\d+$/m);
     const missing = await s.xl(`xl block-attach ${again.domid} nothere.raw,raw,xvdb,rw`);
     expect(missing).toEqual({ status: 1, output: 'xl: nothere.raw: no such image in memory disks/' });
   }, 60_000);

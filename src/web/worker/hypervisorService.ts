@@ -250,7 +250,18 @@ export class HypervisorService implements P.HypervisorApi {
         }
       }
     }
-    return runDom0Command(this.ts, this.files, line, (disks) => this.prepareDisks(disks));
+    const out = await runDom0Command(this.ts, this.files, line, (disks) => this.prepareDisks(disks));
+    // `ls` lists the disk images too (OPFS disks/), as disks/NAME with their file size.
+    if (words.length === 1 && words[0] === 'ls' && out.status === 0 && this.opts.diskDirectory !== undefined) {
+      try {
+        const { images } = await (await this.diskLibrary()).list();
+        const rows = images.map((i) => `disks/${i.name}`.padEnd(40) + `${i.fileSize}`.padStart(9));
+        if (rows.length > 0) return { ...out, output: [out.output, ...rows].join('\n') };
+      } catch {
+        // no OPFS here: the files alone
+      }
+    }
+    return out;
   }
 
   vbds(domid: number): P.Result<P.VbdInspection[]> {
