@@ -48,7 +48,7 @@ export async function suspendDomain(hv: Hypervisor, d: Domain, timeoutMs = SUSPE
   const until = Date.now() + timeoutMs;
   while (d.vcpus.some((v) => v.runstate === Runstate.RUNNING)) {
     if (Date.now() > until) throw new Error(`domain ${d.domid}: a vCPU did not stop within ${timeoutMs} ms (left paused)`);
-    await new Promise((r) => setTimeout(r, 1));
+    await new Promise<void>((r) => setTimeout(r, 1));
   }
   if (d.shutdownReason || d.dying || !hv.domains.has(d.domid)) throw new Error(`domain ${d.domid} shut down while it was being paused`);
   return d.vcpus.map((v) => ({ state: collectVcpu(v, until), online: v.runstate !== Runstate.OFFLINE || v.startAt !== undefined }));
