@@ -54,7 +54,9 @@ export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: stri
     const release = targets.length > 0 && prepareDisks ? await prepareDisks(targets) : () => {};
     try {
       const r = runXl(ts, words, { out: (t) => out.push(t), readFile: (p) => files.readText(p) });
-      return { status: r.status, output: out.join('\n'), ...(r.attach !== undefined ? { attach: r.attach } : {}) };
+      // Commands that finish later (ping, tcpdump): their lines and status once they have.
+      const status = r.pending ? await r.pending : r.status;
+      return { status, output: out.join('\n'), ...(r.attach !== undefined ? { attach: r.attach } : {}) };
     } finally {
       release();
     }
