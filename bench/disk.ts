@@ -4,7 +4,7 @@
  * 1. The image layer alone (bench/disk-image.ts): raw and a qcow2 overlay over it.
  * 2. The pv split block driver end to end: the teaching OS (public/guests/teaching-os-pv.elf)
  *    as a pv domain with a disk in a temporary directory, served by Domain-0's blkback; the
- *    guest's `disk bench` (guests/teaching-os/pv/disk.c) prints MB/s and IOPS, and the
+ *    guest's `disk bench` (guests/teaching-os/kernel/disk.c) prints MB/s and IOPS, and the
  *    blkback counters and the domain's exits give exits per request and requests per
  *    notification. Once on a raw image, once on a qcow2 overlay over a raw base.
  * 3. The same for hvm: the hvm teaching OS (public/guests/teaching-os-hvm.elf, its
@@ -166,7 +166,8 @@ function median(xs: readonly number[]): number {
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
-function summarizePv(runs: PvDiskRun[]): Record<string, unknown> {
+/** Medians and every run of `runs` (also the Chromium part, bench/diskBrowser.ts). */
+export function summarizePv(runs: PvDiskRun[]): Record<string, unknown> {
   const rate = (k: 'seqRead' | 'seqWrite' | 'randRead4k' | 'randWrite4k'): Record<string, unknown> | undefined => {
     const xs = runs.map((r) => r.guest[k]).filter((x): x is Rate => x !== undefined);
     if (!xs.length) return undefined;

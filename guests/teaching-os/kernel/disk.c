@@ -1,57 +1,51 @@
 /*
- * The `disk` command on hvm, over the virtio-blk driver (virtio_blk.c), with the syntax
- * and output of the pv one (pv/disk.c, over blkfront):
+ * The `disk` command, the same on pv (over blkfront) and hvm (over virtio-blk), through
+ * the platform's block driver interface (include/blkdev.h):
  *   disk                          the disks, with their size and features
  *   disk read [VDEV] SECTOR [N]   N sectors (1..88) as a hex dump
  *   disk write [VDEV] SECTOR TEXT TEXT in sector SECTOR (zero-padded to whole sectors)
- *   disk flush [VDEV]             VIRTIO_BLK_T_FLUSH: the backend's image is on stable storage
+ *   disk flush [VDEV]             a cache flush: the backend's image is on stable storage
  *   disk bench [VDEV] [MIB]       sequential and random reads and writes: MB/s and IOPS
- * VDEV defaults to the first disk. The bench writes back exactly the bytes it read.
- * The request sizes (44 KiB sequential, 4 KiB random, 8 in flight) are blkfront's, so the
- * two front doors can be compared request for request.
+ * and the platform's own (pv: `disk reconnect [VDEV]`, close the ring and connect again,
+ * as after a restore). VDEV defaults to the first disk. The bench writes back exactly the
+ * bytes it read, so the disk's content is the same afterwards.
  */
-#include "virtio_blk.h"
+#include "tos.h"
+#include "plat.h"
+#include "blkdev.h"
 
 #define BENCH_RANDOM 1000u
 #define BENCH_MAX_PAGES 2048u  /* 8 MiB */
 
-static uint8_t *slot_byte(struct vdisk *v, int slot, uint32_t off) {
-  return (uint8_t *)(uintptr_t)v->pages[slot][off / PAGE_SIZE] + off % PAGE_SIZE;
-}
+static uint8_t *slot_byte(const struct blkdev *v, int slot, uint32_t off) { return (uint8_t *)(uintptr_t)v->pages[slot][off / PAGE_SIZE] + off % PAGE_SIZE; }
 
-static struct vdisk *pick(int *argc, char ***argv) {
-  struct vdisk *v = 0;
+/* The disk a subcommand names (VDEV first), else the first usable one. */
+static int pick(int *argc, char ***argv, struct blkdev *d) {
   if (*argc > 0 && (*argv)[0][0] >= 'a' && (*argv)[0][0] <= 'z') {
-    for (int i = 0; i < MAX_VDISKS && !v; i++)
-      if (vdisks[i].used && !strcmp(vdisks[i].vdev, (*argv)[0])) v = &vdisks[i];
-    if (!v) kprintf("disk: no disk %s\n", (*argv)[0]);
+    int found = blkdev_find((*argv)[0], d);
+    if (!found) kprintf("disk: no disk %s\n", (*argv)[0]);
     (*argc)--, (*argv)++;
-    return v;
+    return found;
   }
-  for (int i = 0; i < MAX_VDISKS && !v; i++)
-    if (vdisks[i].used) v = &vdisks[i];
-  if (!v) kprintf("disk: no disks (put one in the config: disk = [ ... ])\n");
-  return v;
+  if (blkdev_first_usable(d)) return 1;
+  kprintf("disk: no disks (%s)\n", blkdev_no_disks);
+  return 0;
 }
 
 static int list(void) {
   int n = 0;
-  for (int i = 0; i < MAX_VDISKS; i++) {
-    struct vdisk *v = &vdisks[i];
-    if (!v->used) continue;
+  struct blkdev d;
+  for (int i = 0, r; (r = blkdev_get(i, &d)) >= 0; i++) {
+    if (!r) continue;
     n++;
-    kprintf("%s: virtio-blk, %llu sectors of 512 bytes (%llu KiB), %s, %s%s, id '%s'\n", v->vdev, (unsigned long long)v->sectors,
-            (unsigned long long)v->sectors / 2, v->ro ? "read-only" : "read-write", v->flush ? "flush" : "no flush",
-            v->event_idx ? ", event-idx" : "", v->serial);
-    kprintf("  virtio-mmio@0x%08x, PLIC source %u, features 0x%08x, queue of %u, %u requests, %u notifications sent, %u interrupts, %u errors\n",
-            v->base, VIRT_VIRTIO_IRQ + v->slot, v->features, v->num, v->requests, v->notifies, v->irqs, v->errors);
+    blkdev_describe(&d);
   }
-  if (!n) kprintf("disk: no disks (put one in the config: disk = [ ... ])\n");
+  if (!n) kprintf("disk: no disks (%s)\n", blkdev_no_disks);
   return 0;
 }
 
 /* hexdump -C style: offset, 16 bytes, the printable ones; a run of equal lines is one "*". */
-static void hexdump(struct vdisk *v, uint64_t base, uint32_t len) {
+static void hexdump(const struct blkdev *v, uint64_t base, uint32_t len) {
   uint8_t prev[16];
   int star = 0;
   for (uint32_t off = 0; off < len; off += 16) {
@@ -73,7 +67,7 @@ static void hexdump(struct vdisk *v, uint64_t base, uint32_t len) {
   }
 }
 
-static int need_sector(struct vdisk *v, const char *arg, uint32_t n, uint32_t *sector) {
+static int need_sector(const struct blkdev *v, const char *arg, uint32_t n, uint32_t *sector) {
   if (!arg || parse_u32(arg, sector)) {
     kprintf("disk: expected a sector number\n");
     return -1;
@@ -85,19 +79,19 @@ static int need_sector(struct vdisk *v, const char *arg, uint32_t n, uint32_t *s
   return 0;
 }
 
-static int cmd_read(struct vdisk *v, int argc, char **argv) {
+static int cmd_read(const struct blkdev *v, int argc, char **argv) {
   uint32_t sector, n = 1;
-  if (argc > 1 && (parse_u32(argv[1], &n) || n < 1 || n > VBLK_SLOT_SECTORS)) {
-    kprintf("disk: read: N must be 1..%u\n", VBLK_SLOT_SECTORS);
+  if (argc > 1 && (parse_u32(argv[1], &n) || n < 1 || n > BLKDEV_SLOT_SECTORS)) {
+    kprintf("disk: read: N must be 1..%u\n", BLKDEV_SLOT_SECTORS);
     return -1;
   }
   if (need_sector(v, argc > 0 ? argv[0] : 0, n, &sector)) return -1;
-  if (vblk_one(v, VIRTIO_BLK_T_IN, sector, n)) return -1;
+  if (blkdev_one(v, BLKDEV_READ, sector, n)) return -1;
   hexdump(v, (uint64_t)sector * 512, n * 512);
   return 0;
 }
 
-static int cmd_write(struct vdisk *v, int argc, char **argv) {
+static int cmd_write(const struct blkdev *v, int argc, char **argv) {
   uint32_t sector;
   if (argc < 2) {
     kprintf("usage: disk write [VDEV] SECTOR TEXT\n");
@@ -113,17 +107,17 @@ static int cmd_write(struct vdisk *v, int argc, char **argv) {
   if (need_sector(v, argv[0], n, &sector)) return -1;
   memset(slot_byte(v, 0, 0), 0, PAGE_SIZE);
   memcpy(slot_byte(v, 0, 0), text, len);
-  if (vblk_one(v, VIRTIO_BLK_T_OUT, sector, n)) return -1;
+  if (blkdev_one(v, BLKDEV_WRITE, sector, n)) return -1;
   kprintf("disk: wrote %u bytes to %s at sector %u (%u sector%s)\n", len, v->vdev, sector, n, n == 1 ? "" : "s");
   return 0;
 }
 
-static int cmd_flush(struct vdisk *v) {
+static int cmd_flush(const struct blkdev *v) {
   if (!v->flush) {
-    kprintf("disk: %s: the device offers no flush (VIRTIO_BLK_F_FLUSH)\n", v->vdev);
+    kprintf("disk: %s: %s\n", v->vdev, blkdev_no_flush);
     return -1;
   }
-  if (vblk_one(v, VIRTIO_BLK_T_FLUSH, 0, 0)) return -1;
+  if (blkdev_one(v, BLKDEV_FLUSH, 0, 0)) return -1;
   kprintf("disk: %s flushed: the backend's image is on stable storage\n", v->vdev);
   return 0;
 }
@@ -134,7 +128,7 @@ struct bench {
   uint32_t pages;        /* the region: pages 0..pages-1 of the disk */
   uint32_t save[BENCH_MAX_PAGES];  /* its content, read by the sequential read */
   uint32_t rnd[BENCH_RANDOM];
-  uint32_t op;
+  enum blkdev_op op;
   int saving;            /* the untimed first pass: keep what is read */
 };
 static struct bench b;
@@ -149,30 +143,30 @@ static void copy_page(uint32_t dst, uint32_t src) {
   }
 }
 
-static uint32_t seq_count(void) { return (b.pages + VBLK_SEGS - 1) / VBLK_SEGS; }
+static uint32_t seq_count(void) { return (b.pages + BLKDEV_SEGS - 1) / BLKDEV_SEGS; }
 
-static void seq_prep(struct vdisk *v, uint32_t i, int slot, uint32_t *op, uint64_t *sector, uint32_t *nsect, void *arg) {
+static void seq_prep(const struct blkdev *v, uint32_t i, int slot, enum blkdev_op *op, uint64_t *sector, uint32_t *nsect, void *arg) {
   (void)arg;
-  uint32_t first = i * VBLK_SEGS, n = b.pages - first;
-  if (n > VBLK_SEGS) n = VBLK_SEGS;
+  uint32_t first = i * BLKDEV_SEGS, n = b.pages - first;
+  if (n > BLKDEV_SEGS) n = BLKDEV_SEGS;
   *op = b.op, *sector = (uint64_t)first * 8, *nsect = n * 8;
-  if (b.op == VIRTIO_BLK_T_OUT)
+  if (b.op == BLKDEV_WRITE)
     for (uint32_t g = 0; g < n; g++) copy_page(v->pages[slot][g], b.save[first + g]);
 }
 
-static void seq_done(struct vdisk *v, uint32_t i, int slot, void *arg) {
+static void seq_done(const struct blkdev *v, uint32_t i, int slot, void *arg) {
   (void)arg;
   if (!b.saving) return;
-  uint32_t first = i * VBLK_SEGS;
-  for (uint32_t g = 0; g < VBLK_SEGS && first + g < b.pages; g++)
+  uint32_t first = i * BLKDEV_SEGS;
+  for (uint32_t g = 0; g < BLKDEV_SEGS && first + g < b.pages; g++)
     copy_page(b.save[first + g], v->pages[slot][g]);
 }
 
-static void rnd_prep(struct vdisk *v, uint32_t i, int slot, uint32_t *op, uint64_t *sector, uint32_t *nsect, void *arg) {
+static void rnd_prep(const struct blkdev *v, uint32_t i, int slot, enum blkdev_op *op, uint64_t *sector, uint32_t *nsect, void *arg) {
   (void)arg;
   uint32_t k = b.rnd[i];
   *op = b.op, *sector = (uint64_t)k * 8, *nsect = 8;
-  if (b.op == VIRTIO_BLK_T_OUT) copy_page(v->pages[slot][0], b.save[k]);
+  if (b.op == BLKDEV_WRITE) copy_page(v->pages[slot][0], b.save[k]);
 }
 
 static void report(const char *what, uint32_t ops, uint64_t bytes, uint64_t ns) {
@@ -183,16 +177,16 @@ static void report(const char *what, uint32_t ops, uint64_t bytes, uint64_t ns) 
   kprintf("timing: %s: %s s, %llu.%llu MB/s, %llu IOPS\n", what, secs, tenths / 10, tenths % 10, (uint64_t)ops * 1000000000ull / ns);
 }
 
-static int run_timed(struct vdisk *v, uint32_t count, uint32_t depth, const struct vblk_job *job, uint64_t *ns, int flush) {
+static int run_timed(const struct blkdev *v, uint32_t count, uint32_t depth, const struct blkdev_job *job, uint64_t *ns, int flush) {
   uint64_t t0 = time_ns();
-  int32_t rc = vblk_run(v, count, depth, job);
-  if (!rc && flush && v->flush) rc = vblk_one(v, VIRTIO_BLK_T_FLUSH, 0, 0);
+  int32_t rc = blkdev_run(v, count, depth, job);
+  if (!rc && flush && v->flush) rc = blkdev_one(v, BLKDEV_FLUSH, 0, 0);
   *ns = time_ns() - t0;
   if (rc) kprintf("disk: bench: %d request%s failed: stopped\n", rc, rc == 1 ? "" : "s");
   return rc ? -1 : 0;
 }
 
-static int cmd_bench(struct vdisk *v, int argc, char **argv) {
+static int cmd_bench(const struct blkdev *v, int argc, char **argv) {
   uint32_t mib = 4;
   if (argc > 0 && (parse_u32(argv[0], &mib) || mib < 1 || mib > BENCH_MAX_PAGES / 256)) {
     kprintf("disk: bench: MIB must be 1..%u\n", BENCH_MAX_PAGES / 256);
@@ -219,57 +213,61 @@ static int cmd_bench(struct vdisk *v, int argc, char **argv) {
   }
   int ro = v->ro;
   kprintf("disk bench: %s, the first %u KiB: sequential in 44 KiB requests, random 4 KiB x %u, %u in flight%s\n", v->vdev,
-          b.pages * 4, BENCH_RANDOM, VBLK_SLOTS, ro ? "; read-only disk: reads only" : "; writes put back what was read");
+          b.pages * 4, BENCH_RANDOM, BLKDEV_SLOTS, ro ? "; read-only disk: reads only" : "; writes put back what was read");
   con_drain();
-  uint32_t req0, not0, ev0;
-  struct vblk_job seq = {seq_prep, seq_done, 0}, rnd = {rnd_prep, 0, 0};
+  struct blkdev_job seq = {seq_prep, seq_done, 0}, rnd = {rnd_prep, 0, 0};
   uint64_t ns;
   int rc = 0;
   char what[64];
   uint64_t bytes = (uint64_t)b.pages * PAGE_SIZE;
   b.saving = 0;
-  b.op = VIRTIO_BLK_T_IN;
+  b.op = BLKDEV_READ;
   if (!ro) {  /* keep the region's content, to write it back */
     b.saving = 1;
-    rc = run_timed(v, seq_count(), VBLK_SLOTS, &seq, &ns, 0);
+    rc = run_timed(v, seq_count(), BLKDEV_SLOTS, &seq, &ns, 0);
     b.saving = 0;
   }
-  req0 = v->requests, not0 = v->notifies, ev0 = v->irqs;
-  if (!rc && !(rc = run_timed(v, seq_count(), VBLK_SLOTS, &seq, &ns, 0))) {
+  struct blkdev_counters c0, c1;
+  blkdev_counters(v, &c0);
+  if (!rc && !(rc = run_timed(v, seq_count(), BLKDEV_SLOTS, &seq, &ns, 0))) {
     ksnprintf(what, sizeof what, "sequential read %u KiB", b.pages * 4);
     report(what, seq_count(), bytes, ns);
   }
   if (!rc && !ro) {
-    b.op = VIRTIO_BLK_T_OUT;
-    if (!(rc = run_timed(v, seq_count(), VBLK_SLOTS, &seq, &ns, 1))) {
+    b.op = BLKDEV_WRITE;
+    if (!(rc = run_timed(v, seq_count(), BLKDEV_SLOTS, &seq, &ns, 1))) {
       ksnprintf(what, sizeof what, "sequential write %u KiB (and a flush)", b.pages * 4);
       report(what, seq_count(), bytes, ns);
     }
   }
-  b.op = VIRTIO_BLK_T_IN;
-  if (!rc && !(rc = run_timed(v, BENCH_RANDOM, VBLK_SLOTS, &rnd, &ns, 0))) report("random read 4 KiB", BENCH_RANDOM, BENCH_RANDOM * 4096ull, ns);
+  b.op = BLKDEV_READ;
+  if (!rc && !(rc = run_timed(v, BENCH_RANDOM, BLKDEV_SLOTS, &rnd, &ns, 0))) report("random read 4 KiB", BENCH_RANDOM, BENCH_RANDOM * 4096ull, ns);
   if (!rc && !ro) {
-    b.op = VIRTIO_BLK_T_OUT;
-    if (!(rc = run_timed(v, BENCH_RANDOM, VBLK_SLOTS, &rnd, &ns, 0))) report("random write 4 KiB", BENCH_RANDOM, BENCH_RANDOM * 4096ull, ns);
+    b.op = BLKDEV_WRITE;
+    if (!(rc = run_timed(v, BENCH_RANDOM, BLKDEV_SLOTS, &rnd, &ns, 0))) report("random write 4 KiB", BENCH_RANDOM, BENCH_RANDOM * 4096ull, ns);
   }
-  uint32_t reqs = v->requests - req0;
-  kprintf("timing: disk bench: %u requests, %u notifications sent, %u interrupts received\n", reqs, v->notifies - not0, v->irqs - ev0);
+  blkdev_counters(v, &c1);
+  kprintf("timing: disk bench: %u requests, %u notifications sent, %u %s received\n", c1.requests - c0.requests, c1.notifies - c0.notifies,
+          c1.events - c0.events, blkdev_events_name);
   for (uint32_t i = 0; i < got; i++) page_free(b.save[i]);
   return rc;
 }
 
 int plat_disk(int argc, char **argv) {
+  blkdev_refresh();
   if (argc < 2) return list();
   const char *sub = argv[1];
   argc -= 2, argv += 2;
-  if (strcmp(sub, "read") && strcmp(sub, "write") && strcmp(sub, "flush") && strcmp(sub, "bench")) {
-    kprintf("usage: disk | disk read [VDEV] SECTOR [N] | disk write [VDEV] SECTOR TEXT | disk flush [VDEV] | disk bench [VDEV] [MIB]\n");
+  if (strcmp(sub, "read") && strcmp(sub, "write") && strcmp(sub, "flush") && strcmp(sub, "bench") && !blkdev_is_extra(sub)) {
+    kprintf("usage: disk | disk read [VDEV] SECTOR [N] | disk write [VDEV] SECTOR TEXT | disk flush [VDEV] | disk bench [VDEV] [MIB]%s\n",
+            blkdev_extra_usage);
     return -1;
   }
-  struct vdisk *v = pick(&argc, &argv);
-  if (!v) return -1;
-  if (!strcmp(sub, "read")) return cmd_read(v, argc, argv);
-  if (!strcmp(sub, "write")) return cmd_write(v, argc, argv);
-  if (!strcmp(sub, "flush")) return cmd_flush(v);
-  return cmd_bench(v, argc, argv);
+  struct blkdev d;
+  if (!pick(&argc, &argv, &d) || !blkdev_ready(&d)) return -1;
+  if (!strcmp(sub, "read")) return cmd_read(&d, argc, argv);
+  if (!strcmp(sub, "write")) return cmd_write(&d, argc, argv);
+  if (!strcmp(sub, "flush")) return cmd_flush(&d);
+  if (!strcmp(sub, "bench")) return cmd_bench(&d, argc, argv);
+  return blkdev_extra(&d, sub);
 }
