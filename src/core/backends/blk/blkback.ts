@@ -62,7 +62,8 @@ export interface VbdStats {
   notifyOut: number;
 }
 
-const newStats = (): VbdStats => ({
+/** Counters at zero (also the virtio-blk device's: VbdStats count both front doors). */
+export const newVbdStats = (): VbdStats => ({
   rdReq: 0,
   wrReq: 0,
   flReq: 0,
@@ -75,7 +76,7 @@ const newStats = (): VbdStats => ({
 });
 
 export class VbdDevice extends XenbusBackendDevice {
-  readonly stats = newStats();
+  readonly stats = newVbdStats();
   readonly sectors: number;
   /** The frontend as last seen: its ring-ref and event channel (for `xl block-list`). */
   ringRef = -1;
@@ -83,8 +84,6 @@ export class VbdDevice extends XenbusBackendDevice {
   private ring: BackRing | undefined;
   private mapHandle = 0;
   private port = 0;
-  private busy = false;
-  private again = false;
   private loggedBadRing = false;
   private readonly slot = new Uint8Array(B.BLKIF_REQUEST_SIZE);
   private readonly buf = new Uint8Array(B.BLKIF_MAX_SEGMENTS_PER_REQUEST * 4096);
@@ -173,24 +172,8 @@ export class VbdDevice extends XenbusBackendDevice {
     this.process();
   }
 
-  private process(): void {
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    try {
-      do {
-        this.again = false;
-        this.serve();
-      } while (this.again);
-    } finally {
-      this.busy = false;
-    }
-  }
-
   /** Consume requests until none is left (RING_FINAL_CHECK_FOR_REQUESTS), answering each. */
-  private serve(): void {
+  protected serveRings(): void {
     const ring = this.ring;
     if (!ring) return;
     let budget = MAX_PER_ROUND;

@@ -24,7 +24,7 @@ import type { VirtioDeviceModel } from '../../devices/virtio/mmioDevice';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_ID_BLOCK } from '../../devices/virtio/virtio';
 import { VirtqError, type SplitVirtqueue, type VirtqBuffer, type VirtqChain } from '../../devices/virtio/virtqueue';
 import type { BlkRefusal } from './request';
-import type { VbdStats } from './blkback';
+import { newVbdStats } from './blkback';
 
 // Feature bits, 5.2.3.
 export const VIRTIO_BLK_F_SIZE_MAX = 1;
@@ -61,18 +61,6 @@ export interface VirtioBlkOptions {
   dma: GuestDma;
   log?: (line: string) => void;
 }
-
-export const newVbdStats = (): VbdStats => ({
-  rdReq: 0,
-  wrReq: 0,
-  flReq: 0,
-  rdSect: 0,
-  wrSect: 0,
-  badRing: 0,
-  notifyIn: 0,
-  notifyOut: 0,
-  refused: { badSegments: 0, badSector: 0, pastEnd: 0, readOnly: 0, badGrant: 0, ioError: 0, closed: 0, notSupported: 0 },
-});
 
 export class VirtioBlk implements VirtioDeviceModel {
   readonly deviceId = VIRTIO_ID_BLOCK;

@@ -83,8 +83,6 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
   private rx: BackRing | undefined;
   private maps: number[] = [];
   private evPort = 0;
-  private busy = false;
-  private again = false;
   private readonly rxQueue: Uint8Array[] = [];
   private readonly slot = new Uint8Array(N.NETIF_TX_REQUEST_SIZE);
   private readonly rxSlot = new Uint8Array(N.NETIF_RX_REQUEST_SIZE);
@@ -201,21 +199,9 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
     this.process();
   }
 
-  private process(): void {
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    try {
-      do {
-        this.again = false;
-        this.drainRx();
-        this.serveTx();
-      } while (this.again);
-    } finally {
-      this.busy = false;
-    }
+  protected serveRings(): void {
+    this.drainRx();
+    this.serveTx();
   }
 
   private notify(): void {
@@ -363,7 +349,7 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
     this.rxQueue.push(frame);
     // A frame that comes back while this vif is serving its own tx ring (Domain-0 answering
     // at once through the bridge) is delivered by that loop's next turn.
-    if (this.busy) this.again = true;
+    if (this.inPass) this.passAgain();
     else this.drainRx();
     return true;
   }

@@ -158,6 +158,43 @@ export abstract class XenbusBackendDevice {
 
   /** Called once Connected is published (serve what the frontend queued meanwhile). */
   protected connected(): void {}
+
+  private serving = false;
+  private serveAgain = false;
+
+  /** One pass over the device's rings (blkback: the requests; netback: rx then tx). */
+  protected abstract serveRings(): void;
+
+  /** Whether a pass is running now (something it will see may be left for its next turn). */
+  protected get inPass(): boolean {
+    return this.serving;
+  }
+
+  /**
+   * Serve the rings until a pass ends with nothing new. A call made during a pass (a
+   * notification, or a frame coming back over the bridge at once) does not nest: it asks
+   * for one more pass, as Xen's backends loop on RING_FINAL_CHECK_FOR_REQUESTS.
+   */
+  protected process(): void {
+    if (this.serving) {
+      this.serveAgain = true;
+      return;
+    }
+    this.serving = true;
+    try {
+      do {
+        this.serveAgain = false;
+        this.serveRings();
+      } while (this.serveAgain);
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  /** Ask the pass running now for another turn (call only while `inPass`). */
+  protected passAgain(): void {
+    this.serveAgain = true;
+  }
 }
 
 /**
