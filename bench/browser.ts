@@ -5,6 +5,8 @@
  *
  *  - cpubench: guest MIPS of the cpubench preset on an empty page, --runs times, and the
  *    same guest in Node in the same session (bench/main.ts's runCpuGuest);
+ *  - disk: the teaching OS's `disk bench 8` on disks in OPFS (pv raw, pv qcow2 overlay, hvm
+ *    virtio-blk raw), --runs times each (bench/diskBrowser.ts);
  *  - pageLoad: navigation to both default guests' prompts, in a fresh browser context
  *    (no cache) each run;
  *  - busy: a host with 4 pCPUs and 4 hvm domains running `burn` flat out; the page's
@@ -16,7 +18,7 @@
  *    created as soon as the page is ready or --settle MS later.
  *
  *   npm run bench:browser [-- --runs N] [-- --busy N] [-- --no-build] [-- --out FILE] [-- --seconds N] [-- --echo N]
- *                         [-- --only cpubench,load,busy,linux] [-- --settle MS]
+ *                         [-- --only cpubench,load,busy,linux,disk] [-- --settle MS]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -26,6 +28,7 @@ import { median, runCpuGuest } from './main';
 import { launchChromium, preparePage, serveLab } from './browserHost';
 import { armEcho, echoLatency, frameRates, waitForLab, type PageGlobals } from './browserPage';
 import { guestImage, projectRoot } from '../src/node/paths';
+import { measureDiskBrowser } from './diskBrowser';
 
 const VIEWPORT = { width: 1440, height: 900 };
 /** The init's prompt of the Linux guests (docs/linux.md). */
@@ -45,7 +48,7 @@ interface Options {
   settle: number;
 }
 
-const PARTS = ['cpubench', 'load', 'busy', 'linux'] as const;
+const PARTS = ['cpubench', 'load', 'busy', 'linux', 'disk'] as const;
 type Part = (typeof PARTS)[number];
 
 function options(argv: readonly string[]): Options {
@@ -314,6 +317,9 @@ async function main(): Promise<void> {
     // A part that fails leaves its error in the JSON; the others are still reported.
     const busyHost = want('busy') ? await attempt('busy', () => busy(browser, site.url, o)) : undefined;
     const linux = want('linux') ? await attempt('linux', () => linuxBoot(browser, site.url, o.runs, o.settle)) : undefined;
+    const disk = want('disk')
+      ? await attempt('disk', () => withPage(browser, `${site.url}?boot=`, (page) => measureDiskBrowser(page, o.runs, log)))
+      : undefined;
     const result = {
       benchmark: 'browser',
       date: new Date().toISOString(),
@@ -338,6 +344,7 @@ async function main(): Promise<void> {
       },
       busy: busyHost,
       linux: linux && { settleMs: o.settle, presets: linux },
+      disk,
       targets: { busyFps: 50, echoMs: 100, mips: 'at or above Node' },
     };
     const json = JSON.stringify(result, null, 2);

@@ -12,6 +12,8 @@
  * which the full run also includes.
  * --disk runs only the disk benchmarks (bench/disk.ts, bench/results/disk.json): the image
  * layer (raw, qcow2 overlay) and the teaching OS's `disk bench` over the pv block driver and over virtio-blk (hvm).
+ * --disk --browser then runs the same guest command in Chromium on OPFS disks (bench/browser.ts
+ * --only disk, bench/diskBrowser.ts, bench/results/disk-browser.json).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -94,7 +96,14 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     const file = argv.includes('--out') ? out : join(projectRoot(), 'bench', 'results', 'disk.json');
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `${json}\n`);
-    return 0;
+    if (!browser) return 0;
+    // Playwright is not bundled into the CLI (as below): bench/browser.ts's disk part, run apart.
+    const browserOut = join(projectRoot(), 'bench', 'results', 'disk-browser.json');
+    const r = spawnSync('npx', ['tsx', join('bench', 'browser.ts'), '--only', 'disk', '--runs', String(runsDisk), '--out', browserOut], {
+      cwd: projectRoot(),
+      stdio: 'inherit',
+    });
+    return r.status ?? 1;
   }
   if (linuxOnly) {
     const json = JSON.stringify({ benchmark: 'linux', date: new Date().toISOString(), runs, linux: linuxSummary(await measureLinux(runs, log)) }, null, 2);
