@@ -14,12 +14,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Domain } from '../core/xen/common/domain';
 import { Hypervisor } from '../core/xen/common/hypervisor';
 import { Toolstack } from '../core/tools/toolstack';
-import { runXl } from '../core/tools/xl';
 import { checkQcow2 } from '../core/block/check';
 import { FileStore, createOverlayFile, openImageFile } from './blockFile';
 import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
+import { teachingOsWithDisks, typeOn, type DiskDomain } from './diskTestSupport';
 import { consoleText, sleep, until, waitForConsole } from '../testing/support';
 
 let hv: Hypervisor | undefined;
@@ -35,33 +35,15 @@ afterEach(() => {
 
 const out = (d: Domain): string => consoleText(d, { lf: true });
 
-function setup(disks: string[]): { h: Hypervisor; ts: Toolstack; d: Domain; xl: (...argv: string[]) => string } {
-  const h = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
-  hv = h;
-  h.start();
-  const ts = new Toolstack(h, {
-    readFile: () => readFileSync(guestImage('teaching-os-pv')),
-    openDisk: (spec) => openImageFile(spec.target, { format: spec.format, readOnly: spec.access === 'ro' }),
-  });
-  const list = disks.map((s) => `'${s}'`).join(', ');
-  const d = ts.create(`name = "disky"\ntype = "pv"\nmemory = 16\nkernel = "tos"\ndisk = [ ${list} ]`);
-  const xl = (...argv: string[]): string => {
-    const lines: string[] = [];
-    runXl(ts, argv, { out: (t) => lines.push(t), readFile: () => '' });
-    return lines.join('\n');
-  };
-  return { h, ts, d, xl };
+function setup(disks: string[]): DiskDomain {
+  const r = teachingOsWithDisks('pv', 'disky', disks);
+  hv = r.h;
+  return r;
 }
 
-/** Type a command and wait for its answer (from the point the command was typed) and the prompt. */
-async function runOn(h: Hypervisor, d: Domain, name: string, line: string, expect: RegExp | string, ms = 30_000): Promise<string> {
-  const mark = out(d).length;
-  h.consoleInput(d.domid, new TextEncoder().encode(`${line}\n`));
-  await waitForConsole(d, expect, { from: mark, lf: true, ms });
-  await waitForConsole(d, new RegExp(`${name}\\$ $`), { from: mark, lf: true, ms });
-  return out(d).slice(mark);
-}
-
+/** Type a command and wait for its answer and the prompt of domain `name`. */
+const runOn = (h: Hypervisor, d: Domain, name: string, line: string, expect: RegExp | string, ms = 30_000): Promise<string> =>
+  typeOn(h, d, new RegExp(`${name}\\$ $`), line, expect, ms);
 const run = (h: Hypervisor, d: Domain, line: string, expect: RegExp | string, ms = 30_000): Promise<string> => runOn(h, d, 'disky', line, expect, ms);
 
 describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", () => {

@@ -14,14 +14,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Domain } from '../core/xen/common/domain';
 import { Hypervisor } from '../core/xen/common/hypervisor';
-import { Toolstack } from '../core/tools/toolstack';
-import { runXl } from '../core/tools/xl';
 import { checkQcow2 } from '../core/block/check';
 import { FileStore, createOverlayFile, openImageFile } from './blockFile';
-import { ensureBundleSync } from './testBundle';
-import { guestImage } from './paths';
-import { nodeVcpuHost } from './vcpuHost';
-import { consoleText, waitForConsole } from '../testing/support';
+import { teachingOsWithDisks, typeOn, type DiskDomain } from './diskTestSupport';
+import { waitForConsole } from '../testing/support';
 import { decodeFdt } from '../core/board/fdtReader';
 import type { FdtNode } from '../core/board/fdt';
 import { buildVirtFdtTree } from '../core/board/virtFdt';
@@ -37,34 +33,14 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const out = (d: Domain): string => consoleText(d, { lf: true });
-
-function setup(disks: string[]): { h: Hypervisor; ts: Toolstack; d: Domain; xl: (...argv: string[]) => string } {
-  const h = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
-  hv = h;
-  h.start();
-  const ts = new Toolstack(h, {
-    readFile: () => readFileSync(guestImage('teaching-os-hvm')),
-    openDisk: (spec) => openImageFile(spec.target, { format: spec.format, readOnly: spec.access === 'ro' }),
-  });
-  const list = disks.map((s) => `'${s}'`).join(', ');
-  const d = ts.create(`name = "vdisky"\ntype = "hvm"\nmemory = 16\nkernel = "tos"\ndisk = [ ${list} ]`);
-  const xl = (...argv: string[]): string => {
-    const lines: string[] = [];
-    runXl(ts, argv, { out: (t) => lines.push(t), readFile: () => '' });
-    return lines.join('\n');
-  };
-  return { h, ts, d, xl };
+function setup(disks: string[]): DiskDomain {
+  const r = teachingOsWithDisks('hvm', 'vdisky', disks);
+  hv = r.h;
+  return r;
 }
 
-/** Type a command and wait for its answer (from the point the command was typed) and the prompt. */
-async function run(h: Hypervisor, d: Domain, line: string, expect: RegExp | string, ms = 30_000): Promise<string> {
-  const mark = out(d).length;
-  h.consoleInput(d.domid, new TextEncoder().encode(`${line}\n`));
-  await waitForConsole(d, expect, { from: mark, lf: true, ms });
-  await waitForConsole(d, /tos\$ $/, { from: mark, lf: true, ms });
-  return out(d).slice(mark);
-}
+/** Type a command and wait for its answer and the prompt. */
+const run = (h: Hypervisor, d: Domain, line: string, expect: RegExp | string, ms = 30_000): Promise<string> => typeOn(h, d, /tos\$ $/, line, expect, ms);
 
 describe("hvm block devices: the teaching OS's virtio-blk driver and Domain-0's virtio-blk device", () => {
   it('writes, reads back, flushes to the image file; exits, xentop and block-list count it', async () => {
