@@ -9,17 +9,15 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { RawImage } from '../../block/image';
 import { MemoryStore } from '../../block/store';
 import { GrantTables, type GnttabDomain } from '../../xen/common/gnttab';
-import { GuestMemory } from '../../xen/common/guestMemory';
 import { MachineMemory } from '../../xen/common/machineMemory';
-import { P2m } from '../../xen/common/p2m';
 import * as B from '../../xen/public/blkif';
 import { SRING_REQ_EVENT, SRING_REQ_PROD, SRING_RSP_EVENT, SRING_RSP_PROD } from '../../xen/public/ring';
 import * as S from '../../xen/public/xenbus';
 import * as X from '../../xen/public/xen';
+import { settle, testDomain, testGpa, testGrant } from '../xenbus/testing';
 import { Xenstored, type XsHandle } from '../../tools/xenstore';
 import { BlkBack, type BlkHost, type VbdDevice } from './blkback';
 
-const BASE = 0x8000_0000;
 const FRONT = 1,
   VICTIM = 2;
 const RING_GFN = 1,
@@ -40,19 +38,11 @@ let notified: number;
 let handler: (() => void) | undefined;
 let closedPorts: number[];
 
-function domain(domid: number): GnttabDomain {
-  const p2m = new P2m(32); // 16 populated frames, 16 empty ones to map grants into
-  for (let g = 0; g < 16; g++) p2m.populate(mem, g, domid);
-  return { domid, mem: new GuestMemory(mem.buffer, p2m, BASE, 32 * 4096), p2m, ramBase: BASE, grantFrames: [15], maptrack: new Map(), activeGrants: new Map() };
-}
+const domain = (domid: number): GnttabDomain => testDomain(mem, domid);
 
-const gpa = (gfn: number, off = 0): number => BASE + gfn * 4096 + off;
+const gpa = testGpa;
 
-function grant(g: GnttabDomain, ref: number, to: number, gfn: number, flags = X.GTF_permit_access): void {
-  const at = gpa(15, ref * 8);
-  g.mem!.setU32(at + 4, BASE / 4096 + gfn);
-  g.mem!.setU32(at, flags | (to << 16));
-}
+const grant = testGrant;
 
 const host = (): BlkHost => ({
   machine: mem.views,
@@ -72,10 +62,6 @@ const host = (): BlkHost => ({
   xs,
   dmesg: (l) => log.push(l),
 });
-
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
-};
 
 /** The frontend's side of the ring: what it produced and consumed. */
 let reqProd = 0,

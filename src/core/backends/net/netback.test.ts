@@ -11,18 +11,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { Bridge, type BridgePort } from '../../net/bridge';
 import { ethFrame, MAC_BROADCAST, parseMac } from '../../net/ethernet';
 import { GrantTables, type GnttabDomain } from '../../xen/common/gnttab';
-import { GuestMemory } from '../../xen/common/guestMemory';
 import { MachineMemory } from '../../xen/common/machineMemory';
-import { P2m } from '../../xen/common/p2m';
 import * as N from '../../xen/public/netif';
 import { SRING_REQ_EVENT, SRING_REQ_PROD, SRING_RSP_EVENT, SRING_RSP_PROD } from '../../xen/public/ring';
 import * as S from '../../xen/public/xenbus';
 import * as X from '../../xen/public/xen';
+import { settle, testDomain, testGpa, testGrant } from '../xenbus/testing';
 import { Xenstored, type XsHandle } from '../../tools/xenstore';
 import type { BackendHost } from '../xenbus/host';
 import { NetBack, type VifDevice } from './netback';
 
-const BASE = 0x8000_0000;
 const FRONT = 1,
   VICTIM = 2;
 const TX_GFN = 1,
@@ -54,19 +52,11 @@ let txProd = 0,
   rxProd = 0,
   rxCons = 0;
 
-function domain(domid: number): GnttabDomain {
-  const p2m = new P2m(32);
-  for (let g = 0; g < 16; g++) p2m.populate(mem, g, domid);
-  return { domid, mem: new GuestMemory(mem.buffer, p2m, BASE, 32 * 4096), p2m, ramBase: BASE, grantFrames: [15], maptrack: new Map(), activeGrants: new Map() };
-}
+const domain = (domid: number): GnttabDomain => testDomain(mem, domid);
 
-const gpa = (gfn: number, off = 0): number => BASE + gfn * 4096 + off;
+const gpa = testGpa;
 
-function grant(g: GnttabDomain, ref: number, to: number, gfn: number, flags = X.GTF_permit_access): void {
-  const at = gpa(15, ref * 8);
-  g.mem!.setU32(at + 4, BASE / 4096 + gfn);
-  g.mem!.setU32(at, flags | (to << 16));
-}
+const grant = testGrant;
 
 const host = (): BackendHost => ({
   machine: mem.views,
@@ -85,10 +75,6 @@ const host = (): BackendHost => ({
   xs,
   dmesg: (l) => log.push(l),
 });
-
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
-};
 
 const word = (gfn: number, field: number): number => front.mem!.u32(gpa(gfn, field));
 
