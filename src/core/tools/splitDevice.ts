@@ -43,6 +43,8 @@ export function writeDeviceAreas(
   devid: number,
   backendNodes: readonly [string, string][],
   frontendNodes: readonly [string, string][],
+  /** false: the frontend's area is there already and is left as it is (a restored domain's: its frontend stays connected). */
+  writeFrontend = true,
 ): SplitDeviceAreas {
   const xs = hv.xsDom0();
   const fe = `/local/domain/${domid}/device/${kind}/${devid}`;
@@ -62,6 +64,7 @@ export function writeDeviceAreas(
     ['state', String(XenbusStateInitialising)],
   ];
   for (const [k, v] of [...be0, ...backendNodes]) void xs.write(`${be}/${k}`, v).catch(fail);
+  if (!writeFrontend) return { frontendPath: fe, backendPath: be };
   // libxl makes the domain the owner of its `device` directory (libxl__domain_make); the
   // guest lists device/<kind> to find its devices.
   for (const dirPath of [`/local/domain/${domid}/device`, `/local/domain/${domid}/device/${kind}`]) {

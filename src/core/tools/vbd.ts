@@ -31,7 +31,7 @@ import { dom0BackendHost, removeDeviceAreas, writeDeviceAreas } from './splitDev
 import { formatDiskSpec, vdevToDevid, type DiskSpec } from './xlDisk';
 import type { VbdStats } from '../backends/blk';
 import { XENBUS_STATE_NAMES } from '../xen/public/xenbus';
-import { GuestDma } from '../devices/virtio/guestDma';
+import { dmaWriteNote, GuestDma } from '../devices/virtio/guestDma';
 import { VirtioMmioDevice } from '../devices/virtio/mmioDevice';
 import { VirtioBlk } from '../backends/blk/virtioBlk';
 import { VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ, VIRT_VIRTIO_SIZE, virtioSlotForDevice } from '../board/memoryMap';
@@ -141,8 +141,13 @@ export class VirtualDisks {
     return images;
   }
 
-  /** Attach an opened image to a pv domain as `spec.vdev`; the image belongs to the disk from now on. */
-  attach(d: Domain, spec: DiskSpec, image: BlockImage): VbdDevice {
+  /**
+   * Attach an opened image to a pv domain as `spec.vdev`; the image belongs to the disk from
+   * now on. `reattach` (xl restore): the frontend's area came back with the domain and its
+   * frontend is still connected, so only the backend's area is written, and blkback attaches
+   * to the ring where it stands (blkback.ts connect).
+   */
+  attach(d: Domain, spec: DiskSpec, image: BlockImage, reattach = false): VbdDevice {
     if (d.kind !== 'pv') {
       image.close();
       throw new Error(
@@ -172,6 +177,7 @@ export class VirtualDisks {
         ['virtual-device', String(spec.devid)],
         ['device-type', spec.devtype],
       ],
+      !reattach,
     );
     const fail = (e: unknown): void => this.hv.dmesg(`vbd ${d.domid}/${spec.devid}: ${String(e)}`);
     const { device, started } = this.blkback.add({
@@ -203,7 +209,7 @@ export class VirtualDisks {
       throw new Error(`domain ${d.domid} (${d.name}): virtio-mmio slot ${slot} is not free for disk ${spec.vdev}`);
     }
     const hv = this.hv;
-    const dma = new GuestDma({ machine: hv.memory.buffer, ramBase: d.ramBase, ramSize: d.ramSize, p2m: (gfn) => d.p2m.get(gfn) });
+    const dma = new GuestDma({ machine: hv.memory.buffer, ramBase: d.ramBase, ramSize: d.ramSize, p2m: (gfn) => d.p2m.get(gfn), onWrite: dmaWriteNote(hv, d) });
     const log = (line: string): void => hv.dmesg(`domain ${d.domid} ${spec.vdev}: ${line}`);
     const blk = new VirtioBlk({ image, readOnly: spec.access === 'ro' || image.readOnly, serial: spec.vdev, dma, log });
     const transport = new VirtioMmioDevice({

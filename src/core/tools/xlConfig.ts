@@ -38,6 +38,8 @@ export interface DomainConfig {
   disk?: DiskSpec[];
   /** Network interfaces (xl.cfg `vif = [ 'spec', ... ]`, xl-network-configuration(5)): served by netback to pv domains; devid filled in. */
   vif?: (VifConfig & { devid: number })[];
+  /** xl.cfg `nomigrate = 1` (libxl's disable_migrate): `xl migrate` refuses the domain (tools/migration/save.ts checkMigratable). */
+  nomigrate?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +90,7 @@ const KEYS: Record<string, (v: Value, line: number) => Partial<DomainConfig>> = 
   on_crash: (v, l) => ({ on_crash: action(v, l, 'on_crash') }),
   disk: (v, l) => ({ disk: disks(v, l) }),
   vif: (v, l) => ({ vif: vifs(v, l) }),
+  nomigrate: (v, l) => ({ nomigrate: int(v, l, 'nomigrate', 0, 1) === 1 }),
 };
 
 /** Xen's defaults (xl.cfg(5)): 1 vCPU, weight 256, no cap, destroy on poweroff and crash, restart on reboot. */

@@ -140,6 +140,11 @@ export class VbdDevice extends XenbusBackendDevice {
     if (!Number.isInteger(evtchn) || evtchn <= 0) return 'bad event-channel';
     const m = this.host.gnttab.dom0Map(this.domid, ringRef, false);
     if (m.status !== GNTST_okay) return `mapping ring-ref ${ringRef} failed (GNTST ${m.status})`;
+    const start = BackRing.attachIndex(this.host.machine, m.mfn, B.BLKIF_RING_SIZE);
+    if (start === undefined) {
+      this.host.gnttab.dom0Unmap(m.handle);
+      return `ring-ref ${ringRef}: req_prod is more than a ring ahead of rsp_prod`;
+    }
     const port = this.host.dom0Bind(this.domid, evtchn, () => this.kick());
     if (port <= 0) {
       this.host.gnttab.dom0Unmap(m.handle);
@@ -149,7 +154,7 @@ export class VbdDevice extends XenbusBackendDevice {
     this.ringRef = ringRef;
     this.evtchn = evtchn;
     this.port = port;
-    this.ring = new BackRing(this.host.machine, m.mfn, B.BLKIF_RING_SIZE, B.BLKIF_REQUEST_SIZE);
+    this.ring = new BackRing(this.host.machine, m.mfn, B.BLKIF_RING_SIZE, B.BLKIF_REQUEST_SIZE, start);
     return undefined;
   }
 
@@ -164,6 +169,17 @@ export class VbdDevice extends XenbusBackendDevice {
     this.port = 0;
     if (this.mapHandle > 0) this.host.gnttab.dom0Unmap(this.mapHandle);
     this.mapHandle = 0;
+  }
+
+  /**
+   * Before a save, with the domain paused: serve every request the frontend has queued (Xen's
+   * blkback finishes its requests when the domain suspends; requests are served
+   * synchronously here, so none is left half-done), then flush the image, so that the disk
+   * holds every write the saved memory says was done.
+   */
+  quiesce(): void {
+    this.process();
+    this.spec.image.flush();
   }
 
   /** The frontend notified us. */

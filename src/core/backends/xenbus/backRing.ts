@@ -29,13 +29,32 @@ export class BackRing {
     readonly mfn: number,
     readonly size: number,
     private readonly entrySize: number,
+    /**
+     * BACK_RING_ATTACH's index (io/ring.h): where a backend attaching to a ring already in
+     * use starts (a restored domain's: `attachIndex`); 0 is BACK_RING_INIT.
+     */
+    start = 0,
   ) {
     this.base = mfn * 4096;
     // BACK_RING_INIT: both indices start at 0, as the frontend's SHARED_RING_INIT left the
-    // page. Nothing the backend owns is read from the page, not even here.
-    this.rspProdPub = 0;
-    this.rspProdPvt = 0;
-    this.reqCons = 0;
+    // page. Apart from `attachIndex` at connect, nothing the backend owns is read from the page.
+    this.rspProdPub = start >>> 0;
+    this.rspProdPvt = start >>> 0;
+    this.reqCons = start >>> 0;
+  }
+
+  /**
+   * The index to attach at, as Linux's backends do since 5.9 (xen_blkif_map,
+   * xenvif_map_frontend_data_rings: BACK_RING_ATTACH at the page's rsp_prod): a fresh ring
+   * (SHARED_RING_INIT) says 0; a ring a restored or migrated frontend kept says how far it
+   * was answered, and the requests after it are served again. Returns undefined when the
+   * frontend's req_prod is more than a ring ahead of it (Linux refuses the connect: -EIO).
+   */
+  static attachIndex(machine: MachineViews, mfn: number, size: number): number | undefined {
+    const at = (mfn * 4096) >> 2;
+    const rsp = Atomics.load(machine.i32, at + (SRING_RSP_PROD >> 2)) >>> 0;
+    const req = Atomics.load(machine.i32, at + (SRING_REQ_PROD >> 2)) >>> 0;
+    return (req - rsp) >>> 0 > size ? undefined : rsp;
   }
 
   private load(field: number): number {

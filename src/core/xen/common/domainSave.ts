@@ -31,6 +31,12 @@ export interface DomainRestore {
   vcpus: readonly SavedVcpu[];
   /** `xl restore -p`: leave it paused. */
   paused: boolean;
+  /**
+   * Keep this domain id (a pv domain with split devices: its frontends know their backends'
+   * paths, which name it; Xen's docs/designs/non-cooperative-migration.md preserves the
+   * source domid for the same reason). Refused if the id is in use.
+   */
+  domid?: number;
 }
 
 /** How long a vCPU may take to end its slice, or to answer SAVE, before the save gives up. */

@@ -92,8 +92,13 @@ export class Hypervisor implements HypercallContext {
   private readonly host: VcpuHost;
   private readonly icountShift: number | undefined;
   private readonly jit: JitMode | undefined;
-  /** The write watch of machine memory (cpu/writeWatch.ts) when the translation tier is on. */
-  readonly writeWatch: SharedArrayBuffer | undefined;
+  /**
+   * The write watch of machine memory (cpu/writeWatch.ts), shared by every vCPU worker: the
+   * translation tier's code pages and live migration's log-dirty mode (logDirty.ts).
+   */
+  readonly writeWatch: SharedArrayBuffer;
+  /** The same, for Domain-0's writers into guest memory (`watch.noteRange`). */
+  readonly watch: WriteWatch;
   private readonly listeners: { [K in keyof HypervisorEvents]: Set<HypervisorEvents[K]> } = {
     console: new Set(),
     domain: new Set(),
@@ -108,7 +113,8 @@ export class Hypervisor implements HypercallContext {
     this.icountShift = opts.icountShift;
     this.jit = opts.jit;
     // One write watch over machine memory, shared by every vCPU worker (and Domain-0's writers).
-    if (opts.jit !== undefined && opts.jit !== 'off') this.writeWatch = new SharedArrayBuffer(WriteWatch.bytes(this.memory.buffer.byteLength >>> 12));
+    this.writeWatch = new SharedArrayBuffer(WriteWatch.bytes(this.memory.buffer.byteLength >>> 12));
+    this.watch = new WriteWatch(this.memory.buffer.byteLength >>> 12, this.writeWatch);
     const policy = opts.scheduler === 'rr' ? new RoundRobin() : new CreditScheduler(() => this.pcpus);
     this.slots = new EvtchnSlots({
       domains: this.domains,
@@ -150,6 +156,7 @@ export class Hypervisor implements HypercallContext {
     );
     this.gnttab = new GrantTables(this.memory, (domid) => this.domains.get(domid));
     this.gnttab.setDomainSource(() => this.domains.values());
+    this.gnttab.noteWrite = (at, len) => this.watch.noteRange(at, len);
   }
 
   /** A domain as event channels and hypercalls see it (Domain-0 included). */
@@ -228,7 +235,8 @@ export class Hypervisor implements HypercallContext {
     if (needed > this.memory.nrFree) throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
     const freeSlots = this.slots.freeVcpuSlots();
     if (cfg.vcpus > freeSlots) throw new Error(`too many vCPUs on this host: ${cfg.vcpus} asked, ${freeSlots} of ${MAX_VCPU_SLOTS} free`);
-    const domid = this.allocDomid();
+    if (restore?.domid !== undefined && this.domains.has(restore.domid)) throw new Error(`domain id ${restore.domid} is in use`);
+    const domid = restore?.domid ?? this.allocDomid();
     // A fresh domain's first two ports are 1 and 2: the console and xenstore channels.
     if (!restore && !images) throw new Error('a new domain needs its kernel');
     const built: BuiltPv | BuiltDomain = restore
@@ -260,7 +268,7 @@ export class Hypervisor implements HypercallContext {
           evtchnDir: this.slots.dir.buffer,
           icountShift: this.icountShift,
           ...(this.jit !== undefined ? { jit: this.jit } : {}),
-          ...(this.writeWatch ? { writeWatch: this.writeWatch } : {}),
+          writeWatch: this.writeWatch,
         });
         const saved = restore?.vcpus[v.vcpuId];
         v.worker = this.host.start(saved ? { ...boot, resume: saved.state } : boot, (msg) => this.vcpuCrashed(v, msg));
