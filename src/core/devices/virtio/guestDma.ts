@@ -7,14 +7,26 @@
  * (P2M_GRANT) fails as a whole, before a byte moves. So a descriptor can name only the
  * domain's own frames, as QEMU's address_space_map on the guest's address space does.
  *
- * Every frame written is reported to `onWrite` (the hook where live migration's log-dirty
- * bitmap and the translation tier's invalidation will go, DESIGN.md section 8).
+ * Every frame written is reported to `onWrite`: `dmaWriteNote` notes it in the write watch,
+ * for live migration's log-dirty mode and the translation tier (DESIGN.md section 8).
  *
  * Ring indices the guest updates on another thread are read with Atomics (aligned 16- and
  * 32-bit words), which also orders them against the descriptor reads that follow (the
  * read barrier of virtio 2.7.13.3).
  */
 import { P2M_GRANT, P2M_MFN_MASK, P2M_READONLY } from '../../bus/bus';
+
+/**
+ * The `onWrite` every device model should pass: notes the frame in the write watch of
+ * machine memory (cpu/writeWatch.ts), so live migration's log-dirty mode sends it again and
+ * the translation tier rechecks code in it.
+ */
+export function dmaWriteNote(hv: { watch: { noteRange(at: number, length: number): void } }, d: { p2m: { get(gfn: number): number } }): (gfn: number) => void {
+  return (gfn) => {
+    const e = d.p2m.get(gfn);
+    if (e >= 0) hv.watch.noteRange((e & P2M_MFN_MASK) * 4096, 4096);
+  };
+}
 
 /** An access the guest named that is not its memory. The device turns it into an error status or NEEDS_RESET. */
 export class DmaFault extends Error {

@@ -97,7 +97,8 @@ export function vcpuBoot(
     entry: built.entry,
     args: [v.vcpuId, built.args[1], built.args[2]],
     clock: host.icountShift === undefined ? { kind: 'real', epochMs: d.epochMs } : { kind: 'icount', shift: host.icountShift },
-    ...(host.jit !== undefined && host.jit !== 'off' ? { jit: host.jit, ...(host.writeWatch ? { writeWatch: host.writeWatch } : {}) } : {}),
+    ...(host.jit !== undefined && host.jit !== 'off' ? { jit: host.jit } : {}),
+    ...(host.writeWatch ? { writeWatch: host.writeWatch } : {}), // log-dirty needs it with or without the tier
   };
 }
 

@@ -89,6 +89,19 @@ export class GrantTables {
     this.bytes = new Uint8Array(memory.buffer);
   }
 
+  /** Every write a copy makes into a domain's frame (machine byte offset, length): log-dirty and the translation tier (cpu/writeWatch.ts). */
+  noteWrite: ((at: number, length: number) => void) | undefined = undefined;
+
+  /**
+   * Machine frames of `domid` that Domain-0 holds mapped writable (backends' rings): its
+   * writes there bypass every helper, so log-dirty counts these frames dirty in every round.
+   */
+  dom0WritableFrames(domid: number): number[] {
+    const out: number[] = [];
+    for (const t of this.dom0Maps.values()) if (t.g.domid === domid && !t.readonly) out.push(t.mfn);
+    return out;
+  }
+
   /** Tell the tables how to enumerate domains (for teardown). */
   setDomainSource(all: () => Iterable<GnttabDomain>): void {
     this.domainsSeen = all;
@@ -229,6 +242,7 @@ export class GrantTables {
     }
     const from = s.mfn * 4096 + src.offset;
     this.bytes.copyWithin(d.mfn * 4096 + dst.offset, from, from + len);
+    this.noteWrite?.(d.mfn * 4096 + dst.offset, len);
     d.release();
     s.release();
     return X.GNTST_okay;
@@ -249,8 +263,10 @@ export class GrantTables {
     const act = this.acquire(g, ref, 0, toGrant);
     if (typeof act === 'number') return act;
     const at = act.mfn * 4096 + offset;
-    if (toGrant) this.bytes.set(buf, at);
-    else buf.set(this.bytes.subarray(at, at + buf.length));
+    if (toGrant) {
+      this.bytes.set(buf, at);
+      this.noteWrite?.(at, buf.length);
+    } else buf.set(this.bytes.subarray(at, at + buf.length));
     this.releaseGrant(g, ref, toGrant);
     return X.GNTST_okay;
   }

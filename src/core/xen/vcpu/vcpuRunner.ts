@@ -105,9 +105,9 @@ export class VcpuRunner {
     });
     const hart = new Hart(this.bus, boot.vcpuId);
     this.hart = hart;
-    if (boot.jit !== undefined && boot.jit !== 'off') {
-      setJit(hart, boot.jit, boot.writeWatch ? { writeWatch: new WriteWatch(boot.machineMemory.byteLength >>> 12, boot.writeWatch) } : {});
-    }
+    const watch = boot.writeWatch ? new WriteWatch(boot.machineMemory.byteLength >>> 12, boot.writeWatch) : undefined;
+    if (boot.jit !== undefined && boot.jit !== 'off') setJit(hart, boot.jit, watch ? { writeWatch: watch } : {});
+    else hart.writeWatch = watch; // live migration's log-dirty mode watches frames without the tier too
     const ck = boot.clock;
     this.clock =
       ck.kind === 'icount'
