@@ -13,7 +13,7 @@ import type { BlockImage } from '../block/image';
 import type { DiskSpec } from './xlDisk';
 import { VirtualDisks } from './vbd';
 import { VirtualNetworks } from './vif';
-import { VIRT_VIRTIO_COUNT } from '../board/memoryMap';
+import { VIRT_VIRTIO_COUNT, virtioSlotForDevice } from '../board/memoryMap';
 
 export interface ToolstackIo {
   /**
@@ -65,10 +65,11 @@ export class Toolstack {
    */
   private build(cfg: DomainConfig, images: DomainImages): Domain {
     const specs = cfg.disk ?? [];
-    if (cfg.type === 'hvm' && specs.length > VIRT_VIRTIO_COUNT)
-      throw new Error(`disk: an hvm domain has ${VIRT_VIRTIO_COUNT} virtio-mmio slots, so at most ${VIRT_VIRTIO_COUNT} disks (${specs.length} given)`);
-    if (cfg.type === 'hvm' && (cfg.vif?.length ?? 0) > 0)
-      throw new Error('vif: only pv domains have network interfaces so far (netback); virtio-net for hvm domains is not built yet');
+    const vifs = cfg.vif ?? [];
+    if (cfg.type === 'hvm' && specs.length + vifs.length > VIRT_VIRTIO_COUNT)
+      throw new Error(
+        `disk, vif: an hvm domain has ${VIRT_VIRTIO_COUNT} virtio-mmio slots, so at most ${VIRT_VIRTIO_COUNT} disks and vifs together (${specs.length} + ${vifs.length} given)`,
+      );
     const disks = this.disks.open(specs);
     let d: Domain;
     try {
@@ -84,7 +85,12 @@ export class Toolstack {
       throw e;
     }
     try {
-      this.nets.attachAll(d, cfg.vif ?? []);
+      // hvm: the vifs' virtio-net devices take the slots after the disks' (domainCreate.ts virtioPlugged).
+      this.nets.attachAll(
+        d,
+        vifs,
+        vifs.map((_, i) => virtioSlotForDevice(specs.length + i)),
+      );
     } catch (e) {
       this.hv.destroyDomain(d.domid, 'vif attach failed');
       throw e;

@@ -160,7 +160,7 @@ async function tcpdump(ts: Toolstack, args: readonly string[], io: XlIo): Promis
   const iface = opts.get('i') ?? 'xenbr0';
   const count = Math.floor(positive(opts.get('c'), '-c', 20, 1e6));
   const seconds = positive(opts.get('t'), '-t', 10, 3600);
-  const m = /^vif(\d+)\.(\d+)$/.exec(iface);
+  const m = /^vif(\d+)\.(\d+)(?:-emu)?$/.exec(iface);
   const t = m ? ts.nets.tapTarget(m[1]!, m[2]) : ts.nets.tapTarget(iface);
   io.out(`listening on ${t.name}, link-type EN10MB (Ethernet), snapshot length 262144 bytes`);
   let n = 0;

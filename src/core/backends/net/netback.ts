@@ -26,6 +26,7 @@ import { GNTST_okay } from '../../xen/public/xen';
 import { BackRing } from '../xenbus/backRing';
 import { BackendDevices, XenbusBackendDevice, type XenbusPaths } from '../xenbus/device';
 import type { BackendHost } from '../xenbus/host';
+import { TxCredit, type TxRate } from './credit';
 import { checkTxPacket, decodeTxSlot, encodeRxResponse, encodeTxResponse, TX_REFUSALS, type TxRefusal, type TxSlot } from './tx';
 
 export interface VifSpec extends XenbusPaths {
@@ -33,7 +34,7 @@ export interface VifSpec extends XenbusPaths {
   mtu: number;
   bridge: Bridge;
   /** Linux netback's credit scheduler: at most `bytes` every `usec` from the guest. */
-  rate?: { bytes: number; usec: number };
+  rate?: TxRate;
 }
 
 /** Packets taken off the tx ring per notification before the rest waits for the next task. */
@@ -60,7 +61,8 @@ export interface VifStats {
   notifyOut: number;
 }
 
-const newStats = (): VifStats => ({
+/** Zeroed counters (netback's and virtio-net's: one shape, so xentop and `xl network-list` read both). */
+export const newVifStats = (): VifStats => ({
   txPackets: 0,
   txBytes: 0,
   rxPackets: 0,
@@ -74,7 +76,7 @@ const newStats = (): VifStats => ({
 });
 
 export class VifDevice extends XenbusBackendDevice implements PortDevice {
-  readonly stats = newStats();
+  readonly stats = newVifStats();
   readonly port: BridgePort;
   txRingRef = -1;
   rxRingRef = -1;
@@ -87,17 +89,17 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
   private readonly slot = new Uint8Array(N.NETIF_TX_REQUEST_SIZE);
   private readonly rxSlot = new Uint8Array(N.NETIF_RX_REQUEST_SIZE);
   private readonly frame = new Uint8Array(N.XEN_NETIF_MAX_TX_SIZE);
-  private credit = 0;
-  private creditAt = -Infinity;
+  private readonly credit: TxCredit | undefined;
   private creditTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     host: BackendHost,
     readonly spec: VifSpec,
     onGone: (d: VifDevice) => void,
-    private readonly now: () => number = () => performance.now(),
+    now: () => number = () => performance.now(),
   ) {
     super(host, spec, 'netback', (d) => onGone(d as VifDevice));
+    this.credit = spec.rate ? new TxCredit(spec.rate, now) : undefined;
     this.port = spec.bridge.attach(this.name, this, spec.mac);
   }
 
@@ -245,25 +247,15 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
     if (notify) this.notify();
   }
 
-  /** Rate limiting (Linux netback's tx_credit_exceeded): may the next packet go now? */
+  /** Rate limiting (credit.ts): may the next packet go now? */
   private haveCredit(ring: BackRing): boolean {
-    const rate = this.spec.rate;
-    if (!rate) return true;
+    if (!this.credit) return true;
     ring.peekRequest(this.slot);
-    const size = decodeTxSlot(this.slot).size;
-    const t = this.now();
-    if (t >= this.creditAt + rate.usec / 1000) {
-      this.credit = rate.bytes;
-      this.creditAt = t;
-    }
-    // A packet larger than a whole interval's credit goes when the credit is full (else it never would).
-    if (size <= this.credit || this.credit === rate.bytes) {
-      this.credit = Math.max(0, this.credit - size);
-      return true;
-    }
+    const wait = this.credit.take(decodeTxSlot(this.slot).size);
+    if (wait === 0) return true;
     this.stats.rateDeferred++;
     clearTimeout(this.creditTimer);
-    this.creditTimer = setTimeout(() => this.process(), Math.max(1, this.creditAt + rate.usec / 1000 - t));
+    this.creditTimer = setTimeout(() => this.process(), wait);
     return false;
   }
 

@@ -39,8 +39,15 @@ export interface VirtioDeviceModel {
   readonly queueNumMax: number;
   /** Device-specific configuration space, little-endian (read through offsets 0x100...). */
   readonly config: Uint8Array;
-  /** The driver notified queue `q` (ready, device live): take its chains and push them back used. May throw VirtqError. */
-  processQueue(q: SplitVirtqueue, features: Uint32Array): void;
+  /**
+   * Serve queue `q` (ready, device live): take its chains and push them back used. Called on
+   * the driver's notification and on the device's own `serve` (a frame arrived). May throw
+   * VirtqError. `false`: nothing more to do now (a receive queue whose buffers wait for
+   * frames), so the transport does not pass over it again.
+   */
+  processQueue(q: SplitVirtqueue, features: Uint32Array): void | boolean;
+  /** The transport the model is plugged into (a device that uses buffers on its own, such as a NIC's receive queue, serves through it). */
+  bind?(transport: VirtioMmioDevice): void;
   /** The driver reset the device. */
   reset(): void;
 }
@@ -83,6 +90,7 @@ export class VirtioMmioDevice implements MmioDevice {
     this.model = o.model;
     this.offered = [...o.model.features, VIRTIO_F_VERSION_1];
     this.queues = Array.from({ length: o.model.numQueues }, (_, i) => new SplitVirtqueue(i, o.model.queueNumMax, o.dma));
+    o.model.bind?.(this);
   }
 
   private get queue(): SplitVirtqueue | undefined {
@@ -239,21 +247,31 @@ export class VirtioMmioDevice implements MmioDevice {
     this.o.irq.set(false);
   }
 
+  /** The driver has set DRIVER_OK and the device does not need a reset. */
+  get live(): boolean {
+    return (this.status & (VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET)) === VIRTIO_CONFIG_S_DRIVER_OK;
+  }
+
   /** QueueNotify: serve the queue now, then notify the driver if it wants it. */
   notify(index: number): void {
     this.counts.notifies++;
+    if (!this.serve(index)) this.counts.ignoredNotifies++;
+  }
+
+  /**
+   * Serve queue `index` now (the driver's notification, or the device's own work: a frame
+   * to receive, a transmit that waited for rate credit), then send a used-buffer
+   * notification if the driver wants one. False if the queue is not ready or the device not live.
+   */
+  serve(index: number): boolean {
     const q = this.queues[index];
-    const live = (this.status & (VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET)) === VIRTIO_CONFIG_S_DRIVER_OK;
-    if (!q?.ready || !live) {
-      this.counts.ignoredNotifies++;
-      return;
-    }
+    if (!q?.ready || !this.live) return false;
     const oldUsed = q.usedIdx;
     try {
       for (let pass = 0; pass < MAX_PASSES_PER_NOTIFY; pass++) {
-        this.model.processQueue(q, this.driverFeatures);
+        const more = this.model.processQueue(q, this.driverFeatures);
         q.armNotify();
-        if (q.pending() === 0) break; // checked after avail_event is published: nothing added meanwhile is missed
+        if (more === false || q.pending() === 0) break; // checked after avail_event is published: nothing added meanwhile is missed
       }
       if (q.needInterrupt(oldUsed)) this.interrupt(R.VIRTIO_MMIO_INT_VRING);
     } catch (e) {
@@ -261,6 +279,7 @@ export class VirtioMmioDevice implements MmioDevice {
       this.needsReset(e instanceof VirtqError ? e.message : `internal error: ${String(e)}`);
       if (q.usedIdx !== oldUsed) this.interrupt(R.VIRTIO_MMIO_INT_VRING); // what was served before the fault
     }
+    return true;
   }
 
   /** Drive the interrupt line from InterruptStatus (after a restore). */

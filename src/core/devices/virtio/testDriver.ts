@@ -76,6 +76,17 @@ export const Q_AVAIL = TEST_RAM_BASE + 0x2000;
 export const Q_USED = TEST_RAM_BASE + 0x3000;
 export const BUF = TEST_RAM_BASE + 0x8000;
 
+/** Where a queue's three areas are (guest-physical). */
+export interface TestQueueAreas {
+  index: number;
+  desc: number;
+  avail: number;
+  used: number;
+}
+
+/** Queue 1's areas, for devices with two queues (virtio-net's transmitq). */
+export const Q1_AREAS: TestQueueAreas = { index: 1, desc: TEST_RAM_BASE + 0x4000, avail: TEST_RAM_BASE + 0x5000, used: TEST_RAM_BASE + 0x6000 };
+
 export class TestDriver {
   availIdx = 0;
   usedSeen = 0;
@@ -85,6 +96,7 @@ export class TestDriver {
     readonly m: TestMachine,
     readonly dev: VirtioMmioDevice,
     readonly num = 8,
+    readonly q: TestQueueAreas = { index: 0, desc: Q_DESC, avail: Q_AVAIL, used: Q_USED },
   ) {}
 
   r(off: number): number {
@@ -96,7 +108,7 @@ export class TestDriver {
   }
 
   /** Device initialization (3.1.1), accepting `features` (bit numbers); returns the status read back after FEATURES_OK. */
-  init(features: readonly number[], opts: { ready?: boolean } = {}): number {
+  init(features: readonly number[], opts: { ready?: boolean; others?: readonly TestDriver[] } = {}): number {
     this.w(R.VIRTIO_MMIO_STATUS, 0);
     this.w(R.VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
     this.w(R.VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
@@ -108,21 +120,27 @@ export class TestDriver {
     }
     this.w(R.VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
     const st = this.r(R.VIRTIO_MMIO_STATUS);
-    this.w(R.VIRTIO_MMIO_QUEUE_SEL, 0);
-    this.w(R.VIRTIO_MMIO_QUEUE_NUM, this.num);
-    this.w(R.VIRTIO_MMIO_QUEUE_DESC_LOW, Q_DESC);
-    this.w(R.VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-    this.w(R.VIRTIO_MMIO_QUEUE_DRIVER_LOW, Q_AVAIL);
-    this.w(R.VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-    this.w(R.VIRTIO_MMIO_QUEUE_DEVICE_LOW, Q_USED);
-    this.w(R.VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-    if (opts.ready ?? true) this.w(R.VIRTIO_MMIO_QUEUE_READY, 1);
+    this.setupQueue(opts.ready ?? true);
+    for (const other of opts.others ?? []) other.setupQueue(true);
     this.w(R.VIRTIO_MMIO_STATUS, st | VIRTIO_CONFIG_S_DRIVER_OK);
     return st;
   }
 
+  /** Program this driver's queue (QueueSel, QueueNum, the three areas) and optionally set it ready. */
+  setupQueue(ready: boolean): void {
+    this.w(R.VIRTIO_MMIO_QUEUE_SEL, this.q.index);
+    this.w(R.VIRTIO_MMIO_QUEUE_NUM, this.num);
+    this.w(R.VIRTIO_MMIO_QUEUE_DESC_LOW, this.q.desc);
+    this.w(R.VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+    this.w(R.VIRTIO_MMIO_QUEUE_DRIVER_LOW, this.q.avail);
+    this.w(R.VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+    this.w(R.VIRTIO_MMIO_QUEUE_DEVICE_LOW, this.q.used);
+    this.w(R.VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+    if (ready) this.w(R.VIRTIO_MMIO_QUEUE_READY, 1);
+  }
+
   /** Write descriptor `i` of the table at `table`. */
-  desc(i: number, d: TestDesc, table = Q_DESC): void {
+  desc(i: number, d: TestDesc, table = this.q.desc): void {
     const o = this.m.off(table) + 16 * i;
     const v = this.m.view;
     v.setUint32(o, d.addr % 0x1_0000_0000, true);
@@ -161,22 +179,22 @@ export class TestDriver {
   /** Make `head` available (without notifying). */
   offer(head: number): void {
     const v = this.m.view;
-    v.setUint16(this.m.off(Q_AVAIL) + 4 + 2 * (this.availIdx % this.num), head, true);
+    v.setUint16(this.m.off(this.q.avail) + 4 + 2 * (this.availIdx % this.num), head, true);
     this.availIdx = (this.availIdx + 1) & 0xffff;
-    v.setUint16(this.m.off(Q_AVAIL) + 2, this.availIdx, true);
+    v.setUint16(this.m.off(this.q.avail) + 2, this.availIdx, true);
   }
 
   notify(): void {
-    this.w(R.VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    this.w(R.VIRTIO_MMIO_QUEUE_NOTIFY, this.q.index);
   }
 
   /** Used entries since the last call: [id, len]. */
   used(): [number, number][] {
     const v = this.m.view;
-    const idx = v.getUint16(this.m.off(Q_USED) + 2, true);
+    const idx = v.getUint16(this.m.off(this.q.used) + 2, true);
     const out: [number, number][] = [];
     for (; this.usedSeen !== idx; this.usedSeen = (this.usedSeen + 1) & 0xffff) {
-      const e = this.m.off(Q_USED) + 4 + 8 * (this.usedSeen % this.num);
+      const e = this.m.off(this.q.used) + 4 + 8 * (this.usedSeen % this.num);
       out.push([v.getUint32(e, true), v.getUint32(e + 4, true)]);
     }
     return out;

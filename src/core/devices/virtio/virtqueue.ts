@@ -115,6 +115,11 @@ export class SplitVirtqueue {
     return this.guard(() => this.walk(head));
   }
 
+  /** Give the chain just popped back to the available ring (QEMU's virtqueue_unpop): the device could not take it yet. */
+  unpop(): void {
+    this.lastAvail = (this.lastAvail - 1) & 0xffff;
+  }
+
   private walk(head: number): VirtqChain {
     const chain: VirtqChain = { head, readable: [], writable: [], readLen: 0, writeLen: 0 };
     let table = this.descAddr;

@@ -102,9 +102,13 @@ export function vcpuBoot(
   };
 }
 
-/** hvm: the virtio-mmio slots with a device (bit i = slot i): one virtio-blk per disk, placed as QEMU places -device virtio-blk-device. */
+/**
+ * hvm: the virtio-mmio slots with a device (bit i = slot i): one virtio-blk per disk, then
+ * one virtio-net per vif, placed as QEMU places `-device virtio-blk-device ... -device
+ * virtio-net-device` in command-line order (tools/vif.ts).
+ */
 export function virtioPlugged(cfg: DomainConfig): number {
   let mask = 0;
-  for (let n = 0; n < (cfg.disk?.length ?? 0); n++) mask |= 1 << virtioSlotForDevice(n);
+  for (let n = 0; n < (cfg.disk?.length ?? 0) + (cfg.vif?.length ?? 0); n++) mask |= 1 << virtioSlotForDevice(n);
   return mask;
 }
