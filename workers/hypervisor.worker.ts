@@ -33,8 +33,20 @@ const factory: HypervisorFactory = {
     // Disk images live in OPFS disks/; this is a dedicated worker, so their synchronous access handles work here.
     let disks: Promise<FileDirectory> | undefined;
     const diskDirectory = (): Promise<FileDirectory> => (disks ??= opfsDirectory('disks'));
+    let snapshots: Promise<FileDirectory> | undefined;
+    const snapshotDirectory = (): Promise<FileDirectory> => (snapshots ??= opfsDirectory('snapshots'));
+    // Capture files (xl network-capture ... FILE) live in OPFS captures/ (netCaptureFiles.ts opens it once).
+    const captureDirectory = (): Promise<FileDirectory> => opfsDirectory('captures');
     return Comlink.proxy(
-      new HypervisorWorker({ host: webVcpuHost(), memoryMiB: settings.memoryMiB, pcpus: settings.pcpus, scheduler: settings.scheduler, diskDirectory }),
+      new HypervisorWorker({
+        host: webVcpuHost(),
+        memoryMiB: settings.memoryMiB,
+        pcpus: settings.pcpus,
+        scheduler: settings.scheduler,
+        diskDirectory,
+        captureDirectory,
+        snapshotDirectory,
+      }),
     );
   },
 };

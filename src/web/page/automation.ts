@@ -275,5 +275,14 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
         unwrap(await lab.diskAttach(id, name, image.format, options.vdev ?? 'xvdb', options.access ?? 'rw'));
       },
     },
+    save: async (id, options = {}) => unwrap(await lab.saveDomain(id, options.checkpoint === true)).bytes,
+    restore: async (bytes, options = {}) => unwrap(await lab.restoreDomain(toBytes(bytes), options)).row.domid,
+    snapshots: {
+      list: async () => unwrap(await lab.snapshots()),
+      take: async (id, name) => unwrap(await lab.snapshotTake(id, name)),
+      restore: async (name, options = {}) => unwrap(await lab.snapshotRestore(name, options)).row.domid,
+      download: async (name) => unwrap(await lab.snapshotDownload(name)),
+      remove: async (name) => void unwrap(await lab.snapshotDelete(name)),
+    },
   };
 }

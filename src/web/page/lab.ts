@@ -8,6 +8,7 @@ import { ConsoleLog } from './consoleLog';
 import { Emitter, type Unsubscribe } from './emitter';
 import type { HvPort } from './hypervisorClient';
 import type * as P from '../protocol/hvProtocol';
+import type { NetOp, NetReplies, NetRequestOf } from '../protocol/netTypes';
 import { StatsHistory } from './statsHistory';
 
 /** Where a domain came from: a catalog image (preset), config text, an uploaded image, or Domain-0's xl. */
@@ -34,6 +35,8 @@ export interface LabEvents {
   report: { readonly report: P.StatsReport };
   /** Disk images were created, uploaded, deleted or attached. */
   disks: Record<string, never>;
+  /** Snapshots were taken, restored or deleted (OPFS snapshots/). */
+  snapshots: Record<string, never>;
 }
 
 export type LabPhase = { readonly phase: 'starting' } | { readonly phase: 'running' } | { readonly phase: 'failed'; readonly error: string };
@@ -56,6 +59,9 @@ export class Lab {
   private readonly gone = new Set<number>();
   private readonly events = new Emitter<LabEvents>();
   private readonly origins = new Map<number, DomainOrigin>();
+  /** Domain-0 commands whose lines come as they are printed ('dom0-lines' events), by stream id. */
+  private readonly streams = new Map<number, (lines: readonly string[]) => void>();
+  private nextStream = 1;
   phase: LabPhase = { phase: 'starting' };
   host: P.HostRow | null = null;
   presets: readonly P.PresetInfo[] = [];
@@ -136,8 +142,22 @@ export class Lab {
     return this.hv().consoleInput(domid, typeof data === 'string' ? new TextEncoder().encode(data) : data);
   }
 
-  xl(line: string): Promise<P.XlOutput> {
-    return this.hv().xl(line);
+  /** A Domain-0 command; `onLines` hears the lines of one that finishes later (ping, tcpdump) as they come. */
+  async xl(line: string, onLines?: (lines: readonly string[]) => void): Promise<P.XlOutput> {
+    if (!onLines) return this.hv().xl(line);
+    const id = this.nextStream++;
+    this.streams.set(id, onLines);
+    try {
+      return await this.hv().xl(line, id);
+    } finally {
+      this.streams.delete(id);
+    }
+  }
+
+  /** The virtual network (netTypes.ts): the Network tab, the graphs' interface lines, window.hyperlab.net. */
+  net<K extends NetOp>(req: NetRequestOf<K>): Promise<P.Result<NetReplies[K]>> {
+    // The port's mapped type loses the method's type parameter: the worker answers the request's op.
+    return this.hv().net(req) as Promise<P.Result<NetReplies[K]>>;
   }
 
   setSchedParams(domid: number, params: { weight?: number; cap?: number }): Promise<P.Result<P.DomainRow>> {
@@ -202,6 +222,52 @@ export class Lab {
         .xl(`xl block-attach ${domid} format=${format},vdev=${vdev},access=${access},target=${name}`)
         .then((r): P.Result<null> => (r.status === 0 ? { ok: true, value: null } : { ok: false, error: r.output.replace(/^xl: /, '') })),
     );
+  }
+
+  // Save, restore and snapshots (the worker's snapshotService.ts): the Snapshots panel and window.hyperlab.
+  saveDomain(domid: number, checkpoint: boolean): Promise<P.Result<P.SavedDomain>> {
+    this.entry(domid);
+    return this.hv().saveDomain(domid, checkpoint);
+  }
+
+  restoreDomain(bytes: Uint8Array, req: P.RestoreRequest = {}): Promise<P.Result<P.RestoredDomain>> {
+    return this.restored(this.hv().restoreDomain(bytes, req));
+  }
+
+  snapshots(): Promise<P.Result<P.SnapshotList>> {
+    return this.hv().snapshots();
+  }
+
+  async snapshotTake(domid: number, name?: string): Promise<P.Result<P.SnapshotRow>> {
+    this.entry(domid);
+    const r = await this.hv().snapshotTake(domid, name);
+    this.events.emit('snapshots', {});
+    return r;
+  }
+
+  snapshotRestore(name: string, req: P.RestoreRequest = {}): Promise<P.Result<P.RestoredDomain>> {
+    return this.restored(this.hv().snapshotRestore(name, req));
+  }
+
+  snapshotDownload(name: string): Promise<P.Result<Uint8Array>> {
+    return this.hv().snapshotDownload(name);
+  }
+
+  async snapshotDelete(name: string): Promise<P.Result<null>> {
+    const r = await this.hv().snapshotDelete(name);
+    this.events.emit('snapshots', {});
+    return r;
+  }
+
+  /** A restored domain is in the lab when the call resolves (its 'created' event may still be on its way). */
+  private async restored(op: Promise<P.Result<P.RestoredDomain>>): Promise<P.Result<P.RestoredDomain>> {
+    const r = await op;
+    if (r.ok) {
+      this.upsert(r.value.row, 'xl');
+      this.events.emit('rows', { domains: this.domains(), host: this.host });
+    }
+    this.events.emit('snapshots', {});
+    return r;
   }
 
   /** Say that the disk images changed (the Disks panel lists them again). */
@@ -291,6 +357,9 @@ export class Lab {
           break;
         case 'log':
           this.events.emit('log', { lines: ev.lines });
+          break;
+        case 'dom0-lines':
+          this.streams.get(ev.stream)?.(ev.lines);
           break;
       }
     }

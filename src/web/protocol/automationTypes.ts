@@ -10,12 +10,27 @@ import type {
   DomainState,
   HostRow,
   MemoryMapView,
+  RestoreRequest,
   SliceRecord,
+  SnapshotList,
+  SnapshotRow,
   VbdInspection,
   VirtioInspection,
 } from './hvProtocol';
 
-export type { DiskCreateRequest, DiskImageRow, DiskList, DomainInspection, MemoryMapView, SliceRecord, VbdInspection, VirtioInspection };
+export type {
+  DiskCreateRequest,
+  DiskImageRow,
+  DiskList,
+  DomainInspection,
+  MemoryMapView,
+  RestoreRequest,
+  SliceRecord,
+  SnapshotList,
+  SnapshotRow,
+  VbdInspection,
+  VirtioInspection,
+};
 
 export type IsolationVia = 'headers' | 'service-worker' | 'none';
 
@@ -178,6 +193,22 @@ export interface HyperlabAutomation {
   virtioDisks(id: number): Promise<VirtioInspection[]>;
   /** Disk images in the browser's storage (OPFS disks/): the Disks panel's operations. */
   readonly disks: DiskAutomation;
+  /** `xl save [-c] DOM`: the save file's bytes (what `xl save` writes on a Node host); without checkpoint the domain is destroyed once saved. */
+  save(id: number, options?: { checkpoint?: boolean }): Promise<Uint8Array>;
+  /** `xl restore` of a save file; resolves with the new domid. A bad file rejects with one line and builds nothing. */
+  restore(bytes: Uint8Array | ArrayBuffer | readonly number[], options?: RestoreRequest): Promise<number>;
+  /** Save files kept in the browser (OPFS snapshots/): the Snapshots panel's operations. */
+  readonly snapshots: SnapshotAutomation;
+}
+
+export interface SnapshotAutomation {
+  list(): Promise<SnapshotList>;
+  /** `xl save -c`: the domain runs on; name default DOMAIN-DATE. */
+  take(id: number, name?: string): Promise<SnapshotRow>;
+  /** Resolves with the new domid. */
+  restore(name: string, options?: RestoreRequest): Promise<number>;
+  download(name: string): Promise<Uint8Array>;
+  remove(name: string): Promise<void>;
 }
 
 export interface DiskAutomation {

@@ -15,6 +15,7 @@
 import type { DomainInspection, MemoryMapView } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 import type { VbdInspection, VirtioInspection } from '../../core/tools/vbd';
+import type { NetOp, NetPortSample, NetReplies, NetRequestOf } from './netTypes';
 
 export type { DomainInspection, MemoryMapView, SliceRecord, VbdInspection, VirtioInspection };
 
@@ -116,6 +117,49 @@ export interface DiskCreateRequest {
   readonly backing?: string;
 }
 
+/** A save file kept in the browser (OPFS snapshots/), as the Snapshots panel lists it. */
+export interface SnapshotRow {
+  readonly name: string;
+  /** The saved domain's name and type (from its config). */
+  readonly domain: string;
+  readonly type: 'pv' | 'hvm';
+  /** When it was taken, ms since the epoch (0: unknown). */
+  readonly date: number;
+  /** The file's length, bytes. */
+  readonly size: number;
+  /** The domain it was taken of, "name (domain N)". */
+  readonly from?: string;
+  /** Why the file does not read as a save file, or null. */
+  readonly error: string | null;
+}
+
+export interface SnapshotList {
+  readonly snapshots: readonly SnapshotRow[];
+  /** Where they live ("OPFS snapshots/"). */
+  readonly where: string;
+  readonly quota: number;
+  readonly usage: number;
+}
+
+/** How a save file is restored: paused (xl restore -p), under another name, or a free variant of its name when taken. */
+export interface RestoreRequest {
+  readonly paused?: boolean;
+  readonly name?: string;
+  readonly uniqueName?: boolean;
+}
+
+/** A save or restore done: xl's line ("Saved domain 1 (x) to ...: N bytes in M ms"). */
+export interface SavedDomain {
+  /** The xl save file, the bytes `xl save` writes on a Node host. */
+  readonly bytes: Uint8Array;
+  readonly message: string;
+}
+
+export interface RestoredDomain {
+  readonly row: DomainRow;
+  readonly message: string;
+}
+
 export interface HostRow {
   readonly pcpus: number;
   readonly scheduler: string;
@@ -135,6 +179,8 @@ export interface StatsReport {
    * MAX_SLICES_PER_REPORT: under a storm of tiny slices the oldest are left out).
    */
   readonly slices: readonly SliceRecord[];
+  /** Every bridge port's counters (netTypes.ts): the graphs' per-interface lines. */
+  readonly net?: readonly NetPortSample[];
 }
 
 export const MAX_SLICES_PER_REPORT = 4096;
@@ -144,7 +190,9 @@ export type HvEvent =
   | { readonly type: 'created'; readonly row: DomainRow; readonly restartOf: number | null }
   | { readonly type: 'destroyed'; readonly domid: number }
   | { readonly type: 'stats'; readonly report: StatsReport }
-  | { readonly type: 'log'; readonly lines: readonly string[] };
+  | { readonly type: 'log'; readonly lines: readonly string[] }
+  /** Lines of a Domain-0 command that finishes later (ping, tcpdump), as they come: `xl(line, stream)`'s stream id. */
+  | { readonly type: 'dom0-lines'; readonly stream: number; readonly lines: readonly string[] };
 
 export type HvSink = (events: readonly HvEvent[]) => void;
 
@@ -228,8 +276,13 @@ export interface HypervisorApi {
   consoleInput(domid: number, bytes: Uint8Array): Result<null>;
   /** What the domain printed so far (the last 64 KiB), for a page that attaches late. */
   consoleHistory(domid: number): Result<Uint8Array>;
-  /** One Domain-0 command line: `xl ...`, or a shell command (help, ls, cat). */
-  xl(line: string): Promise<XlOutput>;
+  /**
+   * One Domain-0 command line: `xl ...`, or a shell command (help, ls, cat). With `stream`,
+   * a command that finishes later also sends its lines as they come ('dom0-lines' events).
+   */
+  xl(line: string, stream?: number): Promise<XlOutput>;
+  /** The virtual network: bridges, ports, counters, packet lists, captures, capture files (netTypes.ts). */
+  net<K extends NetOp>(req: NetRequestOf<K>): Promise<Result<NetReplies[K]>>;
   /** Every domain's row, as `xentop` would list them now. */
   list(): DomainRow[];
   setSchedParams(domid: number, params: { weight?: number; cap?: number }): Result<DomainRow>;
@@ -254,6 +307,17 @@ export interface HypervisorApi {
   diskDelete(name: string): Promise<Result<null>>;
   /** The image layer's ByteStore rules run on a scratch file of the disks' directory (real OPFS handles in the browser). */
   diskSelfCheck(): Promise<Result<string>>;
+  /** `xl save [-c] DOM`: the save file's bytes (without `checkpoint` the domain is destroyed once saved). */
+  saveDomain(domid: number, checkpoint: boolean): Promise<Result<SavedDomain>>;
+  /** `xl restore` of a save file's bytes; a bad file is refused in one line and nothing is built. */
+  restoreDomain(bytes: Uint8Array, req: RestoreRequest): Promise<Result<RestoredDomain>>;
+  /** The save files in OPFS snapshots/ and the storage quota. */
+  snapshots(): Promise<Result<SnapshotList>>;
+  /** `xl save -c DOM snapshots/NAME`: the domain runs on (default name: DOMAIN-DATE). */
+  snapshotTake(domid: number, name?: string): Promise<Result<SnapshotRow>>;
+  snapshotRestore(name: string, req: RestoreRequest): Promise<Result<RestoredDomain>>;
+  snapshotDownload(name: string): Promise<Result<Uint8Array>>;
+  snapshotDelete(name: string): Promise<Result<null>>;
 }
 
 /**
@@ -272,6 +336,7 @@ export const HV_API_METHODS = {
   consoleInput: true,
   consoleHistory: true,
   xl: true,
+  net: true,
   list: true,
   setSchedParams: true,
   pinVcpu: true,
@@ -286,6 +351,13 @@ export const HV_API_METHODS = {
   diskDownload: true,
   diskDelete: true,
   diskSelfCheck: true,
+  saveDomain: true,
+  restoreDomain: true,
+  snapshots: true,
+  snapshotTake: true,
+  snapshotRestore: true,
+  snapshotDownload: true,
+  snapshotDelete: true,
 } as const satisfies { readonly [K in keyof HypervisorApi]: true };
 
 export type HvMethod = keyof typeof HV_API_METHODS;

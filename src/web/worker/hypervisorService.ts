@@ -18,6 +18,10 @@ import type { Domain } from '../../core/xen/common/domain';
 import { inspectDomain, memoryMap } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 import { runDom0Command, splitWords } from './dom0Commands';
+import { NetMonitor } from './netMonitor';
+import { CaptureFiles, captureFileName } from './netCaptureFiles';
+import { serveNet } from './netService';
+import type { NetOp, NetReplies, NetRequestOf } from '../protocol/netTypes';
 import { checkCreateRequest, configOf, lineOf } from './createRequest';
 import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';
 import { hostRow, RowSampler } from './domainRows';
@@ -26,6 +30,8 @@ import * as P from '../protocol/hvProtocol';
 import { presetsFor } from '../protocol/presets';
 import { DiskLibrary, type DiskTarget } from './diskLibrary';
 import type { FileDirectory } from './opfsDir';
+import { SnapshotLibrary } from './snapshotLibrary';
+import { SnapshotService } from './snapshotService';
 
 export interface ServiceOptions {
   host: VcpuHost;
@@ -38,6 +44,10 @@ export interface ServiceOptions {
   clock?: BatchClock;
   /** Where disk images live (the browser: OPFS disks/, opfsDir.ts); without it domains get no disks. */
   diskDirectory?: () => Promise<FileDirectory>;
+  /** Where `xl network-capture` writes its files (the browser: OPFS captures/, netCaptureFiles.ts). */
+  captureDirectory?: () => Promise<FileDirectory>;
+  /** Where snapshots and Domain-0's save files live (the browser: OPFS snapshots/); without it xl save/restore at Domain-0 are refused. */
+  snapshotDirectory?: () => Promise<FileDirectory>;
 }
 
 export const STATS_MS = 100;
@@ -73,6 +83,12 @@ export class HypervisorService implements P.HypervisorApi {
   private library: Promise<DiskLibrary> | null = null;
   /** The library once it exists (openDisk is synchronous; `prepare` made it first). */
   private disksNow: DiskLibrary | null = null;
+  /** The network's instruments (packet lists, captures, counters) and capture files. */
+  readonly netMonitor: NetMonitor;
+  private readonly captureFiles: CaptureFiles | undefined;
+  private snapshotLibrary: Promise<SnapshotLibrary> | null = null;
+  /** Save, restore and snapshots (snapshotService.ts). */
+  readonly snaps: SnapshotService;
 
   constructor(private readonly opts: ServiceOptions) {
     this.clock = opts.clock ?? defaultClock;
@@ -92,6 +108,14 @@ export class HypervisorService implements P.HypervisorApi {
         return this.disksNow.openDisk(spec);
       },
     });
+    this.snaps = new SnapshotService(
+      this.ts,
+      () => this.files,
+      () => this.snapshotDir(),
+      (base) => this.freeName(base),
+    );
+    this.netMonitor = new NetMonitor(this.ts.nets);
+    this.captureFiles = opts.captureDirectory ? new CaptureFiles(opts.captureDirectory) : undefined;
     this.hv.on('domain', (domid) => this.onDomain(domid));
     this.hv.on('console', (domid, bytes) => this.batcher.consoleBytes(domid, bytes));
     this.hv.on('log', (line) => this.batcher.event({ type: 'log', lines: [line] }));
@@ -116,6 +140,7 @@ export class HypervisorService implements P.HypervisorApi {
   /** Stop every domain and the scheduler (tests; a page just closes). */
   close(): void {
     this.cancelStats?.();
+    this.netMonitor.close();
     this.hv.shutdownHost();
     this.batcher.flush(true);
   }
@@ -233,7 +258,7 @@ export class HypervisorService implements P.HypervisorApi {
     return this.attempt(() => Uint8Array.from(this.hv.getDomain(domid).console));
   }
 
-  async xl(line: string): Promise<P.XlOutput> {
+  async xl(line: string, stream?: number): Promise<P.XlOutput> {
     // `xl create teaching-os-pv-disk.cfg`: the preset's images are made first, as its create button does.
     const words = splitWords(line);
     if (words[0] === 'xl') words.shift();
@@ -250,7 +275,20 @@ export class HypervisorService implements P.HypervisorApi {
         }
       }
     }
-    const out = await runDom0Command(this.ts, this.files, line, (disks) => this.prepareDisks(disks));
+    // xl save / xl restore: files in OPFS snapshots/ (snapshotService.ts).
+    const saved = await this.snaps.dom0(words);
+    if (saved) return saved;
+    const files = this.captureFiles;
+    const ran = await runDom0Command(this.ts, this.files, line, (disks) => this.prepareDisks(disks), {
+      ...(stream !== undefined ? { stream: (lines: string[]) => this.batcher.event({ type: 'dom0-lines', stream, lines }) } : {}),
+      ...(files ? { writeFile: (path: string, bytes: Uint8Array) => files.write(path, bytes), checkFileName: captureFileName } : {}),
+    });
+    // `ls` lists the capture files too (OPFS captures/, written by xl network-capture).
+    const captures = words.length === 1 && words[0] === 'ls' && ran.status === 0 && files ? await files.list().catch(() => []) : [];
+    const out =
+      captures.length === 0
+        ? ran
+        : { ...ran, output: [ran.output, ...captures.map((f) => `captures/${f.name}`.padEnd(40) + `${f.size}`.padStart(9))].join('\n') };
     // `ls` lists the disk images too (OPFS disks/), as disks/NAME with their file size.
     if (words.length === 1 && words[0] === 'ls' && out.status === 0 && this.opts.diskDirectory !== undefined) {
       try {
@@ -261,7 +299,19 @@ export class HypervisorService implements P.HypervisorApi {
         // no OPFS here: the files alone
       }
     }
+    if (words.length === 1 && words[0] === 'ls' && out.status === 0 && this.opts.snapshotDirectory !== undefined) {
+      try {
+        const rows = (await this.snaps.list()).snapshots.map((r) => `snapshots/${r.name}`.padEnd(40) + `${r.size}`.padStart(9));
+        if (rows.length > 0) return { ...out, output: [out.output, ...rows].join('\n') };
+      } catch {
+        // no OPFS here
+      }
+    }
     return out;
+  }
+
+  net<K extends NetOp>(req: NetRequestOf<K>): Promise<P.Result<NetReplies[K]>> {
+    return this.attemptAsync(() => serveNet(this.netMonitor, this.captureFiles, req));
   }
 
   vbds(domid: number): P.Result<P.VbdInspection[]> {
@@ -312,6 +362,45 @@ export class HypervisorService implements P.HypervisorApi {
   diskDelete(name: string): Promise<P.Result<null>> {
     return this.attemptAsync(async () => {
       await (await this.diskLibrary()).remove(name);
+      return null;
+    });
+  }
+
+  // ---- save, restore, snapshots (snapshotService.ts) ----------------------------------
+
+  saveDomain(domid: number, checkpoint: boolean): Promise<P.Result<P.SavedDomain>> {
+    return this.attemptAsync(() => this.snaps.save(domid, checkpoint));
+  }
+
+  restoreDomain(bytes: Uint8Array, req: P.RestoreRequest): Promise<P.Result<P.RestoredDomain>> {
+    return this.attemptAsync(async () => {
+      const r = await this.snaps.restore(bytes, req);
+      return { row: this.rowOf(this.hv.getDomain(r.domid)), message: r.message };
+    });
+  }
+
+  snapshots(): Promise<P.Result<P.SnapshotList>> {
+    return this.attemptAsync(() => this.snaps.list());
+  }
+
+  snapshotTake(domid: number, name?: string): Promise<P.Result<P.SnapshotRow>> {
+    return this.attemptAsync(() => this.snaps.take(domid, name));
+  }
+
+  snapshotRestore(name: string, req: P.RestoreRequest): Promise<P.Result<P.RestoredDomain>> {
+    return this.attemptAsync(async () => {
+      const r = await this.snaps.restoreSnapshot(name, req);
+      return { row: this.rowOf(this.hv.getDomain(r.domid)), message: r.message };
+    });
+  }
+
+  snapshotDownload(name: string): Promise<P.Result<Uint8Array>> {
+    return this.attemptAsync(() => this.snaps.download(name));
+  }
+
+  snapshotDelete(name: string): Promise<P.Result<null>> {
+    return this.attemptAsync(async () => {
+      await this.snaps.remove(name);
       return null;
     });
   }
@@ -370,6 +459,14 @@ export class HypervisorService implements P.HypervisorApi {
     return this.library;
   }
 
+  /** OPFS snapshots/, opened on first use. */
+  private snapshotDir(): Promise<SnapshotLibrary> {
+    const dir = this.opts.snapshotDirectory;
+    if (dir === undefined) return Promise.reject(new Error('this host keeps no save files (no snapshots/ directory)'));
+    this.snapshotLibrary ??= dir().then((d) => new SnapshotLibrary(d));
+    return this.snapshotLibrary;
+  }
+
   /** Make the images a preset's disks name, where missing (PresetInfo.disks). */
   private async presetDisks(name: string): Promise<void> {
     const preset = this.presets.find((p) => p.name === name || `${p.name}.elf` === name);
@@ -423,7 +520,7 @@ export class HypervisorService implements P.HypervisorApi {
     const domains = [...this.hv.domains.values()].map((d) => this.rowOf(d, sample));
     // Only the periodic reports carry slices, so each slice reaches the page once.
     const slices = sample ? this.newSlices() : [];
-    return { seq: ++this.statsSeq, host: hostRow(this.hv), domains, nowNs: this.hv.now(), slices };
+    return { seq: ++this.statsSeq, host: hostRow(this.hv), domains, nowNs: this.hv.now(), slices, net: this.netMonitor.samples() };
   }
 
   /** The slices recorded since the last call (the ring keeps them in the order they ended). */
