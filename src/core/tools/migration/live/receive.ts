@@ -1,0 +1,116 @@
+/**
+ * The receiving side of a live migration: Xen's xl `migrate_receive` (tools/xl/xl_migrate.c).
+ * Banner; the stream, verified as it arrives (saveFile.ts SaveFileReader: every record's
+ * checksum and place before it counts); the domain built as NAME--incoming and left paused
+ * (restore.ts: the whole stream checked against its config before anything is built);
+ * "domain received, ready to unpause"; then, on the permission to go, renamed NAME and
+ * unpaused, and the report sent (status 0). If anything fails before the permission, the
+ * incoming copy is destroyed and the sender resumes its own; if renaming or unpausing fails
+ * after it, the report says so (status 1), the copy is destroyed and the sender gets the
+ * permission to resume.
+ */
+import type { Domain } from '../../../xen/common/domain';
+import type { Toolstack } from '../../toolstack';
+import { parseXlConfig, validateDomainConfig } from '../../xlConfig';
+import { PAGE_SIZE } from '../pageData';
+import { restoreDomain } from '../restore';
+import { formatXlConfig } from '../save';
+import { SaveFileReader } from '../saveFile';
+import type { MigrationChannel } from './channel';
+import type { MigrateReceiveOptions } from './progress';
+import { describe, INCOMING, MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, sameBytes } from './protocol';
+import { renameDomain } from './rename';
+
+const MiB = 1024 * 1024;
+
+export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: MigrateReceiveOptions = {}): Promise<Domain> {
+  const hv = ts.hv;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const log = opts.log ?? (() => {});
+  let name = '';
+  const phase = (p: 'connect' | 'transferred' | 'handover' | 'done' | 'failed', domid: number, message: string): void =>
+    opts.onProgress?.({ kind: 'phase', side: 'receive', phase: p, domid, name, message });
+  let d: Domain | undefined;
+  try {
+    log('migration target: Ready to receive domain.');
+    await ch.send(MIGRATE_RECEIVER_BANNER);
+    phase('connect', -1, 'banner sent');
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = new SaveFileReader((h) => {
+      const c = validateDomainConfig(parseXlConfig(h.config));
+      name = c.name;
+      return { maxPfn: (c.maxmem * MiB) / PAGE_SIZE, maxVcpus: c.vcpus };
+    });
+    let pages = 0;
+    let read;
+    for (;;) {
+      const m = await ch.receive(timeoutMs);
+      chunks.push(m);
+      total += m.length;
+      read = reader.push(m);
+      opts.onProgress?.({ kind: 'received', side: 'receive', bytes: total, pages: (pages = Math.max(pages, Math.floor(total / (PAGE_SIZE + 8)))) });
+      if (read) break;
+    }
+    // The whole stream, verified once more by restore as a file (restore.ts builds only from a complete, checked stream).
+    const bytes = concat(chunks, total);
+    const cfg = validateDomainConfig(parseXlConfig(read.header.config));
+    const incoming = { ...cfg, name: cfg.name + INCOMING };
+    d = await restoreDomain(hv, bytes, { paused: true, configText: formatXlConfig(incoming) });
+    log('migration target: Transfer complete, requesting permission to start domain.');
+    phase('transferred', d.domid, `${d.name} built, paused`);
+    await ch.send(MIGRATE_RECEIVER_READY);
+    const go = await ch.receive(timeoutMs);
+    if (!sameBytes(go, MIGRATE_PERMISSION_TO_GO)) throw new Error(`the sender sent ${describe(go)} where xl expects the permission to go`);
+  } catch (e) {
+    if (d && hv.domains.get(d.domid) === d) hv.destroyDomain(d.domid, 'migration failed');
+    ch.close(`the receiver failed: ${errorLine(e)}`);
+    log(`migration target: Domain creation failed: ${errorLine(e)}`);
+    phase('failed', d?.domid ?? -1, errorLine(e));
+    throw new Error(`migration receive failed: ${errorLine(e)}`, { cause: e });
+  }
+  // The domain is ours now: whatever becomes of the channel, it runs here.
+  log('migration target: Got permission, starting domain.');
+  let rc = 0;
+  try {
+    renameDomain(hv, d, name);
+    if (!opts.paused) hv.unpauseDomain(d.domid);
+    log('migration target: Domain started successsfully.');
+  } catch (e) {
+    rc = 1;
+    log(`migration target: Failure, destroying our copy: ${errorLine(e)}`);
+  }
+  try {
+    await ch.send(MIGRATE_REPORT);
+    await ch.send(Uint8Array.of(rc));
+    if (rc !== 0) {
+      hv.destroyDomain(d.domid, 'migration failed');
+      log('migration target: Cleanup OK, granting sender permission to resume.');
+      await ch.send(MIGRATE_PERMISSION_TO_GO);
+    }
+  } catch {
+    // The sender went away after the handover: the domain stays here (Xen's xl does the same).
+  }
+  ch.close();
+  if (rc !== 0) {
+    phase('failed', d.domid, 'could not start the domain; the sender resumes it');
+    throw new Error(`migration receive failed: could not start domain ${d.domid} (${name})`);
+  }
+  phase('done', d.domid, `${name} running as domain ${d.domid}`);
+  return d;
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function errorLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+}
