@@ -10,6 +10,8 @@
  */
 #include "hvm.h"
 #include "virtio_blk.h"
+#include "virtio_net.h"
+#include "netdev.h"
 
 #define TICK_PERIOD (VIRT_TIMEBASE_HZ / TICK_HZ)
 
@@ -47,6 +49,7 @@ void plat_start(void) {
   kprintf("hvm: %u KiB of RAM at 0x%08x, %u hart%s (%s)\n", facts.mem_size / 1024, facts.mem_base,
           facts.harts, facts.harts == 1 ? "" : "s", fdt_ok ? "from the device tree" : "no device tree: assumed");
   vblk_init();
+  vnet_init();
 }
 
 /* Called by common/crt0.S's M-mode trap_entry (replacing platform.c's weak default). */
@@ -65,7 +68,7 @@ void trap_handler(struct trap_frame *f) {
       uint32_t id;
       while ((id = mmio_read32(PLIC_CLAIM0)) != 0) {
         if (id == VIRT_UART0_IRQ) uart_isr();
-        else vblk_isr(id);
+        else if (!vblk_isr(id)) vnet_isr(id);
         mmio_write32(PLIC_CLAIM0, id);
       }
       return;
@@ -90,8 +93,9 @@ void plat_irq_restore(uint32_t s) {
 /* WFI wakes when mip & mie is nonzero, whatever mstatus.MIE says (priv spec 3.3.3). */
 void plat_wait(void) { __asm__ volatile("wfi" ::: "memory"); }
 
-int plat_has_work(void) { return 0; }
-void plat_do_work(void) {}
+/* Frames received while the shell waits for input go to the stack from the shell loop. */
+int plat_has_work(void) { return vnet_has_work(); }
+void plat_do_work(void) { netdev_poll(); }
 
 /* The SiFive test finisher (common/platform.c), with interrupts off. */
 void plat_poweroff(void) {

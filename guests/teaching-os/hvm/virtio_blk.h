@@ -7,65 +7,20 @@
 #ifndef TOS_VIRTIO_BLK_H
 #define TOS_VIRTIO_BLK_H
 
-#include "hvm.h"
+#include "virtio_mmio.h"
 
-#define VIRT_VIRTIO_BASE  0x10001000u
-#define VIRT_VIRTIO_COUNT 8u
-#define VIRT_VIRTIO_IRQ   1u   /* slot i interrupts on PLIC source 1 + i */
-
-/* virtio-mmio registers (4.2.2). */
-#define VMMIO_MAGIC        0x000
-#define VMMIO_VERSION      0x004
-#define VMMIO_DEVICE_ID    0x008
-#define VMMIO_DEV_FEATURES 0x010
-#define VMMIO_DEV_FEAT_SEL 0x014
-#define VMMIO_DRV_FEATURES 0x020
-#define VMMIO_DRV_FEAT_SEL 0x024
-#define VMMIO_QUEUE_SEL    0x030
-#define VMMIO_QUEUE_NUM_MAX 0x034
-#define VMMIO_QUEUE_NUM    0x038
-#define VMMIO_QUEUE_READY  0x044
-#define VMMIO_QUEUE_NOTIFY 0x050
-#define VMMIO_INT_STATUS   0x060
-#define VMMIO_INT_ACK      0x064
-#define VMMIO_STATUS       0x070
-#define VMMIO_QUEUE_DESC_LO 0x080
-#define VMMIO_QUEUE_DESC_HI 0x084
-#define VMMIO_QUEUE_DRV_LO 0x090
-#define VMMIO_QUEUE_DRV_HI 0x094
-#define VMMIO_QUEUE_DEV_LO 0x0a0
-#define VMMIO_QUEUE_DEV_HI 0x0a4
-#define VMMIO_CONFIG       0x100
-
-#define VIRTIO_S_ACK 1u
-#define VIRTIO_S_DRIVER 2u
-#define VIRTIO_S_DRIVER_OK 4u
-#define VIRTIO_S_FEATURES_OK 8u
-#define VIRTIO_S_NEEDS_RESET 64u
-
-/* Feature bits (5.2.3, 6). */
+/* Feature bits (5.2.3). */
 #define VIRTIO_BLK_F_SIZE_MAX 1
 #define VIRTIO_BLK_F_SEG_MAX 2
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_F_BLK_SIZE 6
 #define VIRTIO_BLK_F_FLUSH 9
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
 
 #define VIRTIO_BLK_T_IN 0u
 #define VIRTIO_BLK_T_OUT 1u
 #define VIRTIO_BLK_T_FLUSH 4u
 #define VIRTIO_BLK_T_GET_ID 8u
 #define VIRTIO_BLK_S_OK 0u
-
-#define VRING_DESC_F_NEXT 1u
-#define VRING_DESC_F_WRITE 2u
-
-struct vring_desc {
-  uint64_t addr;
-  uint32_t len;
-  uint16_t flags, next;
-};
 
 struct virtio_blk_req {
   uint32_t type, reserved;

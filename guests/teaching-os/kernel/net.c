@@ -4,7 +4,7 @@
  *   IPv4 (RFC 791: no options, no fragments, header checksum checked); ICMP echo
  *   (RFC 792: answers requests; `ping` times replies); UDP (RFC 768: checksum checked when
  *   present, always sent); a DHCP client (RFC 2131: DISCOVER, OFFER, REQUEST, ACK).
- * Everything runs in the shell's thread: received frames arrive through plat_net_poll()
+ * Everything runs in the shell's thread: received frames arrive through netdev_poll()
  * from the shell loop (the platform's deferred work) or from a command waiting for them.
  */
 #include "net.h"
@@ -33,10 +33,10 @@ static struct {
   uint32_t dhcp_yiaddr, dhcp_server, dhcp_mask, dhcp_router, dhcp_lease;
 } w;
 
-__attribute__((weak)) int plat_net_mac(uint8_t mac[6]) { (void)mac; return PLAT_ENOTSUP; }
-__attribute__((weak)) int plat_net_send(const void *frame, uint32_t len) { (void)frame, (void)len; return -1; }
-__attribute__((weak)) void plat_net_poll(void) {}
-__attribute__((weak)) void plat_net_counters(struct net_counters *c) { memset(c, 0, sizeof *c); }
+__attribute__((weak)) int netdev_mac(uint8_t mac[6]) { (void)mac; return PLAT_ENOTSUP; }
+__attribute__((weak)) int netdev_send(const void *frame, uint32_t len) { (void)frame, (void)len; return -1; }
+__attribute__((weak)) void netdev_poll(void) {}
+__attribute__((weak)) void netdev_counters(struct net_counters *c) { memset(c, 0, sizeof *c); }
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
@@ -70,7 +70,7 @@ static int parse_ip(const char *s, uint32_t *out) {
 }
 
 static int have_if(const char *cmd) {
-  if (plat_net_mac(my_mac) == 0) return 1;
+  if (netdev_mac(my_mac) == 0) return 1;
   kprintf("%s: no network interface (give the domain a vif = [ '' ] in its config)\n", cmd);
   return 0;
 }
@@ -104,7 +104,7 @@ static void eth_send(const uint8_t *dst, uint16_t type, const uint8_t *payload, 
   memcpy(f + 14, payload, len);
   uint32_t n = 14 + len < 60 ? 60 : 14 + len;  /* pad to the Ethernet minimum */
   if (14 + len < 60) memset(f + 14 + len, 0, 60 - 14 - len);
-  plat_net_send(f, n);
+  netdev_send(f, n);
 }
 
 static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa, const uint8_t *dst) {
@@ -118,7 +118,7 @@ static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa, const uint8_
 }
 
 static int arp_known(void *arg) {
-  plat_net_poll();
+  netdev_poll();
   return arp_lookup(*(uint32_t *)arg) != 0;
 }
 
@@ -194,7 +194,7 @@ static void udp_input(uint32_t src, uint32_t dst, const uint8_t *u, uint32_t len
 }
 
 void net_input(const uint8_t *f, uint32_t len) {
-  if (len < 14 || (!my_mac[0] && !my_mac[1] && !my_mac[2] && plat_net_mac(my_mac) != 0)) return;
+  if (len < 14 || (!my_mac[0] && !my_mac[1] && !my_mac[2] && netdev_mac(my_mac) != 0)) return;
   if (memcmp(f, my_mac, 6) && memcmp(f, bcast, 6)) return;  /* flooded to us, not for us */
   const uint8_t *p = f + 14;
   len -= 14;
@@ -279,7 +279,7 @@ static void dhcp_send(int type, uint32_t requested, uint32_t server) {
 }
 
 static int dhcp_answered(void *arg) {
-  plat_net_poll();
+  netdev_poll();
   return w.dhcp_type == *(int *)arg || w.dhcp_type == 6;
 }
 
@@ -318,7 +318,7 @@ static int dhcp(void) {
 
 static void show_if(void) {
   struct net_counters c;
-  plat_net_counters(&c);
+  netdev_counters(&c);
   char a[16], m[16], r[16];
   ip_str(a, sizeof a, my_ip);
   ip_str(m, sizeof m, my_mask);
@@ -358,13 +358,13 @@ int net_cmd_ifconfig(int argc, char **argv) {
 /* Keep answering while we wait (kwait's condition runs after every interrupt). */
 static int idle(void *arg) {
   (void)arg;
-  plat_net_poll();
+  netdev_poll();
   return 0;
 }
 
 static int ping_back(void *arg) {
   (void)arg;
-  plat_net_poll();
+  netdev_poll();
   return w.ping_got;
 }
 
@@ -416,7 +416,7 @@ int net_cmd_ping(int argc, char **argv) {
 }
 
 static int udp_enough(void *arg) {
-  plat_net_poll();
+  netdev_poll();
   return w.udp_got >= *(uint32_t *)arg;
 }
 

@@ -220,18 +220,18 @@ void netfront_work(void) {
       }
     }
   }
-  plat_net_poll();
+  netdev_poll();
 }
 
 /* ---- the kernel's interface (kernel/net.h) ---- */
 
-int plat_net_mac(uint8_t mac[6]) {
+int netdev_mac(uint8_t mac[6]) {
   if (!nf.used || !nf.tx) return PLAT_ENOTSUP;
   memcpy(mac, nf.mac, 6);
   return 0;
 }
 
-void plat_net_counters(struct net_counters *c) { *c = nf.c; }
+void netdev_counters(struct net_counters *c) { *c = nf.c; }
 
 /* Take tx responses: each frees its buffer. */
 static void reap_tx(void) {
@@ -249,7 +249,7 @@ static void reap_tx(void) {
   }
 }
 
-int plat_net_send(const void *frame, uint32_t len) {
+int netdev_send(const void *frame, uint32_t len) {
   if (!nf.used || !nf.tx || len < 14 || len > PAGE_SIZE) return -1;
   reap_tx();
   int b = 0;
@@ -270,7 +270,7 @@ int plat_net_send(const void *frame, uint32_t len) {
   return 0;
 }
 
-void plat_net_poll(void) {
+void netdev_poll(void) {
   if (!nf.used || !nf.rx) return;
   int posted = 0;
   for (;;) {
