@@ -28,7 +28,7 @@ import {
 } from './deviceCodec';
 import { readXenstoreWatches, writeXenstoreWatches, type XenstoreWatchRec } from './pvState';
 import { checkSaveFile } from './restore';
-import { checkSavable } from './save';
+import { checkMigratable, checkSavable } from './save';
 import type { Domain } from '../../xen/common/domain';
 import { pvLayout } from '../../xen/pv/builder';
 import { parseXlConfig, validateDomainConfig } from '../xlConfig';
@@ -155,12 +155,15 @@ describe('restore refuses a stream that does not fit its config, before building
     expect(() => checkSaveFile(bad)).toThrow(/hart 0: mstatus/);
   });
 
-  it('xl save refuses a domain with disks or foreign grant mappings, and one that has shut down', () => {
-    const d = (over: object): Domain => ({ domid: 3, name: 'x', shutdownReason: null, maptrack: new Map(), ...over }) as unknown as Domain;
-    expect(() => checkSavable(d({}), 1)).toThrow(/^domain 3 \(x\) has 1 virtual disk\(s\): saving a domain with disks is not done yet/);
-    expect(() => checkSavable(d({ maptrack: new Map([[0, {}]]) }), 0)).toThrow(/1 grant mapping\(s\) of other domains' pages/);
-    expect(() => checkSavable(d({ shutdownReason: 'poweroff' }), 0)).toThrow(/has shut down/);
-    expect(() => checkSavable(d({}), 0)).not.toThrow();
+  it('xl save refuses a domain with foreign grant mappings, and one that has shut down; xl migrate one with nomigrate', () => {
+    const d = (over: object): Domain =>
+      ({ domid: 3, name: 'x', shutdownReason: null, maptrack: new Map(), config: { nomigrate: false }, ...over }) as unknown as Domain;
+    expect(() => checkSavable(d({ maptrack: new Map([[0, {}]]) }))).toThrow(/1 grant mapping\(s\) of other domains' pages/);
+    expect(() => checkSavable(d({ shutdownReason: 'poweroff' }))).toThrow(/has shut down/);
+    expect(() => checkSavable(d({}))).not.toThrow();
+    expect(() => checkSavable(d({ config: { nomigrate: true } }))).not.toThrow(); // as Xen: nomigrate does not stop a save
+    expect(() => checkMigratable(d({ config: { nomigrate: true } }))).toThrow(/^domain 3 \(x\) has nomigrate = 1 in its config: it may not be migrated$/);
+    expect(() => checkMigratable(d({}))).not.toThrow();
   });
 
   it('a config with disks (not done yet)', () => {

@@ -24,10 +24,14 @@ import type { MachineMemory } from '../../xen/common/machineMemory';
 import { P2m, releaseFrames } from '../../xen/common/p2m';
 import { pvLayout } from '../../xen/pv/builder';
 import * as X from '../../xen/public/xen';
+import { virtioSlotForDevice } from '../../board/memoryMap';
 import { hostNowMs } from '../../xen/vcpu/vcpuRunner';
 import { parseXlConfig, validateDomainConfig, type DomainConfig } from '../xlConfig';
 import { parsePerm } from '../xenstore';
-import { readBoardEntry, readClintEntry, readHeaderEntry, readPlicEntry, readUartEntry, type BoardState } from './deviceCodec';
+import { readBoardEntry, readClintEntry, readHeaderEntry, readPlicEntry, readUartEntry, readVirtioEntry, type BoardState } from './deviceCodec';
+import type { BlockImage } from '../../block/image';
+import { restoreVirtioMmio, type VirtioMmioState } from '../../devices/virtio/state';
+import type { Toolstack } from '../toolstack';
 import { HVM_SAVE, type DeviceStateEntry } from './deviceState';
 import { PAGE_SIZE } from './pageData';
 import { ECS } from './pvState';
@@ -38,6 +42,12 @@ export interface RestoreOptions {
   paused?: boolean;
   /** `xl restore CONFIG FILE`: this config instead of the embedded one (same type, memory and vCPUs). */
   configText?: string;
+  /**
+   * The toolstack whose disks and networks the domain's devices re-attach to (shared storage:
+   * each disk spec's image is opened again; vifs join the bridge of the same name). A domain
+   * with disks or vifs cannot be restored without it.
+   */
+  toolstack?: Toolstack;
 }
 
 const MiB = 1024 * 1024;
@@ -53,23 +63,33 @@ interface Checked {
   vcpus: SavedVcpu[];
   board?: BoardState;
   uart?: Uart16550State;
+  /** hvm: the virtio-mmio state of each disk's slot. */
+  virtio: Map<number, VirtioMmioState>;
+  /** The id the saved domain had (its xenstore home's `domid` node; pv), or -1. */
+  oldDomid: number;
 }
 
-/** Read and check a save file completely. Throws one line (StreamError names the byte offset). */
-export function checkSaveFile(bytes: Uint8Array, opts: RestoreOptions = {}): Checked {
+/**
+ * Read and check a save file completely (or take a stream a receiver has read and verified
+ * already, record by record: SaveFileReader). Throws one line (StreamError names the byte offset).
+ */
+export function checkSaveFile(input: Uint8Array | SaveRead, opts: RestoreOptions = {}): Checked {
   let saved: DomainConfig | undefined;
-  const read = readSaveFile(bytes, (h) => {
-    saved = configOf(h.config, h.json);
-    return { maxPfn: (saved.maxmem * MiB) / PAGE_SIZE, maxVcpus: saved.vcpus };
-  });
-  let cfg = saved!;
+  const read =
+    input instanceof Uint8Array
+      ? readSaveFile(input, (h) => {
+          saved = configOf(h.config, h.json);
+          return { maxPfn: (saved.maxmem * MiB) / PAGE_SIZE, maxVcpus: saved.vcpus };
+        })
+      : input;
+  saved ??= configOf(read.header.config, read.header.json);
+  let cfg = saved;
   if (opts.configText !== undefined) {
     const c = configOf(opts.configText, false);
     if (c.type !== cfg.type || c.memory !== cfg.memory || c.maxmem !== cfg.maxmem || c.vcpus !== cfg.vcpus)
       throw new Error("the config must keep the saved domain's type, memory, maxmem and vcpus");
     cfg = c;
   }
-  if ((cfg.disk?.length ?? 0) > 0) throw new Error('the config has disks: restoring a domain with disks is not done yet');
   const x = read.libxc;
   if (x.kind !== cfg.type) throw new Error(`the stream holds a ${x.kind} domain and its config says type = "${cfg.type}"`);
   if (x.vcpus.length !== cfg.vcpus) throw new Error(`the stream holds ${x.vcpus.length} vCPU context(s) for a domain of ${cfg.vcpus}`);
@@ -78,6 +98,7 @@ export function checkSaveFile(bytes: Uint8Array, opts: RestoreOptions = {}): Che
   if (!timers.some((t) => t.online)) throw new Error('no vCPU of the saved domain was up');
   const entries = (list: DeviceStateEntry[] | undefined, code: number): DeviceStateEntry[] => (list ?? []).filter((e) => e.typecode === code);
   let board: BoardState | undefined, uart: Uart16550State | undefined, plic: PlicState | undefined;
+  const virtio = new Map<number, VirtioMmioState>();
   const clints: { msip: boolean; cmp: [number, number] }[] = [];
   if (x.kind === 'hvm') {
     const header = entries(x.hvmContext, HVM_SAVE.HEADER);
@@ -96,6 +117,14 @@ export function checkSaveFile(bytes: Uint8Array, opts: RestoreOptions = {}): Che
     const u = entries(read.emulator, HVM_SAVE.UART_16550);
     if (u.length !== 1) throw new Error('EMULATOR_CONTEXT: no UART_16550 entry');
     uart = readUartEntry(u[0]!);
+    // One virtio-mmio entry per disk, on the slot the disk is plugged into (tools/vbd.ts).
+    const slots = new Set((cfg.disk ?? []).map((_, i) => virtioSlotForDevice(i)));
+    for (const e of entries(read.emulator, HVM_SAVE.VIRTIO_MMIO)) {
+      if (!slots.has(e.instance)) throw new Error(`EMULATOR_CONTEXT: a virtio-mmio device on slot ${e.instance}, where the config has no disk`);
+      if (virtio.has(e.instance)) throw new Error(`EMULATOR_CONTEXT: two virtio-mmio entries for slot ${e.instance}`);
+      virtio.set(e.instance, readVirtioEntry(e));
+    }
+    for (const slot of slots) if (!virtio.has(slot)) throw new Error(`EMULATOR_CONTEXT: no virtio-mmio entry for the disk on slot ${slot}`);
   } else {
     if (!x.evtchn || !x.grants || !x.xenstore) throw new Error('a pv stream needs its event channel, grant table and xenstore records');
     const layout = pvLayout(cfg);
@@ -133,7 +162,8 @@ export function checkSaveFile(bytes: Uint8Array, opts: RestoreOptions = {}): Che
       online: t.online,
     };
   });
-  return { cfg, read, vcpus, ...(board ? { board } : {}), ...(uart ? { uart } : {}) };
+  const oldDomid = x.kind === 'pv' ? oldDomidOf(x.xenstore!) : -1;
+  return { cfg, read, vcpus, virtio, oldDomid, ...(board ? { board } : {}), ...(uart ? { uart } : {}) };
 }
 
 /** Build the domain's memory from the stream's pages (frames come zeroed from the allocator). */
@@ -153,13 +183,28 @@ function buildMemory(mem: MachineMemory, domid: number, frames: number, pages: M
 }
 
 /** `xl restore`: check the file, build the domain, put its state back, let it run (unless -p). */
-export async function restoreDomain(hv: Hypervisor, bytes: Uint8Array, opts: RestoreOptions = {}): Promise<Domain> {
-  const c = checkSaveFile(bytes, opts);
+export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead, opts: RestoreOptions = {}): Promise<Domain> {
+  const c = checkSaveFile(input, opts);
   const { cfg, read } = c;
   const x = read.libxc;
   if (x.pages.size > hv.memory.nrFree) throw new Error(`not enough free memory: ${x.pages.size} frames to restore, ${hv.memory.nrFree} free`);
+  const disks = cfg.disk ?? [],
+    vifs = cfg.vif ?? [];
+  const ts = opts.toolstack;
+  if ((disks.length > 0 || vifs.length > 0) && !ts) throw new Error('the domain has disks or network interfaces and this host has no toolstack to attach them');
+  // A pv domain's frontends name their backends' xenstore paths, which hold its domid: it
+  // keeps its id (Xen's non-cooperative-migration design: the toolstack preserves the
+  // source domid, and refuses when the id is taken on the target).
+  const keepDomid = cfg.type === 'pv' && (disks.length > 0 || vifs.length > 0);
+  if (keepDomid && (c.oldDomid <= 0 || hv.domains.has(c.oldDomid)))
+    throw new Error(
+      `domain id ${c.oldDomid} is in use: a pv domain with disks or network interfaces keeps its id across a restore (its frontends name their backends by it)`,
+    );
+  // Shared storage: the same images, opened before anything is built (a missing one builds nothing).
+  const images: BlockImage[] = ts ? ts.disks.open(disks) : [];
   const mtime0 = x.timers![0]!.mtime;
   const restore: DomainRestore = {
+    ...(keepDomid ? { domid: c.oldDomid } : {}),
     paused: true, // until its xenstore home is back; then as asked
     vcpus: c.vcpus,
     build: (mem, domid) => {
@@ -201,15 +246,51 @@ export async function restoreDomain(hv: Hypervisor, bytes: Uint8Array, opts: Res
       for (let p = 1; p < d.ports.length; p++) if (d.ports[p]?.s.state === 'interdomain') hv.slots.routePort(d, p);
     },
   };
-  const d = hv.createDomain(cfg, undefined, restore);
+  let d: Domain;
+  try {
+    d = hv.createDomain(cfg, undefined, restore);
+  } catch (e) {
+    for (const img of images) img.close();
+    throw e;
+  }
   try {
     if (d.kind === 'pv') await restoreXenstore(hv, d.domid, read);
+    if (ts) attachDevices(ts, d, c, images);
   } catch (e) {
-    hv.destroyDomain(d.domid, 'restore failed');
+    hv.destroyDomain(d.domid, 'restore failed'); // its disks close with it (Toolstack: domainGone)
     throw e;
   }
   if (!opts.paused) hv.unpauseDomain(d.domid);
   return d;
+}
+
+/**
+ * Re-attach the restored domain's devices (it is still paused). pv: blkback's backend area is
+ * written again and blkback attaches to the ring the frontend kept (its xenstore area came
+ * back with the home, in Connected), serving again what was queued. hvm: virtio-blk is
+ * plugged on the same slot with its saved transport and queue state, and serves at once any
+ * chain the driver had made available that the device had not taken.
+ */
+function attachDevices(ts: Toolstack, d: Domain, c: Checked, images: BlockImage[]): void {
+  const disks = c.cfg.disk ?? [];
+  const left = [...images];
+  try {
+    disks.forEach((spec, i) => {
+      const img = left.shift()!;
+      if (d.kind === 'pv') {
+        ts.disks.attach(d, spec, img, true);
+        return;
+      }
+      const slot = virtioSlotForDevice(i);
+      const { transport } = ts.disks.plugVirtio(d, spec, img, slot);
+      restoreVirtioMmio(transport, c.virtio.get(slot)!);
+      transport.queues.forEach((q, n) => {
+        if (q.ready && q.pending() > 0) transport.notify(n);
+      });
+    });
+  } finally {
+    for (const img of left) img.close();
+  }
 }
 
 /** The saved domain's id, as its xenstore home said (its `domid` node), or -1. */

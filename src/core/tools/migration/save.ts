@@ -11,8 +11,11 @@ import type { Domain, PvDomain } from '../../xen/common/domain';
 import { suspendDomain, type SavedVcpu } from '../../xen/common/domainSave';
 import type { Hypervisor } from '../../xen/common/hypervisor';
 import { formatDiskSpec } from '../xlDisk';
+import { formatVifSpec } from '../xlVif';
+import { VirtioMmioDevice } from '../../devices/virtio/mmioDevice';
+import { saveVirtioMmio } from '../../devices/virtio/state';
 import type { DomainConfig } from '../xlConfig';
-import { boardEntry, clintEntry, headerEntry, plicEntry, uartEntry, type VcpuTimers } from './deviceCodec';
+import { boardEntry, clintEntry, headerEntry, plicEntry, uartEntry, virtioEntry, type VcpuTimers } from './deviceCodec';
 import type { DeviceStateEntry } from './deviceState';
 import { XEN_MAJOR, XEN_MINOR, type LibxcImage } from './libxc';
 import { PAGE_SIZE } from './pageData';
@@ -32,22 +35,49 @@ export function formatXlConfig(c: DomainConfig): string {
   lines.push(`cpu_weight = ${c.cpu_weight}`, `cap = ${c.cap}`);
   lines.push(`on_poweroff = ${q(c.on_poweroff)}`, `on_reboot = ${q(c.on_reboot)}`, `on_crash = ${q(c.on_crash)}`);
   if (c.disk && c.disk.length > 0) lines.push(`disk = [ ${c.disk.map((d) => `'${formatDiskSpec(d)}'`).join(', ')} ]`);
+  if (c.vif && c.vif.length > 0) lines.push(`vif = [ ${c.vif.map((v) => `'${formatVifSpec(v)}'`).join(', ')} ]`);
+  if (c.nomigrate) lines.push('nomigrate = 1');
   return lines.join('\n') + '\n';
 }
 
-/** Reasons a domain cannot be saved, checked before it is paused (one line each). */
-export function checkSavable(d: Domain, vbds: number): void {
+/**
+ * Reasons a domain cannot be saved, checked before it is paused (one line each). Disks and
+ * network interfaces are carried (by their specs in the config: shared storage, the same
+ * bridge by name); `nomigrate` does not stop a save (checkMigratable). The second argument
+ * (the domain's disk count, which a save refused once) is no longer used.
+ */
+export function checkSavable(d: Domain, _devices?: number): void {
   const who = `domain ${d.domid} (${d.name})`;
   if (d.shutdownReason) throw new Error(`${who} has shut down: nothing to save`);
-  if (vbds > 0) throw new Error(`${who} has ${vbds} virtual disk(s): saving a domain with disks is not done yet (detach them first)`);
   if (d.maptrack.size > 0)
     throw new Error(`${who} has ${d.maptrack.size} grant mapping(s) of other domains' pages: a save without the guest's cooperation cannot carry them`);
 }
 
+/**
+ * `xl migrate` of a domain whose config says `nomigrate = 1` (libxl's disable_migrate) is
+ * refused. A save is not: in Xen the flag is advisory (XEN_DOMCTL_disable_migrate only lets
+ * x86 guests see an invariant TSC: xen/arch/x86/cpuid.c; xl save and xl restore of such a
+ * domain go ahead), so hyperlab refuses only the migration it names.
+ */
+export function checkMigratable(d: Domain): void {
+  if (d.config.nomigrate) throw new Error(`domain ${d.domid} (${d.name}) has nomigrate = 1 in its config: it may not be migrated`);
+}
+
+export interface CaptureOptions {
+  /**
+   * Called once the domain is paused and before its memory is read: the backends finish
+   * what the guest asked of them and flush their disks (blkback's quiesce), so the memory
+   * and the disks agree (libxl's domain_suspend_done: the device model and the backends are
+   * quiet before the last pages are sent).
+   */
+  quiesce?: () => void;
+}
+
 /** Pause `d`, collect everything, write the file; the domain is left paused (the caller decides). */
-export async function captureDomain(hv: Hypervisor, d: Domain): Promise<Uint8Array> {
+export async function captureDomain(hv: Hypervisor, d: Domain, opts: CaptureOptions = {}): Promise<Uint8Array> {
   const t0 = performance.now();
   const vcpus = await suspendDomain(hv, d);
+  opts.quiesce?.();
   const t1 = performance.now();
   const img = domainImage(hv, d, vcpus);
   const t2 = performance.now();
@@ -62,11 +92,20 @@ export async function captureDomain(hv: Hypervisor, d: Domain): Promise<Uint8Arr
 
 /** The save file's contents for a paused domain whose vCPU states are `vcpus`. */
 export function domainImage(hv: Hypervisor, d: Domain, vcpus: readonly SavedVcpu[]): SaveImage {
+  const img = domainState(hv, d, vcpus);
+  return { ...img, libxc: { ...(img.libxc as LibxcImage), pages: pages(hv, d) } };
+}
+
+/**
+ * Everything but the memory (`libxc.pages` is empty): the vCPU, device and pv records, for a
+ * live migration's stop-and-copy, whose pages went in the rounds before.
+ */
+export function domainState(hv: Hypervisor, d: Domain, vcpus: readonly SavedVcpu[]): SaveImage {
   const libxc: LibxcImage = {
     kind: d.kind,
     xenMajor: XEN_MAJOR,
     xenMinor: XEN_MINOR,
-    pages: pages(hv, d),
+    pages: new Map(),
     vcpus: vcpus.map((v) => v.state.hart),
     timers: vcpus.map((v, i) => timersOf(i, v)),
   };
@@ -74,6 +113,9 @@ export function domainImage(hv: Hypervisor, d: Domain, vcpus: readonly SavedVcpu
   if (d.kind === 'hvm') {
     libxc.hvmContext = hvmContext(vcpus);
     emulator = [uartEntry(d.uart.saveState())];
+    d.virtio.forEach((t, slot) => {
+      if (t instanceof VirtioMmioDevice) emulator!.push(virtioEntry(slot, saveVirtioMmio(t)));
+    });
   } else {
     pvState(hv, d, libxc);
   }

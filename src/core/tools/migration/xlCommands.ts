@@ -13,6 +13,16 @@ import type { XlIo } from '../xl';
 import { restoreDomain } from './restore';
 import { captureDomain, checkSavable } from './save';
 
+/**
+ * The domain's backends finish what it asked and flush (the domain is paused): blkback
+ * serves the requests queued in each ring; virtio-blk serves inside the guest's exit, so only
+ * its image is flushed.
+ */
+export function quiesceDevices(ts: Toolstack, domid: number): void {
+  for (const { device } of ts.disks.of(domid)) device.quiesce();
+  for (const v of ts.disks.virtioOf(domid)) v.blk.image.flush();
+}
+
 function errorLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
@@ -26,14 +36,14 @@ export function xlSave(ts: Toolstack, args: readonly string[], io: XlIo): Promis
   const write = io.writeBytes?.bind(io);
   if (!write) throw new Error('save: this host cannot write files');
   const d = ts.find(rest[0]!);
-  checkSavable(d, ts.disks.of(d.domid).length + ts.disks.virtioOf(d.domid).length); // blkback's and virtio-blk's
+  checkSavable(d);
   const file = rest[1]!;
   return (async () => {
     const wasPaused = d.paused;
     const t0 = performance.now();
     let bytes: Uint8Array;
     try {
-      bytes = await captureDomain(ts.hv, d);
+      bytes = await captureDomain(ts.hv, d, { quiesce: () => quiesceDevices(ts, d.domid) });
       write(file, bytes);
     } catch (e) {
       if (!wasPaused && ts.hv.domains.get(d.domid) === d && !d.dying) ts.hv.unpauseDomain(d.domid);
@@ -69,7 +79,7 @@ export function xlRestore(ts: Toolstack, args: readonly string[], io: XlIo): Pro
     const t0 = performance.now();
     let d;
     try {
-      d = await restoreDomain(ts.hv, bytes, { paused, ...(configText !== undefined ? { configText } : {}) });
+      d = await restoreDomain(ts.hv, bytes, { paused, toolstack: ts, ...(configText !== undefined ? { configText } : {}) });
     } catch (e) {
       throw new Error(`restore from ${file} failed: ${errorLine(e)}`, { cause: e });
     }
