@@ -11,6 +11,7 @@ import { DomainTable } from './DomainTable';
 import { HostSettings } from './HostSettings';
 import { IsolationBadge, IsolationNotice } from './IsolationNotice';
 import { Insights } from './insights/Insights';
+import { LabsView } from './labs/LabsView';
 
 export function App(): ReactElement {
   const ids = useLabState((s) => s.domains.map((d) => d.domid).join(','));
@@ -30,6 +31,11 @@ export function App(): ReactElement {
       {view === 'compare' ? (
         <main>
           <ComparePage />
+        </main>
+      ) : null}
+      {view === 'labs' ? (
+        <main>
+          <LabsView />
         </main>
       ) : null}
       {/* The lab stays mounted under another view: its terminals keep their state. */}

@@ -5,15 +5,19 @@
  */
 import { useSyncExternalStore, type ReactElement } from 'react';
 
-export type View = 'lab' | 'compare';
+export type View = 'lab' | 'compare' | 'labs';
 
 const VIEWS: readonly { readonly view: View; readonly label: string; readonly title: string }[] = [
   { view: 'lab', label: 'Lab', title: 'Domains, Domain-0 and the consoles' },
   { view: 'compare', label: 'pv vs hvm', title: 'The same workload in a pv and an hvm domain, measured side by side' },
+  { view: 'labs', label: 'Guided labs', title: 'Short experiments: predict, run, observe, and why (#labs, #lab/ID)' },
 ];
 
 function currentView(): View {
-  return window.location.hash === '#compare' ? 'compare' : 'lab';
+  const hash = window.location.hash;
+  if (hash === '#compare') return 'compare';
+  // The guided labs: their list (#labs) and one lab each (#lab/credit-cap; src/ui/components/labs/).
+  return hash === '#labs' || hash.startsWith('#lab/') ? 'labs' : 'lab';
 }
 
 function subscribe(listener: () => void): () => void {

@@ -14,6 +14,8 @@ export const SHELL_HELP = `Domain-0 shell:
   xl COMMAND ...     the xl toolstack ("xl" may be left out): try  xl help
   ls                 the preset configs, guest images, uploads and disk images
   cat FILE           show a file (e.g. cat hello.cfg)
+  xenstore-read PATH          read a xenstore node (as Domain-0: every node)
+  xenstore-write PATH VALUE   write one (VALUE: one word)
   clear              clear the screen
   help               this text`;
 
@@ -46,6 +48,14 @@ export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: stri
           if (args.length !== 1) throw new Error('usage: cat FILE');
           await files.load(args[0]!);
           return { status: 0, output: files.readText(args[0]!).replace(/\n$/, '') };
+        // Xen's xenstore-read/-write (tools/xenstore), as Domain-0 (the guided labs' other writer).
+        case 'xenstore-read':
+          if (args.length !== 1) throw new Error('usage: xenstore-read PATH');
+          return { status: 0, output: await ts.hv.xsDom0().read(args[0]!) };
+        case 'xenstore-write':
+          if (args.length !== 2) throw new Error('usage: xenstore-write PATH VALUE');
+          await ts.hv.xsDom0().write(args[0]!, args[1]!);
+          return { status: 0, output: '' };
       }
     }
     let targets: { target: string; backing?: string }[] = [];

@@ -1,0 +1,162 @@
+/**
+ * Lab 2: the credit scheduler, as two labs: weights on one pCPU (with pinning as the
+ * variation), and a cap on an otherwise idle host. Both burn CPU with the teaching OS's
+ * `burn` and read the CPU time the scheduler charged (xentop's CPU(sec)).
+ */
+import { sleep, teachingOs, type } from './guest';
+import type { LabApi, LabDefinition, LabReport } from './types';
+
+/** Long enough to outlast any measurement: the domains are paused at the end. */
+const BURN = 'burn 100000';
+
+/** The share of a pCPU (%) each domain gets over `ms`, after a second of warm-up; live shares on the way. */
+async function cpuOver(api: LabApi, ids: readonly number[], ms: number, report: LabReport, keys: readonly string[]): Promise<number[]> {
+  await sleep(1000);
+  const start = ids.map((id) => api.stats(id).cpuNs);
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    await sleep(500);
+    const dt = Date.now() - t0;
+    ids.forEach((id, i) => report.measure(keys[i]!, ((api.stats(id).cpuNs - start[i]!) / 1e6 / dt) * 100));
+  }
+  const dt = Date.now() - t0;
+  return ids.map((id, i) => ((api.stats(id).cpuNs - start[i]!) / 1e6 / dt) * 100);
+}
+
+async function pauseAll(api: LabApi, ids: readonly number[], report: LabReport): Promise<void> {
+  report.step('pausing the domains (so they stop using your CPU; the lanes keep the last 10 s)');
+  for (const id of ids) await api.pause(id);
+}
+
+export const creditWeights: LabDefinition = {
+  id: 'credit-weights',
+  title: 'The credit scheduler: weights on one pCPU',
+  topic: 'scheduling',
+  minutes: 10,
+  goal: 'Weights divide a contended pCPU in proportion; they do nothing for a domain that has a pCPU to itself.',
+  context: `Xen's credit scheduler (the default for a decade; \`xen/common/sched/credit.c\`, and the Xen wiki page "Credit Scheduler") gives every domain a **weight** (default 256) and an optional **cap**. Every 30 ms accounting period, credits are handed out to the active domains in proportion to their weights; a running vCPU burns credits, and vCPUs with credit left (UNDER) run before those that have used theirs (OVER).
+
+Weights are relative: they only matter when vCPUs compete for the same pCPU. Here two domains of the teaching OS run \`${BURN}\` (endless arithmetic). Both are **pinned** to pCPU 0 (\`xl vcpu-pin\`), so they compete for it; domain A gets weight 512, domain B weight 256 (\`xl sched-credit -d ID -w W\`).
+
+The scheduler lanes show which vCPU ran on which pCPU, slice by slice.`,
+  prediction: {
+    kind: 'number',
+    question: "Over a few seconds, what will be the ratio of A's CPU time to B's?",
+    unit: 'A / B',
+    min: 0,
+    max: 100,
+    tolerance: 0.25,
+    absolute: 0.3,
+  },
+  params: [
+    { id: 'weightA', label: 'Weight of A', kind: 'number', default: 512, min: 1, max: 65535, step: 1 },
+    { id: 'weightB', label: 'Weight of B', kind: 'number', default: 256, min: 1, max: 65535, step: 1 },
+    {
+      id: 'placement',
+      label: 'Pinning',
+      kind: 'choice',
+      default: 'same',
+      options: [
+        { value: 'same', label: 'both on pCPU 0' },
+        { value: 'apart', label: 'A on pCPU 0, B on pCPU 1' },
+      ],
+    },
+  ],
+  instrument: 'scheduler',
+  async run(api, params, report) {
+    const pcpus = api.host()?.pcpus ?? 1;
+    const apart = params['placement'] === 'apart' && pcpus > 1;
+    report.step('creating domains A and B (teaching OS, pv)');
+    const a = await teachingOs(api, 'pv', 'credit-A');
+    const b = await teachingOs(api, 'pv', 'credit-B');
+    report.domains([a, b]);
+    report.show('scheduler');
+    report.step(`pinning A to pCPU 0 and B to pCPU ${apart ? 1 : 0}; weights ${params['weightA']} and ${params['weightB']}`);
+    await api.pinVcpu(a, 0, '0');
+    await api.pinVcpu(b, 0, apart ? '1' : '0');
+    await api.setSchedParams(a, { weight: Number(params['weightA']), cap: 0 });
+    await api.setSchedParams(b, { weight: Number(params['weightB']), cap: 0 });
+    report.step(`${BURN} in both; measuring their CPU time for 4 s`);
+    await type(api, a, BURN);
+    await type(api, b, BURN);
+    const [pctA, pctB] = await cpuOver(api, [a, b], 4000, report, ['pctA', 'pctB']);
+    await pauseAll(api, [a, b], report);
+    return { pctA: pctA!, pctB: pctB!, ratio: pctA! / Math.max(1e-3, pctB!), apart: apart ? 'yes' : 'no', pcpus };
+  },
+  observe: [
+    { key: 'pctA', label: 'A: CPU', unit: '% of a pCPU', digits: 0 },
+    { key: 'pctB', label: 'B: CPU', unit: '% of a pCPU', digits: 0 },
+    { key: 'ratio', label: 'A / B', digits: 2 },
+  ],
+  answer: (obs) => Math.round(Number(obs['ratio']) * 100) / 100,
+  checks(obs, params) {
+    const ratio = Number(obs['ratio']);
+    if (obs['apart'] === 'yes')
+      return [
+        { label: 'on pCPUs of their own, both get most of a pCPU (over 60 %)', ok: Number(obs['pctA']) > 60 && Number(obs['pctB']) > 60 },
+        { label: 'so the weights make no difference (A / B within 0.7 and 1.4)', ok: ratio > 0.7 && ratio < 1.4 },
+      ];
+    const want = Number(params['weightA']) / Number(params['weightB']);
+    return [
+      { label: `sharing one pCPU, A / B follows the weights (${want.toFixed(2)}, within 35 %)`, ok: Math.abs(ratio - want) <= want * 0.35 },
+      { label: 'together they use at most one pCPU (at most 110 %)', ok: Number(obs['pctA']) + Number(obs['pctB']) <= 110 },
+    ];
+  },
+  explain: `Both vCPUs always have work, and only pCPU 0 may run them, so the scheduler must divide it. Each accounting period, A is given twice B's credits (512 : 256); both burn credits at the same rate while they run, so A can run twice as long before it goes OVER: **A gets two thirds of the pCPU, B one third**, a ratio of 2. The lanes show A's slices twice as often as B's on pCPU 0.
+
+The weight is a share of contention, not a speed: the ratio is the same whatever the weights' size (1024 : 512 gives 2 too).`,
+  tryNext: `Choose "A on pCPU 0, B on pCPU 1" and run again: with a pCPU each nothing is contended and both get nearly 100 %, whatever their weights. Or try weights 256 : 256, or 1000 : 100.`,
+};
+
+export const creditCap: LabDefinition = {
+  id: 'credit-cap',
+  title: 'The credit scheduler: a cap on an idle host',
+  topic: 'scheduling',
+  minutes: 6,
+  goal: 'A cap is a ceiling that holds even when the CPU would otherwise be idle (the scheduler is not work-conserving for a capped domain).',
+  context: `Besides its weight, a domain may have a **cap**: the most CPU it may use, in percent of one pCPU (\`xl sched-credit -d ID -c 25\`; 0 means no cap). Xen's credit scheduler enforces it by **parking** a capped domain whose credits run out, until the next accounting period hands out more (\`csched_acct\` in \`xen/common/sched/credit.c\`; the Xen wiki's "Credit Scheduler" page).
+
+Weights are *work-conserving*: a domain alone on the host gets all the CPU it wants whatever its weight. Is a cap? Here one domain of the teaching OS runs \`${BURN}\` with a cap, and nothing else on the host wants the CPU.`,
+  prediction: {
+    kind: 'number',
+    question: 'With cap 25 and an otherwise idle host, what share of a pCPU will the busy domain get?',
+    unit: '% of a pCPU',
+    min: 0,
+    max: 400,
+    tolerance: 0.3,
+    absolute: 8,
+  },
+  params: [{ id: 'cap', label: 'Cap', kind: 'number', default: 25, min: 0, max: 100, step: 1, unit: '% (0: none)' }],
+  instrument: 'scheduler',
+  async run(api, params, report) {
+    const cap = Number(params['cap']);
+    report.step('creating a domain of the teaching OS (pv)');
+    const d = await teachingOs(api, 'pv', 'capped');
+    report.domains([d]);
+    report.show('scheduler');
+    report.step(`cap ${cap}; ${BURN}; measuring its CPU time for 4 s`);
+    await api.setSchedParams(d, { cap });
+    await type(api, d, BURN);
+    const [pct] = await cpuOver(api, [d], 4000, report, ['pct']);
+    await pauseAll(api, [d], report);
+    return { pct: pct!, cap };
+  },
+  observe: [
+    { key: 'pct', label: 'CPU of the busy domain', unit: '% of a pCPU', digits: 0 },
+    { key: 'cap', label: 'its cap', unit: '%' },
+  ],
+  answer: (obs) => Math.round(Number(obs['pct'])),
+  checks(obs) {
+    const pct = Number(obs['pct']),
+      cap = Number(obs['cap']);
+    if (cap === 0) return [{ label: 'without a cap it takes (nearly) a whole pCPU: over 60 %', ok: pct > 60 }];
+    return [
+      { label: `it stays at or under its cap (${cap} %, with 5 points for the measuring window)`, ok: pct <= cap + 5 },
+      { label: 'it still runs: at least half its cap', ok: pct >= cap / 2 },
+    ];
+  },
+  explain: `The domain gets its cap, **about 25 %**, even though the rest of the pCPU sits idle. Each accounting period gives it credits worth 25 % of a pCPU; once it has burned them the scheduler parks it and runs nothing (the lanes show gaps) until the next period. A cap is for predictable service and for billing: a customer gets what they pay for, not more.
+
+This is the difference from weights, which only divide contended time: a capped domain can be held back with the CPU idle.`,
+  tryNext: `Set the cap to 50, 90 or 0 (no cap) and run again; watch how long the gaps are in the lanes.`,
+};

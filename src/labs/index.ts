@@ -1,0 +1,18 @@
+/**
+ * The labs, in the order the Labs view lists them. A new lab is a file in this folder
+ * (types.ts says what it holds; docs/labs.md how to write one) and a line here.
+ */
+import { ballooning } from './ballooning';
+import { creditCap, creditWeights } from './credit';
+import { grantTables } from './grant-tables';
+import { isolation } from './isolation';
+import { splitDrivers } from './split-drivers';
+import { trapAndEmulate } from './trap-and-emulate';
+import type { LabDefinition } from './types';
+import { xenstore } from './xenstore';
+
+export const LABS: readonly LabDefinition[] = [trapAndEmulate, creditWeights, creditCap, grantTables, ballooning, xenstore, splitDrivers, isolation];
+
+export function labById(id: string): LabDefinition | undefined {
+  return LABS.find((l) => l.id === id);
+}
