@@ -107,8 +107,12 @@ export class VirtualNetworks {
     return b;
   }
 
-  /** Attach a vif to a pv domain; the xenstore areas are written before the guest's next request. */
-  attach(d: Domain, cfg: VifConfig & { devid: number }): VifDevice {
+  /**
+   * Attach a vif to a pv domain; the xenstore areas are written before the guest's next
+   * request. `reattach` (xl restore): the frontend's area came back with the domain, still
+   * connected: only the backend's is written, and netback attaches to the rings as they stand.
+   */
+  attach(d: Domain, cfg: VifConfig & { devid: number }, reattach = false): VifDevice {
     if (d.kind !== 'pv')
       throw new Error(
         `domain ${d.domid} (${d.name}) is an hvm guest: its interfaces are virtio-net devices, plugged at create time (virtio-mmio has no hot-plug); put the vif in its config`,
@@ -134,7 +138,7 @@ export class VirtualNetworks {
       ['mac', mac],
       ['mtu', String(cfg.mtu)],
     ];
-    const { frontendPath: fe, backendPath: be } = writeDeviceAreas(this.hv, d.domid, 'vif', cfg.devid, beNodes, feNodes);
+    const { frontendPath: fe, backendPath: be } = writeDeviceAreas(this.hv, d.domid, 'vif', cfg.devid, beNodes, feNodes, !reattach);
     const fail = (e: unknown): void => this.hv.dmesg(`vif ${d.domid}/${cfg.devid}: ${String(e)}`);
     const { device, started } = this.netback.add({
       domid: d.domid,

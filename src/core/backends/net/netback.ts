@@ -161,10 +161,15 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
       gt.dom0Unmap(mt.handle);
       return `mapping rx-ring-ref ${rxRef} failed (GNTST ${mr.status})`;
     }
-    const port = this.host.dom0Bind(this.domid, evtchn, () => this.kick());
+    // BACK_RING_ATTACH (Linux's xenvif_map_frontend_data_rings): a restored frontend's rings
+    // go on where they were answered; packets and buffers after that are taken again.
+    const txAt = BackRing.attachIndex(this.host.machine, mt.mfn, N.NET_TX_RING_SIZE),
+      rxAt = BackRing.attachIndex(this.host.machine, mr.mfn, N.NET_RX_RING_SIZE);
+    const port = txAt === undefined || rxAt === undefined ? 0 : this.host.dom0Bind(this.domid, evtchn, () => this.kick());
     if (port <= 0) {
       gt.dom0Unmap(mt.handle);
       gt.dom0Unmap(mr.handle);
+      if (txAt === undefined || rxAt === undefined) return "a ring's req_prod is more than a ring ahead of its rsp_prod";
       return `binding event-channel ${evtchn} failed (${port})`;
     }
     this.maps = [mt.handle, mr.handle];
@@ -172,8 +177,8 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
     this.rxRingRef = rxRef;
     this.evtchn = evtchn;
     this.evPort = port;
-    this.tx = new BackRing(this.host.machine, mt.mfn, N.NET_TX_RING_SIZE, N.NETIF_TX_REQUEST_SIZE);
-    this.rx = new BackRing(this.host.machine, mr.mfn, N.NET_RX_RING_SIZE, N.NETIF_RX_REQUEST_SIZE);
+    this.tx = new BackRing(this.host.machine, mt.mfn, N.NET_TX_RING_SIZE, N.NETIF_TX_REQUEST_SIZE, txAt);
+    this.rx = new BackRing(this.host.machine, mr.mfn, N.NET_RX_RING_SIZE, N.NETIF_RX_REQUEST_SIZE, rxAt);
     return undefined;
   }
 
