@@ -35,6 +35,8 @@ const factory: HypervisorFactory = {
     const diskDirectory = (): Promise<FileDirectory> => (disks ??= opfsDirectory('disks'));
     let snapshots: Promise<FileDirectory> | undefined;
     const snapshotDirectory = (): Promise<FileDirectory> => (snapshots ??= opfsDirectory('snapshots'));
+    // Capture files (xl network-capture ... FILE) live in OPFS captures/ (netCaptureFiles.ts opens it once).
+    const captureDirectory = (): Promise<FileDirectory> => opfsDirectory('captures');
     return Comlink.proxy(
       new HypervisorWorker({
         host: webVcpuHost(),
@@ -42,6 +44,7 @@ const factory: HypervisorFactory = {
         pcpus: settings.pcpus,
         scheduler: settings.scheduler,
         diskDirectory,
+        captureDirectory,
         snapshotDirectory,
       }),
     );

@@ -83,7 +83,7 @@ async function start(): Promise<void> {
   const lab = new Lab();
   const store = createLabStore(lab, isolation);
   const shell = new Dom0Shell(
-    { run: (line) => lab.xl(line), attach: (domid) => store.getState().actions.focusConsole(domid) },
+    { run: (line, onLines) => lab.xl(line, onLines), attach: (domid) => store.getState().actions.focusConsole(domid) },
     'hyperlab Domain-0. Type xl commands (xl list, xl help) or help.',
   );
   createRoot(root).render(

@@ -14,7 +14,8 @@ const CLEAR = '\x1b[2J\x1b[3J\x1b[H';
 const HISTORY_MAX = 200;
 
 export interface Dom0ShellIo {
-  run(line: string): Promise<XlOutput>;
+  /** Run a line; `onLines` may hear the lines of a command that finishes later as they come (they are in the answer too). */
+  run(line: string, onLines?: (lines: readonly string[]) => void): Promise<XlOutput>;
   /** `xl console DOM`: show that domain's console. */
   attach(domid: number): void;
 }
@@ -96,11 +97,20 @@ export class Dom0Shell {
       return;
     }
     this.busy = true;
+    // ping and tcpdump print as they go: what came already is a prefix of the answer's output.
+    let shown = '';
+    const onLines = (lines: readonly string[]): void => {
+      const text = lines.map((l) => `${l}\n`).join('');
+      shown += text;
+      this.print(text.replace(/\r?\n/g, '\r\n'));
+    };
     void this.io
-      .run(line)
+      .run(line, onLines)
       .catch((e: unknown): XlOutput => ({ status: 1, output: `dom0: ${e instanceof Error ? e.message : String(e)}` }))
       .then((r) => {
-        if (r.output !== '') this.print(`${r.output.replace(/\r?\n/g, '\r\n')}\r\n`);
+        const all = r.output === '' ? '' : `${r.output}\n`;
+        const tail = all.startsWith(shown) ? all.slice(shown.length) : all;
+        if (tail !== '') this.print(tail.replace(/\r?\n/g, '\r\n'));
         if (r.attach !== undefined) this.io.attach(r.attach);
         this.print(DOM0_PROMPT);
         this.busy = false;

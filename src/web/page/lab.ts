@@ -8,6 +8,7 @@ import { ConsoleLog } from './consoleLog';
 import { Emitter, type Unsubscribe } from './emitter';
 import type { HvPort } from './hypervisorClient';
 import type * as P from '../protocol/hvProtocol';
+import type { NetOp, NetReplies, NetRequestOf } from '../protocol/netTypes';
 import { StatsHistory } from './statsHistory';
 
 /** Where a domain came from: a catalog image (preset), config text, an uploaded image, or Domain-0's xl. */
@@ -58,6 +59,9 @@ export class Lab {
   private readonly gone = new Set<number>();
   private readonly events = new Emitter<LabEvents>();
   private readonly origins = new Map<number, DomainOrigin>();
+  /** Domain-0 commands whose lines come as they are printed ('dom0-lines' events), by stream id. */
+  private readonly streams = new Map<number, (lines: readonly string[]) => void>();
+  private nextStream = 1;
   phase: LabPhase = { phase: 'starting' };
   host: P.HostRow | null = null;
   presets: readonly P.PresetInfo[] = [];
@@ -138,8 +142,22 @@ export class Lab {
     return this.hv().consoleInput(domid, typeof data === 'string' ? new TextEncoder().encode(data) : data);
   }
 
-  xl(line: string): Promise<P.XlOutput> {
-    return this.hv().xl(line);
+  /** A Domain-0 command; `onLines` hears the lines of one that finishes later (ping, tcpdump) as they come. */
+  async xl(line: string, onLines?: (lines: readonly string[]) => void): Promise<P.XlOutput> {
+    if (!onLines) return this.hv().xl(line);
+    const id = this.nextStream++;
+    this.streams.set(id, onLines);
+    try {
+      return await this.hv().xl(line, id);
+    } finally {
+      this.streams.delete(id);
+    }
+  }
+
+  /** The virtual network (netTypes.ts): the Network tab, the graphs' interface lines, window.hyperlab.net. */
+  net<K extends NetOp>(req: NetRequestOf<K>): Promise<P.Result<NetReplies[K]>> {
+    // The port's mapped type loses the method's type parameter: the worker answers the request's op.
+    return this.hv().net(req) as Promise<P.Result<NetReplies[K]>>;
   }
 
   setSchedParams(domid: number, params: { weight?: number; cap?: number }): Promise<P.Result<P.DomainRow>> {
@@ -339,6 +357,9 @@ export class Lab {
           break;
         case 'log':
           this.events.emit('log', { lines: ev.lines });
+          break;
+        case 'dom0-lines':
+          this.streams.get(ev.stream)?.(ev.lines);
           break;
       }
     }

@@ -15,6 +15,7 @@
 import type { DomainInspection, MemoryMapView } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 import type { VbdInspection, VirtioInspection } from '../../core/tools/vbd';
+import type { NetOp, NetPortSample, NetReplies, NetRequestOf } from './netTypes';
 
 export type { DomainInspection, MemoryMapView, SliceRecord, VbdInspection, VirtioInspection };
 
@@ -178,6 +179,8 @@ export interface StatsReport {
    * MAX_SLICES_PER_REPORT: under a storm of tiny slices the oldest are left out).
    */
   readonly slices: readonly SliceRecord[];
+  /** Every bridge port's counters (netTypes.ts): the graphs' per-interface lines. */
+  readonly net?: readonly NetPortSample[];
 }
 
 export const MAX_SLICES_PER_REPORT = 4096;
@@ -187,7 +190,9 @@ export type HvEvent =
   | { readonly type: 'created'; readonly row: DomainRow; readonly restartOf: number | null }
   | { readonly type: 'destroyed'; readonly domid: number }
   | { readonly type: 'stats'; readonly report: StatsReport }
-  | { readonly type: 'log'; readonly lines: readonly string[] };
+  | { readonly type: 'log'; readonly lines: readonly string[] }
+  /** Lines of a Domain-0 command that finishes later (ping, tcpdump), as they come: `xl(line, stream)`'s stream id. */
+  | { readonly type: 'dom0-lines'; readonly stream: number; readonly lines: readonly string[] };
 
 export type HvSink = (events: readonly HvEvent[]) => void;
 
@@ -271,8 +276,13 @@ export interface HypervisorApi {
   consoleInput(domid: number, bytes: Uint8Array): Result<null>;
   /** What the domain printed so far (the last 64 KiB), for a page that attaches late. */
   consoleHistory(domid: number): Result<Uint8Array>;
-  /** One Domain-0 command line: `xl ...`, or a shell command (help, ls, cat). */
-  xl(line: string): Promise<XlOutput>;
+  /**
+   * One Domain-0 command line: `xl ...`, or a shell command (help, ls, cat). With `stream`,
+   * a command that finishes later also sends its lines as they come ('dom0-lines' events).
+   */
+  xl(line: string, stream?: number): Promise<XlOutput>;
+  /** The virtual network: bridges, ports, counters, packet lists, captures, capture files (netTypes.ts). */
+  net<K extends NetOp>(req: NetRequestOf<K>): Promise<Result<NetReplies[K]>>;
   /** Every domain's row, as `xentop` would list them now. */
   list(): DomainRow[];
   setSchedParams(domid: number, params: { weight?: number; cap?: number }): Result<DomainRow>;
@@ -326,6 +336,7 @@ export const HV_API_METHODS = {
   consoleInput: true,
   consoleHistory: true,
   xl: true,
+  net: true,
   list: true,
   setSchedParams: true,
   pinVcpu: true,

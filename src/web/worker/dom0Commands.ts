@@ -30,9 +30,34 @@ export function splitWords(line: string): string[] {
 /** Opens what attaching disk images will need, asynchronously (diskLibrary.ts); resolves with the release. */
 export type PrepareDisks = (disks: readonly { target: string; backing?: string }[]) => Promise<() => void>;
 
-export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: string, prepareDisks?: PrepareDisks): Promise<XlOutput> {
+/** What a command may do besides printing, where the host offers it. */
+export interface Dom0CommandHooks {
+  /**
+   * The lines of a command that finishes later (ping, tcpdump, network-capture), as they
+   * come; the answer still carries them all (a late reader, window.hyperlab.xl).
+   */
+  stream?: (lines: string[]) => void;
+  /** Keep a file a command wrote (`xl network-capture ... FILE`); resolves with where it went. */
+  writeFile?: (path: string, bytes: Uint8Array) => Promise<string>;
+  /** Check a file name before a command spends time making it (throws a one-line reason). */
+  checkFileName?: (path: string) => void;
+}
+
+export async function runDom0Command(
+  ts: Toolstack,
+  files: Dom0Files,
+  line: string,
+  prepareDisks?: PrepareDisks,
+  hooks: Dom0CommandHooks = {},
+): Promise<XlOutput> {
   const words = splitWords(line);
   const out: string[] = [];
+  let streaming = false;
+  const print = (t: string): void => {
+    out.push(t);
+    if (streaming) hooks.stream?.([t]);
+  };
+  const writes: { path: string; bytes: Uint8Array }[] = [];
   if (words.length === 0) return { status: 0, output: '' };
   const explicitXl = words[0] === 'xl';
   if (explicitXl) words.shift();
@@ -61,16 +86,33 @@ export async function runDom0Command(ts: Toolstack, files: Dom0Files, line: stri
     let targets: { target: string; backing?: string }[] = [];
     if (cmd === 'create' && args[0] !== undefined) targets = await prefetchImages(files, args);
     if (cmd === 'block-attach' && args.length >= 2) targets = diskTargets(args.slice(1).join(','));
+    if (cmd === 'network-capture' && hooks.checkFileName && args.length > 0) hooks.checkFileName(args[args.length - 1]!);
     const release = targets.length > 0 && prepareDisks ? await prepareDisks(targets) : () => {};
     try {
-      const r = runXl(ts, words, { out: (t) => out.push(t), readFile: (p) => files.readText(p) });
-      // Commands that finish later (ping, tcpdump): their lines and status once they have.
-      const status = r.pending ? await r.pending : r.status;
+      const io = { out: print, readFile: (p: string) => files.readText(p) };
+      const { writeFile } = hooks;
+      const r = runXl(ts, words, writeFile ? { ...io, writeBytes: (path: string, bytes: Uint8Array) => void writes.push({ path, bytes }) } : io);
+      // Commands that finish later (ping, tcpdump): their lines as they come, then their status.
+      if (r.pending && hooks.stream) {
+        streaming = true;
+        if (out.length > 0) hooks.stream([...out]);
+      }
+      let status = r.pending ? await r.pending : r.status;
+      streaming = false;
+      for (const w of writes) {
+        try {
+          out.push(`saved as ${await writeFile!(w.path, w.bytes)}`);
+        } catch (e) {
+          out.push(`xl: ${w.path}: ${e instanceof Error ? e.message : String(e)}`);
+          status = 1;
+        }
+      }
       return { status, output: out.join('\n'), ...(r.attach !== undefined ? { attach: r.attach } : {}) };
     } finally {
       release();
     }
   } catch (e) {
+    streaming = false;
     out.push(`xl: ${e instanceof Error ? e.message : String(e)}`);
     return { status: 1, output: out.join('\n') };
   }

@@ -18,6 +18,10 @@ import type { Domain } from '../../core/xen/common/domain';
 import { inspectDomain, memoryMap } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 import { runDom0Command, splitWords } from './dom0Commands';
+import { NetMonitor } from './netMonitor';
+import { CaptureFiles, captureFileName } from './netCaptureFiles';
+import { serveNet } from './netService';
+import type { NetOp, NetReplies, NetRequestOf } from '../protocol/netTypes';
 import { checkCreateRequest, configOf, lineOf } from './createRequest';
 import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';
 import { hostRow, RowSampler } from './domainRows';
@@ -40,6 +44,8 @@ export interface ServiceOptions {
   clock?: BatchClock;
   /** Where disk images live (the browser: OPFS disks/, opfsDir.ts); without it domains get no disks. */
   diskDirectory?: () => Promise<FileDirectory>;
+  /** Where `xl network-capture` writes its files (the browser: OPFS captures/, netCaptureFiles.ts). */
+  captureDirectory?: () => Promise<FileDirectory>;
   /** Where snapshots and Domain-0's save files live (the browser: OPFS snapshots/); without it xl save/restore at Domain-0 are refused. */
   snapshotDirectory?: () => Promise<FileDirectory>;
 }
@@ -77,6 +83,9 @@ export class HypervisorService implements P.HypervisorApi {
   private library: Promise<DiskLibrary> | null = null;
   /** The library once it exists (openDisk is synchronous; `prepare` made it first). */
   private disksNow: DiskLibrary | null = null;
+  /** The network's instruments (packet lists, captures, counters) and capture files. */
+  readonly netMonitor: NetMonitor;
+  private readonly captureFiles: CaptureFiles | undefined;
   private snapshotLibrary: Promise<SnapshotLibrary> | null = null;
   /** Save, restore and snapshots (snapshotService.ts). */
   readonly snaps: SnapshotService;
@@ -105,6 +114,8 @@ export class HypervisorService implements P.HypervisorApi {
       () => this.snapshotDir(),
       (base) => this.freeName(base),
     );
+    this.netMonitor = new NetMonitor(this.ts.nets);
+    this.captureFiles = opts.captureDirectory ? new CaptureFiles(opts.captureDirectory) : undefined;
     this.hv.on('domain', (domid) => this.onDomain(domid));
     this.hv.on('console', (domid, bytes) => this.batcher.consoleBytes(domid, bytes));
     this.hv.on('log', (line) => this.batcher.event({ type: 'log', lines: [line] }));
@@ -129,6 +140,7 @@ export class HypervisorService implements P.HypervisorApi {
   /** Stop every domain and the scheduler (tests; a page just closes). */
   close(): void {
     this.cancelStats?.();
+    this.netMonitor.close();
     this.hv.shutdownHost();
     this.batcher.flush(true);
   }
@@ -246,7 +258,7 @@ export class HypervisorService implements P.HypervisorApi {
     return this.attempt(() => Uint8Array.from(this.hv.getDomain(domid).console));
   }
 
-  async xl(line: string): Promise<P.XlOutput> {
+  async xl(line: string, stream?: number): Promise<P.XlOutput> {
     // `xl create teaching-os-pv-disk.cfg`: the preset's images are made first, as its create button does.
     const words = splitWords(line);
     if (words[0] === 'xl') words.shift();
@@ -266,7 +278,17 @@ export class HypervisorService implements P.HypervisorApi {
     // xl save / xl restore: files in OPFS snapshots/ (snapshotService.ts).
     const saved = await this.snaps.dom0(words);
     if (saved) return saved;
-    const out = await runDom0Command(this.ts, this.files, line, (disks) => this.prepareDisks(disks));
+    const files = this.captureFiles;
+    const ran = await runDom0Command(this.ts, this.files, line, (disks) => this.prepareDisks(disks), {
+      ...(stream !== undefined ? { stream: (lines: string[]) => this.batcher.event({ type: 'dom0-lines', stream, lines }) } : {}),
+      ...(files ? { writeFile: (path: string, bytes: Uint8Array) => files.write(path, bytes), checkFileName: captureFileName } : {}),
+    });
+    // `ls` lists the capture files too (OPFS captures/, written by xl network-capture).
+    const captures = words.length === 1 && words[0] === 'ls' && ran.status === 0 && files ? await files.list().catch(() => []) : [];
+    const out =
+      captures.length === 0
+        ? ran
+        : { ...ran, output: [ran.output, ...captures.map((f) => `captures/${f.name}`.padEnd(40) + `${f.size}`.padStart(9))].join('\n') };
     // `ls` lists the disk images too (OPFS disks/), as disks/NAME with their file size.
     if (words.length === 1 && words[0] === 'ls' && out.status === 0 && this.opts.diskDirectory !== undefined) {
       try {
@@ -286,6 +308,10 @@ export class HypervisorService implements P.HypervisorApi {
       }
     }
     return out;
+  }
+
+  net<K extends NetOp>(req: NetRequestOf<K>): Promise<P.Result<NetReplies[K]>> {
+    return this.attemptAsync(() => serveNet(this.netMonitor, this.captureFiles, req));
   }
 
   vbds(domid: number): P.Result<P.VbdInspection[]> {
@@ -494,7 +520,7 @@ export class HypervisorService implements P.HypervisorApi {
     const domains = [...this.hv.domains.values()].map((d) => this.rowOf(d, sample));
     // Only the periodic reports carry slices, so each slice reaches the page once.
     const slices = sample ? this.newSlices() : [];
-    return { seq: ++this.statsSeq, host: hostRow(this.hv), domains, nowNs: this.hv.now(), slices };
+    return { seq: ++this.statsSeq, host: hostRow(this.hv), domains, nowNs: this.hv.now(), slices, net: this.netMonitor.samples() };
   }
 
   /** The slices recorded since the last call (the ring keeps them in the order they ended). */
