@@ -8,6 +8,7 @@ import { CreatePanel } from './CreatePanel';
 import { Dom0Console } from './Dom0Console';
 import { DisksPanel } from './DisksPanel';
 import { DomainTable } from './DomainTable';
+import { SnapshotsPanel } from './SnapshotsPanel';
 import { HostSettings } from './HostSettings';
 import { IsolationBadge, IsolationNotice } from './IsolationNotice';
 import { Insights } from './insights/Insights';
@@ -59,6 +60,7 @@ export function App(): ReactElement {
           <Dom0Console />
         </div>
         <DisksPanel />
+        <SnapshotsPanel />
         {domids.length === 0 && phase.phase === 'running' ? (
           <p className="empty" data-testid="no-domains">
             No guest domains. Create one above, or type <code>xl create hello.cfg</code> in Domain-0.

@@ -7,6 +7,7 @@ import type { ReactElement, ReactNode } from 'react';
 import type { DomainView } from '../../web/page/lab';
 import { useLabState } from '../labContext';
 import { count, cpuSeconds, describeState, mib, one, stateFlags } from './format';
+import { SnapshotsButtons } from './SnapshotsButtons';
 
 /**
  * A button that is unavailable in some states. It says so with aria-disabled rather than
@@ -111,6 +112,7 @@ function DomainRowView({ domain }: { readonly domain: DomainView }): ReactElemen
           <Control testId={`show-console-${domid}`} enabled why="Go to this domain's console" onClick={() => actions.focusConsole(domid)}>
             Console
           </Control>
+          <SnapshotsButtons domid={domid} name={name} enabled={!down && row.state !== 'dying'} />
         </div>
       </td>
     </tr>

@@ -85,6 +85,7 @@ export class SnapshotLibrary {
 
   async get(name: string): Promise<Uint8Array> {
     checkSnapshotName(name);
+    if (!(await this.dir.has(name))) throw new Error(`${name}: no such snapshot in ${this.dir.where}`);
     return this.dir.readFile(name);
   }
 
