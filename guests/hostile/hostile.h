@@ -80,5 +80,8 @@ void cmd_race_copier(const uint32_t *a, int n);
 void cmd_fuzz(const uint32_t *a, int n);
 void cmd_blk_ring(const uint32_t *a, int n);
 void cmd_blk_fuzz(const uint32_t *a, int n);
+void cmd_net_ring(const uint32_t *a, int n);
+void cmd_net_fuzz(const uint32_t *a, int n);
+void cmd_net_storm(const uint32_t *a, int n);
 
 #endif

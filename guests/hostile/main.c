@@ -244,6 +244,9 @@ static void run(int argc) {
   else if (streq(c, "fuzz")) cmd_fuzz(nums, n);
   else if (streq(c, "blk-ring")) cmd_blk_ring(nums, n);
   else if (streq(c, "blk-fuzz")) cmd_blk_fuzz(nums, n);
+  else if (streq(c, "net-ring")) cmd_net_ring(nums, n);
+  else if (streq(c, "net-fuzz")) cmd_net_fuzz(nums, n);
+  else if (streq(c, "net-storm")) cmd_net_storm(nums, n);
   else kprintf("= error unknown command or missing arguments: %s\n", c);
 }
 

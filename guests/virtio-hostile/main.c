@@ -1,12 +1,15 @@
 /*
- * virtio-hostile: an hvm guest that attacks the virtio-blk device of its first disk
- * (virtio-mmio slot 7, 0x10008000). Round after round, from a fixed xorshift seed, it
+ * virtio-hostile: an hvm guest that attacks the virtio device in virtio-mmio slot 7
+ * (0x10008000): the virtio-blk device of its first disk, or with no disk the virtio-net
+ * device of its first vif (then on both of its queues, receiveq and transmitq, and the
+ * bridge's frames land on its receive queue's wild descriptors). Round after round, from a fixed xorshift seed, it
  * writes random descriptors (addresses in its RAM, outside it, on MMIO, 64-bit; lengths
  * from 0 to 4 GiB; random flags and next), random avail entries and indices, notifies,
  * and pokes random registers with random widths, offsets and values; when the device
  * says DEVICE_NEEDS_RESET it resets and sets the queue up again. The device must answer
  * everything with status bytes, NEEDS_RESET or silence, never crash the host, and never
- * touch another domain (src/node/virtioHostile.test.ts runs it beside a victim).
+ * touch another domain (src/node/virtioHostile.test.ts runs it beside a victim,
+ * src/node/isolation/netHostile.test.ts beside two domains pinging each other).
  * Prints its counts and passes. It runs ROUNDS rounds, or N with `rounds=N` in the
  * kernel command line (xl.cfg `cmdline`, the device tree's /chosen/bootargs).
  */
@@ -16,7 +19,7 @@
 #define ROUNDS 4000u  /* default */
 #define NUM 8u
 
-static uint8_t ring[3 * 4096] __attribute__((aligned(4096)));
+static uint8_t ring[2][3 * 4096] __attribute__((aligned(4096)));
 static uint8_t bufs[4 * 4096] __attribute__((aligned(4096)));
 static uint32_t x = 2463534242u;
 
@@ -28,24 +31,29 @@ static uint32_t rnd(void) {
 static void wr(uint32_t off, uint32_t v) { mmio_write32(BASE + off, v); }
 static uint32_t rd(uint32_t off) { return mmio_read32(BASE + off); }
 
+static uint32_t queues = 1;  /* virtio-blk: 1; virtio-net: 2 */
+static uint32_t offered = 0x30000266u;  /* some of what virtio-blk offers: FLUSH, RO, INDIRECT, EVENT_IDX... */
+
 static void setup(void) {
   wr(0x070, 0);
   wr(0x070, 1);
   wr(0x070, 3);
   wr(0x024, 0);
-  wr(0x020, rnd() & 0x30000266u); /* some of what is offered: FLUSH, RO, INDIRECT, EVENT_IDX... */
+  wr(0x020, rnd() & offered);
   wr(0x024, 1);
   wr(0x020, 1);
   wr(0x070, 11);
-  wr(0x030, 0);
-  wr(0x038, NUM);
-  wr(0x080, (uint32_t)(uintptr_t)ring);
-  wr(0x084, 0);
-  wr(0x090, (uint32_t)(uintptr_t)ring + 4096);
-  wr(0x094, 0);
-  wr(0x0a0, (uint32_t)(uintptr_t)ring + 8192);
-  wr(0x0a4, 0);
-  wr(0x044, 1);
+  for (uint32_t q = 0; q < queues; q++) {
+    wr(0x030, q);
+    wr(0x038, NUM);
+    wr(0x080, (uint32_t)(uintptr_t)ring[q]);
+    wr(0x084, 0);
+    wr(0x090, (uint32_t)(uintptr_t)ring[q] + 4096);
+    wr(0x094, 0);
+    wr(0x0a0, (uint32_t)(uintptr_t)ring[q] + 8192);
+    wr(0x0a4, 0);
+    wr(0x044, 1);
+  }
   wr(0x070, 15);
 }
 
@@ -85,17 +93,24 @@ static uint32_t rounds_from(const uint8_t *fdt) {
 int main(uint32_t hartid, const void *fdt) {
   (void)hartid;
   uint32_t rounds = rounds_from(fdt);
-  if (rd(0) != 0x74726976u || rd(8) != 2) {
-    kprintf("virtio-hostile: no virtio-blk at 0x%08x\n", BASE);
+  uint32_t id = rd(8);
+  if (rd(0) != 0x74726976u || (id != 1 && id != 2)) {
+    kprintf("virtio-hostile: no virtio-blk or virtio-net at 0x%08x\n", BASE);
     return 1;
   }
+  if (id == 1) {
+    queues = 2;
+    offered = 0x30010028u;  /* MTU, MAC, STATUS, INDIRECT, EVENT_IDX */
+    kprintf("virtio-hostile: attacking virtio-net at 0x%08x\n", BASE);
+  }
   setup();
-  volatile uint32_t *desc = (volatile uint32_t *)(uintptr_t)ring;
-  volatile uint16_t *avail = (volatile uint16_t *)(uintptr_t)(ring + 4096);
   uint32_t resets = 0, pokes = 0, notifies = 0;
   uint16_t idx = 0;
   for (uint32_t round = 0; round < rounds; round++) {
     uint32_t what = rnd() % 16;
+    uint32_t q = queues > 1 ? rnd() % queues : 0;
+    volatile uint32_t *desc = (volatile uint32_t *)(uintptr_t)ring[q];
+    volatile uint16_t *avail = (volatile uint16_t *)(uintptr_t)(ring[q] + 4096);
     if (what < 10) {
       for (uint32_t i = 0; i < NUM; i++) {
         desc[4 * i] = wild_addr();
@@ -110,7 +125,7 @@ int main(uint32_t hartid, const void *fdt) {
       idx = rnd() % 8 == 0 ? (uint16_t)rnd() : (uint16_t)(idx + 1 + rnd() % 3);
       avail[1] = idx;
       avail[0] = (uint16_t)(rnd() & 1);
-      wr(0x050, rnd() % 8 == 0 ? rnd() : 0);
+      wr(0x050, rnd() % 8 == 0 ? rnd() : q);
       notifies++;
     } else if (what < 13) {
       uint32_t off = rnd() & 0x3ff, v = rnd();

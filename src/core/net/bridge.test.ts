@@ -77,7 +77,7 @@ describe('Bridge', () => {
     s.pc.input(frame(B, MAC_BROADCAST)); // a group source
     s.sb.accept = false;
     s.pa.input(frame(B, A, 70)); // B's device is full
-    expect(s.pa.counters).toEqual({ rxFrames: 2, rxBytes: 170, txFrames: 0, txBytes: 0, rxDrops: 2, spoofed: 1, txDrops: 0 });
+    expect(s.pa.counters).toEqual({ rxFrames: 2, rxBytes: 170, txFrames: 0, txBytes: 0, rxDrops: 2, spoofed: 1, txDrops: 0, floodDrops: 0 });
     expect(s.pb.counters.txFrames).toBe(1);
     expect(s.pb.counters.txBytes).toBe(100);
     expect(s.pb.counters.txDrops).toBe(1);
@@ -112,5 +112,30 @@ describe('Bridge', () => {
     s.pb.input(frame(A, B));
     expect(all).toEqual(['vif1.0 in', 'vif2.0 in']);
     expect(onB).toEqual(['vif2.0 out', 'vif2.0 in']);
+  });
+
+  it('storm control: a guest port floods at most its burst, then perSecond; unicast to a known port and unbound ports are not limited', () => {
+    let t = 0;
+    const br = new Bridge('xenbr0', { now: () => t, floodLimit: { perSecond: 100, burst: 10 } });
+    const sa = new Sink(),
+      sb = new Sink(),
+      sd = new Sink();
+    const pa = br.attach('vif1.0', sa, A);
+    const pb = br.attach('vif2.0', sb, B);
+    const pd = br.attach('xenbr0', sd); // Domain-0's own port: no MAC binding, no limit
+    for (let i = 0; i < 50; i++) pa.input(frame(MAC_BROADCAST, A));
+    expect(sb.got.length).toBe(10);
+    expect(pa.counters.floodDrops).toBe(40);
+    pb.input(frame(A, B)); // B learned; A is known: unicast both ways from now on
+    for (let i = 0; i < 50; i++) pa.input(frame(B, A));
+    expect(sb.got.length).toBe(60);
+    t += 100; // 10 more tokens
+    for (let i = 0; i < 50; i++) pa.input(frame(MAC_BROADCAST, A));
+    expect(sb.got.length).toBe(70);
+    for (let i = 0; i < 50; i++) pd.input(frame(MAC_BROADCAST, C));
+    expect(sb.got.length).toBe(120);
+    br.floodLimit = null;
+    for (let i = 0; i < 50; i++) pa.input(frame(MAC_BROADCAST, A));
+    expect(sb.got.length).toBe(170);
   });
 });

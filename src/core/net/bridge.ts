@@ -15,6 +15,15 @@
  * dropped and counted (`spoofed`), as Xen's vif-bridge script's ebtables rules do with
  * `ip=`/`mac=`. There is no spanning tree: hyperlab's topology has no loops.
  *
+ * Storm control: a frame a guest's port (one bound to a MAC) sends that the bridge must
+ * flood (broadcast, multicast, unknown unicast) takes a token from that port's bucket
+ * (`floodLimit`, 1000 frames/s with a burst of 200 by default); with none left it is
+ * dropped and counted (`floodDrops`), so one guest's broadcast storm cannot fill every
+ * other port's receive queue and starve their unicast traffic. Linux's bridge has no such
+ * limit (a Xen host leaves it to ebtables or tc); managed switches call it storm control
+ * (e.g. `storm-control broadcast level`). Known unicast is never limited here: that is
+ * the vif's `rate=` (netback's credit).
+ *
  * Delivery is synchronous: `input` calls each destination port's `transmit` before it
  * returns. A port that cannot take the frame (no rx buffer posted) says so and the frame is
  * counted as that port's tx drop, as a full netback queue drops.
@@ -39,13 +48,18 @@ export interface PortCounters {
   spoofed: number;
   /** Frames for this port its device could not take. */
   txDrops: number;
+  /** Frames from this port to be flooded that storm control dropped. */
+  floodDrops: number;
 }
 
 /** A frame as a capture sees it: when, which port, which way. */
 export type TapListener = (frame: Uint8Array, port: BridgePort, dir: 'in' | 'out', timeMs: number) => void;
 
 export class BridgePort {
-  readonly counters: PortCounters = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, rxDrops: 0, spoofed: 0, txDrops: 0 };
+  readonly counters: PortCounters = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, rxDrops: 0, spoofed: 0, txDrops: 0, floodDrops: 0 };
+  /** Storm control's token bucket (frames this port may still flood) and when it was last filled. */
+  floodTokens = Infinity;
+  floodAt = -Infinity;
   /** Listeners of this port's frames (captures of one interface). */
   readonly taps = new Set<TapListener>();
   attached = true;
@@ -70,7 +84,17 @@ export interface FdbEntry {
   ageMs: number;
 }
 
+/** Storm control: frames a guest's port may flood per second, and how many at once. */
+export interface FloodLimit {
+  perSecond: number;
+  burst: number;
+}
+
+export const DEFAULT_FLOOD_LIMIT: FloodLimit = { perSecond: 1000, burst: 200 };
+
 export interface BridgeOptions {
+  /** Storm control for guests' ports (DEFAULT_FLOOD_LIMIT unless given; null: none, as Linux's bridge). */
+  floodLimit?: FloodLimit | null;
   /** Forget a learned MAC after this long without a frame from it (ms); 300 s by default. */
   ageingMs?: number;
   /** The clock, in ms (performance.now by default; tests pass their own). */
@@ -82,6 +106,7 @@ export class Bridge {
   /** Listeners of every frame the bridge forwards (a capture of the whole bridge), called once per frame as it comes in. */
   readonly taps = new Set<TapListener>();
   readonly ageingMs: number;
+  floodLimit: FloodLimit | null;
   private readonly now: () => number;
   private readonly fdb = new Map<number, { port: BridgePort; seen: number }>();
 
@@ -90,6 +115,7 @@ export class Bridge {
     opts: BridgeOptions = {},
   ) {
     this.ageingMs = opts.ageingMs ?? 300_000;
+    this.floodLimit = opts.floodLimit === undefined ? DEFAULT_FLOOD_LIMIT : opts.floodLimit;
     this.now = opts.now ?? (() => performance.now());
   }
 
@@ -157,7 +183,23 @@ export class Bridge {
       }
       if (e !== undefined) this.fdb.delete(dst); // aged out: flood, and learn again from the answer
     }
+    if (!this.mayFlood(from, t)) {
+      c.floodDrops++;
+      return;
+    }
     for (const p of [...this.ports]) if (p !== from) this.output(p, frame, t);
+  }
+
+  /** Storm control: take a token from a guest port's bucket (refilled at perSecond, up to burst). */
+  private mayFlood(from: BridgePort, t: number): boolean {
+    const lim = this.floodLimit;
+    if (!lim || from.boundMac === undefined) return true;
+    if (from.floodAt === -Infinity) from.floodTokens = lim.burst;
+    else from.floodTokens = Math.min(lim.burst, from.floodTokens + ((t - from.floodAt) * lim.perSecond) / 1000);
+    from.floodAt = t;
+    if (from.floodTokens < 1) return false;
+    from.floodTokens -= 1;
+    return true;
   }
 
   private output(p: BridgePort, frame: Uint8Array, t: number): void {
