@@ -115,6 +115,8 @@ export class Hart implements InterruptTarget {
   jitSlow = 0;
   /** Instructions executed by earlier pieces of the current block (jit/engine.ts splits blocks). */
   retiredBefore = 0;
+  /** Set by the translation tier: the interpreter's block ends when pc leaves the code page it started in. */
+  pageExit = false;
   private _watchEpoch = 0;
   /**
    * Firmware in place of M-mode code (pv guests, S-mode guests on hyperlab's SBI): when set,

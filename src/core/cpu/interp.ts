@@ -47,6 +47,7 @@ export function execBlock(h: Hart, budget: number): number {
 
   loop: while (n < budget) {
     if ((pc & PAGE) !== codePage) {
+      if (codePage !== -1 && h.pageExit) break; // the translation tier profiles cold code page by page
       const i = (pc >>> 12) & tlbMask;
       if (h.tlbXTag[i] === (pc & PAGE_W)) {
         codeAdd = h.tlbXAdd[i]!;

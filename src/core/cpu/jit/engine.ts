@@ -29,6 +29,11 @@ export type JitMode = 'off' | 'on' | 'always';
 export const JIT_MODES: readonly JitMode[] = ['off', 'on', 'always'];
 
 const PAGE_W = 0xffff_f003 | 0;
+// Module-local copies: an imported binding can cost a getter call per use in some hosts (tsx, vitest).
+const MASK = TLB_MASK;
+/** Direct-mapped table of translations by entry (RAM offset >>> 2): the dispatcher's hot path, no Map. */
+const FAST_BITS = 14;
+const FAST_MASK = (1 << FAST_BITS) - 1;
 
 /** Per-hart counters (summed per domain by the runner). */
 export interface JitStats {
@@ -64,9 +69,11 @@ interface Entry {
 
 export interface JitOptions {
   mode: Exclude<JitMode, 'off'>;
-  /** Executions of an entry before it is translated ('on'); default 16. */
+  /** Executions of an entry (in a hot frame) before it is translated ('on'); default 4096. */
   threshold?: number;
   maxTranslations?: number;
+  /** Instructions a frame runs interpreted before its entries are counted ('on'); default 100 000. */
+  frameHot?: number;
   /** The domain's write watch (shared between its vCPUs); default: a new one for this hart. */
   writeWatch?: WriteWatch;
 }
@@ -81,14 +88,26 @@ export class Jit implements ExecEngine {
   private readonly perFrame = new Map<number, number>();
   private readonly watchBit: number;
   private fenceEpoch = 0;
+  private coldLen = 1;
+  /**
+   * Instructions interpreted per RAM frame while the frame was cold. Until a frame has run
+   * `frameHot` of them its code is not profiled entry by entry: the interpreter runs it in
+   * one piece until pc leaves the page, so cold code (most of a boot) costs one array
+   * update per page visit instead of a Map lookup per branch.
+   */
+  private readonly heat: Int32Array;
+  readonly frameHot: number;
+  private readonly fast: (Translation | null)[] = new Array<Translation | null>(FAST_MASK + 1).fill(null);
   readonly stats: JitStats = { executed: 0, translated: 0, translations: 0, invalidations: 0, evictions: 0, cached: 0, codeBytes: 0 };
 
   constructor(
     readonly hart: Hart,
     opts: JitOptions,
   ) {
-    this.threshold = opts.mode === 'always' ? 0 : (opts.threshold ?? 16);
+    this.threshold = opts.mode === 'always' ? 0 : (opts.threshold ?? 4096);
+    this.frameHot = opts.mode === 'always' ? 0 : (opts.frameHot ?? 100_000);
     this.maxTranslations = opts.maxTranslations ?? 4096;
+    this.heat = new Int32Array(hart.bus.ram.u8.length >>> 12);
     this.watch = opts.writeWatch ?? new WriteWatch(hart.bus.ram.u8.length >>> 12);
     this.watchBit = 1 << (hart.hartid % 31);
   }
@@ -96,6 +115,9 @@ export class Jit implements ExecEngine {
   execBlock(h: Hart, budget: number): number {
     const base = h.instret;
     const gens = this.watch.gen;
+    const fast = this.fast;
+    const heat = this.heat;
+    const frameHot = this.frameHot;
     const xTag = h.tlbXTag,
       xAdd = h.tlbXAdd;
     let acc = 0;
@@ -107,28 +129,36 @@ export class Jit implements ExecEngine {
     while (n < budget) {
       const pc = h.pc;
       const left = budget - n;
-      const i = (pc >>> 12) & TLB_MASK;
+      const i = (pc >>> 12) & MASK;
       let k: number;
       if (xTag[i] === (pc & PAGE_W)) {
         const off = (pc + xAdd[i]!) | 0;
-        const e = this.entries.get(off) ?? this.newEntry(off);
-        let t = e.t;
-        if (t !== null && (gens[t.frame] !== t.gen || t.fence !== this.fenceEpoch) && !this.recheck(t)) {
-          this.drop(e, t);
-          this.stats.invalidations++;
-          t = null;
-        }
-        if (t === null && e.translatable && ++e.count > this.threshold) t = this.translate(e, off);
-        if (t !== null && t.src.entryLength <= left) {
+        let t: Translation | null = fast[(off >>> 2) & FAST_MASK]!;
+        // The hot path: a live translation of this entry, its page unwritten since it was
+        // checked, no FENCE.I since, and the budget holds its first block.
+        if (t === null || t.off !== off || gens[t.frame] !== t.gen || t.fence !== this.fenceEpoch || t.src.entryLength > left) {
+          const f = off >>> 12;
+          if (heat[f]! < frameHot) {
+            // A cold page: the interpreter runs until pc leaves it, and the page's heat counts the instructions.
+            h.pageExit = true;
+            k = execBlock(h, left);
+            h.pageExit = false;
+            heat[f] = heat[f]! + k;
+            t = null;
+          } else {
+            t = this.lookup(off, left);
+            k = t === null ? execBlock(h, left < this.coldLen ? left : this.coldLen) : 0;
+          }
+        } else k = 0;
+        if (t !== null) {
           t.uses++;
-          k = t.fn(h, left, pc & ~0xfff);
+          k = t.fn(h, left, pc >>> 12);
           fromJit += k;
-          // It stopped before an access its inline TLB check could not do (or a jump that
-          // traps): the interpreter runs that instruction and the next ones
-          // up to its next branch (so pieces start where translations do), uncounted.
           if (h.jitSlow !== 0 && k < left) {
-            // Devices read time from instret (icount): keep it at the block's start, as the
-            // interpreter does for a whole block.
+            // It stopped before an access its inline TLB check could not do (or a jump that
+            // traps): the interpreter runs that instruction and the next ones up to its next
+            // branch (so pieces start where translations do). Devices read time from
+            // instret (icount): keep it at the block's start, as the interpreter does.
             acc += h.instret - base;
             h.instret = base;
             h.retiredBefore = acc;
@@ -137,7 +167,7 @@ export class Jit implements ExecEngine {
             const len = (this.entries.get(at) ?? this.newEntry(at)).len;
             k += execBlock(h, s < len ? s : len);
           }
-        } else k = execBlock(h, left < e.len ? left : e.len);
+        }
       } else k = execBlock(h, 1); // the interpreter refills the fetch TLB (or traps)
       n += k;
       acc += h.instret - base;
@@ -151,6 +181,27 @@ export class Jit implements ExecEngine {
     this.stats.executed += n;
     this.stats.translated += fromJit;
     return n;
+  }
+
+  /**
+   * The dispatcher's slow path: count the entry, translate it when hot, recheck a translation
+   * whose page was written or that predates a FENCE.I. Returns the translation to run (and
+   * puts it in the fast table), or null with `coldLen` set: the interpreter runs the entry's
+   * cold stretch.
+   */
+  private lookup(off: number, left: number): Translation | null {
+    const e = this.entries.get(off) ?? this.newEntry(off);
+    this.coldLen = e.len;
+    let t = e.t;
+    if (t !== null && (this.watch.gen[t.frame] !== t.gen || t.fence !== this.fenceEpoch) && !this.recheck(t)) {
+      this.drop(e, t);
+      this.stats.invalidations++;
+      t = null;
+    }
+    if (t === null && e.translatable && ++e.count > this.threshold) t = this.translate(e, off);
+    if (t === null || t.src.entryLength > left) return null;
+    this.fast[(off >>> 2) & FAST_MASK] = t;
+    return t;
   }
 
   fenceI(): void {
@@ -228,6 +279,8 @@ export class Jit implements ExecEngine {
 
   private drop(e: Entry, t: Translation): void {
     e.t = null;
+    const slot = (t.off >>> 2) & FAST_MASK;
+    if (this.fast[slot] === t) this.fast[slot] = null;
     e.count = 0;
     this.stats.cached--;
     this.stats.codeBytes -= t.src.code.length;

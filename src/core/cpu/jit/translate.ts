@@ -28,8 +28,13 @@ import { DISPATCH, immB } from '../decode';
 import { TLB_MASK } from '../mmu';
 import { mulh, mulhsu, mulhu } from '../interp';
 
-/** The generated function: runs at most `budget` instructions, returns how many it ran. */
-export type TranslatedFn = (h: Hart, budget: number, vb: number) => number;
+/**
+ * The generated function: runs at most `budget` instructions of the page whose virtual page
+ * number is `vpn`, returns how many it ran. (The page number and not its address: V8 keeps
+ * integers in 31 bits, and an address near 0x8000_0000 passed as an argument is a heap
+ * number allocated per call.)
+ */
+export type TranslatedFn = (h: Hart, budget: number, vpn: number) => number;
 
 export interface TranslationSource {
   /** Page offsets (bytes) of the instructions translated, and their words when read. */
@@ -39,9 +44,9 @@ export interface TranslationSource {
   code: string;
   /** Its exit table: [page offset, instructions counted but not run, instructions for the interpreter] per exit. */
   exits: string;
-  /** Length in instructions of the entry block (what the dispatcher needs of the budget). */
+  /** Instructions the translation counts before its first budget check (what the dispatcher needs of the budget). */
   entryLength: number;
-  /** Number of blocks. */
+  /** Basic blocks on the trace kept inside the translation (forward branches onto it, plus one). */
   blocks: number;
 }
 
@@ -136,26 +141,69 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
   const spill = wregs.map((r) => `x[${r}] = r${r};`).join(' ');
   const out: string[] = [];
   const at = (off: number): string => `(vb + ${off}) | 0`;
+  // The loop: the trace ended at an instruction already on it (index K), so the instructions
+  // from K on are the body of the function's loop and the ones before are a prefix run once.
+  // The budget is checked once for the prefix and once per loop iteration; `n` counts a whole
+  // segment up front and an exit subtracts what it did not run of its segment.
+  // The head: the target of the first backward branch or jump onto the trace (the innermost
+  // loop, usually), else where the trace ended if that is on it.
+  let K = next >= 0 ? Math.max(0, offs.indexOf(next)) : 0;
+  for (let j = 0; j < L; j++) {
+    const insn = words[j]!;
+    const k = kindOf(opOf(insn));
+    const target = k === Kind.Branch ? offs[j]! + immB(insn) : k === Kind.Jal ? offs[j]! + jalOffset(insn) : -1;
+    const at = target >= 0 ? offs.indexOf(target) : -1;
+    if (at >= 0 && at <= j) {
+      K = at;
+      break;
+    }
+  }
+  const segEnd = (j: number): number => (j < K ? K : L);
+  // Forward branches onto the trace (if-then shapes: a branch over a few instructions to a
+  // later one of the trace): the skipped instructions become the `else` of the branch, so
+  // the taken path stays inside the translation. Accepted when properly nested, and not
+  // across the start of the loop.
+  const skipTo = new Map<number, number>(); // branch index -> index of its target on the trace
+  const closeAt = new Array<number>(L + 1).fill(0);
+  const regions: [number, number][] = [];
+  words.forEach((insn, j) => {
+    if (kindOf(opOf(insn)) !== Kind.Branch) return;
+    const t = offs.indexOf(offs[j]! + immB(insn));
+    if (t <= j) return;
+    if (j < K && t > K) return;
+    if (regions.some(([a, b]) => a < j && j < b && t > b)) return;
+    skipTo.set(j, t);
+    if (t === j + 1) return; // a branch to the next instruction: nothing to skip
+    regions.push([j, t]);
+    closeAt[t]!++;
+  });
   // Exits are numbered; the shared tail after the loop reads where to (page offset), how many
   // of the counted instructions did not run, and how many the interpreter must run next.
   // An exit is then a constant store and a break: no arithmetic in code that rarely runs,
   // which the host's optimizer would compile without type feedback and throw away later.
-  const exits: number[] = [0, 0, 0]; // exit 0: the budget check at the top, back to the entry
-  exits[0] = entry;
+  const exits: number[] = [entry, 0, 0]; // exit 0: the budget check at the top, back to the entry
   const exitTo = (off: number, less: number, slow: number): string => {
     exits.push(off, less, slow);
     return `{ ex = ${exits.length / 3 - 1}; break out; }`;
   };
-  // After instruction j, go to page offset `target`.
+  const head = offs[K]!;
+  // After instruction j, go to page offset `target`: back to the entry (`continue out`), to
+  // the loop's head from its body (`continue body`), else leave.
   const goTo = (target: number, j: number): string => {
-    if (target !== entry) return exitTo(target, L - j - 1, 0);
-    return j === L - 1 ? 'continue;' : `{ n -= ${L - j - 1}; continue; }`;
+    const less = segEnd(j) - j - 1;
+    const adjust = less > 0 ? `n -= ${less}; ` : '';
+    if (target === entry) return `{ ${adjust}continue out; }`;
+    if (target === head && j >= K) return `{ ${adjust}continue body; }`;
+    return exitTo(target, less, 0);
   };
 
-  out.push(`if (n + ${L} > budget) { ex = 0; break out; } n += ${L};`);
+  // `out` loops back to the entry; with a loop head inside the trace, `body` loops back to it.
+  out.push('out: for (;;) {', `if (n + ${K > 0 ? K : L} > budget) { ex = 0; break out; } n += ${K > 0 ? K : L};`);
   words.forEach((insn, j) => {
     const op = opOf(insn);
     const off = offs[j]!;
+    if (closeAt[j]! > 0) out.push('}'.repeat(closeAt[j]!));
+    if (j === K && K > 0) out.push('body: for (;;) {', `if (n + ${L - K} > budget) ${exitTo(head, 0, 0)} n += ${L - K};`);
     const rd = (insn >>> 7) & 31;
     const s1 = R((insn >>> 15) & 31);
     const s2 = R((insn >>> 20) & 31);
@@ -165,7 +213,7 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
       if (rd !== 0) out.push(`r${rd} = ${e};`);
     };
     // Leave before this instruction; the interpreter runs it and the next few.
-    const toInterp = (): string => exitTo(off, L - j, 1);
+    const toInterp = (): string => exitTo(off, segEnd(j) - j, 1);
     const load = (tagMask: number, view: string, shift: number): void => {
       out.push(
         `{ const a = (${s1} + ${imm}) | 0; const i = (a >>> 12) & ${TLB_MASK};`,
@@ -183,6 +231,11 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
     };
     const branch = (cond: string): void => {
       const t = off + immB(insn);
+      const to = skipTo.get(j);
+      if (to !== undefined) {
+        out.push(to === j + 1 ? `` : `if (${cond}) { n -= ${to - j - 1}; } else {`);
+        return;
+      }
       // A misaligned target: the interpreter raises the trap.
       out.push(`if (${cond}) ${(t & 3) !== 0 ? toInterp() : t >= 0 && t < 4096 ? goTo(t, j) : exitTo(t, L - j - 1, 0)}`);
     };
@@ -196,7 +249,9 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
       case 4 /* JAL */: {
         const t = off + jalOffset(insn);
         if ((t & 3) !== 0) out.push(toInterp());
-        else {
+        else if (j === L - 1 && next === t) {
+          set(at(off + 4)); // the loop's back edge, below
+        } else {
           set(at(off + 4));
           if (j === L - 1 || offs[j + 1] !== t) out.push(goTo(t, j)); // else the trace follows the jump
         }
@@ -338,20 +393,19 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
     }
   });
   if (next >= 0) out.push(goTo(next, L - 1));
+  out.push(K > 0 ? '} }' : '}'); // the loops
 
   const code = [
     `const x = h.x;`,
     regs.length > 0 ? `let ${regs.map((r) => `r${r} = x[${r}]`).join(', ')};` : '',
     `let n = 0, pc = 0, ex = -1;`,
-    `out: for (;;) {`,
     ...out,
-    `}`,
     `let slow = 0;`,
     `if (ex >= 0) { const e = ex * 3; pc = (vb + EXITS[e]) | 0; n -= EXITS[e + 1]; slow = EXITS[e + 2]; }`,
     spill,
     `h.pc = pc; h.jitSlow = slow; h.instret += n; return n;`,
   ].join('\n');
-  return { offsets: offs, words, code, exits: `[${exits.join(',')}]`, entryLength: L, blocks: 1 };
+  return { offsets: offs, words, code, exits: `[${exits.join(',')}]`, entryLength: K > 0 ? K : L, blocks: regions.length + 1 };
 }
 
 /** Compile a translation's source into a function bound to one hart's RAM views and TLB. */
@@ -372,7 +426,7 @@ export function compile(h: Hart, src: TranslationSource): TranslatedFn {
     'mulh',
     'mulhsu',
     'mulhu',
-    `const EXITS = new Int32Array(${src.exits});\nreturn function translation(h, budget, vb) {\n${src.code}\n};`,
+    `const EXITS = new Int32Array(${src.exits});\nreturn function translation(h, budget, vpn) {\nconst vb = vpn << 12;\n${src.code}\n};`,
   ) as (...args: unknown[]) => TranslatedFn;
   return factory(u8, i8, u16, i16, i32, h.tlbRTag, h.tlbRAdd, h.tlbWTag, h.tlbWAdd, Math.imul, mulh, mulhsu, mulhu);
 }

@@ -1,0 +1,60 @@
+/**
+ * What the translator keeps inside one translation (translate.ts) and how `on` picks code
+ * (engine.ts): a forward branch over a few instructions of the trace stays inside it, a loop
+ * whose head is not the entry runs as a loop of the function, and cold pages are left to the
+ * interpreter. Exactness of these shapes is lockstep.test.ts's job; these check the shapes
+ * happen (so a regression to "every branch leaves" shows) and count the same as the interpreter.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeHart, type Insn } from '../testing';
+import { setJit, type Jit } from './engine';
+
+/** A prefix, then a loop (head after the entry) whose body has an if-then: x5 counts odd x2. */
+const PROGRAM: Insn[] = [
+  ['addi', { rd: 1, rs1: 0, imm: 1000 }], // prefix: x1 = 1000 passes
+  ['addi', { rd: 2, rs1: 0, imm: 0 }],
+  ['addi', { rd: 2, rs1: 2, imm: 1 }], // loop head (index 2)
+  ['andi', { rd: 3, rs1: 2, imm: 1 }],
+  ['beq', { rs1: 3, rs2: 0, imm: 8 }], // skip the next one when x2 is even
+  ['addi', { rd: 5, rs1: 5, imm: 1 }],
+  ['bne', { rs1: 2, rs2: 1, imm: -16 }], // back to the loop head
+  ['jal', { rd: 0, imm: 0 }],
+];
+
+function run(mode: 'off' | 'always'): { x5: number; instret: number; pc: number; jit: Jit | undefined } {
+  const h = makeHart(PROGRAM);
+  const jit = setJit(h, mode);
+  h.run(6000);
+  return { x5: h.x[5]!, instret: h.instret, pc: h.pc, jit };
+}
+
+describe('translation shapes', () => {
+  it('a loop behind a prefix, with an if-then inside, runs in one translation call per block', () => {
+    const a = run('off');
+    const b = run('always');
+    expect({ x5: b.x5, instret: b.instret, pc: b.pc }).toEqual({ x5: a.x5, instret: a.instret, pc: a.pc });
+    expect(a.x5).toBe(500);
+    const t = b.jit!.hottest(1)[0]!;
+    expect(t.off).toBeLessThan(8); // an entry before the loop's head (the first instruction is interpreted: fetch TLB refill)
+    expect(t.src.code).toContain('body: for (;;)');
+    expect(t.src.code).toContain('} else {');
+    // Each of the two blocks of 4096 instructions enters it once or twice (budget checks), not once per pass.
+    expect(t.uses).toBeLessThan(10);
+  });
+
+  it('`on` leaves a page to the interpreter until it has run `frameHot` instructions, then counts its entries', () => {
+    const h = makeHart(PROGRAM);
+    const jit = setJit(h, 'on', { frameHot: 3000, threshold: 2 })!;
+    h.run(2000);
+    expect(jit.stats.translations).toBe(0);
+    expect(jit.stats.translated).toBe(0);
+    h.run(3000); // the page reaches 5000 interpreted instructions
+    expect(jit.stats.translations).toBe(0);
+    h.run(3000);
+    expect(jit.stats.translations).toBeGreaterThan(0);
+    expect(jit.stats.translated).toBeGreaterThan(0);
+    const a = makeHart(PROGRAM);
+    a.run(8000);
+    expect([h.x[5], h.instret, h.pc]).toEqual([a.x[5], a.instret, a.pc]);
+  });
+});
