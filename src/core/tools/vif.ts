@@ -28,7 +28,7 @@
 import { NetBack, type VifDevice, type VifStats } from '../backends/net';
 import { VirtioNet } from '../backends/net/virtioNet';
 import { VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_SIZE } from '../board/memoryMap';
-import { GuestDma } from '../devices/virtio/guestDma';
+import { dmaWriteNote, GuestDma } from '../devices/virtio/guestDma';
 import { VirtioMmioDevice } from '../devices/virtio/mmioDevice';
 import { irqVirtio } from '../xen/vcpu/vcpuControl';
 import { Bridge, type BridgePort, type TapListener } from '../net/bridge';
@@ -178,7 +178,7 @@ export class VirtualNetworks {
     if (this.virtioOf(d.domid).some((n) => n.cfg.devid === cfg.devid)) throw new Error(`domain ${d.domid} (${d.name}) has a vif ${cfg.devid} already`);
     this.checkMacFree(cfg);
     const hv = this.hv;
-    const dma = new GuestDma({ machine: hv.memory.buffer, ramBase: d.ramBase, ramSize: d.ramSize, p2m: (gfn) => d.p2m.get(gfn) });
+    const dma = new GuestDma({ machine: hv.memory.buffer, ramBase: d.ramBase, ramSize: d.ramSize, p2m: (gfn) => d.p2m.get(gfn), onWrite: dmaWriteNote(hv, d) });
     const name = `vif${d.domid}.${cfg.devid}-emu`;
     const log = (line: string): void => hv.dmesg(`domain ${d.domid} ${name}: ${line}`);
     const net = new VirtioNet({
