@@ -22,10 +22,13 @@ import {
   readPlicEntry,
   readUartEntry,
   readVcpuTimers,
+  readVirtioEntry,
   uartEntry,
+  virtioEntry,
   writeVcpuTimers,
   type VcpuTimers,
 } from './deviceCodec';
+import type { VirtioMmioState } from '../../devices/virtio/state';
 import { readXenstoreWatches, writeXenstoreWatches, type XenstoreWatchRec } from './pvState';
 import { checkSaveFile } from './restore';
 import { checkMigratable, checkSavable } from './save';
@@ -166,10 +169,45 @@ describe('restore refuses a stream that does not fit its config, before building
     expect(() => checkMigratable(d({}))).not.toThrow();
   });
 
-  it('a config with disks (not done yet)', () => {
-    expect(() =>
-      checkSaveFile(hvm(), { configText: 'name = "x"\ntype = "hvm"\nmemory = 4\nfirmware = "sbi"\nvcpus = 2\nkernel = "k"\ndisk = [ "d.img,raw,xvda,rw" ]\n' }),
-    ).toThrow(/^the config has disks/);
+  it('a config with disks needs a virtio-mmio entry for each, on its slot', () => {
+    const withDisk = 'name = "x"\ntype = "hvm"\nmemory = 4\nfirmware = "sbi"\nvcpus = 2\nkernel = "k"\ndisk = [ "d.img,raw,xvda,rw" ]\n';
+    expect(() => checkSaveFile(hvm({}, true), { configText: withDisk })).toThrow(/^EMULATOR_CONTEXT: no virtio-mmio entry for the device on slot 7$/);
+  });
+
+  it('VIRTIO_MMIO entries round-trip, and bad ones are refused', () => {
+    const st: VirtioMmioState = {
+      deviceId: 2,
+      status: 15,
+      interruptStatus: 1,
+      driverFeatures: [0x3000_0000, 1],
+      deviceFeaturesSel: 1,
+      driverFeaturesSel: 0,
+      queueSel: 0,
+      queues: [
+        {
+          num: 128,
+          ready: true,
+          eventIdx: true,
+          indirect: false,
+          descAddr: 0x8100_0000,
+          driverAddr: 0x8100_0800,
+          deviceAddr: 0x1_8100_1000,
+          lastAvail: 65535,
+          usedIdx: 7,
+        },
+      ],
+    };
+    const e = virtioEntry(7, st);
+    expect(e.instance).toBe(7);
+    expect(e.data.length).toBe(40 + 40);
+    expect(readVirtioEntry(e)).toEqual(st);
+    const flags = e.data.slice();
+    flags[44] = 8; // queue 0's flags: a reserved bit
+    expect(() => readVirtioEntry({ ...e, data: flags })).toThrow(/queue 0: reserved flags 0x8/);
+    const many = e.data.slice();
+    new DataView(many.buffer).setUint32(32, 65, true);
+    expect(() => readVirtioEntry({ ...e, data: many })).toThrow(/65 queues \(at most 64\)/);
+    expect(() => readVirtioEntry({ ...e, data: e.data.subarray(0, 60) })).toThrow(/VIRTIO_MMIO 7/);
   });
 
   it('a replacement config must keep the memory layout', () => {

@@ -32,6 +32,9 @@ import { readBoardEntry, readClintEntry, readHeaderEntry, readPlicEntry, readUar
 import type { BlockImage } from '../../block/image';
 import { restoreVirtioMmio, type VirtioMmioState } from '../../devices/virtio/state';
 import type { Toolstack } from '../toolstack';
+import type { VirtioMmioDevice } from '../../devices/virtio/mmioDevice';
+import { rarpAnnounce } from './announce';
+import { XenbusStateConnected } from '../../xen/public/xenbus';
 import { HVM_SAVE, type DeviceStateEntry } from './deviceState';
 import { PAGE_SIZE } from './pageData';
 import { ECS } from './pvState';
@@ -117,14 +120,15 @@ export function checkSaveFile(input: Uint8Array | SaveRead, opts: RestoreOptions
     const u = entries(read.emulator, HVM_SAVE.UART_16550);
     if (u.length !== 1) throw new Error('EMULATOR_CONTEXT: no UART_16550 entry');
     uart = readUartEntry(u[0]!);
-    // One virtio-mmio entry per disk, on the slot the disk is plugged into (tools/vbd.ts).
-    const slots = new Set((cfg.disk ?? []).map((_, i) => virtioSlotForDevice(i)));
+    // One virtio-mmio entry per disk and per vif, on the slot each is plugged into (Toolstack.build: disks first, then vifs).
+    const nDevices = (cfg.disk?.length ?? 0) + (cfg.vif?.length ?? 0);
+    const slots = new Set(Array.from({ length: nDevices }, (_, i) => virtioSlotForDevice(i)));
     for (const e of entries(read.emulator, HVM_SAVE.VIRTIO_MMIO)) {
-      if (!slots.has(e.instance)) throw new Error(`EMULATOR_CONTEXT: a virtio-mmio device on slot ${e.instance}, where the config has no disk`);
+      if (!slots.has(e.instance)) throw new Error(`EMULATOR_CONTEXT: a virtio-mmio device on slot ${e.instance}, where the config has no disk or vif`);
       if (virtio.has(e.instance)) throw new Error(`EMULATOR_CONTEXT: two virtio-mmio entries for slot ${e.instance}`);
       virtio.set(e.instance, readVirtioEntry(e));
     }
-    for (const slot of slots) if (!virtio.has(slot)) throw new Error(`EMULATOR_CONTEXT: no virtio-mmio entry for the disk on slot ${slot}`);
+    for (const slot of slots) if (!virtio.has(slot)) throw new Error(`EMULATOR_CONTEXT: no virtio-mmio entry for the device on slot ${slot}`);
   } else {
     if (!x.evtchn || !x.grants || !x.xenstore) throw new Error('a pv stream needs its event channel, grant table and xenstore records');
     const layout = pvLayout(cfg);
@@ -256,6 +260,7 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
   try {
     if (d.kind === 'pv') await restoreXenstore(hv, d.domid, read);
     if (ts) attachDevices(ts, d, c, images);
+    if (ts && d.kind === 'pv') await backendsConnected(ts, d.domid);
   } catch (e) {
     hv.destroyDomain(d.domid, 'restore failed'); // its disks close with it (Toolstack: domainGone)
     throw e;
@@ -274,6 +279,12 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
 function attachDevices(ts: Toolstack, d: Domain, c: Checked, images: BlockImage[]): void {
   const disks = c.cfg.disk ?? [];
   const left = [...images];
+  const resume = (transport: VirtioMmioDevice, slot: number): void => {
+    restoreVirtioMmio(transport, c.virtio.get(slot)!);
+    transport.queues.forEach((q, n) => {
+      if (q.ready && q.pending() > 0) transport.notify(n);
+    });
+  };
   try {
     disks.forEach((spec, i) => {
       const img = left.shift()!;
@@ -282,15 +293,36 @@ function attachDevices(ts: Toolstack, d: Domain, c: Checked, images: BlockImage[
         return;
       }
       const slot = virtioSlotForDevice(i);
-      const { transport } = ts.disks.plugVirtio(d, spec, img, slot);
-      restoreVirtioMmio(transport, c.virtio.get(slot)!);
-      transport.queues.forEach((q, n) => {
-        if (q.ready && q.pending() > 0) transport.notify(n);
-      });
+      resume(ts.disks.plugVirtio(d, spec, img, slot).transport, slot);
     });
   } finally {
     for (const img of left) img.close();
   }
+  // Interfaces join the bridge of the same name, and the host announces each (announce.ts).
+  (c.cfg.vif ?? []).forEach((v, i) => {
+    if (d.kind === 'pv') {
+      ts.nets.attach(d, v, true).port.input(rarpAnnounce(v.mac));
+      return;
+    }
+    const slot = virtioSlotForDevice(disks.length + i);
+    const nic = ts.nets.plugVirtio(d, v, slot);
+    resume(nic.transport, slot);
+    nic.net.port.input(rarpAnnounce(v.mac));
+  });
+}
+
+/** How long a restore waits for blkback and netback to attach to the restored frontends before it unpauses the domain anyway. */
+export const REATTACH_WAIT_MS = 2000;
+
+/**
+ * Wait (bounded) until the pv domain's backends are Connected again: they attach through
+ * xenstore, asynchronously, and a guest unpaused before would find its first requests and
+ * its first frames waiting (a frame for it is dropped while netback is not connected).
+ */
+async function backendsConnected(ts: Toolstack, domid: number): Promise<void> {
+  const until = Date.now() + REATTACH_WAIT_MS;
+  const devices = [...ts.disks.of(domid).map((x) => x.device), ...ts.nets.of(domid).map((x) => x.device)];
+  while (devices.some((v) => v.state !== XenbusStateConnected && !v.gone) && Date.now() < until) await new Promise<void>((r) => setTimeout(r, 1));
 }
 
 /** The saved domain's id, as its xenstore home said (its `domid` node), or -1. */
