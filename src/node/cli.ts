@@ -3,7 +3,7 @@
  *
  *   hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N]
  *                      [--trace] [--icount SHIFT] [--jit off|on|always]
- *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--jit MODE] [--exec "CMD; CMD"] [CONFIG...]
+ *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--jit MODE] [--exec "CMD; CMD"] [--listen [ADDR:]PORT] [CONFIG...]
  *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux | --disk]
  *   hyperlab help [COMMAND]
  *
@@ -44,6 +44,8 @@ options:
   --icount SHIFT    deterministic time: each instruction lasts 2^SHIFT ns
   --jit MODE        the translation tier in every vCPU: off (default), on, always
   --exec "CMD; CMD" run these commands instead of reading stdin
+  --listen [ADDR:]PORT  receive live migrations (xl migrate DOM ADDR:PORT from another
+                    host; ADDR defaults to 127.0.0.1); serves until stopped
   -h, --help        this text`,
   bench: `usage: hyperlab bench [options]
 

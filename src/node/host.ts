@@ -4,8 +4,12 @@
  * the prompt is interactive; otherwise commands are read from standard input, one per
  * line, and run in order (the same commands, for scripts). `--exec "cmd; cmd"` runs
  * commands without reading stdin. Host-level commands: `sleep SECONDS`, `quit`.
+ * `--listen [ADDR:]PORT`: receive live migrations (`xl migrate DOM ADDR:PORT` from another
+ * host, over TCP: tcpChannel.ts); a listening host serves until it is stopped (SIGINT/SIGTERM),
+ * also once its commands are done.
  */
 import { writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Hypervisor } from '../core/xen/common/hypervisor';
 import { Toolstack } from '../core/tools/toolstack';
@@ -18,6 +22,8 @@ import { nodeVcpuHost } from './vcpuHost';
 import { readFileOrThrow } from './run';
 import { MAX_CONFIG_BYTES } from '../core/tools/xlConfig';
 import { openDiskFile } from './blockFile';
+import { migrateReceive } from '../core/tools/migration/live/receive';
+import { parseHostPort, tcpConnect, tcpListen } from './tcpChannel';
 
 export interface HostArgs {
   memBytes: number;
@@ -27,6 +33,8 @@ export interface HostArgs {
   jit?: JitMode;
   configs: string[];
   exec?: string;
+  /** `--listen [ADDR:]PORT`: receive live migrations. */
+  listen?: string;
 }
 
 export function parseHostArgs(argv: readonly string[]): HostArgs {
@@ -48,7 +56,14 @@ export function parseHostArgs(argv: readonly string[]): HostArgs {
     } else if (k === '--icount') a.icountShift = Number(v());
     else if (k === '--exec') a.exec = v();
     else if (k === '--jit') a.jit = parseJit(v());
-    else if (k.startsWith('-')) throw new UsageError(`unknown option '${k}'`);
+    else if (k === '--listen') {
+      a.listen = v();
+      try {
+        parseHostPort(a.listen);
+      } catch (e) {
+        throw new UsageError(`--listen: ${(e as Error).message}`);
+      }
+    } else if (k.startsWith('-')) throw new UsageError(`unknown option '${k}'`);
     else a.configs.push(k);
   }
   if (!Number.isInteger(a.pcpus) || a.pcpus < 1 || a.pcpus > 16) throw new UsageError('--pcpus must be 1..16');
@@ -73,6 +88,7 @@ export async function runHost(args: HostArgs): Promise<number> {
   });
   hv.on('log', (line) => process.stderr.write(`(XEN) ${line}\n`));
   hv.start();
+  const server = args.listen === undefined ? undefined : await listen(ts, args.listen);
   let failed = false;
   const exec = async (line: string): Promise<boolean> => {
     const ok = await command(ts, line);
@@ -92,7 +108,9 @@ export async function runHost(args: HostArgs): Promise<number> {
         await exec(line);
       }
     }
+    if (server) await new Promise<void>((resolve) => ['SIGINT', 'SIGTERM'].forEach((sig) => process.once(sig, () => resolve())));
   } finally {
+    server?.close();
     hv.shutdownHost();
   }
   return failed ? 1 : 0;
@@ -116,6 +134,7 @@ async function command(ts: Toolstack, line: string, attach?: (domid: number) => 
       readFile: (p) => Buffer.from(readFileOrThrow(p, 'config', MAX_CONFIG_BYTES)).toString('utf8'),
       readBytes: (p) => readFileOrThrow(p, 'save file', ts.hv.memory.nrFrames * 4096 * 2),
       writeBytes: (p, bytes) => writeFileSync(p, bytes),
+      migrationChannel: (host) => tcpConnect(host),
     });
     if (r.pending) return (await r.pending) === 0;
     if (r.attach !== undefined) {
@@ -128,6 +147,20 @@ async function command(ts: Toolstack, line: string, attach?: (domid: number) => 
     process.stderr.write(`xl: ${msg}\n`);
     return false;
   }
+}
+
+/** `--listen`: a receiver (Xen's `xl migrate-receive`) for each connection; its lines go to stderr as xl's do. */
+async function listen(ts: Toolstack, where: string): Promise<Server> {
+  const server = await tcpListen(where, (ch, peer) => {
+    const log = (line: string): void => void process.stderr.write(`${line}\n`);
+    migrateReceive(ts, ch, { log }).then(
+      (d) => process.stdout.write(`Domain ${d.domid} (${d.name}) migrated in from ${peer}\n`),
+      (e: unknown) => process.stderr.write(`xl: ${(e as Error).message}\n`),
+    );
+  });
+  const a = server.address();
+  process.stderr.write(`hyperlab host: listening for migrations on ${typeof a === 'object' && a ? `${a.address}:${a.port}` : where}\n`);
+  return server;
 }
 
 async function interactive(ts: Toolstack): Promise<void> {

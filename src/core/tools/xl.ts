@@ -8,6 +8,8 @@ import type { Toolstack } from './toolstack';
 import { parseDiskSpec } from './xlDisk';
 import { NET_HELP, runNetCommand } from './xlVifCommands';
 import { xlRestore, xlSave } from './migration/xlCommands';
+import { xlMigrate } from './migration/live/xlMigrate';
+import type { MigrationChannel } from './migration/live/channel';
 
 /** `pending`: a command that finishes later (save, restore): its status when it has. */
 export type XlResult = { status: number; attach?: number; pending?: Promise<number> };
@@ -21,6 +23,7 @@ const HELP = `xl commands:
   destroy DOM                   stop a domain at once and free its memory
   save [-c] [-p] DOM FILE       save a domain to FILE and destroy it (-c: keep it running, -p: leave it paused)
   restore [-p] [CONFIG] FILE    restore a saved domain (-p: leave it paused)
+  migrate [-p] DOM HOST         live-migrate a domain to HOST (localhost, or ADDR:PORT of a hyperlab host --listen)
   mem-set DOM MiB | mem-max DOM MiB   balloon target and limit (pv guests)
   block-attach DOM DISKSPEC     attach a disk (xl-disk-configuration: target,format,vdev,access)
   block-detach [-f] DOM VDEV    detach a disk (the guest closes it; -f: at once)
@@ -40,6 +43,8 @@ export interface XlIo {
   /** Save files (xl save / restore); a host without them refuses those commands. */
   readBytes?(path: string): Uint8Array;
   writeBytes?(path: string, bytes: Uint8Array): void;
+  /** `xl migrate DOM HOST` to another host: a channel to its receiver (Node: TCP to a `hyperlab host --listen`). */
+  migrationChannel?(host: string): Promise<MigrationChannel>;
 }
 
 /** The last CPU-time sample per domain, for `top`'s CPU(%). */
@@ -80,6 +85,8 @@ export function runXl(ts: Toolstack, argv: readonly string[], io: XlIo): XlResul
       return { status: 0, pending: xlSave(ts, args, io) };
     case 'restore':
       return { status: 0, pending: xlRestore(ts, args, io) };
+    case 'migrate':
+      return { status: 0, pending: xlMigrate(ts, args, io) };
     case 'destroy':
       need(1, 'destroy DOM');
       hv.destroyDomain(ts.find(args[0]!).domid);

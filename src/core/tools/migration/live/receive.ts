@@ -71,6 +71,7 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
   }
   // The domain is ours now: whatever becomes of the channel, it runs here.
   log('migration target: Got permission, starting domain.');
+  phase('handover', d.domid, 'permission to go received');
   let rc = 0;
   try {
     renameDomain(hv, d, name);
