@@ -76,11 +76,23 @@ describe('presets', () => {
 
   it('the teaching OS (pv) also comes with a disk: its config names the image, which the preset makes on first use', () => {
     const presets = presetsFor([{ name: 'teaching-os-pv', file: 'teaching-os-pv.elf', size: 1 }]);
-    expect(presets.map((p) => p.name)).toEqual(['teaching-os-pv', 'teaching-os-pv-disk']);
+    expect(presets.map((p) => p.name)).toEqual(['teaching-os-pv', 'teaching-os-pv-disk', 'teaching-os-pv-net1', 'teaching-os-pv-net2']);
     const withDisk = presets[1]!;
     const cfg = parseXlConfig(withDisk.config);
     expect(cfg).toMatchObject({ type: 'pv', kernel: 'guests/teaching-os-pv.elf' });
     expect(cfg.disk).toEqual([{ target: 'teaching-os-pv.qcow2', format: 'qcow2', vdev: 'xvda', devid: 51712, access: 'rw', devtype: 'disk' }]);
     expect(withDisk.disks).toEqual([{ name: 'teaching-os-pv.qcow2', format: 'qcow2', size: 16 << 20 }]);
+  });
+
+  it('the networked teaching OS presets: a vif on xenbr0 whose ip= Domain-0 reserves, pv with either image, hvm with its own', () => {
+    const presets = presetsFor([
+      { name: 'teaching-os-pv', file: 'teaching-os-pv.elf', size: 1 },
+      { name: 'teaching-os-hvm', file: 'teaching-os-hvm.elf', size: 1 },
+    ]);
+    const net = presets.filter((p) => p.name.includes('-net'));
+    expect(net.map((p) => `${p.name} ${p.type}`)).toEqual(['teaching-os-pv-net1 pv', 'teaching-os-pv-net2 pv', 'teaching-os-hvm-net hvm']);
+    const cfgs = net.map((p) => parseXlConfig(p.config));
+    expect(cfgs.map((c) => c.vif?.map((v) => `${v.bridge} ${v.ip.join(',')}`))).toEqual([['xenbr0 167772171'], ['xenbr0 167772172'], ['xenbr0 167772181']]);
+    expect(cfgs[2]).toMatchObject({ type: 'hvm', kernel: 'guests/teaching-os-hvm.elf' });
   });
 });

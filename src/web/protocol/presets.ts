@@ -20,6 +20,9 @@ const ORDER = [
   'teaching-os-pv',
   'teaching-os-pv-disk',
   'teaching-os-hvm',
+  'teaching-os-pv-net1',
+  'teaching-os-pv-net2',
+  'teaching-os-hvm-net',
   'linux-nommu',
   'linux-sbi',
   'linux-sbi-hvc',
@@ -111,6 +114,8 @@ export interface PresetConfig {
   cmdline?: string;
   /** xl.cfg disk specs (xl-disk-configuration(5)). */
   disk?: readonly string[];
+  /** xl.cfg vif specs (xl-network-configuration(5)). */
+  vif?: readonly string[];
 }
 
 /**
@@ -130,6 +135,7 @@ export function domainConfig(o: PresetConfig): string {
     ...(o.ramdisk ? [`ramdisk = "${o.ramdisk}"`] : []),
     ...(o.cmdline ? [`cmdline = "${o.cmdline}"`] : []),
     ...(o.disk && o.disk.length > 0 ? [`disk = [ ${o.disk.map((d) => `'${d}'`).join(', ')} ]`] : []),
+    ...(o.vif && o.vif.length > 0 ? [`vif = [ ${o.vif.map((v) => `'${v}'`).join(', ')} ]`] : []),
     'on_poweroff = "preserve"',
     '',
   ].join('\n');
@@ -147,6 +153,7 @@ export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
     });
   const has = (f: string): boolean => catalog.some((g) => g.file === f);
   const teachingDisk: PresetInfo[] = has('teaching-os-pv.elf') ? [teachingOsWithDisk()] : [];
+  const networked: PresetInfo[] = NETWORKED.filter((n) => has(`teaching-os-${n.type}.elf`)).map(networkedTeachingOs);
   const linux: PresetInfo[] = Object.entries(LINUX)
     .filter(([, l]) => has(l.kernel) && has(l.rootDisk !== undefined ? ROOTFS : INITRAMFS))
     .map(([name, l]) => ({
@@ -166,7 +173,7 @@ export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
         ...(l.firmware ? { firmware: l.firmware } : {}),
       }),
     }));
-  return [...images, ...teachingDisk, ...linux].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+  return [...images, ...teachingDisk, ...networked, ...linux].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
 function teachingOsWithDisk(): PresetInfo {
@@ -184,6 +191,28 @@ function teachingOsWithDisk(): PresetInfo {
       disk: [`format=qcow2, vdev=xvda, access=rw, target=${TEACHING_DISK.name}`],
     }),
     disks: [TEACHING_DISK],
+  };
+}
+
+/**
+ * The teaching OS with an interface on xenbr0 (docs/network.md): Domain-0's DHCP server
+ * hands each the address its `ip=` reserves, so a lab can say "ping 10.0.0.12". pv: netfront
+ * and Domain-0's netback; hvm: virtio-net.
+ */
+export const NETWORKED: readonly { name: string; type: 'pv' | 'hvm'; ip: string; peer: string }[] = [
+  { name: 'teaching-os-pv-net1', type: 'pv', ip: '10.0.0.11', peer: '10.0.0.12' },
+  { name: 'teaching-os-pv-net2', type: 'pv', ip: '10.0.0.12', peer: '10.0.0.11' },
+  { name: 'teaching-os-hvm-net', type: 'hvm', ip: '10.0.0.21', peer: '10.0.0.11' },
+];
+
+function networkedTeachingOs(n: (typeof NETWORKED)[number]): PresetInfo {
+  const how = n.type === 'pv' ? 'netfront to netback' : 'virtio-net';
+  const description = `the teaching OS (${n.type}) with eth0 on xenbr0 (${how}), ${n.ip} from Domain-0's DHCP (try: ifconfig dhcp, ping ${n.peer}, ping 10.0.0.1)`;
+  return {
+    name: n.name,
+    type: n.type,
+    description,
+    config: domainConfig({ name: n.name, type: n.type, description, kernel: `${GUEST_DIR}/teaching-os-${n.type}.elf`, vif: [`bridge=xenbr0, ip=${n.ip}`] }),
   };
 }
 
