@@ -9,6 +9,7 @@ import { HV_PROTOCOL_VERSION } from '../src/web/protocol/version';
 import { HypervisorService } from '../src/web/worker/hypervisorService';
 import { webVcpuHost } from '../src/web/worker/vcpuHostWeb';
 import { opfsDirectory, type FileDirectory } from '../src/web/worker/opfsDir';
+import { MIGRATION_BUS } from '../src/web/worker/migrateBroadcast';
 
 class HypervisorWorker extends HypervisorService {
   override attach(init: HypervisorInit, sink: HvSink): ReturnType<HypervisorService['attach']> {
@@ -46,6 +47,8 @@ const factory: HypervisorFactory = {
         diskDirectory,
         captureDirectory,
         snapshotDirectory,
+        // Live migration to the other tabs of the origin: their hypervisor workers share this bus.
+        migrationBus: () => new BroadcastChannel(MIGRATION_BUS),
       }),
     );
   },

@@ -37,6 +37,8 @@ export interface LabEvents {
   disks: Record<string, never>;
   /** Snapshots were taken, restored or deleted (OPFS snapshots/). */
   snapshots: Record<string, never>;
+  /** A live migration reported progress (either side). */
+  migration: { readonly notice: P.MigrationNotice };
 }
 
 export type LabPhase = { readonly phase: 'starting' } | { readonly phase: 'running' } | { readonly phase: 'failed'; readonly error: string };
@@ -67,6 +69,8 @@ export class Lab {
   presets: readonly P.PresetInfo[] = [];
   /** The last minute of reports and ten seconds of scheduler slices (graphs, scheduler view). */
   readonly history = new StatsHistory();
+  /** The last migration notices (both sides), oldest first. */
+  readonly migrations: P.MigrationNotice[] = [];
 
   on<K extends keyof LabEvents>(type: K, listener: (payload: LabEvents[K]) => void): Unsubscribe {
     return this.events.on(type, listener);
@@ -259,6 +263,16 @@ export class Lab {
     return r;
   }
 
+  /** Other tabs to migrate to. */
+  migrationPeers(): Promise<P.Result<P.MigrationPeer[]>> {
+    return this.hv().migrationPeers();
+  }
+
+  migrateDomain(domid: number, peer: string): Promise<P.Result<P.MigrationStats>> {
+    this.entry(domid);
+    return this.hv().migrateDomain(domid, peer);
+  }
+
   /** A restored domain is in the lab when the call resolves (its 'created' event may still be on its way). */
   private async restored(op: Promise<P.Result<P.RestoredDomain>>): Promise<P.Result<P.RestoredDomain>> {
     const r = await op;
@@ -357,6 +371,11 @@ export class Lab {
           break;
         case 'log':
           this.events.emit('log', { lines: ev.lines });
+          break;
+        case 'migration':
+          this.migrations.push(ev.notice);
+          if (this.migrations.length > 500) this.migrations.splice(0, this.migrations.length - 500);
+          this.events.emit('migration', { notice: ev.notice });
           break;
         case 'dom0-lines':
           this.streams.get(ev.stream)?.(ev.lines);

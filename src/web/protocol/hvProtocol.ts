@@ -15,9 +15,11 @@
 import type { DomainInspection, MemoryMapView } from '../../core/tools/inspect';
 import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 import type { VbdInspection, VirtioInspection } from '../../core/tools/vbd';
+import type { MigrationEvent, MigrationStats, RoundStats } from '../../core/tools/migration/live/progress';
 import type { NetOp, NetPortSample, NetReplies, NetRequestOf } from './netTypes';
 
 export type { DomainInspection, MemoryMapView, SliceRecord, VbdInspection, VirtioInspection };
+export type { MigrationEvent, MigrationStats, RoundStats };
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string; readonly line?: number };
 
@@ -185,12 +187,31 @@ export interface StatsReport {
 
 export const MAX_SLICES_PER_REPORT = 4096;
 
+/** Another tab of the origin running a hypervisor: a place to migrate to (BroadcastChannel discovery). */
+export interface MigrationPeer {
+  readonly id: string;
+  /** "tab 3f2a". */
+  readonly label: string;
+  readonly domains: number;
+}
+
+/** What a live migration reported, on either side (the migration view draws these). */
+export interface MigrationNotice {
+  /** One migration, the same id on both sides. */
+  readonly session: string;
+  readonly side: 'send' | 'receive';
+  /** The other end ("tab 3f2a"). */
+  readonly peer: string;
+  readonly event: MigrationEvent;
+}
+
 export type HvEvent =
   | { readonly type: 'console'; readonly domid: number; readonly bytes: Uint8Array }
   | { readonly type: 'created'; readonly row: DomainRow; readonly restartOf: number | null }
   | { readonly type: 'destroyed'; readonly domid: number }
   | { readonly type: 'stats'; readonly report: StatsReport }
   | { readonly type: 'log'; readonly lines: readonly string[] }
+  | { readonly type: 'migration'; readonly notice: MigrationNotice }
   /** Lines of a Domain-0 command that finishes later (ping, tcpdump), as they come: `xl(line, stream)`'s stream id. */
   | { readonly type: 'dom0-lines'; readonly stream: number; readonly lines: readonly string[] };
 
@@ -318,6 +339,10 @@ export interface HypervisorApi {
   snapshotRestore(name: string, req: RestoreRequest): Promise<Result<RestoredDomain>>;
   snapshotDownload(name: string): Promise<Result<Uint8Array>>;
   snapshotDelete(name: string): Promise<Result<null>>;
+  /** The other tabs of the origin that run a hypervisor (asked over a BroadcastChannel; those that answer within 300 ms). */
+  migrationPeers(): Promise<Result<MigrationPeer[]>>;
+  /** Live-migrate a domain to another tab (`peer`: its id); resolves once it runs there, with the rounds and the downtime. */
+  migrateDomain(domid: number, peer: string): Promise<Result<MigrationStats>>;
 }
 
 /**
@@ -358,6 +383,8 @@ export const HV_API_METHODS = {
   snapshotRestore: true,
   snapshotDownload: true,
   snapshotDelete: true,
+  migrationPeers: true,
+  migrateDomain: true,
 } as const satisfies { readonly [K in keyof HypervisorApi]: true };
 
 export type HvMethod = keyof typeof HV_API_METHODS;

@@ -32,6 +32,8 @@ import { DiskLibrary, type DiskTarget } from './diskLibrary';
 import type { FileDirectory } from './opfsDir';
 import { SnapshotLibrary } from './snapshotLibrary';
 import { SnapshotService } from './snapshotService';
+import { MigrateService } from './migrateService';
+import type { BusLike } from './migrateBroadcast';
 
 export interface ServiceOptions {
   host: VcpuHost;
@@ -48,6 +50,8 @@ export interface ServiceOptions {
   captureDirectory?: () => Promise<FileDirectory>;
   /** Where snapshots and Domain-0's save files live (the browser: OPFS snapshots/); without it xl save/restore at Domain-0 are refused. */
   snapshotDirectory?: () => Promise<FileDirectory>;
+  /** The bus to the other tabs' hypervisors (a BroadcastChannel, migrateBroadcast.ts); without it no tab-to-tab migration. */
+  migrationBus?: () => BusLike;
 }
 
 export const STATS_MS = 100;
@@ -89,6 +93,8 @@ export class HypervisorService implements P.HypervisorApi {
   private snapshotLibrary: Promise<SnapshotLibrary> | null = null;
   /** Save, restore and snapshots (snapshotService.ts). */
   readonly snaps: SnapshotService;
+  /** Live migration to other tabs (migrateService.ts). */
+  readonly migration: MigrateService;
 
   constructor(private readonly opts: ServiceOptions) {
     this.clock = opts.clock ?? defaultClock;
@@ -116,6 +122,7 @@ export class HypervisorService implements P.HypervisorApi {
     );
     this.netMonitor = new NetMonitor(this.ts.nets);
     this.captureFiles = opts.captureDirectory ? new CaptureFiles(opts.captureDirectory) : undefined;
+    this.migration = new MigrateService(this.ts, (notice) => this.batcher.event({ type: 'migration', notice }), opts.migrationBus);
     this.hv.on('domain', (domid) => this.onDomain(domid));
     this.hv.on('console', (domid, bytes) => this.batcher.consoleBytes(domid, bytes));
     this.hv.on('log', (line) => this.batcher.event({ type: 'log', lines: [line] }));
@@ -140,6 +147,7 @@ export class HypervisorService implements P.HypervisorApi {
   /** Stop every domain and the scheduler (tests; a page just closes). */
   close(): void {
     this.cancelStats?.();
+    this.migration.close();
     this.netMonitor.close();
     this.hv.shutdownHost();
     this.batcher.flush(true);
@@ -403,6 +411,14 @@ export class HypervisorService implements P.HypervisorApi {
       await this.snaps.remove(name);
       return null;
     });
+  }
+
+  migrationPeers(): Promise<P.Result<P.MigrationPeer[]>> {
+    return this.attemptAsync(() => this.migration.peers());
+  }
+
+  migrateDomain(domid: number, peer: string): Promise<P.Result<P.MigrationStats>> {
+    return this.attemptAsync(() => this.migration.send(domid, peer));
   }
 
   setSchedParams(domid: number, params: { weight?: number; cap?: number }): P.Result<P.DomainRow> {

@@ -1,0 +1,98 @@
+/**
+ * Live migration in the browser's hypervisor worker: `xl migrate` to another tab of the
+ * origin (migrateBroadcast.ts), with the core's sender and receiver (live/send.ts,
+ * live/receive.ts: log-dirty pre-copy rounds, Xen xl's handshake, NAME--migratedaway and
+ * NAME--incoming during the move, the source resumed on any failure before the handover).
+ *
+ * Every tab is a receiver, as a host running `xl migrate-receive` behind ssh is: a channel
+ * another tab opens to this one starts migrateReceive at once. What either side reports
+ * (phases, each round's pages and dirty pages, the final statistics) goes to the page as
+ * `migration` notices, for the migration view.
+ */
+import type { Toolstack } from '../../core/tools/toolstack';
+import type { MigrationChannel } from '../../core/tools/migration/live/channel';
+import type { MigrationEvent, MigrationStats } from '../../core/tools/migration/live/progress';
+import { migrateReceive } from '../../core/tools/migration/live/receive';
+import { checkMigratable, migrateSend } from '../../core/tools/migration/live/send';
+import type { MigrationNotice, MigrationPeer } from '../protocol/hvProtocol';
+import { MigrationBus, type BroadcastMigrationChannel, type BusLike } from './migrateBroadcast';
+
+/** How long either side waits for the other's next message: a closed tab never says goodbye. */
+const MIGRATE_TIMEOUT_MS = 20_000;
+
+const line = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+
+export class MigrateService {
+  private readonly bus: MigrationBus | null;
+  private readonly labels = new Map<string, string>();
+
+  constructor(
+    private readonly ts: Toolstack,
+    private readonly notify: (n: MigrationNotice) => void,
+    openBus?: () => BusLike,
+  ) {
+    let bus: MigrationBus | null = null;
+    try {
+      if (openBus)
+        bus = new MigrationBus(
+          openBus(),
+          () => ({ label: '', domains: ts.hv.domains.size }),
+          (ch) => this.incoming(ch),
+        );
+    } catch {
+      bus = null; // no BroadcastChannel here: no tab-to-tab migration
+    }
+    this.bus = bus;
+  }
+
+  /** This hypervisor's id on the bus (the other tabs list it by it). */
+  get id(): string | null {
+    return this.bus?.id ?? null;
+  }
+
+  /** The other tabs of the origin running a hypervisor. */
+  async peers(): Promise<MigrationPeer[]> {
+    if (!this.bus) throw new Error('this host has no BroadcastChannel: no other tabs to migrate to');
+    const peers = await this.bus.peers();
+    for (const p of peers) this.labels.set(p.id, `tab ${p.id.slice(0, 4)}`);
+    return peers.map((p) => ({ id: p.id, label: `tab ${p.id.slice(0, 4)}`, domains: p.domains }));
+  }
+
+  /** `xl migrate DOM tab:ID`: resolves with the statistics once the other tab runs it (this copy is gone). */
+  async send(domid: number, peer: string, timeoutMs = MIGRATE_TIMEOUT_MS): Promise<MigrationStats> {
+    if (!this.bus) throw new Error('this host has no BroadcastChannel: no other tabs to migrate to');
+    const d = this.ts.hv.getDomain(domid);
+    checkMigratable(this.ts, d);
+    const ch = this.bus.open(peer);
+    const session = ch.session;
+    const tell = (event: MigrationEvent): void => this.notify({ session, side: 'send', peer: this.labels.get(peer) ?? `tab ${peer.slice(0, 4)}`, event });
+    try {
+      return await migrateSend(this.ts, d, ch, { onProgress: tell, timeoutMs });
+    } catch (e) {
+      tell({ kind: 'phase', side: 'send', phase: 'failed', domid, name: d.name, message: line(e) });
+      throw new Error(`migration of domain ${domid} (${d.name}) failed: ${line(e)}`, { cause: e });
+    } finally {
+      ch.close();
+    }
+  }
+
+  close(): void {
+    this.bus?.close();
+  }
+
+  private incoming(ch: BroadcastMigrationChannel): void {
+    const peer = `tab ${ch.peer.slice(0, 4)}`;
+    const tell = (event: MigrationEvent): void => this.notify({ session: ch.session, side: 'receive', peer, event });
+    void this.receive(ch, tell);
+  }
+
+  private async receive(ch: MigrationChannel, tell: (e: MigrationEvent) => void): Promise<void> {
+    try {
+      await migrateReceive(this.ts, ch, { onProgress: tell, timeoutMs: MIGRATE_TIMEOUT_MS });
+    } catch (e) {
+      tell({ kind: 'phase', side: 'receive', phase: 'failed', domid: -1, name: '', message: line(e) });
+    } finally {
+      ch.close();
+    }
+  }
+}
