@@ -26,6 +26,7 @@ import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
 import { typeOn } from './diskTestSupport';
+import { readSaveFile } from '../core/tools/migration/saveFile';
 import { consoleText, waitForConsole } from '../testing/support';
 
 let hv: Hypervisor | undefined;
@@ -110,13 +111,27 @@ describe('save and restore with disks (OSSTest: create, save and restore twice, 
       expect(await run(h, a, 'disk read 30', '|................|')).toContain('00 00 00 00');
       const domid0 = a.domid;
 
+      let restoredAt = 0,
+        mtimeBefore = 0;
       for (const round of [1, 2]) {
         const file = `disky-${round}.save`;
+        const savedAt = performance.now();
         expect(await xl(ts, 'save', 'disky', file)).toBe(0);
+        // Guest time goes on from the save, it does not jump by the time the domain was away:
+        // between the last restore and this save the guest's mtime moved by about the wall
+        // time that passed (the 1.5 s gap below is not in it).
+        const mtime = readSaveFile(files.get(file)!, { maxPfn: 4096, maxVcpus: 1 }).libxc.timers![0]!.mtime / 10_000_000;
+        if (round > 1) {
+          expect(mtime).toBeGreaterThan(mtimeBefore);
+          expect(mtime - mtimeBefore).toBeLessThan((savedAt - restoredAt) / 1000 + 1);
+        }
+        mtimeBefore = mtime;
+        await new Promise((r) => setTimeout(r, 1500)); // the domain is away for a while
         expect(lines.at(-1)).toMatch(/^Saved domain \d+ \(disky\) to disky-\d.save: \d+ bytes/);
         // Flushed before the last pages went: the image file has the write.
         expect(Buffer.from(readFileSync(img).subarray(10 * 512, 10 * 512 + 29)).toString()).toBe('written before the first save');
         expect(await xl(ts, 'restore', file)).toBe(0);
+        restoredAt = performance.now();
         const b = byName(h, 'disky');
         if (type === 'pv') expect(b.domid).toBe(domid0); // a pv domain with split devices keeps its id
         const rd = await run(h, b, 'disk read 10', '|');
