@@ -106,6 +106,9 @@ describe('hvm networking: virtio-net on xenbr0', () => {
     expect(await run(h, v, 'ifconfig 10.0.0.71/24', 'eth0:')).toContain('inet 10.0.0.71');
     expect(await run(h, p, 'ping 10.0.0.71 2', 'ping statistics')).toContain('2 packets transmitted, 2 received, 0% packet loss');
 
+    const rtts = [...(a + out(p)).matchAll(/time=(\d+\.\d+) ms/g)].map((m) => Number(m[1])).sort((x, y) => x - y);
+    console.log(`networkHvm: hvm <-> pv teaching OS ping round trips (ms, busy machine): ${rtts.join(' ')}`);
+
     // every notification an exit, counted by reason; the device's counters in the toolstack
     expect(v.exits.get('mmio:virtio-net-notify') ?? 0).toBeGreaterThan(5);
     const nic = ts.nets.virtioOf(v.domid)[0]!;
