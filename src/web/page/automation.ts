@@ -260,6 +260,23 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
     slices: () => ({ nowMs: lab.history.nowMs, slices: [...lab.history.slices] }),
     vbds: async (id) => unwrap(await lab.vbds(id)),
     virtioDisks: async (id) => unwrap(await lab.virtioDisks(id)),
+    net: {
+      view: async () => unwrap(await lab.net({ op: 'view' })),
+      interfaces: async () => [...unwrap(await lab.net({ op: 'interfaces' }))],
+      async counters(iface) {
+        const { bridges } = unwrap(await lab.net({ op: 'view' }));
+        const port = bridges.flatMap((b) => b.ports).find((p) => p.name === iface);
+        if (!port) throw new Error(`no interface ${JSON.stringify(iface)}`);
+        return port.counters;
+      },
+      packets: async (iface, after = 0) => unwrap(await lab.net({ op: 'packets', iface, after })),
+      unwatch: async (iface) => void unwrap(await lab.net({ op: 'unwatch', iface })),
+      captureStart: async (iface) => unwrap(await lab.net({ op: 'captureStart', iface })),
+      captureStop: async (id) => unwrap(await lab.net({ op: 'captureStop', id })).bytes,
+      files: async () => [...unwrap(await lab.net({ op: 'files' }))],
+      file: async (name) => unwrap(await lab.net({ op: 'file', name })),
+      removeFile: async (name) => void unwrap(await lab.net({ op: 'deleteFile', name })),
+    },
     disks: {
       list: async () => unwrap(await lab.disks()),
       create: async (req) => unwrap(await lab.diskCreate(req)),

@@ -20,6 +20,9 @@ import type {
   VbdInspection,
   VirtioInspection,
 } from './hvProtocol';
+import type { CaptureFileRow, NetCaptureRow, NetCounters, NetView, PacketBatch, PacketRow } from './netTypes';
+
+export type { CaptureFileRow, NetCaptureRow, NetCounters, NetView, PacketBatch, PacketRow };
 
 export type {
   DiskCreateRequest,
@@ -199,6 +202,8 @@ export interface HyperlabAutomation {
   virtioDisks(id: number): Promise<VirtioInspection[]>;
   /** Disk images in the browser's storage (OPFS disks/): the Disks panel's operations. */
   readonly disks: DiskAutomation;
+  /** The virtual network: bridges, counters, packet lists, captures (netTypes.ts). */
+  readonly net: NetAutomation;
   /** `xl save [-c] DOM`: the save file's bytes (what `xl save` writes on a Node host); without checkpoint the domain is destroyed once saved. */
   save(id: number, options?: { checkpoint?: boolean }): Promise<Uint8Array>;
   /** `xl restore` of a save file; resolves with the new domid. A bad file rejects with one line and builds nothing. */
@@ -241,6 +246,27 @@ export interface DiskAutomation {
   check(): Promise<string>;
   /** xl block-attach; vdev default xvdb, access default rw. */
   attach(id: number, name: string, options?: { vdev?: string; access?: 'rw' | 'ro' }): Promise<void>;
+}
+
+/** The virtual network (docs/automation.md, "Network"): what the Network tab shows, and captures. Interfaces are named as tcpdump -i names them: vifD.N, vifD.N-emu, xenbr0. */
+export interface NetAutomation {
+  /** Bridges, their ports with counters, MAC tables, DHCP leases, running captures. */
+  view(): Promise<NetView>;
+  /** Names a packet list or a capture takes: the bridges, then every guest interface. */
+  interfaces(): Promise<string[]>;
+  /** One port's counters (a guest interface, or Domain-0's port on its bridge by the bridge's name). */
+  counters(iface: string): Promise<NetCounters>;
+  /** The packet list of an interface: frames with seq > after (0: starts the list; it runs while polled). */
+  packets(iface: string, after?: number): Promise<PacketBatch>;
+  /** Stop a packet list now. */
+  unwatch(iface: string): Promise<void>;
+  captureStart(iface: string): Promise<NetCaptureRow>;
+  /** End a capture: the pcap file's bytes (LINKTYPE_ETHERNET). */
+  captureStop(id: number): Promise<Uint8Array>;
+  /** Capture files `xl network-capture` wrote in the browser's storage (OPFS captures/). */
+  files(): Promise<CaptureFileRow[]>;
+  file(name: string): Promise<Uint8Array>;
+  removeFile(name: string): Promise<void>;
 }
 
 declare global {
