@@ -35,7 +35,6 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     log('migration target: Ready to receive domain.');
     await ch.send(MIGRATE_RECEIVER_BANNER);
     phase('connect', -1, 'banner sent');
-    const chunks: Uint8Array[] = [];
     let total = 0;
     const reader = new SaveFileReader((h) => {
       const c = validateDomainConfig(parseXlConfig(h.config));
@@ -46,17 +45,15 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     let read;
     for (;;) {
       const m = await ch.receive(timeoutMs);
-      chunks.push(m);
       total += m.length;
       read = reader.push(m);
       opts.onProgress?.({ kind: 'received', side: 'receive', bytes: total, pages: (pages = Math.max(pages, Math.floor(total / (PAGE_SIZE + 8)))) });
       if (read) break;
     }
-    // The whole stream, verified once more by restore as a file (restore.ts builds only from a complete, checked stream).
-    const bytes = concat(chunks, total);
     const cfg = validateDomainConfig(parseXlConfig(read.header.config));
     const incoming = { ...cfg, name: cfg.name + INCOMING };
-    d = await restoreDomain(hv, bytes, { paused: true, configText: formatXlConfig(incoming) });
+    // Verified as it came (every checksum and rule, END included); restore.ts checks it against the config and builds.
+    d = await restoreDomain(hv, read, { paused: true, configText: formatXlConfig(incoming), toolstack: ts });
     log('migration target: Transfer complete, requesting permission to start domain.');
     phase('transferred', d.domid, `${d.name} built, paused`);
     await ch.send(MIGRATE_RECEIVER_READY);
@@ -99,17 +96,6 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
   }
   phase('done', d.domid, `${name} running as domain ${d.domid}`);
   return d;
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function errorLine(e: unknown): string {

@@ -34,7 +34,8 @@ import { RecordWriter } from '../framing';
 import { LibxcWriter } from '../libxc';
 import { isZeroPage, MAX_BATCH_SIZE, PAGE_SIZE, type PageEntry } from '../pageData';
 import { EMULATOR, LIBXL_IDENT_HI, LIBXL_IDENT_LO, LIBXL_VERSION, XL } from '../records';
-import { checkSavable, domainImage, formatXlConfig } from '../save';
+import { checkMigratable as checkNomigrate, checkSavable, domainState, formatXlConfig } from '../save';
+import { quiesceDevices } from '../xlCommands';
 import { writeXlHeader } from '../xlHeader';
 import { ChannelError, type MigrationChannel } from './channel';
 import type { MigrateSendOptions, MigrationStats, RoundStats } from './progress';
@@ -45,9 +46,10 @@ export const DEFAULTS = { dirtyThreshold: 50, maxRounds: 5, downtimeTargetMs: 30
 
 /** Why a domain cannot be migrated (one line), checked before anything starts. */
 export function checkMigratable(ts: Toolstack, d: Domain): void {
-  if ((d.config as { nomigrate?: boolean }).nomigrate) throw new Error(`domain ${d.domid} (${d.name}) has nomigrate = 1 in its config`);
   if (d.name.endsWith(MIGRATED_AWAY)) throw new Error(`domain ${d.domid} (${d.name}) is being migrated away`);
-  checkSavable(d, ts.disks.of(d.domid).length + ts.disks.virtioOf(d.domid).length);
+  checkNomigrate(d);
+  checkSavable(d);
+  void ts;
 }
 
 /** The stream as it is written, sent in pieces as it grows. */
@@ -109,7 +111,8 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     const limit = Math.min(d.p2m.maxFrames, (d.config.maxmem * 1024 * 1024) / PAGE_SIZE);
 
     /** Send `pfns` (the invalid ones as XTAB), in batches of 1024, yielding between batches so the domain and the host run on. */
-    const sendPages = async (pfns: readonly number[], gone: readonly number[]): Promise<{ pages: number; zeros: number; bytes: number }> => {
+    /** `atomic`: no yield between batches (stop-and-copy: a backend must not write between two batches of the last copy). */
+    const sendPages = async (pfns: readonly number[], gone: readonly number[], atomic = false): Promise<{ pages: number; zeros: number; bytes: number }> => {
       const before = out.bytes;
       let pages = 0,
         zeros = 0;
@@ -136,7 +139,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
         }
         pages += batch.length;
         if (batch.length > 0) xc.pages(batch);
-        await out.flush();
+        if (!atomic) await out.flush();
         if (d.dying || hv.domains.get(d.domid) !== d) throw new Error(`domain ${d.domid} went away during the migration`);
       }
       return { pages, zeros, bytes: out.bytes - before };
@@ -188,6 +191,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     phase('stop-and-copy', 'pausing the domain');
     tPause = performance.now();
     const vcpus = await suspendDomain(hv, d);
+    quiesceDevices(ts, d.domid); // blkback serves what is queued (writing guest pages) and flushes: before the last CLEAN
     if (ld) {
       const last = ld.clean();
       pending = [...new Set([...pending, ...last.dirty])].sort((a, b) => a - b);
@@ -195,10 +199,10 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
       ld.disable();
     }
     const r0 = performance.now();
-    const s = await sendPages(pending, gone);
+    const s = await sendPages(pending, gone, true);
     let missed = 0;
     if (sentCopy) missed = verifyPages(hv.machine.u8, d, limit, sentCopy);
-    const img = domainImage(hv, d, vcpus); // the state records, from the same code as xl save (its pages are not used: sent above)
+    const img = domainState(hv, d, vcpus); // the state records, from the same code as xl save
     const st = img.libxc;
     if (typeof st === 'function') throw new Error('internal: no state image');
     for (const v of st.vcpus) xc.vcpu(v);
