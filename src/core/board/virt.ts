@@ -16,7 +16,7 @@
  *   a0 = hartid, a1 = the device tree, a2 = 0x1028 (fw_dynamic_info, which OpenSBI
  *   reads), t0 = the start address (0x80000000); every other register is 0.
  */
-import { setJit, type JitMode } from '../cpu/jit/engine';
+import { defaultJitMode, setJit, type JitMode } from '../cpu/jit/engine';
 import { Bus } from '../bus/bus';
 import type { Clock } from '../bus/mmio';
 import { Hart, type StopReason } from '../cpu/hart';
@@ -63,7 +63,7 @@ export interface VirtOptions {
    * stays reproducible. null leaves the property out.
    */
   rngSeed?: Uint8Array | null;
-  /** The translation tier (docs/jit.md): off (default), on, or always (translate on first execution). */
+  /** The translation tier (docs/jit.md): off, on, or always (translate on first execution); default HYPERLAB_JIT, else off. */
   jit?: JitMode;
 }
 
@@ -92,7 +92,7 @@ export class VirtMachine {
     const busOpts = { ramBase: M.VIRT_DRAM_BASE, ramSize: memSize };
     this.bus = new Bus(opts.ramBuffer ? { ...busOpts, buffer: opts.ramBuffer } : busOpts);
     this.hart = new Hart(this.bus, 0);
-    if (opts.jit !== undefined) setJit(this.hart, opts.jit);
+    setJit(this.hart, opts.jit ?? defaultJitMode());
     const hart = this.hart;
     this.clock = opts.icountShift === undefined ? new RealTimeClock() : new InstructionCountClock({ instret: () => hart.retired(), shift: opts.icountShift });
     this.plic = new Plic({ harts: [hart] });

@@ -28,6 +28,18 @@ import { compile, translateSource, type TranslatedFn, type TranslationSource } f
 export type JitMode = 'off' | 'on' | 'always';
 export const JIT_MODES: readonly JitMode[] = ['off', 'on', 'always'];
 
+/**
+ * The mode when none is given: `HYPERLAB_JIT` (off, on or always) where there is a process
+ * environment (Node; `npm run test:jit` runs the guest-level tests with `always` this way),
+ * else off. A bad value is refused rather than ignored, so a typo does not run the suite untranslated.
+ */
+export function defaultJitMode(): JitMode {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.HYPERLAB_JIT;
+  if (v === undefined || v === '') return 'off';
+  if (!(JIT_MODES as readonly string[]).includes(v)) throw new Error(`HYPERLAB_JIT=${v}: expected off, on or always`);
+  return v as JitMode;
+}
+
 const PAGE_W = 0xffff_f003 | 0;
 // Module-local copies: an imported binding can cost a getter call per use in some hosts (tsx, vitest).
 const MASK = TLB_MASK;

@@ -6,7 +6,7 @@
  * happen (so a regression to "every branch leaves" shows) and count the same as the interpreter.
  */
 import { describe, expect, it } from 'vitest';
-import { makeHart, type Insn } from '../testing';
+import { load, makeHart, RAM_BASE, type Insn } from '../testing';
 import { setJit, type Jit } from './engine';
 
 /** A prefix, then a loop (head after the entry) whose body has an if-then: x5 counts odd x2. */
@@ -56,5 +56,29 @@ describe('translation shapes', () => {
     const a = makeHart(PROGRAM);
     a.run(8000);
     expect([h.x[5], h.instret, h.pc]).toEqual([a.x[5], a.instret, a.pc]);
+  });
+
+  it('an exit to another page from the prefix before a loop counts only the prefix (found by lockstep over Linux)', () => {
+    // Page Q starts with the tail of a loop whose head is on the page before (as Linux's
+    // 0x8020a000 did): [bne x5, x6 back to Q-8]; then a prefix and a loop on Q.
+    const Q = RAM_BASE + 0x2000;
+    const build = (mode: 'off' | 'always', budget: number): number[] => {
+      const h = makeHart([['jal', { rd: 0, imm: 0x2000 - 8 }]]); // to Q-8
+      load(h, Q - 8, [
+        ['addi', { rd: 5, rs1: 5, imm: 1 }], // the loop on the page before
+        ['addi', { rd: 7, rs1: 7, imm: 1 }],
+        ['addi', { rd: 8, rs1: 8, imm: 3 }], // Q: the entry
+        ['bne', { rs1: 5, rs2: 6, imm: -12 }], // back to Q-8 while x5 != x6
+        ['addi', { rd: 9, rs1: 0, imm: 40 }], // prefix
+        ['addi', { rd: 10, rs1: 10, imm: 1 }], // loop head
+        ['bne', { rs1: 10, rs2: 9, imm: -4 }],
+        ['jal', { rd: 0, imm: 0 }],
+      ]);
+      h.x[6] = 5;
+      setJit(h, mode);
+      h.run(budget);
+      return [h.pc, h.instret, ...h.x];
+    };
+    for (let budget = 1; budget < 80; budget++) expect(build('always', budget)).toEqual(build('off', budget));
   });
 });

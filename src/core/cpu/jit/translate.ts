@@ -237,7 +237,7 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
         return;
       }
       // A misaligned target: the interpreter raises the trap.
-      out.push(`if (${cond}) ${(t & 3) !== 0 ? toInterp() : t >= 0 && t < 4096 ? goTo(t, j) : exitTo(t, L - j - 1, 0)}`);
+      out.push(`if (${cond}) ${(t & 3) !== 0 ? toInterp() : t >= 0 && t < 4096 ? goTo(t, j) : exitTo(t, segEnd(j) - j - 1, 0)}`);
     };
     switch (op) {
       case 2 /* LUI */:

@@ -6,7 +6,7 @@
  * its control block (vcpuControl.ts). Which vCPU runs when is the schedule's business
  * (sched/schedule.ts: the mechanism; the policies beside it behind SchedOps).
  */
-import type { JitMode } from '../../cpu/jit/engine';
+import { defaultJitMode, type JitMode } from '../../cpu/jit/engine';
 import { WriteWatch } from '../../cpu/writeWatch';
 import type { VcpuBoot } from '../vcpu/vcpuControl';
 import * as C from '../vcpu/vcpuControl';
@@ -53,7 +53,7 @@ export interface HypervisorOptions {
    * the slice back, in microseconds (as KVM's halt_poll_ns; 0 = never). Real time only.
    */
   parkUs?: number;
-  /** The translation tier in every vCPU (docs/jit.md); default off. */
+  /** The translation tier in every vCPU (docs/jit.md); default HYPERLAB_JIT, else off. */
   jit?: JitMode;
 }
 
@@ -111,7 +111,7 @@ export class Hypervisor implements HypercallContext {
     this.pcpus = opts.pcpus;
     this.host = opts.host;
     this.icountShift = opts.icountShift;
-    this.jit = opts.jit;
+    this.jit = opts.jit ?? defaultJitMode();
     // One write watch over machine memory, shared by every vCPU worker (and Domain-0's writers).
     this.writeWatch = new SharedArrayBuffer(WriteWatch.bytes(this.memory.buffer.byteLength >>> 12));
     this.watch = new WriteWatch(this.memory.buffer.byteLength >>> 12, this.writeWatch);
