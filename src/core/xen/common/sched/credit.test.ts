@@ -11,7 +11,7 @@ function vcpu(domid: number, weight = 256, cap = 0, affinity = 0xffff_ffff): Sch
  * Simulate `pcpus` pCPUs running CPU-bound vCPUs for `ms` of scheduler time, slice by
  * slice, and return each domain's share of the time.
  */
-function simulate(s: SchedOps, vs: SchedVcpu[], ms: number, pcpus = 1): Map<number, number> {
+function simulate(s: SchedOps, vs: SchedVcpu[], ms: number, pcpus = 1, overrunNs = 0): Map<number, number> {
   const ran = new Map<number, number>();
   for (const v of vs) {
     s.insert(v);
@@ -29,7 +29,7 @@ function simulate(s: SchedOps, vs: SchedVcpu[], ms: number, pcpus = 1): Map<numb
       if (s.nextTick() <= clock[p]) s.tick(clock[p]);
       continue;
     }
-    const slice = Math.min(pick.sliceNs, end - now);
+    const slice = Math.min(pick.sliceNs + overrunNs, end - now);
     clock[p] = now + slice;
     ran.set(pick.vcpu.domid, (ran.get(pick.vcpu.domid) ?? 0) + slice);
     s.account(pick.vcpu, slice, true, clock[p]);
@@ -43,6 +43,14 @@ describe('credit scheduler', () => {
     const share = simulate(new CreditScheduler(() => 1), [vcpu(1, 512), vcpu(2, 256)], 30_000);
     expect(share.get(1)! / share.get(2)!).toBeGreaterThan(2 * 0.95);
     expect(share.get(1)! / share.get(2)!).toBeLessThan(2 * 1.05);
+  });
+
+  it('weights hold when slices end late (host time on a busy machine: 5 to 10 ms over)', () => {
+    for (const late of [5, 10]) {
+      const share = simulate(new CreditScheduler(() => 1), [vcpu(1, 512), vcpu(2, 256)], 30_000, 1, late * NS_PER_MS);
+      expect(share.get(1)! / share.get(2)!, `${late} ms late`).toBeGreaterThan(2 * 0.95);
+      expect(share.get(1)! / share.get(2)!, `${late} ms late`).toBeLessThan(2 * 1.05);
+    }
   });
 
   it('cap 50 holds a spinning domain at or under 50% of an otherwise idle pCPU', () => {

@@ -45,6 +45,8 @@ interface CreditData {
 }
 
 const PERIOD_NS = CSCHED_TSLICE_MS * NS_PER_MS;
+/** Xen's csched tick (CSCHED_TICKS_PER_TSLICE = 3 per timeslice): the slice while another vCPU waits for the pCPU. */
+const TICK_NS = PERIOD_NS / 3;
 
 export class CreditScheduler implements SchedOps {
   readonly name = 'credit';
@@ -93,7 +95,16 @@ export class CreditScheduler implements SchedOps {
     }
     if (best === undefined || bd === undefined) return undefined;
     bd.runnable = false; // running now; account() puts it back
-    return { vcpu: best, sliceNs: PERIOD_NS };
+    // Contended: a tick, so a vCPU that went OVER yields within 10 ms, as Xen's tick
+    // re-sorts by credit. A whole period plus the hand-over's lateness (host time under
+    // load: 30 to 70 ms) would burn more than a period's credit in one slice, both would
+    // sit at the debt floor, and weights would fade to 1:1.
+    let contended = false;
+    for (const v of this.vcpus) {
+      const d = this.data(v);
+      if (d.runnable && !d.parked && ((v.affinity >>> pcpu) & 1) !== 0) contended = true;
+    }
+    return { vcpu: best, sliceNs: contended ? TICK_NS : PERIOD_NS };
   }
 
   account(v: SchedVcpu, ranNs: number, stillRunnable: boolean, now: number): void {
