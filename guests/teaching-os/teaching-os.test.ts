@@ -102,6 +102,7 @@ describe('teaching OS (hvm) on hyperlab', () => {
       'write',
       'evtping',
       'pong',
+      'evtchn',
       'share',
       'peek',
       'balloon',
@@ -147,12 +148,13 @@ describe('teaching OS (hvm) on hyperlab', () => {
   });
 
   it('answers the pv-only commands with "not available on hvm"', async () => {
-    const r = await runHeadless(HVM, { input: 'evtping 1\nping 10.0.0.1\npong\nshare 1 hi\npeek 1\nballoon\nburn x\nbogus\nshutdown\n', ...RUN });
+    const r = await runHeadless(HVM, { input: 'evtping 1\nevtchn\nping 10.0.0.1\npong\nshare 1 hi\npeek 1\nballoon\nburn x\nbogus\nshutdown\n', ...RUN });
     expect(r.exitCode).toBe(0);
     const out = lines(r.stdout);
     expect(out).toContain('evtping: not available on hvm (no event channels)');
     expect(out).toContain("ping: no network interface (give the domain a vif = [ '' ] in its config)");
     expect(out).toContain('pong: not available on hvm (no event channels)');
+    expect(out).toContain('evtchn: not available on hvm (no event channels)');
     expect(out).toContain('share: not available on hvm (no grant tables)');
     expect(out).toContain('peek: not available on hvm (no grant tables)');
     expect(out).toContain("balloon: not available on hvm (the board's memory is fixed: no xenstore, no memory_op)");

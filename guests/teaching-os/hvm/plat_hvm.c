@@ -130,3 +130,4 @@ int plat_peek(uint32_t domid) { (void)domid; return PLAT_ENOTSUP; }
 int plat_balloon(void) { return PLAT_ENOTSUP; }
 int plat_smp(uint32_t iterations) { (void)iterations; return PLAT_ENOTSUP; }
 int plat_xs(int argc, char **argv) { (void)argc, (void)argv; return PLAT_ENOTSUP; }
+int plat_evtchn(int argc, char **argv) { (void)argc, (void)argv; return PLAT_ENOTSUP; }

@@ -67,5 +67,6 @@ int plat_balloon(void);                    /* print the balloon's state */
 int plat_smp(uint32_t iterations);         /* count on every vCPU at once (smp.c) */
 int plat_xs(int argc, char **argv);        /* the `xs` command (xs.c) */
 int plat_disk(int argc, char **argv);      /* the `disk` command (pv: disk.c over blkfront.c) */
+int plat_evtchn(int argc, char **argv);    /* the `evtchn` command (pv/evtchn.c) */
 
 #endif

@@ -133,6 +133,12 @@ static int cmd_ping(int argc, char **argv) {
   return r;
 }
 
+static int cmd_evtchn(int argc, char **argv) {
+  int r = plat_evtchn(argc, argv);
+  if (r == PLAT_ENOTSUP) not_on_hvm("evtchn", "no event channels");
+  return r;
+}
+
 static int cmd_pong(int argc, char **argv) {
   uint32_t dom = 0;
   if (argc > 1 && need_number("pong", argv[1], 0, 0x7fef, &dom)) return -1;
@@ -214,12 +220,13 @@ static const struct cmd commands[] = {
   {"write", "N", "write N bytes of text to the console", cmd_write},
   {"evtping", "DOMID [N]", "N event-channel round trips with DOMID's pong (pv)", cmd_ping},
   {"pong", "[DOMID]", "answer a ping from DOMID or anyone (pv)", cmd_pong},
+  {"evtchn", "[mask PORT MS]", "bound ports and their upcalls; mask one for MS ms (pv)", cmd_evtchn},
   {"share", "DOMID [TEXT]", "grant DOMID a page holding TEXT (pv)", cmd_share},
   {"peek", "DOMID", "map and print the page DOMID shared with us (pv)", cmd_peek},
   {"balloon", "", "balloon target and size; follows xl mem-set (pv)", cmd_balloon},
   {"smp", "[N]", "every vCPU adds N to shared counters at once (pv)", cmd_smp},
   {"xs", "OP PATH", "xenstore: ls, read, write, rm, watch, unwatch, incr (pv)", cmd_xs},
-  {"ifconfig", "[dhcp | A.B.C.D[/N]]", "eth0: show it, or set its address (pv)", net_cmd_ifconfig},
+  {"ifconfig", "[dhcp | A.B.C.D[/N]]", "eth0: show it, or set its address", net_cmd_ifconfig},
   {"ping", "A.B.C.D [N]", "ICMP echo, N times, with round-trip times", net_cmd_ping},
   {"udp", "send A.B.C.D PORT TEXT | listen PORT [N]", "send or receive UDP datagrams", net_cmd_udp},
   {"arp", "", "the ARP cache", net_cmd_arp},

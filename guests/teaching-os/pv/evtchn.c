@@ -10,11 +10,16 @@
  * straight back after sret and nothing is lost.
  *
  * evtchn_upcall_mask stays 0: sstatus.SIE is how the kernel holds upcalls off.
+ *
+ * The `evtchn` command shows the bound ports with the times each handler ran, and masks
+ * one for a while: events that come meanwhile only set its pending bit (no upcall), and
+ * EVTCHNOP_unmask delivers them, once, as Xen does (a pending bit is one event or many).
  */
 #include "pv.h"
 
 static evtchn_handler_t handlers[NR_EVTCHN_PORTS];
 static void *handler_args[NR_EVTCHN_PORTS];
+static volatile uint32_t handled[NR_EVTCHN_PORTS];
 volatile uint32_t evtchn_upcalls;
 static volatile uint32_t evtchn_spurious;
 
@@ -39,7 +44,10 @@ void evtchn_upcall(void) {
       pending &= pending - 1;
       evtchn_port_t port = w * 32 + b;
       __atomic_fetch_and(&shared_info->evtchn_pending[w], ~(1u << b), __ATOMIC_SEQ_CST);
-      if (handlers[port]) handlers[port](port, handler_args[port]);
+      if (handlers[port]) {
+        handled[port] = handled[port] + 1;
+        handlers[port](port, handler_args[port]);
+      }
       else evtchn_spurious = evtchn_spurious + 1;
     }
   }
@@ -94,6 +102,40 @@ int32_t evtchn_close(evtchn_port_t port) {
   struct evtchn_close op = {port};
   evtchn_clear_handler(port);
   return event_channel_op(EVTCHNOP_close, &op);
+}
+
+static int port_bit(volatile uint32_t *words, evtchn_port_t port) { return (READ_ONCE(words[port / 32]) >> (port % 32)) & 1; }
+static int never(void *arg) { (void)arg; return 0; }
+
+/* evtchn: one line per bound port; evtchn mask PORT MS: mask it for MS ms, then unmask. */
+int plat_evtchn(int argc, char **argv) {
+  if (argc < 2) {
+    for (evtchn_port_t p = 1; p < NR_EVTCHN_PORTS; p++)
+      if (handlers[p])
+        kprintf("evtchn: port %u handled %u pending %d masked %d\n", p, handled[p], port_bit(shared_info->evtchn_pending, p),
+                port_bit(shared_info->evtchn_mask, p));
+    return 0;
+  }
+  uint32_t port, ms;
+  if (argc != 4 || strcmp(argv[1], "mask") || parse_u32(argv[2], &port) || parse_u32(argv[3], &ms) || ms < 1 || ms > 10000) {
+    kprintf("usage: evtchn [mask PORT MS]  (MS from 1 to 10000)\n");
+    return -1;
+  }
+  if (port == 0 || port >= NR_EVTCHN_PORTS || !handlers[port]) {
+    kprintf("evtchn: port %u is not bound\n", port);
+    return -1;
+  }
+  uint32_t before = handled[port];
+  __atomic_fetch_or(&shared_info->evtchn_mask[port / 32], 1u << (port % 32), __ATOMIC_SEQ_CST);
+  kwait(never, 0, (uint64_t)ms * 1000000ull, 0);
+  int pending = port_bit(shared_info->evtchn_pending, port);
+  kprintf("evtchn: port %u masked for %u ms: handled %u times, pending %d\n", port, ms, handled[port] - before, pending);
+  before = handled[port];
+  struct evtchn_unmask op = {port};
+  event_channel_op(EVTCHNOP_unmask, &op);   /* redelivers what came while masked */
+  kwait(never, 0, 50000000ull, 0);
+  kprintf("evtchn: port %u unmasked: handled %u times since\n", port, handled[port] - before);
+  return 0;
 }
 
 int32_t evtchn_status(evtchn_port_t port, struct evtchn_status *st) {
