@@ -134,7 +134,7 @@ export class VirtioMmioDevice implements MmioDevice {
   }
 
   write(offset: number, width: AccessWidth, value: number): void {
-    if (offset >= R.VIRTIO_MMIO_CONFIG) return; // virtio-blk's config is read-only to the driver (writeback is not offered)
+    if (offset >= R.VIRTIO_MMIO_CONFIG) return; // the config space is read-only to the driver (virtio-blk's writeback and virtio-net's CTRL_MAC_ADDR are not offered)
     if (width !== 4 || offset % 4 !== 0) {
       this.counts.badAccess++;
       return;
