@@ -14,6 +14,9 @@
  * layer (raw, qcow2 overlay) and the teaching OS's `disk bench` over the pv block driver and over virtio-blk (hvm).
  * --disk --browser then runs the same guest command in Chromium on OPFS disks (bench/browser.ts
  * --only disk, bench/diskBrowser.ts, bench/results/disk-browser.json).
+ * --migrate runs only the save/restore/live-migration benchmark (bench/migrate.ts,
+ * bench/results/migrate.json): an idle Linux saved, restored and migrated between two
+ * Node hosts over TCP, and the same while it dirties memory; 10 runs unless --runs.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +34,7 @@ import { measureConsole } from './console';
 import { aggregateMips } from './scaling';
 import { measureLinux, type LinuxBench } from './linux';
 import { measureDisk } from './disk';
+import { measureMigrate } from './migrate';
 
 export interface CpuRun {
   instructions: number;
@@ -67,6 +71,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   let browser = false;
   let linuxOnly = false;
   let diskOnly = false;
+  let migrateOnly = false;
   for (let i = 0; i < argv.length; i++) {
     if (isHelp(argv[i]!)) throw new HelpRequested();
     else if (argv[i] === '--runs') runs = Number(argv[++i]);
@@ -74,10 +79,22 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     else if (argv[i] === '--browser') browser = true;
     else if (argv[i] === '--linux') linuxOnly = true;
     else if (argv[i] === '--disk') diskOnly = true;
+    else if (argv[i] === '--migrate') migrateOnly = true;
     else throw new UsageError(`unknown bench option '${argv[i]}'`);
   }
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs takes a whole number above 0');
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (migrateOnly) {
+    const runsMigrate = argv.includes('--runs') ? runs : 10;
+    const m = await measureMigrate(runsMigrate, log);
+    const host = { node: process.version, platform: `${process.platform}-${process.arch}`, loadAverage: loadavg().map(round) };
+    const json = JSON.stringify({ benchmark: 'migrate', date: new Date().toISOString(), host, runs: runsMigrate, ...m }, null, 2);
+    process.stdout.write(`${json}\n`);
+    const file = argv.includes('--out') ? out : join(projectRoot(), 'bench', 'results', 'migrate.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${json}\n`);
+    return 0;
+  }
   if (diskOnly) {
     const runsDisk = argv.includes('--runs') ? runs : 3;
     const disk = await measureDisk(runsDisk, log);

@@ -50,11 +50,14 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
       opts.onProgress?.({ kind: 'received', side: 'receive', bytes: total, pages: (pages = Math.max(pages, Math.floor(total / (PAGE_SIZE + 8)))) });
       if (read) break;
     }
+    const tEnd = performance.now();
     const cfg = validateDomainConfig(parseXlConfig(read.header.config));
     const incoming = { ...cfg, name: cfg.name + INCOMING };
     // Verified as it came (every checksum and rule, END included); restore.ts checks it against the config and builds.
     d = await restoreDomain(hv, read, { paused: true, configText: formatXlConfig(incoming), toolstack: ts });
-    log('migration target: Transfer complete, requesting permission to start domain.');
+    log(
+      `migration target: Transfer complete (${total} bytes; domain ${d.domid} built in ${(performance.now() - tEnd).toFixed(1)} ms), requesting permission to start domain.`,
+    );
     phase('transferred', d.domid, `${d.name} built, paused`);
     await ch.send(MIGRATE_RECEIVER_READY);
     const go = await ch.receive(timeoutMs);
@@ -72,8 +75,9 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
   let rc = 0;
   try {
     renameDomain(hv, d, name);
+    const t0 = performance.now();
     if (!opts.paused) hv.unpauseDomain(d.domid);
-    log('migration target: Domain started successsfully.');
+    log(`migration target: Domain started successsfully (renamed and unpaused in ${(performance.now() - t0).toFixed(1)} ms).`);
   } catch (e) {
     rc = 1;
     log(`migration target: Failure, destroying our copy: ${errorLine(e)}`);

@@ -191,6 +191,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     phase('stop-and-copy', 'pausing the domain');
     tPause = performance.now();
     const vcpus = await suspendDomain(hv, d);
+    const tPaused = performance.now();
     quiesceDevices(ts, d.domid); // blkback serves what is queued (writing guest pages) and flushes: before the last CLEAN
     if (ld) {
       const last = ld.clean();
@@ -230,11 +231,14 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     };
     rounds.push(final);
     opts.onProgress?.({ kind: 'round', side: 'send', stats: final });
-    log(`Savedata: stop-and-copy: ${s.pages} pages, stream ${(out.bytes / 1024).toFixed(0)} KiB in all`);
+    const tSent = performance.now();
+    log(
+      `Savedata: stop-and-copy: ${s.pages} pages, stream ${(out.bytes / 1024).toFixed(0)} KiB in all; paused in ${(tPaused - tPause).toFixed(1)} ms, last pages and state sent in ${(tSent - tPaused).toFixed(1)} ms`,
+    );
     if (missed > 0) throw new Error(`verify: ${missed} page(s) changed without being marked dirty`);
     phase('transferred', 'waiting for the target');
     await expect(MIGRATE_RECEIVER_READY, '"ready" message');
-    log('migration sender: Target has acknowledged transfer.');
+    log(`migration sender: Target has acknowledged transfer (${(performance.now() - tSent).toFixed(1)} ms after the last byte).`);
     renameDomain(hv, d, name + MIGRATED_AWAY);
   } catch (e) {
     ld?.disable();
