@@ -9,6 +9,7 @@ import { Dom0Console } from './Dom0Console';
 import { DisksPanel } from './DisksPanel';
 import { DomainTable } from './DomainTable';
 import { SnapshotsPanel } from './SnapshotsPanel';
+import { MigratePanel } from './MigratePanel';
 import { HostSettings } from './HostSettings';
 import { IsolationBadge, IsolationNotice } from './IsolationNotice';
 import { Insights } from './insights/Insights';
@@ -61,6 +62,7 @@ export function App(): ReactElement {
         </div>
         <DisksPanel />
         <SnapshotsPanel />
+        <MigratePanel />
         {domids.length === 0 && phase.phase === 'running' ? (
           <p className="empty" data-testid="no-domains">
             No guest domains. Create one above, or type <code>xl create hello.cfg</code> in Domain-0.

@@ -8,6 +8,7 @@ import type { DomainView } from '../../web/page/lab';
 import { useLabState } from '../labContext';
 import { count, cpuSeconds, describeState, mib, one, stateFlags } from './format';
 import { SnapshotsButtons } from './SnapshotsButtons';
+import { MigrateButton } from './MigrateButton';
 
 /**
  * A button that is unavailable in some states. It says so with aria-disabled rather than
@@ -113,6 +114,7 @@ function DomainRowView({ domain }: { readonly domain: DomainView }): ReactElemen
             Console
           </Control>
           <SnapshotsButtons domid={domid} name={name} enabled={!down && row.state !== 'dying'} />
+          <MigrateButton domid={domid} enabled={!down && row.state !== 'dying' && !name.includes('--')} />
         </div>
       </td>
     </tr>

@@ -80,6 +80,7 @@ export class BroadcastMigrationChannel implements MigrationChannel {
   private readonly inbox = new MessageQueue();
   private sendSeq = 0;
   private recvSeq = 0;
+  private unyielded = 0;
   private reason: string | undefined;
 
   constructor(
@@ -95,7 +96,11 @@ export class BroadcastMigrationChannel implements MigrationChannel {
   send(msg: Uint8Array): Promise<void> {
     if (this.reason !== undefined) return Promise.reject(new ChannelError(`send on a closed channel: ${this.reason}`));
     this.bus.post({ t: 'data', from: this.bus.id, to: this.peer, session: this.session, seq: this.sendSeq++, bytes: msg });
-    // No backpressure on a bus: yield to the event loop so the other tab's messages (and ours) get through.
+    // No backpressure on a bus: every 16 messages or 4 MiB, yield to the event loop, so the other
+    // tab's answers and this tab's own work get through during a long stream.
+    this.unyielded += msg.length;
+    if (this.sendSeq % 16 !== 0 && this.unyielded < 4 << 20) return Promise.resolve();
+    this.unyielded = 0;
     return new Promise((resolve) => setTimeout(resolve, 0));
   }
 

@@ -1,0 +1,268 @@
+/**
+ * The Migration panel: live-migrate a domain to another tab of this site (the tabs find
+ * each other over a BroadcastChannel), and the migration view: for each migration this tab
+ * took part in, the two names the domain has during the move (NAME--migratedaway here,
+ * NAME--incoming there), the phases, every pre-copy round (pages sent, pages of zeros,
+ * pages dirtied meanwhile, its time, the policy's decision and why), the downtime, and on
+ * the receiving side the bytes and pages that arrived. The numbers are the core's own
+ * (live/progress.ts), as `xl migrate` prints them.
+ */
+import { useEffect, useState, type ReactElement } from 'react';
+import { useStore } from 'zustand';
+import { useLab, useLabState } from '../labContext';
+import type { MigrationNotice, MigrationPeer, MigrationStats, RoundStats } from '../../web/protocol/hvProtocol';
+import { migrateChoice } from './MigrateButton';
+import { sizeText } from './SnapshotsButtons';
+import './disks.css';
+
+interface Session {
+  readonly id: string;
+  readonly side: 'send' | 'receive';
+  readonly peer: string;
+  names: string[];
+  phase: string;
+  message: string;
+  rounds: RoundStats[];
+  received: { bytes: number; pages: number } | null;
+  stats: MigrationStats | null;
+  failed: string | null;
+}
+
+/** Fold the notices into one record per migration, newest first. */
+function sessionsOf(notices: readonly MigrationNotice[]): Session[] {
+  const byId = new Map<string, Session>();
+  for (const n of notices) {
+    const key = `${n.side}:${n.session}`;
+    let s = byId.get(key);
+    if (!s) {
+      s = { id: key, side: n.side, peer: n.peer, names: [], phase: '', message: '', rounds: [], received: null, stats: null, failed: null };
+      byId.set(key, s);
+    }
+    const e = n.event;
+    if (e.kind === 'phase') {
+      s.phase = e.phase;
+      s.message = e.message;
+      // The names it has during the move: the event's, and the one a message names (`NAME--incoming built, paused`).
+      for (const name of [e.name, /(\S+--(?:incoming|migratedaway))\b/.exec(e.message)?.[1]]) if (name && !s.names.includes(name)) s.names.push(name);
+      if (e.phase === 'failed') s.failed = e.message;
+    } else if (e.kind === 'round') s.rounds.push(e.stats);
+    else if (e.kind === 'received') s.received = { bytes: e.bytes, pages: e.pages };
+    else if (e.kind === 'done') {
+      s.stats = e.stats;
+      s.phase = 'done';
+    }
+  }
+  // In the order the domain wears them: NAME then NAME--migratedaway on the source, NAME--incoming then NAME on the target.
+  for (const s of byId.values())
+    s.names.sort((x, y) => (x.includes('--') === y.includes('--') ? 0 : (x.includes('--') ? 1 : -1) * (s.side === 'send' ? 1 : -1)));
+  return [...byId.values()].reverse();
+}
+
+export function MigratePanel(): ReactElement {
+  const lab = useLab();
+  const choice = useStore(migrateChoice);
+  const running = useLabState((s) => s.phase.phase === 'running');
+  const ids = useLabState((s) =>
+    s.domains
+      .filter((d) => d.row.shutdown === null && !d.name.endsWith('--migratedaway') && !d.name.endsWith('--incoming'))
+      .map((d) => `${d.domid}:${d.name}`)
+      .join('\n'),
+  );
+  const domains = ids === '' ? [] : ids.split('\n').map((x) => ({ domid: Number(x.split(':')[0]), name: x.slice(x.indexOf(':') + 1) }));
+  const [notices, setNotices] = useState<readonly MigrationNotice[]>(() => [...lab.migrations]);
+  const [peers, setPeers] = useState<readonly MigrationPeer[] | null>(null);
+  const [peer, setPeer] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const open = choice.open;
+
+  useEffect(
+    () =>
+      lab.on('migration', ({ notice }) => {
+        setNotices([...lab.migrations]);
+        // A domain arriving opens the view, so the user sees where it came from.
+        if (notice.side === 'receive' && !migrateChoice.getState().open) migrateChoice.setState({ open: true });
+      }),
+    [lab],
+  );
+  const find = async (): Promise<void> => {
+    setError(null);
+    const r = await lab.migrationPeers().catch((e: unknown) => ({ ok: false as const, error: e instanceof Error ? e.message : String(e) }));
+    if (r.ok) {
+      setPeers(r.value);
+      if (!r.value.some((p) => p.id === peer)) setPeer(r.value[0]?.id ?? '');
+    } else setError(r.error);
+  };
+  useEffect(() => {
+    if (open && running) void find();
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- look again when opened or asked (choice.nonce), not on every pick
+  }, [open, running, choice.nonce]);
+
+  const chosen = choice.domid !== null && domains.some((d) => d.domid === choice.domid) ? choice.domid : domains[0]?.domid;
+  const migrate = async (): Promise<void> => {
+    if (chosen === undefined || peer === '') return;
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const r = await lab.migrateDomain(chosen, peer).catch((e: unknown) => ({ ok: false as const, error: e instanceof Error ? e.message : String(e) }));
+    setBusy(false);
+    if (r.ok)
+      setDone(
+        `Migrated ${r.value.name} to ${peers?.find((p) => p.id === peer)?.label ?? peer}: ${r.value.rounds.length} rounds, downtime ${r.value.downtimeMs.toFixed(1)} ms`,
+      );
+    else setError(r.error);
+  };
+  const sessions = sessionsOf(notices);
+
+  return (
+    <section className="panel disks migration" aria-labelledby="migration-title" data-testid="migration-panel" data-open={open}>
+      <header className="panel-header">
+        <h2 id="migration-title">Migration</h2>
+        <p className="panel-facts">live migration to another tab of this site: log-dirty pre-copy rounds, then stop-and-copy</p>
+        <button type="button" className="fold" data-testid="migration-toggle" aria-expanded={open} onClick={() => migrateChoice.setState({ open: !open })}>
+          {open ? 'Hide' : 'Show'}
+        </button>
+      </header>
+      {open ? (
+        <div>
+          <div className="row">
+            <label htmlFor="migrate-domain">Migrate</label>
+            <select
+              id="migrate-domain"
+              data-testid="migrate-domain"
+              value={chosen ?? ''}
+              disabled={domains.length === 0}
+              onChange={(e) => migrateChoice.setState({ domid: Number(e.target.value) })}
+            >
+              {domains.map((d) => (
+                <option key={d.domid} value={d.domid}>
+                  {d.name} ({d.domid})
+                </option>
+              ))}
+            </select>
+            <label htmlFor="migrate-peer" className="inline">
+              to
+            </label>
+            <select id="migrate-peer" data-testid="migrate-peer" value={peer} disabled={!peers || peers.length === 0} onChange={(e) => setPeer(e.target.value)}>
+              {(peers ?? []).map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.label} ({p.domains} domain{p.domains === 1 ? '' : 's'})
+                </option>
+              ))}
+            </select>
+            <button type="button" data-testid="migrate-find" onClick={() => void find()} title="Ask the other tabs of this site over a BroadcastChannel">
+              Find tabs
+            </button>
+            <button type="button" data-testid="migrate-go" disabled={busy || chosen === undefined || peer === ''} onClick={() => void migrate()}>
+              {busy ? 'Migrating…' : 'Migrate'}
+            </button>
+            {peers && peers.length === 0 ? (
+              <span className="muted" data-testid="migrate-no-peers">
+                no other tab of this site runs the lab: open one
+              </span>
+            ) : null}
+          </div>
+          {error ? (
+            <p className="error-line" role="alert" data-testid="migrate-error">
+              {error}
+            </p>
+          ) : null}
+          {done ? (
+            <p className="info-line" role="status" data-testid="migrate-message">
+              {done}
+            </p>
+          ) : null}
+          {sessions.length === 0 ? (
+            <p className="muted row">No migration yet in this tab.</p>
+          ) : (
+            sessions.slice(0, 5).map((s) => <SessionView key={s.id} s={s} />)
+          )}
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+function SessionView({ s }: { readonly s: Session }): ReactElement {
+  const max = Math.max(1, ...s.rounds.map((r) => Math.max(r.pagesSent, r.pagesDirtied)));
+  return (
+    <div className="migration-session row" data-testid={`migration-${s.side}`} data-phase={s.phase} style={{ display: 'block' }}>
+      <p>
+        <strong>{s.side === 'send' ? `sent to ${s.peer}` : `received from ${s.peer}`}</strong> · {s.names.join(' → ') || '…'} ·{' '}
+        <span className={s.failed ? 'fail-text' : undefined} data-testid="migration-phase">
+          {s.phase}
+        </span>
+        {s.message ? <span className="muted"> — {s.message}</span> : null}
+      </p>
+      {s.rounds.length > 0 ? (
+        <table className="data disk-table" data-testid="migration-rounds">
+          <thead>
+            <tr>
+              <th scope="col" className="num">
+                Round
+              </th>
+              <th scope="col" className="num">
+                Pages sent
+              </th>
+              <th scope="col" className="num" title="Pages of zeros: a pfn each, no data">
+                Zero
+              </th>
+              <th scope="col" className="num" title="Pages the guest wrote during the round: the next round sends them">
+                Dirtied
+              </th>
+              <th scope="col">Sent / dirtied</th>
+              <th scope="col" className="num">
+                Bytes
+              </th>
+              <th scope="col" className="num">
+                ms
+              </th>
+              <th scope="col">Decision</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.rounds.map((r) => (
+              <tr key={r.round} data-testid="migration-round">
+                <td className="num">{r.round}</td>
+                <td className="num">{r.pagesSent}</td>
+                <td className="num">{r.zeroPages}</td>
+                <td className="num">{r.pagesDirtied}</td>
+                <td style={{ minWidth: '10rem' }}>
+                  <div
+                    style={{ height: '0.45rem', width: `${(100 * r.pagesSent) / max}%`, background: 'var(--accent, #2563eb)' }}
+                    title={`${r.pagesSent} sent`}
+                  />
+                  <div
+                    style={{ height: '0.45rem', width: `${(100 * r.pagesDirtied) / max}%`, background: 'var(--warn, #d97706)' }}
+                    title={`${r.pagesDirtied} dirtied`}
+                  />
+                </td>
+                <td className="num">{sizeText(r.bytes)}</td>
+                <td className="num">{r.ms.toFixed(1)}</td>
+                <td title={r.reason}>
+                  {r.decision}
+                  <span className="muted"> {r.reason}</span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {s.stats ? (
+        <p data-testid="migration-summary">
+          {s.stats.rounds.length} rounds · {s.stats.pagesSent} pages ({sizeText(s.stats.bytes)}) in {s.stats.totalMs.toFixed(0)} ms ·{' '}
+          <strong data-testid="migration-downtime" data-value={s.stats.downtimeMs}>
+            downtime {s.stats.downtimeMs.toFixed(1)} ms
+          </strong>{' '}
+          · {s.stats.bandwidthMBps.toFixed(1)} MB/s
+        </p>
+      ) : null}
+      {s.received ? (
+        <p className="muted">
+          received {sizeText(s.received.bytes)}, {s.received.pages} pages
+        </p>
+      ) : null}
+    </div>
+  );
+}
