@@ -17,6 +17,8 @@ import type { SliceRecord } from '../../core/xen/common/sched/sliceTrace';
 import type { VbdInspection, VirtioInspection } from '../../core/tools/vbd';
 import type { MigrationEvent, MigrationStats, RoundStats } from '../../core/tools/migration/live/progress';
 import type { NetOp, NetPortSample, NetReplies, NetRequestOf } from './netTypes';
+import type { DomainJitStats, JitDump } from '../../core/xen/vcpu/jitControl';
+export type { DomainJitStats, JitDump, JitDumpEntry } from '../../core/xen/vcpu/jitControl';
 
 export type { DomainInspection, MemoryMapView, SliceRecord, VbdInspection, VirtioInspection };
 export type { MigrationEvent, MigrationStats, RoundStats };
@@ -72,6 +74,8 @@ export interface DomainRow {
   readonly restarts: number;
   /** Its virtual disks' counters summed (xentop's VBD_RD, VBD_WR, VBD_RSECT, VBD_WSECT; sectors of 512 bytes); absent without disks. */
   readonly vbd?: VbdCounters;
+  /** The translation tier's counters summed over its vCPUs (docs/jit.md). */
+  readonly jit?: DomainJitStats;
 }
 
 export interface VbdCounters {
@@ -343,6 +347,10 @@ export interface HypervisorApi {
   migrationPeers(): Promise<Result<MigrationPeer[]>>;
   /** Live-migrate a domain to another tab (`peer`: its id); resolves once it runs there, with the rounds and the downtime. */
   migrateDomain(domid: number, peer: string): Promise<Result<MigrationStats>>;
+  /** The translation tier of a domain's vCPUs (docs/jit.md): its counters; with `mode`, switch it (each vCPU at its next slice). */
+  jit(domid: number, mode?: 'off' | 'on' | 'always'): Result<DomainJitStats>;
+  /** One vCPU's hottest translations (default vCPU 0) with the guest's disassembly and the generated code; it answers at its next slice. */
+  jitTranslations(domid: number, vcpu?: number): Promise<Result<JitDump>>;
 }
 
 /**
@@ -385,6 +393,8 @@ export const HV_API_METHODS = {
   snapshotDelete: true,
   migrationPeers: true,
   migrateDomain: true,
+  jit: true,
+  jitTranslations: true,
 } as const satisfies { readonly [K in keyof HypervisorApi]: true };
 
 export type HvMethod = keyof typeof HV_API_METHODS;

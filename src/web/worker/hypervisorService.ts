@@ -25,6 +25,8 @@ import type { NetOp, NetReplies, NetRequestOf } from '../protocol/netTypes';
 import { checkCreateRequest, configOf, lineOf } from './createRequest';
 import { Dom0Files, fetchGuestFrom, type FetchGuest } from './dom0Files';
 import { hostRow, RowSampler } from './domainRows';
+import { domainJitStats, requestJitDump, requestJitMode } from '../../core/xen/vcpu/jitControl';
+import { JIT_MODES } from '../../core/cpu/jit/engine';
 import { defaultClock, EventBatcher, type BatchClock } from './eventBatcher';
 import * as P from '../protocol/hvProtocol';
 import { presetsFor } from '../protocol/presets';
@@ -449,8 +451,25 @@ export class HypervisorService implements P.HypervisorApi {
 
   // ---- internals -------------------------------------------------------------------
 
+  jit(domid: number, mode?: 'off' | 'on' | 'always'): P.Result<P.DomainJitStats> {
+    return this.attempt(() => {
+      const d = this.hv.getDomain(domid);
+      if (mode !== undefined && !(JIT_MODES as readonly string[]).includes(mode)) throw new Error(`jit mode ${String(mode)}: expected off, on or always`);
+      if (mode !== undefined) requestJitMode(d, mode);
+      return domainJitStats(d, this.hv.jit);
+    });
+  }
+
+  jitTranslations(domid: number, vcpu = 0): Promise<P.Result<P.JitDump>> {
+    return this.attemptAsync(async () => {
+      const v = this.hv.getDomain(domid).vcpus[vcpu];
+      if (v === undefined) throw new Error(`domain ${domid} has no vCPU ${vcpu}`);
+      return requestJitDump(v);
+    });
+  }
+
   private rowOf(d: Domain, sample = false): P.DomainRow {
-    const row = this.rows.row(d, this.restarts.get(d.domid) ?? 0, sample);
+    const row = { ...this.rows.row(d, this.restarts.get(d.domid) ?? 0, sample), jit: domainJitStats(d, this.hv.jit) };
     // pv disks (blkback) and hvm disks (virtio-blk) alike: xentop's VBD counters.
     const stats = this.ts.disks.statsOf(d.domid);
     if (stats.length === 0) return row;

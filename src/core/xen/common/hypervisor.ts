@@ -91,7 +91,8 @@ export class Hypervisor implements HypercallContext {
   readonly slots: EvtchnSlots;
   private readonly host: VcpuHost;
   private readonly icountShift: number | undefined;
-  private readonly jit: JitMode | undefined;
+  /** The translation tier the vCPUs boot with (each can be switched later: vcpu/jitControl.ts). */
+  readonly jit: JitMode;
   /**
    * The write watch of machine memory (cpu/writeWatch.ts), shared by every vCPU worker: the
    * translation tier's code pages and live migration's log-dirty mode (logDirty.ts).

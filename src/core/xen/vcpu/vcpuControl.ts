@@ -61,7 +61,18 @@ export const C_LOCAL_HC = 29; // .. C_LOCAL_HC + 3
  * is one counts as `sbi:console-read`.
  */
 export const LOCAL_HC = ['hypercall:set_timer_op', 'hypercall:sched_op', 'hypercall:event_channel_op', 'sbi:console-read-local'] as const;
-export const C_WORDS = 36;
+/**
+ * The translation tier (docs/jit.md, jitControl.ts). C_JIT_MODE: a mode the hypervisor asks
+ * for (JIT_MODE_CODES; 0 = none), which the vCPU takes between slices. C_JIT_DUMP: bumped by
+ * the hypervisor to ask for the hottest translations, answered in the save area from
+ * JIT_DUMP_AT. C_JIT_STATS .. +5: the vCPU's counters at its last slice end (instructions
+ * run by the tier and run translated, mod 2^32; translations made; invalidations; cached;
+ * generated code in KiB); written by the worker, so hostile input to the hypervisor.
+ */
+export const C_JIT_MODE = 36;
+export const C_JIT_DUMP = 37;
+export const C_JIT_STATS = 38; // .. C_JIT_STATS + 5
+export const C_WORDS = 44;
 
 /**
  * START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run.
@@ -140,6 +151,8 @@ export const SAVE_AREA_BYTES = 64 * 1024;
 export const SAVE_SEQ = 0,
   SAVE_LEN = 1,
   SAVE_DATA = 8;
+/** The upper half of the save area answers C_JIT_DUMP the same way (seq, length, JSON); a vCPU's saved state is a few KiB. */
+export const JIT_DUMP_AT = 32 * 1024;
 
 /**
  * What a vCPU worker holds of a domain's state, handed over by SAVE and given back to a

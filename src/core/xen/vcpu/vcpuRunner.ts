@@ -7,6 +7,7 @@
  * VcpuRunner from a VcpuBoot and calls serve().
  */
 import { setJit } from '../../cpu/jit/engine';
+import { VcpuJit } from './jitControl';
 import { WriteWatch } from '../../cpu/writeWatch';
 import { Bus } from '../../bus/bus';
 import type { AccessWidth, Clock, MmioDevice } from '../../bus/mmio';
@@ -48,6 +49,7 @@ export class VcpuRunner {
   readonly clint: Clint;
   readonly plic: Plic;
   private readonly cb: Int32Array;
+  private readonly jit: VcpuJit;
   private finished: FinishEvent | null = null;
   private irqSeen = 0;
   /** Why the slice must end after the current instruction (a hypercall asked for it). */
@@ -108,6 +110,7 @@ export class VcpuRunner {
     const watch = boot.writeWatch ? new WriteWatch(boot.machineMemory.byteLength >>> 12, boot.writeWatch) : undefined;
     if (boot.jit !== undefined && boot.jit !== 'off') setJit(hart, boot.jit, watch ? { writeWatch: watch } : {});
     else hart.writeWatch = watch; // live migration's log-dirty mode watches frames without the tier too
+    this.jit = new VcpuJit(hart, watch, boot.saveArea, boot.jit ?? 'off');
     const ck = boot.clock;
     this.clock =
       ck.kind === 'icount'
@@ -346,6 +349,7 @@ export class VcpuRunner {
   /** Run up to `budget` instructions, then report why the slice ended. */
   runSlice(budget: number): void {
     const cb = this.cb;
+    this.jit.poll(cb); // the translation tier switched or inspected from the page (jitControl.ts)
     const h = this.hart;
     const start = h.executed;
     const retiredBefore = h.instret;
@@ -387,6 +391,7 @@ export class VcpuRunner {
     cb[C.C_INSTRET_LO] = h.instret % 0x1_0000_0000;
     cb[C.C_INSTRET_HI] = Math.floor(h.instret / 0x1_0000_0000);
     cb[C.C_PC] = h.pc;
+    this.jit.report(cb);
     cb[C.C_REASON] = reason;
     const f = this.finished;
     cb[C.C_ARG0] = f === null ? 0 : f.kind === 'pass' ? C.FINISH_PASS : f.kind === 'fail' ? C.FINISH_FAIL : C.FINISH_RESET;
