@@ -212,3 +212,36 @@ describe('save and restore with a network interface', () => {
     }, 120_000);
   }
 });
+
+describe('xl save --copy-storage', () => {
+  it('carries the disk in the file: restored on a host without the image, refused where the image exists', async () => {
+    const { h, ts } = setup();
+    const img = join(dir, 'moved.raw');
+    writeFileSync(img, new Uint8Array(3 << 20)); // 3 MiB: three chunks, two of them zeros
+    const a = ts.create(`name = "mover"\ntype = "pv"\nmemory = 16\nkernel = "teaching-os-pv"\ndisk = [ '${img},raw,xvda,rw' ]`);
+    await waitForConsole(a, 'connected to domain 0', { lf: true, ms: 60_000 });
+    expect(await run(h, a, 'disk write 4100 carried in the stream', 'disk: wrote')).toContain('at sector 4100');
+    expect(await xl(ts, 'save', '--copy-storage', 'mover', 'mover.save')).toBe(0);
+    const read = readSaveFile(files.get('mover.save')!, { maxPfn: 4096, maxVcpus: 1 });
+    // One record for the disk's size at offset 0 (its first MiB is zeros), one for the MiB written.
+    expect(read.disks?.map((c) => [c.offset, c.data.length])).toEqual([
+      [0, 0],
+      [2 << 20, 1 << 20],
+    ]);
+    expect(read.header.config).toContain(`disk = [ 'format=raw, vdev=xvda, access=rw, target=${img}' ]`);
+    // Where the image exists, a restore refuses to overwrite it, and builds nothing.
+    expect(await xl(ts, 'restore', 'mover.save')).toBe(1);
+    expect(lines.at(-1)).toMatch(/^xl: restore from mover.save failed: disk xvda: '.*moved\.raw' exists and the stream carries the disk's contents/);
+    expect(h.domains.size).toBe(0);
+    // "Another machine": the image is not there; the restore writes it from the stream.
+    rmSync(img);
+    const wrote: string[] = [];
+    const io2: XlIo = { ...io, writeBytes: (p, b) => (wrote.push(p), writeFileSync(p, b)) };
+    const r = runXl(ts, ['restore', 'mover.save'], io2);
+    expect(await r.pending).toBe(0);
+    expect(wrote).toEqual([img]);
+    expect(readFileSync(img).length).toBe(3 << 20);
+    const b = byName(h, 'mover');
+    expect(await run(h, b, 'disk read 4100', '|carried in the s')).toContain('|carried in the s');
+  }, 120_000);
+});

@@ -21,7 +21,7 @@ const HELP = `xl commands:
   pause DOM | unpause DOM       hold a domain off the CPUs, and let it go again
   shutdown DOM | reboot DOM     ask a guest to power off or reboot (pv guests)
   destroy DOM                   stop a domain at once and free its memory
-  save [-c] [-p] DOM FILE       save a domain to FILE and destroy it (-c: keep it running, -p: leave it paused)
+  save [-c] [-p] DOM FILE       save a domain to FILE and destroy it (-c: keep it running, -p: leave it paused, --copy-storage: its disks in FILE)
   restore [-p] [CONFIG] FILE    restore a saved domain (-p: leave it paused)
   migrate [-p] DOM HOST         live-migrate a domain to HOST (localhost, or ADDR:PORT of a hyperlab host --listen)
   mem-set DOM MiB | mem-max DOM MiB   balloon target and limit (pv guests)

@@ -18,6 +18,7 @@ import { ByteReader, hex, type ByteWriter } from './bytes';
 import { crc32c } from './crc32c';
 import { readDeviceState, writeDeviceState, type DeviceStateEntry } from './deviceState';
 import { RecordReader, RecordWriter, type RawRecord } from './framing';
+import { decodeDiskChunk, type DiskChunk } from './diskImage';
 import { readLibxcStream, writeLibxcStream, type LibxcImage, type LibxcLimits, type LibxcRead } from './libxc';
 import {
   EMULATOR,
@@ -44,6 +45,8 @@ export interface LibxlContent {
 export interface LibxlRead {
   libxc: LibxcRead;
   emulator?: DeviceStateEntry[];
+  /** DISK_IMAGE chunks (`xl save --copy-storage`), in stream order. */
+  disks?: DiskChunk[];
   skipped: { type: number; offset: number; length: number }[];
 }
 
@@ -73,6 +76,7 @@ export class LibxlRestore {
   readonly recs: RecordReader;
   libxc: LibxcRead | undefined;
   emulator: DeviceStateEntry[] | undefined;
+  readonly disks: DiskChunk[] = [];
   readonly skipped: LibxlRead['skipped'] = [];
   private libxcStarted = false;
 
@@ -127,6 +131,9 @@ export class LibxlRestore {
         this.emulator = readDeviceState(rec.body.subarray(8), rec.offset + 16, 'EMULATOR_CONTEXT');
         return undefined;
       }
+      case XL.DISK_IMAGE:
+        this.disks.push(decodeDiskChunk(rec.body, rec.offset + 8));
+        return undefined;
       case XL.EMULATOR_XENSTORE_DATA:
         return this.fail(rec, "hyperlab's device models keep nothing in xenstore");
       case XL.CHECKPOINT_END:
@@ -142,6 +149,7 @@ export class LibxlRestore {
   result(): LibxlRead {
     const out: LibxlRead = { libxc: this.libxc!, skipped: this.skipped };
     if (this.emulator !== undefined) out.emulator = this.emulator;
+    if (this.disks.length > 0) out.disks = this.disks;
     return out;
   }
 }

@@ -88,6 +88,8 @@ export const XL = {
   CHECKPOINT_STATE: 0x05,
   RECORD_CHECKSUM: XC.RECORD_CHECKSUM,
   STREAM_CHECKSUM: XC.STREAM_CHECKSUM,
+  /** hyperlab's, optional: a chunk of a disk's contents (`xl save --copy-storage`; diskImage.ts). */
+  DISK_IMAGE: 0xc859_0010,
 } as const;
 
 /** EMULATOR_CONTEXT's emulator ids: Xen's (0 unknown, 1 qemu-traditional, 2 qemu-upstream) and hyperlab's device models. */

@@ -34,6 +34,8 @@ import { restoreVirtioMmio, type VirtioMmioState } from '../../devices/virtio/st
 import type { Toolstack } from '../toolstack';
 import type { VirtioMmioDevice } from '../../devices/virtio/mmioDevice';
 import { rarpAnnounce } from './announce';
+import { assembleDisks } from './diskImage';
+import type { DiskSpec } from '../xlDisk';
 import { XenbusStateConnected } from '../../xen/public/xenbus';
 import { HVM_SAVE, type DeviceStateEntry } from './deviceState';
 import { PAGE_SIZE } from './pageData';
@@ -51,6 +53,8 @@ export interface RestoreOptions {
    * with disks or vifs cannot be restored without it.
    */
   toolstack?: Toolstack;
+  /** Write a file on this host (a disk image the stream carries: `xl save --copy-storage`). */
+  writeFile?: (path: string, bytes: Uint8Array) => void;
 }
 
 const MiB = 1024 * 1024;
@@ -192,7 +196,9 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
   const { cfg, read } = c;
   const x = read.libxc;
   if (x.pages.size > hv.memory.nrFree) throw new Error(`not enough free memory: ${x.pages.size} frames to restore, ${hv.memory.nrFree} free`);
-  const disks = cfg.disk ?? [],
+  const carried = read.disks ? assembleDisks(read.disks) : new Map<number, Uint8Array>();
+  // A carried disk is raw (diskImage.ts), wherever the config puts it.
+  const disks = (cfg.disk ?? []).map((s) => (carried.has(s.devid) ? { ...s, format: 'raw' as const } : s)),
     vifs = cfg.vif ?? [];
   const ts = opts.toolstack;
   if ((disks.length > 0 || vifs.length > 0) && !ts) throw new Error('the domain has disks or network interfaces and this host has no toolstack to attach them');
@@ -204,6 +210,9 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
     throw new Error(
       `domain id ${c.oldDomid} is in use: a pv domain with disks or network interfaces keeps its id across a restore (its frontends name their backends by it)`,
     );
+  for (const devid of carried.keys())
+    if (!disks.some((s) => s.devid === devid)) throw new Error(`DISK_IMAGE: the stream carries disk ${devid}, which the config does not have`);
+  if (carried.size > 0) writeCarriedDisks(ts!, disks, carried, opts.writeFile);
   // Shared storage: the same images, opened before anything is built (a missing one builds nothing).
   const images: BlockImage[] = ts ? ts.disks.open(disks) : [];
   const mtime0 = x.timers![0]!.mtime;
@@ -252,7 +261,7 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
   };
   let d: Domain;
   try {
-    d = hv.createDomain(cfg, undefined, restore);
+    d = hv.createDomain(carried.size > 0 ? { ...cfg, disk: disks } : cfg, undefined, restore);
   } catch (e) {
     for (const img of images) img.close();
     throw e;
@@ -277,7 +286,7 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
  * chain the driver had made available that the device had not taken.
  */
 function attachDevices(ts: Toolstack, d: Domain, c: Checked, images: BlockImage[]): void {
-  const disks = c.cfg.disk ?? [];
+  const disks = d.config.disk ?? []; // as built: a carried disk is raw
   const left = [...images];
   const resume = (transport: VirtioMmioDevice, slot: number): void => {
     restoreVirtioMmio(transport, c.virtio.get(slot)!);
@@ -309,6 +318,31 @@ function attachDevices(ts: Toolstack, d: Domain, c: Checked, images: BlockImage[
     resume(nic.transport, slot);
     nic.net.port.input(rarpAnnounce(v.mac));
   });
+}
+
+/**
+ * `xl save --copy-storage`'s images: each written to its spec's target, which must not exist
+ * (a restore never overwrites a disk; a CONFIG can name other targets). The files written
+ * stay if the restore fails later.
+ */
+function writeCarriedDisks(ts: Toolstack, disks: DiskSpec[], carried: Map<number, Uint8Array>, write: RestoreOptions['writeFile']): void {
+  if (!write) throw new Error('the stream carries disk images (--copy-storage) and this host cannot write files');
+  for (const s of disks) {
+    const bytes = carried.get(s.devid);
+    if (!bytes) continue;
+    let exists = false;
+    try {
+      for (const img of ts.disks.open([s])) img.close();
+      exists = true;
+    } catch {
+      // not there: good
+    }
+    if (exists) throw new Error(`disk ${s.vdev}: '${s.target}' exists and the stream carries the disk's contents: restore with a CONFIG naming a new target`);
+  }
+  for (const s of disks) {
+    const bytes = carried.get(s.devid);
+    if (bytes) write(s.target, bytes);
+  }
 }
 
 /** How long a restore waits for blkback and netback to attach to the restored frontends before it unpauses the domain anyway. */

@@ -21,6 +21,9 @@ import { XEN_MAJOR, XEN_MINOR, type LibxcImage } from './libxc';
 import { PAGE_SIZE } from './pageData';
 import { ECS, type EvtchnEntry, type XenstoreNode, type XenstoreWatchRec } from './pvState';
 import { writeSaveFile, type SaveImage } from './saveFile';
+import { diskImageRecords } from './diskImage';
+import { XL } from './records';
+import type { BlockImage } from '../../block/image';
 
 /** What the caller does with the domain once its state is written (xl save, -c, -p). */
 export type AfterSave = 'destroy' | 'checkpoint' | 'paused';
@@ -71,6 +74,11 @@ export interface CaptureOptions {
    * quiet before the last pages are sent).
    */
   quiesce?: () => void;
+  /**
+   * `xl save --copy-storage`: the domain's disks (device id and image), read after `quiesce`
+   * into DISK_IMAGE records; the embedded config then names them as raw (diskImage.ts).
+   */
+  copyStorage?: () => { devid: number; image: BlockImage }[];
 }
 
 /** Pause `d`, collect everything, write the file; the domain is left paused (the caller decides). */
@@ -79,7 +87,13 @@ export async function captureDomain(hv: Hypervisor, d: Domain, opts: CaptureOpti
   const vcpus = await suspendDomain(hv, d);
   opts.quiesce?.();
   const t1 = performance.now();
-  const img = domainImage(hv, d, vcpus);
+  let img = domainImage(hv, d, vcpus);
+  if (opts.copyStorage) {
+    const extra = opts.copyStorage().flatMap(({ devid, image }) => diskImageRecords(devid, image).map((body) => ({ type: XL.DISK_IMAGE, body })));
+    // Carried as the guest sees them: raw (a qcow2 overlay's backing chain is folded in).
+    const raw: DomainConfig = { ...d.config, disk: (d.config.disk ?? []).map(({ backing: _b, ...s }) => ({ ...s, format: 'raw' as const })) };
+    img = { ...img, config: formatXlConfig(raw), extra };
+  }
   const t2 = performance.now();
   const bytes = writeSaveFile(img);
   const t3 = performance.now();

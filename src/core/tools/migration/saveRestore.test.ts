@@ -158,7 +158,7 @@ describe('xl save and xl restore', () => {
     expect(h.domains.get(a.domid)).toBe(a);
     expect(a.paused).toBe(false);
     expect(await xl(ts, 'save', 'orig', 'snap', 'extra')).toBe(1);
-    expect(lines.at(-1)).toBe('xl: usage: xl save [-c] [-p] DOM FILE');
+    expect(lines.at(-1)).toBe('xl: usage: xl save [-c] [-p] [--copy-storage] DOM FILE');
     const from = consoleText(a).length;
     typeInto(h, a, 'uptime\n');
     await waitForConsole(a, /timing: up/, { from });

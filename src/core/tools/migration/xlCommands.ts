@@ -8,6 +8,7 @@
  * Failure handling, as Xen's xl: a save that fails leaves the domain running as it was (it
  * is unpaused unless it was paused before); a restore that fails leaves nothing behind.
  */
+import type { BlockImage } from '../../block/image';
 import type { Toolstack } from '../toolstack';
 import type { XlIo } from '../xl';
 import { restoreDomain } from './restore';
@@ -23,6 +24,16 @@ export function quiesceDevices(ts: Toolstack, domid: number): void {
   for (const v of ts.disks.virtioOf(domid)) v.blk.image.flush();
 }
 
+const SAVE_USAGE = 'usage: xl save [-c] [-p] [--copy-storage] DOM FILE';
+
+/** Every disk of the domain with its image (blkback's and virtio-blk's). */
+function domainDisks(ts: Toolstack, domid: number): { devid: number; image: BlockImage }[] {
+  return [
+    ...ts.disks.of(domid).map((x) => ({ devid: x.spec.devid, image: x.device.spec.image })),
+    ...ts.disks.virtioOf(domid).map((x) => ({ devid: x.spec.devid, image: x.blk.image })),
+  ];
+}
+
 function errorLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
@@ -31,8 +42,8 @@ export function xlSave(ts: Toolstack, args: readonly string[], io: XlIo): Promis
   const flags = new Set<string>();
   const rest = [...args];
   while (rest[0]?.startsWith('-')) flags.add(rest.shift()!);
-  for (const f of flags) if (f !== '-c' && f !== '-p') throw new Error(`save: unknown option ${f} (usage: xl save [-c] [-p] DOM FILE)`);
-  if (rest.length !== 2) throw new Error('usage: xl save [-c] [-p] DOM FILE');
+  for (const f of flags) if (f !== '-c' && f !== '-p' && f !== '--copy-storage') throw new Error(`save: unknown option ${f} (${SAVE_USAGE})`);
+  if (rest.length !== 2) throw new Error(SAVE_USAGE);
   const write = io.writeBytes?.bind(io);
   if (!write) throw new Error('save: this host cannot write files');
   const d = ts.find(rest[0]!);
@@ -43,7 +54,10 @@ export function xlSave(ts: Toolstack, args: readonly string[], io: XlIo): Promis
     const t0 = performance.now();
     let bytes: Uint8Array;
     try {
-      bytes = await captureDomain(ts.hv, d, { quiesce: () => quiesceDevices(ts, d.domid) });
+      bytes = await captureDomain(ts.hv, d, {
+        quiesce: () => quiesceDevices(ts, d.domid),
+        ...(flags.has('--copy-storage') ? { copyStorage: () => domainDisks(ts, d.domid) } : {}),
+      });
       write(file, bytes);
     } catch (e) {
       if (!wasPaused && ts.hv.domains.get(d.domid) === d && !d.dying) ts.hv.unpauseDomain(d.domid);
@@ -79,7 +93,12 @@ export function xlRestore(ts: Toolstack, args: readonly string[], io: XlIo): Pro
     const t0 = performance.now();
     let d;
     try {
-      d = await restoreDomain(ts.hv, bytes, { paused, toolstack: ts, ...(configText !== undefined ? { configText } : {}) });
+      d = await restoreDomain(ts.hv, bytes, {
+        paused,
+        toolstack: ts,
+        ...(io.writeBytes ? { writeFile: io.writeBytes.bind(io) } : {}),
+        ...(configText !== undefined ? { configText } : {}),
+      });
     } catch (e) {
       throw new Error(`restore from ${file} failed: ${errorLine(e)}`, { cause: e });
     }
