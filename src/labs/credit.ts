@@ -7,7 +7,7 @@ import { sleep, teachingOs, type } from './guest';
 import type { LabApi, LabDefinition, LabReport } from './types';
 
 /** Long enough to outlast any measurement: the domains are paused at the end. */
-const BURN = 'burn 100000';
+const BURN = 'burn 4000'; // the most the teaching OS takes: minutes of work
 
 /** The share of a pCPU (%) each domain gets over `ms`, after a second of warm-up; live shares on the way. */
 async function cpuOver(api: LabApi, ids: readonly number[], ms: number, report: LabReport, keys: readonly string[]): Promise<number[]> {
@@ -33,12 +33,12 @@ export const creditWeights: LabDefinition = {
   title: 'The credit scheduler: weights on one pCPU',
   topic: 'scheduling',
   minutes: 10,
-  goal: 'Weights divide a contended pCPU in proportion; they do nothing for a domain that has a pCPU to itself.',
-  context: `Xen's credit scheduler (the default for a decade; \`xen/common/sched/credit.c\`, and the Xen wiki page "Credit Scheduler") gives every domain a **weight** (default 256) and an optional **cap**. Every 30 ms accounting period, credits are handed out to the active domains in proportion to their weights; a running vCPU burns credits, and vCPUs with credit left (UNDER) run before those that have used theirs (OVER).
+  goal: 'Weights divide a contended host in proportion; they are shares of the host, not speeds.',
+  context: `Xen's credit scheduler (the default for a decade; \`xen/common/sched/credit.c\`, and the Xen wiki page "Credit Scheduler") gives every domain a **weight** (default 256) and an optional **cap**. Every 30 ms accounting period, the credit of all the host's pCPUs (300 each) is handed out to the active domains in proportion to their weights; a running vCPU burns 10 credits a millisecond, and vCPUs with credit left (UNDER) run before those in debt (OVER).
 
-Weights are relative: they only matter when vCPUs compete for the same pCPU. Here two domains of the teaching OS run \`${BURN}\` (endless arithmetic). Both are **pinned** to pCPU 0 (\`xl vcpu-pin\`), so they compete for it; domain A gets weight 512, domain B weight 256 (\`xl sched-credit -d ID -w W\`).
+Weights are relative: they only matter when the host has less CPU than the domains want. This lab runs on a host with **one pCPU**. Two domains of the teaching OS run \`${BURN}\` (endless arithmetic); domain A gets weight 512, domain B weight 256 (\`xl sched-credit -d ID -w W\`).
 
-The scheduler lanes show which vCPU ran on which pCPU, slice by slice.`,
+The scheduler lanes show which vCPU ran on the pCPU, slice by slice.`,
   prediction: {
     kind: 'number',
     question: "Over a few seconds, what will be the ratio of A's CPU time to B's?",
@@ -51,6 +51,64 @@ The scheduler lanes show which vCPU ran on which pCPU, slice by slice.`,
   params: [
     { id: 'weightA', label: 'Weight of A', kind: 'number', default: 512, min: 1, max: 65535, step: 1 },
     { id: 'weightB', label: 'Weight of B', kind: 'number', default: 256, min: 1, max: 65535, step: 1 },
+  ],
+  host: { pcpus: 1 },
+  instrument: 'scheduler',
+  async run(api, params, report) {
+    report.step('creating domains A and B (teaching OS, pv)');
+    const a = await teachingOs(api, 'pv', 'credit-A');
+    const b = await teachingOs(api, 'pv', 'credit-B');
+    report.domains([a, b]);
+    report.show('scheduler');
+    report.step(`weights ${params['weightA']} and ${params['weightB']}`);
+    await api.setSchedParams(a, { weight: Number(params['weightA']), cap: 0 });
+    await api.setSchedParams(b, { weight: Number(params['weightB']), cap: 0 });
+    report.step(`${BURN} in both; measuring their CPU time for 4 s`);
+    await type(api, a, BURN);
+    await type(api, b, BURN);
+    const [pctA, pctB] = await cpuOver(api, [a, b], 4000, report, ['pctA', 'pctB']);
+    await pauseAll(api, [a, b], report);
+    return { pctA: pctA!, pctB: pctB!, ratio: pctA! / Math.max(1e-3, pctB!) };
+  },
+  observe: [
+    { key: 'pctA', label: 'A: CPU', unit: '% of the pCPU', digits: 0 },
+    { key: 'pctB', label: 'B: CPU', unit: '% of the pCPU', digits: 0 },
+    { key: 'ratio', label: 'A / B', digits: 2 },
+  ],
+  answer: (obs) => Math.round(Number(obs['ratio']) * 100) / 100,
+  checks(obs, params) {
+    const ratio = Number(obs['ratio']);
+    const want = Number(params['weightA']) / Number(params['weightB']);
+    return [
+      { label: `A / B follows the weights (${want.toFixed(2)}, within 35 %)`, ok: Math.abs(ratio - want) <= want * 0.35 },
+      { label: 'together they use at most the one pCPU (at most 110 %)', ok: Number(obs['pctA']) + Number(obs['pctB']) <= 110 },
+    ];
+  },
+  explain: `Both vCPUs always have work and there is one pCPU, so the scheduler must divide it. Each accounting period A is given twice B's credit (512 : 256, 200 and 100 of the pCPU's 300); both burn credit at the same rate while they run, so B goes OVER after half as much running as A: **A gets two thirds of the pCPU, B one third**, a ratio of 2. The lanes show A's slices twice as often as B's.
+
+The weight is a share of the **whole host**: credit1 hands out the credit of every pCPU. On a host with two pCPUs there is 600 credit a period for the two domains, more than one pCPU can burn: both stay UNDER, take turns, and get 1 : 1 even if both are pinned to the same pCPU (Xen's credit1 behaves the same; credit2 accounts per runqueue).`,
+  tryNext: `Try weights 256 : 256, or 1000 : 100. Then open the pinning lab, which runs on two pCPUs.`,
+};
+
+export const creditPinning: LabDefinition = {
+  id: 'credit-pinning',
+  title: 'The credit scheduler: pinning on two pCPUs',
+  topic: 'scheduling',
+  minutes: 6,
+  goal: 'Pinning (hard affinity) is obeyed even when it leaves a pCPU idle while work waits.',
+  context: `\`xl vcpu-pin DOMAIN VCPU CPUS\` sets a vCPU's **hard affinity**: the pCPUs it may run on (the \`xl\` manual; \`xen/common/sched/core.c\` keeps it as \`cpu_hard_affinity\`). Administrators pin to keep a guest's cache warm, to keep latency-critical guests apart, or to leave pCPUs to Domain-0.
+
+This lab runs on a host with **two pCPUs**. Two domains of the teaching OS run \`${BURN}\` (endless arithmetic). Unpinned, each could have a pCPU to itself. The lab pins **both** to pCPU 0.`,
+  prediction: {
+    kind: 'number',
+    question: 'Both busy domains are pinned to pCPU 0 of a two-pCPU host. What share of a pCPU will each get?',
+    unit: '% of a pCPU',
+    min: 0,
+    max: 200,
+    tolerance: 0.2,
+    absolute: 8,
+  },
+  params: [
     {
       id: 'placement',
       label: 'Pinning',
@@ -59,53 +117,71 @@ The scheduler lanes show which vCPU ran on which pCPU, slice by slice.`,
       options: [
         { value: 'same', label: 'both on pCPU 0' },
         { value: 'apart', label: 'A on pCPU 0, B on pCPU 1' },
+        { value: 'all', label: 'not pinned (any pCPU)' },
       ],
     },
   ],
+  host: { pcpus: 2 },
   instrument: 'scheduler',
   async run(api, params, report) {
-    const pcpus = api.host()?.pcpus ?? 1;
-    const apart = params['placement'] === 'apart' && pcpus > 1;
+    const placement = String(params['placement']);
     report.step('creating domains A and B (teaching OS, pv)');
-    const a = await teachingOs(api, 'pv', 'credit-A');
-    const b = await teachingOs(api, 'pv', 'credit-B');
+    const a = await teachingOs(api, 'pv', 'pin-A');
+    const b = await teachingOs(api, 'pv', 'pin-B');
     report.domains([a, b]);
     report.show('scheduler');
-    report.step(`pinning A to pCPU 0 and B to pCPU ${apart ? 1 : 0}; weights ${params['weightA']} and ${params['weightB']}`);
-    await api.pinVcpu(a, 0, '0');
-    await api.pinVcpu(b, 0, apart ? '1' : '0');
-    await api.setSchedParams(a, { weight: Number(params['weightA']), cap: 0 });
-    await api.setSchedParams(b, { weight: Number(params['weightB']), cap: 0 });
+    const cpuA = placement === 'all' ? 'all' : '0';
+    const cpuB = placement === 'all' ? 'all' : placement === 'apart' ? '1' : '0';
+    report.step(`xl vcpu-pin ${a} 0 ${cpuA}; xl vcpu-pin ${b} 0 ${cpuB}`);
+    await api.pinVcpu(a, 0, cpuA);
+    await api.pinVcpu(b, 0, cpuB);
     report.step(`${BURN} in both; measuring their CPU time for 4 s`);
     await type(api, a, BURN);
     await type(api, b, BURN);
+    const t0 = api.slices().nowMs;
     const [pctA, pctB] = await cpuOver(api, [a, b], 4000, report, ['pctA', 'pctB']);
+    // Which pCPUs their slices ran on, from the scheduler's trace.
+    const ran = (id: number): string =>
+      [
+        ...new Set(
+          api
+            .slices()
+            .slices.filter((s) => s.domid === id && s.startNs / 1e6 >= t0)
+            .map((s) => s.pcpu),
+        ),
+      ]
+        .sort()
+        .join(', ');
+    const onA = ran(a),
+      onB = ran(b);
     await pauseAll(api, [a, b], report);
-    return { pctA: pctA!, pctB: pctB!, ratio: pctA! / Math.max(1e-3, pctB!), apart: apart ? 'yes' : 'no', pcpus };
+    return { pctA: pctA!, pctB: pctB!, each: (pctA! + pctB!) / 2, onA, onB, placement };
   },
   observe: [
     { key: 'pctA', label: 'A: CPU', unit: '% of a pCPU', digits: 0 },
     { key: 'pctB', label: 'B: CPU', unit: '% of a pCPU', digits: 0 },
-    { key: 'ratio', label: 'A / B', digits: 2 },
+    { key: 'onA', label: 'A ran on pCPU' },
+    { key: 'onB', label: 'B ran on pCPU' },
   ],
-  answer: (obs) => Math.round(Number(obs['ratio']) * 100) / 100,
-  checks(obs, params) {
-    const ratio = Number(obs['ratio']);
-    if (obs['apart'] === 'yes')
+  answer: (obs) => Math.round(Number(obs['each'])),
+  checks(obs) {
+    const a = Number(obs['pctA']),
+      b = Number(obs['pctB']);
+    if (obs['placement'] === 'same')
       return [
-        { label: 'on pCPUs of their own, both get most of a pCPU (over 60 %)', ok: Number(obs['pctA']) > 60 && Number(obs['pctB']) > 60 },
-        { label: 'so the weights make no difference (A / B within 0.7 and 1.4)', ok: ratio > 0.7 && ratio < 1.4 },
+        { label: 'both ran only on pCPU 0', ok: obs['onA'] === '0' && obs['onB'] === '0' },
+        { label: 'so they share it: about half each (35 to 65 %)', ok: a >= 35 && a <= 65 && b >= 35 && b <= 65 },
+        { label: 'together at most one pCPU (at most 110 %), with pCPU 1 idle', ok: a + b <= 110 },
       ];
-    const want = Number(params['weightA']) / Number(params['weightB']);
     return [
-      { label: `sharing one pCPU, A / B follows the weights (${want.toFixed(2)}, within 35 %)`, ok: Math.abs(ratio - want) <= want * 0.35 },
-      { label: 'together they use at most one pCPU (at most 110 %)', ok: Number(obs['pctA']) + Number(obs['pctB']) <= 110 },
+      ...(obs['placement'] === 'apart' ? [{ label: 'A ran on pCPU 0 only, B on pCPU 1 only', ok: obs['onA'] === '0' && obs['onB'] === '1' }] : []),
+      { label: 'each has most of a pCPU (over 60 %)', ok: a > 60 && b > 60 },
     ];
   },
-  explain: `Both vCPUs always have work, and only pCPU 0 may run them, so the scheduler must divide it. Each accounting period, A is given twice B's credits (512 : 256); both burn credits at the same rate while they run, so A can run twice as long before it goes OVER: **A gets two thirds of the pCPU, B one third**, a ratio of 2. The lanes show A's slices twice as often as B's on pCPU 0.
+  explain: `Each gets **about 50 %**, and pCPU 1 stays idle the whole time: the lanes show both domains' slices alternating on pCPU 0 and nothing on pCPU 1. Hard affinity is a constraint, not a hint; the scheduler never runs a vCPU outside it, even to use an idle pCPU (Xen's soft affinity, \`xl vcpu-pin ... SOFT\`, is the hint).
 
-The weight is a share of contention, not a speed: the ratio is the same whatever the weights' size (1024 : 512 gives 2 too).`,
-  tryNext: `Choose "A on pCPU 0, B on pCPU 1" and run again: with a pCPU each nothing is contended and both get nearly 100 %, whatever their weights. Or try weights 256 : 256, or 1000 : 100.`,
+This is why pinning is a tool to use with care: it trades throughput for placement.`,
+  tryNext: `Pin them apart (A on pCPU 0, B on pCPU 1), or leave them unpinned: each then gets nearly a whole pCPU.`,
 };
 
 export const creditCap: LabDefinition = {

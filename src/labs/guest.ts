@@ -25,13 +25,15 @@ export async function waitUntil<T>(what: string, timeoutMs: number, probe: () =>
 
 /** The teaching OS's prompt (`NAME$ `) or the hostile guest's (`> ` on a line of its own) at the end of the console. */
 export const TOS_PROMPT = /\$ $/;
+/** The teaching OS's prompt anywhere in a command's output (a watch or balloon line may follow it). */
+export const TOS_PROMPT_LINE = /(^|\n)[\w.-]+\$ /;
 export const HOSTILE_PROMPT = /(^|\n)> \n$/;
 
 /**
  * Type `line` (and Enter) at domain `id`'s console and wait until what it printed since
- * matches `until` (default: the teaching OS's prompt is back). Resolves with that output.
+ * matches `until` (default: the teaching OS's prompt is back, at the start of a line). Resolves with that output.
  */
-export async function command(api: LabApi, id: number, line: string, until: RegExp = TOS_PROMPT, timeoutMs = 30_000, enter = '\r'): Promise<string> {
+export async function command(api: LabApi, id: number, line: string, until: RegExp = TOS_PROMPT_LINE, timeoutMs = 30_000, enter = '\r'): Promise<string> {
   const from = api.consoleText(id).length;
   await api.sendInput(id, `${line}${enter}`);
   return waitUntil(`"${line}" in domain ${id}`, timeoutMs, () => {

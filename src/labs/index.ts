@@ -3,7 +3,7 @@
  * (types.ts says what it holds; docs/labs.md how to write one) and a line here.
  */
 import { ballooning } from './ballooning';
-import { creditCap, creditWeights } from './credit';
+import { creditCap, creditPinning, creditWeights } from './credit';
 import { grantTables } from './grant-tables';
 import { isolation } from './isolation';
 import { splitDrivers } from './split-drivers';
@@ -11,7 +11,17 @@ import { trapAndEmulate } from './trap-and-emulate';
 import type { LabDefinition } from './types';
 import { xenstore } from './xenstore';
 
-export const LABS: readonly LabDefinition[] = [trapAndEmulate, creditWeights, creditCap, grantTables, ballooning, xenstore, splitDrivers, isolation];
+export const LABS: readonly LabDefinition[] = [
+  trapAndEmulate,
+  creditWeights,
+  creditCap,
+  creditPinning,
+  grantTables,
+  ballooning,
+  xenstore,
+  splitDrivers,
+  isolation,
+];
 
 export function labById(id: string): LabDefinition | undefined {
   return LABS.find((l) => l.id === id);

@@ -92,8 +92,18 @@ export class DomainTracker {
   }
 }
 
+/** Why this host does not suit the lab (its pCPUs), or null. */
+export function hostMismatch(lab: LabDefinition, api: LabApi): string | null {
+  const want = lab.host?.pcpus;
+  const have = api.host()?.pcpus;
+  if (want === undefined || have === undefined || have === want) return null;
+  return `this lab needs a host with ${want} pCPU${want === 1 ? '' : 's'}, and this one has ${have}: open it with ?pcpus=${want}`;
+}
+
 /** Run a lab once: clean up the last run's domains, run, judge. Rejects with the lab's error. */
 export async function runLab(lab: LabDefinition, api: LabApi, params: Params, guess: Guess, report: LabReport, tracker: DomainTracker): Promise<LabOutcome> {
+  const mismatch = hostMismatch(lab, api);
+  if (mismatch) throw new Error(mismatch);
   await tracker.clear(api);
   const observation = await lab.run(tracker.wrap(api), params, report);
   const answer = lab.answer(observation, params);

@@ -56,8 +56,8 @@ Here a pv teaching OS has a 1 MiB raw disk (\`${IMAGE}\` in your browser's stora
       const v = await vbd(api, d);
       return v.backendState === CONNECTED && v.frontendState === CONNECTED ? true : undefined;
     });
-    report.step('disk write 8 hello-from-the-lab');
-    await command(api, d, 'disk write 8 hello-from-the-lab', /disk: wrote[^]*\$ $/);
+    report.step('disk write 8 lab-says-hello');
+    await command(api, d, 'disk write 8 lab-says-hello', /disk: wrote[^]*\$ /);
     const before = await vbd(api, d);
     report.step(`disk read 8 ${n}`);
     const out = await command(api, d, `disk read 8 ${n}`);
@@ -74,7 +74,7 @@ Here a pv teaching OS has a 1 MiB raw disk (\`${IMAGE}\` in your browser's stora
       ringRef: after.ringRef,
       evtchn: after.evtchn,
       sectorSize: after.backendNodes['sector-size'] ?? '',
-      readBack: out.includes('hello-from-the-lab') ? 'yes' : 'no',
+      readBack: out.includes('lab-says-hello') ? 'yes' : 'no',
       asked: n,
     };
   },

@@ -107,6 +107,11 @@ export interface LabDefinition {
   readonly prediction: Prediction;
   /** The variation's parameters; the first run uses their defaults. */
   readonly params: readonly ParamSpec[];
+  /**
+   * The host the lab needs, when it matters: the number of pCPUs is fixed when the page
+   * loads (`?pcpus=N`), so the page offers a reload with it.
+   */
+  readonly host?: { readonly pcpus: number };
   /** The instrument opened when the lab page opens, before any run. */
   readonly instrument: Instrument;
   /** Sets up the domains and measures; resolves with the observation. */

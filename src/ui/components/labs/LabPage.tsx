@@ -51,22 +51,26 @@ export function LabPage({ lab, number }: { readonly lab: LabDefinition; readonly
   const run = useSyncExternalStore(labsStore.subscribe, labsStore.snapshot);
   const progress = useSyncExternalStore(labsStore.subscribe, labsStore.progressSnapshot);
   const hvRunning = useLabState((s) => s.phase.phase === 'running');
+  const pcpus = useLabState((s) => s.host?.pcpus ?? null);
+  const wrongHost = lab.host !== undefined && pcpus !== null && pcpus !== lab.host.pcpus;
   const mine = run.labId === lab.id;
   const status = mine ? run.status : 'idle';
   const busyElsewhere = run.status === 'running' && !mine;
   const committed = progress[lab.id]?.guess ?? null;
   const [params, setParams] = useState<Record<string, string>>(() => Object.fromEntries(lab.params.map((p) => [p.id, String(p.default)])));
   const running = status === 'running';
-  const canRun = hvRunning && committed !== null && !running && !busyElsewhere && window.hyperlab !== undefined;
+  const canRun = hvRunning && !wrongHost && committed !== null && !running && !busyElsewhere && window.hyperlab !== undefined;
   const why = !hvRunning
     ? 'the hypervisor is not running'
-    : committed === null
-      ? 'commit a prediction first'
-      : busyElsewhere
-        ? 'another lab is running'
-        : running
-          ? 'the lab is running'
-          : undefined;
+    : wrongHost
+      ? `this lab needs ${lab.host?.pcpus} pCPU${lab.host?.pcpus === 1 ? '' : 's'}`
+      : committed === null
+        ? 'commit a prediction first'
+        : busyElsewhere
+          ? 'another lab is running'
+          : running
+            ? 'the lab is running'
+            : undefined;
   const start = (variation: boolean): void => {
     const api = window.hyperlab;
     if (!canRun || !api) return;
