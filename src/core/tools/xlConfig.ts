@@ -90,7 +90,7 @@ const KEYS: Record<string, (v: Value, line: number) => Partial<DomainConfig>> = 
   on_crash: (v, l) => ({ on_crash: action(v, l, 'on_crash') }),
   disk: (v, l) => ({ disk: disks(v, l) }),
   vif: (v, l) => ({ vif: vifs(v, l) }),
-  nomigrate: (v, l) => ({ nomigrate: int(v, l, 'nomigrate', 0, 1) === 1 }),
+  nomigrate: (v, l) => ({ nomigrate: (v as unknown) === true || ((v as unknown) !== false && int(v, l, 'nomigrate', 0, 1) === 1) }),
 };
 
 /** Xen's defaults (xl.cfg(5)): 1 vCPU, weight 256, no cap, destroy on poweroff and crash, restart on reboot. */
@@ -137,7 +137,12 @@ export function validateDomainConfig(input: unknown): DomainConfig {
     if (v === undefined) continue;
     const check = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
     if (!check) throw new ConfigError(0, `unknown key "${clip(key)}"`);
-    if (typeof v !== 'number' && typeof v !== 'string' && !((key === 'disk' || key === 'vif') && Array.isArray(v)))
+    if (
+      typeof v !== 'number' &&
+      typeof v !== 'string' &&
+      !((key === 'disk' || key === 'vif') && Array.isArray(v)) &&
+      !(key === 'nomigrate' && typeof v === 'boolean')
+    )
       throw new ConfigError(0, `${key} must be a number or a string`);
     Object.assign(cfg, check(v as Value, 0));
   }

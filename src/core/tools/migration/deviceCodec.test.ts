@@ -31,7 +31,7 @@ import {
 import type { VirtioMmioState } from '../../devices/virtio/state';
 import { readXenstoreWatches, writeXenstoreWatches, type XenstoreWatchRec } from './pvState';
 import { checkSaveFile } from './restore';
-import { checkMigratable, checkSavable } from './save';
+import { checkMigratable, checkSavable, formatXlConfig } from './save';
 import type { Domain } from '../../xen/common/domain';
 import { pvLayout } from '../../xen/pv/builder';
 import { parseXlConfig, validateDomainConfig } from '../xlConfig';
@@ -167,6 +167,14 @@ describe('restore refuses a stream that does not fit its config, before building
     expect(() => checkSavable(d({ config: { nomigrate: true } }))).not.toThrow(); // as Xen: nomigrate does not stop a save
     expect(() => checkMigratable(d({ config: { nomigrate: true } }))).toThrow(/^domain 3 \(x\) has nomigrate = 1 in its config: it may not be migrated$/);
     expect(() => checkMigratable(d({}))).not.toThrow();
+  });
+
+  it('nomigrate = 1 parses, validates again (as Toolstack.create does) and survives formatXlConfig', () => {
+    const c = validateDomainConfig(parseXlConfig('name = "n"\nkernel = "k"\nnomigrate = 1\n'));
+    expect(c.nomigrate).toBe(true);
+    expect(validateDomainConfig(parseXlConfig(formatXlConfig(c))).nomigrate).toBe(true);
+    expect(validateDomainConfig(parseXlConfig('name = "n"\nkernel = "k"\nnomigrate = 0\n')).nomigrate).toBe(false);
+    expect(() => parseXlConfig('name = "n"\nkernel = "k"\nnomigrate = 2\n')).toThrow(/nomigrate must be between 0 and 1/);
   });
 
   it('a config with disks needs a virtio-mmio entry for each, on its slot', () => {
