@@ -197,15 +197,17 @@ void cmd_net_fuzz(const uint32_t *a, int n) {
 }
 
 /*
- *   net-storm MS PORT TXGFN DATA REF MACHI MACLO [PAUSE]
- *     a broadcast storm for MS ms: the plausible packet, to ff:ff:ff:ff:ff:ff, as fast as
- *     the tx ring takes them (PAUSE: yields between batches). Answers `sent ok`.
+ *   net-storm MS PORT TXGFN DATA REF MACHI MACLO [PAUSE [DSTHI DSTLO]]
+ *     a broadcast storm for MS ms: the plausible packet, to ff:ff:ff:ff:ff:ff (or to the
+ *     unicast MAC DSTHI:DSTLO: a flood of one guest), as fast as the tx ring takes them
+ *     (PAUSE: yields between batches). Answers `sent answered`.
  */
 void cmd_net_storm(const uint32_t *a, int n) {
-  if (n < 7) { kprintf("= error net-storm MS PORT TXGFN DATA REF MACHI MACLO [PAUSE]\n"); return; }
+  if (n < 7) { kprintf("= error net-storm MS PORT TXGFN DATA REF MACHI MACLO [PAUSE [DSTHI DSTLO]]\n"); return; }
   uint32_t port = a[1], txg = a[2], data = a[3], ref = a[4], pause = n >= 8 ? a[7] : 0;
   uint8_t *p = (uint8_t *)(data << 12);
   memset(p, 0xff, 6);
+  if (n >= 10) p[0] = (uint8_t)(a[8] >> 8), p[1] = (uint8_t)a[8], p[2] = (uint8_t)(a[9] >> 24), p[3] = (uint8_t)(a[9] >> 16), p[4] = (uint8_t)(a[9] >> 8), p[5] = (uint8_t)a[9];
   p[6] = (uint8_t)(a[5] >> 8), p[7] = (uint8_t)a[5], p[8] = (uint8_t)(a[6] >> 24), p[9] = (uint8_t)(a[6] >> 16), p[10] = (uint8_t)(a[6] >> 8),
   p[11] = (uint8_t)a[6];
   p[12] = 0x88, p[13] = 0xb5;

@@ -32,8 +32,8 @@ import { ETH_FRAME_MAX_VLAN, ETH_HLEN, ethDest, ethSource, formatMac, isGroupMac
 
 /** The device on the far side of a port: a vif's netback, Domain-0's interface, a link to another host. */
 export interface PortDevice {
-  /** Take a frame out of the bridge; false if it was dropped (nowhere to put it). */
-  transmit(frame: Uint8Array): boolean;
+  /** Take a frame out of the bridge (`from`: the port it came in by); false if it was dropped (nowhere to put it). */
+  transmit(frame: Uint8Array, from?: BridgePort): boolean;
 }
 
 /** Counters of a port, from the bridge's side: rx = into the bridge from the device, tx = out of the bridge to it (as `ip -s link` counts on vifD.N). */
@@ -178,7 +178,7 @@ export class Bridge {
     if (!isGroupMac(dst)) {
       const e = this.fdb.get(dst);
       if (e !== undefined && t - e.seen <= this.ageingMs && e.port.attached) {
-        if (e.port !== from) this.output(e.port, frame, t);
+        if (e.port !== from) this.output(e.port, frame, t, from);
         return;
       }
       if (e !== undefined) this.fdb.delete(dst); // aged out: flood, and learn again from the answer
@@ -187,7 +187,7 @@ export class Bridge {
       c.floodDrops++;
       return;
     }
-    for (const p of [...this.ports]) if (p !== from) this.output(p, frame, t);
+    for (const p of [...this.ports]) if (p !== from) this.output(p, frame, t, from);
   }
 
   /** Storm control: take a token from a guest port's bucket (refilled at perSecond, up to burst). */
@@ -202,12 +202,12 @@ export class Bridge {
     return true;
   }
 
-  private output(p: BridgePort, frame: Uint8Array, t: number): void {
+  private output(p: BridgePort, frame: Uint8Array, t: number, from: BridgePort): void {
     if (!p.attached) return;
     for (const l of p.taps) l(frame, p, 'out', t);
     let ok: boolean;
     try {
-      ok = p.device.transmit(frame);
+      ok = p.device.transmit(frame, from);
     } catch {
       ok = false; // a device's failure is its own port's drop, never the sender's problem
     }

@@ -27,6 +27,7 @@ import { BackRing } from '../xenbus/backRing';
 import { BackendDevices, XenbusBackendDevice, type XenbusPaths } from '../xenbus/device';
 import type { BackendHost } from '../xenbus/host';
 import { TxCredit, type TxRate } from './credit';
+import { RxQueue } from './rxQueue';
 import { checkTxPacket, decodeTxSlot, encodeRxResponse, encodeTxResponse, TX_REFUSALS, type TxRefusal, type TxSlot } from './tx';
 
 export interface VifSpec extends XenbusPaths {
@@ -39,8 +40,7 @@ export interface VifSpec extends XenbusPaths {
 
 /** Packets taken off the tx ring per notification before the rest waits for the next task. */
 export const MAX_TX_PER_ROUND = 256;
-/** Frames held for a guest that has posted no rx buffer (Linux's rx queue is 256 too: XENVIF_RX_QUEUE_BYTES aside). */
-export const RX_QUEUE_MAX = 256;
+export { RX_QUEUE_MAX } from './rxQueue';
 
 export interface VifStats {
   /** From the guest (its transmit): packets and bytes accepted and handed to the bridge. */
@@ -85,7 +85,7 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
   private rx: BackRing | undefined;
   private maps: number[] = [];
   private evPort = 0;
-  private readonly rxQueue: Uint8Array[] = [];
+  private readonly rxQueue = new RxQueue();
   private readonly slot = new Uint8Array(N.NETIF_TX_REQUEST_SIZE);
   private readonly rxSlot = new Uint8Array(N.NETIF_RX_REQUEST_SIZE);
   private readonly frame = new Uint8Array(N.XEN_NETIF_MAX_TX_SIZE);
@@ -189,7 +189,7 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
   protected disconnect(): void {
     this.tx = undefined;
     this.rx = undefined;
-    this.rxQueue.length = 0;
+    this.rxQueue.clear();
     clearTimeout(this.creditTimer);
     if (this.evPort > 0) this.host.dom0Close(this.evPort);
     this.evPort = 0;
@@ -334,16 +334,15 @@ export class VifDevice extends XenbusBackendDevice implements PortDevice {
   // ---- receive: bridge -> guest ----
 
   /** A frame from the bridge for this guest. */
-  transmit(frame: Uint8Array): boolean {
+  transmit(frame: Uint8Array, from?: BridgePort): boolean {
     if (!this.rx || this.gone) {
       this.stats.rxDropped.notConnected++;
       return false;
     }
-    if (this.rxQueue.length >= RX_QUEUE_MAX) {
-      this.stats.rxDropped.queueFull++;
+    if (!this.rxQueue.push(frame, from)) {
+      this.stats.rxDropped.queueFull++; // the queue, or this sender's share of it (rxQueue.ts)
       return false;
     }
-    this.rxQueue.push(frame);
     // A frame that comes back while this vif is serving its own tx ring (Domain-0 answering
     // at once through the bridge) is delivered by that loop's next turn.
     if (this.inPass) this.passAgain();

@@ -142,13 +142,20 @@ describe('virtio-net over virtio-mmio', () => {
     expect(s.net.stats.rxPackets).toBe(1);
   });
 
-  it('holds frames while no buffer is posted, delivers them at the next post, and drops past the queue', () => {
+  it('holds frames while no buffer is posted (half the queue per sender), delivers them at the next post, and drops past the queue', () => {
     const s = setup({ features: [...FEATURES, VIRTIO_F_EVENT_IDX] });
-    for (let i = 0; i < RX_QUEUE_MAX + 3; i++) s.peerPort.input(ipFrame(GUEST_MAC, PEER_MAC, 64, i & 0xff));
+    const third = new Peer();
+    const thirdPort = s.bridge.attach('third', third, 0x00163e000003);
+    // One sender floods: it gets half of the queue (rxQueue.ts), the rest is dropped.
+    for (let i = 0; i < RX_QUEUE_MAX; i++) s.peerPort.input(ipFrame(GUEST_MAC, PEER_MAC, 64, i & 0xff));
+    expect(s.net.rxWaiting).toBe(RX_QUEUE_MAX / 2);
+    expect(s.net.stats.rxDropped.queueFull).toBe(RX_QUEUE_MAX / 2);
+    // Another sender still gets in, up to the queue's end.
+    for (let i = 0; i < RX_QUEUE_MAX / 2 + 3; i++) thirdPort.input(ipFrame(GUEST_MAC, 0x00163e000003, 64, 0xee));
     expect(s.net.rxWaiting).toBe(RX_QUEUE_MAX);
-    expect(s.net.stats.rxDropped.queueFull).toBe(3);
-    expect(s.peerPort.counters.txDrops).toBe(0); // the peer's port counts its own tx; the guest's port counts the drops
-    expect(s.net.port.counters.txDrops).toBe(3);
+    expect(s.net.stats.rxDropped.queueFull).toBe(RX_QUEUE_MAX / 2 + 3);
+    expect(s.peerPort.counters.txDrops).toBe(0); // the senders' ports count their own tx; the guest's port counts the drops
+    expect(s.net.port.counters.txDrops).toBe(RX_QUEUE_MAX / 2 + 3);
     postRx(s, 8);
     const used = s.rx.used();
     expect(used).toHaveLength(8);
@@ -156,6 +163,9 @@ describe('virtio-net over virtio-mmio', () => {
     expect(s.m.get(RXBUF + VIRTIO_NET_HDR_SIZE + 14, 1)[0]).toBe(0); // the first frame went into the first buffer
     // avail_event (after the used ring) asks for a notification at the next post (2.7.10).
     expect(s.m.view.getUint16(s.m.off(TEST_RAM_BASE + 0x3000) + 4 + 8 * 8, true)).toBe(8);
+    // The first sender's share frees as its frames go: it may queue again.
+    s.peerPort.input(ipFrame(GUEST_MAC, PEER_MAC, 64));
+    expect(s.net.rxWaiting).toBe(RX_QUEUE_MAX - 7);
   });
 
   it('refuses runts, oversized frames and offloads it did not offer, and spoofed sources at the bridge', () => {

@@ -25,8 +25,8 @@
  * next chain of receiveq, whose device-writable buffers must hold 12 bytes + the frame; a
  * chain too small is the driver breaking 5.1.6.3.1, and the device needs a reset (QEMU's
  * virtio-net calls virtio_error for a truncated non-mergeable packet too). With no chain
- * posted, up to RX_QUEUE_MAX frames wait and EVENT_IDX's avail_event asks the driver to
- * notify at its next post.
+ * posted, up to RX_QUEUE_MAX frames wait (at most half of them from one sender, rxQueue.ts)
+ * and EVENT_IDX's avail_event asks the driver to notify at its next post.
  */
 import { DmaFault, type GuestDma } from '../../devices/virtio/guestDma';
 import type { VirtioDeviceModel, VirtioMmioDevice } from '../../devices/virtio/mmioDevice';
@@ -35,7 +35,8 @@ import { VirtqError, type SplitVirtqueue, type VirtqBuffer } from '../../devices
 import type { Bridge, BridgePort, PortDevice } from '../../net/bridge';
 import { ETH_HLEN, putMac } from '../../net/ethernet';
 import { TxCredit, type TxRate } from './credit';
-import { newVifStats, RX_QUEUE_MAX } from './netback';
+import { newVifStats } from './netback';
+import { RxQueue } from './rxQueue';
 
 // Feature bits, 5.1.3.
 export const VIRTIO_NET_F_CSUM = 0;
@@ -86,7 +87,7 @@ export class VirtioNet implements VirtioDeviceModel, PortDevice {
   readonly stats = newVifStats();
   readonly port: BridgePort;
   private transport: VirtioMmioDevice | undefined;
-  private readonly rxQueue: Uint8Array[] = [];
+  private readonly rxQueue = new RxQueue();
   private readonly credit: TxCredit | undefined;
   private creditTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly maxFrame: number;
@@ -122,7 +123,7 @@ export class VirtioNet implements VirtioDeviceModel, PortDevice {
   }
 
   reset(): void {
-    this.rxQueue.length = 0;
+    this.rxQueue.clear();
     clearTimeout(this.creditTimer);
     this.creditTimer = undefined;
   }
@@ -198,17 +199,16 @@ export class VirtioNet implements VirtioDeviceModel, PortDevice {
   // ---- receive: bridge -> guest ----
 
   /** A frame from the bridge for this guest. */
-  transmit(frame: Uint8Array): boolean {
+  transmit(frame: Uint8Array, from?: BridgePort): boolean {
     const t = this.transport;
     if (this.released || !t?.live || !t.queues[VIRTIO_NET_RXQ]!.ready) {
       this.stats.rxDropped.notConnected++;
       return false;
     }
-    if (this.rxQueue.length >= RX_QUEUE_MAX) {
-      this.stats.rxDropped.queueFull++;
+    if (!this.rxQueue.push(frame, from)) {
+      this.stats.rxDropped.queueFull++; // the queue, or this sender's share of it (rxQueue.ts)
       return false;
     }
-    this.rxQueue.push(frame);
     t.serve(VIRTIO_NET_RXQ);
     return true;
   }
