@@ -102,6 +102,15 @@ describe('hvm networking: virtio-net on xenbr0', () => {
     for (const ip of [vip, '10.0.0.70'])
       expect((await xl('ping', '-c', '2', '-i', '0.2', ip)).out).toContain('2 packets transmitted, 2 received, 0% packet loss');
 
+    // Domain-0's packet view on the hvm guest's port while it pings the guest once
+    const seen: string[] = [];
+    const dump = runXl(ts, ['tcpdump', '-i', `vif${v.domid}.0-emu`, '-c', '2', '-t', '30'], { out: (t) => seen.push(t), readFile: () => '' });
+    await xl('ping', '-c', '1', vip);
+    await dump.pending;
+    expect(seen[0]).toBe(`listening on vif${v.domid}.0-emu, link-type EN10MB (Ethernet), snapshot length 262144 bytes`);
+    expect(seen[1]).toMatch(new RegExp(`IP 10\\.0\\.0\\.1 > ${vip.replace(/\./g, '\\.')}: ICMP echo request`));
+    expect(seen[2]).toMatch(new RegExp(`IP ${vip.replace(/\./g, '\\.')} > 10\\.0\\.0\\.1: ICMP echo reply`));
+
     // a static address on the hvm side too
     expect(await run(h, v, 'ifconfig 10.0.0.71/24', 'eth0:')).toContain('inet 10.0.0.71');
     expect(await run(h, p, 'ping 10.0.0.71 2', 'ping statistics')).toContain('2 packets transmitted, 2 received, 0% packet loss');
