@@ -124,6 +124,27 @@ describe('live migration on one host', () => {
     }, 60_000);
   }
 
+  it('a hostile sender (garbage, or a stream that stops) is refused with one line and builds nothing', async () => {
+    const { hv: h, ts } = setup();
+    const a = ts.create(cfg('pv', 'bystander'));
+    const free = h.memory.nrFree;
+    for (const bytes of [Uint8Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff), new TextEncoder().encode('Xen saved domain, xl format\n \0 \r')]) {
+      const [src, dst] = channelPair();
+      const recv = migrateReceive(ts, dst, { timeoutMs: 2000 });
+      await src.receive(); // the banner
+      await src.send(bytes);
+      src.close();
+      const e = await recv.then(
+        () => undefined,
+        (x: Error) => x,
+      );
+      expect(e?.message).toMatch(/^migration receive failed: /);
+      expect(e?.message.split('\n')).toHaveLength(1);
+      expect([...h.domains.values()]).toEqual([a]);
+      expect(h.memory.nrFree).toBe(free);
+    }
+  }, 30_000);
+
   it('a domain with nomigrate = 1 is refused before anything starts', async () => {
     const { hv: h, ts } = setup();
     const a = ts.create(cfg('pv', 'pinned'));

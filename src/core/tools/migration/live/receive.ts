@@ -22,6 +22,8 @@ import { describe, INCOMING, MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, 
 import { renameDomain } from './rename';
 
 const MiB = 1024 * 1024;
+/** How many times its memory a stream may carry (round 0 and the rounds after it, at most 5 by default, each at most all of it). */
+export const MAX_ROUNDS_OF_MEMORY = 8;
 
 export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: MigrateReceiveOptions = {}): Promise<Domain> {
   const hv = ts.hv;
@@ -36,9 +38,13 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     await ch.send(MIGRATE_RECEIVER_BANNER);
     phase('connect', -1, 'banner sent');
     let total = 0;
+    // A stream may carry each page several times (pre-copy rounds), but not without end: a
+    // sender that goes on past this is refused rather than let fill the host's memory.
+    let limit = Infinity;
     const reader = new SaveFileReader((h) => {
       const c = validateDomainConfig(parseXlConfig(h.config));
       name = c.name;
+      limit = MAX_ROUNDS_OF_MEMORY * c.maxmem * MiB + (16 << 20);
       return { maxPfn: (c.maxmem * MiB) / PAGE_SIZE, maxVcpus: c.vcpus };
     });
     let pages = 0;
@@ -46,6 +52,7 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     for (;;) {
       const m = await ch.receive(timeoutMs);
       total += m.length;
+      if (total > limit) throw new Error(`the stream goes on past ${limit} bytes (${MAX_ROUNDS_OF_MEMORY} times the domain's maxmem)`);
       read = reader.push(m);
       opts.onProgress?.({ kind: 'received', side: 'receive', bytes: total, pages: (pages = Math.max(pages, Math.floor(total / (PAGE_SIZE + 8)))) });
       if (read) break;
