@@ -94,16 +94,16 @@ describe('a broadcast storm on xenbr0', () => {
       return { lost, pings, sent: Number(r.sent), guestLine };
     };
 
-    const on = await measure(4000);
+    const on = await measure(3000);
     const drops = stormPort.counters.floodDrops;
     // A unicast flood of the pv victim (its MAC is known: not storm control's business): its
     // receive queue keeps room for other senders (backends/net/rxQueue.ts).
     const vpVif = ts.nets.of(vp.domid)[0]!.device;
     const queueFullBefore = vpVif.stats.rxDropped.queueFull;
-    const uni = await measure(4000, '0x0016 0x3e000d01');
+    const uni = await measure(3000, '0x0016 0x3e000d01');
     const uniDrops = vpVif.stats.rxDropped.queueFull - queueFullBefore;
     br.floodLimit = null;
-    const off = await measure(4000);
+    const off = await measure(3000);
     console.log(
       `netStorm: storm control on: ${on.sent} broadcasts sent, ${drops} dropped by storm control, Domain-0's pings lost ${on.lost}/${on.pings}, victims' ping: ${on.guestLine}; ` +
         `unicast flood of the pv victim: ${uni.sent} sent, ${uniDrops} dropped at its queue, pings lost ${uni.lost}/${uni.pings}, victims' ping: ${uni.guestLine}; ` +
