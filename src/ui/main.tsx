@@ -24,6 +24,7 @@ import { defaultScenario } from '../web/protocol/presets';
 import { App } from './components/App';
 import { LabContext } from './labContext';
 import { createLabStore, type LabStore } from './labStore';
+import { netHistoryOf } from './netStore';
 
 function hostSettings(params: URLSearchParams): HostSettings {
   const int = (key: string, min: number, max: number, fallback: number): number => {
@@ -82,6 +83,7 @@ async function start(): Promise<void> {
 
   const lab = new Lab();
   const store = createLabStore(lab, isolation);
+  netHistoryOf(lab); // the network graphs' history starts with the first report, not when the graphs are first shown
   const shell = new Dom0Shell(
     { run: (line, onLines) => lab.xl(line, onLines), attach: (domid) => store.getState().actions.focusConsole(domid) },
     'hyperlab Domain-0. Type xl commands (xl list, xl help) or help.',

@@ -98,6 +98,8 @@ describe("Domain-0's interface", () => {
     expect(ack.options.get(OPT_MSG_TYPE)![0]).toBe(DHCPACK);
     expect(formatIp(ack.yiaddr)).toBe('10.0.0.100');
     expect(s.dom0.dhcp!.list()[0]!.state).toBe('bound');
+    // the acknowledged client's MAC is Domain-0's ARP entry for its address (dnsmasq's arp_inject)
+    expect(s.dom0.arpCache.get(ip('10.0.0.100'))?.mac).toBe(G);
   });
 
   it('ping resolves the MAC by ARP, then times echo replies; an unanswered ping times out', async () => {

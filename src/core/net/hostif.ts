@@ -9,7 +9,7 @@
  */
 import { buildArp, parseArp, ARPOP_REPLY, ARPOP_REQUEST } from './arp';
 import type { Bridge, BridgePort, PortDevice } from './bridge';
-import { DhcpServer, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, parseDhcp } from './dhcp';
+import { DhcpServer, DHCPACK, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, parseDhcp } from './dhcp';
 import { ETH_HLEN, ETH_P_ARP, ETH_P_IP, MAC_BROADCAST, ethDest, ethFrame, ethType, macAt, parseMac } from './ethernet';
 import {
   buildIcmp,
@@ -161,6 +161,9 @@ export class DomainZeroNetif implements PortDevice {
     const dstIp = broadcast ? 0xffff_ffff : r.reply.yiaddr;
     const dstMac = broadcast ? MAC_BROADCAST : m.chaddr;
     this.send(dstMac, ETH_P_IP, buildIpv4(this.cfg.ip, dstIp, IPPROTO_UDP, buildUdp(this.cfg.ip, dstIp, DHCP_SERVER_PORT, DHCP_CLIENT_PORT, r.reply.raw)));
+    // As dnsmasq injects the ARP entry of a client it acknowledges: a guest that takes over
+    // the address of a destroyed one is reached at its own MAC, not the old one's.
+    if (r.type === DHCPACK && r.reply.yiaddr !== 0) this.arpCache.set(r.reply.yiaddr, { mac: m.chaddr, seen: this.now() });
   }
 
   /** Send an IPv4 packet to `dst` on the subnet, resolving its MAC first if needed. */

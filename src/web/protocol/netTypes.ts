@@ -21,6 +21,8 @@ export interface NetCounters {
   readonly spoofed: number;
   /** Frames for the port its device could not take (no buffer posted). */
   readonly txDrops: number;
+  /** Broadcast and unknown-destination frames over the port's flood allowance, dropped (the bridge's storm control). */
+  readonly floodDrops?: number;
 }
 
 /** One port of a bridge, in the 10 Hz statistics report (StatsReport.net) and in NetView. */

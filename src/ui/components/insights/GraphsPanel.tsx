@@ -11,6 +11,7 @@ import { count, one } from '../format';
 import { domainColour, indexColour } from './colors';
 import { useLabState } from '../../labContext';
 import { LineChart, type ChartSeries } from './LineChart';
+import { NetGraphs } from './NetGraphs';
 import { useHistoryTick } from './useHistoryTick';
 
 interface MetricInfo {
@@ -125,6 +126,7 @@ export function GraphsPanel(): ReactElement {
             />
           );
         })}
+        <NetGraphs nowMs={nowMs} spanMs={spanMs} />
         <LineChart
           testId="graph-exits-by"
           title={`Exits/s of ${focus?.name ?? '…'}, by reason`}

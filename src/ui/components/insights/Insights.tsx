@@ -9,13 +9,15 @@ import { useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import './insights.css';
 import { GraphsPanel } from './GraphsPanel';
 import { InspectPanel } from './InspectPanel';
+import { NetPanel } from './NetPanel';
 import { SchedulerPanel } from './SchedulerPanel';
 
-type Tab = 'graphs' | 'scheduler' | 'inspect';
+type Tab = 'graphs' | 'scheduler' | 'inspect' | 'network';
 const TABS: readonly { readonly id: Tab; readonly label: string; readonly title: string }[] = [
   { id: 'graphs', label: 'Graphs', title: 'CPU, MIPS, exits, hypercalls, event channel sends, memory and disk I/O over the last minute' },
   { id: 'scheduler', label: 'Scheduler', title: 'Which vCPU ran on which pCPU when; weight, cap and pinning' },
   { id: 'inspect', label: 'Inspect', title: 'Event channels, grant table, xenstore, virtual disks (vbd) and the machine memory map' },
+  { id: 'network', label: 'Network', title: 'Interfaces, packet lists, captures (pcap), the bridge and its MAC table' },
 ];
 const KEY = 'hyperlab.insights';
 
@@ -89,7 +91,15 @@ export function Insights(): ReactElement {
       </header>
       {state.open ? (
         <div id="insights-body" role="tabpanel" aria-labelledby={`insights-tab-${state.tab}`} className="insights-body">
-          {state.tab === 'graphs' ? <GraphsPanel /> : state.tab === 'scheduler' ? <SchedulerPanel /> : <InspectPanel />}
+          {state.tab === 'graphs' ? (
+            <GraphsPanel />
+          ) : state.tab === 'scheduler' ? (
+            <SchedulerPanel />
+          ) : state.tab === 'network' ? (
+            <NetPanel />
+          ) : (
+            <InspectPanel />
+          )}
         </div>
       ) : null}
     </section>
