@@ -301,6 +301,11 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
       download: async (name) => unwrap(await lab.snapshotDownload(name)),
       remove: async (name) => void unwrap(await lab.snapshotDelete(name)),
     },
+    jit: {
+      stats: async (id) => unwrap(await lab.jit(id)),
+      set: async (id, mode) => unwrap(await lab.jit(id, mode)),
+      translations: async (id, vcpu) => unwrap(await lab.jitTranslations(id, vcpu)),
+    },
     migrate: {
       peers: async () => unwrap(await lab.migrationPeers()),
       send: async (id, peer) => unwrap(await lab.migrateDomain(id, peer)),

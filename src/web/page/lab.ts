@@ -194,6 +194,18 @@ export class Lab {
     return this.hv().virtioDisks(domid);
   }
 
+  /** The translation tier of a domain: its counters, and with `mode` the switch (docs/jit.md). */
+  jit(domid: number, mode?: 'off' | 'on' | 'always'): Promise<P.Result<P.DomainJitStats>> {
+    this.entry(domid);
+    return this.hv().jit(domid, mode);
+  }
+
+  /** The translation inspector's data: one vCPU's hottest translations. */
+  jitTranslations(domid: number, vcpu?: number): Promise<P.Result<P.JitDump>> {
+    this.entry(domid);
+    return this.hv().jitTranslations(domid, vcpu);
+  }
+
   // Disk images (OPFS disks/ in the hypervisor worker): the Disks panel and window.hyperlab.disks.
   disks(): Promise<P.Result<P.DiskList>> {
     return this.hv().disks();

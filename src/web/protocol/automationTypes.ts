@@ -7,8 +7,10 @@ import type {
   DiskImageRow,
   DiskList,
   DomainInspection,
+  DomainJitStats,
   DomainState,
   HostRow,
+  JitDump,
   MemoryMapView,
   MigrationNotice,
   MigrationPeer,
@@ -212,6 +214,17 @@ export interface HyperlabAutomation {
   readonly snapshots: SnapshotAutomation;
   /** Live migration to another tab of the origin (BroadcastChannel). */
   readonly migrate: MigrationAutomation;
+  /** The translation tier (docs/jit.md): counters, the switch, and the inspector's data. */
+  readonly jit: JitAutomation;
+}
+
+export interface JitAutomation {
+  /** A domain's tier counters summed over its vCPUs (instructions run translated, translations, invalidations, cache). */
+  stats(id: number): Promise<DomainJitStats>;
+  /** Switch a running domain's tier; each vCPU takes it at its next slice. Resolves with the counters. */
+  set(id: number, mode: 'off' | 'on' | 'always'): Promise<DomainJitStats>;
+  /** One vCPU's hottest translations with the guest's disassembly and the generated code (rejects if the vCPU does not run within 3 s). */
+  translations(id: number, vcpu?: number): Promise<JitDump>;
 }
 
 export interface MigrationAutomation {
