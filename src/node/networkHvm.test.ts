@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { decodeFdt } from '../core/board/fdtReader';
 import type { FdtNode } from '../core/board/fdt';
 import { buildVirtFdtTree } from '../core/board/virtFdt';
+import { MemoryStore, RawImage } from '../core/block';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Domain } from '../core/xen/common/domain';
 import { Hypervisor } from '../core/xen/common/hypervisor';
@@ -162,5 +163,36 @@ describe("virtio-net in QEMU's device tree", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("places a disk and a vif where QEMU puts -device virtio-blk-device and -device virtio-net-device (its 'info qtree')", async () => {
+    if (spawnSync('qemu-system-riscv32', ['--version']).error !== undefined) {
+      console.warn('qemu-system-riscv32 not found: skipping the QEMU comparison');
+      return;
+    }
+    const qtree = spawnSync(
+      'qemu-system-riscv32',
+      [
+        ...['-M', 'virt', '-bios', 'none', '-display', 'none', '-nic', 'none', '-serial', 'none', '-S', '-monitor', 'stdio'],
+        ...['-drive', 'if=none,id=d,file=null-co://,format=raw', '-device', 'virtio-blk-device,drive=d'],
+        ...['-netdev', 'hubport,id=n0,hubid=0', '-device', 'virtio-net-device,netdev=n0'],
+      ],
+      { input: 'info qtree\nquit\n', encoding: 'utf8', timeout: 30_000 },
+    ).stdout;
+    // "mmio 0000000010008000/..." then, a few lines on, "dev: virtio-blk-device" on that transport's bus.
+    const where = (dev: string): number => {
+      const at = qtree.indexOf(`dev: ${dev}`);
+      const mmio = [...qtree.slice(0, at).matchAll(/mmio ([0-9a-f]{16})\//g)].at(-1);
+      return parseInt(mmio![1]!, 16);
+    };
+    expect(where('virtio-blk-device')).toBe(0x1000_8000);
+    expect(where('virtio-net-device')).toBe(0x1000_7000);
+    const h = new Hypervisor({ memoryMiB: 32, pcpus: 1, host: nodeVcpuHost(ensureBundleSync()) });
+    hv = h;
+    h.start();
+    const ts = new Toolstack(h, { readFile: () => readFileSync(guestImage('teaching-os-hvm')), openDisk: () => new RawImage(new MemoryStore(1 << 20), 'd') });
+    const d = ts.create(`name = "q"\ntype = "hvm"\nmemory = 16\nkernel = "hvm"\ndisk = [ 'd.raw,raw,xvda,rw' ]\nvif = [ '' ]`);
+    const slots = d.kind === 'hvm' ? d.virtio.map((x, i) => (x instanceof VirtioMmioDevice ? `${i}:${x.name}` : '')).filter(Boolean) : [];
+    expect(slots).toEqual(['6:virtio-net', '7:virtio-blk']); // slot i is at 0x10001000 + i * 0x1000
   });
 });
