@@ -9,15 +9,17 @@ import { useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import './insights.css';
 import { GraphsPanel } from './GraphsPanel';
 import { InspectPanel } from './InspectPanel';
+import { JitPanel } from './JitPanel';
 import { NetPanel } from './NetPanel';
 import { SchedulerPanel } from './SchedulerPanel';
 
-type Tab = 'graphs' | 'scheduler' | 'inspect' | 'network';
+type Tab = 'graphs' | 'scheduler' | 'inspect' | 'network' | 'jit';
 const TABS: readonly { readonly id: Tab; readonly label: string; readonly title: string }[] = [
   { id: 'graphs', label: 'Graphs', title: 'CPU, MIPS, exits, hypercalls, event channel sends, memory and disk I/O over the last minute' },
   { id: 'scheduler', label: 'Scheduler', title: 'Which vCPU ran on which pCPU when; weight, cap and pinning' },
   { id: 'inspect', label: 'Inspect', title: 'Event channels, grant table, xenstore, virtual disks (vbd) and the machine memory map' },
   { id: 'network', label: 'Network', title: 'Interfaces, packet lists, captures (pcap), the bridge and its MAC table' },
+  { id: 'jit', label: 'Translation', title: 'Guest code compiled to JavaScript: its share of instructions, the switch, the hottest translations' },
 ];
 const KEY = 'hyperlab.insights';
 
@@ -97,6 +99,8 @@ export function Insights(): ReactElement {
             <SchedulerPanel />
           ) : state.tab === 'network' ? (
             <NetPanel />
+          ) : state.tab === 'jit' ? (
+            <JitPanel />
           ) : (
             <InspectPanel />
           )}
