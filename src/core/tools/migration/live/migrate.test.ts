@@ -109,9 +109,12 @@ describe('live migration on one host', () => {
       const [src, dst] = channelPair();
       const cut = new CuttableChannel(src, after);
       const recv = migrateReceive(ts, dst, { timeoutMs: 5000 });
+      const hooks: string[] = [];
       const sending = migrateSend(ts, a, cut, {
         timeoutMs: 5000,
         onProgress: (e) => e.kind === 'phase' && e.phase === 'transferred' && cut.cut('target killed'),
+        onStopped: () => void hooks.push('stopped'),
+        onResumed: () => void hooks.push('resumed'),
       });
       await expect(sending).rejects.toThrow(/failed, resumed at sender/);
       await expect(recv).rejects.toThrow(/migration receive failed/);
@@ -119,6 +122,8 @@ describe('live migration on one host', () => {
       expect(a.name).toBe('tos');
       expect(a.paused).toBe(false);
       expect(h.watch.watch.every((w) => w === 0)).toBe(true); // log-dirty off again
+      // The host's hooks around the pause (OPFS handles): resumed only if it had stopped.
+      expect(hooks).toEqual(what === 'after the stream' ? ['stopped', 'resumed'] : []);
       typeInto(h, a, 'uptime\n');
       await waitForConsole(a, /timing: up \d+\.\d s/, { from: consoleText(a).length });
     }, 60_000);

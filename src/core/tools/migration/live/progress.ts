@@ -66,6 +66,13 @@ export interface MigrateSendOptions {
   verify?: boolean;
   /** Progress, for a view (the browser) or a log. */
   onProgress?: (e: MigrationEvent) => void;
+  /**
+   * Called once the domain is paused and its backends quiesced, before the last pages go: a
+   * host whose disk handles are exclusive (OPFS sync access handles) closes them here so the
+   * target can open them. `onResumed` is called if the migration then fails and the source runs on.
+   */
+  onStopped?: () => void | Promise<void>;
+  onResumed?: () => void;
   /** xl's stderr lines ("migration sender: ..."). */
   log?: (line: string) => void;
 }

@@ -85,6 +85,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
   const wasPaused = d.paused;
   let ld: LogDirty | undefined;
   let tPause: number;
+  let stopped = false;
   const rounds: RoundStats[] = [];
   const out = new StreamOut(ch);
   const expect = async (want: Uint8Array, what: string): Promise<void> => {
@@ -193,6 +194,8 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     const vcpus = await suspendDomain(hv, d);
     const tPaused = performance.now();
     quiesceDevices(ts, d.domid); // blkback serves what is queued (writing guest pages) and flushes: before the last CLEAN
+    stopped = true;
+    await opts.onStopped?.();
     if (ld) {
       const last = ld.clean();
       pending = [...new Set([...pending, ...last.dirty])].sort((a, b) => a - b);
@@ -245,6 +248,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     ch.close(`the sender failed: ${errorLine(e)}`);
     if (hv.domains.get(d.domid) === d && !d.dying) {
       if (d.name !== name) renameDomain(hv, d, name);
+      if (stopped) opts.onResumed?.();
       if (!wasPaused) hv.unpauseDomain(d.domid);
     }
     log('Migration failed, resuming at sender.');
@@ -275,6 +279,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     log(`migration sender: Target reports startup failure (status code ${status}).`);
     await ch.receive(o.timeoutMs).catch(() => undefined); // its permission to resume (xl waits for it)
     renameDomain(hv, d, name);
+    opts.onResumed?.();
     if (!wasPaused) hv.unpauseDomain(d.domid);
     log('migration sender: Resumed OK.');
     phase('failed', 'the target failed to start it; resumed at the sender');
