@@ -167,3 +167,19 @@ test("Domain-0's ping prints as it goes; xl network-capture writes OPFS captures
   await expect(lab.getByTestId('net-file-e2e-ping.pcap')).toHaveAttribute('data-size', String(bytes.length));
   await lab.evaluate(() => window.hyperlab!.net.removeFile('e2e-ping.pcap'));
 });
+
+test('a pv and an hvm teaching OS (netfront and virtio-net) ping each other through xenbr0', async ({ lab }) => {
+  test.setTimeout(60_000);
+  const pv = await netGuest(lab, 'teaching-os-pv-net1', '10.0.0.11');
+  const hvm = await netGuest(lab, 'teaching-os-hvm-net', '10.0.0.21');
+  await typeLine(lab, pv, 'ping 10.0.0.21 2');
+  await lab.evaluate((id) => window.hyperlab!.waitForText(id, '2 packets transmitted, 2 received', 20_000), pv);
+  await typeLine(lab, hvm, 'ping 10.0.0.11 2');
+  await lab.evaluate((id) => window.hyperlab!.waitForText(id, '2 packets transmitted, 2 received', 20_000), hvm);
+  // the hvm guest's interface is the bridge port vifD.0-emu (Xen's name for an emulated NIC)
+  const c = await lab.evaluate((v) => window.hyperlab!.net.counters(v), `vif${hvm}.0-emu`);
+  expect(c.rxFrames).toBeGreaterThanOrEqual(4);
+  expect(c.txFrames).toBeGreaterThanOrEqual(4);
+  const view = await lab.evaluate(() => window.hyperlab!.net.view());
+  expect(view.bridges[0]!.ports.find((p) => p.name === `vif${hvm}.0-emu`)).toMatchObject({ kind: 'vif', domid: hvm, devid: 0 });
+});

@@ -58,7 +58,7 @@ export function NetGraphs({ nowMs, spanMs }: { readonly nowMs: number; readonly 
     <>
       <LineChart
         testId="graph-net-frames"
-        title="Network frames per second, by interface (both ways)"
+        title="Frames/s per interface (in + out)"
         series={series((p) => p.rxFps + p.txFps)}
         nowMs={nowMs}
         spanMs={spanMs}
@@ -67,7 +67,7 @@ export function NetGraphs({ nowMs, spanMs }: { readonly nowMs: number; readonly 
       />
       <LineChart
         testId="graph-net-bytes"
-        title="Network throughput, by interface (both ways)"
+        title="Network throughput per interface"
         series={series((p) => p.rxBps + p.txBps, 1 / 1024)}
         nowMs={nowMs}
         spanMs={spanMs}
