@@ -3,7 +3,7 @@
  *
  *   hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N]
  *                      [--trace] [--icount SHIFT] [--jit off|on|always]
- *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--jit MODE] [--exec "CMD; CMD"] [--listen [ADDR:]PORT] [CONFIG...]
+ *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--jit MODE] [--exec "CMD; CMD"] [--listen [ADDR:]PORT] [--listen-ws [ADDR:]PORT] [CONFIG...]
  *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux | --disk]
  *   hyperlab help [COMMAND]
  *
@@ -46,6 +46,8 @@ options:
   --exec "CMD; CMD" run these commands instead of reading stdin
   --listen [ADDR:]PORT  receive live migrations (xl migrate DOM ADDR:PORT from another
                     host; ADDR defaults to 127.0.0.1); serves until stopped
+  --listen-ws [ADDR:]PORT  migrations to and from browser pages over WebSocket (the
+                    page's Migration panel connects to ws://ADDR:PORT)
   -h, --help        this text`,
   bench: `usage: hyperlab bench [options]
 

@@ -24,6 +24,7 @@ import { MAX_CONFIG_BYTES } from '../core/tools/xlConfig';
 import { openDiskFile } from './blockFile';
 import { migrateReceive } from '../core/tools/migration/live/receive';
 import { parseHostPort, tcpConnect, tcpListen } from './tcpChannel';
+import { listenWs, parseWsListen, type WsListener } from './wsChannel';
 
 export interface HostArgs {
   memBytes: number;
@@ -35,6 +36,8 @@ export interface HostArgs {
   exec?: string;
   /** `--listen [ADDR:]PORT`: receive live migrations. */
   listen?: string;
+  /** `--listen-ws [ADDR:]PORT`: migrations to and from browser pages over WebSocket (wsChannel.ts). */
+  listenWs?: string;
 }
 
 export function parseHostArgs(argv: readonly string[]): HostArgs {
@@ -63,6 +66,13 @@ export function parseHostArgs(argv: readonly string[]): HostArgs {
       } catch (e) {
         throw new UsageError(`--listen: ${(e as Error).message}`);
       }
+    } else if (k === '--listen-ws') {
+      a.listenWs = v();
+      try {
+        parseWsListen(a.listenWs);
+      } catch (e) {
+        throw new UsageError(`--listen-ws: ${(e as Error).message}`);
+      }
     } else if (k.startsWith('-')) throw new UsageError(`unknown option '${k}'`);
     else a.configs.push(k);
   }
@@ -89,6 +99,11 @@ export async function runHost(args: HostArgs): Promise<number> {
   hv.on('log', (line) => process.stderr.write(`(XEN) ${line}\n`));
   hv.start();
   const server = args.listen === undefined ? undefined : await listen(ts, args.listen);
+  let wsServer: WsListener | undefined;
+  if (args.listenWs !== undefined) {
+    wsServer = await listenWs(ts, args.listenWs, { log: (l) => void process.stderr.write(`${l}\n`), info: (l) => void process.stdout.write(`${l}\n`) });
+    process.stderr.write(`hyperlab host: listening for migrations from browser pages on ${wsServer.url}\n`);
+  }
   let failed = false;
   const exec = async (line: string): Promise<boolean> => {
     const ok = await command(ts, line);
@@ -108,9 +123,10 @@ export async function runHost(args: HostArgs): Promise<number> {
         await exec(line);
       }
     }
-    if (server) await new Promise<void>((resolve) => ['SIGINT', 'SIGTERM'].forEach((sig) => process.once(sig, () => resolve())));
+    if (server || wsServer) await new Promise<void>((resolve) => ['SIGINT', 'SIGTERM'].forEach((sig) => process.once(sig, () => resolve())));
   } finally {
     server?.close();
+    await wsServer?.close();
     hv.shutdownHost();
   }
   return failed ? 1 : 0;

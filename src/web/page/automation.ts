@@ -309,6 +309,8 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
     migrate: {
       peers: async () => unwrap(await lab.migrationPeers()),
       send: async (id, peer) => unwrap(await lab.migrateDomain(id, peer)),
+      toHost: async (id, url) => unwrap(await lab.migrateToHost(id, url)),
+      fromHost: async (url, dom) => unwrap(await lab.migrateFromHost(url, dom)).domid,
       notices: () => [...lab.migrations],
     },
   };

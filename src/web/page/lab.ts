@@ -285,6 +285,20 @@ export class Lab {
     return this.hv().migrateDomain(domid, peer);
   }
 
+  migrateToHost(domid: number, url: string): Promise<P.Result<P.MigrationStats>> {
+    this.entry(domid);
+    return this.hv().migrateToHost(domid, url);
+  }
+
+  async migrateFromHost(url: string, dom: string): Promise<P.Result<P.DomainRow>> {
+    const r = await this.hv().migrateFromHost(url, dom);
+    if (r.ok) {
+      this.upsert(r.value, 'xl');
+      this.events.emit('rows', { domains: this.domains(), host: this.host });
+    }
+    return r;
+  }
+
   /** A restored domain is in the lab when the call resolves (its 'created' event may still be on its way). */
   private async restored(op: Promise<P.Result<P.RestoredDomain>>): Promise<P.Result<P.RestoredDomain>> {
     const r = await op;

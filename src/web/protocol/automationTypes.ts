@@ -232,6 +232,10 @@ export interface MigrationAutomation {
   peers(): Promise<MigrationPeer[]>;
   /** Migrate domain `id` live to the tab `peer` (an id from peers()); resolves once it runs there. */
   send(id: number, peer: string): Promise<MigrationStats>;
+  /** Migrate domain `id` live to a Node host running `hyperlab host --listen-ws` (url: ws://HOST:PORT). */
+  toHost(id: number, url: string): Promise<MigrationStats>;
+  /** Bring the Node host's domain `dom` (name or id) here by live migration; resolves with its domid here. */
+  fromHost(url: string, dom: string): Promise<number>;
   /** What migrations reported on this tab, either side, oldest first (the last 500). */
   notices(): MigrationNotice[];
 }

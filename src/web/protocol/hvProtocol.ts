@@ -347,6 +347,10 @@ export interface HypervisorApi {
   migrationPeers(): Promise<Result<MigrationPeer[]>>;
   /** Live-migrate a domain to another tab (`peer`: its id); resolves once it runs there, with the rounds and the downtime. */
   migrateDomain(domid: number, peer: string): Promise<Result<MigrationStats>>;
+  /** Live-migrate a domain to a Node host (`hyperlab host --listen-ws`, url ws://HOST:PORT). */
+  migrateToHost(domid: number, url: string): Promise<Result<MigrationStats>>;
+  /** Fetch a Node host's domain DOM (name or id) by live migration; resolves with its row here. */
+  migrateFromHost(url: string, dom: string): Promise<Result<DomainRow>>;
   /** The translation tier of a domain's vCPUs (docs/jit.md): its counters; with `mode`, switch it (each vCPU at its next slice). */
   jit(domid: number, mode?: 'off' | 'on' | 'always'): Result<DomainJitStats>;
   /** One vCPU's hottest translations (default vCPU 0) with the guest's disassembly and the generated code; it answers at its next slice. */
@@ -393,6 +397,8 @@ export const HV_API_METHODS = {
   snapshotDelete: true,
   migrationPeers: true,
   migrateDomain: true,
+  migrateToHost: true,
+  migrateFromHost: true,
   jit: true,
   jitTranslations: true,
 } as const satisfies { readonly [K in keyof HypervisorApi]: true };

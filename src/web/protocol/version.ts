@@ -7,4 +7,4 @@
  *
  * Bump it with any change to the types or the method list of hvProtocol.ts.
  */
-export const HV_PROTOCOL_VERSION = 6;
+export const HV_PROTOCOL_VERSION = 7;

@@ -36,6 +36,7 @@ import { SnapshotLibrary } from './snapshotLibrary';
 import { SnapshotService } from './snapshotService';
 import { MigrateService } from './migrateService';
 import type { BusLike } from './migrateBroadcast';
+import type { WebSocketLike } from './migrateWebSocket';
 
 export interface ServiceOptions {
   host: VcpuHost;
@@ -54,6 +55,8 @@ export interface ServiceOptions {
   snapshotDirectory?: () => Promise<FileDirectory>;
   /** The bus to the other tabs' hypervisors (a BroadcastChannel, migrateBroadcast.ts); without it no tab-to-tab migration. */
   migrationBus?: () => BusLike;
+  /** Opens a WebSocket to a Node host (default: the platform's WebSocket); for migrations to and from `hyperlab host --listen-ws`. */
+  openWebSocket?: (url: string) => WebSocketLike;
 }
 
 export const STATS_MS = 100;
@@ -124,7 +127,7 @@ export class HypervisorService implements P.HypervisorApi {
     );
     this.netMonitor = new NetMonitor(this.ts.nets);
     this.captureFiles = opts.captureDirectory ? new CaptureFiles(opts.captureDirectory) : undefined;
-    this.migration = new MigrateService(this.ts, (notice) => this.batcher.event({ type: 'migration', notice }), opts.migrationBus);
+    this.migration = new MigrateService(this.ts, (notice) => this.batcher.event({ type: 'migration', notice }), opts.migrationBus, opts.openWebSocket);
     this.hv.on('domain', (domid) => this.onDomain(domid));
     this.hv.on('console', (domid, bytes) => this.batcher.consoleBytes(domid, bytes));
     this.hv.on('log', (line) => this.batcher.event({ type: 'log', lines: [line] }));
@@ -421,6 +424,14 @@ export class HypervisorService implements P.HypervisorApi {
 
   migrateDomain(domid: number, peer: string): Promise<P.Result<P.MigrationStats>> {
     return this.attemptAsync(() => this.migration.send(domid, peer));
+  }
+
+  migrateToHost(domid: number, url: string): Promise<P.Result<P.MigrationStats>> {
+    return this.attemptAsync(() => this.migration.toHost(domid, url));
+  }
+
+  migrateFromHost(url: string, dom: string): Promise<P.Result<P.DomainRow>> {
+    return this.attemptAsync(async () => this.rowOf(this.hv.getDomain(await this.migration.fromHost(url, dom))));
   }
 
   setSchedParams(domid: number, params: { weight?: number; cap?: number }): P.Result<P.DomainRow> {

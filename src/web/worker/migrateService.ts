@@ -16,6 +16,7 @@ import { migrateReceive } from '../../core/tools/migration/live/receive';
 import { checkMigratable, migrateSend } from '../../core/tools/migration/live/send';
 import type { MigrationNotice, MigrationPeer } from '../protocol/hvProtocol';
 import { MigrationBus, type BroadcastMigrationChannel, type BusLike } from './migrateBroadcast';
+import { WebSocketChannel, type WebSocketLike } from './migrateWebSocket';
 
 /** How long either side waits for the other's next message: a closed tab never says goodbye. */
 const MIGRATE_TIMEOUT_MS = 20_000;
@@ -30,6 +31,11 @@ export class MigrateService {
     private readonly ts: Toolstack,
     private readonly notify: (n: MigrationNotice) => void,
     openBus?: () => BusLike,
+    private readonly openWebSocket: (url: string) => WebSocketLike = (url) => {
+      const W = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+      if (!W) throw new Error('this host has no WebSocket');
+      return new W(url);
+    },
   ) {
     let bus: MigrationBus | null = null;
     try {
@@ -76,8 +82,55 @@ export class MigrateService {
     }
   }
 
+  /** `xl migrate DOM HOST` to a Node host's `--listen-ws` (url ws://HOST:PORT): this side sends. */
+  async toHost(domid: number, url: string, timeoutMs = MIGRATE_TIMEOUT_MS): Promise<MigrationStats> {
+    const d = this.ts.hv.getDomain(domid);
+    checkMigratable(this.ts, d);
+    const ch = await this.connect(url, 'push');
+    const session = `ws-${Date.now().toString(36)}`;
+    const tell = (event: MigrationEvent): void => this.notify({ session, side: 'send', peer: url, event });
+    try {
+      return await migrateSend(this.ts, d, ch, { onProgress: tell, timeoutMs });
+    } catch (e) {
+      tell({ kind: 'phase', side: 'send', phase: 'failed', domid, name: d.name, message: line(e) });
+      throw new Error(`migration of domain ${domid} (${d.name}) to ${url} failed: ${line(e)}`, { cause: e });
+    } finally {
+      ch.close();
+    }
+  }
+
+  /** Ask the Node host at `url` to migrate its domain `dom` here; resolves with the new domid. */
+  async fromHost(url: string, dom: string): Promise<number> {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(dom)) throw new Error(`${JSON.stringify(dom.slice(0, 70))}: not a domain name or id`);
+    const ch = await this.connect(url, `pull ${dom}`);
+    const session = `ws-${Date.now().toString(36)}`;
+    const tell = (event: MigrationEvent): void => this.notify({ session, side: 'receive', peer: url, event });
+    try {
+      return (await migrateReceive(this.ts, ch, { onProgress: tell, timeoutMs: MIGRATE_TIMEOUT_MS })).domid;
+    } catch (e) {
+      tell({ kind: 'phase', side: 'receive', phase: 'failed', domid: -1, name: dom, message: line(e) });
+      throw new Error(`migration of ${dom} from ${url} failed: ${line(e)}`, { cause: e });
+    } finally {
+      ch.close();
+    }
+  }
+
   close(): void {
     this.bus?.close();
+  }
+
+  /** A WebSocket to a Node host, open, with the request sent. */
+  private async connect(url: string, request: string): Promise<WebSocketChannel> {
+    if (!/^wss?:\/\/[^\s]+$/.test(url))
+      throw new Error(`${JSON.stringify(url.slice(0, 80))}: a Node host is reached at ws://HOST:PORT (hyperlab host --listen-ws PORT)`);
+    const ch = new WebSocketChannel(this.openWebSocket(url));
+    try {
+      await ch.opened();
+    } catch (e) {
+      throw new Error(`${url}: ${line(e)} (is hyperlab host --listen-ws running there?)`, { cause: e });
+    }
+    ch.sendText(request);
+    return ch;
   }
 
   private incoming(ch: BroadcastMigrationChannel): void {
