@@ -15,7 +15,8 @@ export const MAX_FRAME = 64 << 20;
 
 class TcpChannel implements MigrationChannel {
   private readonly inbox = new MessageQueue();
-  private buf: Buffer = Buffer.alloc(0);
+  private parts: Buffer[] = [];
+  private have = 0;
   private reason: string | undefined;
 
   constructor(private readonly sock: Socket) {
@@ -30,19 +31,32 @@ class TcpChannel implements MigrationChannel {
   }
 
   private onData(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    while (this.buf.length >= 4) {
-      const n = this.buf.readUInt32LE(0);
+    // Chunks are kept in a list and joined once a whole frame is there: joining on every
+    // chunk would copy a 4 MiB PAGE_DATA batch some 64 times as its 64 KiB pieces arrive.
+    this.parts.push(chunk);
+    this.have += chunk.length;
+    while (this.have >= 4) {
+      if (this.parts[0]!.length < 4) this.join();
+      const n = this.parts[0]!.readUInt32LE(0);
       if (n > MAX_FRAME) {
         this.fail(`a frame of ${n} bytes (at most ${MAX_FRAME})`);
         this.sock.destroy();
         return;
       }
-      if (this.buf.length < 4 + n) break;
+      if (this.have < 4 + n) break;
+      if (this.parts[0]!.length < 4 + n) this.join();
+      const head = this.parts[0]!;
       // A copy: the message outlives the socket's buffer.
-      this.inbox.push(new Uint8Array(this.buf.subarray(4, 4 + n)));
-      this.buf = this.buf.subarray(4 + n);
+      this.inbox.push(new Uint8Array(head.subarray(4, 4 + n)));
+      const rest = head.subarray(4 + n);
+      if (rest.length > 0) this.parts[0] = rest;
+      else this.parts.shift();
+      this.have -= 4 + n;
     }
+  }
+
+  private join(): void {
+    this.parts = [Buffer.concat(this.parts)];
   }
 
   private fail(reason: string): void {
