@@ -4,6 +4,7 @@
  */
 import { ballooning } from './ballooning';
 import { creditCap, creditPinning, creditWeights } from './credit';
+import { eventChannels } from './event-channels';
 import { grantTables } from './grant-tables';
 import { isolation } from './isolation';
 import { splitDrivers } from './split-drivers';
@@ -16,6 +17,7 @@ export const LABS: readonly LabDefinition[] = [
   creditWeights,
   creditCap,
   creditPinning,
+  eventChannels,
   grantTables,
   ballooning,
   xenstore,

@@ -212,7 +212,11 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
     );
   for (const devid of carried.keys())
     if (!disks.some((s) => s.devid === devid)) throw new Error(`DISK_IMAGE: the stream carries disk ${devid}, which the config does not have`);
-  if (carried.size > 0) writeCarriedDisks(ts!, disks, carried, opts.writeFile);
+  if (carried.size > 0) {
+    // The checks createDomain makes first, made before any file is written.
+    if ([...hv.domains.values()].some((o) => o.name === cfg.name)) throw new Error(`a domain named "${cfg.name}" exists already`);
+    writeCarriedDisks(ts!, disks, carried, opts.writeFile);
+  }
   // Shared storage: the same images, opened before anything is built (a missing one builds nothing).
   const images: BlockImage[] = ts ? ts.disks.open(disks) : [];
   const mtime0 = x.timers![0]!.mtime;
