@@ -17,6 +17,8 @@
  * --migrate runs only the save/restore/live-migration benchmark (bench/migrate.ts,
  * bench/results/migrate.json): an idle Linux saved, restored and migrated between two
  * Node hosts over TCP, and the same while it dirties memory; 10 runs unless --runs.
+ * --net runs only the network benchmark (bench/net.ts, bench/results/net.json): ping round
+ * trips pv/hvm, Linux TCP and UDP, exits per packet.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +37,7 @@ import { aggregateMips } from './scaling';
 import { measureLinux, type LinuxBench } from './linux';
 import { measureDisk } from './disk';
 import { measureMigrate } from './migrate';
+import { measureNet } from './net';
 
 export interface CpuRun {
   instructions: number;
@@ -72,6 +75,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   let linuxOnly = false;
   let diskOnly = false;
   let migrateOnly = false;
+  let netOnly = false;
   for (let i = 0; i < argv.length; i++) {
     if (isHelp(argv[i]!)) throw new HelpRequested();
     else if (argv[i] === '--runs') runs = Number(argv[++i]);
@@ -80,6 +84,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     else if (argv[i] === '--linux') linuxOnly = true;
     else if (argv[i] === '--disk') diskOnly = true;
     else if (argv[i] === '--migrate') migrateOnly = true;
+    else if (argv[i] === '--net') netOnly = true;
     else throw new UsageError(`unknown bench option '${argv[i]}'`);
   }
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs takes a whole number above 0');
@@ -121,6 +126,17 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
       stdio: 'inherit',
     });
     return r.status ?? 1;
+  }
+  if (netOnly) {
+    const runsNet = argv.includes('--runs') ? runs : 3;
+    const net = await measureNet(runsNet, log);
+    const host = { node: process.version, platform: `${process.platform}-${process.arch}`, loadAverage: loadavg().map(round) };
+    const json = JSON.stringify({ benchmark: 'net', date: new Date().toISOString(), host, runs: runsNet, ...net }, null, 2);
+    process.stdout.write(`${json}\n`);
+    const file = argv.includes('--out') ? out : join(projectRoot(), 'bench', 'results', 'net.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${json}\n`);
+    return 0;
   }
   if (linuxOnly) {
     const json = JSON.stringify({ benchmark: 'linux', date: new Date().toISOString(), runs, linux: linuxSummary(await measureLinux(runs, log)) }, null, 2);

@@ -58,9 +58,12 @@ export class LinuxDiskLab {
   /** Prompts already consumed, by domain name. */
   private readonly prompts = new Map<string, number>();
 
-  constructor(workerScript: string, memoryMiB = 160) {
+  /** The prompt each domain's console ends a command with (default: the Linux init's shell's). */
+  private readonly promptOf = new Map<string, string>();
+
+  constructor(workerScript: string, memoryMiB = 160, opts: { pcpus?: number } = {}) {
     const root = projectRoot();
-    this.hv = new Hypervisor({ memoryMiB, pcpus: 1, host: nodeVcpuHost(workerScript) });
+    this.hv = new Hypervisor({ memoryMiB, pcpus: opts.pcpus ?? 1, host: nodeVcpuHost(workerScript) });
     this.ts = new Toolstack(this.hv, {
       readFile: (p) => readFileSync(isAbsolute(p) ? p : join(root, p)),
       openDisk: (spec) => openDiskFile(spec),
@@ -74,6 +77,15 @@ export class LinuxDiskLab {
 
   create(config: string): Domain {
     return this.ts.create(config);
+  }
+
+  /** Another guest's prompt for `name` (a teaching OS's "tos$ "). */
+  setPrompt(name: string, prompt: string): void {
+    this.promptOf.set(name, prompt);
+  }
+
+  private prompt(name: string): string {
+    return this.promptOf.get(name) ?? INIT_PROMPT;
   }
 
   console(name: string): string {
@@ -99,7 +111,8 @@ export class LinuxDiskLab {
   /** Wait for the next prompt of `name` (after those already seen). */
   async nextPrompt(name: string, timeoutMs = 120_000): Promise<void> {
     const want = (this.prompts.get(name) ?? 0) + 1;
-    await this.waitFor(name, () => this.console(name).split(INIT_PROMPT).length - 1 >= want, `prompt ${want}`, timeoutMs);
+    const prompt = this.prompt(name);
+    await this.waitFor(name, () => this.console(name).split(prompt).length - 1 >= want, `prompt ${want}`, timeoutMs);
     this.prompts.set(name, want);
   }
 
@@ -111,7 +124,10 @@ export class LinuxDiskLab {
     this.hv.consoleInput(d.domid, new TextEncoder().encode(`${line}\n`));
     await this.nextPrompt(name, timeoutMs);
     const text = this.console(name).slice(from).replace(/\r\n/g, '\n');
-    return text.slice(0, text.lastIndexOf(INIT_PROMPT)).split('\n').slice(1, -1);
+    return text
+      .slice(0, text.lastIndexOf(this.prompt(name)))
+      .split('\n')
+      .slice(1, -1);
   }
 
   /** Type `poweroff` and wait for the domain to shut down. */

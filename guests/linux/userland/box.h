@@ -32,6 +32,7 @@ static inline __attribute__((noreturn)) void _exit(int status) {
 #define APPLETS(X)                                                                        \
   X(cat, "cat [FILE]...", "print files (or standard input)")                              \
   X(chmod, "chmod MODE FILE...", "change permissions (755, +x, u+w,go-r)")                 \
+  X(cksum, "cksum [FILE]...", "CRC and length of files, as POSIX cksum prints them")          \
   X(count, "count N", "count to N and print the time it took on a timing: line")          \
   X(cp, "cp [-r] SRC... DEST", "copy files (-r: directories too)")                        \
   X(dd, "dd [if= of= bs= count= skip= seek= conv=]", "copy blocks, print the throughput") \
@@ -44,13 +45,18 @@ static inline __attribute__((noreturn)) void _exit(int status) {
   X(grep, "grep [-i] [-v] [-c] [-n] STRING [FILE]...", "lines holding a fixed string")   \
   X(head, "head [-n N] [FILE]...", "the first lines (10)")                               \
   X(hexdump, "hexdump [-C] [FILE]...", "dump bytes in hex (-C: canonical, with text)")    \
+  X(httpd, "httpd [-p PORT] [-v] [DIR]", "serve DIR (/www) over HTTP/1.0, one client at a time") \
+  X(ifconfig, "ifconfig [-a] [IF [ADDR[/N]] [netmask M] [up|down]]", "show or set interfaces") \
   X(init, "init", "the first process: mounts, then a shell on the console")               \
+  X(ip, "ip addr|link|route ...", "show or set addresses, links and routes")          \
   X(kill, "kill [-SIG] PID...", "send a signal")                                          \
   X(ln, "ln [-s] [-f] TARGET [LINK]", "make a hard or (-s) symbolic link")                 \
   X(ls, "ls [-l] [-a] [-F] [PATH]...", "list directories")                                \
   X(mkdir, "mkdir [-p] DIR...", "make directories (-p: parents, no error if there)")      \
   X(mount, "mount [-t TYPE] [-o OPTS] SRC DIR", "mount a file system; alone: list mounts") \
   X(mv, "mv SRC... DEST", "move or rename")                                               \
+  X(nc, "nc [-l] [-u] [-v] [-w SECS] [HOST] PORT", "TCP/UDP: standard input to a socket, the socket to output") \
+  X(ping, "ping HOST [-c N] [-i SECS] [-s SIZE] [-W SECS] [-q]", "ICMP echo, with round-trip times") \
   X(poweroff, "poweroff", "sync and power off")                                           \
   X(ps, "ps", "list processes")                                                           \
   X(pwd, "pwd", "print the working directory")                                            \
@@ -63,10 +69,12 @@ static inline __attribute__((noreturn)) void _exit(int status) {
   X(test, "test EXPR, [ EXPR ]", "conditions: -e -f -d FILE, -z -n S, = !=, -eq -lt ...")  \
   X(touch, "touch FILE...", "create files or update their times")                         \
   X(true, "true", "exit with status 0")                                                   \
+  X(udpperf, "udpperf -l PORT | udpperf HOST PORT COUNT [SIZE]", "count or send UDP datagrams per second") \
   X(umount, "umount DIR...", "unmount file systems")                                      \
   X(uname, "uname [-asnrvm]", "system name (-a: everything)")                             \
   X(uptime, "uptime", "time since boot and load averages")                                \
-  X(wc, "wc [-l] [-w] [-c] [FILE]...", "count lines, words and bytes")
+  X(wc, "wc [-l] [-w] [-c] [FILE]...", "count lines, words and bytes")                   \
+  X(wget, "wget [-q] [-O FILE] URL", "fetch http://HOST[:PORT]/PATH")
 
 #define DECLARE_APPLET(name, usage, what) int name##_main(int argc, char **argv);
 APPLETS(DECLARE_APPLET)

@@ -3,7 +3,7 @@
  * to a root disk when the command line names one (root=), and keeps a shell on the
  * console: when the shell exits, another starts. It also reaps orphaned processes.
  */
-#include "box.h"
+#include "net.h"
 
 /* vfork_raw returns twice; gcc then suspects the registers of inlined system calls. */
 #pragma GCC diagnostic ignored "-Wclobbered"
@@ -96,6 +96,30 @@ static void switch_to_root_disk(void) {
   out("init: root is "), out(dev), out(flags ? " (read-only)\n" : "\n");
 }
 
+/*
+ * THE NETWORK. The kernel configures eth0 itself when the command line has ip= (ip=dhcp,
+ * or ip=ADDR::GW:MASK::eth0:off; IP_PNP), before init runs, and then brings lo up too.
+ * Here: lo up in any case, ICMP datagram sockets open to every group (ping needs no raw
+ * socket), and /etc/rc run by the shell if it is there (e.g. "ifconfig eth0 10.0.0.5/24;
+ * ip route add default via 10.0.0.1" on a root disk).
+ */
+static void start_network(char **env) {
+  int fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY);
+  if (fd >= 0) write_all(fd, "0 2147483647\n", 13), close(fd);
+  if (if_set_up("lo", 1) < 0 && errno != EAFNOSUPPORT) warn("init", "lo");
+  struct stat st;
+  if (stat("/etc/rc", &st) < 0) return;
+  static char *const argv[] = {"sh", "/etc/rc", 0};
+  pid_t pid = vfork_raw();
+  if (pid == 0) {
+    execve("/bin/sh", argv, env);
+    _exit(127);
+  }
+  int status;
+  if (pid > 0)
+    while (wait_child(pid, &status) < 0 && errno == EINTR) {}
+}
+
 /* Start /bin/sh on the console in a session of its own (so ^C reaches what it runs). */
 static pid_t start_shell(char **env) {
   static char *const argv[] = {"sh", "-i", 0};
@@ -125,6 +149,7 @@ int init_main(int argc, char **argv) {
   mount_fs("devtmpfs", "/dev");
   mount_fs("tmpfs", "/tmp"); /* ramfs in our kernels, which have no SHMEM */
   switch_to_root_disk();
+  start_network(env);
   chdir("/root");
   out("Type help for the commands.\n");
   for (;;) {

@@ -68,6 +68,16 @@ const char *err_str(int e) {
   case ENOSYS: return "Function not implemented";
   case ENOTEMPTY: return "Directory not empty";
   case ELOOP: return "Too many levels of symbolic links";
+  case EADDRINUSE: return "Address already in use";
+  case EADDRNOTAVAIL: return "Cannot assign requested address";
+  case ENETDOWN: return "Network is down";
+  case ENETUNREACH: return "Network is unreachable";
+  case ECONNRESET: return "Connection reset by peer";
+  case ETIMEDOUT: return "Connection timed out";
+  case ECONNREFUSED: return "Connection refused";
+  case EHOSTUNREACH: return "No route to host";
+  case EAFNOSUPPORT: return "Address family not supported by protocol";
+  case EPROTONOSUPPORT: return "Protocol not supported";
   default: return 0;
   }
 }
