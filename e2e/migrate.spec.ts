@@ -6,6 +6,7 @@
  * (the migration view lists the names), the rounds and the downtime are drawn, and the domain
  * answers at its prompt in the second tab with the xenstore node it wrote in the first.
  */
+import { spawn } from 'node:child_process';
 import { expect, test, type Page } from '@playwright/test';
 import { openLab } from './lab';
 
@@ -58,4 +59,40 @@ test('a running pv teaching OS moves to the other tab with its state; both tabs 
   expect(notices.every((n) => n.side === 'receive')).toBe(true);
   await b.screenshot({ path: test.info().outputPath('migrate-target.png'), fullPage: true });
   await context.close();
+});
+
+test('a page sends a running domain to a Node host (hyperlab host --listen-ws) and fetches it back with its state', async ({ page }) => {
+  test.setTimeout(180_000);
+  const host = spawn(process.execPath, ['bin/hyperlab.js', 'host', '--mem', '64M', '--listen-ws', '127.0.0.1:0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '',
+    err = '';
+  host.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  host.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  try {
+    await expect.poll(() => /on (ws:\/\/\S+)/.exec(err)?.[1], { timeout: 90_000 }).toBeTruthy();
+    const url = /on (ws:\/\/\S+)/.exec(err)![1]!;
+    await openLab(page, '?boot=');
+    const id = await page.evaluate(() => window.hyperlab!.create({ preset: 'teaching-os-pv', name: 'voyager' }));
+    await page.evaluate((id) => window.hyperlab!.waitForText(id, 'voyager$ ', 30_000), id);
+    await run(page, id, 'xs write data/left-from page', 'voyager$ ');
+
+    // Through the panel: the domain goes to the host.
+    await page.getByTestId(`migrate-${id}`).click();
+    await page.getByTestId('migrate-host').fill(url);
+    await page.getByTestId('migrate-to-host').click();
+    await expect(page.getByTestId('migrate-message')).toHaveText(/^Migrated voyager to ws:\/\/\S+: \d+ rounds, downtime [\d.]+ ms$/, { timeout: 90_000 });
+    await expect.poll(() => out, { timeout: 30_000 }).toMatch(/Domain \d+ \(voyager\) migrated in from /);
+    expect(await page.evaluate(() => window.hyperlab!.domains())).toEqual([]);
+
+    // And back: the host sends it, the page runs it with what it wrote before it left.
+    await page.getByTestId('migrate-pull-name').fill('voyager');
+    await page.getByTestId('migrate-from-host').click();
+    await expect(page.getByTestId('migrate-message')).toHaveText(/^voyager migrated in from ws:\/\/\S+ as domain \d+$/, { timeout: 90_000 });
+    await expect.poll(() => out, { timeout: 30_000 }).toMatch(/Migrated domain \d+ \(voyager\) to /);
+    const back = (await page.evaluate(() => window.hyperlab!.domains().find((d) => d.name === 'voyager')?.id))!;
+    expect(await run(page, back, 'xs read data/left-from', 'voyager$ ')).toContain('page');
+    await page.screenshot({ path: test.info().outputPath('migrate-node.png'), fullPage: true });
+  } finally {
+    host.kill('SIGTERM');
+  }
 });

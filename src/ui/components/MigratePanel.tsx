@@ -15,6 +15,9 @@ import { migrateChoice } from './MigrateButton';
 import { sizeText } from './SnapshotsButtons';
 import './disks.css';
 
+/** The Node host's address, remembered. */
+const HOST_KEY = 'hyperlab.migrate.host';
+
 interface Session {
   readonly id: string;
   readonly side: 'send' | 'receive';
@@ -75,6 +78,14 @@ export function MigratePanel(): ReactElement {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [hostUrl, setHostUrl] = useState(() => {
+    try {
+      return localStorage.getItem(HOST_KEY) ?? 'ws://127.0.0.1:8790';
+    } catch {
+      return 'ws://127.0.0.1:8790';
+    }
+  });
+  const [pullName, setPullName] = useState('');
   const open = choice.open;
 
   useEffect(
@@ -113,13 +124,45 @@ export function MigratePanel(): ReactElement {
       );
     else setError(r.error);
   };
+  const remember = (url: string): void => {
+    try {
+      localStorage.setItem(HOST_KEY, url);
+    } catch {
+      /* private mode */
+    }
+  };
+  const toHost = async (): Promise<void> => {
+    if (chosen === undefined) return;
+    remember(hostUrl);
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const r = await lab
+      .migrateToHost(chosen, hostUrl.trim())
+      .catch((e: unknown) => ({ ok: false as const, error: e instanceof Error ? e.message : String(e) }));
+    setBusy(false);
+    if (r.ok) setDone(`Migrated ${r.value.name} to ${hostUrl.trim()}: ${r.value.rounds.length} rounds, downtime ${r.value.downtimeMs.toFixed(1)} ms`);
+    else setError(r.error);
+  };
+  const fromHost = async (): Promise<void> => {
+    remember(hostUrl);
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const r = await lab
+      .migrateFromHost(hostUrl.trim(), pullName.trim())
+      .catch((e: unknown) => ({ ok: false as const, error: e instanceof Error ? e.message : String(e) }));
+    setBusy(false);
+    if (r.ok) setDone(`${r.value.name} migrated in from ${hostUrl.trim()} as domain ${r.value.domid}`);
+    else setError(r.error);
+  };
   const sessions = sessionsOf(notices);
 
   return (
     <section className="panel disks migration" aria-labelledby="migration-title" data-testid="migration-panel" data-open={open}>
       <header className="panel-header">
         <h2 id="migration-title">Migration</h2>
-        <p className="panel-facts">live migration to another tab of this site: log-dirty pre-copy rounds, then stop-and-copy</p>
+        <p className="panel-facts">live migration to another tab of this site or a Node host: log-dirty pre-copy rounds, then stop-and-copy</p>
         <button type="button" className="fold" data-testid="migration-toggle" aria-expanded={open} onClick={() => migrateChoice.setState({ open: !open })}>
           {open ? 'Hide' : 'Show'}
         </button>
@@ -162,6 +205,35 @@ export function MigratePanel(): ReactElement {
                 no other tab of this site runs the lab: open one
               </span>
             ) : null}
+          </div>
+          <div className="row">
+            <label htmlFor="migrate-host">Node host</label>
+            <input
+              id="migrate-host"
+              data-testid="migrate-host"
+              value={hostUrl}
+              spellCheck={false}
+              style={{ width: '14rem', fontFamily: 'var(--mono)' }}
+              onChange={(e) => setHostUrl(e.target.value)}
+              title="A hyperlab host started with --listen-ws PORT"
+            />
+            <button type="button" data-testid="migrate-to-host" disabled={busy || chosen === undefined} onClick={() => void toHost()}>
+              Send there
+            </button>
+            <input
+              aria-label="Domain to fetch from the Node host"
+              data-testid="migrate-pull-name"
+              placeholder="its domain (name or id)"
+              value={pullName}
+              spellCheck={false}
+              onChange={(e) => setPullName(e.target.value)}
+            />
+            <button type="button" data-testid="migrate-from-host" disabled={busy || pullName.trim() === ''} onClick={() => void fromHost()}>
+              Fetch here
+            </button>
+            <span className="muted">
+              <code>hyperlab host --listen-ws 8790</code>
+            </span>
           </div>
           {error ? (
             <p className="error-line" role="alert" data-testid="migrate-error">
