@@ -27,7 +27,9 @@ import { ensureBundleSync } from './testBundle';
 import { guestImage, projectRoot } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
 import { typeOn } from './diskTestSupport';
-import { readSaveFile } from '../core/tools/migration/saveFile';
+import { readSaveFile, writeSaveFile } from '../core/tools/migration/saveFile';
+import { readVirtioEntry, virtioEntry } from '../core/tools/migration/deviceCodec';
+import { HVM_SAVE } from '../core/tools/migration/deviceState';
 import { INIT_PROMPT } from '../../guests/linux/session';
 import { consoleText, waitForConsole } from '../testing/support';
 
@@ -195,6 +197,36 @@ describe('save and restore with disks (OSSTest: create, save and restore twice, 
     expect(h.memory.nrFree).toBe(free2);
     expect([...h.domains.values()].map((d) => d.name)).toEqual(['bystander']);
     await bystanderAnswers(h);
+  }, 120_000);
+});
+
+describe('a hostile virtio-mmio entry', () => {
+  it('a ready queue whose rings lie outside the domain is refused before anything is built', async () => {
+    const { h, ts } = setup();
+    const img = join(dir, 'v.raw');
+    writeFileSync(img, new Uint8Array(1 << 20));
+    ts.create(`name = "bystander"\ntype = "hvm"\nmemory = 8\nkernel = "teaching-os-hvm"`);
+    const a = ts.create(`name = "vdisk"\ntype = "hvm"\nmemory = 16\nkernel = "teaching-os-hvm"\ndisk = [ '${img},raw,xvda,rw' ]`);
+    await waitForConsole(a, /\$ $/, { lf: true, ms: 60_000 });
+    expect(await run(h, a, 'disk write 1 x', 'disk: wrote')).toContain('at sector 1'); // the driver has set its queue up
+    expect(await xl(ts, 'save', 'vdisk', 'v.save')).toBe(0);
+    const r = readSaveFile(files.get('v.save')!, { maxPfn: 4096, maxVcpus: 1 });
+    const e = r.emulator!.find((x) => x.typecode === HVM_SAVE.VIRTIO_MMIO)!;
+    const st = readVirtioEntry(e);
+    expect(st.queues[0]!.ready).toBe(true);
+    st.queues[0]!.descAddr = 0x4000_0000; // below RAM: the device would read Domain-0's idea of nothing, or another domain
+    const emulator = r.emulator!.map((x) => (x === e ? virtioEntry(e.instance, st) : x));
+    files.set('bad.save', writeSaveFile({ config: r.header.config, libxc: r.libxc, emulator }));
+    const free = h.memory.nrFree;
+    expect(await xl(ts, 'restore', 'bad.save')).toBe(1);
+    expect(lines.at(-1)).toMatch(
+      /^xl: restore from bad.save failed: EMULATOR_CONTEXT: virtio-mmio slot 7 queue 0: size \d+ or its rings are not in the domain's memory$/,
+    );
+    expect(h.memory.nrFree).toBe(free);
+    expect([...h.domains.values()].map((d) => d.name)).toEqual(['bystander']);
+    await bystanderAnswers(h);
+    expect(await xl(ts, 'restore', 'v.save')).toBe(0); // the good file still restores
+    expect(await run(h, byName(h, 'vdisk'), 'disk read 1', '|x')).toContain('|x');
   }, 120_000);
 });
 

@@ -133,6 +133,17 @@ export function checkSaveFile(input: Uint8Array | SaveRead, opts: RestoreOptions
       virtio.set(e.instance, readVirtioEntry(e));
     }
     for (const slot of slots) if (!virtio.has(slot)) throw new Error(`EMULATOR_CONTEXT: no virtio-mmio entry for the device on slot ${slot}`);
+    // A ready queue's rings must lie in the domain's RAM (restoreVirtioMmio checks them again
+    // against the built domain; checked here so that a bad stream builds nothing).
+    const ramEnd = M.VIRT_DRAM_BASE + cfg.maxmem * MiB;
+    for (const [slot, st] of virtio)
+      st.queues.forEach((q, i) => {
+        if (!q.ready) return;
+        const n = q.num;
+        const inRam = (a: number, len: number): boolean => a >= M.VIRT_DRAM_BASE && a + len <= ramEnd;
+        if (n < 1 || n > 32768 || (n & (n - 1)) !== 0 || !inRam(q.descAddr, 16 * n) || !inRam(q.driverAddr, 6 + 2 * n) || !inRam(q.deviceAddr, 6 + 8 * n))
+          throw new Error(`EMULATOR_CONTEXT: virtio-mmio slot ${slot} queue ${i}: size ${n} or its rings are not in the domain's memory`);
+      });
   } else {
     if (!x.evtchn || !x.grants || !x.xenstore) throw new Error('a pv stream needs its event channel, grant table and xenstore records');
     const layout = pvLayout(cfg);
