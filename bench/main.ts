@@ -19,6 +19,8 @@
  * Node hosts over TCP, and the same while it dirties memory; 10 runs unless --runs.
  * --net runs only the network benchmark (bench/net.ts, bench/results/net.json): ping round
  * trips pv/hvm, Linux TCP and UDP, exits per packet.
+ * --jit runs only the translation tier's benchmark (bench/jit.ts, bench/results/jit.json):
+ * cpubench with the interpreter, the tier and QEMU, Linux to its prompt both ways; the full run includes it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,6 +39,7 @@ import { aggregateMips } from './scaling';
 import { measureLinux, type LinuxBench } from './linux';
 import { measureDisk } from './disk';
 import { measureMigrate } from './migrate';
+import { benchJit, jitSummary } from './jit';
 import { measureNet } from './net';
 
 export interface CpuRun {
@@ -75,6 +78,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   let linuxOnly = false;
   let diskOnly = false;
   let migrateOnly = false;
+  let jitOnly = false;
   let netOnly = false;
   for (let i = 0; i < argv.length; i++) {
     if (isHelp(argv[i]!)) throw new HelpRequested();
@@ -84,6 +88,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     else if (argv[i] === '--linux') linuxOnly = true;
     else if (argv[i] === '--disk') diskOnly = true;
     else if (argv[i] === '--migrate') migrateOnly = true;
+    else if (argv[i] === '--jit') jitOnly = true;
     else if (argv[i] === '--net') netOnly = true;
     else throw new UsageError(`unknown bench option '${argv[i]}'`);
   }
@@ -134,6 +139,19 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     const json = JSON.stringify({ benchmark: 'net', date: new Date().toISOString(), host, runs: runsNet, ...net }, null, 2);
     process.stdout.write(`${json}\n`);
     const file = argv.includes('--out') ? out : join(projectRoot(), 'bench', 'results', 'net.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${json}\n`);
+    return 0;
+  }
+  if (jitOnly) {
+    const res = await benchJit(runs, log);
+    const json = JSON.stringify(
+      { benchmark: 'jit', date: new Date().toISOString(), runs, loadAverage: loadavg().map(round), medians: jitSummary(res), ...res },
+      null,
+      2,
+    );
+    process.stdout.write(`${json}\n`);
+    const file = argv.includes('--out') ? out : join(projectRoot(), 'bench', 'results', 'jit.json');
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `${json}\n`);
     return 0;
@@ -191,7 +209,10 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   process.stderr.write(`console 1 MiB: pv ${(pvCon.bytesPerSecond / 1024).toFixed(0)} KiB/s, hvm ${(hvmCon.bytesPerSecond / 1024).toFixed(1)} KiB/s\n`);
   const linux = await measureLinux(Math.min(runs, 3), log);
   const seconds = median(hyperlab.map((r) => r.seconds));
+  // The translation tier (bench/jit.ts): cpubench with the interpreter, the tier and QEMU; Linux to its prompt both ways.
+  const jit = jitSummary(await benchJit(runs, log));
   const result = {
+    jit,
     benchmark: 'cpu',
     guest: 'public/guests/cpubench.elf',
     date: new Date().toISOString(),
