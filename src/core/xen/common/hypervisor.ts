@@ -64,6 +64,9 @@ export const DOMID_FIRST_RESERVED = 0x7ff0;
 
 /** Default wait in place: long enough for an event-channel round trip between two domains. */
 export const DEFAULT_PARK_US = 500;
+/** Background scrubbing of freed frames: 1 MiB every 5 ms (about 200 MiB/s), so a 64 MiB domain's frames are clean a third of a second after it goes. */
+const SCRUB_FRAMES = 256,
+  SCRUB_PERIOD_MS = 5;
 
 export interface HypervisorEvents {
   console: (domid: number, bytes: Uint8Array) => void;
@@ -106,6 +109,7 @@ export class Hypervisor implements HypercallContext {
     log: new Set(),
   };
   private nextDomid = 1;
+  private scrubTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: HypervisorOptions) {
     this.memory = new MachineMemory(opts.memoryMiB * 1024 * 1024);
@@ -215,6 +219,18 @@ export class Hypervisor implements HypercallContext {
   shutdownHost(): void {
     for (const d of [...this.domains.values()]) this.destroyDomain(d.domid);
     this.schedule.stop();
+    clearTimeout(this.scrubTimer);
+    this.scrubTimer = undefined;
+  }
+
+  /** Zero freed frames a slice at a time in the background (MachineMemory.scrub), until none is left. */
+  private scrubLater(): void {
+    if (this.scrubTimer !== undefined || this.memory.nrDirtyFree === 0) return;
+    const step = (): void => {
+      this.scrubTimer = undefined;
+      if (this.memory.scrub(SCRUB_FRAMES) > 0) this.scrubTimer = setTimeout(step, SCRUB_PERIOD_MS);
+    };
+    this.scrubTimer = setTimeout(step, SCRUB_PERIOD_MS);
   }
 
   // ---- domains -------------------------------------------------------------------
@@ -333,6 +349,7 @@ export class Hypervisor implements HypercallContext {
     }
     this.slots.release(d);
     const freed = releaseFrames(this.memory, d.p2m);
+    this.scrubLater();
     this.domains.delete(domid);
     this.dmesg(`domain ${domid} (${d.name}): ${why}, ${freed} frames freed`);
     this.emit('domain', domid);

@@ -40,6 +40,8 @@ export class MachineMemory {
   private readonly _refs: Int32Array;
   /** Frames freed by their owner while still referenced: freed at the last `put`. */
   private readonly _freeOnPut: Uint8Array;
+  /** Free frames that still hold a former owner's bytes (zeroed at `alloc`, or ahead of it by `scrub`). */
+  private _dirtyFree = 0;
 
   constructor(bytes: number) {
     if (bytes <= 0 || bytes % PAGE_SIZE !== 0) throw new RangeError('machine memory must be a positive multiple of 4 KiB');
@@ -67,9 +69,36 @@ export class MachineMemory {
     if (this._nrFree === 0) throw new OutOfMemory('no free machine frames');
     const mfn = this._free[--this._nrFree]!;
     this.owner[mfn] = domid;
-    if (this._used[mfn] !== 0) this._bytes.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
+    if (this._used[mfn] !== 0) {
+      this._bytes.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
+      this._dirtyFree--;
+    }
     this._used[mfn] = 1;
     return mfn;
+  }
+
+  /**
+   * Xen's idle scrubbing (xen/common/page_alloc.c scrub_free_pages): zero up to `max` free
+   * frames that a former owner wrote, so that `alloc` need not (a restore or an incoming
+   * migration allocates every frame of the domain at once, inside the downtime). Returns how
+   * many such frames are left. The frames handed out next (the top of the free stack) first.
+   */
+  scrub(max: number): number {
+    let done = 0;
+    for (let i = this._nrFree - 1; i >= 0 && done < max && this._dirtyFree > 0; i--) {
+      const mfn = this._free[i]!;
+      if (this._used[mfn] === 0) continue;
+      this._bytes.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
+      this._used[mfn] = 0;
+      this._dirtyFree--;
+      done++;
+    }
+    return this._dirtyFree;
+  }
+
+  /** Free frames still to scrub. */
+  get nrDirtyFree(): number {
+    return this._dirtyFree;
   }
 
   /**
@@ -85,6 +114,7 @@ export class MachineMemory {
     }
     this.owner[mfn] = FREE;
     this._free[this._nrFree++] = mfn;
+    if (this._used[mfn] !== 0) this._dirtyFree++;
   }
 
   /** Take a reference on an allocated frame (a mapping of it outside its owner's P2M). */
@@ -101,6 +131,7 @@ export class MachineMemory {
       this._freeOnPut[mfn] = 0;
       this.owner[mfn] = FREE;
       this._free[this._nrFree++] = mfn;
+      if (this._used[mfn] !== 0) this._dirtyFree++;
     }
   }
 
