@@ -130,79 +130,81 @@ export function NetPanel(): ReactElement {
           {message}
         </p>
       ) : null}
-      <table className="data" data-testid="net-interfaces">
-        <thead>
-          <tr>
-            <th scope="col">Interface</th>
-            <th scope="col">Domain</th>
-            <th scope="col">MAC</th>
-            <th scope="col" className="num">
-              In/s
-            </th>
-            <th scope="col" className="num">
-              Out/s
-            </th>
-            <th scope="col" className="num">
-              In (frames)
-            </th>
-            <th scope="col" className="num">
-              Out (frames)
-            </th>
-            <th scope="col" className="num" title="in drops + spoofed + out drops, and netback's refusals">
-              Dropped
-            </th>
-            <th scope="col">Look</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => {
-            const p = r.port;
-            const latest = history.latest(r.iface);
-            const dropped = p
-              ? p.counters.rxDrops +
-                p.counters.spoofed +
-                p.counters.txDrops +
-                (p.counters.floodDrops ?? 0) +
-                (p.backend ? p.backend.refused + p.backend.rxDropped : 0)
-              : 0;
-            const cap = view?.captures.find((c) => c.iface === r.iface);
-            return (
-              <tr
-                key={r.iface}
-                data-testid={`net-iface-${r.iface}`}
-                data-rx-frames={p?.counters.rxFrames ?? ''}
-                data-tx-frames={p?.counters.txFrames ?? ''}
-                data-rx-fps={latest ? latest.rxFps.toFixed(1) : ''}
-                data-tx-fps={latest ? latest.txFps.toFixed(1) : ''}
-              >
-                <th scope="row" className="mono">
-                  {r.label}
-                </th>
-                <td>{domainName(r.domid)}</td>
-                <td className="mono">{r.mac}</td>
-                <td className="num">{p ? rate(latest?.rxFps) : ''}</td>
-                <td className="num">{p ? rate(latest?.txFps) : ''}</td>
-                <td className="num">{p ? count.format(p.counters.rxFrames) : ''}</td>
-                <td className="num">{p ? count.format(p.counters.txFrames) : ''}</td>
-                <td className={`num${dropped > 0 ? ' hot' : ''}`}>{p ? count.format(dropped) : ''}</td>
-                <td className="net-actions">
-                  <button
-                    type="button"
-                    aria-pressed={chosen === r.iface}
-                    data-testid={`net-packets-${r.iface}`}
-                    onClick={() => setChosen(chosen === r.iface ? null : r.iface)}
-                  >
-                    Packets
-                  </button>
-                  <button type="button" data-testid={`net-capture-${r.iface}`} data-capturing={cap !== undefined} onClick={() => void capture(r.iface)}>
-                    {cap ? `Stop (${cap.frames}) & download` : 'Capture'}
-                  </button>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div className="net-table">
+        <table className="data" data-testid="net-interfaces">
+          <thead>
+            <tr>
+              <th scope="col">Interface</th>
+              <th scope="col">Domain</th>
+              <th scope="col">MAC</th>
+              <th scope="col" className="num">
+                In/s
+              </th>
+              <th scope="col" className="num">
+                Out/s
+              </th>
+              <th scope="col" className="num">
+                In (frames)
+              </th>
+              <th scope="col" className="num">
+                Out (frames)
+              </th>
+              <th scope="col" className="num" title="in drops + spoofed + out drops, and netback's refusals">
+                Dropped
+              </th>
+              <th scope="col">Look</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => {
+              const p = r.port;
+              const latest = history.latest(r.iface);
+              const dropped = p
+                ? p.counters.rxDrops +
+                  p.counters.spoofed +
+                  p.counters.txDrops +
+                  (p.counters.floodDrops ?? 0) +
+                  (p.backend ? p.backend.refused + p.backend.rxDropped : 0)
+                : 0;
+              const cap = view?.captures.find((c) => c.iface === r.iface);
+              return (
+                <tr
+                  key={r.iface}
+                  data-testid={`net-iface-${r.iface}`}
+                  data-rx-frames={p?.counters.rxFrames ?? ''}
+                  data-tx-frames={p?.counters.txFrames ?? ''}
+                  data-rx-fps={latest ? latest.rxFps.toFixed(1) : ''}
+                  data-tx-fps={latest ? latest.txFps.toFixed(1) : ''}
+                >
+                  <th scope="row" className="mono">
+                    {r.label}
+                  </th>
+                  <td>{domainName(r.domid)}</td>
+                  <td className="mono">{r.mac}</td>
+                  <td className="num">{p ? rate(latest?.rxFps) : ''}</td>
+                  <td className="num">{p ? rate(latest?.txFps) : ''}</td>
+                  <td className="num">{p ? count.format(p.counters.rxFrames) : ''}</td>
+                  <td className="num">{p ? count.format(p.counters.txFrames) : ''}</td>
+                  <td className={`num${dropped > 0 ? ' hot' : ''}`}>{p ? count.format(dropped) : ''}</td>
+                  <td className="net-actions">
+                    <button
+                      type="button"
+                      aria-pressed={chosen === r.iface}
+                      data-testid={`net-packets-${r.iface}`}
+                      onClick={() => setChosen(chosen === r.iface ? null : r.iface)}
+                    >
+                      Packets
+                    </button>
+                    <button type="button" data-testid={`net-capture-${r.iface}`} data-capturing={cap !== undefined} onClick={() => void capture(r.iface)}>
+                      {cap ? `Stop (${cap.frames}) & download` : 'Capture'}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
       {rows.length <= bridges.length ? (
         <p className="muted" data-testid="net-no-vifs">
           No guest has an interface yet: create <code>teaching-os-pv-net1</code> and <code>teaching-os-pv-net2</code>, or give a domain{' '}
