@@ -103,6 +103,22 @@ describe('Linux guests on xenbr0', () => {
     expect(text(await lab.run(TOS, 'ping 10.0.0.12 2'))).toContain('2 packets transmitted, 2 received, 0% packet loss');
     expect(text(await lab.run(MMU, 'ping -c 2 -i 0.2 10.0.0.50'))).toContain('2 packets transmitted, 2 received, 0% packet loss');
   }, 240_000);
+  it('ip and ifconfig set routes and addresses by hand (last: it renumbers lin1 and back)', async () => {
+    expect(await lab.run(MMU, 'ip route del default; ip route')).toEqual(['10.0.0.0/24 dev eth0 scope link']);
+    expect(await lab.run(MMU, 'ip route add default via 10.0.0.1 dev eth0; ip route')).toEqual([
+      'default via 10.0.0.1 dev eth0',
+      '10.0.0.0/24 dev eth0 scope link',
+    ]);
+    expect(await lab.run(MMU, 'ip route add default via 10.0.0.1; echo $?')).toEqual(['ip: route: File exists', '1']);
+    expect(await lab.run(MMU, 'ip route add 10.0.0.0/33 dev eth0; echo $?')).toEqual(['ip: route: bad destination', '1']);
+    await lab.run(MMU, 'ifconfig eth0 10.0.0.21/24');
+    expect(text(await lab.run(MMU, 'ifconfig eth0'))).toContain('inet 10.0.0.21  netmask 255.255.255.0  broadcast 10.0.0.255');
+    expect(text(await lab.run(NOMMU, 'ping -c 1 10.0.0.21'))).toContain('1 packets transmitted, 1 received, 0% packet loss');
+    await lab.run(MMU, 'ip addr add 10.0.0.11/24 dev eth0; ip route add default via 10.0.0.1 2>/dev/null');
+    expect(text(await lab.run(MMU, 'ip addr show eth0'))).toContain('    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0');
+    expect(await lab.run(MMU, 'ip route')).toEqual(['default via 10.0.0.1 dev eth0', '10.0.0.0/24 dev eth0 scope link']);
+    expect(text(await lab.run(NOMMU, 'ping -c 1 10.0.0.11'))).toContain('1 packets transmitted, 1 received, 0% packet loss');
+  }, 240_000);
 });
 
 describe("the network bench's parsers (bench/net.ts)", () => {
