@@ -152,8 +152,7 @@ describe('live migration on one host', () => {
 
   it('a domain with nomigrate = 1 is refused before anything starts', async () => {
     const { hv: h, ts } = setup();
-    const a = ts.create(cfg('pv', 'pinned'));
-    (a.config as { nomigrate?: boolean }).nomigrate = true; // xl.cfg nomigrate = 1 (set directly until its config round trip is fixed)
+    const a = ts.create(cfg('pv', 'pinned') + '\nnomigrate = 1');
     const [src] = channelPair();
     await expect(migrateSend(ts, a, src)).rejects.toThrow(/nomigrate/);
     expect(a.paused).toBe(false);
