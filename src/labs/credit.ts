@@ -79,10 +79,8 @@ The scheduler lanes show which vCPU ran on the pCPU, slice by slice.`,
   checks(obs, params) {
     const ratio = Number(obs['ratio']);
     const want = Number(params['weightA']) / Number(params['weightB']);
-    return [
-      { label: `A / B follows the weights (${want.toFixed(2)}, within 35 %)`, ok: Math.abs(ratio - want) <= want * 0.35 },
-      { label: 'together they use at most the one pCPU (at most 110 %)', ok: Number(obs['pctA']) + Number(obs['pctB']) <= 110 },
-    ];
+    // Shares, not absolute percentages: on a busy machine the pCPU's worker does not get a whole core.
+    return [{ label: `A / B follows the weights (${want.toFixed(2)}, within 35 %)`, ok: Math.abs(ratio - want) <= want * 0.35 }];
   },
   explain: `Both vCPUs always have work and there is one pCPU, so the scheduler must divide it. Each accounting period A is given twice B's credit (512 : 256, 200 and 100 of the pCPU's 300); both burn credit at the same rate while they run, so B goes OVER after half as much running as A: **A gets two thirds of the pCPU, B one third**, a ratio of 2. The lanes show A's slices twice as often as B's.
 
@@ -169,9 +167,9 @@ This lab runs on a host with **two pCPUs**. Two domains of the teaching OS run \
       b = Number(obs['pctB']);
     if (obs['placement'] === 'same')
       return [
-        { label: 'both ran only on pCPU 0', ok: obs['onA'] === '0' && obs['onB'] === '0' },
-        { label: 'so they share it: about half each (35 to 65 %)', ok: a >= 35 && a <= 65 && b >= 35 && b <= 65 },
-        { label: 'together at most one pCPU (at most 110 %), with pCPU 1 idle', ok: a + b <= 110 },
+        { label: 'both ran only on pCPU 0, none on pCPU 1', ok: obs['onA'] === '0' && obs['onB'] === '0' },
+        { label: 'so they share it: each gets 35 to 65 % of what the two got', ok: a / (a + b) >= 0.35 && a / (a + b) <= 0.65 },
+        { label: 'together at most one pCPU (at most 110 %)', ok: a + b <= 110 },
       ];
     return [
       ...(obs['placement'] === 'apart' ? [{ label: 'A ran on pCPU 0 only, B on pCPU 1 only', ok: obs['onA'] === '0' && obs['onB'] === '1' }] : []),

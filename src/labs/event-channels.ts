@@ -53,10 +53,14 @@ The pv teaching OS's console input works this way: Domain-0's console backend pu
       await sleep(50);
     }
     const typed = Date.now() - t0;
-    // Still inside the mask: the port's bits as the inspector reads them from shared_info.
-    const e = (await api.inspect(d)).evtchn.find((x) => x.port === port);
-    const inMask = Date.now() - t0 < ms;
-    const sawPending = inMask && e?.pending === true && e.masked === true;
+    // Still inside the mask: the port's bits as the inspector reads them from shared_info
+    // (the backend writes the keys a moment after they are typed).
+    let sawPending = false;
+    while (!sawPending && Date.now() - t0 < ms - 200) {
+      const e = (await api.inspect(d)).evtchn.find((x) => x.port === port);
+      sawPending = e?.pending === true && e.masked === true;
+      if (!sawPending) await sleep(50);
+    }
     report.measure('sawPending', sawPending ? 'yes' : 'no');
     if (typed > ms) throw new Error(`typing took ${typed} ms, longer than the mask (${ms} ms): the machine is very busy; try a longer mask`);
     const masked = await waitUntil('the unmask', ms + 20_000, () => /handled (\d+) times, pending (\d)/.exec(api.consoleText(d).slice(from)) ?? undefined);
