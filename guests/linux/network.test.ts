@@ -85,6 +85,16 @@ describe('Linux guests on xenbr0', () => {
     expect(await lab.run(NOMMU, 'cksum < /tmp/i.html')).toEqual(await lab.run(MMU, 'cksum < /www/index.html'));
     expect(await lab.run(NOMMU, 'wget -O - http://10.0.0.11:8080/nope; echo $?')).toEqual(['wget: server returned error: HTTP/1.0 404 Not Found', '1']);
     expect(await lab.run(NOMMU, 'wget -O - http://10.0.0.11:8080/../etc/motd; echo $?')).toEqual(['wget: server returned error: HTTP/1.0 403 Forbidden', '1']);
+    // requests that are not HTTP get one status line each, and httpd serves on
+    expect((await lab.run(NOMMU, 'echo garbage | nc 10.0.0.11 8080'))[0]).toBe('HTTP/1.0 400 Bad Request\r');
+    expect((await lab.run(NOMMU, "echo -e 'DELETE / HTTP/1.0\\n' | nc 10.0.0.11 8080"))[0]).toBe('HTTP/1.0 501 Not Implemented\r');
+    expect((await lab.run(NOMMU, "echo -e 'HEAD /index.html HTTP/1.0\\r\\n\\r' | nc 10.0.0.11 8080")).slice(0, 4)).toEqual([
+      'HTTP/1.0 200 OK\r',
+      'Server: hyperlab-httpd\r',
+      'Content-Type: text/html\r',
+      'Content-Length: 146\r',
+    ]);
+    expect(await lab.run(NOMMU, 'while ! wget -q -O - http://10.0.0.11:8080/ > /dev/null; do sleep 1; done; echo again')).toEqual(['again']);
   }, 240_000);
 
   it('nc -u carries datagrams both ways', async () => {

@@ -27,7 +27,7 @@ const SCRIPT = [
   "echo 'echo script $1 $# $?' > s.sh; echo 'ls / | wc -l' >> s.sh; sh s.sh one two",
   "echo '#!/bin/sh' > t; echo 'echo shebang $0 $1' >> t; chmod +x t; ./t arg",
   "export GREETING=hi; sh -c 'echo $GREETING'; X=1 sh -c 'echo X=$X'; echo \"[$X]\"",
-  'false || echo or; true && echo and; false && echo no; echo $?',
+  'false || echo or; true && echo and; false && echo no; echo $?; ! false && echo negated; ! true; echo $?',
   'x=\'a  b\'; for w in $x; do echo [$w]; done; echo "[$x]" $(echo one; echo two) "$(uname -m)"; sh -c \'echo $0 $1 $#\' n1 a b',
   'for x in $(echo a; echo b) "c d"; do echo [$x]; done',
   'i=0; while [ $i -lt 3 ]; do i=$((i + 1)); done; echo $i $((2 * (3 + 4) - 10 / 3))',
@@ -70,7 +70,7 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(next()).toEqual(['script one 2 0', '11']);
   expect(next()).toEqual(['shebang ./t arg']);
   expect(next()).toEqual(['hi', 'X=1', '[]']);
-  expect(next()).toEqual(['or', 'and', '1']);
+  expect(next()).toEqual(['or', 'and', '1', 'negated', '1']);
   expect(next()).toEqual(['[a]', '[b]', '[a  b] one two riscv32', 'n1 a 2']); // splitting, $(...), sh -c's $0
   expect(next()).toEqual(['[a]', '[b]', '[c d]']);
   expect(next()).toEqual(['3 11']);

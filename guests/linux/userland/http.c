@@ -46,7 +46,8 @@ static int serve(int fd, const char *root) {
     u64 now = now_us();
     if (now >= until || poll_fds(&p, 1, (int)((until - now) / 1000) + 1) <= 0) return 408;
     long n = read(fd, buf + got, sizeof buf - 1 - got);
-    if (n <= 0) return 400;
+    if (n < 0 || (n == 0 && !got)) return 400;
+    if (n == 0) break; /* the client ended its half: answer what it sent */
     got += (size_t)n, buf[got] = 0;
     if (find(buf, "\r\n\r\n") || find(buf, "\n\n")) break;
   }

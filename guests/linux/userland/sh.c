@@ -229,6 +229,11 @@ int sh_run_text(const char *text) {
       skip = (op == 'A' && sh_status != 0) || (op == 'O' && sh_status == 0);
       continue;
     }
+    /* "! PIPELINE": its status negated (POSIX 2.9.2) */
+    const char *bang = src;
+    while (*bang == ' ' || *bang == '\t') bang++;
+    int negate = bang[0] == '!' && (bang[1] == ' ' || bang[1] == '\t');
+    if (negate) src = bang + 1;
     do {
       op = parse_cmd(&p.cmds[p.n]);
       if (op < 0) {
@@ -241,6 +246,7 @@ int sh_run_text(const char *text) {
     if (op < 0) continue;
     p.background = op == '&';
     if (p.n && !skip) sh_status = run_pipeline(&p);
+    if (p.n && !skip && negate) sh_status = !sh_status;
     if (p.n || op == 'A' || op == 'O') skip = (op == 'A' && sh_status != 0) || (op == 'O' && sh_status == 0);
     if (op == ';' || op == '&' || op == 0) skip = 0;
   }
