@@ -190,7 +190,7 @@ export const creditCap: LabDefinition = {
   goal: 'A cap is a ceiling that holds even when the CPU would otherwise be idle (the scheduler is not work-conserving for a capped domain).',
   context: `Besides its weight, a domain may have a **cap**: the most CPU it may use, in percent of one pCPU (\`xl sched-credit -d ID -c 25\`; 0 means no cap). Xen's credit scheduler enforces it by **parking** a capped domain whose credits run out, until the next accounting period hands out more (\`csched_acct\` in \`xen/common/sched/credit.c\`; the Xen wiki's "Credit Scheduler" page).
 
-Weights are *work-conserving*: a domain alone on the host gets all the CPU it wants whatever its weight. Is a cap? Here one domain of the teaching OS runs \`${BURN}\` with a cap, and nothing else on the host wants the CPU.`,
+Weights are **work-conserving**: a domain alone on the host gets all the CPU it wants whatever its weight. Is a cap? Here one domain of the teaching OS runs \`${BURN}\` with a cap, and nothing else on the host wants the CPU.`,
   prediction: {
     kind: 'number',
     question: 'With cap 25 and an otherwise idle host, what share of a pCPU will the busy domain get?',
