@@ -96,7 +96,7 @@ test('the live panel is keyboard reachable and fits laptop and projector widths'
   await expect(lab.getByTestId('insights-tab-scheduler')).toBeFocused();
   await expect(lab.getByTestId('scheduler-panel')).toBeVisible();
   await lab.keyboard.press('End');
-  await expect(lab.getByTestId('inspect-panel')).toBeVisible();
+  await expect(lab.getByTestId('jit-panel')).toBeVisible(); // End: the last tab (Translation)
   for (const [width, height] of [
     [1024, 768],
     [1366, 768],
