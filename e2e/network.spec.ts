@@ -183,3 +183,17 @@ test('a pv and an hvm teaching OS (netfront and virtio-net) ping each other thro
   const view = await lab.evaluate(() => window.hyperlab!.net.view());
   expect(view.bridges[0]!.ports.find((p) => p.name === `vif${hvm}.0-emu`)).toMatchObject({ kind: 'vif', domid: hvm, devid: 0 });
 });
+
+test('an hvm Linux (virtio-net, ip=dhcp) and a pv teaching OS ping each other; Domain-0 pings Linux', async ({ lab }) => {
+  test.setTimeout(90_000);
+  const tos = await netGuest(lab, 'teaching-os-pv-net1', '10.0.0.11');
+  const linux = await lab.evaluate(() => window.hyperlab!.create('linux-6.12-net'));
+  const boot = await lab.evaluate((id) => window.hyperlab!.waitForText(id, 'hyperlab# ', 60_000), linux);
+  expect(boot).toMatch(/IP-Config: Complete:[\s\S]*addr=10\.0\.0\.32/);
+  await typeLine(lab, linux, 'ping -c 2 10.0.0.11');
+  await lab.evaluate((id) => window.hyperlab!.waitForText(id, '2 packets transmitted, 2 received', 20_000), linux);
+  await typeLine(lab, tos, 'ping 10.0.0.32 2');
+  await lab.evaluate((id) => window.hyperlab!.waitForText(id, '2 packets transmitted, 2 received', 20_000), tos);
+  expect(await lab.evaluate(() => window.hyperlab!.xl('ping -c 2 -i 0.2 -W 3 10.0.0.32'))).toContain('2 packets transmitted, 2 received, 0% packet loss');
+  expect((await lab.evaluate((v) => window.hyperlab!.net.counters(v), `vif${linux}.0-emu`)).rxFrames).toBeGreaterThanOrEqual(4);
+});

@@ -13,9 +13,22 @@ const LINUX = [
 describe('presets', () => {
   it('one per image, and the Linux guests when the site has their kernel and the initramfs', () => {
     expect(presetsFor(ELF).map((p) => p.name)).toEqual(['hello']);
-    expect(presetsFor([...ELF, ...LINUX]).map((p) => p.name)).toEqual(['linux-nommu', 'linux-sbi', 'linux-sbi-hvc', 'hello']);
+    expect(presetsFor([...ELF, ...LINUX]).map((p) => p.name)).toEqual([
+      'linux-nommu',
+      'linux-sbi',
+      'linux-sbi-hvc',
+      'linux-6.1-net',
+      'linux-6.12-net',
+      'hello',
+    ]);
     expect(presetsFor([...ELF, LINUX[1]!]).map((p) => p.name)).toEqual(['hello']); // no initramfs
-    expect(presetsFor([...ELF, LINUX[0]!, LINUX[2]!]).map((p) => p.name)).toEqual(['linux-nommu', 'hello']);
+    expect(presetsFor([...ELF, LINUX[0]!, LINUX[2]!]).map((p) => p.name)).toEqual(['linux-nommu', 'linux-6.12-net', 'hello']);
+    // the network presets: a vif on xenbr0 (virtio-net); 6.1 static from its command line, 6.12 by DHCP
+    const net = new Map(presetsFor([...ELF, ...LINUX]).map((p) => [p.name, parseXlConfig(p.config)]));
+    expect(net.get('linux-6.1-net')).toMatchObject({ memory: 128, firmware: 'sbi' });
+    expect(net.get('linux-6.1-net')!.cmdline).toMatch(/ ip=10\.0\.0\.31::10\.0\.0\.1:255\.255\.255\.0::eth0:off$/);
+    expect(net.get('linux-6.12-net')!.cmdline).toMatch(/ ip=dhcp$/);
+    expect([...net.values()].filter((c) => c.vif !== undefined).map((c) => c.vif!.map((v) => v.bridge))).toEqual([['xenbr0'], ['xenbr0']]);
   });
 
   it('the Linux disk presets: with the rootfs, each kernel from its own overlay over it, no initramfs', () => {
@@ -26,6 +39,8 @@ describe('presets', () => {
       'linux-sbi-hvc',
       'linux-6.12-disk',
       'linux-6.1-disk',
+      'linux-6.1-net',
+      'linux-6.12-net',
       'hello',
     ]);
     expect(presetsFor([...ELF, LINUX[0]!, rootfs]).map((p) => p.name)).toEqual(['linux-6.12-disk', 'hello']); // no initramfs needed

@@ -28,6 +28,8 @@ const ORDER = [
   'linux-sbi-hvc',
   'linux-6.12-disk',
   'linux-6.1-disk',
+  'linux-6.1-net',
+  'linux-6.12-net',
   'hello',
   'cpubench',
   'isa-selftest',
@@ -49,6 +51,10 @@ interface LinuxPreset {
   description: string;
   /** Boots from its disk (no initramfs): an overlay in OPFS over the shipped rootfs, made on first use by backing=. */
   rootDisk?: string;
+  /** xl.cfg vif specs: an interface on xenbr0 (virtio-net), docs/network.md "Linux guests". */
+  vif?: readonly string[];
+  /** MiB, when not LINUX_MEMORY_MIB. */
+  memory?: number;
 }
 
 /** Linux presets (hvm, 64 MiB, the shared initramfs); each needs its kernel and the initramfs. */
@@ -84,6 +90,24 @@ const LINUX: Readonly<Record<string, LinuxPreset>> = {
     rootDisk: 'linux-6.1-disk.qcow2',
     description:
       "Linux 6.1 with the Sv32 MMU on hyperlab's SBI booting from its disk (root=/dev/vda: virtio-blk, ext2), a qcow2 overlay over the shipped rootfs kept across reloads (docs/linux.md)",
+  },
+  // On the network (examples/linux-*-net.cfg, with random MACs so that a second one can be made):
+  // 6.1 configures eth0 statically from its command line, 6.12 by DHCP from Domain-0 (the vif's ip=).
+  'linux-6.1-net': {
+    kernel: 'linux/linux-6.1-mmu.Image',
+    firmware: 'sbi',
+    memory: 128,
+    cmdline: `${TTYS0} ip=10.0.0.31::10.0.0.1:255.255.255.0::eth0:off`,
+    vif: ['bridge=xenbr0, ip=10.0.0.31'],
+    description:
+      "Linux 6.1 (Sv32 MMU, on hyperlab's SBI) with eth0 on xenbr0 (virtio-net), static 10.0.0.31: ping, nc, httpd, wget (try: ping -c 3 10.0.0.1, httpd &)",
+  },
+  'linux-6.12-net': {
+    kernel: 'linux/linux-6.12-nommu.Image',
+    cmdline: `${TTYS0} ip=dhcp`,
+    vif: ['bridge=xenbr0, ip=10.0.0.32'],
+    description:
+      'Linux 6.12 (no MMU) with eth0 on xenbr0 (virtio-net), 10.0.0.32 by DHCP from Domain-0: ping, nc, httpd, wget (try: wget -O - http://10.0.0.31/)',
   },
 };
 /** The RAM of a Linux preset, MiB. */
@@ -164,13 +188,14 @@ export function presetsFor(catalog: readonly GuestFile[]): PresetInfo[] {
         name,
         type: 'hvm',
         description: l.description,
-        memory: LINUX_MEMORY_MIB,
+        memory: l.memory ?? LINUX_MEMORY_MIB,
         kernel: `${GUEST_DIR}/${l.kernel}`,
         ...(l.rootDisk === undefined
           ? { ramdisk: `${GUEST_DIR}/${INITRAMFS}` }
           : { disk: [`format=qcow2, vdev=xvda, access=rw, backing=${GUEST_DIR}/${ROOTFS}, target=${l.rootDisk}`] }),
         cmdline: l.cmdline,
         ...(l.firmware ? { firmware: l.firmware } : {}),
+        ...(l.vif ? { vif: l.vif } : {}),
       }),
     }));
   return [...images, ...teachingDisk, ...networked, ...linux].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
