@@ -4,7 +4,7 @@
  * As on the Node host, `xl` in front is optional. Text in, text out.
  */
 import type { Toolstack } from '../../core/tools/toolstack';
-import { configWithOverrides, runXl } from '../../core/tools/xl';
+import { configWithOverrides, runXl, type XlIo } from '../../core/tools/xl';
 import { parseXlConfig } from '../../core/tools/xlConfig';
 import { parseDiskSpec } from '../../core/tools/xlDisk';
 import type { Dom0Files } from './dom0Files';
@@ -41,6 +41,8 @@ export interface Dom0CommandHooks {
   writeFile?: (path: string, bytes: Uint8Array) => Promise<string>;
   /** Check a file name before a command spends time making it (throws a one-line reason). */
   checkFileName?: (path: string) => void;
+  /** `xl migrate DOM HOST`: a channel to HOST (another tab, a Node host; migrateService.ts). */
+  migrationChannel?: XlIo['migrationChannel'];
 }
 
 export async function runDom0Command(
@@ -89,7 +91,11 @@ export async function runDom0Command(
     if (cmd === 'network-capture' && hooks.checkFileName && args.length > 0) hooks.checkFileName(args[args.length - 1]!);
     const release = targets.length > 0 && prepareDisks ? await prepareDisks(targets) : () => {};
     try {
-      const io = { out: print, readFile: (p: string) => files.readText(p) };
+      const io: XlIo = {
+        out: print,
+        readFile: (p: string) => files.readText(p),
+        ...(hooks.migrationChannel ? { migrationChannel: hooks.migrationChannel } : {}),
+      };
       const { writeFile } = hooks;
       const r = runXl(ts, words, writeFile ? { ...io, writeBytes: (path: string, bytes: Uint8Array) => void writes.push({ path, bytes }) } : io);
       // Commands that finish later (ping, tcpdump): their lines as they come, then their status.

@@ -293,6 +293,7 @@ export class HypervisorService implements P.HypervisorApi {
     if (saved) return saved;
     const files = this.captureFiles;
     const ran = await runDom0Command(this.ts, this.files, line, (disks) => this.prepareDisks(disks), {
+      migrationChannel: (host) => this.migration.channelFor(host),
       ...(stream !== undefined ? { stream: (lines: string[]) => this.batcher.event({ type: 'dom0-lines', stream, lines }) } : {}),
       ...(files ? { writeFile: (path: string, bytes: Uint8Array) => files.write(path, bytes), checkFileName: captureFileName } : {}),
     });

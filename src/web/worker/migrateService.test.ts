@@ -107,6 +107,13 @@ describe.skipIf(!HAVE_TOS)('tab-to-tab live migration over BroadcastChannel', ()
     expect(sent.some((n) => n.event.kind === 'done')).toBe(true);
     expect(new Set(sent.map((n) => n.session)).size).toBe(1);
     expect(b.notices().some((n) => n.side === 'receive' && n.session === sent[0]!.session)).toBe(true);
+
+    // And back with xl migrate at the second tab's Domain-0 prompt (tab:ID, as the panel lists it).
+    const home = await b.s.xl(`xl migrate mover tab:${a.s.migration.id!.slice(0, 4)}`);
+    expect(home.status, home.output).toBe(0);
+    expect(home.output).toMatch(/Migrated domain \d+ \(mover\) to tab:[0-9a-f]{4}: \d+ rounds/);
+    expect(a.s.list().map((r) => r.name)).toEqual(['mover']);
+    expect(await a.s.xl('xl migrate mover tab:ffffffffffff')).toEqual({ status: 1, output: 'xl: migrate: tab:ffffffffffff: no such tab answers' });
     stranger.close();
   }, 120_000);
 

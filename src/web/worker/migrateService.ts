@@ -115,6 +115,22 @@ export class MigrateService {
     }
   }
 
+  /**
+   * `xl migrate DOM HOST` at Domain-0's prompt: HOST is `tab:ID` (another tab; the first
+   * characters of its id, as the Migration panel lists it) or `ws://HOST:PORT` (a Node host's
+   * --listen-ws). The core's xl migrate then runs the sender over it and prints xl's lines.
+   */
+  async channelFor(host: string): Promise<MigrationChannel> {
+    if (/^wss?:\/\//.test(host)) return this.connect(host, 'push');
+    const m = /^tab:([0-9a-f]{1,12})$/.exec(host);
+    if (!m) throw new Error(`migrate: ${host}: name another tab as tab:ID (see the Migration panel) or a Node host as ws://HOST:PORT`);
+    if (!this.bus) throw new Error('migrate: this host has no BroadcastChannel: no other tabs');
+    const found = (await this.bus.peers()).filter((p) => p.id.startsWith(m[1]!));
+    if (found.length !== 1)
+      throw new Error(`migrate: ${host}: ${found.length === 0 ? 'no such tab answers' : 'more than one tab has that id; give more of it'}`);
+    return this.bus.open(found[0]!.id);
+  }
+
   close(): void {
     this.bus?.close();
   }
