@@ -124,6 +124,11 @@ test.describe('guided labs', () => {
     expect(v['rdReq']).toBe('1');
   });
 
+  test('9 networking: ARP before the first echo request, between a pv and an hvm guest on xenbr0', async ({ page }) => {
+    const v = await runLab(page, 'networking', 'arp');
+    expect(v['first']).toContain('ARP, Request who-has 10.0.0.12');
+  });
+
   test('12 isolation: hostile guests leave the victim’s canaries alone', async ({ page }) => {
     const v = await runLab(page, 'isolation', 0);
     expect(Number(v['ops'])).toBeGreaterThan(1000);

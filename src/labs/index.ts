@@ -7,6 +7,7 @@ import { creditCap, creditPinning, creditWeights } from './credit';
 import { eventChannels } from './event-channels';
 import { grantTables } from './grant-tables';
 import { isolation } from './isolation';
+import { networking } from './networking';
 import { splitDrivers } from './split-drivers';
 import { trapAndEmulate } from './trap-and-emulate';
 import type { LabDefinition } from './types';
@@ -22,6 +23,7 @@ export const LABS: readonly LabDefinition[] = [
   ballooning,
   xenstore,
   splitDrivers,
+  networking,
   isolation,
 ];
 
