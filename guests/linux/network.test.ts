@@ -34,6 +34,8 @@ describe('Linux guests on xenbr0', () => {
   it('the kernel configured eth0 from ip= (static and DHCP); ip, ifconfig and /proc/net/dev show it', async () => {
     expect(lab.console(MMU)).toContain('IP-Config: Complete:');
     expect(lab.console(NOMMU)).toMatch(/IP-Config: Got DHCP answer from 10\.0\.0\.1, my address is 10\.0\.0\.12/);
+    // the link's operstate (IFF_RUNNING, LOWER_UP) follows the carrier a moment later (linkwatch)
+    for (const n of [MMU, NOMMU]) await lab.run(n, 'while ! grep up /sys/class/net/eth0/operstate > /dev/null; do sleep 0.1; done');
     const addr = text(await lab.run(MMU, 'ip addr'));
     expect(addr).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UP$/m);
     expect(addr).toMatch(/^2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP$/m);
@@ -65,6 +67,12 @@ describe('Linux guests on xenbr0', () => {
       const r = await lab.xl('ping', '-c', '2', '-i', '0.2', ip);
       expect(r.out).toContain('2 packets transmitted, 2 received, 0% packet loss');
     }
+    // ^C ends a ping without -c, with the statistics
+    const mark = lab.type(NOMMU, 'ping -i 0.2 10.0.0.1');
+    await lab.waitText(NOMMU, 'icmp_seq=2 ', mark);
+    lab.hv.consoleInput(lab.domain(NOMMU)!.domid, Uint8Array.of(3));
+    await lab.nextPrompt(NOMMU);
+    expect(lab.console(NOMMU).slice(mark)).toMatch(/\n--- 10\.0\.0\.1 ping statistics ---\r?\n\d+ packets transmitted, \d+ received, /);
     // nobody at .99: every request lost, status 1
     expect(await lab.run(MMU, 'ping -c 1 -W 1 10.0.0.99 > /dev/null; echo $?')).toEqual(['1']);
   }, 240_000);

@@ -115,6 +115,7 @@ int touch_now(const char *path);             /* utimensat(path, NULL) */
 int statfs_path(const char *path, struct statfs64 *st);
 int klog(int type, char *buf, int len);      /* syslog(2) */
 int ignore_signal(int sig, int ignore);      /* SIG_IGN or SIG_DFL */
+int catch_signal(int sig, void (*handler)(int)); /* a handler; blocked calls return EINTR */
 pid_t wait_child(pid_t pid, int *status);  /* waitpid(pid, status, 0); pid -1: any child */
 pid_t vfork_raw(void) __attribute__((returns_twice)); /* -errno on failure */
 int lstat_path(const char *path, struct stat *st);

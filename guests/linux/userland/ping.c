@@ -8,14 +8,21 @@
  *   --- 10.0.0.1 ping statistics ---
  *   3 packets transmitted, 3 received, 0% packet loss, time 2003ms
  *   rtt min/avg/max/mdev = 0.412/0.512/0.612/0.081 ms
- * Round trips are measured here, from send to receive, in microseconds. Exit status 0 if a
- * reply came, 1 if none did, 2 on an error.
+ * Round trips are measured here, from send to receive, in microseconds. ^C (SIGINT) ends it
+ * with the statistics, as iputils does. Exit status 0 if a reply came, 1 if none did, 2 on
+ * an error.
  */
 #include "net.h"
 
 #define MAX_SEQ 65536
 
 static u64 sent_at[1024]; /* by sequence number modulo 1024 */
+static volatile int interrupted;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
 
 static void put_ms(u64 us) {
   char num[21];
@@ -73,6 +80,7 @@ int ping_main(int argc, char **argv) {
   int fd = sock_open(SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
   if (fd < 0) return warn("ping", "socket"), 2;
   sock_setopt(fd, SOL_IP, IP_RECVTTL, 1);
+  catch_signal(2 /* SIGINT */, on_sigint);
   struct sockaddr_in to;
   memset(&to, 0, sizeof to);
   to.sin_family = AF_INET, to.sin_addr = net32(dst);
@@ -83,7 +91,7 @@ int ping_main(int argc, char **argv) {
   u64 transmitted = 0, received = 0, sum = 0, sum2 = 0, min = ~0ull, max = 0;
   u64 start = now_us(), next = start;
   if (!timeout) timeout = interval > 10000 ? interval : 10000; /* after the last: wait up to 10 s */
-  for (;;) {
+  while (!interrupted) {
     u64 now = now_us();
     if (transmitted < count && now >= next) {
       unsigned short seq = (unsigned short)(transmitted + 1);
@@ -111,6 +119,7 @@ int ping_main(int argc, char **argv) {
     struct msghdr_ msg = {&from, sizeof from, &iov, 1, control, sizeof control, 0};
     long n = sock_recvmsg(fd, &msg);
     u64 got = now_us();
+    if (n < 0) continue;
     if (n < 8 || reply[0] != 0 /* ICMP_ECHOREPLY */) continue;
     unsigned short seq = (unsigned short)(reply[6] << 8 | reply[7]);
     if (seq == 0 || seq > transmitted || transmitted - seq >= 1024) continue;

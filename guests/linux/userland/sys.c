@@ -116,6 +116,16 @@ int ignore_signal(int sig, int ignore) {
   return __sysret(my_syscall4(__NR_rt_sigaction, sig, &sa, 0, 8));
 }
 
+/* A handler for sig (no SA_RESTART: a blocked call returns EINTR); the kernel returns from
+ * it through the vDSO's rt_sigreturn (MMU) or a trampoline on the signal frame (no MMU). */
+int catch_signal(int sig, void (*handler)(int)) {
+  struct {
+    unsigned long handler, flags;
+    unsigned long mask[2];
+  } sa = {(unsigned long)handler, 0, {0, 0}};
+  return __sysret(my_syscall4(__NR_rt_sigaction, sig, &sa, 0, 8));
+}
+
 int lstat_path(const char *path, struct stat *st) {
   struct statx x;
   if (__sysret(my_syscall5(__NR_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &x)) < 0) return -1;
