@@ -18,6 +18,8 @@ import { virtioSlotForDevice } from '../../board/memoryMap';
 export interface NewDomainHooks {
   /** The machine memory buffer the domain's frames are in. */
   readonly buffer: SharedArrayBuffer;
+  /** The hypervisor's writes into the domain (GuestMemory): the write watch (log-dirty). */
+  noteWrite?(at: number, length: number): void;
   now(): number;
   /** Bytes the hvm domain's UART sends. */
   uartTransmit(d: HvmDomain, byte: number): void;
@@ -36,7 +38,7 @@ export function newDomain(domid: number, cfg: DomainConfig, built: BuiltPv | Bui
       built.p2m,
       built.ramBase,
       h.now(),
-      new GuestMemory(h.buffer, built.p2m, built.ramBase, built.physSize),
+      new GuestMemory(h.buffer, built.p2m, built.ramBase, built.physSize, h.noteWrite?.bind(h)),
       {
         startInfo: built.startInfo,
         consoleGfn: built.consoleGfn,
@@ -61,7 +63,7 @@ export function newDomain(domid: number, cfg: DomainConfig, built: BuiltPv | Bui
     h.now(),
     (d) => new Uart16550({ onTransmit: (b) => h.uartTransmit(d, b), irq: { set: (level) => h.uartIrq(d, level) } }),
     // firmware = "sbi": hyperlab's SBI serves the guest, which may hand it buffers (DBCN).
-    cfg.firmware === 'sbi' ? new GuestMemory(h.buffer, built.p2m, built.ramBase, cfg.memory * 1024 * 1024) : undefined,
+    cfg.firmware === 'sbi' ? new GuestMemory(h.buffer, built.p2m, built.ramBase, cfg.memory * 1024 * 1024, h.noteWrite?.bind(h)) : undefined,
     // One PLIC for the domain, its registers shared by the vCPU workers.
     cfg.vcpus > 1 ? new SharedArrayBuffer(plicSharedBytes(cfg.vcpus)) : undefined,
   );

@@ -19,6 +19,8 @@ export class GuestMemory {
     private readonly p2m: P2m,
     readonly ramBase: number,
     readonly ramSize: number,
+    /** Every write the hypervisor makes here (machine offset, length): log-dirty and the translation tier (cpu/writeWatch.ts). */
+    private readonly noteWrite?: (at: number, length: number) => void,
   ) {
     this.u8 = new Uint8Array(buffer);
     this.i32 = new Int32Array(buffer);
@@ -31,7 +33,11 @@ export class GuestMemory {
     const e = this.p2m.get(off >>> 12);
     if (e < 0) throw new GuestFault(`0x${(gpa >>> 0).toString(16)} has no frame behind it`);
     if (write && (e & P2M_READONLY) !== 0) throw new GuestFault(`0x${(gpa >>> 0).toString(16)} is mapped read-only`);
-    return (e & P2M_MFN_MASK) * 4096 + (off & 0xfff);
+    const at = (e & P2M_MFN_MASK) * 4096 + (off & 0xfff);
+    // Noted when the address is resolved for a write, just before the store: a reader of the
+    // write watch (log-dirty's CLEAN) runs on this thread, never between the two.
+    if (write) this.noteWrite?.(at, 1);
+    return at;
   }
 
   /** Check that `len` bytes from `gpa` are all there (and writable if `write`): a GuestFault if not. */

@@ -263,6 +263,7 @@ export class Hypervisor implements HypercallContext {
         : buildHvm(this.memory, domid, cfg, images!, this.icountShift !== undefined ? ICOUNT_RNG_SEED : undefined);
     const d = newDomain(domid, cfg, built, {
       buffer: this.memory.buffer,
+      noteWrite: (at, length) => this.watch.noteRange(at, length),
       now: () => this.now(),
       uartTransmit: (h, b) => this.consoleOut(h, Uint8Array.of(b)),
       uartIrq: (h, level) => {

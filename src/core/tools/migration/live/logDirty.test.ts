@@ -14,6 +14,7 @@ import { LogDirty } from '../../../xen/common/logDirty';
 import { ensureBundleSync } from '../../../../node/testBundle';
 import { nodeVcpuHost } from '../../../../node/vcpuHost';
 import { Toolstack } from '../../toolstack';
+import { until } from '../../../../testing/support';
 import { dirtyProgram, PAGES } from './testing';
 
 let hv: Hypervisor | undefined;
@@ -28,33 +29,31 @@ function setup(vcpus: number): { hv: Hypervisor; ts: Toolstack; domid: number } 
   return { hv, ts, domid: d.domid };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe('log-dirty', () => {
   it('a guest storing to a known set of pages shows exactly those pages dirty, on each vCPU worker', async () => {
     const { hv: h, domid } = setup(2);
     const d = h.domains.get(domid)!;
-    await sleep(300);
+    const word = (pfn: number): number => h.machine.u8[(d.p2m.get(pfn) & P2M_MFN_MASK) * 4096]!;
+    await until(() => word(16) !== 0 && word(24) !== 0, 30_000, 'both harts storing');
     const ld = await LogDirty.enable(h, d);
     // Every frame of the domain is watched now.
     const mfn0 = d.p2m.get(16) & P2M_MFN_MASK;
     expect(h.watch.watch[mfn0]! & WATCH_LOG_DIRTY).toBe(WATCH_LOG_DIRTY);
     ld.clean();
-    await sleep(400);
     const online = d.vcpus.filter((v) => v.runstate !== Runstate.OFFLINE).length;
     expect(online).toBe(2); // hart 1 started through SBI HSM: two vCPU workers write
     const want = Array.from({ length: online }, (_, hart) => PAGES.map((p) => 16 + 8 * hart + p)).flat();
+    await until(() => ld.peek() >= want.length, 30_000, 'every page stored to'); // PEEK resets nothing
     const set = ld.clean();
     expect(set.dirty).toEqual(want);
     expect(set.gone).toEqual([]);
-    // Paused: nothing more is written, so the next CLEAN is empty; PEEK resets nothing.
+    // Paused (no vCPU on a pCPU any more): nothing more is written, so the next CLEAN is empty.
     h.pauseDomain(domid);
-    await sleep(50);
+    await until(() => d.vcpus.every((v) => v.runstate !== Runstate.RUNNING), 30_000, 'the vCPUs off their pCPUs');
     ld.clean();
     expect(ld.clean().dirty).toEqual([]);
     h.unpauseDomain(domid);
-    await sleep(300);
-    expect(ld.peek()).toBe(want.length);
+    await until(() => ld.peek() >= want.length, 30_000, 'the pages stored to again');
     expect(ld.clean().dirty).toEqual(want);
     ld.disable();
     expect(h.watch.watch[mfn0]! & WATCH_LOG_DIRTY).toBe(0);
@@ -65,14 +64,15 @@ describe('log-dirty', () => {
     const { hv: h, domid } = setup(1);
     const d = h.domains.get(domid)!;
     h.pauseDomain(domid);
-    await sleep(50);
-    const ld = await LogDirty.enable(h, d);
+    const ld = await LogDirty.enable(h, d); // waits until no vCPU is on a pCPU
     ld.clean();
     // virtio-style DMA: the device models' hook, as vbd.ts passes it.
     dmaWriteNote(h, d)(40);
     // A grant copy's write (gnttab.copy / dom0Copy call noteWrite with the machine offset).
     h.gnttab.noteWrite!((d.p2m.get(41) & P2M_MFN_MASK) * 4096 + 100, 8);
-    expect(ld.clean().dirty).toEqual([40, 41]);
+    // The hypervisor's own writes into the guest (GuestMemory: hypercall results, grant entry flags, SBI buffers).
+    d.mem!.setU32(d.ramBase + 42 * 4096 + 8, 0x1234);
+    expect(ld.clean().dirty).toEqual([40, 41, 42]);
     // A frame Domain-0 maps writable is dirty in every round; the named always-dirty pfns too.
     const ld2 = (ld.disable(), await LogDirty.enable(h, d, [7]));
     expect(ld2.clean().dirty).toEqual([7]);
