@@ -4,7 +4,7 @@
  *   hyperlab run IMAGE [--mem 64M] [--initrd FILE] [--append "ARGS"] [--max-insns N]
  *                      [--trace] [--icount SHIFT] [--jit off|on|always]
  *   hyperlab host [--mem 512M] [--pcpus 2] [--sched credit|rr] [--icount SHIFT] [--jit MODE] [--exec "CMD; CMD"] [--listen [ADDR:]PORT] [--listen-ws [ADDR:]PORT] [CONFIG...]
- *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux | --disk]
+ *   hyperlab bench [--runs N] [--out FILE] [--browser | --linux | --disk | --net]
  *   hyperlab help [COMMAND]
  *
  * Every command takes -h / --help: its usage on stdout, exit status 0.
@@ -59,6 +59,7 @@ options:
   --browser         then the lab in Chromium (bench/browser.ts)
   --linux           only the Linux boot benchmark (bench/results/linux.json)
   --disk            only the disk benchmarks, image layer and pv blkfront (bench/results/disk.json; 3 runs unless --runs)
+  --net             only the network benchmark: ping pv/hvm, Linux TCP and UDP (bench/results/net.json; 3 runs unless --runs)
   -h, --help        this text`,
   help: `usage: hyperlab help [COMMAND]
 
