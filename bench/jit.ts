@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/jit.ts [--runs N] [--out FILE]        the comparison (medians), JSON on stdout
  *   npx tsx bench/jit.ts --lockstep N [--step S]        lockstep over N instructions of the Linux boot
+ *   npx tsx bench/jit.ts --wasm                         JavaScript vs WebAssembly for generated code (wasmMicro)
  *
  * Each hyperlab measurement runs the standalone virt board in this process, in icount mode
  * (shift 4), so both ways execute exactly the same instructions. QEMU's MIPS is the
@@ -129,11 +130,103 @@ export function jitSummary(res: JitBench): Record<string, number | null> {
   };
 }
 
+/**
+ * The measurement behind "JavaScript or WebAssembly" (docs/jit.md): many distinct generated
+ * functions (a loop over `len` random register operations on eight locals, the shape of a
+ * translation without memory accesses), each made and run `iters` times, as `new Function`
+ * and as a WebAssembly module built here byte by byte; CPU time per function, compile and
+ * every tier of the engine included. Both must compute the same values.
+ */
+export function wasmMicro(len = 40): { iters: number; functions: number; jsMs: number; wasmMs: number }[] {
+  const leb = (v: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = v & 0x7f;
+      v >>>= 7;
+      if (v) b |= 0x80;
+      out.push(b);
+    } while (v);
+    return out;
+  };
+  const section = (id: number, bytes: number[]): number[] => [id, ...leb(bytes.length), ...bytes];
+  // (This project's type libraries leave WebAssembly out; Node has it.)
+  const Wasm = (
+    globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: Record<string, unknown> } } }
+  ).WebAssembly;
+  const OPS: [string, number][] = [
+    ['+', 0x6a], // i32.add
+    ['-', 0x6b], // i32.sub
+    ['^', 0x73], // i32.xor
+    ['<<', 0x74], // i32.shl (the count taken mod 32, as in JavaScript)
+  ];
+  type Op = [number, number, number, [string, number]];
+  const body = (seed: number): Op[] => {
+    let x = seed >>> 0 || 1;
+    const r = (): number => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      return x;
+    };
+    return Array.from({ length: len }, (): Op => [r() % 8, r() % 8, r() % 8, OPS[r() % 4]!]);
+  };
+  const js = (ops: Op[]): ((n: number) => number) =>
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the measurement is of generated code
+    new Function(
+      'n',
+      `let r0=1,r1=2,r2=3,r3=4,r4=5,r5=6,r6=7,r7=8; for (let i = 0; i < n; i++) {\n${ops.map(([d, a, b, [o]]) => `r${d} = (r${a} ${o} r${b}) | 0;`).join('\n')}\n} return r0;`,
+    ) as (n: number) => number;
+  const wasm = (ops: Op[]): ((n: number) => number) => {
+    const code: number[] = [];
+    for (let k = 0; k < 8; k++) code.push(0x41, k + 1, 0x21, k + 1); // i32.const k+1; local.set r_k
+    code.push(0x03, 0x40); // loop
+    for (const [d, a, b, [, op]] of ops) code.push(0x20, a + 1, 0x20, b + 1, op, 0x21, d + 1);
+    code.push(0x20, 9, 0x41, 1, 0x6a, 0x22, 9, 0x20, 0, 0x48, 0x0d, 0, 0x0b, 0x20, 1, 0x0b); // i++ < n: br_if loop; end; r0
+    const func = [1, 9, 0x7f, ...code]; // locals: r0..r7, i
+    const bytes = [
+      ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7f]), // (i32) -> i32
+      ...section(3, [1, 0]),
+      ...section(7, [1, 1, 0x66, 0, 0]), // export "f"
+      ...section(10, [1, ...leb(func.length), ...func]),
+    ];
+    return new Wasm.Instance(new Wasm.Module(new Uint8Array(bytes))).exports['f'] as (n: number) => number;
+  };
+  const out: { iters: number; functions: number; jsMs: number; wasmMs: number }[] = [];
+  for (const iters of [1, 100, 10_000, 1_000_000]) {
+    const functions = iters >= 1_000_000 ? 20 : 300;
+    const ms = { js: Infinity, wasm: Infinity };
+    const check = { js: 0, wasm: 0 };
+    for (let rep = 0; rep < 2; rep++) {
+      for (const [name, make] of [
+        ['js', js],
+        ['wasm', wasm],
+      ] as const) {
+        const t0 = process.cpuUsage();
+        let chk = 0;
+        for (let f = 0; f < functions; f++) chk ^= make(body(1000 * iters + f + 1))(iters);
+        const u = process.cpuUsage(t0);
+        ms[name] = Math.min(ms[name], (u.user + u.system) / 1000 / functions);
+        check[name] = chk;
+      }
+    }
+    if (check.js !== check.wasm) throw new Error('wasmMicro: JavaScript and WebAssembly computed different values');
+    out.push({ iters, functions, jsMs: ms.js, wasmMs: ms.wasm });
+  }
+  return out;
+}
+
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: number): number => {
     const i = argv.indexOf(name);
     return i >= 0 ? Number(argv[i + 1]) : dflt;
   };
+  if (argv.includes('--wasm')) {
+    console.log(JSON.stringify(wasmMicro(opt('--len', 40)), null, 2));
+    return;
+  }
   if (argv.includes('--lockstep')) {
     const total = opt('--lockstep', 1e8);
     const t0 = performance.now();
