@@ -129,6 +129,11 @@ test.describe('guided labs', () => {
     expect(v['first']).toContain('ARP, Request who-has 10.0.0.12');
   });
 
+  test('11 translation: the same loop runs faster translated than interpreted', async ({ page }) => {
+    const v = await runLab(page, 'translation', 5, 2, false);
+    expect(Number(v['speedup'])).toBeGreaterThan(1.2);
+  });
+
   test('12 isolation: hostile guests leave the victim’s canaries alone', async ({ page }) => {
     const v = await runLab(page, 'isolation', 0);
     expect(Number(v['ops'])).toBeGreaterThan(1000);

@@ -10,6 +10,7 @@ import { isolation } from './isolation';
 import { networking } from './networking';
 import { splitDrivers } from './split-drivers';
 import { trapAndEmulate } from './trap-and-emulate';
+import { translation } from './translation';
 import type { LabDefinition } from './types';
 import { xenstore } from './xenstore';
 
@@ -24,6 +25,7 @@ export const LABS: readonly LabDefinition[] = [
   xenstore,
   splitDrivers,
   networking,
+  translation,
   isolation,
 ];
 
