@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Hypervisor } from '../core/xen/common/hypervisor';
 import { Toolstack } from '../core/tools/toolstack';
 import type { Domain } from '../core/xen/common/domain';
@@ -21,9 +21,13 @@ import { nodeVcpuHost } from './vcpuHost';
 import { typeOn } from './diskTestSupport';
 import { tcpConnect, tcpListen } from './tcpChannel';
 import { waitForConsole } from '../testing/support';
+import { runXl } from '../core/tools/xl';
 
 const hosts: Hypervisor[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'hyperlab-migrate-'));
+let dir = '';
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hyperlab-migrate-'));
+});
 afterEach(() => {
   for (const h of hosts.splice(0)) h.shutdownHost();
   rmSync(dir, { recursive: true, force: true });
@@ -71,3 +75,19 @@ it('a pv teaching OS with a disk moves to another host over TCP and reads back w
     server.close();
   }
 }, 180_000);
+
+it('xl migrate of a pv domain with a disk to localhost is refused by the target (its domid is in use) and the source runs on', async () => {
+  const img = join(dir, 'local.raw');
+  writeFileSync(img, new Uint8Array(1 << 20));
+  const a = host();
+  const d = a.ts.create(`name = "disky"\ntype = "pv"\nmemory = 16\nkernel = "teaching-os-pv"\ndisk = [ '${img},raw,xvda,rw' ]`);
+  await waitForConsole(d, 'connected to domain 0', { lf: true, ms: 60_000 });
+  await waitForConsole(d, /\$ $/, { lf: true, ms: 60_000 });
+  const lines: string[] = [];
+  const r = runXl(a.ts, ['migrate', 'disky', 'localhost'], { out: (t) => lines.push(t), readFile: () => '' });
+  await expect(r.pending).rejects.toThrow(/resumed at sender: .*domain id \d+ is in use/);
+  expect(lines).toContain('Migration failed, resuming at sender.');
+  expect([...a.h.domains.values()]).toEqual([d]);
+  expect(d.name).toBe('disky');
+  expect(await run(a.h, d, 'disk write 12 still here', 'disk: wrote')).toContain('at sector 12');
+}, 120_000);
