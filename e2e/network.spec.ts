@@ -121,6 +121,10 @@ test('the Network tab: interface rows, the packet list, the Capture button downl
     'data-info',
     /^IP 10\.0\.0\.11 > 10\.0\.0\.1: ICMP echo request, id \d+, seq 1, length 64$/,
   );
+  await lab.getByTestId('packet-filter').fill('echo reply');
+  await expect(lab.locator('[data-testid^="packet-row-"]')).toHaveCount(3);
+  await expect(lab.getByTestId('packet-shown')).toHaveText(/^3 of \d+$/);
+  await lab.getByTestId('packet-filter').fill('');
   await expect.poll(async () => Number(await row.getAttribute('data-rx-frames'))).toBeGreaterThanOrEqual(3);
   // The bridge view: the vif's port and what the bridge learned from it
   await expect(lab.getByTestId(`bridge-port-${vif}`)).toBeVisible();

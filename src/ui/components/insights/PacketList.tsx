@@ -27,6 +27,7 @@ export function PacketList({ iface }: { readonly iface: string }): ReactElement 
   const [gone, setGone] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [paused, setPaused] = useState(false);
+  const [filter, setFilter] = useState('');
   const body = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -69,6 +70,10 @@ export function PacketList({ iface }: { readonly iface: string }): ReactElement 
     if (el && !paused) el.scrollTop = el.scrollHeight;
   }, [rows, paused]);
 
+  // A display filter as plain text (not tcpdump's expressions): rows whose protocol, addresses or line contain it.
+  const wanted = filter.trim().toLowerCase();
+  const shown = wanted === '' ? rows : rows.filter((p) => `${p.protocol} ${p.source} ${p.destination} ${p.info}`.toLowerCase().includes(wanted));
+
   return (
     <section className="inspect-section packet-list" aria-labelledby="packet-list-title" data-testid="packet-list" data-iface={iface} data-count={rows.length}>
       <h3 id="packet-list-title">
@@ -82,6 +87,18 @@ export function PacketList({ iface }: { readonly iface: string }): ReactElement 
         <label className="check">
           <input type="checkbox" checked={!paused} onChange={(e) => setPaused(!e.target.checked)} data-testid="packet-follow" /> follow the newest
         </label>
+        <label>
+          Show only{' '}
+          <input
+            type="search"
+            value={filter}
+            placeholder="ICMP, 10.0.0.12, echo reply…"
+            onChange={(e) => setFilter(e.target.value)}
+            data-testid="packet-filter"
+            aria-label="show only the frames whose protocol, addresses or line contain this text"
+          />
+        </label>
+        {wanted !== '' ? <span className="muted" data-testid="packet-shown">{`${shown.length} of ${rows.length}`}</span> : null}
         <button type="button" onClick={() => setRows([])} data-testid="packet-clear">
           Clear
         </button>
@@ -110,7 +127,7 @@ export function PacketList({ iface }: { readonly iface: string }): ReactElement 
             </tr>
           </thead>
           <tbody>
-            {rows.map((p) => (
+            {shown.map((p) => (
               <tr key={p.seq} data-testid={`packet-row-${p.seq}`} data-protocol={p.protocol} data-dir={p.dir} data-info={p.info}>
                 <td className="num mono">{p.seq}</td>
                 <td className="mono">{packetTime(p.timeMs)}</td>
