@@ -60,6 +60,7 @@ options:
   --linux           only the Linux boot benchmark (bench/results/linux.json)
   --disk            only the disk benchmarks, image layer and pv blkfront (bench/results/disk.json; 3 runs unless --runs)
   --net             only the network benchmark: ping pv/hvm, Linux TCP and UDP (bench/results/net.json; 3 runs unless --runs)
+  --jit             only the translation tier: cpubench interpreter / tier / QEMU, Linux both ways (bench/results/jit.json)
   -h, --help        this text`,
   help: `usage: hyperlab help [COMMAND]
 
