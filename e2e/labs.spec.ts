@@ -82,7 +82,7 @@ test.describe('guided labs', () => {
   });
 
   test('2b credit cap: a capped domain stays at its cap on an idle host', async ({ page }) => {
-    const v = await runLab(page, 'credit-cap', 25);
+    const v = await runLab(page, 'credit-cap', 25, 2, false);
     expect(Number(v['pct'])).toBeLessThanOrEqual(30);
   });
 

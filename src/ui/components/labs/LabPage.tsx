@@ -119,6 +119,12 @@ export function LabPage({ lab, number }: { readonly lab: LabDefinition; readonly
             <h3 id="lab-run">
               <span className="step-no">3</span> Run
             </h3>
+            {wrongHost && lab.host ? (
+              <p className="notice" data-testid="lab-host-notice">
+                This lab needs a host with {lab.host.pcpus} pCPU{lab.host.pcpus === 1 ? '' : 's'}; this one has {pcpus}. The number of pCPUs is set when the
+                page loads: <a href={`?boot=&pcpus=${lab.host.pcpus}#lab/${lab.id}`}>reload with {lab.host.pcpus}</a> (the domains running now go).
+              </p>
+            ) : null}
             <div className="row">
               <button
                 type="button"
