@@ -9,7 +9,7 @@ import { HV_PROTOCOL_VERSION } from '../src/web/protocol/version';
 import { HypervisorService } from '../src/web/worker/hypervisorService';
 import { webVcpuHost } from '../src/web/worker/vcpuHostWeb';
 import { opfsDirectory, type FileDirectory } from '../src/web/worker/opfsDir';
-import { MIGRATION_BUS } from '../src/web/worker/migrateBroadcast';
+import { MIGRATION_BUS, type BusLike } from '../src/web/worker/migrateBroadcast';
 
 class HypervisorWorker extends HypervisorService {
   override attach(init: HypervisorInit, sink: HvSink): ReturnType<HypervisorService['attach']> {
@@ -48,7 +48,8 @@ const factory: HypervisorFactory = {
         captureDirectory,
         snapshotDirectory,
         // Live migration to the other tabs of the origin: their hypervisor workers share this bus.
-        migrationBus: () => new BroadcastChannel(MIGRATION_BUS),
+        // (The DOM types its onmessage with a full MessageEvent; the bus reads only `data`.)
+        migrationBus: () => new BroadcastChannel(MIGRATION_BUS) as unknown as BusLike,
       }),
     );
   },
