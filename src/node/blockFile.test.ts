@@ -33,7 +33,10 @@ function run(cmd: string, args: string[]): { status: number; out: string } {
 }
 
 function qemuImg(...args: string[]): string {
-  const r = run('qemu-img', args);
+  let r = run('qemu-img', args);
+  // LUKS key setup times PBKDF2 against the thread's CPU clock and gives up now and then on
+  // a loaded machine ("Unable to get accurate CPU usage"): qemu-img's flake, not ours.
+  for (let i = 0; i < 3 && r.status !== 0 && r.out.includes('accurate CPU usage'); i++) r = run('qemu-img', args);
   if (r.status !== 0) throw new Error(`qemu-img ${args.join(' ')}: ${r.out}`);
   return r.out;
 }
