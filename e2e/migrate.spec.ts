@@ -33,6 +33,7 @@ test('a running pv teaching OS moves to the other tab with its state; both tabs 
   const peers = await a.evaluate(() => window.hyperlab!.migrate.peers());
   expect(peers).toHaveLength(1);
 
+  await a.getByTestId(`lifecycle-${id}`).click(); // the row's Save ▾ menu
   await a.getByTestId(`migrate-${id}`).click();
   await expect(a.getByTestId('migration-panel')).toHaveAttribute('data-open', 'true');
   await expect(a.getByTestId('migrate-peer').locator('option')).toHaveCount(1);
@@ -77,6 +78,7 @@ test('a page sends a running domain to a Node host (hyperlab host --listen-ws) a
     await run(page, id, 'xs write data/left-from page', 'voyager$ ');
 
     // Through the panel: the domain goes to the host.
+    await page.getByTestId(`lifecycle-${id}`).click();
     await page.getByTestId(`migrate-${id}`).click();
     await page.getByTestId('migrate-host').fill(url);
     await page.getByTestId('migrate-to-host').click();

@@ -35,7 +35,9 @@ test('a snapshot taken from the domain table survives a reload and restores with
   await run(page, id, 'xs write data/note typed-before-reload', 'keepme$ ');
 
   // Snapshot from the domain's row: the domain runs on.
+  await page.getByTestId(`lifecycle-${id}`).click(); // the row's Save ▾ menu
   await page.getByTestId(`snapshot-${id}`).click();
+  await expect(page.getByTestId(`lifecycle-menu-${id}`)).toHaveCount(0); // the menu closes on a choice
   await expect(page.getByTestId('snapshots-message')).toContainText(/^snapshot keepme-[0-9T-]+ of keepme kept \(\d+ bytes\); the domain runs on$/, {
     timeout: 30_000,
   });
@@ -47,6 +49,7 @@ test('a snapshot taken from the domain table survives a reload and restores with
   const snapName = (await row.getAttribute('data-name'))!;
 
   // Save: the browser downloads the xl save file.
+  await page.getByTestId(`lifecycle-${id}`).click();
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`save-${id}`).click()]);
   expect(download.suggestedFilename()).toBe('keepme.save');
   const saved = readFileSync(await download.path());

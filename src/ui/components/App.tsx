@@ -60,9 +60,6 @@ export function App(): ReactElement {
           <CreatePanel />
           <Dom0Console />
         </div>
-        <DisksPanel />
-        <SnapshotsPanel />
-        <MigratePanel />
         {domids.length === 0 && phase.phase === 'running' ? (
           <p className="empty" data-testid="no-domains">
             No guest domains. Create one above, or type <code>xl create hello.cfg</code> in Domain-0.
@@ -73,6 +70,10 @@ export function App(): ReactElement {
             <ConsolePanel key={domid} domid={domid} />
           ))}
         </div>
+        {/* Below the consoles, so that the guests' screens are in view when the page opens. */}
+        <DisksPanel />
+        <SnapshotsPanel />
+        <MigratePanel />
       </main>
     </>
   );

@@ -7,8 +7,7 @@ import type { ReactElement, ReactNode } from 'react';
 import type { DomainView } from '../../web/page/lab';
 import { useLabState } from '../labContext';
 import { count, cpuSeconds, describeState, mib, one, stateFlags } from './format';
-import { SnapshotsButtons } from './SnapshotsButtons';
-import { MigrateButton } from './MigrateButton';
+import { LifecycleMenu } from './LifecycleMenu';
 
 /**
  * A button that is unavailable in some states. It says so with aria-disabled rather than
@@ -113,8 +112,12 @@ function DomainRowView({ domain }: { readonly domain: DomainView }): ReactElemen
           <Control testId={`show-console-${domid}`} enabled why="Go to this domain's console" onClick={() => actions.focusConsole(domid)}>
             Console
           </Control>
-          <SnapshotsButtons domid={domid} name={name} enabled={!down && row.state !== 'dying'} />
-          <MigrateButton domid={domid} enabled={!down && row.state !== 'dying' && !name.includes('--')} />
+          <LifecycleMenu
+            domid={domid}
+            name={name}
+            enabled={!down && row.state !== 'dying'}
+            migratable={!down && row.state !== 'dying' && !name.includes('--')}
+          />
         </div>
       </td>
     </tr>
