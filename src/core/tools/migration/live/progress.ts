@@ -2,6 +2,7 @@
  * What a live migration reports as it goes (the browser's migration view draws it, `xl
  * migrate` prints it), and the options both ends take.
  */
+import type { DomainConfig } from '../../xlConfig';
 
 /** One pre-copy round (round 0 sends every page; the last is stop-and-copy). */
 export interface RoundStats {
@@ -69,10 +70,12 @@ export interface MigrateSendOptions {
   /**
    * Called once the domain is paused and its backends quiesced, before the last pages go: a
    * host whose disk handles are exclusive (OPFS sync access handles) closes them here so the
-   * target can open them. `onResumed` is called if the migration then fails and the source runs on.
+   * target can open them. `onResumed` is called (and awaited: the browser reopens its handles)
+   * if the migration then fails and the source runs on; if it throws, the domain is left paused
+   * (its disks are not back) and xl's log says why.
    */
   onStopped?: () => void | Promise<void>;
-  onResumed?: () => void;
+  onResumed?: () => void | Promise<void>;
   /** xl's stderr lines ("migration sender: ..."). */
   log?: (line: string) => void;
 }
@@ -80,6 +83,12 @@ export interface MigrateSendOptions {
 export interface MigrateReceiveOptions {
   /** `xl migrate -p`: leave the domain paused on arrival. */
   paused?: boolean;
+  /**
+   * Called once the whole stream is in (so the sender is paused and has run its `onStopped`),
+   * before the domain's disks are opened: a host whose disk handles are opened asynchronously
+   * (the browser's OPFS) opens them here. Returns what to call once the build is over.
+   */
+  prepare?: (config: DomainConfig) => Promise<(() => void) | undefined>;
   /** How long to wait for each message from the sender, ms (default 60000). */
   timeoutMs?: number;
   onProgress?: (e: MigrationEvent) => void;

@@ -61,7 +61,12 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     const cfg = validateDomainConfig(parseXlConfig(read.header.config));
     const incoming = { ...cfg, name: cfg.name + INCOMING };
     // Verified as it came (every checksum and rule, END included); restore.ts checks it against the config and builds.
-    d = await restoreDomain(hv, read, { paused: true, configText: formatXlConfig(incoming), toolstack: ts });
+    const release = await opts.prepare?.(incoming);
+    try {
+      d = await restoreDomain(hv, read, { paused: true, configText: formatXlConfig(incoming), toolstack: ts });
+    } finally {
+      release?.();
+    }
     log(
       `migration target: Transfer complete (${total} bytes; domain ${d.domid} built in ${(performance.now() - tEnd).toFixed(1)} ms), requesting permission to start domain.`,
     );

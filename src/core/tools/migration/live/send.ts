@@ -248,8 +248,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     ch.close(`the sender failed: ${errorLine(e)}`);
     if (hv.domains.get(d.domid) === d && !d.dying) {
       if (d.name !== name) renameDomain(hv, d, name);
-      if (stopped) opts.onResumed?.();
-      if (!wasPaused) hv.unpauseDomain(d.domid);
+      if ((!stopped || (await resumeDevices(opts, log))) && !wasPaused) hv.unpauseDomain(d.domid);
     }
     log('Migration failed, resuming at sender.');
     phase('failed', `resumed at the sender: ${errorLine(e)}`);
@@ -279,8 +278,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     log(`migration sender: Target reports startup failure (status code ${status}).`);
     await ch.receive(o.timeoutMs).catch(() => undefined); // its permission to resume (xl waits for it)
     renameDomain(hv, d, name);
-    opts.onResumed?.();
-    if (!wasPaused) hv.unpauseDomain(d.domid);
+    if ((await resumeDevices(opts, log)) && !wasPaused) hv.unpauseDomain(d.domid);
     log('migration sender: Resumed OK.');
     phase('failed', 'the target failed to start it; resumed at the sender');
     ch.close();
@@ -326,4 +324,15 @@ function verifyPages(u8: Uint8Array, d: Domain, limit: number, sent: Map<number,
     if (was === 'zero' ? !isZeroPage(now) : !sameBytes(was, now)) missed++;
   }
   return missed;
+}
+
+/** The host's `onResumed` (its disks reopened): false if that failed, and the domain is then left paused rather than run without them. */
+async function resumeDevices(opts: MigrateSendOptions, log: (line: string) => void): Promise<boolean> {
+  try {
+    await opts.onResumed?.();
+    return true;
+  } catch (e) {
+    log(`migration sender: the domain's devices did not come back (${errorLine(e)}); left paused`);
+    return false;
+  }
 }
