@@ -113,6 +113,8 @@ export class Hart implements InterruptTarget {
   codeWritten = false;
   /** Set by a translation when it stopped before an instruction the interpreter must run, and how many. */
   jitSlow = 0;
+  /** Set by a translation: the number of the exit it left by (-1: an indirect jump), for chaining. */
+  jitExit = -1;
   /** Instructions executed by earlier pieces of the current block (jit/engine.ts splits blocks). */
   retiredBefore = 0;
   /** Set by the translation tier: the interpreter's block ends when pc leaves the code page it started in. */

@@ -67,8 +67,10 @@ export interface Translation {
   readonly src: TranslationSource;
   readonly fn: TranslatedFn;
   gen: number; // the frame's write generation when last known to match
-  fence: number; // the FENCE.I epoch when last known to match
+  fence: number; // the FENCE.I epoch when last known to match; -1 once dropped (cuts links to it)
   uses: number;
+  /** Per exit (TranslationSource.chain): the translation that followed it last, or null. */
+  readonly links: (Translation | null)[];
 }
 
 interface Entry {
@@ -110,6 +112,8 @@ export class Jit implements ExecEngine {
   private readonly heat: Int32Array;
   readonly frameHot: number;
   private readonly fast: (Translation | null)[] = new Array<Translation | null>(FAST_MASK + 1).fill(null);
+  /** Translations entered through a link rather than the dispatcher (chaining). */
+  chained = 0;
   readonly stats: JitStats = { executed: 0, translated: 0, translations: 0, invalidations: 0, evictions: 0, cached: 0, codeBytes: 0 };
 
   constructor(
@@ -163,21 +167,62 @@ export class Jit implements ExecEngine {
           }
         } else k = 0;
         if (t !== null) {
-          t.uses++;
-          k = t.fn(h, left, pc >>> 12);
-          fromJit += k;
-          if (h.jitSlow !== 0 && k < left) {
-            // It stopped before an access its inline TLB check could not do (or a jump that
-            // traps): the interpreter runs that instruction and the next ones up to its next
-            // branch (so pieces start where translations do). Devices read time from
-            // instret (icount): keep it at the block's start, as the interpreter does.
+          const vpn = pc >>> 12;
+          const page = off & ~0xfff;
+          let rest = left;
+          let tr: Translation = t;
+          // Chaining (QEMU's goto_tb, v86's jumps between compiled blocks): when a translation
+          // leaves by a direct branch to an entry of the same page whose translation it has
+          // met before (its link for that exit), the next runs at once: no fetch TLB lookup
+          // (same virtual page, and translated code changes no TLB), no table lookup, no
+          // counting. Each link is checked like the table's hot path: the target's page
+          // unwritten since it was checked, no FENCE.I since, not dropped (drop() sets its
+          // fence to -1, so a link to a dropped or evicted translation is cut), and the budget
+          // holds its first block, so interrupts still come at the block's end.
+          for (;;) {
+            tr.uses++;
+            k = tr.fn(h, rest, vpn);
+            fromJit += k;
+            if (h.jitSlow !== 0) {
+              if (k < rest) {
+                // It stopped before an access its inline TLB check could not do (or a jump that
+                // traps): the interpreter runs that instruction and the next ones up to its next
+                // branch (so pieces start where translations do). Devices read time from
+                // instret (icount): keep it at the block's start, as the interpreter does.
+                acc += h.instret - base;
+                h.instret = base;
+                h.retiredBefore = acc;
+                const s = rest - k;
+                const at = page | (h.pc & 0xfff);
+                const len = (this.entries.get(at) ?? this.newEntry(at)).len;
+                k += execBlock(h, s < len ? s : len);
+              }
+              break;
+            }
+            const ex = h.jitExit;
+            if (ex < 0 || k >= rest || h.endBlock) break;
+            let c: Translation | null = tr.links[ex]!;
+            if (c === null) {
+              const to = tr.src.chain[ex]!;
+              if (to < 0) break;
+              c = fast[((page | to) >>> 2) & FAST_MASK]!;
+              if (c === null || c.off !== (page | to)) break;
+              tr.links[ex] = c;
+            }
+            if (gens[c.frame] !== c.gen || c.fence !== this.fenceEpoch) {
+              tr.links[ex] = null; // the dispatcher rechecks or drops it; relinked when met again
+              break;
+            }
+            if (c.src.entryLength > rest - k) break;
+            // The piece ends here as in the loop's tail below.
+            n += k;
+            rest -= k;
             acc += h.instret - base;
             h.instret = base;
             h.retiredBefore = acc;
-            const s = left - k;
-            const at = (off & ~0xfff) | (h.pc & 0xfff);
-            const len = (this.entries.get(at) ?? this.newEntry(at)).len;
-            k += execBlock(h, s < len ? s : len);
+            h.codeWritten = false;
+            this.chained++;
+            tr = c;
           }
         }
       } else k = execBlock(h, 1); // the interpreter refills the fetch TLB (or traps)
@@ -266,7 +311,16 @@ export class Jit implements ExecEngine {
     const before = this.watch.watch[frame]!;
     this.watch.add(frame, this.watchBit);
     if ((before & this.watchBit) === 0) h.dropWatchedWrites(this.watch);
-    const t: Translation = { off, frame, src, fn: compile(h, src), gen: this.watch.generation(frame), fence: this.fenceEpoch, uses: 0 };
+    const t: Translation = {
+      off,
+      frame,
+      src,
+      fn: compile(h, src),
+      gen: this.watch.generation(frame),
+      fence: this.fenceEpoch,
+      uses: 0,
+      links: src.chain.map(() => null),
+    };
     // Another vCPU may have changed the words between reading them and watching the frame.
     if (!sameWords(h.bus.ram.i32, t)) {
       if (!this.perFrame.has(frame)) this.watch.remove(frame, this.watchBit);
@@ -291,6 +345,7 @@ export class Jit implements ExecEngine {
 
   private drop(e: Entry, t: Translation): void {
     e.t = null;
+    t.fence = -1; // never the epoch again: links to it fail their check and are cut
     const slot = (t.off >>> 2) & FAST_MASK;
     if (this.fast[slot] === t) this.fast[slot] = null;
     e.count = 0;

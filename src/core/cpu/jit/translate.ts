@@ -48,6 +48,12 @@ export interface TranslationSource {
   entryLength: number;
   /** Basic blocks on the trace kept inside the translation (forward branches onto it, plus one). */
   blocks: number;
+  /**
+   * Per exit: the page offset it goes to if another translation may follow it directly
+   * (a direct branch or jump, or a budget check, to an aligned offset in this page), else -1
+   * (out of the page, to the interpreter). The dispatcher chains on these (engine.ts).
+   */
+  chain: number[];
 }
 
 /** Bound on the instructions of one trace (a page holds 1024). */
@@ -403,9 +409,14 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
     `let slow = 0;`,
     `if (ex >= 0) { const e = ex * 3; pc = (vb + EXITS[e]) | 0; n -= EXITS[e + 1]; slow = EXITS[e + 2]; }`,
     spill,
-    `h.pc = pc; h.jitSlow = slow; h.instret += n; return n;`,
+    `h.pc = pc; h.jitSlow = slow; h.jitExit = ex; h.instret += n; return n;`,
   ].join('\n');
-  return { offsets: offs, words, code, exits: `[${exits.join(',')}]`, entryLength: K > 0 ? K : L, blocks: regions.length + 1 };
+  const chain: number[] = [];
+  for (let e = 0; e < exits.length; e += 3) {
+    const to = exits[e]!;
+    chain.push(exits[e + 2] === 0 && to >= 0 && to < 4096 && (to & 3) === 0 ? to : -1);
+  }
+  return { offsets: offs, words, code, exits: `[${exits.join(',')}]`, entryLength: K > 0 ? K : L, blocks: regions.length + 1, chain };
 }
 
 /** Compile a translation's source into a function bound to one hart's RAM views and TLB. */
