@@ -55,6 +55,23 @@ export interface RestoreOptions {
   toolstack?: Toolstack;
   /** Write a file on this host (a disk image the stream carries: `xl save --copy-storage`). */
   writeFile?: (path: string, bytes: Uint8Array) => void;
+  /**
+   * The memory, built already from the stream's pages as they arrived (an incoming live
+   * migration: live/incoming.ts): `adopt` hands its P2M, `frames` frames, to the new domain.
+   * Without it (`xl restore` from a file) the memory is built here, from the verified stream.
+   */
+  memory?: { readonly frames: number; adopt(domid: number): P2m };
+  /** Filled in with how long each step took (ms), for xl's log and the benchmark. */
+  timings?: RestoreTimings;
+}
+
+export interface RestoreTimings {
+  /** The stream decoded and checked against its config (checkSaveFile). */
+  check: number;
+  /** createDomain: memory (unless built on arrival), vCPU workers started, device models. */
+  create: number;
+  /** pv: the xenstore home written back; disks and vifs attached and (pv) connected. */
+  devices: number;
 }
 
 const MiB = 1024 * 1024;
@@ -203,10 +220,12 @@ function buildMemory(mem: MachineMemory, domid: number, frames: number, pages: M
 
 /** `xl restore`: check the file, build the domain, put its state back, let it run (unless -p). */
 export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead, opts: RestoreOptions = {}): Promise<Domain> {
+  const t0 = performance.now();
   const c = checkSaveFile(input, opts);
+  const tChecked = performance.now();
   const { cfg, read } = c;
   const x = read.libxc;
-  if (x.pages.size > hv.memory.nrFree) throw new Error(`not enough free memory: ${x.pages.size} frames to restore, ${hv.memory.nrFree} free`);
+  if (!opts.memory && x.pages.size > hv.memory.nrFree) throw new Error(`not enough free memory: ${x.pages.size} frames to restore, ${hv.memory.nrFree} free`);
   const carried = read.disks ? assembleDisks(read.disks) : new Map<number, Uint8Array>();
   // A carried disk is raw (diskImage.ts), wherever the config puts it.
   const disks = (cfg.disk ?? []).map((s) => (carried.has(s.devid) ? { ...s, format: 'raw' as const } : s)),
@@ -233,15 +252,16 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
   const mtime0 = x.timers![0]!.mtime;
   const restore: DomainRestore = {
     ...(keepDomid ? { domid: c.oldDomid } : {}),
+    ...(opts.memory ? { frames: opts.memory.frames } : {}),
     paused: true, // until its xenstore home is back; then as asked
     vcpus: c.vcpus,
     build: (mem, domid) => {
       if (cfg.type === 'pv') {
         const l = pvLayout(cfg);
-        const p2m = buildMemory(mem, domid, l.p2mFrames, x.pages);
+        const p2m = opts.memory ? opts.memory.adopt(domid) : buildMemory(mem, domid, l.p2mFrames, x.pages);
         return { ...l, p2m, entry: M.VIRT_DRAM_BASE, args: [0, l.startInfo, 0] };
       }
-      const p2m = buildMemory(mem, domid, (cfg.maxmem * MiB) / PAGE_SIZE, x.pages);
+      const p2m = opts.memory ? opts.memory.adopt(domid) : buildMemory(mem, domid, (cfg.maxmem * MiB) / PAGE_SIZE, x.pages);
       const b = c.board!;
       const built: BuiltDomain = {
         p2m,
@@ -275,12 +295,14 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
     },
   };
   let d: Domain;
+  const tCreate = performance.now();
   try {
     d = hv.createDomain(carried.size > 0 ? { ...cfg, disk: disks } : cfg, undefined, restore);
   } catch (e) {
     for (const img of images) img.close();
     throw e;
   }
+  const tCreated = performance.now();
   try {
     if (d.kind === 'pv') await restoreXenstore(hv, d.domid, read);
     if (ts) attachDevices(ts, d, c, images);
@@ -289,6 +311,7 @@ export async function restoreDomain(hv: Hypervisor, input: Uint8Array | SaveRead
     hv.destroyDomain(d.domid, 'restore failed'); // its disks close with it (Toolstack: domainGone)
     throw e;
   }
+  if (opts.timings) Object.assign(opts.timings, { check: tChecked - t0, create: tCreated - tCreate, devices: performance.now() - tCreated });
   if (!opts.paused) hv.unpauseDomain(d.domid);
   return d;
 }

@@ -37,6 +37,12 @@ export interface DomainRestore {
    * source domid for the same reason). Refused if the id is in use.
    */
   domid?: number;
+  /**
+   * Frames `build` hands over that are allocated already (an incoming migration builds the
+   * memory as the stream arrives: tools/migration/live/incoming.ts); the free-memory check
+   * counts only the rest.
+   */
+  frames?: number;
 }
 
 /** How long a vCPU may take to end its slice, or to answer SAVE, before the save gives up. */

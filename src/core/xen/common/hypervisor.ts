@@ -249,7 +249,8 @@ export class Hypervisor implements HypercallContext {
     if (cfg.type === 'hvm' && cfg.vcpus !== 1 && cfg.firmware !== 'sbi')
       throw new Error('an hvm domain with more than one vCPU needs firmware = "sbi" (its secondary harts start through SBI HSM)');
     const needed = (cfg.memory * 1024 * 1024) / 4096;
-    if (needed > this.memory.nrFree) throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
+    if (needed - (restore?.frames ?? 0) > this.memory.nrFree)
+      throw new Error(`not enough free memory: ${cfg.memory} MiB asked, ${(this.memory.nrFree * 4096) >> 20} MiB free`);
     const freeSlots = this.slots.freeVcpuSlots();
     if (cfg.vcpus > freeSlots) throw new Error(`too many vCPUs on this host: ${cfg.vcpus} asked, ${freeSlots} of ${MAX_VCPU_SLOTS} free`);
     if (restore?.domid !== undefined && this.domains.has(restore.domid)) throw new Error(`domain id ${restore.domid} is in use`);

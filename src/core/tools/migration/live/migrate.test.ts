@@ -15,7 +15,8 @@ import { ensureBundleSync } from '../../../../node/testBundle';
 import { guestImage } from '../../../../node/paths';
 import { nodeVcpuHost } from '../../../../node/vcpuHost';
 import { consoleText, typeInto, until, waitForConsole } from '../../../../testing/support';
-import { channelPair, CuttableChannel } from './channel';
+import { channelPair, CuttableChannel, type MigrationChannel } from './channel';
+import { DOMID_XEN } from '../../../xen/common/machineMemory';
 import { migrateSend } from './send';
 import { migrateReceive } from './receive';
 import type { MigrationEvent } from './progress';
@@ -128,6 +129,63 @@ describe('live migration on one host', () => {
       await waitForConsole(a, /timing: up \d+\.\d s/, { from: consoleText(a).length });
     }, 60_000);
   }
+
+  it('a corrupt record after round 1 (in round 2 or the stop-and-copy): the target destroys the copy it was building, the source resumes, no frame leaks', async () => {
+    const { hv: h, ts } = setup();
+    const a = ts.create(cfg('hvm', 'tos'));
+    await waitForConsole(a, 'tos$ ');
+    typeInto(h, a, 'burn 40\n'); // keeps storing, so later rounds have pages to send
+    const free = h.memory.nrFree;
+    const [src, dst] = channelPair();
+    let armed = false,
+      heldAtCorruption = 0,
+      roundCorrupted = -1;
+    const rounds: number[] = [];
+    const ch: MigrationChannel = {
+      get closed() {
+        return src.closed;
+      },
+      receive: (t) => src.receive(t),
+      close: (r) => src.close(r),
+      send: async (msg) => {
+        if (armed) {
+          armed = false;
+          roundCorrupted = rounds.length;
+          // Build on arrival: the target holds the incoming domain's frames before the stream ends.
+          await until(() => free - h.memory.nrFree >= 4096, 20_000, 'the target holding the incoming frames');
+          heldAtCorruption = free - h.memory.nrFree;
+          msg = msg.slice();
+          msg[msg.length >> 1]! ^= 0x40;
+        }
+        return src.send(msg);
+      },
+    };
+    const lines: string[] = [];
+    const recv = migrateReceive(ts, dst, { timeoutMs: 10_000, log: (l) => lines.push(l) });
+    const sending = migrateSend(ts, a, ch, {
+      timeoutMs: 10_000,
+      dirtyThreshold: 0,
+      downtimeTargetMs: -1,
+      onProgress: (e) => {
+        if (e.kind !== 'round') return;
+        rounds.push(e.stats.round);
+        if (e.stats.round === 1) armed = true;
+      },
+    });
+    await expect(recv).rejects.toThrow(/migration receive failed: .*corrupt/);
+    await expect(sending).rejects.toThrow(/resumed at sender/);
+    expect(roundCorrupted).toBeGreaterThanOrEqual(2);
+    expect(heldAtCorruption).toBeGreaterThanOrEqual(4096); // the 16 MiB incoming copy, built as it came
+    expect(lines.some((l) => /Domain creation failed: .*checksum/.test(l))).toBe(true);
+    expect([...h.domains.values()]).toEqual([a]);
+    expect(h.memory.nrFree).toBe(free); // every frame of the incoming copy back
+    expect(h.memory.owner.every((o) => o !== DOMID_XEN)).toBe(true);
+    expect(a.name).toBe('tos');
+    expect(a.paused).toBe(false);
+    await waitForConsole(a, /burn: 40 million/, { ms: 60_000 }); // the computation goes on where it was
+    typeInto(h, a, 'uptime\n');
+    await waitForConsole(a, /timing: up \d+\.\d s/, { from: consoleText(a).length });
+  }, 120_000);
 
   it('a hostile sender (garbage, or a stream that stops) is refused with one line and builds nothing', async () => {
     const { hv: h, ts } = setup();

@@ -1,8 +1,10 @@
 /**
  * The receiving side of a live migration: Xen's xl `migrate_receive` (tools/xl/xl_migrate.c).
  * Banner; the stream, verified as it arrives (saveFile.ts SaveFileReader: every record's
- * checksum and place before it counts); the domain built as NAME--incoming and left paused
- * (restore.ts: the whole stream checked against its config before anything is built);
+ * checksum and place before it counts), its pages written into the incoming domain's frames
+ * as each PAGE_DATA record is verified (incoming.ts, as Xen's restore does); at END the
+ * domain is built around that memory as NAME--incoming and left paused (restore.ts: the
+ * whole stream checked against its config first, vCPU and device state put back);
  * "domain received, ready to unpause"; then, on the permission to go, renamed NAME and
  * unpaused, and the report sent (status 0). If anything fails before the permission, the
  * incoming copy is destroyed and the sender resumes its own; if renaming or unpausing fails
@@ -20,6 +22,8 @@ import type { MigrationChannel } from './channel';
 import type { MigrateReceiveOptions } from './progress';
 import { describe, INCOMING, MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, sameBytes } from './protocol';
 import { renameDomain } from './rename';
+import { IncomingMemory } from './incoming';
+import type { RestoreTimings } from '../restore';
 
 const MiB = 1024 * 1024;
 /** How many times its memory a stream may carry (round 0 and the rounds after it, at most 5 by default, each at most all of it). */
@@ -33,6 +37,8 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
   const phase = (p: 'connect' | 'transferred' | 'handover' | 'done' | 'failed', domid: number, message: string): void =>
     opts.onProgress?.({ kind: 'phase', side: 'receive', phase: p, domid, name, message });
   let d: Domain | undefined;
+  let memory: IncomingMemory | undefined;
+  const timings: RestoreTimings = { check: 0, create: 0, devices: 0 };
   try {
     log('migration target: Ready to receive domain.');
     await ch.send(MIGRATE_RECEIVER_BANNER);
@@ -41,12 +47,16 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     // A stream may carry each page several times (pre-copy rounds), but not without end: a
     // sender that goes on past this is refused rather than let fill the host's memory.
     let limit = Infinity;
-    const reader = new SaveFileReader((h) => {
-      const c = validateDomainConfig(parseXlConfig(h.config));
-      name = c.name;
-      limit = MAX_ROUNDS_OF_MEMORY * c.maxmem * MiB + (16 << 20);
-      return { maxPfn: (c.maxmem * MiB) / PAGE_SIZE, maxVcpus: c.vcpus };
-    });
+    const reader = new SaveFileReader(
+      (h) => {
+        const c = validateDomainConfig(parseXlConfig(h.config));
+        name = c.name;
+        limit = MAX_ROUNDS_OF_MEMORY * c.maxmem * MiB + (16 << 20);
+        memory = new IncomingMemory(hv.memory, c); // refuses here a domain this host cannot hold
+        return { maxPfn: (c.maxmem * MiB) / PAGE_SIZE, maxVcpus: c.vcpus };
+      },
+      (layer, rec) => memory?.apply(layer, rec),
+    );
     let pages = 0;
     let read;
     for (;;) {
@@ -63,12 +73,12 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     // Verified as it came (every checksum and rule, END included); restore.ts checks it against the config and builds.
     const release = await opts.prepare?.(incoming);
     try {
-      d = await restoreDomain(hv, read, { paused: true, configText: formatXlConfig(incoming), toolstack: ts });
+      d = await restoreDomain(hv, read, { paused: true, configText: formatXlConfig(incoming), toolstack: ts, memory: memory!, timings });
     } finally {
       release?.();
     }
     log(
-      `migration target: Transfer complete (${total} bytes; domain ${d.domid} built in ${(performance.now() - tEnd).toFixed(1)} ms), requesting permission to start domain.`,
+      `migration target: Transfer complete (${total} bytes; ${memory!.entries} pages written on arrival in ${memory!.applyMs.toFixed(0)} ms; domain ${d.domid} built in ${(performance.now() - tEnd).toFixed(1)} ms: checks ${timings.check.toFixed(1)}, domain and vCPUs ${timings.create.toFixed(1)}, devices ${timings.devices.toFixed(1)}), requesting permission to start domain.`,
     );
     phase('transferred', d.domid, `${d.name} built, paused`);
     await ch.send(MIGRATE_RECEIVER_READY);
@@ -76,6 +86,7 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     if (!sameBytes(go, MIGRATE_PERMISSION_TO_GO)) throw new Error(`the sender sent ${describe(go)} where xl expects the permission to go`);
   } catch (e) {
     if (d && hv.domains.get(d.domid) === d) hv.destroyDomain(d.domid, 'migration failed');
+    memory?.discard(); // the frames not yet given to a domain, back and zeroed
     ch.close(`the receiver failed: ${errorLine(e)}`);
     log(`migration target: Domain creation failed: ${errorLine(e)}`);
     phase('failed', d?.domid ?? -1, errorLine(e));
