@@ -25,6 +25,7 @@ import { openDiskFile } from './blockFile';
 import { migrateReceive } from '../core/tools/migration/live/receive';
 import { parseHostPort, tcpConnect, tcpListen } from './tcpChannel';
 import { listenWs, parseWsListen, type WsListener } from './wsChannel';
+import { linkOrMigration } from './bridgeLink';
 
 export interface HostArgs {
   memBytes: number;
@@ -167,11 +168,13 @@ async function command(ts: Toolstack, line: string, attach?: (domid: number) => 
 
 /** `--listen`: a receiver (Xen's `xl migrate-receive`) for each connection; its lines go to stderr as xl's do. */
 async function listen(ts: Toolstack, where: string): Promise<Server> {
-  const server = await tcpListen(where, (ch, peer) => {
+  const server = await tcpListen(where, (raw, peer) => {
     const log = (line: string): void => void process.stderr.write(`${line}\n`);
-    migrateReceive(ts, ch, { log }).then(
+    // The same port takes bridge links (`xl network-link BRIDGE ADDR:PORT`): bridgeLink.ts.
+    const ch = linkOrMigration(ts, raw, peer);
+    migrateReceive(ts, ch, { log: (l) => ch.diverted || log(l) }).then(
       (d) => process.stdout.write(`Domain ${d.domid} (${d.name}) migrated in from ${peer}\n`),
-      (e: unknown) => process.stderr.write(`xl: ${(e as Error).message}\n`),
+      (e: unknown) => ch.diverted || process.stderr.write(`xl: ${(e as Error).message}\n`),
     );
   });
   const a = server.address();

@@ -13,6 +13,7 @@ import type { Toolstack } from '../core/tools/toolstack';
 import { migrateReceive } from '../core/tools/migration/live/receive';
 import { checkMigratable, migrateSend } from '../core/tools/migration/live/send';
 import { parseWsRequest, WebSocketChannel, type WebSocketLike } from '../web/worker/migrateWebSocket';
+import { acceptWsLink } from './bridgeLink';
 
 // Loaded at run time, not bundled: `ws` is CommonJS, which the CLI's ESM bundle (bin/bundle.js) cannot inline.
 const { WebSocketServer } = createRequire(import.meta.url)('ws') as { WebSocketServer: typeof WsServer };
@@ -53,7 +54,13 @@ export async function listenWs(ts: Toolstack, where: string, out: { log: (l: str
 async function serve(ts: Toolstack, ch: WebSocketChannel, peer: string, out: { log: (l: string) => void; info: (l: string) => void }): Promise<void> {
   let req;
   try {
-    req = parseWsRequest(await ch.text(10_000));
+    const first = await ch.text(10_000);
+    if (/^link(\s|$)/.test(first)) {
+      acceptWsLink(ts, ch, first, peer); // a bridge link (bridgeLink.ts): the connection is the link's from now on
+      out.info(`hyperlab host: a bridge link from ${peer}`);
+      return;
+    }
+    req = parseWsRequest(first);
   } catch (e) {
     out.log(`xl: migration from ${peer} refused: ${line(e)}`);
     ch.close(line(e), true);

@@ -165,6 +165,14 @@ export class DhcpServer {
     this.fixed.delete(mac);
   }
 
+  /** Serve from another address and pool (Domain-0 moved on a linked segment, segment.ts); leases outside the new pool are dropped, reservations kept. */
+  moveTo(serverIp: number, first: number, last: number): void {
+    this.cfg.serverIp = serverIp;
+    this.cfg.first = first;
+    this.cfg.last = last;
+    for (const [mac, l] of this.leases) if (!this.inPool(l.ip) && this.fixed.get(mac) !== l.ip) this.leases.delete(mac);
+  }
+
   /** The current leases (offers still held, and bound ones), fixed ones included once handed out. */
   list(): DhcpLease[] {
     const t = this.now();

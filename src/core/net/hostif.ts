@@ -50,7 +50,8 @@ const ARP_TIMEOUT_MS = 3000;
 
 export class DomainZeroNetif implements PortDevice {
   readonly port: BridgePort;
-  readonly mac = DOM0_MAC;
+  /** DOM0_MAC unless the host joined a linked segment in another slot (segment.ts). */
+  mac = DOM0_MAC;
   readonly dhcp: DhcpServer | undefined;
   readonly arpCache = new Map<number, { mac: number; seen: number }>();
   readonly counters = { arpRequests: 0, arpReplies: 0, echoRequests: 0, echoReplies: 0, dhcp: 0, malformed: 0 };
@@ -70,6 +71,14 @@ export class DomainZeroNetif implements PortDevice {
 
   get ip(): number {
     return this.cfg.ip;
+  }
+
+  /** Take another address and MAC on the segment (segment.ts: this host joined a link), and the DHCP pool that goes with them; ARP entries are kept. */
+  readdress(ip: number, mac: number, pool: { first: number; last: number }): void {
+    this.cfg.ip = ip;
+    this.mac = mac;
+    if (this.cfg.dhcp) this.cfg.dhcp = { ...this.cfg.dhcp, ...pool };
+    this.dhcp?.moveTo(ip, pool.first, pool.last);
   }
 
   /** A frame from the bridge. */

@@ -14,6 +14,7 @@ import { tcpdumpLine } from '../net/summary';
 import type { Toolstack } from './toolstack';
 import type { XlIo, XlResult } from './xl';
 import { parseVifSpec } from './xlVif';
+import { LINK_HELP, runLinkCommand } from './xlNetLink';
 
 export const NET_HELP = `  network-attach DOM [SPEC]     add a network interface (xl-network-configuration: mac=,bridge=,ip=,rate=...)
   network-detach [-f] DOM DEVID|MAC   remove one (the guest closes it; -f: at once)
@@ -21,7 +22,8 @@ export const NET_HELP = `  network-attach DOM [SPEC]     add a network interface
   network-capture [-c N] [-t S] DOM DEVID FILE | BRIDGE FILE   capture frames to a pcap file
   ping [-c N] [-i S] HOST       ping from Domain-0 (10.0.0.1 on xenbr0)
   tcpdump [-i IF] [-c N] [-t S] [-e]   one line per frame on xenbr0 or vifD.N
-  brctl show | showmacs BRIDGE  bridges, their ports, learned addresses`;
+  brctl show | showmacs BRIDGE  bridges, their ports, learned addresses
+${LINK_HELP}`;
 
 /** Options `-x VALUE` before the positional words. */
 function options(args: readonly string[], known: string, flags = ''): { opts: Map<string, string>; rest: string[] } {
@@ -81,7 +83,7 @@ export function runNetCommand(ts: Toolstack, cmd: string, args: readonly string[
       io.out(brctl(ts, args));
       return { status: 0 };
     default:
-      return undefined;
+      return runLinkCommand(ts, cmd, args, io);
   }
 }
 
