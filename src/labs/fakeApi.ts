@@ -50,6 +50,8 @@ export class FakeHyperlab {
   readonly domains = new Map<number, FakeDomain>();
   readonly destroyed: number[] = [];
   readonly xlLines: string[] = [];
+  /** Domain-0's CPU time as host() reports it (a test moves it). */
+  dom0CpuNs = 0;
   private next = 1;
   /** Called on every stats() read (a test moves time or counters here). */
   onStats: (d: FakeDomain) => void = (d) => {
@@ -85,7 +87,7 @@ export class FakeHyperlab {
       isolation: () => ({ isolated: true, via: 'headers', reason: null }),
       images: () => [],
       presets: () => [],
-      host: () => ({ pcpus: 2, scheduler: 'credit', totalKiB: 262144, freeKiB: 131072 }),
+      host: () => ({ pcpus: 2, scheduler: 'credit', totalKiB: 262144, freeKiB: 131072, dom0CpuNs: this.dom0CpuNs }),
       domains: () => [...this.domains.values()].map(listing),
       machines: () => [...this.domains.values()].map(listing),
       create: async (spec) => {

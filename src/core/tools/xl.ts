@@ -186,7 +186,8 @@ function stateFlags(d: Domain): string {
 
 function list(ts: Toolstack): string {
   const rows = ['Name                                        ID   Mem VCPUs\tState\tTime(s)'];
-  rows.push(`${'Domain-0'.padEnd(40)} ${'0'.padStart(5)} ${'0'.padStart(5)} ${'0'.padStart(5)}     r-----  ${'0.0'.padStart(8)}`);
+  // Domain-0's time is what its backends and device models took in the hypervisor worker (Hypervisor.chargeDom0).
+  rows.push(`${'Domain-0'.padEnd(40)} ${'0'.padStart(5)} ${'0'.padStart(5)} ${'0'.padStart(5)}     r-----  ${(ts.hv.dom0CpuNs / 1e9).toFixed(1).padStart(8)}`);
   for (const d of ts.hv.domains.values()) {
     rows.push(
       `${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(Math.round(d.totPages / 256)).padStart(5)} ${String(d.vcpus.length).padStart(5)}     ${stateFlags(d)}  ${(d.cpuNs / 1e9).toFixed(1).padStart(8)}`,

@@ -176,8 +176,11 @@ export function DomainTable(): ReactElement {
               <td>
                 <span className="state-dot tone-busy" aria-hidden="true" /> <code className="flags">r-----</code> toolstack
               </td>
-              <td className="num muted" colSpan={6}>
-                the hypervisor worker: xl, xenstored, consoles
+              <td className="num" data-testid="dom0-cpu" title="Domain-0's CPU time: its backends and device models, seconds">
+                {((host?.dom0CpuNs ?? 0) / 1e9).toFixed(1)}
+              </td>
+              <td className="num muted" colSpan={5}>
+                the hypervisor worker: xl, xenstored, backends
               </td>
               <td>
                 <div className="controls">

@@ -171,6 +171,8 @@ export interface HostRow {
   readonly scheduler: string;
   readonly totalKiB: number;
   readonly freeKiB: number;
+  /** Domain-0's CPU time, ns: its backends' and device models' work in the hypervisor worker (docs/hypervisor.md). */
+  readonly dom0CpuNs?: number;
 }
 
 export interface StatsReport {

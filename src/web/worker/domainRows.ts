@@ -92,5 +92,6 @@ export function hostRow(hv: Hypervisor): HostRow {
     scheduler: hv.schedulerName,
     totalKiB: hv.memory.nrFrames * 4,
     freeKiB: hv.memory.nrFree * 4,
+    dom0CpuNs: hv.dom0CpuNs,
   };
 }
