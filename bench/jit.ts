@@ -6,6 +6,7 @@
  *   npx tsx bench/jit.ts [--runs N] [--out FILE]        the comparison (medians), JSON on stdout
  *   npx tsx bench/jit.ts --lockstep N [--step S]        lockstep over N instructions of the Linux boot
  *   npx tsx bench/jit.ts --wasm                         JavaScript vs WebAssembly for generated code (wasmMicro)
+ *   npx tsx bench/jit.ts --chain [--runs N]             cpubench CPU-time MIPS: interpreter, tier unchained, tier chained
  *
  * Each hyperlab measurement runs the standalone virt board in this process, in icount mode
  * (shift 4), so both ways execute exactly the same instructions. QEMU's MIPS is the
@@ -15,7 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VirtMachine } from '../src/core/board/virt';
 import { InstructionCountClock } from '../src/core/devices/clocks';
-import type { Jit, JitMode, JitStats } from '../src/core/cpu/jit/engine';
+import { setJit, type Jit, type JitMode, type JitStats } from '../src/core/cpu/jit/engine';
 import { lockstep, type Side } from '../src/core/cpu/jit/lockstep';
 import { guestImage, projectRoot } from '../src/node/paths';
 import { qemuAvailable, runQemu } from '../src/node/qemu';
@@ -101,6 +102,30 @@ export async function benchJit(runs: number, log: (line: string) => void = () =>
         out.linux.jitMs.push(ms);
         out.linux.jitStats = { ...(m.hart.jit as Jit).stats };
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * What chaining gains: cpubench in CPU-time MIPS (process.cpuUsage: less noisy than wall time
+ * on a loaded machine) with the interpreter, the tier (`on`) without chaining, and with it,
+ * interleaved run by run. Returns the MIPS of each run per way and the chained entries.
+ */
+export function benchChain(runs: number, log: (line: string) => void = () => {}): Record<string, number[]> {
+  const kernel = readFileSync(guestImage('cpubench'));
+  const out: Record<string, number[]> = { interp: [], unchained: [], chained: [], chainedEntries: [] };
+  for (let r = 0; r < runs; r++) {
+    for (const way of ['interp', 'unchained', 'chained'] as const) {
+      const m = new VirtMachine({ kernel, icountShift: 4, jit: 'off' });
+      if (way !== 'interp') setJit(m.hart, 'on', { chain: way === 'chained' });
+      const c0 = process.cpuUsage();
+      runUntil(m, () => false, 1e10);
+      const c = process.cpuUsage(c0);
+      const mips = m.hart.instret / ((c.user + c.system) / 1000) / 1000;
+      out[way]!.push(mips);
+      if (way === 'chained') out.chainedEntries!.push((m.hart.jit as Jit).chained);
+      log(`cpubench run ${r + 1}, ${way}: ${mips.toFixed(1)} CPU-time MIPS`);
     }
   }
   return out;
@@ -225,6 +250,10 @@ async function main(argv: string[]): Promise<void> {
   };
   if (argv.includes('--wasm')) {
     console.log(JSON.stringify(wasmMicro(opt('--len', 40)), null, 2));
+    return;
+  }
+  if (argv.includes('--chain')) {
+    console.log(JSON.stringify(benchChain(opt('--runs', 3), (line) => void process.stderr.write(`${line}\n`))));
     return;
   }
   if (argv.includes('--lockstep')) {

@@ -90,6 +90,8 @@ export interface JitOptions {
   frameHot?: number;
   /** The domain's write watch (shared between its vCPUs); default: a new one for this hart. */
   writeWatch?: WriteWatch;
+  /** Chain translations through their exits' links (default true; false to measure what chaining gains). */
+  chain?: boolean;
 }
 
 const MAX_ENTRIES = 1 << 16;
@@ -111,6 +113,7 @@ export class Jit implements ExecEngine {
    */
   private readonly heat: Int32Array;
   readonly frameHot: number;
+  readonly chain: boolean;
   private readonly fast: (Translation | null)[] = new Array<Translation | null>(FAST_MASK + 1).fill(null);
   /** Translations entered through a link rather than the dispatcher (chaining). */
   chained = 0;
@@ -123,6 +126,7 @@ export class Jit implements ExecEngine {
     this.threshold = opts.mode === 'always' ? 0 : (opts.threshold ?? 4096);
     this.frameHot = opts.mode === 'always' ? 0 : (opts.frameHot ?? 100_000);
     this.maxTranslations = opts.maxTranslations ?? 4096;
+    this.chain = opts.chain ?? true;
     this.heat = new Int32Array(hart.bus.ram.u8.length >>> 12);
     this.watch = opts.writeWatch ?? new WriteWatch(hart.bus.ram.u8.length >>> 12);
     this.watchBit = 1 << (hart.hartid % 31);
@@ -134,6 +138,7 @@ export class Jit implements ExecEngine {
     const fast = this.fast;
     const heat = this.heat;
     const frameHot = this.frameHot;
+    const chain = this.chain;
     const xTag = h.tlbXTag,
       xAdd = h.tlbXAdd;
     let acc = 0;
@@ -200,7 +205,7 @@ export class Jit implements ExecEngine {
               break;
             }
             const ex = h.jitExit;
-            if (ex < 0 || k >= rest || h.endBlock) break;
+            if (ex < 0 || k >= rest || h.endBlock || !chain) break;
             let c: Translation | null = tr.links[ex]!;
             if (c === null) {
               const to = tr.src.chain[ex]!;
