@@ -10,9 +10,9 @@
  * - live: migrateSend to the child, total time, rounds, pages sent, downtime (the source
  *   paused until the target reports its copy running); after each run the child sends the
  *   domain back (not measured);
- * - dirty: the same while a shell loop in the guest rewrites RATE MiB of page cache a
- *   second (dd from a non-zero file into a tmpfs file, walking through it in quarter-second
- *   slices, so each round finds new pages dirty).
+ * - dirty: the same while the guest's `dirty -b 16 RATE` (guests/linux/userland/dirty.c)
+ *   rewrites RATE MiB/s of a 16 MiB buffer, whole pages in 10 ms slices, so each round
+ *   finds the pages written since the last one dirty.
  *
  * Medians and the 99th percentile (the worst of 10 runs) are reported; run it on a quiet
  * machine for figures to publish.
@@ -67,14 +67,14 @@ const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** A `hyperlab host --listen` child on a free port. */
-async function listeningHost(): Promise<{ p: ChildProcessWithoutNullStreams; addr: string; out: () => string; send: (l: string) => void }> {
+async function listeningHost(): Promise<{ p: ChildProcessWithoutNullStreams; addr: string; out: () => string; err: () => string; send: (l: string) => void }> {
   const p = spawn(process.execPath, [join(projectRoot(), 'bin', 'hyperlab.js'), 'host', '--mem', '320M', '--listen', '127.0.0.1:0'], { cwd: projectRoot() });
   let out = '',
     err = '';
   p.stdout.on('data', (b: Buffer) => (out += b.toString()));
   p.stderr.on('data', (b: Buffer) => (err += b.toString()));
   await until(() => /listening for migrations on (\S+)/.test(err), 60_000, 'the target host');
-  return { p, addr: /listening for migrations on (\S+)/.exec(err)![1]!, out: () => out, send: (l) => p.stdin.write(`${l}\n`) };
+  return { p, addr: /listening for migrations on (\S+)/.exec(err)![1]!, out: () => out, err: () => err, send: (l) => p.stdin.write(`${l}\n`) };
 }
 
 async function answer(hv: Hypervisor, d: Domain, tag: string, ms = 60_000): Promise<void> {
@@ -128,7 +128,10 @@ export async function measureMigrate(runs: number, log: (line: string) => void =
     const liveRuns = async (what: string, prompt: boolean): Promise<LiveRuns> => {
       const out: LiveRuns = { totalMs: [], rounds: [], pagesSent: [], bytes: [], downtimeMs: [], firstRun: [] };
       for (let i = 0; i < runs; i++) {
+        const errFrom = target.err().length;
         const s = await migrateSend(ts, d, await tcpConnect(target.addr), { log: (l) => log(`  ${l}`) });
+        // The target's own account of its part (xl's "migration target: Transfer complete ..." line: the build split).
+        for (const l of target.err().slice(errFrom).split('\n')) if (/Transfer complete/.test(l)) log(`  ${l.trim()}`);
         out.totalMs.push(s.totalMs);
         out.rounds.push(s.rounds.length);
         out.pagesSent.push(s.pagesSent);
@@ -148,15 +151,8 @@ export async function measureMigrate(runs: number, log: (line: string) => void =
       return out;
     };
     const idle = await liveRuns('idle', true);
-    // A writer of RATE MiB/s: K pages of a non-zero file every quarter second, through an 8-slice tmpfs file.
-    const k = rateMiBps * 64;
-    typeInto(hv, d, 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do cat /bin/box >> /tmp/src; done\n');
-    await answer(hv, d, 'src-ready');
-    typeInto(
-      hv,
-      d,
-      `i=0; while true; do dd if=/tmp/src of=/tmp/dirty bs=4096 count=${k} seek=$((i*${k})) conv=notrunc 2>/dev/null; i=$(((i+1)%8)); sleep 0.25; done &\n`,
-    );
+    // The guest dirties RATE MiB/s (guests/linux/userland/dirty.c: whole pages of a 16 MiB buffer, in 10 ms slices), in the background.
+    typeInto(hv, d, `dirty -b 16 ${rateMiBps} &\n`);
     await new Promise((r) => setTimeout(r, 3000));
     const dirty = { ...(await liveRuns(`dirty ${rateMiBps} MiB/s`, false)), rateMiBps };
     back.close();

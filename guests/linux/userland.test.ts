@@ -48,6 +48,7 @@ const SCRIPT = [
   'free; uptime',
   'dmesg | wc -l; uname -a; uname -r -m',
   "dmesg | grep -c 'ttyS0 at MMIO'; ls /bin | head -n 2; grep -n zzz /etc/motd || echo none",
+  'dirty -b 1 4 2; echo status=$?',
   'sleep 0.1; sync; echo slept; help | wc -l; history | wc -l',
 ];
 
@@ -110,6 +111,14 @@ function answersOk(console: string, kernel: RegExp): void {
   expect(sys[1]).toMatch(kernel);
   expect(sys[2]).toMatch(/^\d+\.\d+\.\d+ riscv32$/);
   expect(next()).toEqual(['1', '[', 'box', 'none']);
+  // dirty: 4 MiB/s for 2 s over a 1 MiB buffer, paced (never ahead of the rate; behind it only if the guest is starved)
+  const dirty = next();
+  expect(dirty[1]).toBe('status=0');
+  const m = /^dirty: (\d+) MiB \((\d+) pages\) in (\d+\.\d{3}) s, \d+\.\d MiB\/s, buffer 1 MiB$/.exec(dirty[0] ?? '');
+  expect(m, dirty.join('\n')).not.toBeNull();
+  expect(Number(m![3])).toBeGreaterThanOrEqual(2);
+  expect(Number(m![2])).toBeGreaterThan(0);
+  expect(Number(m![2])).toBeLessThanOrEqual(Math.ceil(Number(m![3]) * 4 * 256));
   const last = next();
   expect(last.slice(0, 1)).toEqual(['slept']);
   expect(Number(last[1])).toBeGreaterThan(30); // help: the shell's lines and one per command

@@ -37,6 +37,7 @@ static inline __attribute__((noreturn)) void _exit(int status) {
   X(cp, "cp [-r] SRC... DEST", "copy files (-r: directories too)")                        \
   X(dd, "dd [if= of= bs= count= skip= seek= conv=]", "copy blocks, print the throughput") \
   X(df, "df [-a]", "file system space, in 1K blocks (-a: all)")                                          \
+  X(dirty, "dirty [-b MIB] MIB_PER_S [SECONDS]", "dirty memory at MIB_PER_S (for migration benchmarks)") \
   X(dmesg, "dmesg [-c]", "print (-c: and clear) the kernel log")                          \
   X(du, "du [-s] [PATH]...", "disk use, in 1K blocks")                                    \
   X(echo, "echo [-n] [-e] [ARG]...", "print the arguments")                               \
