@@ -100,6 +100,8 @@ describe('teaching OS (hvm) on hyperlab', () => {
       'uptime',
       'burn',
       'write',
+      'dirty',
+      'smc',
       'evtping',
       'pong',
       'evtchn',

@@ -15,6 +15,10 @@ struct cmd {
 
 static const struct cmd commands[];
 
+/* lab.c: for the guided labs */
+int cmd_dirty(int argc, char **argv);
+int cmd_smc(int argc, char **argv);
+
 static int need_number(const char *cmd, const char *arg, uint32_t min, uint32_t max, uint32_t *out) {
   if (!arg || parse_u32(arg, out) || *out < min || *out > max) {
     kprintf("%s: expected a number from %u to %u\n", cmd, min, max);
@@ -218,6 +222,8 @@ static const struct cmd commands[] = {
   {"uptime", "", "time since boot, from the timer", cmd_uptime},
   {"burn", "N", "spin the CPU for N million iterations", cmd_burn},
   {"write", "N", "write N bytes of text to the console", cmd_write},
+  {"dirty", "PAGES SECS", "rewrite PAGES pages for SECS seconds (lab 10)", cmd_dirty},
+  {"smc", "[N]", "rewrite our own code N times (lab 11)", cmd_smc},
   {"evtping", "DOMID [N]", "N event-channel round trips with DOMID's pong (pv)", cmd_ping},
   {"pong", "[DOMID]", "answer a ping from DOMID or anyone (pv)", cmd_pong},
   {"evtchn", "[mask PORT MS]", "bound ports and their upcalls; mask one for MS ms (pv)", cmd_evtchn},
