@@ -14,6 +14,11 @@
  *
  * Sharing, as QEMU's image locking does it: an image written by one domain cannot be
  * opened by another, and an image read by some (a base) cannot be written.
+ *
+ * Live migration between tabs (shared storage: one origin's OPFS): at the pause point the
+ * source `handOver`s its domain's images (each handle flushed and closed, diskLibraryHandle.ts),
+ * the target `prepare`s them, waiting a bounded time for the source to let go; if the
+ * migration fails the source `takeBack`s them, and if it succeeds it `forget`s them.
  */
 import { ImageError, RawImage, type BlockImage, type ImageFormat } from '../../core/block/image';
 import { createOverlay, openImage, probeFormat, MAX_CHAIN_DEPTH, type ResolvedStore } from '../../core/block/open';
@@ -24,7 +29,8 @@ import { MemoryStore, type ByteStore } from '../../core/block/store';
 import type { DiskSpec } from '../../core/tools/xlDisk';
 import type { DiskCreateRequest, DiskImageRow } from '../protocol/hvProtocol';
 import { fsError, type FileDirectory } from './opfsDir';
-import { FileStore, OpenFile, QuotaBudget } from './opfsStore';
+import { FileStore, OpenFile, QuotaBudget, type SyncHandle } from './opfsStore';
+import { MovableHandle } from './diskLibraryHandle';
 
 export const HANDLE_GRACE_MS = 2000;
 /**
@@ -34,6 +40,8 @@ export const HANDLE_GRACE_MS = 2000;
  * of its writes when the page is closed or reloaded, which ends the worker at once.
  */
 export const WRITEBACK_MS = 1000;
+/** How often a wait for a handle another tab holds tries again (prepare's and takeBack's `waitMs`). */
+const HANDLE_RETRY_MS = 50;
 /** Largest image the panel creates or takes (the image layer's offsets are doubles; the browser's quota is the real limit). */
 export const MAX_IMAGE_BYTES = 2 ** 40;
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
@@ -97,7 +105,7 @@ export class DiskLibrary {
    * with `backing=` whose image is missing gets its overlay made first (the Linux disk
    * presets; xlDisk.ts). Returns the release: call it once the command is over.
    */
-  async prepare(disks: readonly (DiskTarget | string)[]): Promise<() => void> {
+  async prepare(disks: readonly (DiskTarget | string)[], waitMs = 0): Promise<() => void> {
     const pinned: string[] = [];
     const release = (): void => {
       for (const n of pinned.splice(0)) this.unpin(n);
@@ -108,7 +116,7 @@ export class DiskLibrary {
         const { target, backing } = typeof d === 'string' ? { target: d, backing: undefined } : d;
         const w = this.where(target);
         if (backing !== undefined && w.kind === 'opfs' && !(await this.dir.has(w.name))) await this.create({ name: w.name, format: 'qcow2', backing });
-        await this.prepareChain(target, pinned, new Set(), 0);
+        await this.prepareChain(target, pinned, new Set(), 0, waitMs);
       }
     } catch (e) {
       release();
@@ -117,7 +125,7 @@ export class DiskLibrary {
     return release;
   }
 
-  private async prepareChain(target: string, pinned: string[], seen: Set<string>, depth: number): Promise<void> {
+  private async prepareChain(target: string, pinned: string[], seen: Set<string>, depth: number, waitMs = 0): Promise<void> {
     const w = this.where(target);
     const key = w.kind === 'opfs' ? w.name : `guests/${w.file}`;
     // Loops and depth are the image layer's to report (open.ts): stop walking here.
@@ -127,7 +135,7 @@ export class DiskLibrary {
     if (w.kind === 'shipped') {
       store = new MemoryStore(await this.loadShipped(w.file), true);
     } else {
-      await this.pin(w.name);
+      await this.pin(w.name, false, waitMs);
       pinned.push(w.name);
       store = this.peekStore(w.name);
     }
@@ -142,7 +150,7 @@ export class DiskLibrary {
     }
     if (backing !== undefined) {
       try {
-        await this.prepareChain(backing, pinned, seen, depth + 1);
+        await this.prepareChain(backing, pinned, seen, depth + 1, waitMs);
       } catch (e) {
         throw new ImageError(key, `backing file '${backing}': ${errorLine(e)}`);
       }
@@ -223,6 +231,93 @@ export class DiskLibrary {
       this.maybeClose(w.name);
     });
     return { store, key: w.name, name: w.name };
+  }
+
+  // ---- migration between tabs: hand the handles over, take them back ----------------
+
+  /**
+   * The OPFS files a domain's disks stand on (`targets`: each disk's image), its backing
+   * chains included, each with the number of the domain's stores on it.
+   */
+  private chains(targets: readonly string[]): Map<string, number> {
+    const uses = new Map<string, number>();
+    const walk = (target: string, depth: number): void => {
+      const w = this.where(target);
+      if (w.kind !== 'opfs' || depth > MAX_CHAIN_DEPTH) return;
+      const f = this.open.get(w.name);
+      if (!f || f.closed) return;
+      uses.set(w.name, (uses.get(w.name) ?? 0) + 1);
+      const store = this.peekStore(w.name);
+      const head = new Uint8Array(4);
+      store.read(0, head);
+      if (!isQcow2(head)) return;
+      const backing = readQcow2Header(store, w.name).backingName;
+      if (backing !== undefined) walk(backing, depth + 1);
+    };
+    for (const t of targets) walk(t, 0);
+    return uses;
+  }
+
+  /**
+   * At a migration's pause point (the domain paused, its disks quiesced and flushed): flush
+   * and close the handles of the files its disks stand on, so that another tab can open
+   * them. Their names go into `given` as they go (for `takeBack` or `forget`, even when this
+   * throws). A file another domain of this tab uses as well (a shared base) cannot move:
+   * refused in one line before anything is given up.
+   */
+  handOver(targets: readonly string[], given: string[]): void {
+    const uses = this.chains(targets);
+    for (const [name, n] of uses) {
+      const f = this.open.get(name)!;
+      if (f.users > n) throw new Error(`${name}: another domain of this tab uses the image too; it cannot move to another tab`);
+      if (!(f.handle instanceof MovableHandle)) throw new Error(`${name}: internal: the handle cannot be handed over`);
+    }
+    for (const name of uses.keys()) {
+      given.push(name);
+      try {
+        (this.open.get(name)!.handle as MovableHandle).giveUp();
+      } catch (e) {
+        throw new Error(`handing disk ${name} over failed: ${errorLine(e)}`, { cause: e });
+      }
+    }
+  }
+
+  /** The migration failed: open the files again (waiting up to `waitMs` for the other tab to let go) under the same stores. */
+  async takeBack(names: readonly string[], waitMs: number): Promise<void> {
+    for (const name of names) {
+      const f = this.open.get(name);
+      if (!f || !(f.handle instanceof MovableHandle) || !f.handle.away) continue;
+      const h = await this.openWaiting(name, false, waitMs);
+      f.handle.takeBack(h);
+      f.length = h.getSize();
+    }
+  }
+
+  /** The migration succeeded (the other tab runs the domain): drop the files' entries, whose handles are closed already. */
+  forget(names: readonly string[]): void {
+    for (const name of names) {
+      const f = this.open.get(name);
+      if (!f || !(f.handle instanceof MovableHandle) || !f.handle.away) continue;
+      if (f.timer !== undefined) clearTimeout(f.timer);
+      f.close();
+      this.open.delete(name);
+    }
+  }
+
+  /** Close now, without the grace period, every handle nobody uses (a receiver whose build failed: the sender takes its images back). */
+  dropIdle(): void {
+    for (const [name, f] of [...this.open]) {
+      if (f.users > 0 || f.pins > 0) continue;
+      if (f.timer !== undefined) clearTimeout(f.timer);
+      f.close();
+      this.open.delete(name);
+    }
+  }
+
+  /** Whether this tab holds a handle on image `name` now (given up ones do not count). */
+  holds(name: string): boolean {
+    const f = this.open.get(name);
+    return f !== undefined && !f.closed && !(f.handle instanceof MovableHandle && f.handle.away);
   }
 
   // ---- the panel's operations ------------------------------------------------------
@@ -456,10 +551,10 @@ export class DiskLibrary {
 
   // ---- handles ----------------------------------------------------------------------
 
-  private async pin(name: string, create = false): Promise<void> {
+  private async pin(name: string, create = false, waitMs = 0): Promise<void> {
     let f = this.open.get(name);
     if (!f || f.closed) {
-      const handle = await this.dir.openSync(name, create);
+      const handle = new MovableHandle(name, await this.openWaiting(name, create, waitMs));
       const again = this.open.get(name); // another call opened it meanwhile
       if (again && !again.closed) {
         handle.close();
@@ -471,6 +566,26 @@ export class DiskLibrary {
     }
     if (f.timer !== undefined) clearTimeout(f.timer);
     f.pins++;
+  }
+
+  /** The file's handle; if another tab holds it, tried again for up to `waitMs` (a migration's source letting go). */
+  private async openWaiting(name: string, create: boolean, waitMs: number): Promise<SyncHandle> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return await this.dir.openSync(name, create);
+      } catch (e) {
+        if (!/open elsewhere/.test(errorLine(e))) throw e;
+        if (Date.now() >= deadline) {
+          if (waitMs > 0)
+            throw new Error(`${name}: the image is still open elsewhere after ${(waitMs / 1000).toFixed(0)} s (another tab of the lab holds it)`, {
+              cause: e,
+            });
+          throw e;
+        }
+        await new Promise((r) => setTimeout(r, HANDLE_RETRY_MS));
+      }
+    }
   }
 
   private unpin(name: string): void {

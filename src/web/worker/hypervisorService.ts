@@ -124,10 +124,17 @@ export class HypervisorService implements P.HypervisorApi {
       () => this.files,
       () => this.snapshotDir(),
       (base) => this.freeName(base),
+      (disks) => this.prepareDisks(disks),
     );
     this.netMonitor = new NetMonitor(this.ts.nets);
     this.captureFiles = opts.captureDirectory ? new CaptureFiles(opts.captureDirectory) : undefined;
-    this.migration = new MigrateService(this.ts, (notice) => this.batcher.event({ type: 'migration', notice }), opts.migrationBus, opts.openWebSocket);
+    this.migration = new MigrateService(
+      this.ts,
+      (notice) => this.batcher.event({ type: 'migration', notice }),
+      opts.migrationBus,
+      opts.openWebSocket,
+      opts.diskDirectory ? () => this.diskLibrary() : undefined,
+    );
     this.hv.on('domain', (domid) => this.onDomain(domid));
     this.hv.on('console', (domid, bytes) => this.batcher.consoleBytes(domid, bytes));
     this.hv.on('log', (line) => this.batcher.event({ type: 'log', lines: [line] }));

@@ -8,6 +8,13 @@
  * another tab opens to this one starts migrateReceive at once. What either side reports
  * (phases, each round's pages and dirty pages, the final statistics) goes to the page as
  * `migration` notices, for the migration view.
+ *
+ * Disks are shared storage between tabs (one origin's OPFS), but an OPFS file has one access
+ * handle at a time: the source hands its domain's images over at the pause point (flushed
+ * and closed, diskLibrary.ts `handOver`), the target opens them once the stream is in,
+ * waiting up to HANDLE_WAIT_MS for them, and builds; if the migration fails the source takes
+ * them back before its domain runs on. Network interfaces re-attach to the target tab's
+ * bridge of the same name (restore.ts), which announces the guest's MAC (announce.ts).
  */
 import type { Toolstack } from '../../core/tools/toolstack';
 import type { MigrationChannel } from '../../core/tools/migration/live/channel';
@@ -17,9 +24,12 @@ import { checkMigratable, migrateSend } from '../../core/tools/migration/live/se
 import type { MigrationNotice, MigrationPeer } from '../protocol/hvProtocol';
 import { MigrationBus, type BroadcastMigrationChannel, type BusLike } from './migrateBroadcast';
 import { WebSocketChannel, type WebSocketLike } from './migrateWebSocket';
+import type { DiskLibrary } from './diskLibrary';
 
 /** How long either side waits for the other's next message: a closed tab never says goodbye. */
 const MIGRATE_TIMEOUT_MS = 20_000;
+/** How long either side waits for a disk's handle the other tab still holds. */
+export const HANDLE_WAIT_MS = 10_000;
 
 const line = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 
@@ -36,6 +46,8 @@ export class MigrateService {
       if (!W) throw new Error('this host has no WebSocket');
       return new W(url);
     },
+    /** The tab's disk images (absent: a host that keeps none, whose domains have no disks). */
+    private readonly disks?: () => Promise<DiskLibrary>,
   ) {
     let bus: MigrationBus | null = null;
     try {
@@ -72,11 +84,18 @@ export class MigrateService {
     const ch = this.bus.open(peer);
     const session = ch.session;
     const tell = (event: MigrationEvent): void => this.notify({ session, side: 'send', peer: this.labels.get(peer) ?? `tab ${peer.slice(0, 4)}`, event });
+    const targets = this.diskTargets(domid);
+    const lib = targets.length > 0 ? await this.library() : null;
+    const given: string[] = [];
     try {
-      return await migrateSend(this.ts, d, ch, { onProgress: tell, timeoutMs });
+      const hooks = lib ? { onStopped: () => lib.handOver(targets, given), onResumed: () => lib.takeBack(given, HANDLE_WAIT_MS) } : {};
+      const stats = await migrateSend(this.ts, d, ch, { onProgress: tell, timeoutMs, ...hooks });
+      lib?.forget(given); // the other tab runs the domain, on these files
+      return stats;
     } catch (e) {
       tell({ kind: 'phase', side: 'send', phase: 'failed', domid, name: d.name, message: line(e) });
-      throw new Error(`migration of domain ${domid} (${d.name}) failed: ${line(e)}`, { cause: e });
+      // The core's messages name the domain already ("migration of domain N (NAME) failed, resumed at sender: ...").
+      throw new Error(line(e).startsWith('migration of domain') ? line(e) : `migration of domain ${domid} (${d.name}) failed: ${line(e)}`, { cause: e });
     } finally {
       ch.close();
     }
@@ -135,6 +154,16 @@ export class MigrateService {
     this.bus?.close();
   }
 
+  /** The images of a domain's disks (blkback's and virtio-blk's). */
+  private diskTargets(domid: number): string[] {
+    return [...this.ts.disks.of(domid), ...this.ts.disks.virtioOf(domid)].map((x) => x.spec.target);
+  }
+
+  private library(): Promise<DiskLibrary> {
+    if (!this.disks) return Promise.reject(new Error('the domain has disks and this host keeps no disk images'));
+    return this.disks();
+  }
+
   /** A WebSocket to a Node host, open, with the request sent. */
   private async connect(url: string, request: string): Promise<WebSocketChannel> {
     if (!/^wss?:\/\/[^\s]+$/.test(url))
@@ -156,9 +185,22 @@ export class MigrateService {
   }
 
   private async receive(ch: MigrationChannel, tell: (e: MigrationEvent) => void): Promise<void> {
+    let lib: DiskLibrary | null = null;
     try {
-      await migrateReceive(this.ts, ch, { onProgress: tell, timeoutMs: MIGRATE_TIMEOUT_MS });
+      await migrateReceive(this.ts, ch, {
+        onProgress: tell,
+        timeoutMs: MIGRATE_TIMEOUT_MS,
+        // Once the stream is in, the sender has handed its disks over: open them (waiting for it if it is slow to let go).
+        prepare: async (cfg) => {
+          const disks = (cfg.disk ?? []).map((s) => ({ target: s.target }));
+          if (disks.length === 0) return undefined;
+          lib = await this.library();
+          return lib.prepare(disks, HANDLE_WAIT_MS);
+        },
+      });
     } catch (e) {
+      // The sender takes its disks back: close ours now rather than after the grace period.
+      (lib as DiskLibrary | null)?.dropIdle();
       tell({ kind: 'phase', side: 'receive', phase: 'failed', domid: -1, name: '', message: line(e) });
     } finally {
       ch.close();

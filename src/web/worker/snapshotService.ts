@@ -14,14 +14,22 @@
  * with the domain left paused (`-p`), writes them to OPFS, and only then does what was
  * asked (destroy it, let it run on, leave it paused): a write that fails (the quota) leaves
  * the domain running as it was, as a failed `xl save` does. A restore reads the file first.
+ *
+ * Disks are shared storage, as with Xen's xl save: the file names each disk's image (OPFS
+ * disks/) and the save flushes them (blkback's quiesce, virtio-blk's flush: xlCommands.ts);
+ * a restore opens the images' handles (diskLibrary.ts `prepare`: asynchronous, as OPFS is)
+ * before xl restore attaches them. An image that is missing is refused in one line: a
+ * restore never makes a fresh overlay under a domain that had written its disk.
  */
 import type { Toolstack } from '../../core/tools/toolstack';
 import type { XlIo } from '../../core/tools/xl';
+import { parseXlConfig } from '../../core/tools/xlConfig';
 import { ByteReader } from '../../core/tools/migration/bytes';
 import { readXlHeader } from '../../core/tools/migration/xlHeader';
 import { xlRestore, xlSave } from '../../core/tools/migration/xlCommands';
 import type { RestoreRequest, SnapshotList, SnapshotRow, XlOutput } from '../protocol/hvProtocol';
 import type { Dom0Files } from './dom0Files';
+import type { DiskTarget } from './diskLibrary';
 import { checkSnapshotName, type SnapshotLibrary } from './snapshotLibrary';
 
 export const SNAPSHOT_DIR = 'snapshots';
@@ -34,6 +42,36 @@ export function renamedConfig(bytes: Uint8Array, name: string): string {
   const named = /^[ \t]*name[ \t]*=.*$/m;
   const entry = `name = ${JSON.stringify(name)}`;
   return named.test(config) ? config.replace(named, entry) : `${entry}\n${config}`;
+}
+
+/** Opens the handles the disks of a config will need (diskLibrary.ts `prepare`); resolves with their release. */
+export type PrepareDisks = (disks: readonly DiskTarget[]) => Promise<() => void>;
+
+/**
+ * The images a config's disks name, for `prepare`: without `backing=`, so that a missing image
+ * is refused rather than made afresh (the saved domain wrote the one it had).
+ */
+export function diskTargetsOf(configText: string): DiskTarget[] {
+  let disks;
+  try {
+    disks = parseXlConfig(configText).disk ?? [];
+  } catch {
+    return []; // a config that does not parse: xl restore refuses it, in its words
+  }
+  return disks.map((d) => ({ target: d.target }));
+}
+
+/** With the disks of `configText` prepared, run `body`; the handles' pins go when it is over. */
+export async function withDisks<T>(prepare: PrepareDisks | undefined, configText: string, body: () => Promise<T>): Promise<T> {
+  const disks = diskTargetsOf(configText);
+  if (disks.length === 0) return body();
+  if (!prepare) throw new Error('the domain has disks and this host keeps no disk images');
+  const release = await prepare(disks);
+  try {
+    return await body();
+  } finally {
+    release();
+  }
 }
 
 /** A path of Domain-0's `xl save`/`xl restore`: NAME or snapshots/NAME (OPFS snapshots/). */
@@ -52,6 +90,8 @@ export class SnapshotService {
     private readonly library: () => Promise<SnapshotLibrary>,
     /** `base`, or a free variant of it (base-2...). */
     private readonly freeName: (base: string) => string,
+    /** Opens disk images' handles before a restore attaches them (absent: a host without disks). */
+    private readonly prepareDisks?: PrepareDisks,
   ) {}
 
   /** `xl save [-c] DOM` to bytes (the page's Save: a download); without `checkpoint` the domain is gone afterwards. */
@@ -79,7 +119,7 @@ export class SnapshotService {
     const out: string[] = [];
     const before = new Set(this.ts.hv.domains.keys());
     const args = [...(req.paused ? ['-p'] : []), ...(config !== undefined ? ['renamed.cfg'] : []), file];
-    await xlRestore(this.ts, args, this.io(out, { read: () => bytes, config }));
+    await withDisks(this.prepareDisks, config ?? embeddedConfig(bytes), () => xlRestore(this.ts, args, this.io(out, { read: () => bytes, config })));
     const domid = [...this.ts.hv.domains.keys()].find((id) => !before.has(id));
     if (domid === undefined) throw new Error('the restored domain is gone already');
     return { domid, message: out.join('\n') };
@@ -131,7 +171,8 @@ export class SnapshotService {
       const bytes = await (await this.library()).get(name);
       if (rest.length === 2) await this.files().load(rest[0]!);
       const out: string[] = [];
-      await xlRestore(this.ts, args, this.io(out, { read: () => bytes }));
+      const config = rest.length === 2 ? this.files().readText(rest[0]!) : embeddedConfig(bytes);
+      await withDisks(this.prepareDisks, config, () => xlRestore(this.ts, args, this.io(out, { read: () => bytes })));
       return { status: 0, output: out.join('\n') };
     } catch (e) {
       return { status: 1, output: `xl: ${line(e)}` };
@@ -180,6 +221,15 @@ export class SnapshotService {
     const cut = base.slice(0, 60);
     if (!(await lib.has(cut))) return cut;
     for (let i = 2; ; i++) if (!(await lib.has(`${cut}-${i}`))) return `${cut}-${i}`;
+  }
+}
+
+/** The config a save file carries; '' when it is no save file (xl restore then says why, in its words). */
+function embeddedConfig(bytes: Uint8Array): string {
+  try {
+    return readXlHeader(new ByteReader(bytes, 0, true, 'save file')).config;
+  } catch {
+    return '';
   }
 }
 
