@@ -13,6 +13,7 @@ import { freeSlot, slotAddress } from '../net/segment';
 import type { MigrationChannel } from './migration/live/channel';
 import { MIGRATE_RECEIVER_BANNER, sameBytes } from './migration/live/protocol';
 import type { Toolstack } from './toolstack';
+import type { VirtualNetworks } from './vif';
 
 /** PDUs a link may have queued in its transport before it drops frames (a TCP socket that does not drain). */
 export const LINK_MAX_PENDING = 256;
@@ -27,19 +28,28 @@ export class LinkSet implements LinkHost {
   slot = 1;
   private next = 0;
 
+  /** The last events (links up and down, Domain-0 moving), newest last, for the Network tab. */
+  readonly events: string[] = [];
+  /** Where events go besides (Domain-0's log, `xl dmesg`). */
+  onEvent: (line: string) => void = () => {};
+
   constructor(
-    private readonly ts: Toolstack,
-    /** Where link events go (Domain-0's log). */
-    private readonly log: (line: string) => void = (l) => ts.hv.dmesg(l),
+    private readonly nets: VirtualNetworks,
     hostId?: number,
   ) {
     this.hostId = hostId ?? (Math.floor(Math.random() * 0xffff_fffe) + 1) >>> 0;
   }
 
+  private log(line: string): void {
+    this.events.push(line);
+    if (this.events.length > 32) this.events.shift();
+    this.onEvent(line);
+  }
+
   /** A new link port on `bridge` over `transport`; it says HELLO at once. */
   add(bridgeName: string, transport: LinkTransport, role: 'join' | 'accept', remote: string, hub = false): BridgeLink {
-    const br = this.ts.nets.bridges.get(bridgeName);
-    if (!br) throw new Error(`no bridge ${bridgeName} (${[...this.ts.nets.bridges.keys()].join(', ')})`);
+    const br = this.nets.bridges.get(bridgeName);
+    if (!br) throw new Error(`no bridge ${bridgeName} (${[...this.nets.bridges.keys()].join(', ')})`);
     if (hub && this.links.some((l) => l.hub && l.bridge === br)) throw new Error(`${bridgeName} is linked to the other tabs already`);
     let name: string;
     do name = `link${this.next++}`;
@@ -79,7 +89,7 @@ export class LinkSet implements LinkHost {
     for (const l of this.links)
       if (l !== link && l.state !== 'down' && l.peers.has(h.host)) return `host ${hex(h.host)} is linked already (${l.name}): a second link would make a loop`;
     // The end that joins moves Domain-0 if its slot is taken on the other side (net/segment.ts).
-    const dom0 = this.ts.nets.dom0;
+    const dom0 = this.nets.dom0;
     if (h.role === 'accept' && link.bridge === dom0.port.bridge && (h.slot === this.slot || h.used.includes(this.slot))) {
       const taken = new Set([h.slot, ...h.used]);
       for (const l of this.links) if (l.state !== 'down') for (const p of l.peers.values()) [p.slot, ...p.used].forEach((u) => taken.add(u));
@@ -94,9 +104,9 @@ export class LinkSet implements LinkHost {
   }
 
   private moveDom0(k: number): void {
-    const s = this.ts.nets.settings;
+    const s = this.nets.settings;
     const a = slotAddress(k, { ip: s.dom0Ip, prefix: s.prefix, first: s.dhcpFirst, last: s.dhcpLast });
-    this.ts.nets.dom0.readdress(a.ip, a.mac, a);
+    this.nets.dom0.readdress(a.ip, a.mac, a);
     this.slot = k;
     this.log(`xenbr0: Domain-0 joins a linked segment as ${formatIp(a.ip)} (${formatMac(a.mac)}), DHCP pool ${formatIp(a.first)}-${formatIp(a.last)}`);
   }
@@ -118,17 +128,24 @@ export class LinkSet implements LinkHost {
         `${l.name.padEnd(7)} ${l.bridge.name.padEnd(9)} ${l.state.padEnd(11)} ${peers.padEnd(17)} ${`${c.txFrames}/${c.rxFrames}`.padEnd(15)} ${`${c.txBytes}/${c.rxBytes}`.padEnd(19)} ${String(c.txDrops + c.rxDrops + l.counters.looped + l.counters.ttlExpired + l.counters.beforeHello).padEnd(6)} ${String(bad).padEnd(4)} ${l.remote}`,
       );
     }
-    rows.push(`this host: ${hex(this.hostId)}, Domain-0 in slot ${this.slot} (${formatIp(this.ts.nets.dom0.ip)})`);
+    rows.push(`this host: ${hex(this.hostId)}, Domain-0 in slot ${this.slot} (${formatIp(this.nets.dom0.ip)})`);
     return rows.join('\n');
   }
 }
 
-const sets = new WeakMap<Toolstack, LinkSet>();
+const sets = new WeakMap<VirtualNetworks, LinkSet>();
 
-/** The toolstack's links (made on first use). */
+/** A host's links (made on first use), by its networks. */
+export function linksOfNets(nets: VirtualNetworks): LinkSet {
+  let s = sets.get(nets);
+  if (!s) sets.set(nets, (s = new LinkSet(nets)));
+  return s;
+}
+
+/** The toolstack's links; their events go to Domain-0's log too. */
 export function linksOf(ts: Toolstack): LinkSet {
-  let s = sets.get(ts);
-  if (!s) sets.set(ts, (s = new LinkSet(ts)));
+  const s = linksOfNets(ts.nets);
+  s.onEvent = (l) => ts.hv.dmesg(l);
   return s;
 }
 

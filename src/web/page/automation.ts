@@ -276,6 +276,9 @@ export function createAutomation(ctx: AutomationContext): HyperlabAutomation {
       files: async () => [...unwrap(await lab.net({ op: 'files' }))],
       file: async (name) => unwrap(await lab.net({ op: 'file', name })),
       removeFile: async (name) => void unwrap(await lab.net({ op: 'deleteFile', name })),
+      links: async () => unwrap(await lab.net({ op: 'links' })),
+      link: async (to = 'tabs', bridge = 'xenbr0') => unwrap(await lab.net({ op: 'link', bridge, to })),
+      unlink: async (name = 'all') => void unwrap(await lab.net({ op: 'unlink', name })),
     },
     disks: {
       list: async () => unwrap(await lab.disks()),

@@ -22,7 +22,7 @@ import type {
   VbdInspection,
   VirtioInspection,
 } from './hvProtocol';
-import type { CaptureFileRow, NetCaptureRow, NetCounters, NetView, PacketBatch, PacketRow } from './netTypes';
+import type { CaptureFileRow, NetCaptureRow, NetCounters, NetLinkRow, NetLinksView, NetView, PacketBatch, PacketRow } from './netTypes';
 
 export type { CaptureFileRow, NetCaptureRow, NetCounters, NetView, PacketBatch, PacketRow };
 
@@ -284,6 +284,12 @@ export interface NetAutomation {
   files(): Promise<CaptureFileRow[]>;
   file(name: string): Promise<Uint8Array>;
   removeFile(name: string): Promise<void>;
+  /** Links between this page's bridges and other hosts' (docs/network.md, "Links between hosts"). */
+  links(): Promise<NetLinksView>;
+  /** Link a bridge (xenbr0 by default) to the other tabs of this origin (`to` = 'tabs', the default) or to `hyperlab host --listen-ws` (`to` = ws://ADDR:PORT). */
+  link(to?: string, bridge?: string): Promise<NetLinkRow>;
+  /** Close a link by its port name (`link0`), or all of them (the default). */
+  unlink(name?: string): Promise<void>;
 }
 
 declare global {

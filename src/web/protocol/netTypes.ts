@@ -115,6 +115,34 @@ export interface CaptureFileRow {
   readonly size: number;
 }
 
+/** A link between this host's bridge and other hosts' (core/net/link.ts; docs/network.md, "Links between hosts"). */
+export interface NetLinkRow {
+  /** The port's name on the bridge (`link0`). */
+  readonly name: string;
+  readonly bridge: string;
+  /** connecting: no peer's HELLO yet (a tab alone on the BroadcastChannel); up; down. */
+  readonly state: 'connecting' | 'up' | 'down';
+  /** `BroadcastChannel hyperlab-link-xenbr0`, `websocket ws://...`, `tcp ADDR:PORT`. */
+  readonly remote: string;
+  /** The hosts on the other side, each with its Domain-0's slot (10.0.0.SLOT). */
+  readonly peers: readonly { readonly host: string; readonly slot: number }[];
+  readonly counters: NetCounters;
+  /** Malformed PDUs dropped (linkFraming.ts). */
+  readonly bad: number;
+  /** Frames dropped so as not to loop (sent back where they came from, or come back, or out of hops). */
+  readonly looped: number;
+}
+
+export interface NetLinksView {
+  /** This host's id on linked segments (8 hex digits). */
+  readonly host: string;
+  /** Domain-0's slot: 1 until this host joined a segment where 1 was taken. */
+  readonly slot: number;
+  readonly links: readonly NetLinkRow[];
+  /** Links up and down, Domain-0 moving: the last few lines. */
+  readonly events: readonly string[];
+}
+
 /**
  * The control plane's one network call (HypervisorApi.net), one operation per request as
  * a hypercall has sub-operations; NetReplies names each one's answer.
@@ -128,7 +156,11 @@ export type NetRequest =
   | { readonly op: 'captureStop'; readonly id: number }
   | { readonly op: 'files' }
   | { readonly op: 'file'; readonly name: string }
-  | { readonly op: 'deleteFile'; readonly name: string };
+  | { readonly op: 'deleteFile'; readonly name: string }
+  | { readonly op: 'links' }
+  /** Link `bridge` to the other tabs of this origin (`to`: 'tabs') or to a Node host's `--listen-ws` (`to`: ws://ADDR:PORT). */
+  | { readonly op: 'link'; readonly bridge: string; readonly to: string }
+  | { readonly op: 'unlink'; readonly name: string };
 
 export interface NetReplies {
   readonly view: NetView;
@@ -140,6 +172,9 @@ export interface NetReplies {
   readonly files: readonly CaptureFileRow[];
   readonly file: Uint8Array;
   readonly deleteFile: null;
+  readonly links: NetLinksView;
+  readonly link: NetLinkRow;
+  readonly unlink: null;
 }
 
 export type NetOp = NetRequest['op'];

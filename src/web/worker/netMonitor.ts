@@ -74,7 +74,7 @@ export class NetMonitor {
   private readonly maxBytes: number;
 
   constructor(
-    private readonly nets: VirtualNetworks,
+    readonly nets: VirtualNetworks,
     opts: NetMonitorOptions = {},
   ) {
     this.now = opts.now ?? (() => performance.now());

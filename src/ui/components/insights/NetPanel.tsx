@@ -13,6 +13,7 @@ import { useLab, useLabState } from '../../labContext';
 import { count } from '../format';
 import { BridgeView } from './BridgeView';
 import { interfaceLabel, useNetHistory } from './NetGraphs';
+import { NetLinks } from './NetLinks';
 import { PacketList } from './PacketList';
 import './NetPanel.css';
 
@@ -212,6 +213,7 @@ export function NetPanel(): ReactElement {
         </p>
       ) : null}
       {chosen !== null ? <PacketList iface={chosen} /> : null}
+      <NetLinks />
       <div className="inspect-grid">
         {bridges.map((b) => (
           <BridgeView key={b.name} bridge={b} />
