@@ -159,4 +159,25 @@ describe.skipIf(!HAVE_TOS)('disks in browser snapshots and tab-to-tab migration'
     expect(listed.attached['moving.qcow2'] ?? []).toEqual([]);
     expect(ok(await b.s.disks()).attached['moving.qcow2']).toEqual([`mover (${there.domid}) xvda`]);
   }, 180_000);
+
+  it("a pv domain with a vif moves to the other tab and joins its xenbr0: the target's Domain-0 pings it there", async () => {
+    const bus = `${MIGRATION_BUS}-vif-${process.pid}`;
+    const disks = new MemoryDirectory(1 << 20);
+    const a = tab(disks, { bus });
+    const b = tab(disks, { bus });
+    const row = ok(await a.s.createDomain({ preset: 'teaching-os-pv-net1' }));
+    await until(() => a.text(row.domid).includes('teaching-os-pv-net1$ '), 30_000, 'the prompt');
+    await a.type(row.domid, 'ifconfig dhcp', 'dhcp: eth0 leased 10.0.0.11/24');
+    expect((await a.s.xl('ping -c 1 -i 0.2 10.0.0.11')).output).toContain('1 packets transmitted, 1 received');
+    const peer = ok(await a.s.migrationPeers())[0]!.id;
+    ok(await a.s.migrateDomain(row.domid, peer));
+    const there = b.s.list().find((r) => r.name === 'teaching-os-pv-net1')!;
+    expect(there).toBeDefined();
+    const ping = await b.s.xl('ping -c 2 -i 0.2 10.0.0.11');
+    expect(ping.output).toContain('2 packets transmitted, 2 received, 0% packet loss');
+    // And the guest reaches the target's Domain-0 (its ARP cache was learnt in tab a; 10.0.0.1 answers here).
+    expect(await b.type(there.domid, 'ping 10.0.0.1 2', 'teaching-os-pv-net1$ ')).toContain('2 packets transmitted, 2 received');
+    // Tab a's bridge no longer has the vif.
+    expect((await a.s.xl('ping -c 1 -i 0.2 10.0.0.11')).output).not.toContain('1 received');
+  }, 120_000);
 });
