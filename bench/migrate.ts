@@ -131,7 +131,7 @@ export async function measureMigrate(runs: number, log: (line: string) => void =
         const errFrom = target.err().length;
         const s = await migrateSend(ts, d, await tcpConnect(target.addr), { log: (l) => log(`  ${l}`) });
         // The target's own account of its part (xl's "migration target: Transfer complete ..." line: the build split).
-        for (const l of target.err().slice(errFrom).split('\n')) if (/Transfer complete/.test(l)) log(`  ${l.trim()}`);
+        for (const l of target.err().slice(errFrom).split('\n')) if (/Transfer complete|stream of \d+ bytes/.test(l)) log(`  ${l.trim()}`);
         out.totalMs.push(s.totalMs);
         out.rounds.push(s.rounds.length);
         out.pagesSent.push(s.pagesSent);

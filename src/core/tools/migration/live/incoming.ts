@@ -61,6 +61,7 @@ export class IncomingMemory {
     if (layer !== 'libxc' || rec.type !== XC.PAGE_DATA || this.adopted) return;
     const t0 = performance.now();
     const u8 = this.mem.views.u8;
+    const t = this.p2m.table;
     // Parsed a second time (LibxcRestore checked it already); the page bytes are views, not copies.
     for (const p of readPageData(rec.body, rec.offset + 8, this.p2m.maxFrames)) {
       let mfn = this.p2m.get(p.pfn);
@@ -71,9 +72,12 @@ export class IncomingMemory {
         }
         continue;
       }
-      if (mfn < 0)
-        mfn = this.p2m.populate(this.mem, p.pfn, DOMID_XEN); // a fresh frame is zero
-      else if (p.data === 'zero') u8.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
+      if (mfn < 0) {
+        // A fresh frame is zero. A plain store, no P2M generation bump per page: no vCPU
+        // translates through this P2M before `adopt` (which bumps it once).
+        mfn = this.mem.alloc(DOMID_XEN);
+        t[p.pfn] = mfn;
+      } else if (p.data === 'zero') u8.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
       if (p.data !== 'zero') u8.set(p.data, mfn * PAGE_SIZE);
     }
     this.records++;
@@ -94,6 +98,7 @@ export class IncomingMemory {
       const mfn = t[pfn]!;
       if (mfn >= 0) owner[mfn] = domid;
     }
+    Atomics.add(this.p2m.generation, 0, 1);
     return this.p2m;
   }
 

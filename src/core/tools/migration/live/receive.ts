@@ -59,15 +59,29 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
     );
     let pages = 0;
     let read;
+    // Where the receiver's time goes while the stream comes: waiting for bytes, or verifying
+    // and writing them (a receiver slower than the sender falls behind, and what it has not
+    // read yet when the source pauses is downtime).
+    let tFirst = 0,
+      busyMs = 0,
+      waitLastMs = 0;
     for (;;) {
+      const tWait = performance.now();
       const m = await ch.receive(timeoutMs);
+      const tGot = performance.now();
+      waitLastMs = tGot - tWait;
+      if (tFirst === 0) tFirst = tGot;
       total += m.length;
       if (total > limit) throw new Error(`the stream goes on past ${limit} bytes (${MAX_ROUNDS_OF_MEMORY} times the domain's maxmem)`);
       read = reader.push(m);
+      busyMs += performance.now() - tGot;
       opts.onProgress?.({ kind: 'received', side: 'receive', bytes: total, pages: (pages = Math.max(pages, Math.floor(total / (PAGE_SIZE + 8)))) });
       if (read) break;
     }
     const tEnd = performance.now();
+    log(
+      `migration target: stream of ${total} bytes in ${(tEnd - tFirst).toFixed(0)} ms: ${busyMs.toFixed(0)} ms verifying and writing pages (${memory?.applyMs.toFixed(0) ?? 0} ms of it writing); waited ${waitLastMs.toFixed(1)} ms for the last piece`,
+    );
     const cfg = validateDomainConfig(parseXlConfig(read.header.config));
     const incoming = { ...cfg, name: cfg.name + INCOMING };
     // Verified as it came (every checksum and rule, END included); restore.ts checks it against the config and builds.
@@ -78,7 +92,7 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
       release?.();
     }
     log(
-      `migration target: Transfer complete (${total} bytes; ${memory!.entries} pages written on arrival in ${memory!.applyMs.toFixed(0)} ms; domain ${d.domid} built in ${(performance.now() - tEnd).toFixed(1)} ms: checks ${timings.check.toFixed(1)}, domain and vCPUs ${timings.create.toFixed(1)}, devices ${timings.devices.toFixed(1)}), requesting permission to start domain.`,
+      `migration target: Transfer complete (${memory!.entries} pages written on arrival; domain ${d.domid} built in ${(performance.now() - tEnd).toFixed(1)} ms: checks ${timings.check.toFixed(1)}, domain and vCPUs ${timings.create.toFixed(1)}, devices ${timings.devices.toFixed(1)}), requesting permission to start domain.`,
     );
     phase('transferred', d.domid, `${d.name} built, paused`);
     await ch.send(MIGRATE_RECEIVER_READY);
