@@ -44,6 +44,9 @@ import { renameDomain } from './rename';
 
 export const DEFAULTS = { dirtyThreshold: 50, maxRounds: 5, downtimeTargetMs: 30, timeoutMs: 60_000 } as const;
 
+/** How long pre-copy sends before it lets the host's event loop (the scheduler, the backends) run: ms. */
+const YIELD_EVERY_MS = 4;
+
 /** Why a domain cannot be migrated (one line), checked before anything starts. */
 export function checkMigratable(ts: Toolstack, d: Domain): void {
   if (d.name.endsWith(MIGRATED_AWAY)) throw new Error(`domain ${d.domid} (${d.name}) is being migrated away`);
@@ -113,6 +116,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
 
     /** Send `pfns` (the invalid ones as XTAB), in batches of 1024, yielding between batches so the domain and the host run on. */
     /** `atomic`: no yield between batches (stop-and-copy: a backend must not write between two batches of the last copy). */
+    let lastYield = performance.now();
     const sendPages = async (pfns: readonly number[], gone: readonly number[], atomic = false): Promise<{ pages: number; zeros: number; bytes: number }> => {
       const before = out.bytes;
       let pages = 0,
@@ -140,7 +144,17 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
         }
         pages += batch.length;
         if (batch.length > 0) xc.pages(batch);
-        if (!atomic) await out.flush();
+        if (!atomic) {
+          await out.flush();
+          // A send that does not block resolves at once, and awaiting it yields only to
+          // microtasks: the hypervisor's timers (the scheduler granting the vCPUs their
+          // slices) would not run until the round ended, and the guest would stand still
+          // through "live" pre-copy. So give the event loop a turn every few ms of sending.
+          if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+            await new Promise<void>((r) => setTimeout(r, 0));
+            lastYield = performance.now();
+          }
+        }
         if (d.dying || hv.domains.get(d.domid) !== d) throw new Error(`domain ${d.domid} went away during the migration`);
       }
       return { pages, zeros, bytes: out.bytes - before };
