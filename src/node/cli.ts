@@ -28,7 +28,7 @@ options:
   --max-insns N     stop after N instructions
   --trace           print each instruction with its disassembly on stderr
   --icount SHIFT    deterministic time: each instruction lasts 2^SHIFT ns (0..20)
-  --jit MODE        the translation tier: off (default), on, or always (translate
+  --jit MODE        the translation tier: on (default), off, or always (translate
                     everything on first execution); docs/jit.md
   -h, --help        this text`,
   host: `usage: hyperlab host [options] [CONFIG...]
@@ -42,7 +42,7 @@ options:
   --pcpus N         physical CPUs the scheduler hands out, 1..16 (default 2)
   --sched NAME      scheduler: credit or rr (default credit)
   --icount SHIFT    deterministic time: each instruction lasts 2^SHIFT ns
-  --jit MODE        the translation tier in every vCPU: off (default), on, always
+  --jit MODE        the translation tier in every vCPU: on (default), off, always
   --exec "CMD; CMD" run these commands instead of reading stdin
   --listen [ADDR:]PORT  receive live migrations (xl migrate DOM ADDR:PORT from another
                     host; ADDR defaults to 127.0.0.1); serves until stopped

@@ -63,7 +63,7 @@ export interface VirtOptions {
    * stays reproducible. null leaves the property out.
    */
   rngSeed?: Uint8Array | null;
-  /** The translation tier (docs/jit.md): off, on, or always (translate on first execution); default HYPERLAB_JIT, else off. */
+  /** The translation tier (docs/jit.md): off, on, or always (translate on first execution); default HYPERLAB_JIT, else on. */
   jit?: JitMode;
 }
 

@@ -31,11 +31,12 @@ export const JIT_MODES: readonly JitMode[] = ['off', 'on', 'always'];
 /**
  * The mode when none is given: `HYPERLAB_JIT` (off, on or always) where there is a process
  * environment (Node; `npm run test:jit` runs the guest-level tests with `always` this way),
- * else off. A bad value is refused rather than ignored, so a typo does not run the suite untranslated.
+ * else on (also in the page, which has no environment). A bad value is refused rather than
+ * ignored, so a typo does not run the suite untranslated.
  */
 export function defaultJitMode(): JitMode {
   const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.HYPERLAB_JIT;
-  if (v === undefined || v === '') return 'off';
+  if (v === undefined || v === '') return 'on';
   if (!(JIT_MODES as readonly string[]).includes(v)) throw new Error(`HYPERLAB_JIT=${v}: expected off, on or always`);
   return v as JitMode;
 }
