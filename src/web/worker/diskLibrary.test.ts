@@ -235,3 +235,66 @@ describe('DiskLibrary', () => {
     img.close();
   });
 });
+
+describe('handing images over between tabs (live migration, shared OPFS)', () => {
+  it('handOver closes the chain for the other tab, which waits for it; takeBack reopens under the same image; forget lets go; a shared base is refused', async () => {
+    const { lib, dir } = library();
+    await lib.create({ name: 'base.qcow2', format: 'qcow2', size: 1 << 20 });
+    await lib.create({ name: 'top.qcow2', format: 'qcow2', backing: 'base.qcow2' });
+    const release = await lib.prepare(['top.qcow2']);
+    const img = lib.openDisk(spec('top.qcow2', 'qcow2'));
+    release();
+    img.write(0, new Uint8Array(512).fill(0x5a));
+
+    // The other tab cannot open the image while this one holds it; waiting a bounded time fails in one line.
+    const other = new DiskLibrary(dir, () => Promise.reject(new Error('no shipped images')));
+    await expect(other.prepare(['top.qcow2'], 120)).rejects.toThrow(
+      /^top\.qcow2: the image is still open elsewhere after 0 s \(another tab of the lab holds it\)$/,
+    );
+
+    // At the pause point (the backends quiesced: the image flushed), the whole chain goes; the image refuses I/O meanwhile.
+    img.flush();
+    const given: string[] = [];
+    lib.handOver(['top.qcow2'], given);
+    expect(given.sort()).toEqual(['base.qcow2', 'top.qcow2']);
+    expect(lib.holds('top.qcow2')).toBe(false);
+    expect(() => img.read(0, new Uint8Array(512))).toThrow(/top\.qcow2: the image was handed to another tab \(migration\)/);
+    const otherRelease = await other.prepare(['top.qcow2'], 1000);
+    const there = other.openDisk(spec('top.qcow2', 'qcow2'));
+    const seen = new Uint8Array(512);
+    there.read(0, seen);
+    expect(seen.every((b) => b === 0x5a)).toBe(true);
+
+    // The migration fails: the other tab lets go within the wait, this one takes the files back.
+    const back = lib.takeBack(given, 2000);
+    setTimeout(() => {
+      there.close();
+      otherRelease();
+      other.dropIdle();
+    }, 100);
+    await back;
+    expect(lib.holds('top.qcow2')).toBe(true);
+    img.write(512, new Uint8Array(512).fill(0x6b));
+    img.flush();
+    const again = new Uint8Array(512);
+    img.read(512, again);
+    expect(again.every((b) => b === 0x6b)).toBe(true);
+
+    // A base another domain of this tab reads as well cannot move.
+    const release2 = await lib.prepare(['base.qcow2']);
+    const reader = lib.openDisk(spec('base.qcow2', 'qcow2', 'ro'));
+    release2();
+    expect(() => lib.handOver(['top.qcow2'], [])).toThrow(/^base\.qcow2: another domain of this tab uses the image too; it cannot move to another tab$/);
+    expect(lib.holds('base.qcow2')).toBe(true);
+    reader.close();
+
+    // The migration succeeds: the files are forgotten here, and the other tab opens them at once.
+    const moved: string[] = [];
+    lib.handOver(['top.qcow2'], moved);
+    img.close(); // the source's domain destroyed (migrateSend does it before it returns): nothing is written
+    lib.forget(moved);
+    expect(lib.inUse('top.qcow2')).toBe(false);
+    const r3 = await other.prepare(['top.qcow2']);
+    r3();
+  });
+});

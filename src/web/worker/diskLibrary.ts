@@ -293,11 +293,15 @@ export class DiskLibrary {
     }
   }
 
-  /** The migration succeeded (the other tab runs the domain): drop the files' entries, whose handles are closed already. */
+  /**
+   * The migration succeeded and the source's domain is destroyed (the other tab runs it): drop
+   * the files' entries, whose handles are closed already. One a store still uses (none should)
+   * is left to close with it.
+   */
   forget(names: readonly string[]): void {
     for (const name of names) {
       const f = this.open.get(name);
-      if (!f || !(f.handle instanceof MovableHandle) || !f.handle.away) continue;
+      if (!f || !(f.handle instanceof MovableHandle) || !f.handle.away || f.users > 0) continue;
       if (f.timer !== undefined) clearTimeout(f.timer);
       f.close();
       this.open.delete(name);

@@ -160,6 +160,23 @@ describe.skipIf(!HAVE_TOS)('disks in browser snapshots and tab-to-tab migration'
     expect(ok(await b.s.disks()).attached['moving.qcow2']).toEqual([`mover (${there.domid}) xvda`]);
   }, 180_000);
 
+  it('an hvm domain with a virtio-blk disk moves to the other tab and goes on with its disk there', async () => {
+    const bus = `${MIGRATION_BUS}-hvmdisk-${process.pid}`;
+    const disks = new MemoryDirectory(64 << 20);
+    const a = tab(disks, { bus });
+    const b = tab(disks, { bus });
+    ok(await a.s.diskCreate({ name: 'vd.raw', format: 'raw', size: 1 << 20 }));
+    const id = await boot(a, 'hmove', 'hvm', 'vd.raw,raw,xvda,rw');
+    await a.type(id, 'disk write 7 hvm-wrote-in-tab-a', 'disk: wrote 18 bytes');
+    const peer = ok(await a.s.migrationPeers())[0]!.id;
+    ok(await a.s.migrateDomain(id, peer));
+    const there = b.s.list().find((r) => r.name === 'hmove')!;
+    expect(await b.type(there.domid, 'disk read 7', 'tos$ ')).toContain('|hvm-wrote-in-tab|');
+    await b.type(there.domid, 'disk write 9 hvm-wrote-in-tab-b', 'disk: wrote 18 bytes');
+    await b.type(there.domid, 'disk flush', 'flushed');
+    expect(Buffer.from(disks.files.get('vd.raw')!.flushed).includes(Buffer.from('hvm-wrote-in-tab-b'))).toBe(true);
+  }, 120_000);
+
   it("a pv domain with a vif moves to the other tab and joins its xenbr0: the target's Domain-0 pings it there", async () => {
     const bus = `${MIGRATION_BUS}-vif-${process.pid}`;
     const disks = new MemoryDirectory(1 << 20);
