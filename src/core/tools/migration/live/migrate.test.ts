@@ -17,6 +17,8 @@ import { nodeVcpuHost } from '../../../../node/vcpuHost';
 import { consoleText, typeInto, until, waitForConsole } from '../../../../testing/support';
 import { channelPair, CuttableChannel, type MigrationChannel } from './channel';
 import { DOMID_XEN } from '../../../xen/common/machineMemory';
+import { ByteWriter } from '../bytes';
+import { writeXlHeader } from '../xlHeader';
 import { migrateSend } from './send';
 import { migrateReceive } from './receive';
 import type { MigrationEvent } from './progress';
@@ -136,7 +138,8 @@ describe('live migration on one host', () => {
     const a = ts.create(cfg('hvm', 'tos'));
     await waitForConsole(a, 'tos$ ');
     typeInto(h, a, 'burn 40\n'); // keeps storing, so later rounds have pages to send
-    const free = h.memory.nrFree;
+    const free = h.memory.nrFree,
+      dirtyFree = h.memory.nrDirtyFree;
     const [src, dst] = channelPair();
     let armed = false,
       heldAtCorruption = 0,
@@ -181,6 +184,7 @@ describe('live migration on one host', () => {
     expect([...h.domains.values()]).toEqual([a]);
     expect(h.memory.nrFree).toBe(free); // every frame of the incoming copy back
     expect(h.memory.owner.every((o) => o !== DOMID_XEN)).toBe(true);
+    expect(h.memory.nrDirtyFree).toBeLessThanOrEqual(dirtyFree); // given back zeroed: the stream's bytes reach no later domain
     expect(a.name).toBe('tos');
     expect(a.paused).toBe(false);
     await waitForConsole(a, /burn: 40 million/, { ms: 60_000 }); // the computation goes on where it was
@@ -207,6 +211,21 @@ describe('live migration on one host', () => {
       expect([...h.domains.values()]).toEqual([a]);
       expect(h.memory.nrFree).toBe(free);
     }
+  }, 30_000);
+
+  it('a stream for a domain this host cannot hold is refused at its header, before any page', async () => {
+    const { hv: h, ts } = setup();
+    const free = h.memory.nrFree;
+    const w = new ByteWriter();
+    writeXlHeader(w, { config: cfg('hvm', 'big').replace(/memory = 16\nmaxmem = 16/, 'memory = 512\nmaxmem = 512'), json: false });
+    const [src, dst] = channelPair();
+    const recv = migrateReceive(ts, dst, { timeoutMs: 2000 });
+    await src.receive(); // the banner
+    await src.send(w.finish());
+    await expect(recv).rejects.toThrow(/^migration receive failed: not enough free memory: 512 MiB asked, \d+ MiB free$/);
+    expect(src.closed ?? (await src.receive().catch((e: Error) => e.message))).toMatch(/not enough free memory/);
+    expect(h.domains.size).toBe(0);
+    expect(h.memory.nrFree).toBe(free);
   }, 30_000);
 
   it('a domain with nomigrate = 1 is refused before anything starts', async () => {
