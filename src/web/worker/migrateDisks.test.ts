@@ -158,6 +158,12 @@ describe.skipIf(!HAVE_TOS)('disks in browser snapshots and tab-to-tab migration'
     const listed = ok(await a.s.disks());
     expect(listed.attached['moving.qcow2'] ?? []).toEqual([]);
     expect(ok(await b.s.disks()).attached['moving.qcow2']).toEqual([`mover (${there.domid}) xvda`]);
+
+    // And home with xl migrate at tab b's Domain-0 prompt: the same handover.
+    const home = await b.s.xl(`xl migrate mover tab:${a.s.migration.id!.slice(0, 6)}`);
+    expect(home.status, home.output).toBe(0);
+    const back = a.s.list().find((r) => r.name === 'mover')!;
+    expect(await a.type(back.domid, 'disk read 6', 'mover$ ')).toContain('|written-in-tab-b|');
   }, 180_000);
 
   it('an hvm domain with a virtio-blk disk moves to the other tab and goes on with its disk there', async () => {

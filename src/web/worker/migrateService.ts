@@ -18,7 +18,7 @@
  */
 import type { Toolstack } from '../../core/tools/toolstack';
 import type { MigrationChannel } from '../../core/tools/migration/live/channel';
-import type { MigrationEvent, MigrationStats } from '../../core/tools/migration/live/progress';
+import type { MigrateSendOptions, MigrationEvent, MigrationStats } from '../../core/tools/migration/live/progress';
 import { migrateReceive } from '../../core/tools/migration/live/receive';
 import { checkMigratable, migrateSend } from '../../core/tools/migration/live/send';
 import type { MigrationNotice, MigrationPeer } from '../protocol/hvProtocol';
@@ -84,12 +84,10 @@ export class MigrateService {
     const ch = this.bus.open(peer);
     const session = ch.session;
     const tell = (event: MigrationEvent): void => this.notify({ session, side: 'send', peer: this.labels.get(peer) ?? `tab ${peer.slice(0, 4)}`, event });
-    const targets = this.diskTargets(domid);
-    const lib = targets.length > 0 ? await this.library() : null;
+    const lib = this.diskTargets(domid).length > 0 ? await this.library() : null;
     const given: string[] = [];
     try {
-      const hooks = lib ? { onStopped: () => lib.handOver(targets, given), onResumed: () => lib.takeBack(given, HANDLE_WAIT_MS) } : {};
-      const stats = await migrateSend(this.ts, d, ch, { onProgress: tell, timeoutMs, ...hooks });
+      const stats = await migrateSend(this.ts, d, ch, { onProgress: tell, timeoutMs, ...(lib ? this.handover(lib, domid, given) : {}) });
       lib?.forget(given); // the other tab runs the domain, on these files
       return stats;
     } catch (e) {
@@ -147,7 +145,18 @@ export class MigrateService {
     const found = (await this.bus.peers()).filter((p) => p.id.startsWith(m[1]!));
     if (found.length !== 1)
       throw new Error(`migrate: ${host}: ${found.length === 0 ? 'no such tab answers' : 'more than one tab has that id; give more of it'}`);
-    return this.bus.open(found[0]!.id);
+    const lib = this.disks ? await this.disks().catch(() => null) : null; // no disk library: no domain here has disks
+    // xl migrate passes these on: the domain's disks go to the other tab at the pause point (their entries close with the domain).
+    return Object.assign(this.bus.open(found[0]!.id), {
+      senderHooks: (domid: number): Pick<MigrateSendOptions, 'onStopped' | 'onResumed'> => (lib ? this.handover(lib, domid, []) : {}),
+    });
+  }
+
+  /** The sender's pause-point hooks for a domain's disks: hand the images to the other tab; on a resume, take them back. */
+  private handover(lib: DiskLibrary, domid: number, given: string[]): Pick<MigrateSendOptions, 'onStopped' | 'onResumed'> {
+    const targets = this.diskTargets(domid);
+    if (targets.length === 0) return {};
+    return { onStopped: () => lib.handOver(targets, given), onResumed: () => lib.takeBack(given, HANDLE_WAIT_MS) };
   }
 
   close(): void {

@@ -24,6 +24,7 @@
  */
 
 /** A channel that closed or failed; the message is one line. */
+import type { MigrateSendOptions } from './progress';
 export class ChannelError extends Error {
   constructor(message: string) {
     super(message.split('\n')[0]);
@@ -36,6 +37,12 @@ export interface MigrationChannel {
   receive(timeoutMs?: number): Promise<Uint8Array>;
   close(reason?: string): void;
   readonly closed: string | undefined;
+  /**
+   * What the sending host does at the pause point and on a resume, for domain `domid` (the
+   * browser hands its OPFS disk handles to the other tab: web/worker/migrateService.ts);
+   * `xl migrate` passes them to migrateSend.
+   */
+  readonly senderHooks?: (domid: number) => Pick<MigrateSendOptions, 'onStopped' | 'onResumed'>;
 }
 
 /**

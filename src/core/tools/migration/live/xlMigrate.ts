@@ -44,7 +44,7 @@ export function xlMigrate(ts: Toolstack, args: readonly string[], io: XlIo): Pro
       stats = await migrateSend(ts, d, src, { log });
       await recv;
     } else {
-      stats = await migrateSend(ts, d, ch!, { log });
+      stats = await migrateSend(ts, d, ch!, { log, ...ch!.senderHooks?.(d.domid) });
     }
     const pages = stats.rounds.reduce((a, r) => a + r.pagesSent, 0);
     io.out(
