@@ -34,6 +34,8 @@ import { ETH_FRAME_MAX_VLAN, ETH_HLEN, ethDest, ethSource, formatMac, isGroupMac
 export interface PortDevice {
   /** Take a frame out of the bridge (`from`: the port it came in by); false if it was dropped (nowhere to put it). */
   transmit(frame: Uint8Array, from?: BridgePort): boolean;
+  /** A link to another host's bridge (net/link.ts): the frames from it are other hosts' guests'. */
+  readonly link?: boolean;
 }
 
 /** Counters of a port, from the bridge's side: rx = into the bridge from the device, tx = out of the bridge to it (as `ip -s link` counts on vifD.N). */

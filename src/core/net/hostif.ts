@@ -9,7 +9,7 @@
  */
 import { buildArp, parseArp, ARPOP_REPLY, ARPOP_REQUEST } from './arp';
 import type { Bridge, BridgePort, PortDevice } from './bridge';
-import { DhcpServer, DHCPACK, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, parseDhcp } from './dhcp';
+import { DhcpServer, DHCPACK, DHCPDISCOVER, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, OPT_MSG_TYPE, parseDhcp } from './dhcp';
 import { ETH_HLEN, ETH_P_ARP, ETH_P_IP, MAC_BROADCAST, ethDest, ethFrame, ethType, macAt, parseMac } from './ethernet';
 import {
   buildIcmp,
@@ -82,13 +82,13 @@ export class DomainZeroNetif implements PortDevice {
   }
 
   /** A frame from the bridge. */
-  transmit(frame: Uint8Array): boolean {
+  transmit(frame: Uint8Array, from?: BridgePort): boolean {
     const dst = ethDest(frame);
     if (dst !== this.mac && dst !== MAC_BROADCAST) return true; // flooded to us, not for us: a NIC filters it
     const payload = frame.subarray(ETH_HLEN);
     const type = ethType(frame);
     if (type === ETH_P_ARP) this.onArp(payload);
-    else if (type === ETH_P_IP) this.onIp(macAt(frame, 6), payload);
+    else if (type === ETH_P_IP) this.onIp(macAt(frame, 6), payload, from?.device.link === true);
     return true;
   }
 
@@ -119,7 +119,7 @@ export class DomainZeroNetif implements PortDevice {
     }
   }
 
-  private onIp(srcMac: number, p: Uint8Array): void {
+  private onIp(srcMac: number, p: Uint8Array, remote = false): void {
     const ip = parseIpv4(p);
     if (!ip) {
       this.counters.malformed++;
@@ -131,7 +131,7 @@ export class DomainZeroNetif implements PortDevice {
         this.counters.malformed++;
         return;
       }
-      if (u.dport === DHCP_SERVER_PORT && this.dhcp) this.onDhcp(u.data);
+      if (u.dport === DHCP_SERVER_PORT && this.dhcp) this.onDhcp(u.data, remote);
       return;
     }
     if (ip.dst !== this.cfg.ip || ip.protocol !== IPPROTO_ICMP) return;
@@ -155,12 +155,16 @@ export class DomainZeroNetif implements PortDevice {
     }
   }
 
-  private onDhcp(data: Uint8Array): void {
+  private onDhcp(data: Uint8Array, remote: boolean): void {
     const m = parseDhcp(data);
     if (!m || !this.dhcp) {
       this.counters.malformed++;
       return;
     }
+    // A client behind a link (another host's guest) is that host's server's to serve: no offer
+    // from here (net/segment.ts). Its requests to this server (a renewal of a lease from here,
+    // a guest migrated away) are still answered.
+    if (remote && m.options.get(OPT_MSG_TYPE)?.[0] === DHCPDISCOVER) return;
     this.counters.dhcp++;
     const r = this.dhcp.handle(m);
     if (!r) return;

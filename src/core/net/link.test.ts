@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Bridge } from './bridge';
-import { ETH_P_ARP, ethFrame, MAC_BROADCAST, parseMac } from './ethernet';
+import { buildDhcp, DHCPDISCOVER, OPT_MSG_TYPE } from './dhcp';
+import { ETH_P_ARP, ETH_P_IP, ethFrame, MAC_BROADCAST, parseMac } from './ethernet';
 import { DomainZeroNetif } from './hostif';
-import { parseIp } from './ipv4';
+import { buildIpv4, buildUdp, IPPROTO_UDP, parseIp } from './ipv4';
 import { BridgeLink, type LinkHost, type LinkTransport } from './link';
 import { decodeLinkPdu, encodeFrame, encodeHello, LINK_FRAME, LINK_HEADER, LINK_TTL, LINK_VERSION, type LinkHello } from './linkFraming';
 import { freeSlot, slotAddress } from './segment';
@@ -108,6 +109,19 @@ describe('bridge links', () => {
     // Frames carry their origin and a hop budget.
     const f = s.w.sent.map(decodeLinkPdu).find((p) => typeof p !== 'string' && p.type === LINK_FRAME);
     expect(f).toMatchObject({ origin: 1, ttl: LINK_TTL });
+  });
+
+  it("a guest's DISCOVER gets an offer from its own host's server only, not from the other host's across the link", async () => {
+    const s = await twoHosts();
+    const G = parseMac('00:16:3e:5a:00:01')!;
+    const got: Uint8Array[] = [];
+    const port = s.ba.attach('vif1.0', { transmit: (f) => (got.push(f), true) }, G);
+    const d = buildDhcp({ op: 1, xid: 0xabcd, flags: 0x8000, ciaddr: 0, yiaddr: 0, siaddr: 0, chaddr: G }, [[OPT_MSG_TYPE, Uint8Array.of(DHCPDISCOVER)]]);
+    port.input(ethFrame(MAC_BROADCAST, G, ETH_P_IP, buildIpv4(0, 0xffffffff, IPPROTO_UDP, buildUdp(0, 0xffffffff, 68, 67, d))));
+    for (let i = 0; i < 5; i++) await settle();
+    expect(s.da.dhcp!.counters.offer).toBe(1);
+    expect(s.db.dhcp!.counters.offer).toBe(0);
+    expect(s.lb.port.counters.rxFrames).toBeGreaterThanOrEqual(1); // the DISCOVER did cross
   });
 
   it('malformed PDUs (short, wrong length, oversized, runt, unknown type, bad HELLO) are dropped and counted, and the link carries on', async () => {

@@ -64,6 +64,7 @@ export interface LinkPeer {
 let inflight: { frame: Uint8Array; origin: number; ttl: number } | undefined;
 
 export class BridgeLink implements PortDevice {
+  readonly link = true;
   readonly port: BridgePort;
   readonly counters: LinkCounters = { bad: { short: 0, length: 0, type: 0, runt: 0, oversized: 0, hello: 0 }, beforeHello: 0, looped: 0, ttlExpired: 0 };
   readonly peers = new Map<number, LinkPeer>();

@@ -9,9 +9,11 @@
  *   slot k >= 2 10.0.0.k   fe:ff:ff:ff:ff:(0x100 - k)   DHCP pool .(200 + 10 (k - 2)) - .(209 + 10 (k - 2))
  *
  * Up to MAX_SLOT hosts on one segment. Each host keeps its own DHCP server with its own pool
- * (a split scope, as two dnsmasq servers on one LAN are run): a guest takes the first offer,
- * which is its own host's (answered at once, the other's comes across a link), and a server
- * withdraws its offer when the client's REQUEST names another (RFC 2131 section 4.3.2).
+ * (a split scope, as two dnsmasq servers on one LAN are run), and offers addresses only to
+ * its own guests: a DISCOVER that came in through a link is left to the other host's server
+ * (hostif.ts), so a guest gets one offer and the same address whichever host answers faster.
+ * Requests to a server by its address (renewals, a guest migrated to the other host) are
+ * answered across links.
  */
 import { prefixMask } from './ipv4';
 
