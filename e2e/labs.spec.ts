@@ -92,6 +92,15 @@ test.describe('guided labs', () => {
     expect(v['onB']).toBe('0');
   });
 
+  test('3 the Time column: a pv guest’s disk I/O is charged to Domain-0', async ({ page }) => {
+    const v = await runLab(page, 'dom0-time', 'dom0');
+    expect(Number(v['ioDom0'])).toBeGreaterThan(1);
+    expect(Number(v['requests'])).toBeGreaterThan(1000);
+    // The domain table shows Domain-0's CPU time, no longer a blank row.
+    await expect(page.getByTestId('lab-instrument')).toHaveAttribute('data-instrument', 'domains');
+    await expect(page.getByTestId('lab-instrument').getByTestId('dom0-cpu')).toHaveText(/^\d+\.\d$/);
+  });
+
   test('4 event channels: sends while masked collapse into one delivery at unmask', async ({ page }) => {
     const v = await runLab(page, 'event-channels', 1);
     expect(v['handledAfter']).toBe('1');
@@ -129,9 +138,17 @@ test.describe('guided labs', () => {
     expect(v['first']).toContain('ARP, Request who-has 10.0.0.12');
   });
 
-  test('11 translation: the same loop runs faster translated than interpreted', async ({ page }) => {
+  test('10 live migration: an idle guest converges, a write-heavy one is stopped with its working set dirty', async ({ page }) => {
+    const v = await runLab(page, 'migration', 'gives-up');
+    expect(v['idleReason']).toMatch(/dirty pages < 50/);
+    expect(Number(v['busyStopPages'])).toBeGreaterThan(2000);
+  });
+
+  test('11 translation: the same loop runs faster translated than interpreted; rewriting code invalidates it', async ({ page }) => {
     const v = await runLab(page, 'translation', 5, 2, false);
     expect(Number(v['speedup'])).toBeGreaterThan(1.2);
+    expect(Number(v['smcInvalidations'])).toBeGreaterThanOrEqual(100);
+    expect(v['smcResult']).toBe('ok');
   });
 
   test('12 isolation: hostile guests leave the victim’s canaries alone', async ({ page }) => {

@@ -4,9 +4,11 @@
  */
 import { ballooning } from './ballooning';
 import { creditCap, creditPinning, creditWeights } from './credit';
+import { dom0Time } from './dom0-time';
 import { eventChannels } from './event-channels';
 import { grantTables } from './grant-tables';
 import { isolation } from './isolation';
+import { migration } from './migration';
 import { networking } from './networking';
 import { splitDrivers } from './split-drivers';
 import { trapAndEmulate } from './trap-and-emulate';
@@ -19,12 +21,14 @@ export const LABS: readonly LabDefinition[] = [
   creditWeights,
   creditCap,
   creditPinning,
+  dom0Time,
   eventChannels,
   grantTables,
   ballooning,
   xenstore,
   splitDrivers,
   networking,
+  migration,
   translation,
   isolation,
 ];

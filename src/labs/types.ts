@@ -13,7 +13,7 @@ import type { HyperlabAutomation } from '../web/protocol/automationTypes';
 export type LabApi = HyperlabAutomation;
 
 /** The instruments a lab can open and highlight while it runs. */
-export type Instrument = 'scheduler' | 'graphs' | 'evtchn' | 'grants' | 'xenstore' | 'vbd' | 'memory' | 'console';
+export type Instrument = 'scheduler' | 'graphs' | 'evtchn' | 'grants' | 'xenstore' | 'vbd' | 'memory' | 'console' | 'domains';
 
 export type ParamValue = number | string;
 export type Params = Readonly<Record<string, ParamValue>>;

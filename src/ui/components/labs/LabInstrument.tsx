@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState, type ReactElement } from 'react';
 import type { DomainInspection, MemoryMapView, VbdInspection } from '../../../web/protocol/automationTypes';
 import type { Instrument } from '../../../labs/types';
+import { DomainTable } from '../DomainTable';
 import { GraphsPanel } from '../insights/GraphsPanel';
 import { EvtchnTable, GrantTables } from '../insights/InspectTables';
 import { MemoryMap } from '../insights/MemoryMap';
@@ -24,6 +25,7 @@ const TITLES: Record<Instrument, string> = {
   vbd: 'Inspector: virtual disk (blkfront ↔ blkback)',
   memory: 'Memory map: the owner of every machine frame',
   console: 'Consoles',
+  domains: 'Domains: xl list (CPU time, names)',
 };
 
 type Polled = { kind: 'inspect'; value: DomainInspection } | { kind: 'vbd'; value: VbdInspection[] } | { kind: 'memory'; value: MemoryMapView };
@@ -50,7 +52,7 @@ function usePolled(kind: Instrument, domid: number | null): { data: Polled | nul
         if (live) setError(e instanceof Error ? e.message : String(e));
       }
     };
-    if (kind === 'scheduler' || kind === 'graphs' || kind === 'console') return;
+    if (kind === 'scheduler' || kind === 'graphs' || kind === 'console' || kind === 'domains') return;
     void poll();
     const t = setInterval(() => void poll(), 1000);
     return () => {
@@ -65,6 +67,7 @@ function Body({ kind, domid, data }: { readonly kind: Instrument; readonly domid
   if (kind === 'scheduler') return <SchedulerPanel />;
   if (kind === 'graphs') return <GraphsPanel />;
   if (kind === 'console') return null;
+  if (kind === 'domains') return <DomainTable />;
   if (domid === null && kind !== 'memory') return <p className="muted">It shows the lab’s domain once the run has created it.</p>;
   if (data?.kind === 'memory') return <MemoryMap map={data.value} />;
   if (data?.kind === 'vbd' && domid !== null) return <VbdInspector domid={domid} vbds={data.value} />;
