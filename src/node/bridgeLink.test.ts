@@ -23,12 +23,19 @@ import { ensureBundleSync } from './testBundle';
 import { guestImage } from './paths';
 import { nodeVcpuHost } from './vcpuHost';
 import { tcpConnect, tcpListen } from './tcpChannel';
+import { WebSocket } from 'ws';
+import { listenWs, type WsListener } from './wsChannel';
+import { linkWebSocket } from '../web/worker/netLink';
+import type { WebSocketLike } from '../web/worker/migrateWebSocket';
 
 const hvs: Hypervisor[] = [];
 let server: Server | undefined;
-afterEach(() => {
+let wsServer: WsListener | undefined;
+afterEach(async () => {
   server?.close();
   server = undefined;
+  await wsServer?.close();
+  wsServer = undefined;
   for (const h of hvs.splice(0)) h.shutdownHost();
 });
 
@@ -145,4 +152,24 @@ describe('links between hosts’ bridges over TCP', () => {
     expect(await run(B.hv, b, 'ping 10.0.0.1 1', 'ping statistics')).toContain('1 packets transmitted, 1 received');
     expect(await A.xl('ping', '-c', '1', '10.0.0.200')).toContain('1 packets transmitted, 1 received');
   }, 240_000);
+
+  it("a page's link over WebSocket to `hyperlab host --listen-ws` (the page's code with the ws package): the two Domain-0s ping each other", async () => {
+    const A = newHost(),
+      B = newHost();
+    const lines: string[] = [];
+    wsServer = await listenWs(B.ts, '127.0.0.1:0', { log: (l) => lines.push(l), info: (l) => lines.push(l) });
+    const link = await linkWebSocket(linksOf(A.ts), 'xenbr0', wsServer.url, (u) => new WebSocket(u) as unknown as WebSocketLike);
+    await until(() => link.state === 'up', 10_000, 'the link up');
+    expect(link.remote).toBe(`websocket ${wsServer.url}`);
+    expect(lines.some((l) => /a bridge link from 127\.0\.0\.1:\d+/.test(l))).toBe(true);
+    expect(A.ts.nets.dom0.ip).toBe(0x0a000002);
+    expect(await A.xl('ping', '-c', '2', '-i', '0.1', '10.0.0.1')).toContain('2 packets transmitted, 2 received, 0% packet loss');
+    expect(await B.xl('ping', '-c', '1', '10.0.0.2')).toContain('1 packets transmitted, 1 received');
+    const lb = linksOf(B.ts).links[0]!;
+    expect(lb.port.counters.rxFrames).toBeGreaterThanOrEqual(3);
+    // A page asking for a bridge the host does not have is refused with one line.
+    await expect(linkWebSocket(linksOf(A.ts), 'xenbr7', wsServer.url, (u) => new WebSocket(u) as unknown as WebSocketLike)).rejects.toThrow(/no bridge xenbr7/);
+    link.close('unlinked');
+    await until(() => linksOf(B.ts).links.length === 0, 10_000, 'B seeing the link go');
+  }, 60_000);
 });
