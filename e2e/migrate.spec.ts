@@ -47,6 +47,12 @@ test('a running pv teaching OS moves to the other tab with its state; both tabs 
   await expect(sent).toContainText('traveller → traveller--migratedaway');
   expect(await sent.getByTestId('migration-round').count()).toBeGreaterThanOrEqual(1);
   await expect(sent.getByTestId('migration-downtime')).toHaveText(/^downtime [\d.]+ ms$/);
+  // The heat map of round 0's dirtied pages: as many as the round's row says.
+  const heat = sent.getByTestId('migration-heatmap').first();
+  await expect(heat).toHaveAttribute('data-round', '0');
+  const dirtied = (await sent.getByTestId('migration-round').first().locator('td').nth(3).textContent())!.trim();
+  await expect(heat).toHaveAttribute('data-dirty', dirtied);
+  await expect(heat.locator('canvas')).toBeVisible();
   await a.screenshot({ path: test.info().outputPath('migrate-source.png'), fullPage: true });
   expect(await a.evaluate(() => window.hyperlab!.domains())).toEqual([]);
 

@@ -5,9 +5,12 @@
  * NAME--incoming there), the phases, every pre-copy round (pages sent, pages of zeros,
  * pages dirtied meanwhile, its time, the policy's decision and why), the downtime, and on
  * the receiving side the bytes and pages that arrived. The numbers are the core's own
- * (live/progress.ts), as `xl migrate` prints them.
+ * (live/progress.ts), as `xl migrate` prints them. Under the rounds, a heat map per round of
+ * the pages the guest dirtied during it, over the domain's frames (pfn 0 top left, a row of
+ * HEAT_COLS cells after another): where in its memory the writes went, which the next round
+ * sends again.
  */
-import { useEffect, useState, type ReactElement } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
 import { useStore } from 'zustand';
 import { useLab, useLabState } from '../labContext';
 import type { MigrationNotice, MigrationPeer, MigrationStats, RoundStats } from '../../web/protocol/hvProtocol';
@@ -26,6 +29,8 @@ interface Session {
   phase: string;
   message: string;
   rounds: RoundStats[];
+  /** Each round's dirtied pfns, where the event carried them (by round number). */
+  dirty: Map<number, readonly number[]>;
   received: { bytes: number; pages: number } | null;
   stats: MigrationStats | null;
   failed: string | null;
@@ -38,7 +43,7 @@ function sessionsOf(notices: readonly MigrationNotice[]): Session[] {
     const key = `${n.side}:${n.session}`;
     let s = byId.get(key);
     if (!s) {
-      s = { id: key, side: n.side, peer: n.peer, names: [], phase: '', message: '', rounds: [], received: null, stats: null, failed: null };
+      s = { id: key, side: n.side, peer: n.peer, names: [], phase: '', message: '', rounds: [], dirty: new Map(), received: null, stats: null, failed: null };
       byId.set(key, s);
     }
     const e = n.event;
@@ -48,8 +53,10 @@ function sessionsOf(notices: readonly MigrationNotice[]): Session[] {
       // The names it has during the move: the event's, and the one a message names (`NAME--incoming built, paused`).
       for (const name of [e.name, /(\S+--(?:incoming|migratedaway))\b/.exec(e.message)?.[1]]) if (name && !s.names.includes(name)) s.names.push(name);
       if (e.phase === 'failed') s.failed = e.message;
-    } else if (e.kind === 'round') s.rounds.push(e.stats);
-    else if (e.kind === 'received') s.received = { bytes: e.bytes, pages: e.pages };
+    } else if (e.kind === 'round') {
+      s.rounds.push(e.stats);
+      if (e.dirtyPfns) s.dirty.set(e.stats.round, e.dirtyPfns);
+    } else if (e.kind === 'received') s.received = { bytes: e.bytes, pages: e.pages };
     else if (e.kind === 'done') {
       s.stats = e.stats;
       s.phase = 'done';
@@ -321,6 +328,13 @@ function SessionView({ s }: { readonly s: Session }): ReactElement {
           </tbody>
         </table>
       ) : null}
+      {s.dirty.size > 0 ? (
+        <div className="migration-heatmaps" style={{ display: 'flex', flexWrap: 'wrap', gap: '0.75rem' }}>
+          {[...s.dirty].slice(-6).map(([round, pfns]) => (
+            <DirtyHeatMap key={round} round={round} pfns={pfns} total={Math.max(s.rounds[0]?.pagesSent ?? 0, ...pfns.map((p) => p + 1))} />
+          ))}
+        </div>
+      ) : null}
       {s.stats ? (
         <p data-testid="migration-summary">
           {s.stats.rounds.length} rounds · {s.stats.pagesSent} pages ({sizeText(s.stats.bytes)}) in {s.stats.totalMs.toFixed(0)} ms ·{' '}
@@ -336,5 +350,55 @@ function SessionView({ s }: { readonly s: Session }): ReactElement {
         </p>
       ) : null}
     </div>
+  );
+}
+
+/** Cells per row of the heat map; at most HEAT_ROWS rows (a large domain gives several pages to a cell). */
+export const HEAT_COLS = 128;
+export const HEAT_ROWS = 32;
+
+/** The heat map's grid: how many of `pfns` fall in each cell of a domain of `total` frames, and how many frames a cell covers. */
+export function heatGrid(pfns: readonly number[], total: number): { rows: number; perCell: number; cells: Uint16Array } {
+  const frames = Math.max(1, total);
+  const perCell = Math.max(1, Math.ceil(frames / (HEAT_COLS * HEAT_ROWS)));
+  const rows = Math.max(1, Math.ceil(frames / perCell / HEAT_COLS));
+  const cells = new Uint16Array(rows * HEAT_COLS);
+  for (const p of pfns) {
+    const c = Math.floor(p / perCell);
+    if (p >= 0 && c < cells.length) cells[c]!++;
+  }
+  return { rows, perCell, cells };
+}
+
+function DirtyHeatMap({ round, pfns, total }: { readonly round: number; readonly pfns: readonly number[]; readonly total: number }): ReactElement {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const grid = useMemo(() => heatGrid(pfns, total), [pfns, total]);
+  useEffect(() => {
+    const ctx = ref.current?.getContext('2d');
+    if (!ctx) return;
+    const img = ctx.createImageData(HEAT_COLS, grid.rows);
+    const inDomain = Math.ceil(total / grid.perCell);
+    for (let i = 0; i < grid.cells.length; i++) {
+      const heat = grid.cells[i]! / grid.perCell; // 0..1: the share of the cell's frames dirtied
+      const o = i * 4;
+      if (i >= inDomain) img.data.set([255, 255, 255, 0], o);
+      else if (heat === 0) img.data.set([226, 232, 240, 255], o);
+      else img.data.set([217, Math.round(160 - 100 * heat), Math.round(60 - 50 * heat), 255], o);
+    }
+    ctx.putImageData(img, 0, 0);
+  }, [grid, total]);
+  return (
+    <figure data-testid="migration-heatmap" data-round={round} data-dirty={pfns.length} data-per-cell={grid.perCell} style={{ margin: 0 }}>
+      <canvas
+        ref={ref}
+        width={HEAT_COLS}
+        height={grid.rows}
+        style={{ width: `${HEAT_COLS * 2}px`, height: `${grid.rows * 2}px`, imageRendering: 'pixelated', border: '1px solid var(--border, #cbd5e1)' }}
+        aria-label={`pages dirtied during round ${round}`}
+      />
+      <figcaption className="muted">
+        round {round}: {pfns.length} pages dirtied{grid.perCell > 1 ? ` (a cell is ${grid.perCell} pages)` : ''}
+      </figcaption>
+    </figure>
   );
 }
