@@ -172,4 +172,39 @@ describe('links between hosts’ bridges over TCP', () => {
     link.close('unlinked');
     await until(() => linksOf(B.ts).links.length === 0, 10_000, 'B seeing the link go');
   }, 60_000);
+
+  it('a guest migrated over TCP to the linked host stays reachable: Domain-0 of the source host pings it after the move', async () => {
+    const A = newHost(),
+      B = newHost();
+    server = await tcpListen('127.0.0.1:0', (ch, peer) => {
+      const c = linkOrMigration(B.ts, ch, peer);
+      migrateReceive(B.ts, c).catch(() => {});
+    });
+    const addr = server.address();
+    const where = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    expect(await A.xl('network-link', 'xenbr0', where)).toBe(`link0: xenbr0 linked to ${where}`);
+    const a = A.ts.create(`name = "rover"\ntype = "pv"\nmemory = 16\nmaxmem = 16\nkernel = "tos"\nvif = [ 'mac=00:16:3e:00:0c:01' ]`);
+    await waitForConsole(a, /connected to domain 0/, { lf: true, ms: 60_000 });
+    await waitForConsole(a, /rover\$ $/, { lf: true, ms: 60_000 });
+    expect(await run(A.hv, a, 'ifconfig dhcp', 'dhcp:')).toMatch(/leased 10\.0\.0\.200\/24 from 10\.0\.0\.2/);
+    expect(await A.xl('ping', '-c', '1', '10.0.0.200')).toContain('1 packets transmitted, 1 received');
+
+    // The same port takes the migration (the listener tells it from a link by its first message).
+    expect(await A.xl('migrate', 'rover', where)).toMatch(/Migrated domain \d+ \(rover\) to /);
+    await until(() => [...B.hv.domains.values()].some((d) => d.name === 'rover'), 30_000, 'rover on B');
+    expect([...A.hv.domains.values()].some((d) => d.name === 'rover')).toBe(false);
+    // Host A's bridge learned from the RARP sent on resume that rover is behind the link now.
+    await until(
+      () =>
+        A.ts.nets.bridges
+          .get('xenbr0')!
+          .fdbEntries()
+          .find((e) => e.mac === '00:16:3e:00:0c:01')?.port === 'link0',
+      10_000,
+      'the RARP across',
+    );
+    expect(await A.xl('ping', '-c', '2', '-i', '0.2', '10.0.0.200')).toContain('2 packets transmitted, 2 received, 0% packet loss');
+    const moved = [...B.hv.domains.values()].find((d) => d.name === 'rover')!;
+    expect(await run(B.hv, moved, 'ping 10.0.0.2 1', 'ping statistics')).toContain('1 packets transmitted, 1 received');
+  }, 120_000);
 });
