@@ -422,6 +422,9 @@ export function translateSource(i32: Int32Array, page: number, entry: number): T
 /** Compile a translation's source into a function bound to one hart's RAM views and TLB. */
 export function compile(h: Hart, src: TranslationSource): TranslatedFn {
   const { u8, i8, u16, i16, i32 } = h.bus.ram;
+  // The inner function in parentheses: V8 compiles it with the factory (its heuristic for an
+  // immediately used function) instead of pre-parsing it and parsing it again at its first
+  // call; a Linux boot with `always` took 9.4 s of CPU before, 6.9 s after.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the translation tier: generated code is the point
   const factory = new Function(
     'u8',
@@ -437,7 +440,7 @@ export function compile(h: Hart, src: TranslationSource): TranslatedFn {
     'mulh',
     'mulhsu',
     'mulhu',
-    `const EXITS = new Int32Array(${src.exits});\nreturn function translation(h, budget, vpn) {\nconst vb = vpn << 12;\n${src.code}\n};`,
+    `const EXITS = new Int32Array(${src.exits});\nreturn (function translation(h, budget, vpn) {\nconst vb = vpn << 12;\n${src.code}\n});`,
   ) as (...args: unknown[]) => TranslatedFn;
   return factory(u8, i8, u16, i16, i32, h.tlbRTag, h.tlbRAdd, h.tlbWTag, h.tlbWAdd, Math.imul, mulh, mulhsu, mulhu);
 }
