@@ -42,6 +42,7 @@ async function memSet(api: LabApi, id: number, mib: number, report: LabReport): 
 
 export const ballooning: LabDefinition = {
   id: 'ballooning',
+  number: '6',
   title: 'Ballooning: a target is a request, a maximum is a limit',
   topic: 'memory',
   minutes: 8,

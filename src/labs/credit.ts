@@ -30,6 +30,7 @@ async function pauseAll(api: LabApi, ids: readonly number[], report: LabReport):
 
 export const creditWeights: LabDefinition = {
   id: 'credit-weights',
+  number: '2a',
   title: 'The credit scheduler: weights on one pCPU',
   topic: 'scheduling',
   minutes: 10,
@@ -90,6 +91,7 @@ The weight is a share of the **whole host**: credit1 hands out the credit of eve
 
 export const creditPinning: LabDefinition = {
   id: 'credit-pinning',
+  number: '2c',
   title: 'The credit scheduler: pinning on two pCPUs',
   topic: 'scheduling',
   minutes: 6,
@@ -184,6 +186,7 @@ This is why pinning is a tool to use with care: it trades throughput for placeme
 
 export const creditCap: LabDefinition = {
   id: 'credit-cap',
+  number: '2b',
   title: 'The credit scheduler: a cap on an idle host',
   topic: 'scheduling',
   minutes: 6,

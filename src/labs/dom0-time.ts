@@ -31,6 +31,7 @@ async function ensureImage(api: LabApi, mib: number): Promise<string> {
 
 export const dom0Time: LabDefinition = {
   id: 'dom0-time',
+  number: '3',
   title: 'The Time column is deceptive: who pays for a guest’s I/O',
   topic: 'I/O accounting',
   minutes: 8,

@@ -8,6 +8,7 @@ import type { LabDefinition } from './types';
 
 export const eventChannels: LabDefinition = {
   id: 'event-channels',
+  number: '4',
   title: 'Event channels: a masked port loses its edges',
   topic: 'event channels',
   minutes: 8,

@@ -14,6 +14,7 @@ const REF = 10;
 
 export const grantTables: LabDefinition = {
   id: 'grant-tables',
+  number: '5',
   title: 'Grant tables: share a page read-only, write it, revoke it',
   topic: 'grant tables',
   minutes: 10,

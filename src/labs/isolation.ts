@@ -13,6 +13,7 @@ const PAGES = 0x780; // all of the victim's RAM but its image and special pages
 
 export const isolation: LabDefinition = {
   id: 'isolation',
+  number: '12',
   title: 'Isolation: hostile guests and a victim',
   topic: 'security',
   minutes: 8,

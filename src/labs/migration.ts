@@ -57,6 +57,7 @@ async function migrate(api: LabApi, id: number, name: string, report: LabReport)
 
 export const migration: LabDefinition = {
   id: 'migration',
+  number: '10',
   title: 'Live migration: pre-copy, and the guest that writes too fast',
   topic: 'live migration',
   minutes: 12,

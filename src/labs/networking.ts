@@ -10,6 +10,7 @@ const HVM_IP = '10.0.0.12';
 
 export const networking: LabDefinition = {
   id: 'networking',
+  number: '9',
   title: 'Networking: a ping between a pv and an hvm guest',
   topic: 'networking',
   minutes: 10,

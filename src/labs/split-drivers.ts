@@ -25,6 +25,7 @@ async function ensureImage(api: LabApi): Promise<void> {
 
 export const splitDrivers: LabDefinition = {
   id: 'split-drivers',
+  number: '8',
   title: 'Split drivers: one block request, end to end',
   topic: 'I/O',
   minutes: 12,

@@ -15,6 +15,7 @@ async function burnRate(api: LabApi, id: number, millions: number): Promise<numb
 
 export const translation: LabDefinition = {
   id: 'translation',
+  number: '11',
   title: 'Binary translation: the same loop, interpreted and translated',
   topic: 'emulation',
   minutes: 8,

@@ -17,6 +17,7 @@ async function measureWrite(api: LabApi, id: number, bytes: number): Promise<Rec
 
 export const trapAndEmulate: LabDefinition = {
   id: 'trap-and-emulate',
+  number: '1',
   title: 'Trap and emulate: what one KiB of console output costs',
   topic: 'full virtualization vs paravirtualization',
   minutes: 8,

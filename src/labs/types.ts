@@ -95,6 +95,8 @@ export interface LabReport {
 export interface LabDefinition {
   /** The deep link's name: `#lab/<id>`; lower case, digits and dashes. */
   readonly id: string;
+  /** Its number in the course (issue 17's list: "2a"); default: its place in index.ts. */
+  readonly number?: string;
   readonly title: string;
   /** The mechanism, in a few words ("scheduling", "event channels"). */
   readonly topic: string;

@@ -9,6 +9,7 @@ const FIRED = /xs: watch fired: \S*data\/lab\b/g;
 
 export const xenstore: LabDefinition = {
   id: 'xenstore',
+  number: '7',
   title: 'xenstore: watches and transactions',
   topic: 'xenstore',
   minutes: 10,

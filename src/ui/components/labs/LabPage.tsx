@@ -47,7 +47,7 @@ function ParamField({ spec, value, onChange, disabled }: { spec: ParamSpec; valu
   );
 }
 
-export function LabPage({ lab, number }: { readonly lab: LabDefinition; readonly number: number }): ReactElement {
+export function LabPage({ lab, number }: { readonly lab: LabDefinition; readonly number: string }): ReactElement {
   const run = useSyncExternalStore(labsStore.subscribe, labsStore.snapshot);
   const progress = useSyncExternalStore(labsStore.subscribe, labsStore.progressSnapshot);
   const hvRunning = useLabState((s) => s.phase.phase === 'running');

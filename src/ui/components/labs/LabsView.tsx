@@ -41,7 +41,7 @@ function LabList(): ReactElement {
           return (
             <li key={lab.id} className={`lab-card status-${status}`} data-testid={`lab-card-${lab.id}`} data-status={status}>
               <a href={`#lab/${lab.id}`} className="lab-card-link">
-                <span className="lab-number">{i + 1}</span>
+                <span className="lab-number">{lab.number ?? i + 1}</span>
                 <span className="lab-card-title">{lab.title}</span>
               </a>
               <p className="lab-card-facts">
@@ -71,5 +71,5 @@ export function LabsView(): ReactElement {
         </p>
       </div>
     );
-  return <LabPage key={lab.id} lab={lab} number={LABS.indexOf(lab) + 1} />;
+  return <LabPage key={lab.id} lab={lab} number={lab.number ?? String(LABS.indexOf(lab) + 1)} />;
 }
