@@ -112,6 +112,10 @@ describe.skipIf(!HAVE_TOS)('tab-to-tab live migration over BroadcastChannel', ()
     const home = await b.s.xl(`xl migrate mover tab:${a.s.migration.id!.slice(0, 4)}`);
     expect(home.status, home.output).toBe(0);
     expect(home.output).toMatch(/Migrated domain \d+ \(mover\) to tab:[0-9a-f]{4}: \d+ rounds/);
+    // The migration view hears of it as of the panel's: rounds and the end, on tab b's sending side.
+    const typed = (): MigrationNotice[] => b.notices().filter((n) => n.side === 'send');
+    await until(() => typed().some((n) => n.event.kind === 'done' && n.event.stats.name === 'mover'), 10_000, 'the done notice (events are batched)');
+    expect(typed().some((n) => n.event.kind === 'round')).toBe(true);
     expect(a.s.list().map((r) => r.name)).toEqual(['mover']);
     expect(await a.s.xl('xl migrate mover tab:ffffffffffff')).toEqual({ status: 1, output: 'xl: migrate: tab:ffffffffffff: no such tab answers' });
     stranger.close();

@@ -138,7 +138,14 @@ export class MigrateService {
    * --listen-ws). The core's xl migrate then runs the sender over it and prints xl's lines.
    */
   async channelFor(host: string): Promise<MigrationChannel> {
-    if (/^wss?:\/\//.test(host)) return this.connect(host, 'push');
+    if (/^wss?:\/\//.test(host)) {
+      const ws = await this.connect(host, 'push');
+      const session = `ws-${Date.now().toString(36)}`;
+      // The migration view shows it as it shows the panel's.
+      return Object.assign(ws, {
+        senderHooks: () => ({ onProgress: (event: MigrationEvent) => this.notify({ session, side: 'send' as const, peer: host, event }) }),
+      });
+    }
     const m = /^tab:([0-9a-f]{1,12})$/.exec(host);
     if (!m) throw new Error(`migrate: ${host}: name another tab as tab:ID (see the Migration panel) or a Node host as ws://HOST:PORT`);
     if (!this.bus) throw new Error('migrate: this host has no BroadcastChannel: no other tabs');
@@ -146,9 +153,15 @@ export class MigrateService {
     if (found.length !== 1)
       throw new Error(`migrate: ${host}: ${found.length === 0 ? 'no such tab answers' : 'more than one tab has that id; give more of it'}`);
     const lib = this.disks ? await this.disks().catch(() => null) : null; // no disk library: no domain here has disks
-    // xl migrate passes these on: the domain's disks go to the other tab at the pause point (their entries close with the domain).
-    return Object.assign(this.bus.open(found[0]!.id), {
-      senderHooks: (domid: number): Pick<MigrateSendOptions, 'onStopped' | 'onResumed'> => (lib ? this.handover(lib, domid, []) : {}),
+    const ch = this.bus.open(found[0]!.id);
+    const peer = `tab ${found[0]!.id.slice(0, 4)}`;
+    // xl migrate passes these on: the domain's disks go to the other tab at the pause point (their
+    // entries close with the domain), and the migration view shows it as it shows the panel's.
+    return Object.assign(ch, {
+      senderHooks: (domid: number): Pick<MigrateSendOptions, 'onStopped' | 'onResumed' | 'onProgress'> => ({
+        ...(lib ? this.handover(lib, domid, []) : {}),
+        onProgress: (event: MigrationEvent) => this.notify({ session: ch.session, side: 'send', peer, event }),
+      }),
     });
   }
 

@@ -39,10 +39,10 @@ export interface MigrationChannel {
   readonly closed: string | undefined;
   /**
    * What the sending host does at the pause point and on a resume, for domain `domid` (the
-   * browser hands its OPFS disk handles to the other tab: web/worker/migrateService.ts);
-   * `xl migrate` passes them to migrateSend.
+   * browser hands its OPFS disk handles to the other tab: web/worker/migrateService.ts), and
+   * where the progress goes (the browser's migration view); `xl migrate` passes them to migrateSend.
    */
-  readonly senderHooks?: (domid: number) => Pick<MigrateSendOptions, 'onStopped' | 'onResumed'>;
+  readonly senderHooks?: (domid: number) => Pick<MigrateSendOptions, 'onStopped' | 'onResumed' | 'onProgress'>;
 }
 
 /**
