@@ -5,9 +5,12 @@
  *   one, window.hyperlab.net.link() in the other): a pv teaching OS in each pings the other,
  *   the second tab's Domain-0 moved to 10.0.0.2, Domain-0 of the first pings the guest of the
  *   second, the link ports count;
+ * - a page linked to a Node host (`hyperlab host --listen-ws`) over WebSocket: the page's pv
+ *   teaching OS and Domain-0 reach the Node host's Domain-0, which pings them back;
  * - two hvm Linux 6.12 guests (virtio-net, ip=dhcp) in one page: a file over TCP with `nc`
  *   whose cksum matches, and `wget` of the other's httpd page.
  */
+import { spawn } from 'node:child_process';
 import { expect, test, type Page } from '@playwright/test';
 import { labTest, openLab, typeLine } from './lab';
 
@@ -73,6 +76,39 @@ test('two tabs with xenbr0 linked over BroadcastChannel: a pv teaching OS in eac
     await a.evaluate((id) => window.hyperlab!.waitForText(id, '1 packets transmitted, 0 received', 30_000), ga);
   } finally {
     await context.close();
+  }
+});
+
+test('a page linked to a Node host over WebSocket: the guest and Domain-0 of each side reach the other', async ({ page }) => {
+  test.setTimeout(120_000);
+  const host = spawn(process.execPath, ['bin/hyperlab.js', 'host', '--mem', '64M', '--pcpus', '1', '--listen-ws', '127.0.0.1:0'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '',
+    err = '';
+  host.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  host.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  try {
+    await expect.poll(() => /on (ws:\/\/\S+)/.exec(err)?.[1], { timeout: 90_000 }).toBeTruthy();
+    const url = /on (ws:\/\/\S+)/.exec(err)![1]!;
+    await openLab(page, '?boot=');
+    await page.getByTestId('insights-tab-network').click();
+    await page.getByLabel("Node host's --listen-ws address").fill(url);
+    await page.getByTestId('net-link-ws').click();
+    await expect(page.getByTestId('net-link-link0')).toHaveAttribute('data-state', 'up');
+    await expect.poll(() => out).toMatch(/a bridge link from 127\.0\.0\.1:\d+/);
+    // The page joined: its Domain-0 is 10.0.0.2, the host's stays 10.0.0.1.
+    expect((await page.evaluate(() => window.hyperlab!.net.view())).dom0.ip).toBe('10.0.0.2');
+    const g = await netGuest(page, 'teaching-os-pv-net1', '10.0.0.11');
+    await typeLine(page, g, 'ping 10.0.0.1 2');
+    await page.evaluate((id) => window.hyperlab!.waitForText(id, '2 packets transmitted, 2 received', 30_000), g);
+    expect(await page.evaluate(() => window.hyperlab!.xl('ping -c 1 10.0.0.1'))).toContain('1 packets transmitted, 1 received');
+    // The Node host's Domain-0 pings the page's guest and Domain-0.
+    host.stdin.write('ping -c 2 -i 0.2 10.0.0.11\nping -c 1 10.0.0.2\n');
+    await expect.poll(() => out, { timeout: 30_000 }).toMatch(/--- 10\.0\.0\.2 ping statistics ---\n1 packets transmitted, 1 received/);
+    expect(out).toContain('2 packets transmitted, 2 received, 0% packet loss');
+  } finally {
+    host.kill('SIGKILL');
   }
 });
 
