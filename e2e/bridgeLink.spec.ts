@@ -23,7 +23,7 @@ async function netGuest(page: Page, preset: string, ip: string): Promise<number>
 }
 
 test('two tabs with xenbr0 linked over BroadcastChannel: a pv teaching OS in each pings the other', async ({ browser }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(240_000); // two pages (four vCPU workers and two hypervisor workers) on a loaded machine
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
   try {
     const a = await context.newPage();
@@ -51,9 +51,9 @@ test('two tabs with xenbr0 linked over BroadcastChannel: a pv teaching OS in eac
     const ga = await netGuest(a, 'teaching-os-pv-net1', '10.0.0.11');
     const gb = await netGuest(b, 'teaching-os-pv-net2', '10.0.0.12');
     await typeLine(a, ga, 'ping 10.0.0.12 3');
-    await a.evaluate((id) => window.hyperlab!.waitForText(id, '3 packets transmitted, 3 received', 30_000), ga);
+    await a.evaluate((id) => window.hyperlab!.waitForText(id, '3 packets transmitted, 3 received', 60_000), ga);
     await typeLine(b, gb, 'ping 10.0.0.11 2');
-    await b.evaluate((id) => window.hyperlab!.waitForText(id, '2 packets transmitted, 2 received', 30_000), gb);
+    await b.evaluate((id) => window.hyperlab!.waitForText(id, '2 packets transmitted, 2 received', 60_000), gb);
     // Domain-0 of tab A pings the guest of tab B, and tab B's Domain-0.
     expect(await a.evaluate(() => window.hyperlab!.xl('ping -c 2 -i 0.2 10.0.0.12'))).toContain('2 packets transmitted, 2 received, 0% packet loss');
     expect(await a.evaluate(() => window.hyperlab!.xl('ping -c 1 10.0.0.2'))).toContain('1 packets transmitted, 1 received');
@@ -73,7 +73,7 @@ test('two tabs with xenbr0 linked over BroadcastChannel: a pv teaching OS in eac
     await expect(a.getByTestId('net-link-tabs')).not.toBeChecked();
     await expect(a.getByTestId('net-link-rows')).toHaveCount(0);
     await typeLine(a, ga, 'ping 10.0.0.12 1');
-    await a.evaluate((id) => window.hyperlab!.waitForText(id, '1 packets transmitted, 0 received', 30_000), ga);
+    await a.evaluate((id) => window.hyperlab!.waitForText(id, '1 packets transmitted, 0 received', 60_000), ga);
   } finally {
     await context.close();
   }
@@ -113,7 +113,7 @@ test('a page linked to a Node host over WebSocket: the guest and Domain-0 of eac
 });
 
 labTest('two hvm Linux 6.12 guests in one page: a file over TCP with nc (cksums agree) and wget of the other’s httpd page', async ({ lab }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(240_000);
   const t0 = Date.now();
   const one = await lab.evaluate(() => window.hyperlab!.create('linux-6.12-net'));
   // The second: the same preset's config with its own name and address.
