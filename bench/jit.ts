@@ -4,7 +4,7 @@
  * counters; and the lockstep checker over a Linux boot as a long-running script.
  *
  *   npx tsx bench/jit.ts [--runs N] [--out FILE]        the comparison (medians), JSON on stdout
- *   npx tsx bench/jit.ts --lockstep N [--step S]        lockstep over N instructions of the Linux boot
+ *   npx tsx bench/jit.ts --lockstep N [--step S] [--kernel 6.1]   lockstep over N instructions of the Linux boot (6.12 nommu, or 6.1 with the MMU)
  *   npx tsx bench/jit.ts --wasm                         JavaScript vs WebAssembly for generated code (wasmMicro)
  *   npx tsx bench/jit.ts --chain [--runs N]             cpubench CPU-time MIPS: interpreter, tier unchained, tier chained
  *
@@ -35,6 +35,38 @@ export function linuxMachine(jit: JitMode, onConsole: (b: number) => void = () =
     jit,
     onConsole,
   });
+}
+
+const SHIM = join(projectRoot(), 'guests/linux/qemu-sbi-shim/shim.bin');
+/** Where QEMU puts the kernel after a firmware (-bios): the next 4 MiB boundary (guests/linux/session.ts). */
+const KERNEL_61_AT = 0x8040_0000;
+
+/**
+ * Linux 6.1 (MMU, Sv32, S-mode) on the standalone virt board, as QEMU boots it in
+ * guests/linux/sbi.test.ts: the M-mode SBI shim (qemu-sbi-shim/shim.S) at 0x80000000 as the
+ * firmware, the kernel at 0x80400000, entered through the shim's fw_dynamic_info. (Under
+ * the hypervisor the same kernel runs on hyperlab's SBI in a vCPU worker; the lockstep
+ * checker drives two machines in one thread, so it runs the kernel here, where the SBI is
+ * guest code and runs translated too.)
+ */
+export function linux61Machine(jit: JitMode, onConsole: (b: number) => void = () => {}): VirtMachine {
+  const m = new VirtMachine({
+    kernel: readFileSync(SHIM),
+    initrd: readFileSync(join(LINUX, 'initramfs.cpio')),
+    bootargs: BOOTARGS,
+    memSize: 128 << 20,
+    icountShift: 4,
+    jit,
+    onConsole,
+  });
+  m.bus.writePhys(KERNEL_61_AT, readFileSync(join(LINUX, 'linux-6.1-mmu.Image')));
+  // fw_dynamic_info (OpenSBI's, rv32): magic, version, next_addr, next_mode (1 = S), options, boot_hart.
+  const info = KERNEL_61_AT - 0x1000;
+  const w = new DataView(new ArrayBuffer(24));
+  [0x4942534f, 2, KERNEL_61_AT, 1, 0, 0].forEach((v, i) => w.setUint32(i * 4, v >>> 0, true));
+  m.bus.writePhys(info, new Uint8Array(w.buffer));
+  m.hart.x[12] = info | 0;
+  return m;
 }
 
 /** In WFI, jump the instruction-count clock to the next deadline (as `hyperlab run` does). Returns false if none. */
@@ -131,14 +163,17 @@ export function benchChain(runs: number, log: (line: string) => void = () => {})
   return out;
 }
 
-export function lockstepLinux(total: number, step: number): ReturnType<typeof lockstep> {
-  const machines = [linuxMachine('off'), linuxMachine('always')] as const;
+/** Lockstep over a Linux boot; `satp` is the interpreter side's at the end (the 6.1 kernel turns Sv32 on early in its boot). */
+export function lockstepLinux(total: number, step: number, kernel: '6.12' | '6.1' = '6.12'): ReturnType<typeof lockstep> & { satp: number } {
+  const make = kernel === '6.1' ? linux61Machine : linuxMachine;
+  const machines = [make('off'), make('always')] as const;
   const [a, b] = machines.map((m): Side & { m: VirtMachine } => ({ m, hart: m.hart, run: (n) => m.run(n) }));
   // Both sleep in WFI at the same instruction: warp each clock to its next deadline.
-  return lockstep(a!, b!, total, step, (s) => {
+  const r = lockstep(a!, b!, total, step, (s) => {
     const m = (s as Side & { m: VirtMachine }).m;
     if (m.hart.wfi) warp(m);
   });
+  return { ...r, satp: a!.hart.satp };
 }
 
 /** Medians of a run, for the JSON summary. */
@@ -259,7 +294,8 @@ async function main(argv: string[]): Promise<void> {
   if (argv.includes('--lockstep')) {
     const total = opt('--lockstep', 1e8);
     const t0 = performance.now();
-    const r = lockstepLinux(total, opt('--step', 4096));
+    const kernel = argv[argv.indexOf('--kernel') + 1] === '6.1' && argv.includes('--kernel') ? '6.1' : '6.12';
+    const r = lockstepLinux(total, opt('--step', 4096), kernel);
     console.log(JSON.stringify({ ...r, seconds: (performance.now() - t0) / 1000 }, null, 2));
     process.exitCode = r.divergence === null ? 0 : 1;
     return;

@@ -1,9 +1,9 @@
 /**
  * Shipped guests with the translation tier forced on (`always`: every entry translated on
  * first execution): isa-selftest passes with the same instruction count as the
- * interpreter, Linux 6.12 (nommu) reaches its prompt (opt-in: HYPERLAB_JIT_LINUX=1), and a
- * lockstep run over the start of that boot finds no difference (the long run is
- * `npx tsx bench/jit.ts --lockstep 1e8`).
+ * interpreter, Linux 6.12 (nommu) reaches its prompt (opt-in: HYPERLAB_JIT_LINUX=1), and
+ * lockstep runs over the start of that boot and of the Linux 6.1 (MMU) boot find no
+ * difference (the long runs: `npx tsx bench/jit.ts --lockstep 1e8 [--kernel 6.1]`).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -63,5 +63,14 @@ describe('guests with --jit always', () => {
     const r = lockstepLinux(2_000_000, 4096);
     expect(r.divergence).toBeNull();
     expect(r.executed).toBeGreaterThanOrEqual(2_000_000);
+  });
+
+  // Linux 6.1 with the MMU: S-mode on the SBI shim QEMU boots it with (bench/jit.ts
+  // linux61Machine), Sv32 on from early in the boot; the long run is `--lockstep 1e8 --kernel 6.1`.
+  it('lockstep over the first 2 million instructions of the Linux 6.1 boot (MMU, Sv32, SBI)', { timeout: 120_000 }, () => {
+    const r = lockstepLinux(2_000_000, 4096, '6.1');
+    expect(r.divergence).toBeNull();
+    expect(r.executed).toBeGreaterThanOrEqual(2_000_000);
+    expect(r.satp >>> 31).toBe(1); // Sv32 on (satp.MODE, priv. spec 10.1.11)
   });
 });
