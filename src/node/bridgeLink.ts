@@ -24,6 +24,14 @@ export function isLinkHello(m: Uint8Array): boolean {
 export class LinkOrMigration implements MigrationChannel {
   diverted = false;
   private first = true;
+  private held: string[] | undefined = [];
+
+  /** The receiver's log: held until the first message tells a migration (then written) from a link (then dropped). */
+  logVia(out: (line: string) => void): (line: string) => void {
+    this.flush = out;
+    return (l) => (this.held ? this.held.push(l) : this.diverted || out(l));
+  }
+  private flush: (line: string) => void = () => {};
 
   constructor(
     private readonly inner: MigrationChannel,
@@ -40,16 +48,31 @@ export class LinkOrMigration implements MigrationChannel {
 
   async receive(timeoutMs?: number): Promise<Uint8Array> {
     if (this.diverted) throw new ChannelError(LINK_DIVERTED);
-    const m = await this.inner.receive(timeoutMs);
+    let m: Uint8Array;
+    try {
+      m = await this.inner.receive(timeoutMs);
+    } catch (e) {
+      this.decide();
+      throw e;
+    }
     if (this.first) {
       this.first = false;
       if (isLinkHello(m)) {
         this.diverted = true;
+        this.held = undefined;
         this.onLink(m);
         throw new ChannelError(LINK_DIVERTED);
       }
+      this.decide();
     }
     return m;
+  }
+
+  /** A migration after all (or a failure before the first message): the held lines go out. */
+  private decide(): void {
+    const h = this.held;
+    this.held = undefined;
+    if (h && !this.diverted) h.forEach((l) => this.flush(l));
   }
 
   close(reason?: string): void {

@@ -172,7 +172,7 @@ async function listen(ts: Toolstack, where: string): Promise<Server> {
     const log = (line: string): void => void process.stderr.write(`${line}\n`);
     // The same port takes bridge links (`xl network-link BRIDGE ADDR:PORT`): bridgeLink.ts.
     const ch = linkOrMigration(ts, raw, peer);
-    migrateReceive(ts, ch, { log: (l) => ch.diverted || log(l) }).then(
+    migrateReceive(ts, ch, { log: ch.logVia(log) }).then(
       (d) => process.stdout.write(`Domain ${d.domid} (${d.name}) migrated in from ${peer}\n`),
       (e: unknown) => ch.diverted || process.stderr.write(`xl: ${(e as Error).message}\n`),
     );
