@@ -69,7 +69,7 @@ for (const type of ['pv', 'hvm'] as const) {
 test('a pv domain with an OPFS disk moves to the other tab: the target reads the marker and writes its own; the source no longer holds the image', async ({
   browser,
 }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(240_000);
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
   const a = await context.newPage();
   const b = await context.newPage();

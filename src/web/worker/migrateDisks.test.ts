@@ -128,6 +128,11 @@ describe.skipIf(!HAVE_TOS)('disks in browser snapshots and tab-to-tab migration'
     const id = await boot(a, 'mover', 'pv', 'moving.qcow2,qcow2,xvda,rw');
     await a.type(id, 'disk write 2 written-in-tab-a', 'disk: wrote 16 bytes');
     const peer = ok(await a.s.migrationPeers())[0]!.id;
+    // A Node host shares no storage with the page: refused in one line before anything moves.
+    expect(await a.s.migrateToHost(id, 'ws://127.0.0.1:9')).toEqual({
+      ok: false,
+      error: `migration of domain ${id} (mover) to ws://127.0.0.1:9: the domain has disks, and a page and a Node host share no storage (--copy-storage is not done in the browser)`,
+    });
 
     // First a target that fails after the handover: tab b runs a domain with the same id (a pv
     // domain with disks keeps its id), so its build is refused and tab a takes its disk back.

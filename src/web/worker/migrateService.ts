@@ -17,6 +17,7 @@
  * bridge of the same name (restore.ts), which announces the guest's MAC (announce.ts).
  */
 import type { Toolstack } from '../../core/tools/toolstack';
+import type { DomainConfig } from '../../core/tools/xlConfig';
 import type { MigrationChannel } from '../../core/tools/migration/live/channel';
 import type { MigrateSendOptions, MigrationEvent, MigrationStats } from '../../core/tools/migration/live/progress';
 import { migrateReceive } from '../../core/tools/migration/live/receive';
@@ -28,6 +29,11 @@ import type { DiskLibrary } from './diskLibrary';
 
 /** How long either side waits for the other's next message: a closed tab never says goodbye. */
 const MIGRATE_TIMEOUT_MS = 20_000;
+/**
+ * A page's OPFS and a Node host's files are not one storage: a disk named the same on both
+ * would be two different images. Until --copy-storage carries them, such a move is refused.
+ */
+const NO_SHARED_STORAGE = 'the domain has disks, and a page and a Node host share no storage (--copy-storage is not done in the browser)';
 /** How long either side waits for a disk's handle the other tab still holds. */
 export const HANDLE_WAIT_MS = 10_000;
 
@@ -103,6 +109,7 @@ export class MigrateService {
   async toHost(domid: number, url: string, timeoutMs = MIGRATE_TIMEOUT_MS): Promise<MigrationStats> {
     const d = this.ts.hv.getDomain(domid);
     checkMigratable(this.ts, d);
+    if (this.diskTargets(domid).length > 0) throw new Error(`migration of domain ${domid} (${d.name}) to ${url}: ${NO_SHARED_STORAGE}`);
     const ch = await this.connect(url, 'push');
     const session = `ws-${Date.now().toString(36)}`;
     const tell = (event: MigrationEvent): void => this.notify({ session, side: 'send', peer: url, event });
@@ -123,7 +130,9 @@ export class MigrateService {
     const session = `ws-${Date.now().toString(36)}`;
     const tell = (event: MigrationEvent): void => this.notify({ session, side: 'receive', peer: url, event });
     try {
-      return (await migrateReceive(this.ts, ch, { onProgress: tell, timeoutMs: MIGRATE_TIMEOUT_MS })).domid;
+      const prepare = (cfg: DomainConfig): Promise<undefined> =>
+        (cfg.disk ?? []).length > 0 ? Promise.reject(new Error(NO_SHARED_STORAGE)) : Promise.resolve(undefined);
+      return (await migrateReceive(this.ts, ch, { onProgress: tell, timeoutMs: MIGRATE_TIMEOUT_MS, prepare })).domid;
     } catch (e) {
       tell({ kind: 'phase', side: 'receive', phase: 'failed', domid: -1, name: dom, message: line(e) });
       throw new Error(`migration of ${dom} from ${url} failed: ${line(e)}`, { cause: e });
@@ -143,7 +152,13 @@ export class MigrateService {
       const session = `ws-${Date.now().toString(36)}`;
       // The migration view shows it as it shows the panel's.
       return Object.assign(ws, {
-        senderHooks: () => ({ onProgress: (event: MigrationEvent) => this.notify({ session, side: 'send' as const, peer: host, event }) }),
+        senderHooks: (domid: number) => {
+          if (this.diskTargets(domid).length > 0) {
+            ws.close(NO_SHARED_STORAGE);
+            throw new Error(`migrate: ${NO_SHARED_STORAGE}`);
+          }
+          return { onProgress: (event: MigrationEvent) => this.notify({ session, side: 'send' as const, peer: host, event }) };
+        },
       });
     }
     const m = /^tab:([0-9a-f]{1,12})$/.exec(host);
