@@ -135,3 +135,47 @@ describe('the labs', () => {
     }
   });
 });
+
+describe('the judgement of labs 3 and 10 (what their e2e tests rely on)', () => {
+  const dom0 = labById('dom0-time')!;
+  const mig = labById('migration')!;
+  const params = (l: LabDefinition) => defaultParams(l);
+
+  it('lab 3: Domain-0 is the answer only when its Time grew with the I/O and not while idle', () => {
+    const io = { idleDom0: 0.3, idleGuest: 100, ioDom0: 2474, ioGuest: 2906, wall: 2886, requests: 2189, perRequestUs: 1130, idleMs: 2000 };
+    expect(dom0.answer(io, params(dom0))).toBe('dom0');
+    expect(dom0.checks(io, params(dom0)).every((c) => c.ok)).toBe(true);
+    // Nothing charged: the answer is "nobody", and the checks fail.
+    const none = { ...io, ioDom0: 0, perRequestUs: 0 };
+    expect(dom0.answer(none, params(dom0))).toBe('nobody');
+    expect(dom0.checks(none, params(dom0)).filter((c) => !c.ok).length).toBe(3);
+    // A Domain-0 that is as busy when the guest is idle shows nothing about the guest's I/O.
+    const busyAnyway = { ...io, idleDom0: 2000 };
+    expect(dom0.checks(busyAnyway, params(dom0)).some((c) => !c.ok)).toBe(true);
+  });
+
+  it('lab 10: a busy guest stopped with its working set dirty "gives up"; one under the threshold converges', () => {
+    const run = {
+      idleRounds: 2,
+      idleReason: '12 dirty pages < 50',
+      idleStopPages: 12,
+      idleDowntime: 63,
+      busyRounds: 3,
+      busyReason: 'the dirty set did not shrink (4012 after 4012 sent)',
+      busyStopPages: 4012,
+      busyDowntime: 587,
+      sweeps: 589,
+      pages: 4000,
+    };
+    expect(mig.answer(run, params(mig))).toBe('gives-up');
+    expect(mig.checks(run, { pages: 4000 }).every((c) => c.ok)).toBe(true);
+    // Pre-copy that converged for the busy guest would contradict the explanation.
+    const converged = { ...run, busyStopPages: 30, busyDowntime: 60 };
+    expect(mig.answer(converged, params(mig))).toBe('converges');
+    expect(mig.checks(converged, { pages: 4000 }).some((c) => !c.ok)).toBe(true);
+    // The try-next variation (30 pages) converges, and the working-set checks do not apply.
+    const small = { ...run, pages: 30, busyStopPages: 34, busyReason: '34 dirty pages < 50', busyDowntime: 70 };
+    expect(mig.answer(small, { pages: 30 })).toBe('converges');
+    expect(mig.checks(small, { pages: 30 }).every((c) => c.ok)).toBe(true);
+  });
+});
