@@ -53,7 +53,7 @@ export interface HypervisorOptions {
    * the slice back, in microseconds (as KVM's halt_poll_ns; 0 = never). Real time only.
    */
   parkUs?: number;
-  /** The translation tier in every vCPU (docs/jit.md); default HYPERLAB_JIT, else off. */
+  /** The translation tier in every vCPU (docs/jit.md); default HYPERLAB_JIT, else on. */
   jit?: JitMode;
 }
 
