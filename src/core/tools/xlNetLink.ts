@@ -31,7 +31,7 @@ export function runLinkCommand(ts: Toolstack, cmd: string, args: readonly string
           const ch = await connect(where);
           const link = linkOverChannel(set, bridge, ch, 'join', `tcp ${where}`);
           // Wait for the peer's HELLO (or its refusal) so that the command says how it went.
-          for (let i = 0; i < 100 && link.state === 'connecting'; i++) await new Promise((r) => setTimeout(r, 50));
+          for (let i = 0; i < 100 && link.state === 'connecting'; i++) await new Promise<void>((r) => setTimeout(r, 50));
           if (link.state === 'up') {
             io.out(`${link.name}: ${bridge} linked to ${where}`);
             return 0;
