@@ -67,6 +67,7 @@ test('two tabs with xenbr0 linked over BroadcastChannel: a pv teaching OS in eac
     const fdb = (await a.evaluate(() => window.hyperlab!.net.view())).bridges[0]!.fdb;
     expect(fdb.find((e) => e.mac === mac)?.port).toBe('link0');
     await expect(a.getByTestId('net-iface-link0')).toBeVisible();
+    await a.getByTestId('net-links').screenshot({ path: test.info().outputPath('bridge-link-tabs.png') });
 
     // Unlinked from tab A's switch: the pings stop crossing.
     await a.getByTestId('net-link-tabs').click();

@@ -99,7 +99,7 @@ export class LinkSet implements LinkHost {
       // Tell everyone where Domain-0 is now (after this HELLO is taken).
       queueMicrotask(() => this.links.forEach((l) => l.hello()));
     }
-    this.log(`${link.name}: up, peer host ${hex(h.host)} (its Domain-0 in slot ${h.slot})`);
+    this.log(`${link.name}: up, peer host ${hex(h.host)}`);
     return undefined;
   }
 
