@@ -78,7 +78,7 @@ function warp(m: VirtMachine): boolean {
 }
 
 /** Run until `done()` or the guest finishes; returns wall ms. */
-function runUntil(m: VirtMachine, done: () => boolean, maxInsns: number): number {
+export function runUntil(m: VirtMachine, done: () => boolean, maxInsns: number): number {
   const t0 = performance.now();
   while (!done() && m.finished === null && m.hart.executed < maxInsns) {
     if (m.run(1_000_000) === 'wfi' && !warp(m)) break;

@@ -126,7 +126,11 @@ export class Jit implements ExecEngine {
     opts: JitOptions,
   ) {
     this.threshold = opts.mode === 'always' ? 0 : (opts.threshold ?? 4096);
-    this.frameHot = opts.mode === 'always' ? 0 : (opts.frameHot ?? 100_000);
+    // 4 million (was 100 000): a boot runs many pages a few hundred thousand times and then
+    // leaves them, and each translation costs about 1 ms of V8 work; at 100 000 the tier made
+    // Linux 6.12's boot to its prompt 10-30 % slower than the interpreter in a fresh process,
+    // at 4 million it is level, and cpubench and a dd | cksum workload are as fast (docs/jit.md).
+    this.frameHot = opts.mode === 'always' ? 0 : (opts.frameHot ?? 4_000_000);
     // `always` (tests) translates every entry of a Linux boot (about 19 000): a cache that
     // holds them all costs memory but not the recompiling of evicted ones (11 -> 7 s of CPU).
     this.maxTranslations = opts.maxTranslations ?? (opts.mode === 'always' ? 32768 : 4096);
