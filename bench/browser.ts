@@ -7,6 +7,9 @@
  *    same guest in Node in the same session (bench/main.ts's runCpuGuest);
  *  - disk: the teaching OS's `disk bench 8` on disks in OPFS (pv raw, pv qcow2 overlay, hvm
  *    virtio-blk raw), --runs times each (bench/diskBrowser.ts);
+ *  - net: ping round trips and exits per packet between the networked teaching OS presets
+ *    (pv, hvm), Domain-0 and two Linux 6.12 (TCP, UDP; not with --net-no-linux), --runs
+ *    pages, and the pv-pv pair in Node for chromiumOverNode (bench/netBrowser.ts);
  *  - pageLoad: navigation to both default guests' prompts, in a fresh browser context
  *    (no cache) each run;
  *  - busy: a host with 4 pCPUs and 4 hvm domains running `burn` flat out; the page's
@@ -18,7 +21,7 @@
  *    created as soon as the page is ready or --settle MS later.
  *
  *   npm run bench:browser [-- --runs N] [-- --busy N] [-- --no-build] [-- --out FILE] [-- --seconds N] [-- --echo N]
- *                         [-- --only cpubench,load,busy,linux,disk] [-- --settle MS]
+ *                         [-- --only cpubench,load,busy,linux,disk,net] [-- --settle MS] [-- --net-no-linux]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -29,6 +32,7 @@ import { launchChromium, preparePage, serveLab } from './browserHost';
 import { armEcho, echoLatency, frameRates, waitForLab, type PageGlobals } from './browserPage';
 import { guestImage, projectRoot } from '../src/node/paths';
 import { measureDiskBrowser } from './diskBrowser';
+import { measureNetBrowser } from './netBrowser';
 
 const VIEWPORT = { width: 1440, height: 900 };
 /** The init's prompt of the Linux guests (docs/linux.md). */
@@ -46,9 +50,11 @@ interface Options {
   only: Set<Part>;
   /** Linux: ms to leave the page alone after it is ready, before the create. */
   settle: number;
+  /** net: the two Linux guests too. */
+  netLinux: boolean;
 }
 
-const PARTS = ['cpubench', 'load', 'busy', 'linux', 'disk'] as const;
+const PARTS = ['cpubench', 'load', 'busy', 'linux', 'disk', 'net'] as const;
 type Part = (typeof PARTS)[number];
 
 function options(argv: readonly string[]): Options {
@@ -61,6 +67,7 @@ function options(argv: readonly string[]): Options {
     echo: 20,
     only: new Set(PARTS),
     settle: 0,
+    netLinux: true,
   };
   const num = (i: number): number => {
     const v = Number(argv[i]);
@@ -75,13 +82,17 @@ function options(argv: readonly string[]): Options {
     else if (a === '--echo') o.echo = num(++i);
     else if (a === '--settle') o.settle = num(++i);
     else if (a === '--no-build') o.build = false;
+    else if (a === '--net-no-linux') o.netLinux = false;
     else if (a === '--out') o.out = argv[++i] ?? o.out;
     else if (a === '--only') {
       const parts = (argv[++i] ?? '').split(',');
       const bad = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
       if (bad.length > 0) throw new Error(`--only takes some of ${PARTS.join(',')}; not ${bad.join(',')}`);
       o.only = new Set(parts as Part[]);
-    } else throw new Error(`unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE, --only PARTS, --settle MS)`);
+    } else
+      throw new Error(
+        `unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE, --only PARTS, --settle MS, --net-no-linux)`,
+      );
   }
   return o;
 }
@@ -320,6 +331,9 @@ async function main(): Promise<void> {
     const disk = want('disk')
       ? await attempt('disk', () => withPage(browser, `${site.url}?boot=`, (page) => measureDiskBrowser(page, o.runs, log)))
       : undefined;
+    const net = want('net')
+      ? await attempt('net', () => measureNetBrowser((u) => openPage(browser, u), site.url, o.runs, log, { linux: o.netLinux }))
+      : undefined;
     const result = {
       benchmark: 'browser',
       date: new Date().toISOString(),
@@ -345,6 +359,7 @@ async function main(): Promise<void> {
       busy: busyHost,
       linux: linux && { settleMs: o.settle, presets: linux },
       disk,
+      net,
       targets: { busyFps: 50, echoMs: 100, mips: 'at or above Node' },
     };
     const json = JSON.stringify(result, null, 2);

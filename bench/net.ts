@@ -65,7 +65,7 @@ export function parseUdpperf(lines: readonly string[]): { n: number; seconds: nu
   return undefined;
 }
 
-function median(xs: readonly number[]): number {
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
@@ -77,7 +77,7 @@ export function percentile(xs: readonly number[], p: number): number {
 }
 
 /** The exit reasons that are the network's: virtio-net's MMIO exits, pv's event channel and grant hypercalls. */
-const NET_EXIT = /^mmio:virtio-net|^hypercall:(event_channel_op|grant_table_op)$/;
+export const NET_EXIT = /^mmio:virtio-net|^hypercall:(event_channel_op|grant_table_op)$/;
 
 const totalExits = (lab: LinuxDiskLab, name: string): Map<string, number> => new Map(lab.domain(name)!.exits);
 
@@ -88,7 +88,7 @@ function exitDelta(before: Map<string, number>, after: Map<string, number>): Rec
 }
 
 /** Ping from `from` and count its exits; the teaching OS's syntax is `ping A.B.C.D N`. */
-async function pingFrom(lab: NetLab, run: NetRun, pair: string, from: string, linux: boolean, to: string, n: number): Promise<void> {
+export async function pingFrom(lab: NetLab, run: NetRun, pair: string, from: string, linux: boolean, to: string, n: number): Promise<void> {
   const before = totalExits(lab, from);
   const lines = await lab.run(from, linux ? `ping -c ${n} -i 0.1 ${to}` : `ping ${to} ${n}`, 600_000);
   const exits = exitDelta(before, totalExits(lab, from));
@@ -150,7 +150,7 @@ async function netRun(workerScript: string, o: Required<NetBenchOptions>, log: (
   }
 }
 
-const summary = (xs: number[]): { median: number; p99: number } => ({ median: median(xs), p99: percentile(xs, 99) });
+export const summary = (xs: number[]): { median: number; p99: number } => ({ median: median(xs), p99: percentile(xs, 99) });
 
 /** `runs` labs; each prints lines through `log`. Medians over all runs' samples. */
 export async function measureNet(runs: number, log: (line: string) => void, opts: NetBenchOptions = {}): Promise<Record<string, unknown>> {
