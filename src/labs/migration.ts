@@ -36,6 +36,8 @@ async function migrate(api: LabApi, id: number, name: string, report: LabReport)
     await sleep(20);
   }
   const out = await move;
+  // The list is polled and the names last only around the handover; xl's lines name them too.
+  for (const m of out.matchAll(/\((\S+--incoming)\) built|is (\S+--migratedaway) until/g)) names.add(m[1] ?? m[2]!);
   const summary = /Migrated domain \d+ \(\S+\) to localhost: (\d+) rounds, .* in (\d+) ms, downtime ([\d.]+) ms/.exec(out);
   if (!summary) throw new Error(`xl migrate ${name} localhost: ${out.trim().split('\n').pop() ?? 'no output'}`);
   const rounds = [...out.matchAll(/Savedata: round (\d+): .*; (\d+) dirtied; ([\w-]+): (.*)/g)];
@@ -129,8 +131,8 @@ During the move both ends hold the domain: the target builds **NAME--incoming**,
     { key: 'busyReason', label: `${BUSY}: pre-copy stopped because` },
     { key: 'busyStopPages', label: `${BUSY}: pages sent while paused` },
     { key: 'busyDowntime', label: `${BUSY}: downtime`, unit: 'ms', digits: 0 },
-    { key: 'incoming', label: 'names seen in the domain list during the moves (target side)' },
-    { key: 'migratedaway', label: 'names seen in the domain list during the moves (source side)' },
+    { key: 'incoming', label: 'the target’s copy during the moves (xl’s log and the domain list)' },
+    { key: 'migratedaway', label: 'the source’s copy during the moves (xl’s log and the domain list)' },
     { key: 'sweeps', label: `${BUSY}: sweeps over its pages, before and after the move` },
   ],
   answer: (obs) => (Number(obs['busyStopPages']) < THRESHOLD + 20 ? 'converges' : 'gives-up'),
@@ -142,6 +144,12 @@ During the move both ends hold the domain: the target builds **NAME--incoming**,
         ok: /dirty pages < /.test(String(obs['idleReason'])) && Number(obs['idleRounds']) <= 3,
       },
       { label: 'the busy guest runs on at the target (its loop went on sweeping)', ok: Number(obs['sweeps']) > 0 },
+      {
+        label: `both moves had the two copies: ${IDLE}--incoming and ${BUSY}--incoming, ${IDLE}--migratedaway and ${BUSY}--migratedaway`,
+        ok: [IDLE, BUSY].every(
+          (n) => String(obs['incoming']).split(', ').includes(`${n}--incoming`) && String(obs['migratedaway']).split(', ').includes(`${n}--migratedaway`),
+        ),
+      },
     ];
     if (pages >= 10 * THRESHOLD) {
       checks.push({
@@ -156,6 +164,6 @@ During the move both ends hold the domain: the target builds **NAME--incoming**,
 
 The busy guest writes every one of its pages in a few milliseconds, so after any round its whole working set is dirty again: sending it once more does not make the rest smaller. Xen gives up after 5 rounds; hyperlab's sender gives up as soon as a round does not shrink the dirty set, or when sending what is left would be quick anyway, and the log shows which. Either way the guest is **stopped anyway** and its working set goes during the pause: the downtime grows with the writable working set, which is why Clark et al. measure a "writable working set" and why post-copy migration (send the state first, fetch pages on demand) exists.
 
-During each move both copies exist: \`NAME--incoming\` at the target from the end of the stream until the source hands over, \`NAME--migratedaway\` at the source from the handover until it destroys its copy. On the same host these are short (the target is built and started within the downtime), so the domain table, which the page refreshes about ten times a second, may show them or not: the rows above say which names this run caught. Between two tabs, the Migration panel's view names them for each migration. The guest never noticed: its \`dirty\` loop ran on at the target and stopped on the lab's Ctrl-C there.`,
+During each move both copies exist: \`NAME--incoming\` at the target from the end of the stream until the source hands over, \`NAME--migratedaway\` at the source from the handover until it destroys its copy. On the same host these are short (the target is built and started within the downtime), so the domain table, which the page refreshes about ten times a second, may show them or not; xl's log names both ("domain N (NAME--incoming) built", "domain N is NAME--migratedaway until the target reports"), and the rows above list them. Between two tabs, the Migration panel's view names them for each migration. The guest never noticed: its \`dirty\` loop ran on at the target and stopped on the lab's Ctrl-C there.`,
   tryNext: `Give the busy guest 30 pages: it writes just as often, but its working set is under the threshold, so pre-copy converges as for the idle guest. Then 400: watch the pages dirty after each round and which rule stops pre-copy.`,
 };

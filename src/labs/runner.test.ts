@@ -166,9 +166,13 @@ describe('the judgement of labs 3 and 10 (what their e2e tests rely on)', () => 
       busyDowntime: 587,
       sweeps: 589,
       pages: 4000,
+      incoming: 'mig-idle--incoming, mig-busy--incoming',
+      migratedaway: 'mig-busy--migratedaway, mig-idle--migratedaway',
     };
     expect(mig.answer(run, params(mig))).toBe('gives-up');
     expect(mig.checks(run, { pages: 4000 }).every((c) => c.ok)).toBe(true);
+    // A move whose log named no source copy (no handover seen) fails the names' check.
+    expect(mig.checks({ ...run, migratedaway: 'mig-idle--migratedaway' }, { pages: 4000 }).some((c) => !c.ok)).toBe(true);
     // Pre-copy that converged for the busy guest would contradict the explanation.
     const converged = { ...run, busyStopPages: 30, busyDowntime: 60 };
     expect(mig.answer(converged, params(mig))).toBe('converges');

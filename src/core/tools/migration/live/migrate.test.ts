@@ -48,13 +48,16 @@ describe('live migration on one host', () => {
       const [src, dst] = channelPair();
       const events: MigrationEvent[] = [];
       const names: string[] = [];
+      const log: string[] = [];
       const recv = migrateReceive(ts, dst, {
+        log: (l) => log.push(l),
         onProgress: (e) => {
           if (e.kind === 'phase') names.push([...h.domains.values()].map((d) => d.name).join(','));
         },
       });
       const stats = await migrateSend(ts, a, src, {
         verify: true,
+        log: (l) => log.push(l),
         onProgress: (e) => {
           events.push(e);
           if (e.kind === 'phase') names.push([...h.domains.values()].map((d) => d.name).join(','));
@@ -68,6 +71,9 @@ describe('live migration on one host', () => {
       // During the move: the source was renamed NAME--migratedaway, the incoming copy NAME--incoming.
       expect(names).toContain('tos,tos--incoming');
       expect(names).toContain('tos--migratedaway,tos--incoming');
+      // xl's lines name both copies (lab 10 reads them: the list alone may miss them).
+      expect(log.some((l) => /^migration target: Transfer complete .*domain \d+ \(tos--incoming\) built/.test(l))).toBe(true);
+      expect(log).toContain(`migration sender: domain ${a.domid} is tos--migratedaway until the target reports.`);
       // Rounds: round 0 sent every page; the last is stop-and-copy, where verify found nothing missed.
       expect(stats.rounds[0]!.pagesSent).toBe(4096);
       expect(stats.rounds.at(-1)!.decision).toBe('final');

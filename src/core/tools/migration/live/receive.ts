@@ -92,7 +92,7 @@ export async function migrateReceive(ts: Toolstack, ch: MigrationChannel, opts: 
       release?.();
     }
     log(
-      `migration target: Transfer complete (${memory!.entries} pages written on arrival; domain ${d.domid} built in ${(performance.now() - tEnd).toFixed(1)} ms: checks ${timings.check.toFixed(1)}, domain and vCPUs ${timings.create.toFixed(1)}, devices ${timings.devices.toFixed(1)}), requesting permission to start domain.`,
+      `migration target: Transfer complete (${memory!.entries} pages written on arrival; domain ${d.domid} (${d.name}) built in ${(performance.now() - tEnd).toFixed(1)} ms: checks ${timings.check.toFixed(1)}, domain and vCPUs ${timings.create.toFixed(1)}, devices ${timings.devices.toFixed(1)}), requesting permission to start domain.`,
     );
     phase('transferred', d.domid, `${d.name} built, paused`);
     await ch.send(MIGRATE_RECEIVER_READY);

@@ -257,6 +257,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     await expect(MIGRATE_RECEIVER_READY, '"ready" message');
     log(`migration sender: Target has acknowledged transfer (${(performance.now() - tSent).toFixed(1)} ms after the last byte).`);
     renameDomain(hv, d, name + MIGRATED_AWAY);
+    log(`migration sender: domain ${d.domid} is ${name}${MIGRATED_AWAY} until the target reports.`);
   } catch (e) {
     ld?.disable();
     ch.close(`the sender failed: ${errorLine(e)}`);
