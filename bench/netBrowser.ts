@@ -78,6 +78,11 @@ export function pingFigures(
 export function summarizeNetBrowser(rs: readonly BrowserNetRun[], node: readonly BrowserNetRun[], o: NetBrowserOptions): Record<string, unknown> {
   const pairs = Object.keys(rs[0]?.rttMs ?? {});
   const pooled = (runs: readonly BrowserNetRun[], p: string): number[] => runs.flatMap((r) => r.rttMs[p] ?? []);
+  const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+  const figures = (xs: number[]): { median: number; p99: number } => {
+    const s = summary(xs);
+    return { median: round3(s.median), p99: round3(s.p99) };
+  };
   const chromiumPvPv = median(pooled(rs, 'pv-pv'));
   const nodePvPv = median(pooled(node, 'pv-pv'));
   const tcp = rs.flatMap((r) => (r.tcp ? [r.tcp.mbitPerSecond] : []));
@@ -88,18 +93,20 @@ export function summarizeNetBrowser(rs: readonly BrowserNetRun[], node: readonly
       (o.linux ? ', two Linux 6.12 nommu (linux-6.12-net, virtio-net)' : '') +
       '; all on xenbr0',
     options: o,
-    pingRttMs: Object.fromEntries(pairs.map((p) => [p, summary(pooled(rs, p))])),
-    exitsPerPacket: Object.fromEntries(pairs.filter((p) => rs[0]!.exitsPerPacket[p]).map((p) => [p, median(rs.map((r) => r.exitsPerPacket[p]!.perPacket))])),
-    ...(tcp.length > 0 ? { tcpMbitPerSecond: median(tcp) } : {}),
-    ...(udp.length > 0 ? { udpDatagramsPerSecond: median(udp) } : {}),
+    pingRttMs: Object.fromEntries(pairs.map((p) => [p, figures(pooled(rs, p))])),
+    exitsPerPacket: Object.fromEntries(
+      pairs.filter((p) => rs[0]!.exitsPerPacket[p]).map((p) => [p, round3(median(rs.map((r) => r.exitsPerPacket[p]!.perPacket)))]),
+    ),
+    ...(tcp.length > 0 ? { tcpMbitPerSecond: round3(median(tcp)) } : {}),
+    ...(udp.length > 0 ? { udpDatagramsPerSecond: round3(median(udp)) } : {}),
     node: {
       setup: 'bench/net.ts pingFrom in Node: one hypervisor, 2 pCPUs, the two pv teaching OS alone',
-      pingRttMs: { 'pv-pv': summary(pooled(node, 'pv-pv')) },
-      exitsPerPacket: { 'pv-pv': median(node.map((r) => r.exitsPerPacket['pv-pv']!.perPacket)) },
+      pingRttMs: { 'pv-pv': figures(pooled(node, 'pv-pv')) },
+      exitsPerPacket: { 'pv-pv': round3(median(node.map((r) => r.exitsPerPacket['pv-pv']!.perPacket))) },
       runs: node,
     },
     // Round-trip medians, pv-pv: above 1, Chromium is slower.
-    chromiumOverNode: Math.round((chromiumPvPv / nodePvPv) * 1000) / 1000,
+    chromiumOverNode: round3(chromiumPvPv / nodePvPv),
     runs: rs,
   };
 }
