@@ -61,6 +61,11 @@ export interface MigrateSendOptions {
   maxRounds?: number;
   /** Also stop once the pages left would take at most this long at the measured bandwidth (QEMU's downtime-limit, ms; default 30). */
   downtimeTargetMs?: number;
+  /**
+   * Also stop when a round did not shrink the dirty set (the guest dirties as fast as pages go):
+   * saves the rounds Xen would spend up to its limit, but is not Xen's policy (default false).
+   */
+  stopWhenNotShrinking?: boolean;
   /** How long to wait for each message from the receiver, ms (default 60000). */
   timeoutMs?: number;
   /** Debug (Xen's VERIFY): at stop-and-copy compare every page with what was sent; a page that differs was missed by log-dirty. */

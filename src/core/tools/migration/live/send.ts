@@ -7,7 +7,8 @@
  * 3. each later round sends the pages dirtied during the one before, until the policy
  *    stops: fewer than `dirtyThreshold` (50) dirty pages, or `maxRounds` (5) rounds, or the
  *    pages left would go in `downtimeTargetMs` at the bandwidth measured so far (QEMU's
- *    test), or the dirty set stopped shrinking (the guest dirties as fast as we send);
+ *    test), or, with `stopWhenNotShrinking` (off by default, not Xen's), the dirty set
+ *    stopped shrinking (the guest dirties as fast as we send);
  * 4. stop-and-copy: pause, the last CLEAN, those pages, the vCPU and device state, END;
  * 5. the handshake (live/protocol.ts): "ready to unpause" -> rename NAME--migratedaway ->
  *    permission to go -> the target's report; destroy on success.
@@ -42,7 +43,7 @@ import type { MigrateSendOptions, MigrationStats, RoundStats } from './progress'
 import { describe, MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MIGRATED_AWAY, sameBytes } from './protocol';
 import { renameDomain } from './rename';
 
-export const DEFAULTS = { dirtyThreshold: 50, maxRounds: 5, downtimeTargetMs: 30, timeoutMs: 60_000 } as const;
+export const DEFAULTS = { dirtyThreshold: 50, maxRounds: 5, downtimeTargetMs: 30, timeoutMs: 60_000, stopWhenNotShrinking: false } as const;
 
 /** How long pre-copy sends before it lets the host's event loop (the scheduler, the backends) run: ms. */
 const YIELD_EVERY_MS = 4;
@@ -187,7 +188,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
         else if (round + 1 >= o.maxRounds) [decision, reason] = ['stop-and-copy', `${round + 1} rounds = the limit`];
         else if (leftMs <= o.downtimeTargetMs)
           [decision, reason] = ['stop-and-copy', `${dirty} pages would take ${leftMs.toFixed(1)} ms <= ${o.downtimeTargetMs} ms`];
-        else if (round > 0 && dirty >= pending.length + gone.length)
+        else if (o.stopWhenNotShrinking && round > 0 && dirty >= pending.length + gone.length)
           [decision, reason] = ['stop-and-copy', `the dirty set did not shrink (${dirty} after ${pending.length + gone.length} sent)`];
         else reason = `${dirty} dirty pages, about ${leftMs.toFixed(1)} ms to send`;
         const stats: RoundStats = { round, pagesSent: s.pages, zeroPages: s.zeros, bytes: s.bytes, pagesDirtied: dirty, ms, decision, reason };
