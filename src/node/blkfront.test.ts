@@ -276,6 +276,7 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     expect(ts.disks.of(v.domid)[0]!.device.stats.refused).toEqual({
       badSegments: 0,
       badSector: 0,
+      misaligned: 0,
       pastEnd: 0,
       readOnly: 0,
       badGrant: 0,

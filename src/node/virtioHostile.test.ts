@@ -76,7 +76,17 @@ describe('virtio-blk against a hostile hvm guest', () => {
     expect(bad!.transport.counts.needsReset).toBeGreaterThan(20);
     expect(bad!.transport.counts.badAccess).toBeGreaterThan(20);
     expect(good!.transport.counts.needsReset).toBe(0);
-    expect(good!.blk.stats.refused).toEqual({ badSegments: 0, badSector: 0, pastEnd: 0, readOnly: 0, badGrant: 0, ioError: 0, closed: 0, notSupported: 0 });
+    expect(good!.blk.stats.refused).toEqual({
+      badSegments: 0,
+      badSector: 0,
+      misaligned: 0,
+      pastEnd: 0,
+      readOnly: 0,
+      badGrant: 0,
+      ioError: 0,
+      closed: 0,
+      notSupported: 0,
+    });
     expect(h.domains.has(victim.domid)).toBe(true);
 
     const after = readFileSync(victimImg);

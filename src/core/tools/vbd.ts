@@ -133,6 +133,8 @@ export class VirtualDisks {
         const img = this.opener(s);
         images.push(img);
         if (s.access === 'rw' && img.readOnly) throw new Error(`disk ${s.vdev}: '${s.target}' can only be opened read-only (use access=ro)`);
+        if (s.sectorSize !== undefined && img.size % s.sectorSize !== 0)
+          throw new Error(`disk ${s.vdev}: '${s.target}' is ${img.size} bytes, not a whole number of ${s.sectorSize}-byte sectors (sector-size)`);
       }
     } catch (e) {
       for (const img of images) img.close();
@@ -188,6 +190,7 @@ export class VirtualDisks {
       cdrom,
       backendPath: be,
       frontendPath: fe,
+      ...(spec.sectorSize !== undefined ? { sectorSize: spec.sectorSize } : {}),
     });
     started.catch(fail);
     let mine = this.attached.get(d.domid);
@@ -211,7 +214,7 @@ export class VirtualDisks {
     const hv = this.hv;
     const dma = new GuestDma({ machine: hv.memory.buffer, ramBase: d.ramBase, ramSize: d.ramSize, p2m: (gfn) => d.p2m.get(gfn), onWrite: dmaWriteNote(hv, d) });
     const log = (line: string): void => hv.dmesg(`domain ${d.domid} ${spec.vdev}: ${line}`);
-    const blk = new VirtioBlk({ image, readOnly: spec.access === 'ro' || image.readOnly, serial: spec.vdev, dma, log });
+    const blk = new VirtioBlk({ image, readOnly: spec.access === 'ro' || image.readOnly, serial: spec.vdev, dma, log, sectorSize: spec.sectorSize ?? 512 });
     const transport = new VirtioMmioDevice({
       name: 'virtio-blk',
       model: blk,

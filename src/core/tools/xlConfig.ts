@@ -279,7 +279,9 @@ function specObjectText(item: unknown): string | undefined {
   const o = item as Record<string, unknown>;
   const f = (k: string): string => (typeof o[k] === 'string' ? o[k] : '');
   const backing = f('backing') !== '' ? `, backing=${f('backing')}` : ''; // hyperlab's key (xlDisk.ts)
-  return `format=${f('format')}, vdev=${f('vdev')}, access=${f('access')}, devtype=${f('devtype')}${backing}, target=${f('target')}`;
+  // hyperlab's key too; anything but a number is sent as one the parser refuses.
+  const sectorSize = o['sectorSize'] === undefined ? '' : `, sector-size=${typeof o['sectorSize'] === 'number' ? String(o['sectorSize']) : '?'}`;
+  return `format=${f('format')}, vdev=${f('vdev')}, access=${f('access')}, devtype=${f('devtype')}${backing}${sectorSize}, target=${f('target')}`;
 }
 
 function str(v: Value, line: number, key: string, pattern?: RegExp): string {

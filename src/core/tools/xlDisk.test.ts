@@ -1,7 +1,7 @@
 /** xl-disk-configuration(5) specs and xen-vbd-interface(7) numbering. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseXlConfig, validateDomainConfig } from './xlConfig';
-import { DiskSpecError, parseDiskSpec, vdevToDevid } from './xlDisk';
+import { DiskSpecError, formatDiskSpec, parseDiskSpec, vdevToDevid } from './xlDisk';
 
 describe('disk specs', () => {
   it('positional and key=value forms mean the same disk', () => {
@@ -29,6 +29,28 @@ describe('disk specs', () => {
     expect(() => parseDiskSpec('backing=b.raw, a.raw,raw,xvda')).toThrow(/backing: only a qcow2 overlay has a backing file/);
     const cfg = validateDomainConfig(parseXlConfig('name = "a"\nkernel = "k"\ndisk = [ "format=qcow2, vdev=xvda, backing=b.qcow2, target=a.qcow2" ]'));
     expect(cfg.disk?.[0]?.backing).toBe('b.qcow2'); // kept through the config's validation
+  });
+
+  it("sector-size= (hyperlab's key): the logical sector size, a power of two from 512 to 4096; bad values refused in one line naming the key", () => {
+    expect(parseDiskSpec('lab.raw,raw,xvda,rw,sector-size=4096')).toMatchObject({ target: 'lab.raw', vdev: 'xvda', access: 'rw', sectorSize: 4096 });
+    expect(parseDiskSpec('sector-size=1024, vdev=xvdb, target=b.raw').sectorSize).toBe(1024);
+    // 512 is the default: the spec is the same as without the key.
+    expect(parseDiskSpec('a.raw,raw,xvda,sector-size=512')).toEqual(parseDiskSpec('a.raw,raw,xvda'));
+    expect(parseDiskSpec('a.raw,raw,xvda')).not.toHaveProperty('sectorSize');
+    // Written back (save files, xl block-list) and read again: the same disk.
+    const d = parseDiskSpec('a.raw,raw,xvda,sector-size=4096');
+    expect(formatDiskSpec(d)).toBe('format=raw, vdev=xvda, access=rw, sector-size=4096, target=a.raw');
+    expect(parseDiskSpec(formatDiskSpec(d))).toEqual(d);
+    for (const bad of ['1000', '256', '8192', '0', '-4096', '4096.0', '0x1000', 'big', '513']) {
+      expect(() => parseDiskSpec(`a.raw,raw,xvda,sector-size=${bad}`), bad).toThrow(DiskSpecError);
+      expect(() => parseDiskSpec(`a.raw,raw,xvda,sector-size=${bad}`), bad).toThrow(
+        `disk 'a.raw,raw,xvda,sector-size=${bad}': sector-size '${bad}' must be a power of two from 512 to 4096`,
+      );
+    }
+    expect(() => parseDiskSpec('a.raw,raw,xvda,sector-size=')).not.toThrow(); // empty: the default, as for the other keys
+    expect(() => parseDiskSpec('a.raw,raw,xvda,sector-size=4096,sector-size=512')).toThrow(/sector-size is given twice/);
+    const cfg = validateDomainConfig(parseXlConfig('name = "a"\nkernel = "k"\ndisk = [ "a.raw,raw,xvda,rw,sector-size=2048" ]'));
+    expect(cfg.disk?.[0]?.sectorSize).toBe(2048);
   });
 
   it('target= takes the rest of the string, commas included', () => {

@@ -20,6 +20,12 @@
  * overlay over BASE, which the host creates when the target does not exist yet (the
  * Linux disk presets: docs/linux.md). xl leaves image creation to qemu-img; here the
  * config says it, so that the first `xl create` works.
+ *
+ * A second is hyperlab's too: `sector-size=N` (512, 1024, 2048 or 4096; default 512) is the
+ * disk's logical sector size, which blkback publishes as `sector-size` and
+ * `physical-sector-size` and virtio-blk as `blk_size` (Xen's blkback takes it from the
+ * backing device, bdev_logical_block_size; an image file has none, so the config says it).
+ * The image's size must be a whole number of such sectors (tools/vbd.ts checks at open).
  */
 export type DiskFormat = 'raw' | 'qcow2';
 
@@ -34,11 +40,17 @@ export interface DiskSpec {
   devtype: 'disk' | 'cdrom';
   /** hyperlab's key: the base image of an overlay the host creates at `target` if missing. */
   backing?: string;
+  /** hyperlab's key: the logical sector size in bytes (absent: 512). */
+  sectorSize?: number;
 }
+
+/** The sector sizes `sector-size=` takes: blkif.h's "a power of two with a minimum value of 512", up to a page. */
+export const MIN_SECTOR_SIZE = 512;
+export const MAX_SECTOR_SIZE = 4096;
 
 export class DiskSpecError extends Error {}
 
-const KEYS = ['target', 'format', 'vdev', 'access', 'devtype', 'backend', 'backing'] as const;
+const KEYS = ['target', 'format', 'vdev', 'access', 'devtype', 'backend', 'backing', 'sector-size'] as const;
 type Key = (typeof KEYS)[number];
 const POSITIONAL: readonly Key[] = ['target', 'format', 'vdev', 'access'];
 /** Deprecated target prefixes (xl-disk-configuration(5)): raw:, qcow2:, file:, phy:, aio:, tap:aio:, tap:qcow2:... */
@@ -106,7 +118,23 @@ export function parseDiskSpec(text: string): DiskSpec {
   if (backend !== '0' && backend !== 'Domain-0') throw new DiskSpecError(`disk '${clip(text)}': backend '${clip(backend)}': only Domain-0 serves disks`);
   const backing = got.get('backing') ?? '';
   if (backing !== '' && format !== 'qcow2') throw new DiskSpecError(`disk '${clip(text)}': backing: only a qcow2 overlay has a backing file`);
-  return { target, format, vdev, devid, access, devtype, ...(backing !== '' ? { backing } : {}) };
+  const sizeText = got.get('sector-size') ?? '';
+  const sectorSize = sizeText === '' ? undefined : Number(sizeText);
+  if (
+    sectorSize !== undefined &&
+    (!/^\d+$/.test(sizeText) || sectorSize < MIN_SECTOR_SIZE || sectorSize > MAX_SECTOR_SIZE || (sectorSize & (sectorSize - 1)) !== 0)
+  )
+    throw new DiskSpecError(`disk '${clip(text)}': sector-size '${clip(sizeText)}' must be a power of two from ${MIN_SECTOR_SIZE} to ${MAX_SECTOR_SIZE}`);
+  return {
+    target,
+    format,
+    vdev,
+    devid,
+    access,
+    devtype,
+    ...(backing !== '' ? { backing } : {}),
+    ...(sectorSize !== undefined && sectorSize !== MIN_SECTOR_SIZE ? { sectorSize } : {}),
+  };
 }
 
 /** A disk name as its index: a = 0 ... z = 25, aa = 26 (bijective base 26). */
@@ -142,7 +170,7 @@ export function vdevToDevid(vdev: string): number | undefined {
 
 /** A spec written back in the canonical key=value form (for messages and `xl block-list`). */
 export function formatDiskSpec(d: DiskSpec): string {
-  return `format=${d.format}, vdev=${d.vdev}, access=${d.access}${d.devtype === 'cdrom' ? ', devtype=cdrom' : ''}${d.backing !== undefined ? `, backing=${d.backing}` : ''}, target=${d.target}`;
+  return `format=${d.format}, vdev=${d.vdev}, access=${d.access}${d.devtype === 'cdrom' ? ', devtype=cdrom' : ''}${d.backing !== undefined ? `, backing=${d.backing}` : ''}${d.sectorSize !== undefined ? `, sector-size=${d.sectorSize}` : ''}, target=${d.target}`;
 }
 
 function clip(s: string): string {

@@ -126,7 +126,7 @@ const statuses = (): number[] => responses().map((r) => r[3]);
 /** Called on every sector read of the disk (a frontend producing while the backend works). */
 let onRead: (() => void) | undefined;
 
-async function connect(readOnly = false, feState: number = S.XenbusStateConnected): Promise<VbdDevice> {
+async function connect(readOnly = false, feState: number = S.XenbusStateConnected, sectorSize?: number): Promise<VbdDevice> {
   const blk = new BlkBack(host());
   const image = new RawImage(store, 'disk.img', readOnly);
   const readSectors = image.readSectors.bind(image);
@@ -142,6 +142,7 @@ async function connect(readOnly = false, feState: number = S.XenbusStateConnecte
     cdrom: false,
     backendPath: BE,
     frontendPath: FE,
+    ...(sectorSize !== undefined ? { sectorSize } : {}),
   });
   await started;
   grant(front, RING_REF, 0, RING_GFN);
@@ -289,6 +290,85 @@ describe('blkback requests', () => {
     expect(dev.stats).toMatchObject({ rdReq: 1, wrReq: 1, flReq: 1, rdSect: 1, wrSect: 9 });
     // Grants are unpinned after each copy.
     expect(front.mem!.u32(gpa(15, 20 * 8)) & (X.GTF_reading | X.GTF_writing)).toBe(0);
+  });
+
+  it('a disk of 4096-byte sectors: sector-size published, sectors and requests in 512-byte units, a request that is not whole 4096-byte sectors refused and counted', async () => {
+    const dev = await connect(false, S.XenbusStateConnected, 4096);
+    expect(await xs.read(`${BE}/sector-size`)).toBe('4096');
+    expect(await xs.read(`${BE}/physical-sector-size`)).toBe('4096');
+    expect(await xs.read(`${BE}/sectors`)).toBe(String(SECTORS)); // 512-byte units, as Linux's xen-blkback writes it
+    // Aligned: sector 8 (byte 4096), one whole page: served, 8 sectors counted.
+    grant(front, 20, 0, 4);
+    putRequest(B.BLKIF_OP_READ, 8, [[20, 0, 7]]);
+    push();
+    expect(statuses()).toEqual([B.BLKIF_RSP_OKAY]);
+    expect(front.mem!.read(gpa(4, 0), 4096)).toEqual(store.bytes().subarray(8 * 512, 16 * 512));
+    expect(dev.stats).toMatchObject({ rdReq: 1, rdSect: 8 });
+    // Two pages at sector 16: 16 sectors.
+    grant(front, 21, 0, 5);
+    putRequest(B.BLKIF_OP_WRITE, 16, [
+      [20, 0, 7],
+      [21, 0, 7],
+    ]);
+    push();
+    expect(statuses()).toEqual([B.BLKIF_RSP_OKAY]);
+    expect(dev.stats).toMatchObject({ wrReq: 1, wrSect: 16 });
+    // Not whole logical sectors: a start inside one, a short length, a segment starting inside a page.
+    const before = store.bytes().slice();
+    front.mem!.write(gpa(4, 0), new Uint8Array(4096).fill(0xee));
+    putRequest(B.BLKIF_OP_READ, 9, [[20, 0, 7]]); // sector 9: byte 4608
+    putRequest(B.BLKIF_OP_READ, 8, [[20, 0, 0]]); // one 512-byte sector
+    putRequest(B.BLKIF_OP_WRITE, 8, [[20, 0, 3]]); // half a logical sector
+    putRequest(B.BLKIF_OP_WRITE, 8, [
+      [20, 0, 7],
+      [21, 4, 7],
+    ]); // the second segment is half a sector in the middle of its page
+    putRequest(B.BLKIF_OP_WRITE, 0, [[20, 1, 7]], { nseg: 1 }); // 7 sectors from first_sect 1
+    push();
+    expect(statuses()).toEqual([B.BLKIF_RSP_ERROR, B.BLKIF_RSP_ERROR, B.BLKIF_RSP_ERROR, B.BLKIF_RSP_ERROR, B.BLKIF_RSP_ERROR]);
+    expect(dev.stats.refused.misaligned).toBe(5);
+    expect(dev.stats).toMatchObject({ rdReq: 1, rdSect: 8, wrReq: 1, wrSect: 16 }); // refused ones are not served
+    expect(store.bytes()).toEqual(before); // nothing written
+    expect(front.mem!.read(gpa(4, 0), 4096).every((b) => b === 0xee)).toBe(true); // nothing read into the guest
+    // Past the end is still past the end (checked before the alignment).
+    putRequest(B.BLKIF_OP_READ, SECTORS - 4, [[20, 0, 7]]);
+    push();
+    expect(statuses()).toEqual([B.BLKIF_RSP_ERROR]);
+    expect(dev.stats.refused.pastEnd).toBe(1);
+  });
+
+  it('a 512-byte disk takes any sector and length; an image that is not whole logical sectors is cut to them', async () => {
+    const dev = await connect();
+    expect(await xs.read(`${BE}/physical-sector-size`)).toBe('512');
+    grant(front, 20, 0, 4);
+    putRequest(B.BLKIF_OP_READ, 9, [[20, 3, 3]]);
+    push();
+    expect(statuses()).toEqual([B.BLKIF_RSP_OKAY]);
+    expect(dev.stats.refused.misaligned).toBe(0);
+    const odd = new BlkBack(host()).add({
+      domid: FRONT,
+      devid: 51728,
+      image: new RawImage(new MemoryStore(new Uint8Array(3 * 4096 + 512)), 'odd.img'),
+      readOnly: false,
+      cdrom: false,
+      backendPath: `${BE}x`,
+      frontendPath: `${FE}x`,
+      sectorSize: 4096,
+    });
+    await odd.started;
+    expect(odd.device.sectors).toBe(24);
+    expect(() =>
+      new BlkBack(host()).add({
+        domid: FRONT,
+        devid: 51744,
+        image: new RawImage(store, 'disk.img'),
+        readOnly: false,
+        cdrom: false,
+        backendPath: `${BE}y`,
+        frontendPath: `${FE}y`,
+        sectorSize: 1000,
+      }),
+    ).toThrow(/sector-size 1000 is not a power of two from 512 to 4096/);
   });
 
   it('notifications: the backend notifies only past rsp_event, and asks for one at the next request', async () => {

@@ -42,7 +42,12 @@ export interface VbdSpec {
   cdrom: boolean;
   backendPath: string;
   frontendPath: string;
+  /** The disk's logical sector size in bytes (xl.cfg's hyperlab key `sector-size=`): 512 when absent. */
+  sectorSize?: number;
 }
+
+/** A logical sector size blkback and virtio-blk serve: a power of two from 512 (blkif.h's minimum) to a page. */
+export const validSectorSize = (n: number): boolean => Number.isInteger(n) && n >= B.BLKIF_SECTOR_SIZE && n <= 4096 && (n & (n - 1)) === 0;
 
 /** Requests served per event before the rest waits for the next task (a frontend can keep producing). */
 export const MAX_PER_ROUND = 256;
@@ -72,12 +77,15 @@ export const newVbdStats = (): VbdStats => ({
   badRing: 0,
   notifyIn: 0,
   notifyOut: 0,
-  refused: { badSegments: 0, badSector: 0, pastEnd: 0, readOnly: 0, badGrant: 0, ioError: 0, closed: 0, notSupported: 0 },
+  refused: { badSegments: 0, badSector: 0, misaligned: 0, pastEnd: 0, readOnly: 0, badGrant: 0, ioError: 0, closed: 0, notSupported: 0 },
 });
 
 export class VbdDevice extends XenbusBackendDevice {
   readonly stats = newVbdStats();
+  /** The disk's size in 512-byte sectors (blkif's unit, whatever sectorSize is). */
   readonly sectors: number;
+  /** The logical sector size published as `sector-size` (and `physical-sector-size`). */
+  readonly sectorSize: number;
   /** The frontend as last seen: its ring-ref and event channel (for `xl block-list`). */
   ringRef = -1;
   evtchn = -1;
@@ -94,7 +102,10 @@ export class VbdDevice extends XenbusBackendDevice {
     onGone: (d: VbdDevice) => void,
   ) {
     super(host, spec, 'blkback', (d) => onGone(d as VbdDevice));
-    this.sectors = Math.floor(spec.image.size / B.BLKIF_SECTOR_SIZE);
+    this.sectorSize = spec.sectorSize ?? B.BLKIF_SECTOR_SIZE;
+    if (!validSectorSize(this.sectorSize)) throw new Error(`disk ${spec.devid}: sector-size ${this.sectorSize} is not a power of two from 512 to 4096`);
+    // Whole logical sectors only (tools/vbd.ts refuses an image that is not), counted in 512-byte units.
+    this.sectors = Math.floor(spec.image.size / this.sectorSize) * (this.sectorSize / B.BLKIF_SECTOR_SIZE);
   }
 
   /** The machine frame of the mapped ring page (for inspectors and tests), or -1 when not connected. */
@@ -108,14 +119,21 @@ export class VbdDevice extends XenbusBackendDevice {
     return r ? { reqCons: r.reqCons, rspProd: r.rspProdPvt, reqProd: r.reqProd() } : undefined;
   }
 
-  /** Publish the disk (before InitWait). */
+  /**
+   * Publish the disk (before InitWait). io/blkif.h: `sector-size` is "the logical block size,
+   * in bytes, of the underlying storage", `physical-sector-size` "the physical block size"
+   * (an image file has one size for both: the config's). `sectors` is written in 512-byte
+   * units, as Linux's xen-blkback does (vbd_sz) and its blkfront reads it; the header's
+   * current text says "in units of sector-size" and wants sector-size 512 for a frontend
+   * that does not write `feature-large-sector-size`: the departure is in docs/storage.md.
+   */
   protected async publish(): Promise<void> {
     const { xs } = this.host;
     const be = this.spec.backendPath;
     const info = (this.spec.readOnly ? B.VDISK_READONLY : 0) | (this.spec.cdrom ? B.VDISK_CDROM : 0);
     await xs.write(`${be}/sectors`, String(this.sectors));
-    await xs.write(`${be}/sector-size`, String(B.BLKIF_SECTOR_SIZE));
-    await xs.write(`${be}/physical-sector-size`, String(B.BLKIF_SECTOR_SIZE));
+    await xs.write(`${be}/sector-size`, String(this.sectorSize));
+    await xs.write(`${be}/physical-sector-size`, String(this.sectorSize));
     await xs.write(`${be}/info`, String(info));
     await xs.write(`${be}/feature-flush-cache`, '1');
     await xs.write(`${be}/feature-barrier`, '0');
@@ -223,7 +241,7 @@ export class VbdDevice extends XenbusBackendDevice {
 
   /** Serve the request in `this.slot` and put its response in the ring. */
   private handle(ring: BackRing): void {
-    const d = decodeRequest(this.slot, this.sectors, this.spec.readOnly);
+    const d = decodeRequest(this.slot, this.sectors, this.spec.readOnly, this.sectorSize);
     let status: number;
     if (!d.ok) {
       this.stats.refused[d.why]++;

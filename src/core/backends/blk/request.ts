@@ -11,6 +11,7 @@ import * as B from '../../xen/public/blkif';
 export type BlkRefusal =
   | 'badSegments' // nr_segments 0 or more than 11 for a read or write
   | 'badSector' // first_sect > last_sect, or last_sect past the page
+  | 'misaligned' // not whole logical sectors on a disk whose sector-size is more than 512
   | 'pastEnd' // sectors past the end of the disk
   | 'readOnly' // a write to a read-only disk
   | 'badGrant' // a grant the copy refused (bad ref, not granted to Domain-0, read-only, foreign frame)
@@ -38,8 +39,20 @@ export interface BlkRequest {
 
 export type Decoded = { ok: true; req: BlkRequest } | { ok: false; operation: number; idLo: number; idHi: number; why: BlkRefusal };
 
-/** Decode and check one request. `diskSectors`: the disk's size in 512-byte sectors. */
-export function decodeRequest(slot: Uint8Array, diskSectors: number, readOnly: boolean): Decoded {
+/**
+ * Decode and check one request. `diskSectors`: the disk's size in 512-byte sectors;
+ * `sectorSize`: its logical sector size in bytes (`sector-size`, a power of two, 512..4096).
+ *
+ * On a disk whose sector-size is more than 512, sector_number, first_sect and last_sect
+ * still count 512-byte units (what Linux's xen-blkback and blkfront do: blkif.h's
+ * "feature-large-sector-size" is not offered, docs/storage.md), and a read or write must
+ * be whole logical sectors: sector_number and every segment's first sector and length a
+ * multiple of sectorSize / 512, else it is refused as `misaligned` (xen-blkback's
+ * "Misaligned I/O request" check in dispatch_rw_block_io, which tests sector_number and
+ * each segment's count; first_sect is checked too, so the data sits on a sector boundary
+ * in its page).
+ */
+export function decodeRequest(slot: Uint8Array, diskSectors: number, readOnly: boolean, sectorSize = B.BLKIF_SECTOR_SIZE): Decoded {
   const v = new DataView(slot.buffer, slot.byteOffset, slot.byteLength);
   const operation = v.getUint8(B.BLKIF_REQ_OPERATION);
   const idLo = v.getUint32(B.BLKIF_REQ_ID, true);
@@ -71,6 +84,11 @@ export function decodeRequest(slot: Uint8Array, diskSectors: number, readOnly: b
   if (hi >= 0x20_0000) return fail('pastEnd');
   const sector = hi * 2 ** 32 + lo;
   if (sector + nrSectors > diskSectors) return fail('pastEnd');
+  const per = sectorSize / B.BLKIF_SECTOR_SIZE; // 512-byte units in one logical sector
+  if (per > 1) {
+    if (sector % per !== 0) return fail('misaligned');
+    for (const s of segments) if (s.firstSect % per !== 0 || (s.lastSect - s.firstSect + 1) % per !== 0) return fail('misaligned');
+  }
   if (operation === B.BLKIF_OP_WRITE && readOnly) return fail('readOnly');
   return { ok: true, req: { operation, idLo, idHi, sector, nrSectors, segments } };
 }

@@ -33,11 +33,17 @@ const HDR = BUF; // request header
 const DATA = BUF + 0x1000; // data pages
 const STATUS = BUF + 0x800;
 
-function setup(opts: { readOnly?: boolean; features?: number[]; num?: number } = {}) {
+function setup(opts: { readOnly?: boolean; features?: number[]; num?: number; sectorSize?: number } = {}) {
   const m = new TestMachine();
   const store = new MemoryStore(SECTORS * 512);
   const image = new RawImage(store, 'test.img');
-  const blk = new VirtioBlk({ image, readOnly: opts.readOnly ?? false, serial: 'xvda', dma: m.dma });
+  const blk = new VirtioBlk({
+    image,
+    readOnly: opts.readOnly ?? false,
+    serial: 'xvda',
+    dma: m.dma,
+    ...(opts.sectorSize ? { sectorSize: opts.sectorSize } : {}),
+  });
   const irq: boolean[] = [];
   const logs: string[] = [];
   const dev = new VirtioMmioDevice({ name: 'virtio-blk', model: blk, dma: m.dma, irq: { set: (l) => irq.push(l) }, log: (l) => logs.push(l) });
@@ -137,6 +143,24 @@ describe('virtio-blk over virtio-mmio', () => {
     expect(ro.store.writes).toBe(0);
     expect(ro.blk.stats.refused.readOnly).toBe(1);
     expect(ro.dev.status & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(0);
+  });
+
+  it('a disk of 4096-byte sectors: blk_size 4096, capacity and sector numbers in 512-byte units, IOERR and a count for a request that is not whole sectors', () => {
+    const s = setup({ sectorSize: 4096 });
+    expect(s.dev.read(0x100 + 20, 4)).toBe(4096); // blk_size (5.2.4)
+    expect(s.dev.read(0x100, 4)).toBe(SECTORS); // capacity: still 512-byte sectors
+    s.m.put(DATA, new Uint8Array(8192).fill(0x5a));
+    expect(request(s, VIRTIO_BLK_T_OUT, 8, 8192)).toEqual([VIRTIO_BLK_S_OK, 1]);
+    expect(request(s, VIRTIO_BLK_T_IN, 16, 4096)).toEqual([VIRTIO_BLK_S_OK, 4097]);
+    expect(s.blk.stats).toMatchObject({ wrReq: 1, wrSect: 16, rdReq: 1, rdSect: 8 });
+    const before = s.store.bytes().slice();
+    expect(request(s, VIRTIO_BLK_T_OUT, 9, 4096)[0]).toBe(VIRTIO_BLK_S_IOERR); // starts inside a sector
+    expect(request(s, VIRTIO_BLK_T_OUT, 8, 512)[0]).toBe(VIRTIO_BLK_S_IOERR); // a part of one
+    expect(request(s, VIRTIO_BLK_T_IN, 8, 1024)[0]).toBe(VIRTIO_BLK_S_IOERR);
+    expect(s.blk.stats.refused.misaligned).toBe(3);
+    expect(s.store.bytes()).toEqual(before);
+    expect(s.blk.stats).toMatchObject({ wrReq: 1, rdReq: 1 });
+    expect(() => setup({ sectorSize: 3000 })).toThrow(/sector-size 3000 is not a power of two from 512 to 4096/);
   });
 
   it('serves any framing: header and data split across descriptors, and an indirect table at any address', () => {

@@ -9,6 +9,13 @@
  * device-writable status byte, in any framing (VIRTIO_F_VERSION_1 implies ANY_LAYOUT,
  * 2.7.4.3). Sectors are always 512 bytes (5.2.6).
  *
+ * blk_size (offered with VIRTIO_BLK_F_BLK_SIZE) is the disk's logical sector size, the
+ * config's `sector-size=` (512 by default). 5.2.5: it tells the driver "the optimal sector
+ * size", and "does not affect the units used in the protocol (always 512 bytes)". As QEMU
+ * does for a disk with a larger logical_block_size (virtio_blk_sect_range_ok), a read or
+ * write that is not whole logical sectors (its sector or its length) is answered IOERR and
+ * counted `misaligned`, as blkback refuses it.
+ *
  * Answers: VIRTIO_BLK_S_OK; VIRTIO_BLK_S_IOERR for a data length that is not a multiple of
  * 512 or larger than MAX_REQUEST_BYTES, a range past the end, a write to a read-only disk
  * (5.2.6.2: "MUST set the status byte to VIRTIO_BLK_S_IOERR for a write request if the
@@ -24,7 +31,7 @@ import type { VirtioDeviceModel } from '../../devices/virtio/mmioDevice';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_ID_BLOCK } from '../../devices/virtio/virtio';
 import { VirtqError, type SplitVirtqueue, type VirtqBuffer, type VirtqChain } from '../../devices/virtio/virtqueue';
 import type { BlkRefusal } from './request';
-import { newVbdStats } from './blkback';
+import { newVbdStats, validSectorSize } from './blkback';
 
 // Feature bits, 5.2.3.
 export const VIRTIO_BLK_F_SIZE_MAX = 1;
@@ -60,6 +67,8 @@ export interface VirtioBlkOptions {
   serial: string;
   dma: GuestDma;
   log?: (line: string) => void;
+  /** The logical sector size in bytes, blk_size (xl.cfg's `sector-size=`): 512 when absent. */
+  sectorSize?: number;
 }
 
 export class VirtioBlk implements VirtioDeviceModel {
@@ -68,14 +77,18 @@ export class VirtioBlk implements VirtioDeviceModel {
   readonly queueNumMax = VIRTIO_BLK_QUEUE_MAX;
   readonly features: readonly number[];
   readonly config = new Uint8Array(0x3c);
+  /** The capacity in 512-byte sectors (the protocol's unit, 5.2.6). */
   readonly sectors: number;
+  readonly sectorSize: number;
   readonly stats = newVbdStats();
   private buf = new Uint8Array(64 * 1024);
   private readonly hdr = new Uint8Array(HEADER);
   private readonly one = new Uint8Array(1);
 
   constructor(private readonly o: VirtioBlkOptions) {
-    this.sectors = Math.floor(o.image.size / SECTOR);
+    this.sectorSize = o.sectorSize ?? SECTOR;
+    if (!validSectorSize(this.sectorSize)) throw new Error(`virtio-blk ${o.serial}: sector-size ${this.sectorSize} is not a power of two from 512 to 4096`);
+    this.sectors = Math.floor(o.image.size / this.sectorSize) * (this.sectorSize / SECTOR);
     this.features = [
       VIRTIO_BLK_F_SIZE_MAX,
       VIRTIO_BLK_F_SEG_MAX,
@@ -92,7 +105,7 @@ export class VirtioBlk implements VirtioDeviceModel {
     v.setUint32(4, Math.floor(this.sectors / 0x1_0000_0000), true);
     v.setUint32(8, VIRTIO_BLK_SIZE_MAX, true);
     v.setUint32(12, VIRTIO_BLK_SEG_MAX, true);
-    v.setUint32(20, SECTOR, true);
+    v.setUint32(20, this.sectorSize, true);
   }
 
   get readOnly(): boolean {
@@ -186,6 +199,7 @@ export class VirtioBlk implements VirtioDeviceModel {
     if (write && this.o.readOnly) why = 'readOnly';
     else if (len % SECTOR !== 0 || len > MAX_REQUEST_BYTES) why = 'badSegments';
     else if (sector + len / SECTOR > this.sectors) why = 'pastEnd';
+    else if ((sector * SECTOR) % this.sectorSize !== 0 || len % this.sectorSize !== 0) why = 'misaligned';
     if (why === undefined) return VIRTIO_BLK_S_OK;
     this.stats.refused[why]++;
     return VIRTIO_BLK_S_IOERR;
