@@ -10,6 +10,9 @@
  *  - net: ping round trips and exits per packet between the networked teaching OS presets
  *    (pv, hvm), Domain-0 and two Linux 6.12 (TCP, UDP; not with --net-no-linux), --runs
  *    pages, and the pv-pv pair in Node for chromiumOverNode (bench/netBrowser.ts);
+ *  - migrate: save, snapshot, restore and live migration between two tabs of one context
+ *    (BroadcastChannel), the teaching OS pv and hvm and Linux 6.1 idle and dirtying memory
+ *    (not with --migrate-no-linux), --runs times (bench/migrateBrowser.ts);
  *  - pageLoad: navigation to both default guests' prompts, in a fresh browser context
  *    (no cache) each run;
  *  - busy: a host with 4 pCPUs and 4 hvm domains running `burn` flat out; the page's
@@ -21,7 +24,8 @@
  *    created as soon as the page is ready or --settle MS later.
  *
  *   npm run bench:browser [-- --runs N] [-- --busy N] [-- --no-build] [-- --out FILE] [-- --seconds N] [-- --echo N]
- *                         [-- --only cpubench,load,busy,linux,disk,net] [-- --settle MS] [-- --net-no-linux]
+ *                         [-- --only cpubench,load,busy,linux,disk,net,migrate] [-- --settle MS] [-- --net-no-linux]
+ *                         [-- --migrate-no-linux]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -33,6 +37,7 @@ import { armEcho, echoLatency, frameRates, waitForLab, type PageGlobals } from '
 import { guestImage, projectRoot } from '../src/node/paths';
 import { measureDiskBrowser } from './diskBrowser';
 import { measureNetBrowser } from './netBrowser';
+import { measureMigrateBrowser } from './migrateBrowser';
 
 const VIEWPORT = { width: 1440, height: 900 };
 /** The init's prompt of the Linux guests (docs/linux.md). */
@@ -52,9 +57,11 @@ interface Options {
   settle: number;
   /** net: the two Linux guests too. */
   netLinux: boolean;
+  /** migrate: Linux too. */
+  migrateLinux: boolean;
 }
 
-const PARTS = ['cpubench', 'load', 'busy', 'linux', 'disk', 'net'] as const;
+const PARTS = ['cpubench', 'load', 'busy', 'linux', 'disk', 'net', 'migrate'] as const;
 type Part = (typeof PARTS)[number];
 
 function options(argv: readonly string[]): Options {
@@ -68,6 +75,7 @@ function options(argv: readonly string[]): Options {
     only: new Set(PARTS),
     settle: 0,
     netLinux: true,
+    migrateLinux: true,
   };
   const num = (i: number): number => {
     const v = Number(argv[i]);
@@ -83,6 +91,7 @@ function options(argv: readonly string[]): Options {
     else if (a === '--settle') o.settle = num(++i);
     else if (a === '--no-build') o.build = false;
     else if (a === '--net-no-linux') o.netLinux = false;
+    else if (a === '--migrate-no-linux') o.migrateLinux = false;
     else if (a === '--out') o.out = argv[++i] ?? o.out;
     else if (a === '--only') {
       const parts = (argv[++i] ?? '').split(',');
@@ -91,7 +100,7 @@ function options(argv: readonly string[]): Options {
       o.only = new Set(parts as Part[]);
     } else
       throw new Error(
-        `unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE, --only PARTS, --settle MS, --net-no-linux)`,
+        `unknown option ${a} (options: --runs N, --busy N, --seconds N, --echo N, --no-build, --out FILE, --only PARTS, --settle MS, --net-no-linux, --migrate-no-linux)`,
       );
   }
   return o;
@@ -334,6 +343,9 @@ async function main(): Promise<void> {
     const net = want('net')
       ? await attempt('net', () => measureNetBrowser((u) => openPage(browser, u), site.url, o.runs, log, { linux: o.netLinux }))
       : undefined;
+    const migrate = want('migrate')
+      ? await attempt('migrate', () => measureMigrateBrowser(browser, site.url, o.runs, log, { linux: o.migrateLinux, viewport: VIEWPORT }))
+      : undefined;
     const result = {
       benchmark: 'browser',
       date: new Date().toISOString(),
@@ -360,6 +372,7 @@ async function main(): Promise<void> {
       linux: linux && { settleMs: o.settle, presets: linux },
       disk,
       net,
+      migrate,
       targets: { busyFps: 50, echoMs: 100, mips: 'at or above Node' },
     };
     const json = JSON.stringify(result, null, 2);

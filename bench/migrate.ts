@@ -59,12 +59,42 @@ export interface MigrateBench {
 const MEMORY_MIB = 64;
 const NAME = 'linux-sbi';
 
-function quantile(xs: readonly number[], q: number): number {
+export function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
-const median = (xs: readonly number[]): number => quantile(xs, 0.5);
-const r1 = (x: number): number => Math.round(x * 10) / 10;
+export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
+export const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+export const emptyLiveRuns = (): LiveRuns => ({ totalMs: [], rounds: [], pagesSent: [], bytes: [], downtimeMs: [], firstRun: [] });
+
+/** One migration's figures (what migrateSend resolves with) added to the runs. */
+export function addLiveRun(out: LiveRuns, s: MigrationStats): void {
+  if (out.totalMs.length === 0) out.firstRun = s.rounds;
+  out.totalMs.push(s.totalMs);
+  out.rounds.push(s.rounds.length);
+  out.pagesSent.push(s.pagesSent);
+  out.bytes.push(s.bytes);
+  out.downtimeMs.push(s.downtimeMs);
+}
+
+/** The runs' medians and the downtime's 99th percentile (the worst of up to 100 runs), keys named `${prefix}TotalMedianMs`... */
+export function liveSummary(prefix: string, l: LiveRuns): Record<string, number> {
+  return {
+    [`${prefix}TotalMedianMs`]: r1(median(l.totalMs)),
+    [`${prefix}DowntimeMedianMs`]: r1(median(l.downtimeMs)),
+    [`${prefix}DowntimeP99Ms`]: r1(quantile(l.downtimeMs, 0.99)),
+    [`${prefix}RoundsMedian`]: median(l.rounds),
+    [`${prefix}PagesSentMedian`]: median(l.pagesSent),
+  };
+}
+
+/** A save file against the domain's non-zero pages (issue 15's target: the file at most 1.1x their bytes). */
+export function saveFileFigures(bytes: Uint8Array, memoryMiB: number): { fileBytes: number; nonZeroPages: number; fileToNonZero: number } {
+  const read = readSaveFile(bytes, { maxPfn: (memoryMiB << 20) / 4096, maxVcpus: 8 });
+  const nonZeroPages = [...read.libxc.pages.values()].filter((p) => p !== 'zero').length;
+  return { fileBytes: bytes.length, nonZeroPages, fileToNonZero: Math.round((bytes.length / (nonZeroPages * 4096)) * 1000) / 1000 };
+}
 
 /** A `hyperlab host --listen` child on a free port. */
 async function listeningHost(): Promise<{ p: ChildProcessWithoutNullStreams; addr: string; out: () => string; err: () => string; send: (l: string) => void }> {
@@ -103,8 +133,8 @@ export async function measureMigrate(runs: number, log: (line: string) => void =
       saveMs.push(performance.now() - t0);
       hv.unpauseDomain(d.domid);
     }
-    const read = readSaveFile(bytes, { maxPfn: (MEMORY_MIB << 20) / 4096, maxVcpus: 8 });
-    const nonZeroPages = [...read.libxc.pages.values()].filter((p) => p !== 'zero').length;
+    const file = saveFileFigures(bytes, MEMORY_MIB);
+    const nonZeroPages = file.nonZeroPages;
     log(`migrate: save ${saveMs.map((x) => x.toFixed(0)).join(', ')} ms; file ${bytes.length} bytes for ${nonZeroPages} non-zero pages`);
 
     // ---- restore to the shell answering ----
@@ -126,18 +156,13 @@ export async function measureMigrate(runs: number, log: (line: string) => void =
     const backAddr = `127.0.0.1:${(back.address() as { port: number }).port}`;
     /** `prompt`: the shell answers between runs (not while the dirtying loop holds it). */
     const liveRuns = async (what: string, prompt: boolean): Promise<LiveRuns> => {
-      const out: LiveRuns = { totalMs: [], rounds: [], pagesSent: [], bytes: [], downtimeMs: [], firstRun: [] };
+      const out = emptyLiveRuns();
       for (let i = 0; i < runs; i++) {
         const errFrom = target.err().length;
         const s = await migrateSend(ts, d, await tcpConnect(target.addr), { log: (l) => log(`  ${l}`) });
         // The target's own account of its part (xl's "migration target: Transfer complete ..." line: the build split).
         for (const l of target.err().slice(errFrom).split('\n')) if (/Transfer complete|stream of \d+ bytes/.test(l)) log(`  ${l.trim()}`);
-        out.totalMs.push(s.totalMs);
-        out.rounds.push(s.rounds.length);
-        out.pagesSent.push(s.pagesSent);
-        out.bytes.push(s.bytes);
-        out.downtimeMs.push(s.downtimeMs);
-        if (i === 0) out.firstRun = s.rounds;
+        addLiveRun(out, s);
         log(
           `migrate ${what} ${i + 1}/${runs}: ${s.rounds.length} rounds, ${s.pagesSent} pages, ${(s.bytes / 1e6).toFixed(1)} MB in ${s.totalMs.toFixed(0)} ms, downtime ${s.downtimeMs.toFixed(1)} ms`,
         );
@@ -160,21 +185,13 @@ export async function measureMigrate(runs: number, log: (line: string) => void =
       saveMedianMs: r1(median(saveMs)),
       saveFileBytes: bytes.length,
       restoreToShellMedianMs: r1(median(restoreMs)),
-      idleTotalMedianMs: r1(median(idle.totalMs)),
-      idleDowntimeMedianMs: r1(median(idle.downtimeMs)),
-      idleDowntimeP99Ms: r1(quantile(idle.downtimeMs, 0.99)),
-      idleRoundsMedian: median(idle.rounds),
-      idlePagesSentMedian: median(idle.pagesSent),
-      dirtyTotalMedianMs: r1(median(dirty.totalMs)),
-      dirtyDowntimeMedianMs: r1(median(dirty.downtimeMs)),
-      dirtyDowntimeP99Ms: r1(quantile(dirty.downtimeMs, 0.99)),
-      dirtyRoundsMedian: median(dirty.rounds),
-      dirtyPagesSentMedian: median(dirty.pagesSent),
+      ...liveSummary('idle', idle),
+      ...liveSummary('dirty', dirty),
     };
     return {
       guest: 'examples/linux-sbi.cfg (Linux 6.1, Sv32, S-mode on the SBI firmware), memory = 64',
       memoryMiB: MEMORY_MIB,
-      save: { ms: saveMs.map(r1), fileBytes: bytes.length, nonZeroPages, fileToNonZero: Math.round((bytes.length / (nonZeroPages * 4096)) * 1000) / 1000 },
+      save: { ms: saveMs.map(r1), ...file },
       restore: { toShellMs: restoreMs.map(r1) },
       live: { idle, dirty },
       summary,
