@@ -31,6 +31,7 @@ interface NetPageHyperlab {
   waitForText(id: number, text: string, timeoutMs?: number): Promise<string>;
   sendInput(id: number, text: string): Promise<void>;
   consoleText(id: number): string;
+  presets(): readonly string[];
   stats(id: number): { readonly seq: number; readonly exits: Readonly<Record<string, number>> };
   xl(line: string): Promise<string>;
 }
@@ -52,8 +53,8 @@ export interface NetBrowserOptions {
 
 export const NET_BROWSER_DEFAULTS: NetBrowserOptions = { pings: 20, linux: true, tcpMiB: 16, udpCount: 10000 };
 
-/** One run's figures: NetRun's, TCP and UDP only with Linux. */
-export type BrowserNetRun = Pick<NetRun, 'rttMs' | 'exitsPerPacket'> & Partial<Pick<NetRun, 'tcp' | 'udp'>>;
+/** One run's figures: NetRun's, TCP and UDP only with Linux; why Linux was left out when it was asked for. */
+export type BrowserNetRun = Pick<NetRun, 'rttMs' | 'exitsPerPacket'> & Partial<Pick<NetRun, 'tcp' | 'udp'>> & { linuxError?: string };
 
 /** The init's prompt of the Linux guests (docs/linux.md). */
 const LINUX_PROMPT = 'hyperlab# ';
@@ -76,7 +77,9 @@ export function pingFigures(
 
 /** The part's JSON: medians and p99 over all runs' samples, exits per packet and rates as medians over runs, every run kept. */
 export function summarizeNetBrowser(rs: readonly BrowserNetRun[], node: readonly BrowserNetRun[], o: NetBrowserOptions): Record<string, unknown> {
-  const pairs = Object.keys(rs[0]?.rttMs ?? {});
+  // Every pair some run measured (a run whose Linux failed has fewer).
+  const pairs = [...new Set(rs.flatMap((r) => Object.keys(r.rttMs)))];
+  const perPacket = (p: string): number[] => rs.flatMap((r) => (r.exitsPerPacket[p] ? [r.exitsPerPacket[p].perPacket] : []));
   const pooled = (runs: readonly BrowserNetRun[], p: string): number[] => runs.flatMap((r) => r.rttMs[p] ?? []);
   const round3 = (x: number): number => Math.round(x * 1000) / 1000;
   const figures = (xs: number[]): { median: number; p99: number } => {
@@ -87,6 +90,7 @@ export function summarizeNetBrowser(rs: readonly BrowserNetRun[], node: readonly
   const nodePvPv = median(pooled(node, 'pv-pv'));
   const tcp = rs.flatMap((r) => (r.tcp ? [r.tcp.mbitPerSecond] : []));
   const udp = rs.flatMap((r) => (r.udp ? [r.udp.perSecond] : []));
+  const linuxErrors = rs.flatMap((r) => (r.linuxError === undefined ? [] : [r.linuxError]));
   return {
     setup:
       'one page per run, ?pcpus=2&mem=512: teaching-os-pv-net1/-net2 (pv, netfront), teaching-os-hvm-net (hvm teaching OS, virtio-net)' +
@@ -94,11 +98,10 @@ export function summarizeNetBrowser(rs: readonly BrowserNetRun[], node: readonly
       '; all on xenbr0',
     options: o,
     pingRttMs: Object.fromEntries(pairs.map((p) => [p, figures(pooled(rs, p))])),
-    exitsPerPacket: Object.fromEntries(
-      pairs.filter((p) => rs[0]!.exitsPerPacket[p]).map((p) => [p, round3(median(rs.map((r) => r.exitsPerPacket[p]!.perPacket)))]),
-    ),
+    exitsPerPacket: Object.fromEntries(pairs.filter((p) => perPacket(p).length > 0).map((p) => [p, round3(median(perPacket(p)))])),
     ...(tcp.length > 0 ? { tcpMbitPerSecond: round3(median(tcp)) } : {}),
     ...(udp.length > 0 ? { udpDatagramsPerSecond: round3(median(udp)) } : {}),
+    ...(linuxErrors.length > 0 ? { linuxErrors } : {}),
     node: {
       setup: 'bench/net.ts pingFrom in Node: one hypervisor, 2 pCPUs, the two pv teaching OS alone',
       pingRttMs: { 'pv-pv': figures(pooled(node, 'pv-pv')) },
@@ -175,12 +178,16 @@ async function pingPair(page: Page, run: BrowserNetRun, pair: string, from: Gues
   run.exitsPerPacket[pair] = { perPacket: f.perPacket, packets: f.packets, exits };
 }
 
-/** Create the guests of one run; resolves with them once every one is at its prompt with its address. */
-async function createGuests(page: Page, linux: boolean): Promise<Record<string, Guest>> {
+/**
+ * Create the guests of one run; resolves with them once every one is at its prompt with its
+ * address, and all the domains made (to destroy). The Linux guests are left out, with the
+ * reason in `linuxError`, when the build has no `linux-6.12-net` or they do not boot.
+ */
+async function createGuests(page: Page, linux: boolean): Promise<{ guests: Record<string, Guest>; all: number[]; linuxError?: string }> {
   const ids = await page.evaluate(async (linux) => {
     const h = (globalThis as unknown as NetPageGlobals).hyperlab!;
     const out: Record<string, number> = {};
-    if (linux) {
+    if (linux && h.presets().includes('linux-6.12-net')) {
       out['lin1'] = await h.create('linux-6.12-net');
       // The second: the preset's config with its own name and address.
       const cfg = await h.xl('cat /etc/xen/linux-6.12-net.cfg');
@@ -192,15 +199,22 @@ async function createGuests(page: Page, linux: boolean): Promise<Record<string, 
     return out;
   }, linux);
   const guests: Record<string, Guest> = {};
+  let linuxError = linux && ids['lin1'] === undefined ? 'this build has no linux-6.12-net preset' : undefined;
   // Linux boots take 20-60 s on a loaded machine (6.12 takes its DHCP lease while booting);
   // a teaching OS's prompt is the last line once it printed "$ " (a pv guest's names the domain, the hvm one's is "tos$ ").
   await Promise.all(
     Object.entries(ids).map(async ([name, id]) => {
       const linux = name.startsWith('lin');
-      const text = await waitFrom(page, id, linux ? LINUX_PROMPT : '$ ', 0, linux ? 240_000 : 60_000);
-      guests[name] = { id, prompt: linux ? LINUX_PROMPT : text.split('\n').pop()!, linux };
+      try {
+        const text = await waitFrom(page, id, linux ? LINUX_PROMPT : '$ ', 0, linux ? 240_000 : 60_000);
+        guests[name] = { id, prompt: linux ? LINUX_PROMPT : text.split('\n').pop()!, linux };
+      } catch (e) {
+        if (!linux) throw e;
+        linuxError = `${name} did not boot: ${(e as Error).message.split('\n')[0]}`;
+      }
     }),
   );
+  if (linuxError !== undefined) for (const n of ['lin1', 'lin2']) delete guests[n];
   const leases: [string, string][] = [
     ['tos1', '10.0.0.11'],
     ['tos2', '10.0.0.12'],
@@ -210,64 +224,81 @@ async function createGuests(page: Page, linux: boolean): Promise<Record<string, 
     const out = await runAt(page, guests[n]!.id, 'ifconfig dhcp', guests[n]!.prompt, 60_000);
     if (!out.some((l) => l.startsWith(`dhcp: eth0 leased ${ip}/24`))) throw new Error(`${n}: no DHCP lease of ${ip}:\n${out.join('\n')}`);
   }
-  return guests;
+  return { guests, all: Object.values(ids), ...(linuxError === undefined ? {} : { linuxError }) };
 }
 
-async function destroyAll(page: Page, guests: Record<string, Guest>): Promise<void> {
-  await page.evaluate(
-    (ids) => Promise.all(ids.map((id) => (globalThis as unknown as NetPageGlobals).hyperlab!.destroy(id))),
-    Object.values(guests).map((g) => g.id),
+/** Ping each pair `n` times after one warm-up round trip (ARP, caches). */
+async function pingPairs(page: Page, run: BrowserNetRun, pairs: readonly [string, Guest, string][], n: number): Promise<void> {
+  for (const [, from, to] of pairs) await runAt(page, from.id, from.linux ? `ping -c 1 ${to}` : `ping ${to} 1`, from.prompt, 60_000);
+  for (const [pair, from, to] of pairs) await pingPair(page, run, pair, from, to, n);
+}
+
+/** The Linux pairs, then TCP and UDP from lin1 to lin2. */
+async function linuxPart(page: Page, g: Record<string, Guest>, run: BrowserNetRun, o: NetBrowserOptions, log: (line: string) => void): Promise<void> {
+  const [lin1, lin2, tos1] = [g['lin1']!, g['lin2']!, g['tos1']!];
+  await pingPairs(
+    page,
+    run,
+    [
+      ['linux-linux', lin1, '10.0.0.33'],
+      ['linux-pv', lin1, '10.0.0.11'],
+      ['pv-linux', tos1, '10.0.0.32'],
+    ],
+    o.pings,
   );
+  // TCP: lin1 -> lin2
+  const mark = await typeAt(page, lin2.id, 'nc -l -v 5001 < /dev/null > /dev/null');
+  await waitFrom(page, lin2.id, 'nc: listening on 5001', mark, 60_000);
+  await runAt(page, lin1.id, `dd if=/dev/zero bs=64k count=${o.tcpMiB * 16} 2>/dev/null | nc 10.0.0.33 5001`, LINUX_PROMPT, 1_200_000);
+  const nc = parseNcStats((await waitFrom(page, lin2.id, LINUX_PROMPT, mark, 600_000)).split('\n'));
+  if (nc === undefined || nc.bytes !== o.tcpMiB << 20) throw new Error(`tcp: nc -l printed no full transfer of ${o.tcpMiB} MiB`);
+  run.tcp = { ...nc, mbitPerSecond: (nc.bytes * 8) / (nc.ms * 1000) };
+  log(`net in Chromium: tcp ${o.tcpMiB} MiB Linux to Linux in ${nc.ms} ms: ${run.tcp.mbitPerSecond.toFixed(1)} Mbit/s`);
+  // UDP: lin1 -> lin2, 64-byte datagrams
+  const umark = await typeAt(page, lin2.id, 'udpperf -l 6001 -w 2');
+  await waitFrom(page, lin2.id, 'udpperf: listening on 6001', umark, 60_000);
+  const sent = parseUdpperf(await runAt(page, lin1.id, `udpperf 10.0.0.33 6001 ${o.udpCount} 64`, LINUX_PROMPT, 600_000));
+  const got = parseUdpperf((await waitFrom(page, lin2.id, LINUX_PROMPT, umark, 600_000)).split('\n'));
+  if (sent === undefined || got === undefined) throw new Error('udp: udpperf printed no counts');
+  run.udp = { sent: sent.n, received: got.n, seconds: got.seconds, perSecond: got.seconds > 0 ? got.n / got.seconds : 0 };
+  log(`net in Chromium: udp ${got.n} of ${sent.n} datagrams in ${got.seconds} s: ${run.udp.perSecond.toFixed(0)}/s`);
 }
 
-/** One run in `page` (a fresh `?boot=` page). */
+/** One run in `page` (a fresh `?boot=` page). A failure of the Linux part is kept in `linuxError`; the teaching OS's figures stay. */
 export async function measureNetPage(page: Page, o: NetBrowserOptions, log: (line: string) => void): Promise<BrowserNetRun> {
-  const g = await createGuests(page, o.linux);
+  const { guests: g, all, linuxError } = await createGuests(page, o.linux);
   try {
-    log(`net in Chromium: ${Object.keys(g).join(', ')} up`);
-    const run: BrowserNetRun = { rttMs: {}, exitsPerPacket: {} };
-    const pairs: [string, Guest, string][] = [
-      ['pv-pv', g['tos1']!, '10.0.0.12'],
-      ['pv-hvmTos', g['tos1']!, '10.0.0.21'],
-      ['hvmTos-pv', g['toshvm']!, '10.0.0.11'],
+    log(`net in Chromium: ${Object.keys(g).join(', ')} up${linuxError === undefined ? '' : ` (Linux left out: ${linuxError})`}`);
+    const run: BrowserNetRun = { rttMs: {}, exitsPerPacket: {}, ...(linuxError === undefined ? {} : { linuxError }) };
+    const [tos1, toshvm] = [g['tos1']!, g['toshvm']!];
+    const pv: [string, Guest, string][] = [
+      ['pv-pv', tos1, '10.0.0.12'],
+      ['pv-hvmTos', tos1, '10.0.0.21'],
+      ['hvmTos-pv', toshvm, '10.0.0.11'],
     ];
-    if (o.linux) pairs.push(['linux-linux', g['lin1']!, '10.0.0.33'], ['linux-pv', g['lin1']!, '10.0.0.11'], ['pv-linux', g['tos1']!, '10.0.0.32']);
-    // One warm-up round trip each way (ARP, caches), then the measured pings.
-    for (const [, from, to] of pairs) await runAt(page, from.id, from.linux ? `ping -c 1 ${to}` : `ping ${to} 1`, from.prompt, 60_000);
-    for (const [pair, from, to] of pairs) await pingPair(page, run, pair, from, to, o.pings);
+    await pingPairs(page, run, pv, o.pings);
     // Domain-0's ping runs in the hypervisor worker: no guest exits of its own.
     const dom0 = await page.evaluate((n) => (globalThis as unknown as NetPageGlobals).hyperlab!.xl(`ping -c ${n} -i 0.1 10.0.0.11`), o.pings);
     const dom0Rtts = parseRtts(dom0.split('\n'));
     if (dom0Rtts.length < o.pings) throw new Error(`dom0-pv: ${dom0Rtts.length} of ${o.pings} replies:\n${dom0}`);
     run.rttMs['dom0-pv'] = dom0Rtts;
+    if (g['lin1'] !== undefined) {
+      try {
+        await linuxPart(page, g, run, o, log);
+      } catch (e) {
+        run.linuxError = (e as Error).message.split('\n')[0]!;
+        log(`net in Chromium: Linux: ${run.linuxError}`);
+      }
+    }
     for (const [k, v] of Object.entries(run.rttMs)) {
       const s = summary(v);
       log(
         `net in Chromium: ping ${k}: median ${s.median.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms, ${run.exitsPerPacket[k]?.perPacket.toFixed(2) ?? '-'} net exits/packet`,
       );
     }
-    if (o.linux) {
-      const [lin1, lin2] = [g['lin1']!, g['lin2']!];
-      // TCP: lin1 -> lin2
-      const mark = await typeAt(page, lin2.id, 'nc -l -v 5001 < /dev/null > /dev/null');
-      await waitFrom(page, lin2.id, 'nc: listening on 5001', mark, 60_000);
-      await runAt(page, lin1.id, `dd if=/dev/zero bs=64k count=${o.tcpMiB * 16} 2>/dev/null | nc 10.0.0.33 5001`, LINUX_PROMPT, 1_200_000);
-      const nc = parseNcStats((await waitFrom(page, lin2.id, LINUX_PROMPT, mark, 600_000)).split('\n'));
-      if (nc === undefined || nc.bytes !== o.tcpMiB << 20) throw new Error(`tcp: nc -l printed no full transfer of ${o.tcpMiB} MiB`);
-      run.tcp = { ...nc, mbitPerSecond: (nc.bytes * 8) / (nc.ms * 1000) };
-      log(`net in Chromium: tcp ${o.tcpMiB} MiB Linux to Linux in ${nc.ms} ms: ${run.tcp.mbitPerSecond.toFixed(1)} Mbit/s`);
-      // UDP: lin1 -> lin2, 64-byte datagrams
-      const umark = await typeAt(page, lin2.id, 'udpperf -l 6001 -w 2');
-      await waitFrom(page, lin2.id, 'udpperf: listening on 6001', umark, 60_000);
-      const sent = parseUdpperf(await runAt(page, lin1.id, `udpperf 10.0.0.33 6001 ${o.udpCount} 64`, LINUX_PROMPT, 600_000));
-      const got = parseUdpperf((await waitFrom(page, lin2.id, LINUX_PROMPT, umark, 600_000)).split('\n'));
-      if (sent === undefined || got === undefined) throw new Error('udp: udpperf printed no counts');
-      run.udp = { sent: sent.n, received: got.n, seconds: got.seconds, perSecond: got.seconds > 0 ? got.n / got.seconds : 0 };
-      log(`net in Chromium: udp ${got.n} of ${sent.n} datagrams in ${got.seconds} s: ${run.udp.perSecond.toFixed(0)}/s`);
-    }
     return run;
   } finally {
-    await destroyAll(page, g);
+    await page.evaluate((ids) => Promise.all(ids.map((id) => (globalThis as unknown as NetPageGlobals).hyperlab!.destroy(id))), all);
   }
 }
 

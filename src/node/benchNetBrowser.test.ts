@@ -45,5 +45,20 @@ describe('bench:browser --only net', () => {
     expect(s.node['pingRttMs']).toEqual({ 'pv-pv': { median: 2, p99: 3 } });
     expect(s['chromiumOverNode']).toBe(2.25);
     expect(s['runs']).toBe(chromium);
+    expect(s).not.toHaveProperty('linuxErrors');
+  });
+
+  it('keeps the pairs of every run and the Linux errors when one run lost its Linux part', () => {
+    const pv = { 'pv-pv': { perPacket: 1, packets: 6, exits: {} } };
+    const withLinux: BrowserNetRun = {
+      rttMs: { 'pv-pv': [1, 2, 3], 'linux-linux': [5, 7] },
+      exitsPerPacket: { ...pv, 'linux-linux': { perPacket: 2.5, packets: 4, exits: {} } },
+    };
+    const without: BrowserNetRun = { rttMs: { 'pv-pv': [1, 2, 3] }, exitsPerPacket: pv, linuxError: 'lin2 did not boot' };
+    const s = summarizeNetBrowser([without, withLinux], [without], NET_BROWSER_DEFAULTS);
+    expect(s['pingRttMs']).toEqual({ 'pv-pv': { median: 2, p99: 3 }, 'linux-linux': { median: 6, p99: 7 } });
+    expect(s['exitsPerPacket']).toEqual({ 'pv-pv': 1, 'linux-linux': 2.5 });
+    expect(s['linuxErrors']).toEqual(['lin2 did not boot']);
+    expect(s['chromiumOverNode']).toBe(1);
   });
 });
