@@ -8,7 +8,8 @@
  * unless `linux` is false), booted once in tab A:
  *  - save: window.hyperlab.save(id, { checkpoint: true }) (`xl save -c`), ms in the page and the
  *    file's size against the domain's non-zero pages (bench/migrate.ts's saveFileFigures);
- *  - snapshot: window.hyperlab.snapshots.take (the same save, written to OPFS snapshots/);
+ *  - snapshot: window.hyperlab.snapshots.take (the same save, written to OPFS snapshots/), and
+ *    snapshots.restore of it to the shell answering;
  *  - restore: window.hyperlab.restore of the saved bytes (a copy beside the original) to its
  *    shell answering a command;
  *  - live idle: window.hyperlab.migrate.send to tab B, then from B back to A, `runs` times
@@ -34,7 +35,11 @@ interface MigratePageHyperlab {
   consoleText(id: number): string;
   save(id: number, options?: { checkpoint?: boolean }): Promise<Uint8Array>;
   restore(bytes: Uint8Array, options?: { name?: string }): Promise<number>;
-  readonly snapshots: { take(id: number, name?: string): Promise<{ readonly size: number }>; remove(name: string): Promise<void> };
+  readonly snapshots: {
+    take(id: number, name?: string): Promise<{ readonly size: number }>;
+    restore(name: string, options?: { name?: string }): Promise<number>;
+    remove(name: string): Promise<void>;
+  };
   readonly migrate: { peers(): Promise<{ readonly id: string }[]>; send(id: number, peer: string): Promise<MigrationStats> };
 }
 interface MigratePageGlobals {
@@ -132,6 +137,26 @@ async function peerOf(page: Page): Promise<string> {
 const fmtRun = (s: MigrationStats): string =>
   `${s.rounds.length} rounds, ${s.pagesSent} pages, ${(s.bytes / 1e6).toFixed(1)} MB in ${s.totalMs.toFixed(0)} ms, downtime ${s.downtimeMs.toFixed(1)} ms`;
 
+/**
+ * A restore of the last save (or of the OPFS snapshot `snapshot`) beside the original, to its
+ * shell answering: ms on the page's clock. The copy is destroyed.
+ */
+async function restoreToShell(page: Page, g: BrowserMigrateGuest, tag: string, snapshot?: string): Promise<number> {
+  const now = (): Promise<number> => page.evaluate(() => (globalThis as unknown as MigratePageGlobals).performance.now());
+  const t0 = await now();
+  const rid = await page.evaluate(
+    ([name, snapshot]) => {
+      const h = (globalThis as unknown as MigratePageGlobals).hyperlab!;
+      return snapshot ? h.snapshots.restore(snapshot, { name }) : h.restore((globalThis as unknown as MigratePageGlobals).__migrateSave!, { name });
+    },
+    [`${g.name}-restored`, snapshot ?? ''] as const,
+  );
+  await answers(page, rid, g.shell, tag);
+  const ms = (await now()) - t0;
+  await page.evaluate((rid) => (globalThis as unknown as MigratePageGlobals).hyperlab!.destroy(rid), rid);
+  return ms;
+}
+
 /** Save, snapshot and restore of domain `id` in `page`, `runs` times each. */
 async function saveRestore(page: Page, g: BrowserMigrateGuest, id: number, runs: number, log: (line: string) => void) {
   const saveMs: number[] = [];
@@ -159,40 +184,39 @@ async function saveRestore(page: Page, g: BrowserMigrateGuest, id: number, runs:
   );
 
   const snapshotMs: number[] = [];
+  const snapshotRestoreMs: number[] = [];
   let snapshotBytes = 0;
   for (let i = 0; i < runs; i++) {
+    const name = `bench-${g.name}-${i}`;
     const r = await page.evaluate(
       async ([id, name]) => {
         const w = globalThis as unknown as MigratePageGlobals;
         const t0 = w.performance.now();
         const row = await w.hyperlab!.snapshots.take(id, name);
-        const ms = w.performance.now() - t0;
-        await w.hyperlab!.snapshots.remove(name);
-        return { ms, size: row.size };
+        return { ms: w.performance.now() - t0, size: row.size };
       },
-      [id, `bench-${g.name}-${i}`] as const,
+      [id, name] as const,
     );
-    snapshotMs.push(r.ms);
-    snapshotBytes = r.size;
+    try {
+      snapshotMs.push(r.ms);
+      snapshotBytes = r.size;
+      snapshotRestoreMs.push(await restoreToShell(page, g, `snap${i}`, name));
+    } finally {
+      await page.evaluate((name) => (globalThis as unknown as MigratePageGlobals).hyperlab!.snapshots.remove(name), name);
+    }
   }
-  log(`migrate in Chromium, ${g.preset}: snapshot (OPFS) ${snapshotMs.map((x) => x.toFixed(0)).join(', ')} ms, ${snapshotBytes} bytes`);
+  log(
+    `migrate in Chromium, ${g.preset}: snapshot (OPFS) ${snapshotMs.map((x) => x.toFixed(0)).join(', ')} ms, ${snapshotBytes} bytes; ` +
+      `its restore to the shell answering ${snapshotRestoreMs.map((x) => x.toFixed(0)).join(', ')} ms`,
+  );
 
   const restoreMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = await page.evaluate(() => (globalThis as unknown as MigratePageGlobals).performance.now());
-    const rid = await page.evaluate((name) => {
-      const w = globalThis as unknown as MigratePageGlobals;
-      return w.hyperlab!.restore(w.__migrateSave!, { name });
-    }, `${g.name}-restored`);
-    await answers(page, rid, g.shell, `restored${i}`);
-    restoreMs.push((await page.evaluate(() => (globalThis as unknown as MigratePageGlobals).performance.now())) - t0);
-    await page.evaluate((rid) => (globalThis as unknown as MigratePageGlobals).hyperlab!.destroy(rid), rid);
-  }
+  for (let i = 0; i < runs; i++) restoreMs.push(await restoreToShell(page, g, `restored${i}`));
   log(`migrate in Chromium, ${g.preset}: restore to the shell answering ${restoreMs.map((x) => x.toFixed(0)).join(', ')} ms`);
   await page.evaluate(() => delete (globalThis as unknown as MigratePageGlobals).__migrateSave);
   return {
     save: { ms: saveMs.map(r1), ...file },
-    snapshot: { ms: snapshotMs.map(r1), fileBytes: snapshotBytes },
+    snapshot: { ms: snapshotMs.map(r1), fileBytes: snapshotBytes, restoreToShellMs: snapshotRestoreMs.map(r1) },
     restore: { toShellMs: restoreMs.map(r1) },
   };
 }
@@ -247,6 +271,7 @@ export async function measureGuest(a: Page, b: Page, g: BrowserMigrateGuest, run
         saveMedianMs: r1(median(files.save.ms)),
         saveFileBytes: files.save.fileBytes,
         snapshotMedianMs: r1(median(files.snapshot.ms)),
+        snapshotRestoreToShellMedianMs: r1(median(files.snapshot.restoreToShellMs)),
         restoreToShellMedianMs: r1(median(files.restore.toShellMs)),
         ...liveSummary('idle', idle),
         ...(dirty && liveSummary('dirty', dirty)),
