@@ -51,11 +51,13 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     const img = join(dir, 'disk.raw');
     writeFileSync(img, new Uint8Array(1 << 20)); // 1 MiB raw
     const { h, ts, d, xl } = setup([`${img},raw,xvda,rw`]);
-    await waitForConsole(d, 'disk: xvda (51712): 2048 sectors of 512 bytes (1024 KiB), read-write, flush, connected to domain 0', { lf: true });
+    await waitForConsole(d, 'disk: xvda (51712): 2048 sectors of 512 bytes (1024 KiB), sector-size 512, read-write, flush, connected to domain 0', {
+      lf: true,
+    });
     await waitForConsole(d, /disky\$ $/, { lf: true });
 
     const listing = await run(h, d, 'disk', /ring-ref \d+/);
-    expect(listing).toContain('xvda: device 51712, 2048 sectors of 512 bytes (1024 KiB), read-write, flush, backend domain 0, Connected');
+    expect(listing).toContain('xvda: device 51712, 2048 sectors of 512 bytes (1024 KiB), sector-size 512, read-write, flush, backend domain 0, Connected');
 
     expect(await run(h, d, 'disk write 10 hello from the teaching OS', 'disk: wrote')).toContain('disk: wrote 26 bytes to xvda at sector 10 (1 sector)');
     const dump = await run(h, d, 'disk read 10', '|hello from the t|');
@@ -107,7 +109,7 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     const content = new Uint8Array(64 * 1024).fill(0x5a);
     writeFileSync(img, content);
     const { h, d, xl } = setup([`format=raw, vdev=xvdb, access=ro, target=${img}`]);
-    await waitForConsole(d, 'disk: xvdb (51728): 128 sectors of 512 bytes (64 KiB), read-only, flush, connected to domain 0', { lf: true });
+    await waitForConsole(d, 'disk: xvdb (51728): 128 sectors of 512 bytes (64 KiB), sector-size 512, read-only, flush, connected to domain 0', { lf: true });
     await waitForConsole(d, /disky\$ $/, { lf: true });
     expect(await run(h, d, 'disk write 0 overwrite', 'disk: xvdb')).toContain('disk: xvdb: write at sector 0: BLKIF_RSP_ERROR');
     expect(await run(h, d, 'disk read 0', '|ZZZZ')).toContain('00000000  5a 5a 5a 5a 5a 5a 5a 5a  5a 5a 5a 5a 5a 5a 5a 5a  |ZZZZZZZZZZZZZZZZ|');
@@ -123,7 +125,7 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     const { h, d, xl } = setup([`${a},,xvda`]);
     await waitForConsole(d, /disky\$ $/, { lf: true });
     xl('block-attach', String(d.domid), `${b},raw,xvdb,rw`);
-    await waitForConsole(d, 'disk: xvdb (51728): 1024 sectors of 512 bytes (512 KiB), read-write, flush, connected to domain 0', { lf: true });
+    await waitForConsole(d, 'disk: xvdb (51728): 1024 sectors of 512 bytes (512 KiB), sector-size 512, read-write, flush, connected to domain 0', { lf: true });
     expect(await run(h, d, 'disk write xvdb 3 second disk', 'disk: wrote')).toContain('to xvdb at sector 3');
     await run(h, d, 'disk flush xvdb', 'flushed');
     expect(
@@ -182,7 +184,7 @@ describe("pv block devices: the teaching OS's blkfront and Domain-0's blkback", 
     const overlay = join(dir, 'overlay.qcow2');
     createOverlayFile(overlay, 'base.raw', { backingFormat: 'raw' });
     const { h, d } = setup([`format=qcow2, vdev=xvda, target=${overlay}`]);
-    await waitForConsole(d, 'disk: xvda (51712): 512 sectors of 512 bytes (256 KiB), read-write, flush', { lf: true });
+    await waitForConsole(d, 'disk: xvda (51712): 512 sectors of 512 bytes (256 KiB), sector-size 512, read-write, flush', { lf: true });
     await waitForConsole(d, /disky\$ $/, { lf: true });
     expect(await run(h, d, 'disk read 0', '|BBBB')).toContain('00000000  42 42 42 42 42 42 42 42  42 42 42 42 42 42 42 42  |BBBBBBBBBBBBBBBB|');
     await run(h, d, 'disk write 3 into the overlay', 'disk: wrote');

@@ -54,7 +54,7 @@ describe("hvm block devices: the teaching OS's virtio-blk driver and Domain-0's 
     await waitForConsole(d, /tos\$ $/, { lf: true });
 
     const listing = await run(h, d, 'disk', /errors\n/);
-    expect(listing).toContain("vda: virtio-blk, 2048 sectors of 512 bytes (1024 KiB), read-write, flush, event-idx, id 'xvda'");
+    expect(listing).toContain("vda: virtio-blk, 2048 sectors of 512 bytes (1024 KiB), blk_size 512, read-write, flush, event-idx, id 'xvda'");
     expect(listing).toMatch(/virtio-mmio@0x10008000, PLIC source 8, features 0x[0-9a-f]+, queue of 128/);
 
     expect(await run(h, d, 'disk write 10 hello from the hvm teaching OS', 'disk: wrote')).toContain('disk: wrote 30 bytes to vda at sector 10 (1 sector)');

@@ -17,6 +17,7 @@ static void view(struct vdisk *v, struct blkdev *d) {
   d->drv = v;
   d->vdev = v->vdev;
   d->sectors = v->sectors;
+  d->ssize = v->blk_size;
   d->ro = v->ro;
   d->flush = v->flush;
   d->pages = (const uint32_t(*)[BLKDEV_SEGS])v->pages;
@@ -56,8 +57,8 @@ int blkdev_ready(const struct blkdev *d) {
 
 void blkdev_describe(const struct blkdev *d) {
   struct vdisk *v = vdisk_of(d);
-  kprintf("%s: virtio-blk, %llu sectors of 512 bytes (%llu KiB), %s, %s%s, id '%s'\n", v->vdev, (unsigned long long)v->sectors,
-          (unsigned long long)v->sectors / 2, v->ro ? "read-only" : "read-write", v->flush ? "flush" : "no flush",
+  kprintf("%s: virtio-blk, %llu sectors of 512 bytes (%llu KiB), blk_size %u, %s, %s%s, id '%s'\n", v->vdev, (unsigned long long)v->sectors,
+          (unsigned long long)v->sectors / 2, v->blk_size, v->ro ? "read-only" : "read-write", v->flush ? "flush" : "no flush",
           v->event_idx ? ", event-idx" : "", v->serial);
   kprintf("  virtio-mmio@0x%08x, PLIC source %u, features 0x%08x, queue of %u, %u requests, %u notifications sent, %u interrupts, %u errors\n",
           v->base, VIRT_VIRTIO_IRQ + v->slot, v->features, v->num, v->requests, v->notifies, v->irqs, v->errors);

@@ -11,6 +11,7 @@
  * only when its last chain in flight is used (used_event).
  */
 #include "virtio_blk.h"
+#include "blkdev.h"
 
 struct vdisk vdisks[MAX_VDISKS];
 
@@ -83,6 +84,13 @@ static int setup(struct vdisk *d) {
     return -1;
   }
   d->sectors = (uint64_t)rd(d, VMMIO_CONFIG) | (uint64_t)rd(d, VMMIO_CONFIG + 4) << 32;
+  /* blk_size (5.2.4, at 20): the optimal sector size; sector numbers stay 512-byte units (5.2.5). */
+  d->blk_size = 512;
+  if ((d->features >> VIRTIO_BLK_F_BLK_SIZE) & 1) {
+    uint32_t bs = rd(d, VMMIO_CONFIG + 20);
+    if (blkdev_ssize_ok(bs)) d->blk_size = bs;
+    else kprintf("virtio-blk: slot %u: blk_size %u is not a power of two from 512 to 4096: taken as 512\n", d->slot, bs);
+  }
   /* The PLIC source of the slot, for hart 0's M-mode context. */
   uint32_t src = VIRT_VIRTIO_IRQ + d->slot;
   mmio_write32(PLIC_PRIORITY(src), 1);

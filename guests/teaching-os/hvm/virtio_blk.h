@@ -42,6 +42,7 @@ struct vdisk {
   char vdev[8];                /* vda, vdb... in probe order */
   char serial[21];             /* T_GET_ID */
   uint64_t sectors;
+  uint32_t blk_size;           /* VIRTIO_BLK_F_BLK_SIZE's blk_size, else 512 */
   uint32_t features;           /* negotiated, word 0 */
   int ro, flush, event_idx;
   uint16_t num;                /* queue size */

@@ -21,6 +21,7 @@ struct blkdev {
   void *drv;                              /* the driver's own disk (struct vbd, struct vdisk) */
   const char *vdev;                       /* xvda, vda... */
   uint64_t sectors;                       /* of 512 bytes */
+  uint32_t ssize;                         /* the logical sector size in bytes: pv `sector-size`, virtio blk_size */
   int ro, flush;                          /* read-only; offers a cache flush */
   const uint32_t (*pages)[BLKDEV_SEGS];   /* each slot's data pages (addresses) */
 };
@@ -36,6 +37,9 @@ struct blkdev_job {
 struct blkdev_counters {
   uint32_t requests, notifies, events;
 };
+
+/* A logical sector size the command takes: a power of two from 512 to a page (else 512 is used). */
+static inline int blkdev_ssize_ok(uint32_t s) { return s >= 512 && s <= 4096 && !(s & (s - 1)); }
 
 /* Provided by the platform. */
 extern const char blkdev_events_name[];   /* what answers arrive as: "events", "interrupts" */

@@ -3,12 +3,18 @@
  * the platform's block driver interface (include/blkdev.h):
  *   disk                          the disks, with their size and features
  *   disk read [VDEV] SECTOR [N]   N sectors (1..88) as a hex dump
- *   disk write [VDEV] SECTOR TEXT TEXT in sector SECTOR (zero-padded to whole sectors)
+ *   disk write [VDEV] SECTOR TEXT TEXT in sector SECTOR (zero-padded to whole logical sectors)
  *   disk flush [VDEV]             a cache flush: the backend's image is on stable storage
  *   disk bench [VDEV] [MIB]       sequential and random reads and writes: MB/s and IOPS
  * and the platform's own (pv: `disk reconnect [VDEV]`, close the ring and connect again,
  * as after a restore). VDEV defaults to the first disk. The bench writes back exactly the
  * bytes it read, so the disk's content is the same afterwards.
+ *
+ * SECTOR and N are always 512-byte units, as blkif's sector_number and virtio-blk's sector
+ * are, even on a disk whose logical sector size (pv: the backend's `sector-size`; hvm:
+ * blk_size) is larger. `read` sends what it is asked, so a read that is not whole logical
+ * sectors reaches the backend and its error is printed (with what the disk needs); `write`
+ * pads its text to whole logical sectors, as an OS's block layer does.
  */
 #include "tos.h"
 #include "plat.h"
@@ -79,6 +85,15 @@ static int need_sector(const struct blkdev *v, const char *arg, uint32_t n, uint
   return 0;
 }
 
+/* After a failed request: if it was not whole logical sectors, say so (the backend's answer is printed already). */
+static void explain_alignment(const struct blkdev *v, uint32_t sector, uint32_t n) {
+  uint32_t per = v->ssize / 512;
+  if (per > 1 && (sector % per || n % per))
+    kprintf("disk: %s has %u-byte sectors: a request must start and end on one of their boundaries (SECTOR and N multiples of %u; "
+            "they count 512-byte units)\n",
+            v->vdev, v->ssize, per);
+}
+
 static int cmd_read(const struct blkdev *v, int argc, char **argv) {
   uint32_t sector, n = 1;
   if (argc > 1 && (parse_u32(argv[1], &n) || n < 1 || n > BLKDEV_SLOT_SECTORS)) {
@@ -86,7 +101,7 @@ static int cmd_read(const struct blkdev *v, int argc, char **argv) {
     return -1;
   }
   if (need_sector(v, argc > 0 ? argv[0] : 0, n, &sector)) return -1;
-  if (blkdev_one(v, BLKDEV_READ, sector, n)) return -1;
+  if (blkdev_one(v, BLKDEV_READ, sector, n)) return explain_alignment(v, sector, n), -1;
   hexdump(v, (uint64_t)sector * 512, n * 512);
   return 0;
 }
@@ -103,11 +118,13 @@ static int cmd_write(const struct blkdev *v, int argc, char **argv) {
     size_t len = strlen(text);
     ksnprintf(text + len, sizeof text - len, "%s%s", i > 1 ? " " : "", argv[i]);
   }
-  uint32_t len = (uint32_t)strlen(text), n = (len + 511) / 512;
+  uint32_t per = v->ssize / 512, len = (uint32_t)strlen(text), n = (len + 511) / 512;
+  if (!len) n = 1;
+  n = (n + per - 1) / per * per;  /* whole logical sectors: at most 4096 bytes, the slot's first page */
   if (need_sector(v, argv[0], n, &sector)) return -1;
   memset(slot_byte(v, 0, 0), 0, PAGE_SIZE);
   memcpy(slot_byte(v, 0, 0), text, len);
-  if (blkdev_one(v, BLKDEV_WRITE, sector, n)) return -1;
+  if (blkdev_one(v, BLKDEV_WRITE, sector, n)) return explain_alignment(v, sector, n), -1;
   kprintf("disk: wrote %u bytes to %s at sector %u (%u sector%s)\n", len, v->vdev, sector, n, n == 1 ? "" : "s");
   return 0;
 }

@@ -16,6 +16,7 @@ static void view(struct vbd *v, struct blkdev *d) {
   d->drv = v;
   d->vdev = v->vdev;
   d->sectors = v->sectors;
+  d->ssize = v->sector_size;
   d->ro = (v->info & VDISK_READONLY) != 0;
   d->flush = v->flush;
   d->pages = (const uint32_t(*)[BLKDEV_SEGS])v->pages;
@@ -59,8 +60,8 @@ int blkdev_ready(const struct blkdev *d) {
 
 void blkdev_describe(const struct blkdev *d) {
   struct vbd *v = vbd_of(d);
-  kprintf("%s: device %u, %llu sectors of 512 bytes (%llu KiB), %s, %s%s, backend domain %u, %s\n", v->vdev, v->devid,
-          (unsigned long long)v->sectors, (unsigned long long)v->sectors / 2, v->info & VDISK_READONLY ? "read-only" : "read-write",
+  kprintf("%s: device %u, %llu sectors of 512 bytes (%llu KiB), sector-size %u, %s, %s%s, backend domain %u, %s\n", v->vdev, v->devid,
+          (unsigned long long)v->sectors, (unsigned long long)v->sectors / 2, v->sector_size, v->info & VDISK_READONLY ? "read-only" : "read-write",
           v->flush ? "flush" : "no flush", v->info & VDISK_CDROM ? ", cdrom" : "", v->be_id, xenbus_state_name(v->state));
   kprintf("  ring-ref %u, event channel %u, %u requests, %u notifications sent, %u events, %u errors\n", v->ring_ref, v->port,
           v->requests, v->notifies, v->events, v->errors);

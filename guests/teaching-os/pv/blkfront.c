@@ -21,6 +21,7 @@
  * responses are taken with RING_FINAL_CHECK_FOR_RESPONSES (rsp_event = rsp_cons + 1).
  */
 #include "blkfront.h"
+#include "blkdev.h"
 
 #define WAIT_NS 5000000000ull
 
@@ -161,6 +162,10 @@ static int connect(struct vbd *v) {
   read_be_u32(v, "sector-size", &ssize);
   read_be_u32(v, "info", &info);
   read_be_u32(v, "feature-flush-cache", &flush);
+  if (!blkdev_ssize_ok(ssize)) {
+    kprintf("disk: %s: the backend's sector-size %u is not a power of two from 512 to 4096: taken as 512\n", v->vdev, ssize);
+    ssize = 512;
+  }
   v->sectors = sectors, v->sector_size = ssize, v->info = info, v->flush = flush != 0;
   rc = set_state(v, XenbusStateConnected);
   if (rc) return fail(v, "writing state", rc);
@@ -241,8 +246,8 @@ void blkfront_work(void) {
     vdev_name(devid, v->vdev, sizeof v->vdev);
     ksnprintf(v->fe, sizeof v->fe, "device/vbd/%u", devid);
     if (connect(v) == 0)
-      con_notice("disk: %s (%u): %llu sectors of 512 bytes (%llu KiB), %s%s, connected to domain %u\n", v->vdev, devid,
-                 (unsigned long long)v->sectors, (unsigned long long)v->sectors / 2,
+      con_notice("disk: %s (%u): %llu sectors of 512 bytes (%llu KiB), sector-size %u, %s%s, connected to domain %u\n", v->vdev, devid,
+                 (unsigned long long)v->sectors, (unsigned long long)v->sectors / 2, v->sector_size,
                  v->info & VDISK_READONLY ? "read-only" : "read-write", v->flush ? ", flush" : "", v->be_id);
   }
 }
