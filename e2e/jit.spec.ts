@@ -5,7 +5,7 @@
  */
 import { expect } from '@playwright/test';
 import { assemble } from '../src/core/cpu/asm';
-import { bootBytes, labTest as test, numberAttr } from './lab';
+import { bootBytes, labTest as test, numberAttr, openLab, stats } from './lab';
 
 // A guest booting beside another test's on two shared cores: give it time.
 test.describe.configure({ timeout: 90_000 });
@@ -42,4 +42,23 @@ test('switch the tier on while a guest runs, watch it translate, inspect the tra
   await lab.getByTestId('jit-mode-off').click();
   await expect(stats).toHaveAttribute('data-mode', 'off');
   await expect(lab.getByTestId('jit-stats-cached')).toContainText(/^0 /, { timeout: 30_000 });
+});
+
+test('the host setting ?jit=off starts every vCPU on the interpreter; the header switches it back to on', async ({ page }) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await openLab(page, '?boot=&jit=off');
+  await expect(page.getByTestId('host-jit')).toHaveValue('off');
+  const id = await bootBytes(page, LOOP, 'jitoff');
+  // It runs (instructions retire) and none of it is translated, hot as the loop is.
+  await expect.poll(async () => (await stats(page, id)).instret, { timeout: 30_000 }).toBeGreaterThan(5e6);
+  const off = await page.evaluate((id) => window.hyperlab!.jit.stats(id), id);
+  expect(off.mode).toBe('off');
+  expect(off.translations).toBe(0);
+  // The header's select reloads the lab with the tier on, and a new guest's loop is translated.
+  await Promise.all([page.waitForURL(/jit=on/), page.getByTestId('host-jit').selectOption('on')]);
+  await page.waitForFunction(() => window.hyperlab !== undefined);
+  await page.evaluate(() => window.hyperlab!.ready());
+  await expect(page.getByTestId('host-jit')).toHaveValue('on');
+  const on = await bootBytes(page, LOOP, 'jiton');
+  await expect.poll(async () => (await page.evaluate((id) => window.hyperlab!.jit.stats(id), on)).translations, { timeout: 30_000 }).toBeGreaterThan(0);
 });

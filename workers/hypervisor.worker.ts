@@ -44,6 +44,7 @@ const factory: HypervisorFactory = {
         memoryMiB: settings.memoryMiB,
         pcpus: settings.pcpus,
         scheduler: settings.scheduler,
+        ...(settings.jit !== undefined ? { jit: settings.jit } : {}),
         diskDirectory,
         captureDirectory,
         snapshotDirectory,

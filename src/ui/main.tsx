@@ -7,6 +7,7 @@
  *               hello and isa-selftest); ?boot= with nothing creates none
  *   ?pcpus=N    physical CPUs of the host (default: the browser's cores, at most 4)
  *   ?mem=MiB    machine memory (default 256)
+ *   ?jit=MODE   the translation tier for every vCPU: off, on (default) or always (docs/jit.md)
  *   ?coi=off    do not try the isolation service worker
  */
 import '@xterm/xterm/css/xterm.css';
@@ -32,7 +33,13 @@ function hostSettings(params: URLSearchParams): HostSettings {
     return params.has(key) && Number.isInteger(v) && v >= min && v <= max ? v : fallback;
   };
   const cores = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
-  return { pcpus: int('pcpus', 1, 16, cores), memoryMiB: int('mem', 64, 1024, 256), scheduler: 'credit' };
+  const jit = params.get('jit');
+  return {
+    pcpus: int('pcpus', 1, 16, cores),
+    memoryMiB: int('mem', 64, 1024, 256),
+    scheduler: 'credit',
+    ...(jit === 'off' || jit === 'on' || jit === 'always' ? { jit } : {}),
+  };
 }
 
 /**

@@ -173,6 +173,8 @@ export interface HostRow {
   readonly freeKiB: number;
   /** Domain-0's CPU time, ns: its backends' and device models' work in the hypervisor worker (docs/hypervisor.md). */
   readonly dom0CpuNs?: number;
+  /** The host's translation tier mode (the `jit` host setting): what new vCPUs start with. */
+  readonly jit?: 'off' | 'on' | 'always';
 }
 
 export interface StatsReport {
@@ -278,6 +280,8 @@ export interface HostSettings {
   /** Machine memory, MiB. */
   readonly memoryMiB: number;
   readonly scheduler: 'credit' | 'rr';
+  /** The translation tier's mode for every vCPU (docs/jit.md); each domain can still be switched. Default on. */
+  readonly jit?: 'off' | 'on' | 'always';
 }
 
 /** What the worker exposes first: its protocol version, then start one hypervisor and get its control plane. */

@@ -93,5 +93,6 @@ export function hostRow(hv: Hypervisor): HostRow {
     totalKiB: hv.memory.nrFrames * 4,
     freeKiB: hv.memory.nrFree * 4,
     dom0CpuNs: hv.dom0CpuNs,
+    jit: hv.jit,
   };
 }

@@ -43,6 +43,8 @@ export interface ServiceOptions {
   memoryMiB: number;
   pcpus: number;
   scheduler?: 'credit' | 'rr';
+  /** The translation tier's mode for every vCPU (default: defaultJitMode(), on). */
+  jit?: 'off' | 'on' | 'always';
   icountShift?: number;
   /** Reads guests/FILE; default: fetch() under HypervisorInit.guestBaseUrl. */
   fetchGuest?: FetchGuest;
@@ -109,6 +111,7 @@ export class HypervisorService implements P.HypervisorApi {
       pcpus: opts.pcpus,
       host: opts.host,
       scheduler: opts.scheduler ?? 'credit',
+      ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
       ...(opts.icountShift !== undefined ? { icountShift: opts.icountShift } : {}),
     });
     this.rows = new RowSampler(this.hv, opts.icountShift === undefined);
