@@ -119,8 +119,9 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
-async function cpubench(browser: Browser, url: string, runs: number): Promise<{ mips: number[]; timing: string[] }> {
-  const page = await openPage(browser, `${url}?boot=`);
+/** cpubench in a fresh page, `runs` times; `jitOff`: the host setting ?jit=off (the interpreter alone). */
+async function cpubench(browser: Browser, url: string, runs: number, jitOff = false): Promise<{ mips: number[]; timing: string[] }> {
+  const page = await openPage(browser, `${url}?boot=${jitOff ? '&jit=off' : ''}`);
   const mips: number[] = [];
   const timing: string[] = [];
   try {
@@ -144,7 +145,7 @@ async function cpubench(browser: Browser, url: string, runs: number): Promise<{ 
       if (r.off.kind !== 'pass') throw new Error(`cpubench failed in the page (${r.off.kind} ${r.off.code})`);
       mips.push(r.mips);
       timing.push(r.line);
-      log(`cpubench in Chromium, run ${i + 1}/${runs}: ${r.mips.toFixed(1)} MIPS (${r.line})`);
+      log(`cpubench in Chromium${jitOff ? ' (interpreter)' : ''}, run ${i + 1}/${runs}: ${r.mips.toFixed(1)} MIPS (${r.line})`);
     }
   } finally {
     await page.close();
@@ -264,20 +265,15 @@ async function busy(browser: Browser, url: string, o: Options) {
  * Linux: every preset whose name starts with "linux", created on a fresh empty page
  * `runs` times and timed from create to its init's prompt.
  */
-async function linuxBoot(
-  browser: Browser,
-  url: string,
-  runs: number,
-  settleMs: number,
-): Promise<{ preset: string; medianPromptMs: number; promptMs: number[] }[] | { skipped: string }> {
+async function linuxBoot(browser: Browser, url: string, runs: number, settleMs: number): Promise<LinuxBootRow[] | { skipped: string }> {
   const presets = await withPage(browser, `${url}?boot=`, (page) => page.evaluate(() => (globalThis as unknown as PageGlobals).hyperlab!.presets()));
   const linux = presets.filter((p) => p.startsWith('linux'));
   if (linux.length === 0) return { skipped: 'no preset named linux* in this build' };
-  const out: { preset: string; medianPromptMs: number; promptMs: number[] }[] = [];
-  for (const preset of linux) {
+  const out: LinuxBootRow[] = [];
+  const boot = async (preset: string, jitOff: boolean): Promise<number[]> => {
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const ms = await withPage(browser, `${url}?boot=`, async (page) => {
+      const ms = await withPage(browser, `${url}?boot=${jitOff ? '&jit=off' : ''}`, async (page) => {
         if (settleMs > 0) await page.waitForTimeout(settleMs);
         return page.evaluate(
           async ([preset, prompt]) => {
@@ -292,12 +288,32 @@ async function linuxBoot(
           [preset, LINUX_PROMPT] as const,
         );
       });
-      log(`${preset}: init prompt after ${ms.toFixed(0)} ms`);
+      log(`${preset}${jitOff ? ' (interpreter)' : ''}: init prompt after ${ms.toFixed(0)} ms`);
       times.push(round(ms, 0));
     }
-    out.push({ preset, medianPromptMs: round(median(times), 0), promptMs: times });
+    return times;
+  };
+  for (const preset of linux) {
+    const times = await boot(preset, false);
+    const row: LinuxBootRow = { preset, medianPromptMs: round(median(times), 0), promptMs: times };
+    // The two kernels both ways: the translation tier (the default) against the interpreter (?jit=off).
+    if (INTERPRETER_TOO.includes(preset)) {
+      const interp = await boot(preset, true);
+      row.interpreter = { medianPromptMs: round(median(interp), 0), promptMs: interp };
+    }
+    out.push(row);
   }
   return out;
+}
+
+/** The Linux presets the linux part also boots with ?jit=off. */
+const INTERPRETER_TOO = ['linux-nommu', 'linux-sbi'];
+
+interface LinuxBootRow {
+  preset: string;
+  medianPromptMs: number;
+  promptMs: number[];
+  interpreter?: { medianPromptMs: number; promptMs: number[] };
 }
 
 async function withPage<T>(browser: Browser, url: string, f: (page: Page) => Promise<T>): Promise<T> {
@@ -327,11 +343,19 @@ async function main(): Promise<void> {
   try {
     const want = (p: Part): boolean => o.only.has(p);
     const chromiumMips = want('cpubench') ? await cpubench(browser, site.url, o.runs) : undefined;
+    // The same with the translation tier off (the page's ?jit=off, Node's jit 'off'): the tier's gain in each.
+    const chromiumInterp = want('cpubench') ? await cpubench(browser, site.url, o.runs, true) : undefined;
     const nodeMips: number[] = [];
+    const nodeInterp: number[] = [];
     if (want('cpubench')) {
       const image = readFileSync(guestImage('cpubench'));
-      for (let i = 0; i < o.runs; i++) nodeMips.push(runCpuGuest(image).mips);
-      log(`cpubench in Node (same session): ${nodeMips.map((x) => x.toFixed(1)).join(', ')} MIPS`);
+      for (let i = 0; i < o.runs; i++) {
+        nodeMips.push(runCpuGuest(image, 'on').mips);
+        nodeInterp.push(runCpuGuest(image, 'off').mips);
+      }
+      log(
+        `cpubench in Node (same session): tier ${nodeMips.map((x) => x.toFixed(1)).join(', ')}; interpreter ${nodeInterp.map((x) => x.toFixed(1)).join(', ')} MIPS`,
+      );
     }
     const load = want('load') ? await pageLoad(browser, site.url, o.runs) : undefined;
     // A part that fails leaves its error in the JSON; the others are still reported.
@@ -362,6 +386,16 @@ async function main(): Promise<void> {
         guestTiming: chromiumMips.timing,
         node: { medianMips: round(median(nodeMips)), mips: nodeMips.map((x) => round(x)) },
         chromiumOverNode: round(median(chromiumMips.mips) / median(nodeMips), 3),
+        interpreter: chromiumInterp && {
+          medianMips: round(median(chromiumInterp.mips)),
+          mips: chromiumInterp.mips.map((x) => round(x)),
+          node: { medianMips: round(median(nodeInterp)), mips: nodeInterp.map((x) => round(x)) },
+          chromiumOverNode: round(median(chromiumInterp.mips) / median(nodeInterp), 3),
+        },
+        tierOverInterpreter: chromiumInterp && {
+          chromium: round(median(chromiumMips.mips) / median(chromiumInterp.mips), 3),
+          node: round(median(nodeMips) / median(nodeInterp), 3),
+        },
       },
       pageLoad: load && {
         medianPromptsMs: round(median(load.promptsMs), 0),

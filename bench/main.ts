@@ -41,6 +41,7 @@ import { measureDisk } from './disk';
 import { measureMigrate } from './migrate';
 import { benchJit, jitSummary } from './jit';
 import { measureNet } from './net';
+import type { JitMode } from '../src/core/cpu/jit/engine';
 
 export interface CpuRun {
   instructions: number;
@@ -56,9 +57,10 @@ export function median(xs: readonly number[]): number {
 }
 
 /** Boot `image` and run it to the finisher; time only the interpreter. */
-export function runCpuGuest(image: Uint8Array): CpuRun {
+/** Run a benchmark guest on the bare board; `jit` as `--jit` (default: HYPERLAB_JIT, else on). */
+export function runCpuGuest(image: Uint8Array, jit?: JitMode): CpuRun {
   let output = '';
-  const m = new VirtMachine({ kernel: image, onConsole: (b) => (output += String.fromCharCode(b)) });
+  const m = new VirtMachine({ kernel: image, onConsole: (b) => (output += String.fromCharCode(b)), ...(jit !== undefined ? { jit } : {}) });
   const t0 = performance.now();
   for (;;) {
     const why = m.run(50_000_000);
