@@ -87,6 +87,7 @@ const XEN_TS: Record<string, string> = {
   SCHEDOP_shutdown: 'SCHEDOP_shutdown',
   SHUTDOWN_poweroff: 'SHUTDOWN_poweroff',
   SHUTDOWN_reboot: 'SHUTDOWN_reboot',
+  SHUTDOWN_suspend: 'SHUTDOWN_suspend',
   SHUTDOWN_crash: 'SHUTDOWN_crash',
   XENVER_version: 'XENVER_version',
   XENVER_extraversion: 'XENVER_extraversion',
@@ -167,7 +168,6 @@ const XEN_TS: Record<string, string> = {
 const TS_ONLY: Record<string, string> = {
   'xen.ts:CONSOLEIO_read': 'the teaching OS reads its input from the console ring, not from console_io',
   'xen.ts:SCHEDOP_poll': 'the teaching OS blocks (SCHEDOP_block), it never polls',
-  'xen.ts:SHUTDOWN_suspend': 'the teaching OS does not suspend (no save/restore support in the guest)',
   'xen.ts:SHUTDOWN_watchdog': 'the teaching OS has no watchdog',
   'xen.ts:XENVER_get_features': 'the teaching OS asks for the version and extraversion only',
   'xen.ts:XENVER_pagesize': 'the teaching OS asks for the version and extraversion only',

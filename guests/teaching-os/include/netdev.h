@@ -26,5 +26,7 @@ void netdev_counters(struct net_counters *c);
 
 /* Provided by the stack: called by the driver for each frame received. */
 void net_input(const uint8_t *frame, uint32_t len);
+/* Provided by the stack: a gratuitous ARP for our address, if we have one (after a move). */
+void net_announce(void);
 
 #endif

@@ -117,6 +117,18 @@ static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa, const uint8_
   eth_send(dst, ETH_P_ARP, a, 28);
 }
 
+/* A gratuitous ARP (RFC 5227 section 3: an ARP request for our own address, broadcast), so
+ * that the segment learns where we are after a move, as Linux's netfront makes its stack
+ * send after a migration (netdev_notify_peers). Nothing without an address. */
+void net_announce(void) {
+  if (!my_ip || netdev_mac(my_mac) != 0) return;
+  static const uint8_t zero[6];
+  arp_send(1, zero, my_ip, bcast);
+  char ip[16];
+  ip_str(ip, sizeof ip, my_ip);
+  kprintf("net: gratuitous ARP for %s sent\n", ip);
+}
+
 static int arp_known(void *arg) {
   netdev_poll();
   return arp_lookup(*(uint32_t *)arg) != 0;

@@ -202,6 +202,24 @@ int blkfront_reconnect(struct vbd *v) {
   return connect(v);
 }
 
+/* After a suspend that returned 0 (Linux's blkfront_resume and blkif_recover): each disk
+ * gets a new ring with its backend through the `disk reconnect` steps. Requests in flight
+ * would be queued again on it; the teaching OS suspends only from its shell loop, where
+ * blk_run has none left (it waits for every answer), so there are none to carry. */
+void blkfront_resume(void) {
+  for (int i = 0; i < MAX_VBDS; i++) {
+    struct vbd *v = &vbds[i];
+    if (!v->used || v->state != XenbusStateConnected) continue;
+    grant_ref_t old = v->ring_ref;
+    uint32_t inflight = 0;
+    for (uint32_t b = v->busy; b; b &= b - 1) inflight++;
+    if (blkfront_reconnect(v) == 0)
+      kprintf("control: disk %s reconnected: ring-ref %u (was %u), event channel %u, %u request%s in flight to re-issue\n", v->vdev,
+              v->ring_ref, old, v->port, inflight, inflight == 1 ? "" : "s");
+  }
+  rescan = 1;  /* disks the new host added or removed meanwhile */
+}
+
 static struct vbd *find(uint32_t devid) {
   for (int i = 0; i < MAX_VBDS; i++)
     if (vbds[i].used && vbds[i].devid == devid) return &vbds[i];

@@ -40,6 +40,7 @@ void blkfront_init(void);
 int blkfront_has_work(void);
 void blkfront_work(void);           /* attach new disks, let go of detached ones */
 int blkfront_reconnect(struct vbd *v);  /* Closing, Closed, Initialising, connected again */
+void blkfront_resume(void);         /* every connected disk reconnected (after a suspend) */
 
 /* One job of blk_run: what request `i` is (prep fills op, sector, nsect and may fill the
  * slot's pages), and what to do with its pages when it is answered (done; may be 0). */

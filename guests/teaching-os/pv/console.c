@@ -38,6 +38,16 @@ void xencons_init(void) {
   evtchn_set_handler(cons_port, cons_event, 0);
 }
 
+/* After a suspend that returned 0: the ring and port start_info names now (the same ones
+ * when the restore kept them), the handler on that port, and input that came meanwhile. */
+void xencons_resume(void) {
+  evtchn_port_t old = cons_port;
+  if (old) evtchn_clear_handler(old);
+  cons = 0, cons_port = 0;
+  xencons_init();
+  if (cons) rx();
+}
+
 const char *xencons_mode(void) { return cons ? "ring" : "console_io"; }
 
 static int out_room(void *arg) {

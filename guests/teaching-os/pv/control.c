@@ -3,6 +3,13 @@
  * or "reboot" to control/shutdown in the domain's xenstore home (Xen's
  * docs/misc/xenstore-paths.pandoc); the guest acknowledges by writing "" there, then
  * does it. Like the balloon, it works from the shell loop, never in an interrupt.
+ *
+ * "suspend" (xl save, xl migrate: Xen's cooperative suspend, as Linux's
+ * drivers/xen/manage.c do_suspend): acknowledge, drain the console, and call
+ * SCHEDOP_shutdown(SHUTDOWN_suspend). The call returns 1 when the toolstack resumed this
+ * same domain (xl save -c, a migration that failed): nothing was lost, carry on. It returns
+ * 0 in a new domain restored from the stream: reconnect to the new host's backends
+ * (pv_resume, plat_pv.c), as Linux's xen_suspend/dpm_resume path does.
  */
 #include "pv.h"
 
@@ -21,6 +28,20 @@ void control_init(void) {
 
 int control_has_work(void) { return dirty; }
 
+static void do_suspend(void) {
+  kprintf("\ncontrol: the toolstack asked for suspend\n");
+  con_drain();  /* what is in the ring now is on the toolstack's side before the save */
+  int32_t rc = xen_suspend();
+  if (rc == 1) {
+    kprintf("control: suspend cancelled (checkpoint): carrying on\n");
+  } else if (rc != 0) {
+    kprintf("control: the suspend failed (%s): carrying on\n", xen_strerror(rc));
+  } else {
+    kprintf("control: resumed in a new domain\n");
+    pv_resume();
+  }
+}
+
 void control_work(void) {
   dirty = 0;
   char req[16];
@@ -28,7 +49,11 @@ void control_work(void) {
   uint32_t reason;
   if (!strcmp(req, "poweroff") || !strcmp(req, "halt")) reason = SHUTDOWN_poweroff;
   else if (!strcmp(req, "reboot")) reason = SHUTDOWN_reboot;
-  else {
+  else if (!strcmp(req, "suspend")) {
+    xs_write("control/shutdown", "");
+    do_suspend();
+    return;
+  } else {
     kprintf("\ncontrol: ignoring unknown shutdown request \"%s\"\n", req);
     xs_write("control/shutdown", "");
     return;

@@ -42,6 +42,17 @@ void xen_shutdown(uint32_t reason) {
   }
 }
 
+/* SCHEDOP_shutdown(SHUTDOWN_suspend): 0 in a new domain, 1 resumed in this one (cancelled),
+ * or -errno. Upcalls stay off across it: the handlers see the world only after the caller
+ * has looked at which it is. */
+int32_t xen_suspend(void) {
+  struct sched_shutdown s = {SHUTDOWN_suspend};
+  uint32_t irq = plat_irq_disable();
+  int32_t rc = sched_op(SCHEDOP_shutdown, &s);
+  plat_irq_restore(irq);
+  return rc;
+}
+
 const char *xen_strerror(int32_t err) {
   switch (-err) {
   case XEN_EPERM: return "EPERM";

@@ -182,6 +182,27 @@ static void disconnect(const char *why) {
   con_notice("net: eth0 (%s) detached: %s\n", nf.fe, why);
 }
 
+/* After a suspend that returned 0 (Linux's netfront_resume): close the rings, go back to
+ * Initialising and connect again, then tell the segment where our address now is with a
+ * gratuitous ARP (netfront's notify_peers after a migration). */
+void netfront_resume(void) {
+  if (!nf.used) return;
+  char p[128];
+  set_state(XenbusStateClosing);
+  if (wait_be_state(XenbusStateClosing, XenbusStateClosed) < XenbusStateClosing) kprintf("net: %s: the backend did not close\n", nf.fe);
+  release();
+  set_state(XenbusStateClosed);
+  if (wait_be_state(XenbusStateClosed, XenbusStateClosed) != XenbusStateClosed) kprintf("net: %s: the backend did not close\n", nf.fe);
+  ksnprintf(p, sizeof p, "%s/state", nf.be);
+  xs_unwatch(p, "tos-vif");
+  set_state(XenbusStateInitialising);
+  struct net_counters c = nf.c;
+  if (connect()) return;
+  nf.c = c;
+  kprintf("control: net eth0 reconnected: tx-ring-ref %u, rx-ring-ref %u, event channel %u\n", nf.tx_ref, nf.rx_ref, nf.port);
+  net_announce();
+}
+
 void netfront_init(void) {
   if (!xs_available()) return;
   int32_t rc = xs_watch("device/vif", "tos-vif", on_change);  /* fires once now: the first scan */

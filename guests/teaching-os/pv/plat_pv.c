@@ -138,6 +138,45 @@ void plat_start(void) {
   netfront_init();
 }
 
+/* ---- resume: SCHEDOP_shutdown(SHUTDOWN_suspend) returned 0, we are a new domain ---- */
+
+static const char *port_state(evtchn_port_t port) {
+  struct evtchn_status st;
+  if (!port || evtchn_status(port, &st)) return "gone";
+  static const char *const n[] = {"closed", "unbound", "interdomain", "pirq", "virq", "ipi"};
+  return st.status <= EVTCHNSTAT_ipi ? n[st.status] : "?";
+}
+
+/* As Linux after HYPERVISOR_suspend returns 0 (xen_irq_resume, xs_resume, dpm_resume): the
+ * console ring and port from start_info; the event channels we bind ourselves (the timer
+ * VIRQ) bound again if the new domain does not have them; xenstore and its watches; then
+ * each frontend reconnects to the new host's backends. The restore may have kept the
+ * channels and the watches (hyperlab carries them): then these steps find them there. */
+void pv_resume(void) {
+  uint32_t s = plat_irq_disable();
+  xencons_resume();
+  struct evtchn_status st;
+  int rebound = 0;
+  if (!timer_port || evtchn_status(timer_port, &st) || st.status != EVTCHNSTAT_virq || st.u.virq != VIRQ_TIMER) {
+    if (timer_port) evtchn_clear_handler(timer_port);
+    timer_port = 0;
+    if (evtchn_bind_virq(VIRQ_TIMER, &timer_port) == 0) evtchn_set_handler(timer_port, timer_event, 0), rebound = 1;
+    else timer_port = 0;
+  }
+  next_tick = plat_time_ns() + NS_PER_TICK;
+  set_timer_op(next_tick);
+  plat_irq_restore(s);
+  kprintf("control: event channels: timer VIRQ port %u (%s), console port %u (%s), xenstore port %u (%s)\n", timer_port,
+          rebound ? "bound again" : "kept", start_info->console_evtchn, port_state(start_info->console_evtchn), start_info->store_evtchn,
+          port_state(start_info->store_evtchn));
+  xs_resume();
+  uint32_t id;
+  if (xs_available() && xs_read_u32("domid", &id) == 0) pv_domid = (int32_t)id;
+  kprintf("control: now domain %d\n", pv_domid);
+  blkfront_resume();
+  netfront_resume();
+}
+
 /* ---- traps: the upcall, or a bug ---- */
 
 void pv_trap(struct trap_frame *f);

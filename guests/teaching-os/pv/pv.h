@@ -31,6 +31,7 @@ int32_t memory_op(uint32_t cmd, void *arg);
 int32_t set_timer_op(uint64_t deadline_ns);
 void console_io_write(const char *buf, size_t n);
 __attribute__((noreturn)) void xen_shutdown(uint32_t reason);
+int32_t xen_suspend(void);                 /* 0: a new domain, 1: cancelled, or -errno */
 const char *xen_strerror(int32_t err);     /* "-ENOENT" style names */
 const char *gntst_name(int32_t status);
 
@@ -43,6 +44,7 @@ extern uint32_t pv_max_pages;     /* XENMEM_maximum_reservation */
 /* Frame numbers: hyperlab counts guest frames from the start of RAM (gfn 0 = 0x80000000),
  * Xen/Arm from address 0; gfn_origin is whichever start_info shows (docs/teaching-os.md). */
 extern uint32_t gfn_origin;
+void pv_resume(void);              /* after a suspend that returned 0: reconnect everything */
 static inline uint32_t gfn_to_gpa(xen_pfn_t gfn) { return RAM_BASE + ((gfn - gfn_origin) << PAGE_SHIFT); }
 static inline xen_pfn_t gpa_to_gfn(uint32_t gpa) { return ((gpa - RAM_BASE) >> PAGE_SHIFT) + gfn_origin; }
 
@@ -64,6 +66,7 @@ void xencons_init(void);
 void xencons_write(const char *buf, size_t n);
 void xencons_drain(void);
 void xencons_rx_kick(void);
+void xencons_resume(void);                /* ring and port from start_info again */
 const char *xencons_mode(void);
 
 /* ---- xenstore.c ---- */
@@ -82,6 +85,7 @@ int32_t xs_transaction_end(int commit);   /* -EAGAIN: conflict, start again */
 int32_t xs_unwatch(const char *path, const char *token);
 int xs_has_work(void);
 void xs_poll(void);                       /* deliver queued watch events (shell loop) */
+void xs_resume(void);                     /* ring from start_info; watches registered again */
 
 /* ---- gnttab.c ---- */
 void gnttab_init(void);
@@ -115,6 +119,7 @@ void xenbus_end_page(uint32_t page, grant_ref_t ref, const char *who);
 void netfront_init(void);
 int netfront_has_work(void);
 void netfront_work(void);
+void netfront_resume(void);               /* a new ring with the backend, then a gratuitous ARP */
 
 /* ---- demo.c: ping / pong / share / peek ---- */
 

@@ -109,6 +109,7 @@ _Static_assert(offsetof(struct shared_info, wc_version) == 2304, "shared_info");
 #define SCHEDOP_shutdown 2
 #define SHUTDOWN_poweroff 0
 #define SHUTDOWN_reboot   1
+#define SHUTDOWN_suspend  2
 #define SHUTDOWN_crash    3
 struct sched_shutdown { uint32_t reason; };
 

@@ -270,6 +270,27 @@ int32_t xs_transaction_end(int commit) {
   return rc < 0 ? rc : 0;
 }
 
+/* After a suspend that returned 0 (Linux's xs_resume): the ring and port start_info names,
+ * and every watch registered again. A restore that carried the watches answers EEXIST:
+ * that one is there already. */
+void xs_resume(void) {
+  if (xs_port) evtchn_clear_handler(xs_port);
+  xs = 0, xs_port = 0, cur_tx = 0, xs_broken = 0;
+  xs_init();
+  if (!xs) return;
+  int again = 0, kept = 0, failed = 0;
+  for (int i = 0; i < MAX_WATCHES; i++) {
+    if (!watches[i].fn) continue;
+    const char *parts[] = {watches[i].path, watches[i].token};
+    int32_t rc = simple(XS_WATCH, parts, 2, 1);
+    if (rc >= 0) again++;
+    else if (rc == -XEN_EEXIST) kept++;
+    else failed++, kprintf("xenstore: watch %s (%s): %s\n", watches[i].path, watches[i].token, xen_strerror(rc));
+  }
+  kprintf("control: xenstore reconnected: %d watch%s registered again, %d kept by the restore%s\n", again, again == 1 ? "" : "es", kept,
+          failed ? ", some failed" : "");
+}
+
 int xs_has_work(void) {
   return q_head != q_tail || (xs_available() && READ_ONCE(xs->rsp_prod) != xs->rsp_cons);
 }

@@ -8,7 +8,8 @@
  */
 import { P2M_GRANT, P2M_MFN_MASK } from '../../bus/bus';
 import type { Domain, PvDomain } from '../../xen/common/domain';
-import { suspendDomain, type SavedVcpu } from '../../xen/common/domainSave';
+import { resumeSuspended, suspendDomain, type SavedVcpu } from '../../xen/common/domainSave';
+import { requestGuestSuspend } from './guestSuspend';
 import type { Hypervisor } from '../../xen/common/hypervisor';
 import { formatDiskSpec } from '../xlDisk';
 import { formatVifSpec } from '../xlVif';
@@ -79,12 +80,29 @@ export interface CaptureOptions {
    * into DISK_IMAGE records; the embedded config then names them as raw (diskImage.ts).
    */
   copyStorage?: () => { devid: number; image: BlockImage }[];
+  /**
+   * A pv guest is first asked to suspend itself (guestSuspend.ts) unless this is false; the
+   * toolstack's lines about it go here (and to `xl dmesg`).
+   */
+  cooperative?: boolean;
+  log?: (line: string) => void;
 }
 
 /** Pause `d`, collect everything, write the file; the domain is left paused (the caller decides). */
 export async function captureDomain(hv: Hypervisor, d: Domain, opts: CaptureOptions = {}): Promise<Uint8Array> {
+  if (opts.cooperative !== false)
+    await requestGuestSuspend(hv, d, (line) => {
+      hv.dmesg(line);
+      opts.log?.(line);
+    });
   const t0 = performance.now();
-  const vcpus = await suspendDomain(hv, d);
+  let vcpus: SavedVcpu[];
+  try {
+    vcpus = await suspendDomain(hv, d);
+  } catch (e) {
+    if (d.suspended && hv.domains.get(d.domid) === d) resumeSuspended(hv, d, 1); // the caller's unpause lets it go on, cancelled
+    throw e;
+  }
   opts.quiesce?.();
   const t1 = performance.now();
   let img = domainImage(hv, d, vcpus);

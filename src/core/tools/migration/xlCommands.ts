@@ -56,6 +56,7 @@ export function xlSave(ts: Toolstack, args: readonly string[], io: XlIo): Promis
     try {
       bytes = await captureDomain(ts.hv, d, {
         quiesce: () => quiesceDevices(ts, d.domid),
+        log: (line) => io.out(line),
         ...(flags.has('--copy-storage') ? { copyStorage: () => domainDisks(ts, d.domid) } : {}),
       });
       write(file, bytes);

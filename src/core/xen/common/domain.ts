@@ -148,6 +148,14 @@ abstract class DomainCommon {
   /** `xl pause` holds the domain off the pCPUs until `xl unpause`. */
   paused = false;
   shutdownReason: ShutdownReason | null = null;
+  /**
+   * Shut down with SHUTDOWN_suspend (the guest's answer to control/shutdown = "suspend"): its
+   * vCPUs are stopped and nothing is freed, until the toolstack saves it or resumes it in
+   * place (domainSave.ts). `suspendedBy`: the vCPU whose hypercall it was (its a0 is the
+   * call's result: xc_domain_resume's modify_returncode sets it to 1).
+   */
+  suspended = false;
+  suspendedBy = 0;
   dying = false;
   /** Finisher fail code or crash message, for `xl list -l` and the UI. */
   shutdownDetail = '';
@@ -196,7 +204,7 @@ abstract class DomainCommon {
   get state(): DomainState {
     if (this.dying) return 'dying';
     if (this.shutdownReason === 'crash') return 'crashed';
-    if (this.shutdownReason !== null) return 'shutdown';
+    if (this.shutdownReason !== null || this.suspended) return 'shutdown';
     if (this.paused) return 'paused';
     return this.vcpus.some((v) => v.shownRunstate === Runstate.RUNNING || v.runstate === Runstate.RUNNABLE) ? 'running' : 'blocked';
   }

@@ -11,7 +11,7 @@
  * memory the toolstack copies afterwards is the memory of that instant.
  */
 import type { BuiltPv } from '../pv/builder';
-import { C_CMD, C_SEQ, SAVE_DATA, SAVE_LEN, SAVE_SEQ, VcpuCmd, type VcpuSavedState } from '../vcpu/vcpuControl';
+import { C_ARG0, C_CMD, C_SEQ, SAVE_DATA, SAVE_LEN, SAVE_SEQ, VcpuCmd, type VcpuSavedState } from '../vcpu/vcpuControl';
 import { Runstate, type BuiltDomain, type Domain, type Vcpu } from './domain';
 import type { Hypervisor } from './hypervisor';
 import type { MachineMemory } from './machineMemory';
@@ -63,7 +63,51 @@ export async function suspendDomain(hv: Hypervisor, d: Domain, timeoutMs = SUSPE
     await new Promise<void>((r) => setTimeout(r, 1));
   }
   if (d.shutdownReason || d.dying || !hv.domains.has(d.domid)) throw new Error(`domain ${d.domid} shut down while it was being paused`);
-  return d.vcpus.map((v) => ({ state: collectVcpu(v, until), online: v.runstate !== Runstate.OFFLINE || v.startAt !== undefined }));
+  const saved = d.vcpus.map((v) => ({ state: collectVcpu(v, until), online: v.runstate !== Runstate.OFFLINE || v.startAt !== undefined }));
+  // A guest that suspended itself: its states say the hypercall returned 0 (what the restored
+  // domain sees); the domain here is resumed in place at once but left paused, so that what
+  // the caller does next (unpause for xl save -c or a failed migration, destroy, or keep
+  // paused) finds a domain whose call returns 1, as xl's libxl_domain_resume(suspend_cancel).
+  if (d.suspended) resumeSuspended(hv, d, 1, until);
+  return saved;
+}
+
+/**
+ * End SHUTDOWN_suspend in place (Xen's xc_domain_resume, its "fast" kind: the guest's call
+ * returns `ret`, 1 = cancelled, in the same domain, with everything it had): set the calling
+ * vCPU's a0, and leave the domain paused with every vCPU that was going ready to go again.
+ */
+export function resumeSuspended(hv: Hypervisor, d: Domain, ret = 1, until = Date.now() + SUSPEND_TIMEOUT_MS): boolean {
+  if (!d.suspended) return true;
+  const v = d.vcpus[d.suspendedBy];
+  try {
+    if (d.vcpus.some((x) => x.runstate === Runstate.RUNNING)) throw new Error('a vCPU is still running its slice');
+    if (v) setA0(v, ret, until);
+  } catch (e) {
+    hv.dmesg(`domain ${d.domid} (${d.name}): cannot resume in place: ${e instanceof Error ? e.message : String(e)} (left suspended)`);
+    return false;
+  }
+  d.suspended = false;
+  d.paused = true;
+  hv.dmesg(`domain ${d.domid} (${d.name}): resumed in place (the suspend returns ${ret})`);
+  return true;
+}
+
+/** SET_A0 to one idle worker, and wait for its answer in the save area. */
+function setA0(v: Vcpu, value: number, until: number): void {
+  if (!v.worker) throw new Error(`vCPU ${v.vcpuId} of domain ${v.domid} has no worker`);
+  const words = new Int32Array(v.saveArea, 0, 2);
+  const seen = Atomics.load(words, SAVE_SEQ);
+  v.cb[C_CMD] = VcpuCmd.SET_A0;
+  v.cb[C_ARG0] = value;
+  v.cmdSeq++;
+  Atomics.store(v.cb, C_SEQ, v.cmdSeq);
+  Atomics.notify(v.cb, C_SEQ);
+  while (Atomics.load(words, SAVE_SEQ) === seen) {
+    const left = until - Date.now();
+    if (left <= 0 || Atomics.wait(words, SAVE_SEQ, seen, left) === 'timed-out')
+      throw new Error(`vCPU ${v.vcpuId} of domain ${v.domid} did not take its return value`);
+  }
 }
 
 /** SAVE to one idle worker, and wait for its answer in the save area. */

@@ -381,7 +381,7 @@ export class Hypervisor implements HypercallContext {
 
   unpauseDomain(domid: number): void {
     const d = this.getDomain(domid);
-    if (!d.paused) return;
+    if (!d.paused || d.suspended) return; // a suspended domain waits for the toolstack (resumeSuspended)
     d.paused = false;
     for (const v of d.vcpus) {
       if (v.wakePending) {
@@ -506,6 +506,21 @@ export class Hypervisor implements HypercallContext {
   shutdown(d: Domain, reason: number): void {
     const r: ShutdownReason = reason === X.SHUTDOWN_reboot ? 'reboot' : reason === X.SHUTDOWN_crash || reason === X.SHUTDOWN_watchdog ? 'crash' : 'poweroff';
     this.guestShutdown(d, r, `SCHEDOP_shutdown(${reason})`);
+  }
+
+  /**
+   * SHUTDOWN_suspend: every vCPU stops where it is (as `xl pause` stops them, so that a
+   * resume in place lets each go on), the domain shows as shut down, and nothing is freed.
+   * `unpauseDomain` does not start it again: only a save (then destroy) or a resume in place
+   * (domainSave.ts resumeSuspended) ends the state, as in Xen.
+   */
+  suspend(d: Domain, v: Vcpu): number {
+    if (d.suspended || d.shutdownReason || d.dying) return 0;
+    d.suspended = true;
+    d.suspendedBy = v.vcpuId;
+    this.pauseDomain(d.domid);
+    this.dmesg(`domain ${d.domid} (${d.name}): suspended (SCHEDOP_shutdown(SHUTDOWN_suspend) from vCPU ${v.vcpuId})`);
+    return 0;
   }
 
   vcpuUp(d: Domain, vcpuId: number, pc: number, a1: number): number {

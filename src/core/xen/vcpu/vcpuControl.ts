@@ -84,6 +84,11 @@ export const enum VcpuCmd {
   QUIT = 2,
   START = 3,
   SAVE = 4,
+  /**
+   * Between slices: a0 = C_ARG0, answered in the save area as SAVE is (with length 0). A
+   * suspended vCPU's hypercall result, as xc_domain_resume's modify_returncode sets it.
+   */
+  SET_A0 = 5,
 }
 export const enum VcpuEvent {
   REQUEST = 1,

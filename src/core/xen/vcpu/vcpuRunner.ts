@@ -196,6 +196,17 @@ export class VcpuRunner {
     Atomics.notify(words, C.SAVE_SEQ);
   }
 
+  /** SET_A0: the hart's a0 (x10), answered in the save area with length 0. */
+  private setA0(value: number): void {
+    this.hart.x[10] = value;
+    const area = this.boot.saveArea;
+    if (!area) return;
+    const words = new Int32Array(area, 0, 2);
+    Atomics.store(words, C.SAVE_LEN, 0);
+    Atomics.add(words, C.SAVE_SEQ, 1);
+    Atomics.notify(words, C.SAVE_SEQ);
+  }
+
   /** Put the hart at its entry point: M-mode for hvm; S-mode with hyperlab as firmware for pv and hvm with firmware = "sbi". */
   private enter(pc: number, args: readonly number[]): void {
     const h = this.hart;
@@ -339,6 +350,10 @@ export class VcpuRunner {
       if (cmd === C.VcpuCmd.QUIT) return;
       if (cmd === C.VcpuCmd.SAVE) {
         this.saveState();
+        continue;
+      }
+      if (cmd === C.VcpuCmd.SET_A0) {
+        this.setA0(cb[C.C_ARG0]!);
         continue;
       }
       if (cmd === C.VcpuCmd.START) this.enter(cb[C.C_ARG0]!, [this.boot.vcpuId, cb[C.C_ARG0 + 1]!, 0]);

@@ -24,7 +24,8 @@
  */
 import { P2M_GRANT, P2M_MFN_MASK } from '../../../bus/bus';
 import type { Domain } from '../../../xen/common/domain';
-import { suspendDomain } from '../../../xen/common/domainSave';
+import { resumeSuspended, suspendDomain } from '../../../xen/common/domainSave';
+import { requestGuestSuspend } from '../guestSuspend';
 import { LogDirty } from '../../../xen/common/logDirty';
 import { pvLayout } from '../../../xen/pv/builder';
 import type { Toolstack } from '../../toolstack';
@@ -206,6 +207,11 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     // ---- stop-and-copy ----
     phase('stop-and-copy', 'pausing the domain');
     tPause = performance.now();
+    // A pv guest is asked to suspend itself first (guestSuspend.ts): the downtime counts it.
+    await requestGuestSuspend(hv, d, (line) => {
+      hv.dmesg(line);
+      log(line);
+    });
     const vcpus = await suspendDomain(hv, d);
     const tPaused = performance.now();
     quiesceDevices(ts, d.domid); // blkback serves what is queued (writing guest pages) and flushes: before the last CLEAN
@@ -263,6 +269,7 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
     ld?.disable();
     ch.close(`the sender failed: ${errorLine(e)}`);
     if (hv.domains.get(d.domid) === d && !d.dying) {
+      if (d.suspended) resumeSuspended(hv, d, 1); // suspended and then failed: it goes on, cancelled
       if (d.name !== name) renameDomain(hv, d, name);
       if ((!stopped || (await resumeDevices(opts, log))) && !wasPaused) hv.unpauseDomain(d.domid);
     }

@@ -20,9 +20,13 @@ export const SCHED_OP: Hypercall = {
       cmd: X.SCHEDOP_shutdown,
       name: 'shutdown',
       served: 'hypervisor',
-      handler: (ctx, d, _v, [, arg]) => {
+      handler: (ctx, d, v, [, arg]) => {
         const reason = d.mem.u32(arg! + T.sched_shutdown.reason);
         if (reason > X.SHUTDOWN_watchdog) return ok(-X.EINVAL);
+        // SHUTDOWN_suspend (Xen's domain_shutdown with it, public/sched.h): every vCPU stops,
+        // nothing is freed, and the call returns 0 now; a saved domain restored elsewhere goes
+        // on from here with that 0, one resumed in place gets 1 (domainSave.ts resumeSuspended).
+        if (reason === X.SHUTDOWN_suspend) return d.kind === 'pv' ? ok(ctx.suspend(d, v), HcAction.STOP) : ok(-X.EINVAL);
         ctx.shutdown(d, reason);
         return ok(0, HcAction.STOP);
       },

@@ -47,6 +47,8 @@ export interface HypercallContext {
   consoleWrite(d: Domain, bytes: Uint8Array): void;
   consoleRead(d: Domain, max: number): Uint8Array;
   shutdown(d: Domain, reason: number): void;
+  /** SCHEDOP_shutdown(SHUTDOWN_suspend) from vCPU `v`: the domain stops, suspended; returns the call's result (0). */
+  suspend(d: Domain, v: Vcpu): number;
   vcpuUp(d: Domain, vcpuId: number, pc: number, a1: number): number;
   vcpuDown(v: Vcpu): number;
   populate(d: Domain, gfn: number): boolean;
