@@ -86,7 +86,7 @@ test('a snapshot taken from the domain table survives a reload and restores with
 
   // Domain-0's xl save / xl restore read and write the same OPFS snapshots/.
   expect(await page.evaluate((id) => window.hyperlab!.xl(`xl save ${id} twin.save`), twin)).toMatch(
-    /^Saved domain \d+ \(keepme-2\) to snapshots\/twin\.save: \d+ bytes in \d+ ms$/,
+    /^Saved domain \d+ \(keepme-2\) to snapshots\/twin\.save: \d+ bytes in \d+ ms$/m, // after xl's cooperative-suspend line
   );
   await expect(page.getByTestId('snapshot-row-twin.save')).toHaveAttribute('data-domain', 'keepme-2', { timeout: 10_000 });
   expect(await page.evaluate(() => window.hyperlab!.xl('xl restore snapshots/twin.save'))).toMatch(
