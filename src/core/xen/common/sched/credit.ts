@@ -18,7 +18,9 @@
  * non-work-conserving, as in Xen.
  *
  * Simplifications, written down: accounting runs at the end of each period on whichever
- * pCPU passes it (Xen uses a master ticker), surplus credit of capped domains is not
+ * pCPU passes it (Xen uses a master ticker); when a slice ended late (host time under load)
+ * and several periods went by, it hands out all of their credit at once, with the clamps
+ * scaled to match, as Xen's ticker would have period by period; surplus credit of capped domains is not
  * redistributed, and there is no per-pCPU runqueue stealing: one global runqueue ordered
  * by priority, scanned for a vCPU whose hard affinity allows the asking pCPU.
  */
@@ -132,7 +134,14 @@ export class CreditScheduler implements SchedOps {
 
   /** csched_acct: hand out one period's credit by weight. */
   tick(now: number): void {
-    while (this.nextAcct <= now) this.nextAcct += PERIOD_NS;
+    // Periods that went by since the last accounting (more than one when a slice ended late:
+    // host time under load): each hands out its credit, as Xen's ticker would have on time.
+    let periods = 0;
+    while (this.nextAcct <= now) {
+      this.nextAcct += PERIOD_NS;
+      periods++;
+    }
+    periods = Math.max(1, periods);
     const domains = new Map<number, SchedVcpu[]>();
     for (const v of this.vcpus) {
       const d = this.data(v);
@@ -144,12 +153,12 @@ export class CreditScheduler implements SchedOps {
     let weightTotal = 0;
     for (const vs of domains.values()) weightTotal += vs[0]!.params.weight * vs.length;
     if (weightTotal === 0) return;
-    const creditTotal = CSCHED_CREDITS_PER_TSLICE * this.nrPcpus();
+    const creditTotal = CSCHED_CREDITS_PER_TSLICE * this.nrPcpus() * periods;
     for (const vs of domains.values()) {
       const p = vs[0]!.params;
       let fair = Math.ceil((creditTotal * p.weight * vs.length) / weightTotal);
-      let peak = vs.length * CSCHED_CREDITS_PER_TSLICE;
-      if (p.cap > 0) peak = Math.min(peak, Math.ceil((p.cap * CSCHED_CREDITS_PER_TSLICE) / 100));
+      let peak = vs.length * CSCHED_CREDITS_PER_TSLICE * periods;
+      if (p.cap > 0) peak = Math.min(peak, Math.ceil((p.cap * CSCHED_CREDITS_PER_TSLICE * periods) / 100));
       fair = Math.min(fair, peak);
       const share = Math.ceil(fair / vs.length);
       for (const v of vs) {
@@ -159,11 +168,11 @@ export class CreditScheduler implements SchedOps {
           d.parked = false;
           if (d.pri !== CSCHED_PRI_TS_BOOST) d.pri = CSCHED_PRI_TS_UNDER;
           // A vCPU that does not use its credit stops accumulating it (csched_acct).
-          if (d.credit > CSCHED_CREDITS_PER_TSLICE) d.credit /= 2;
+          if (d.credit > CSCHED_CREDITS_PER_TSLICE * periods) d.credit /= 2;
         } else {
           d.pri = CSCHED_PRI_TS_OVER;
           // Lower bound on credit, as csched_acct keeps it (a capped vCPU stays parked meanwhile).
-          if (d.credit < -CSCHED_CREDITS_PER_TSLICE && !d.parked) d.credit = -CSCHED_CREDITS_PER_TSLICE;
+          if (d.credit < -CSCHED_CREDITS_PER_TSLICE * periods && !d.parked) d.credit = -CSCHED_CREDITS_PER_TSLICE * periods;
         }
       }
     }
