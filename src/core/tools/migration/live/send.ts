@@ -206,12 +206,14 @@ export async function migrateSend(ts: Toolstack, d: Domain, ch: MigrationChannel
 
     // ---- stop-and-copy ----
     phase('stop-and-copy', 'pausing the domain');
-    tPause = performance.now();
-    // A pv guest is asked to suspend itself first (guestSuspend.ts): the downtime counts it.
+    // A pv guest is asked to suspend itself first (guestSuspend.ts). The downtime starts once
+    // the handshake is over: until then the guest runs (and log-dirty catches what it writes),
+    // so one that does not answer pays the wait in total time, not in downtime.
     await requestGuestSuspend(hv, d, (line) => {
       hv.dmesg(line);
       log(line);
     });
+    tPause = performance.now();
     const vcpus = await suspendDomain(hv, d);
     const tPaused = performance.now();
     quiesceDevices(ts, d.domid); // blkback serves what is queued (writing guest pages) and flushes: before the last CLEAN
