@@ -13,6 +13,7 @@ import { hypercall } from '../../core/xen/common/hypercalls';
 import * as X from '../../core/xen/public/xen';
 import { Toolstack } from '../../core/tools/toolstack';
 import { runXl } from '../../core/tools/xl';
+import { SUSPEND_ACK_TIMEOUT_MS } from '../../core/tools/migration/guestSuspend';
 import { guestImage } from '../paths';
 import { bootHypervisor, Consoles, createHostile, peekU32, sleep } from '../testSupport';
 
@@ -74,6 +75,49 @@ describe('SCHEDOP_shutdown(SHUTDOWN_suspend)', () => {
     h.unpauseDomain(g.d.domid);
     expect(await moves(counter)).toBe(true);
     expect(h.log.some((l) => l.includes('resumed in place (the suspend returns 1)'))).toBe(true);
+  }, 60_000);
+
+  it('xl save of a hostile pv guest that watches control/shutdown and never answers: one line after the bound, then paused and saved; one that suspended on its own is saved at once', async () => {
+    const h = bootHypervisor(64);
+    hv = h;
+    const ts = new Toolstack(h, { readFile: (p) => readFileSync(guestImage(p)) });
+    const con = new Consoles(h);
+    const files = new Map<string, Uint8Array>();
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), readFile: () => '', writeBytes: (p: string, b: Uint8Array) => files.set(p, b) };
+    const save = async (name: string): Promise<number> => {
+      const r = runXl(ts, ['save', name, `${name}.save`], io);
+      return r.pending ? await r.pending : r.status;
+    };
+
+    const mute = await createHostile(h, con, 'mute');
+    expect((await mute.cmd(`xs-watch /local/domain/${mute.d.domid}/control/shutdown tok`)).result).toBe('ok');
+    const t0 = performance.now();
+    expect(await save('mute')).toBe(0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(SUSPEND_ACK_TIMEOUT_MS);
+    expect(out.filter((l) => l.includes('suspend'))).toEqual([
+      `domain ${mute.d.domid} (mute): guest did not acknowledge the suspend request within ${SUSPEND_ACK_TIMEOUT_MS} ms: pausing it (non-cooperative)`,
+    ]);
+    expect(out.at(-1)).toMatch(/^Saved domain \d+ \(mute\) to mute.save/);
+    expect(files.get('mute.save')!.length).toBeGreaterThan(0);
+
+    out.length = 0;
+    const early = await createHostile(h, con, 'early');
+    const addr = (await early.cmd('info'))['counter'] as number;
+    await early.cmd(`shutdown ${X.SHUTDOWN_suspend}`);
+    for (const end = Date.now() + 10_000; !early.d.suspended && Date.now() < end;) await sleep(10);
+    expect(early.d.suspended).toBe(true);
+    const t1 = performance.now();
+    expect(await save('early')).toBe(0);
+    expect(performance.now() - t1).toBeLessThan(SUSPEND_ACK_TIMEOUT_MS);
+    expect(out.filter((l) => l.includes('non-cooperative'))).toEqual([]);
+    expect(out.at(-1)).toMatch(/^Saved domain \d+ \(early\) to early.save/);
+    // Restored, its call returns (0) and it runs on: the loop after the hypercall counts.
+    const r = runXl(ts, ['restore', 'early.save'], { ...io, readBytes: (p: string) => files.get(p)! });
+    expect(r.pending ? await r.pending : r.status).toBe(0);
+    const back = [...h.domains.values()].find((d) => d.name === 'early')!;
+    expect(back.suspended).toBe(false);
+    expect(await moves(() => peekU32(h, back, addr))).toBe(true);
   }, 60_000);
 
   it('from an hvm domain: refused, nothing changes', async () => {
