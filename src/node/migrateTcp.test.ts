@@ -92,17 +92,17 @@ describe('live migration over TCP', () => {
     const { hv: h, ts } = localHost();
     const a = ts.create(cfg('hvm', 'tos'));
     await waitForConsole(a, 'tos$ ');
-    typeInto(h, a, 'burn 400\n'); // long enough to be still running when the stream ends, with the translation tier on too
+    typeInto(h, a, 'burn 1000\n'); // long enough to be still running when the stream ends, with the translation tier on too
     await new Promise((r) => setTimeout(r, 100));
     const stats = await migrateSend(ts, a, await tcpConnect(target.addr));
-    expect(consoleText(a)).not.toContain('burn: 400 million');
+    expect(consoleText(a)).not.toContain('burn: 1000 million');
     expect(h.domains.size).toBe(0);
     expect(stats.rounds.at(-1)!.decision).toBe('final');
     // xl console in a non-interactive host prints what the domain wrote since it arrived.
     await until(
       () => {
         target.send('console tos');
-        return /burn: 400 million iterations of xorshift32, result 0x[0-9a-f]{8}/.test(target.out());
+        return /burn: 1000 million iterations of xorshift32, result 0x[0-9a-f]{8}/.test(target.out());
       },
       90_000,
       'the burn result on the target',

@@ -72,12 +72,12 @@ describe('xl save and xl restore', () => {
         typeInto(h, a, 'xs watch data/w\n');
         await new Promise((r) => setTimeout(r, 100));
       }
-      // Long enough to be still running at the save with the translation tier on (about 300 million/s).
+      // Long enough to be still running at the pause with the translation tier on (about 300 million/s), after the cooperative suspend's 500 ms wait.
       const echoAt = consoleText(a).length;
-      typeInto(h, a, 'burn 400\n');
-      await waitForConsole(a, 'burn 400', { from: echoAt });
+      typeInto(h, a, 'burn 1000\n');
+      await waitForConsole(a, 'burn 1000', { from: echoAt });
       await new Promise((r) => setTimeout(r, 20));
-      expect(consoleText(a)).not.toContain('burn: 400 million');
+      expect(consoleText(a)).not.toContain('burn: 1000 million');
       const free0 = h.memory.nrFree;
       expect(await xl(ts, 'save', 'tos', 'tos.save')).toBe(0);
       expect(lines.at(-1)).toMatch(/^Saved domain \d+ \(tos\) to tos.save: \d+ bytes/);
@@ -95,7 +95,7 @@ describe('xl save and xl restore', () => {
       expect(b.domid).not.toBe(a.domid);
       expect(h.memory.nrFree).toBe(free0); // as many frames as the saved domain had
       // The computation that was under way finishes on the restored domain, with its result.
-      await waitForConsole(b, /burn: 400 million iterations of xorshift32, result 0x[0-9a-f]{8}/, { ms: 60_000 });
+      await waitForConsole(b, /burn: 1000 million iterations of xorshift32, result 0x[0-9a-f]{8}/, { ms: 60_000 });
       await waitForConsole(b, 'tos$ ');
       typeInto(h, b, 'uptime\n');
       await waitForConsole(b, /timing: up \d+\.\d s/);

@@ -42,8 +42,8 @@ describe('live migration on one host', () => {
       const { hv: h, ts } = setup();
       const a = ts.create(cfg(type, 'tos'));
       await waitForConsole(a, 'tos$ ');
-      // 400 million: long enough to be still running when the stream ends, also with the translation tier on (about 70 million/s).
-      typeInto(h, a, 'burn 400\n');
+      // 1000 million: still running when the stream ends, with the translation tier on (about 300 million/s) and the cooperative suspend's 500 ms wait.
+      typeInto(h, a, 'burn 1000\n');
       await new Promise((r) => setTimeout(r, 100));
       const [src, dst] = channelPair();
       const events: MigrationEvent[] = [];
@@ -64,7 +64,7 @@ describe('live migration on one host', () => {
         },
       });
       const b = await recv;
-      expect(consoleText(a)).not.toContain('burn: 400 million'); // it was still computing at the source
+      expect(consoleText(a)).not.toContain('burn: 1000 million'); // it was still computing at the source
       expect(h.domains.has(a.domid)).toBe(false);
       expect([...h.domains.values()]).toEqual([b]);
       expect(b.name).toBe('tos');
@@ -80,7 +80,7 @@ describe('live migration on one host', () => {
       expect(stats.rounds.at(-1)!.pagesDirtied).toBe(0);
       expect(stats.downtimeMs).toBeGreaterThan(0);
       expect(events.filter((e) => e.kind === 'round').length).toBe(stats.rounds.length);
-      await waitForConsole(b, /burn: 400 million iterations of xorshift32, result 0x[0-9a-f]{8}/, { ms: 90_000 });
+      await waitForConsole(b, /burn: 1000 million iterations of xorshift32, result 0x[0-9a-f]{8}/, { ms: 90_000 });
       await waitForConsole(b, 'tos$ ');
       typeInto(h, b, 'uptime\n');
       await waitForConsole(b, /timing: up \d+\.\d s/);
