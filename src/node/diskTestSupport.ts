@@ -23,8 +23,8 @@ export interface DiskDomain {
 }
 
 /** A started host (64 MiB, 2 pCPUs) and the teaching OS as `type` named `name`, with these disk specs. */
-export function teachingOsWithDisks(type: 'pv' | 'hvm', name: string, disks: readonly string[]): DiskDomain {
-  const h = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()) });
+export function teachingOsWithDisks(type: 'pv' | 'hvm', name: string, disks: readonly string[], opts: { icountShift?: number } = {}): DiskDomain {
+  const h = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()), ...opts });
   h.start();
   const ts = new Toolstack(h, {
     readFile: () => readFileSync(guestImage(`teaching-os-${type}`)),

@@ -22,6 +22,7 @@ import type { MachineViews } from './sharedInfo';
 import { EvtchnSlots } from './evtchnSlots';
 import { depopulatePage, populatePage } from './memory';
 import { feedUart, serveUartAccess, serveVirtioAccess } from '../hvm/ioreq';
+import { VIRTIO_MMIO_QUEUE_NOTIFY } from '../../devices/virtioMmio';
 import { type HypercallContext } from './hypercalls';
 import { serveFirmware } from './vcpuRequests';
 import { connectPvBackends, feedConsole } from '../pv/backends';
@@ -139,6 +140,7 @@ export class Hypervisor implements HypercallContext {
         domains: this.domains,
         machine: this.memory.views,
         serveRequest: (v) => this.serveRequest(v),
+        servePosted: (v) => this.servePosted(v),
         guestShutdown: (d, reason, detail) => this.guestShutdown(d, reason, detail),
         dmesg: (line) => this.dmesg(line),
         domainChanged: (domid) => this.emit('domain', domid),
@@ -573,6 +575,21 @@ export class Hypervisor implements HypercallContext {
     cb[C.C_RET] = ret;
     Atomics.add(cb, C.C_RSP_SEQ, 1);
     Atomics.notify(cb, C.C_RSP_SEQ);
+  }
+
+  servePosted(v: Vcpu): void {
+    const bits = Atomics.exchange(v.cb, C.C_POSTED, 0);
+    const d = v.domain;
+    for (let b = 0; b < 32; b++) {
+      if ((bits & (1 << b)) === 0) continue;
+      try {
+        this.chargeDom0(() => serveVirtioAccess(d, b >>> 2, true, VIRTIO_MMIO_QUEUE_NOTIFY, 4, b & 3));
+      } catch (e) {
+        this.dmesg(`domain ${d.domid}: posted notify failed in the hypervisor: ${String(e)}`);
+        this.guestShutdown(d, 'crash', `hypervisor error: ${String(e)}`);
+        return;
+      }
+    }
   }
 
   private vcpuCrashed(v: Vcpu, message: string): void {

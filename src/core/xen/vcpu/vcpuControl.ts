@@ -72,7 +72,17 @@ export const LOCAL_HC = ['hypercall:set_timer_op', 'hypercall:sched_op', 'hyperc
 export const C_JIT_MODE = 36;
 export const C_JIT_DUMP = 37;
 export const C_JIT_STATS = 38; // .. C_JIT_STATS + 5
-export const C_WORDS = 44;
+/**
+ * Posted QueueNotify writes (KVM's ioeventfd): in real time, a vCPU that writes a virtio
+ * device's QueueNotify register sets bit `slot * 4 + queue` here, rings C_DOORBELL without
+ * an event and runs on; the hypervisor takes the bits (Atomics.exchange) whenever the
+ * doorbell rings, before the event it carries, so a later access of the same vCPU sees the
+ * notification done. Notifications of one queue not yet taken coalesce into one, as an
+ * eventfd's counter does. Deterministic time keeps every access synchronous. Written by the
+ * worker: hostile input (the hypervisor serves a bit only for a plugged slot).
+ */
+export const C_POSTED = 44;
+export const C_WORDS = 45;
 
 /**
  * START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run.
@@ -91,6 +101,8 @@ export const enum VcpuCmd {
   SET_A0 = 5,
 }
 export const enum VcpuEvent {
+  /** None since the hypervisor last took one (it clears C_EVENT): a doorbell for C_POSTED only. */
+  NONE = 0,
   REQUEST = 1,
   SLICE_END = 2,
 }

@@ -19,6 +19,7 @@ import { Plic } from '../../devices/plic';
 import type { FinishEvent } from '../../devices/sifiveTest';
 import { hostNanosecondSource } from '../../devices/goldfishRtc';
 import { attachVirtDevices } from '../../board/virtDevices';
+import { VIRTIO_MMIO_QUEUE_NOTIFY } from '../../devices/virtioMmio';
 import * as M from '../../board/memoryMap';
 import { IRQ_SEIP, IRQ_SSIP, IRQ_STIP } from '../../bus/mmio';
 import { PRV_S } from '../../cpu/trap';
@@ -284,16 +285,31 @@ export class VcpuRunner {
     return this.finished;
   }
 
-  /** A device whose registers live in the hypervisor: every access is a synchronous exit (C_ARG0 + 3 names the device). */
+  /**
+   * A device whose registers live in the hypervisor: every access is an exit (C_ARG0 + 3 names
+   * the device), synchronous but for a virtio QueueNotify in real time, which is posted
+   * (C_POSTED, KVM's ioeventfd): the guest's driver waits for the used ring anyway, and the
+   * device model works on the queue while the guest runs on.
+   */
   private proxy(name: string, size: number, dev: number): MmioDevice {
+    const slot = dev - C.mmioDevVirtio(0);
+    const posted = this.boot.clock.kind !== 'icount' && slot >= 0 && slot < 8;
     return {
       name,
       size,
       read: (offset: number, width: AccessWidth) => this.request(C.VcpuRequest.MMIO_READ, offset, width, 0, dev),
       write: (offset: number, width: AccessWidth, value: number) => {
-        this.request(C.VcpuRequest.MMIO_WRITE, offset, width, value, dev);
+        if (posted && offset === VIRTIO_MMIO_QUEUE_NOTIFY && width === 4 && value >>> 0 < 4) this.post(slot * 4 + value);
+        else this.request(C.VcpuRequest.MMIO_WRITE, offset, width, value, dev);
       },
     };
+  }
+
+  /** Post a QueueNotify (C_POSTED): ring the doorbell without an event and do not wait. */
+  private post(bit: number): void {
+    Atomics.or(this.cb, C.C_POSTED, 1 << bit);
+    Atomics.add(this.cb, C.C_DOORBELL, 1);
+    Atomics.notify(this.cb, C.C_DOORBELL);
   }
 
   /** Interrupt lines from the hypervisor's device models into this vCPU's PLIC. */

@@ -25,6 +25,8 @@ export interface ScheduleHost {
   readonly machine: MachineViews;
   /** Serve one request (hypercall, SBI call, MMIO exit) of a running vCPU; may throw. */
   serveRequest(v: Vcpu): void;
+  /** Take and serve the vCPU's posted QueueNotify writes (C_POSTED). */
+  servePosted(v: Vcpu): void;
   guestShutdown(d: Domain, reason: ShutdownReason, detail: string): void;
   dmesg(line: string): void;
   /** A domain's state or statistics changed (for listeners). */
@@ -220,6 +222,7 @@ export class Schedule {
     }
     cb[C.C_BUDGET] = det === undefined ? MAX_BUDGET : Math.max(1, Math.floor(sliceNs / 2 ** det));
     cb[C.C_PARK_US] = this.parkUs;
+    Atomics.store(cb, C.C_EVENT, C.VcpuEvent.NONE); // a doorbell that only posts (C_POSTED) then reads NONE
     const preempt = det === undefined ? setTimeout(() => this.preempt(v), sliceNs / NS_PER_MS) : undefined;
     v.cmdSeq++;
     Atomics.store(cb, C.C_SEQ, v.cmdSeq);
@@ -229,7 +232,13 @@ export class Schedule {
     for (;;) {
       await this.nextEvent(v);
       if (v.worker === undefined) return; // destroyed meanwhile
-      if (Atomics.load(cb, C.C_EVENT) === C.VcpuEvent.REQUEST) {
+      // Posted notifications first: they came before the event this doorbell may carry.
+      if (Atomics.load(cb, C.C_POSTED) !== 0) this.host.servePosted(v);
+      const event = Atomics.load(cb, C.C_EVENT);
+      if (event === C.VcpuEvent.NONE) continue;
+      if (event === C.VcpuEvent.REQUEST) {
+        // Taken: the vCPU waits for the answer, so it cannot write the next event meanwhile.
+        Atomics.store(cb, C.C_EVENT, C.VcpuEvent.NONE);
         try {
           this.host.serveRequest(v);
         } catch (e) {
