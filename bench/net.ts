@@ -9,8 +9,10 @@
  *   "N bytes received ... in T ms" line times the connection to its end (guests/linux/userland/nc.c);
  * - UDP datagrams per second, 64-byte payloads (`udpperf`, the receiver's count and time);
  * - exits per packet: the pinging domain's network exits during its pings over the packets
- *   it sent and received: for hvm every virtio-net MMIO exit (`mmio:virtio-net`: interrupt
- *   status and acknowledgements; `mmio:virtio-net-notify`: queue notifications), for pv the
+ *   it sent and received: for hvm every virtio-net MMIO exit (`mmio:virtio-net`: register
+ *   accesses; `mmio:virtio-net-notify`: queue notifications, posted; the interrupt status
+ *   reads and acknowledgements a one-vCPU domain serves in its vCPU, `mmio:virtio-isr-local`,
+ *   are not exits and not counted), for pv the
  *   event channel and grant table hypercalls (`hypercall:event_channel_op` counts sends on
  *   the vCPU's direct path too, which do not leave the vCPU). Every reason, the console and
  *   the idle loop included, is kept in the run's `exits`.

@@ -23,15 +23,21 @@ export interface DiskDomain {
 }
 
 /** A started host (64 MiB, 2 pCPUs) and the teaching OS as `type` named `name`, with these disk specs. */
-export function teachingOsWithDisks(type: 'pv' | 'hvm', name: string, disks: readonly string[], opts: { icountShift?: number } = {}): DiskDomain {
-  const h = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()), ...opts });
+export function teachingOsWithDisks(
+  type: 'pv' | 'hvm',
+  name: string,
+  disks: readonly string[],
+  opts: { icountShift?: number; vcpus?: number } = {},
+): DiskDomain {
+  const { vcpus, ...hvOpts } = opts;
+  const h = new Hypervisor({ memoryMiB: 64, pcpus: 2, host: nodeVcpuHost(ensureBundleSync()), ...hvOpts });
   h.start();
   const ts = new Toolstack(h, {
     readFile: () => readFileSync(guestImage(`teaching-os-${type}`)),
     openDisk: (spec) => openImageFile(spec.target, { format: spec.format, readOnly: spec.access === 'ro' }),
   });
   const list = disks.map((s) => `'${s}'`).join(', ');
-  const d = ts.create(`name = "${name}"\ntype = "${type}"\nmemory = 16\nkernel = "tos"\ndisk = [ ${list} ]`);
+  const d = ts.create(`name = "${name}"\ntype = "${type}"\nmemory = 16\nkernel = "tos"\ndisk = [ ${list} ]${vcpus ? `\nvcpus = ${vcpus}` : ''}`);
   const xl = (...argv: string[]): string => {
     const lines: string[] = [];
     runXl(ts, argv, { out: (t) => lines.push(t), readFile: () => '' });

@@ -221,6 +221,7 @@ export class VirtualDisks {
       dma,
       log,
       irq: { set: (level) => d.vcpus.forEach((v) => hv.setIrq(v, irqVirtio(slot), level)) },
+      isr: hv.virtioIsr(d, slot),
     });
     d.virtio[slot] = transport;
     const disk: VirtioDisk = { spec, slot, blk, transport };

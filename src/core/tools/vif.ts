@@ -196,6 +196,7 @@ export class VirtualNetworks {
       dma,
       log,
       irq: { set: (level) => d.vcpus.forEach((v) => hv.setIrq(v, irqVirtio(slot), level)) },
+      isr: hv.virtioIsr(d, slot),
     });
     d.virtio[slot] = transport;
     const nic: VirtioNic = { cfg, slot, net, transport };

@@ -33,7 +33,7 @@ class Peer implements PortDevice {
   }
 }
 
-function setup(opts: { features?: number[]; rate?: { bytes: number; usec: number }; now?: () => number; num?: number } = {}) {
+function setup(opts: { features?: number[]; rate?: { bytes: number; usec: number }; now?: () => number; num?: number; isr?: Int32Array } = {}) {
   const m = new TestMachine();
   const bridge = new Bridge('xenbr0', { floodLimit: null }); // frames to the guest's MAC flood until it sends: no storm control in these tests
   const logs: string[] = [];
@@ -48,7 +48,14 @@ function setup(opts: { features?: number[]; rate?: { bytes: number; usec: number
     ...(opts.rate ? { rate: opts.rate } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
-  const dev = new VirtioMmioDevice({ name: 'virtio-net', model: net, dma: m.dma, irq: { set: (l) => irq.push(l) }, log: (l) => logs.push(l) });
+  const dev = new VirtioMmioDevice({
+    name: 'virtio-net',
+    model: net,
+    dma: m.dma,
+    irq: { set: (l) => irq.push(l) },
+    log: (l) => logs.push(l),
+    ...(opts.isr ? { isr: { cells: opts.isr, index: 3 } } : {}),
+  });
   const num = opts.num ?? 8;
   const rx = new TestDriver(m, dev, num);
   const tx = new TestDriver(m, dev, num, Q1_AREAS);
@@ -140,6 +147,23 @@ describe('virtio-net over virtio-mmio', () => {
     expect(s.irq.at(-1)).toBe(true);
     expect(s.dev.interruptStatus & 1).toBe(1);
     expect(s.net.stats.rxPackets).toBe(1);
+  });
+
+  it('keeps InterruptStatus in a shared word when given one: set there before the line rises, cleared by whoever holds the word', () => {
+    const cells = new Int32Array(new SharedArrayBuffer(16));
+    const s = setup({ isr: cells });
+    postRx(s, 1);
+    s.peerPort.input(ipFrame(GUEST_MAC, PEER_MAC, 60, 1));
+    expect(cells[3]).toBe(1);
+    expect(s.irq.at(-1)).toBe(true);
+    expect(s.dev.read(0x060, 4)).toBe(1); // InterruptStatus through the device reads the same word
+    Atomics.and(cells, 3, ~1); // the vCPU acknowledged it itself
+    expect(s.dev.interruptStatus).toBe(0);
+    cells[3] = 0x7ffffffc | 2; // a worker's nonsense: two bits of it are read, and saved
+    expect(s.dev.interruptStatus).toBe(2);
+    s.dev.write(0x064, 4, 2); // InterruptACK through the device (a synchronous exit) clears the word and the line
+    expect(cells[3] & 3).toBe(0);
+    expect(s.irq.at(-1)).toBe(false);
   });
 
   it('holds frames while no buffer is posted (half the queue per sender), delivers them at the next post, and drops past the queue', () => {

@@ -59,6 +59,12 @@ export interface VirtioMmioDeviceOptions {
   irq: IrqLine;
   /** One line for Domain-0's log (a device that needs a reset says why). */
   log?: (line: string) => void;
+  /**
+   * Where InterruptStatus lives when the guest's vCPU reads and acknowledges it itself
+   * (vcpuControl.ts C_VIRTIO_ISR): a word of shared memory, set here with Atomics.or and
+   * cleared there with Atomics.and. Default: a word of the device's own.
+   */
+  isr?: { cells: Int32Array; index: number } | undefined;
 }
 
 /**
@@ -74,7 +80,8 @@ export class VirtioMmioDevice implements MmioDevice {
   readonly model: VirtioDeviceModel;
   readonly queues: SplitVirtqueue[];
   status = 0;
-  interruptStatus = 0;
+  private readonly isr: Int32Array;
+  private readonly isrAt: number;
   readonly driverFeatures = new Uint32Array(2);
   private readonly offered: number[];
   deviceFeaturesSel = 0;
@@ -86,11 +93,22 @@ export class VirtioMmioDevice implements MmioDevice {
   lastError = '';
 
   constructor(private readonly o: VirtioMmioDeviceOptions) {
+    this.isr = o.isr?.cells ?? new Int32Array(1);
+    this.isrAt = o.isr?.index ?? 0;
     this.name = o.name;
     this.model = o.model;
     this.offered = [...o.model.features, VIRTIO_F_VERSION_1];
     this.queues = Array.from({ length: o.model.numQueues }, (_, i) => new SplitVirtqueue(i, o.model.queueNumMax, o.dma));
     o.model.bind?.(this);
+  }
+
+  /** InterruptStatus (4.2.2): bit 0 used buffer, bit 1 configuration change (a shared word may hold anything: masked). */
+  get interruptStatus(): number {
+    return Atomics.load(this.isr, this.isrAt) & (R.VIRTIO_MMIO_INT_VRING | R.VIRTIO_MMIO_INT_CONFIG);
+  }
+
+  set interruptStatus(v: number) {
+    Atomics.store(this.isr, this.isrAt, v & (R.VIRTIO_MMIO_INT_VRING | R.VIRTIO_MMIO_INT_CONFIG));
   }
 
   private get queue(): SplitVirtqueue | undefined {
@@ -166,7 +184,7 @@ export class VirtioMmioDevice implements MmioDevice {
         this.notify(v);
         return;
       case R.VIRTIO_MMIO_INTERRUPT_ACK:
-        this.interruptStatus &= ~v;
+        Atomics.and(this.isr, this.isrAt, ~v);
         this.o.irq.set(this.interruptStatus !== 0);
         return;
       case R.VIRTIO_MMIO_STATUS:
@@ -289,7 +307,7 @@ export class VirtioMmioDevice implements MmioDevice {
 
   private interrupt(bit: number): void {
     this.counts.interrupts++;
-    this.interruptStatus |= bit;
+    Atomics.or(this.isr, this.isrAt, bit); // before the line: a vCPU acknowledging meanwhile rechecks the word after lowering it
     this.o.irq.set(true);
   }
 

@@ -577,6 +577,17 @@ export class Hypervisor implements HypercallContext {
     Atomics.notify(cb, C.C_RSP_SEQ);
   }
 
+  /**
+   * Where virtio slot `slot` of hvm domain `d` keeps its InterruptStatus: in the control
+   * block of the domain's one vCPU, which then serves InterruptStatus and InterruptACK
+   * itself (vcpuControl.ts C_VIRTIO_ISR, sharesVirtioIsr), or undefined (the device's own).
+   */
+  virtioIsr(d: Domain, slot: number): { cells: Int32Array; index: number } | undefined {
+    const v = d.vcpus[0];
+    if (!v || !C.sharesVirtioIsr(d.vcpus.length, this.icountShift !== undefined)) return undefined;
+    return { cells: v.cb, index: C.C_VIRTIO_ISR + slot };
+  }
+
   servePosted(v: Vcpu): void {
     const bits = Atomics.exchange(v.cb, C.C_POSTED, 0);
     const d = v.domain;

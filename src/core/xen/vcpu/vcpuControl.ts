@@ -54,13 +54,19 @@ export const C_PARK_US = 28;
  * Hypercalls the vCPU served itself, counted since it started (it alone writes them): the
  * hypervisor adds them to the domain's counts at each slice end. Indexed by LOCAL_HC.
  */
-export const C_LOCAL_HC = 29; // .. C_LOCAL_HC + 3
+export const C_LOCAL_HC = 29; // .. C_LOCAL_HC + 4
 /**
  * set_timer_op, SCHEDOP_block, EVTCHNOP_send on the direct path; and SBI console polls
  * answered from the console input ring (consoleIn.ts), which are not exits: a poll that
  * is one counts as `sbi:console-read`.
  */
-export const LOCAL_HC = ['hypercall:set_timer_op', 'hypercall:sched_op', 'hypercall:event_channel_op', 'sbi:console-read-local'] as const;
+export const LOCAL_HC = [
+  'hypercall:set_timer_op',
+  'hypercall:sched_op',
+  'hypercall:event_channel_op',
+  'sbi:console-read-local',
+  'mmio:virtio-isr-local',
+] as const;
 /**
  * The translation tier (docs/jit.md, jitControl.ts). C_JIT_MODE: a mode the hypervisor asks
  * for (JIT_MODE_CODES; 0 = none), which the vCPU takes between slices. C_JIT_DUMP: bumped by
@@ -82,7 +88,26 @@ export const C_JIT_STATS = 38; // .. C_JIT_STATS + 5
  * worker: hostile input (the hypervisor serves a bit only for a plugged slot).
  */
 export const C_POSTED = 44;
-export const C_WORDS = 45;
+/**
+ * InterruptStatus of the virtio-mmio slots 0..7 (mmioDevice.ts `isr`), when the vCPU reads
+ * and acknowledges it itself (sharesVirtioIsr): the device model sets bits (Atomics.or)
+ * before raising the slot's line in C_IRQ; the vCPU answers an InterruptStatus read from
+ * here and an InterruptACK with Atomics.and, and when nothing is left lowers the line and
+ * reads the word again (a bit set meanwhile raises it again). Both are counted as
+ * `mmio:virtio-isr-local` (LOCAL_HC). Written by the worker: hostile input.
+ */
+export const C_VIRTIO_ISR = 45; // .. C_VIRTIO_ISR + 7
+export const C_WORDS = 53;
+
+/**
+ * Whether an hvm domain's vCPU serves its virtio InterruptStatus and InterruptACK itself
+ * (C_VIRTIO_ISR) instead of two synchronous exits per interrupt: with one vCPU (each vCPU
+ * has its own copy of the lines in C_IRQ, which only the hypervisor can lower for all) and
+ * in real time (deterministic time keeps every access an exit served in order).
+ */
+export function sharesVirtioIsr(nrVcpus: number, deterministic: boolean): boolean {
+  return nrVcpus === 1 && !deterministic;
+}
 
 /**
  * START: set the vCPU going at C_ARG0 (pc) with a1 = C_ARG0 + 1 (VCPUOP_up, SBI HSM), then run.
