@@ -86,7 +86,7 @@ export async function runHost(args: HostArgs): Promise<number> {
   const hv = new Hypervisor({
     memoryMiB: args.memBytes >> 20,
     pcpus: args.pcpus,
-    host: nodeVcpuHost(await ensureWorkerScript()),
+    host: nodeVcpuHost(await ensureWorkerScript(), { spare: true }), // a long-lived host: new vCPUs start at once
     scheduler: args.sched,
     ...(args.icountShift !== undefined ? { icountShift: args.icountShift } : {}),
     ...(args.jit !== undefined ? { jit: args.jit } : {}),
