@@ -93,39 +93,35 @@ export function resumeSuspended(hv: Hypervisor, d: Domain, ret = 1, until = Date
   return true;
 }
 
-/** SET_A0 to one idle worker, and wait for its answer in the save area. */
-function setA0(v: Vcpu, value: number, until: number): void {
+/**
+ * Send a command to one idle worker (idle in serve(): the answer takes microseconds) and
+ * wait for its answer in the save area. A synchronous wait is allowed here (Node's main
+ * thread, the browser's hypervisor worker). Throws `failure` when no answer comes by `until`.
+ */
+function commandIdle(v: Vcpu, cmd: VcpuCmd, arg: number, until: number, failure: string): Int32Array {
   if (!v.worker) throw new Error(`vCPU ${v.vcpuId} of domain ${v.domid} has no worker`);
   const words = new Int32Array(v.saveArea, 0, 2);
   const seen = Atomics.load(words, SAVE_SEQ);
-  v.cb[C_CMD] = VcpuCmd.SET_A0;
-  v.cb[C_ARG0] = value;
+  v.cb[C_CMD] = cmd;
+  v.cb[C_ARG0] = arg;
   v.cmdSeq++;
   Atomics.store(v.cb, C_SEQ, v.cmdSeq);
   Atomics.notify(v.cb, C_SEQ);
   while (Atomics.load(words, SAVE_SEQ) === seen) {
     const left = until - Date.now();
-    if (left <= 0 || Atomics.wait(words, SAVE_SEQ, seen, left) === 'timed-out')
-      throw new Error(`vCPU ${v.vcpuId} of domain ${v.domid} did not take its return value`);
+    if (left <= 0 || Atomics.wait(words, SAVE_SEQ, seen, left) === 'timed-out') throw new Error(`vCPU ${v.vcpuId} of domain ${v.domid} ${failure}`);
   }
+  return words;
+}
+
+/** SET_A0 to one idle worker, and wait for its answer in the save area. */
+function setA0(v: Vcpu, value: number, until: number): void {
+  commandIdle(v, VcpuCmd.SET_A0, value, until, 'did not take its return value');
 }
 
 /** SAVE to one idle worker, and wait for its answer in the save area. */
 function collectVcpu(v: Vcpu, until: number): VcpuSavedState {
-  if (!v.worker) throw new Error(`vCPU ${v.vcpuId} of domain ${v.domid} has no worker`);
-  const words = new Int32Array(v.saveArea, 0, 2);
-  const seen = Atomics.load(words, SAVE_SEQ);
-  v.cb[C_CMD] = VcpuCmd.SAVE;
-  v.cmdSeq++;
-  Atomics.store(v.cb, C_SEQ, v.cmdSeq);
-  Atomics.notify(v.cb, C_SEQ);
-  // The worker is idle in serve(): the answer takes microseconds. A synchronous wait is
-  // allowed here (Node's main thread, the browser's hypervisor worker).
-  while (Atomics.load(words, SAVE_SEQ) === seen) {
-    const left = until - Date.now();
-    if (left <= 0 || Atomics.wait(words, SAVE_SEQ, seen, left) === 'timed-out')
-      throw new Error(`vCPU ${v.vcpuId} of domain ${v.domid} did not hand over its state (left paused)`);
-  }
+  const words = commandIdle(v, VcpuCmd.SAVE, 0, until, 'did not hand over its state (left paused)');
   const len = Atomics.load(words, SAVE_LEN);
   if (len < 0 || len > v.saveArea.byteLength - SAVE_DATA) throw new Error(`vCPU ${v.vcpuId} of domain ${v.domid}: its state does not fit the save area`);
   const bytes = new Uint8Array(v.saveArea, SAVE_DATA, len).slice();
