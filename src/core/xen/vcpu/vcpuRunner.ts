@@ -10,7 +10,7 @@ import { setJit } from '../../cpu/jit/engine';
 import { VcpuJit } from './jitControl';
 import { WriteWatch } from '../../cpu/writeWatch';
 import { Bus } from '../../bus/bus';
-import type { AccessWidth, Clock, MmioDevice } from '../../bus/mmio';
+import type { Clock } from '../../bus/mmio';
 import { Hart } from '../../cpu/hart';
 import { captureHart, restoreHart } from '../../cpu/hartState';
 import { Clint } from '../../devices/clint';
@@ -19,7 +19,7 @@ import { Plic } from '../../devices/plic';
 import type { FinishEvent } from '../../devices/sifiveTest';
 import { hostNanosecondSource } from '../../devices/goldfishRtc';
 import { attachVirtDevices } from '../../board/virtDevices';
-import { VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_QUEUE_NOTIFY } from '../../devices/virtioMmio';
+import { mmioProxy, type ProxyHost } from './mmioProxy';
 import * as M from '../../board/memoryMap';
 import { IRQ_SEIP, IRQ_SSIP, IRQ_STIP } from '../../bus/mmio';
 import { PRV_S } from '../../cpu/trap';
@@ -123,14 +123,16 @@ export class VcpuRunner {
       ? new Plic({ harts: Array.from({ length: boot.nrVcpus ?? 1 }, (_, i) => (i === boot.vcpuId ? hart : null)), shared })
       : new Plic({ harts: [hart] });
     if (boot.type === 'hvm') {
+      const proxyHost: ProxyHost = { cb: this.cb, boot, request: (...a) => this.request(...a), applyIrqs: () => this.applyIrqs() };
       const devices = attachVirtDevices(
         this.bus,
         hart,
         {
           clock: this.clock,
           mtimeFromClock: true,
-          uart: this.proxy('uart0', M.VIRT_UART0_SIZE, C.MMIO_DEV_UART0),
-          virtio: (slot) => ((boot.virtioPlugged ?? 0) & (1 << slot) ? this.proxy(`virtio${slot}`, M.VIRT_VIRTIO_SIZE, C.mmioDevVirtio(slot)) : undefined),
+          uart: mmioProxy(proxyHost, 'uart0', M.VIRT_UART0_SIZE, C.MMIO_DEV_UART0),
+          virtio: (slot) =>
+            (boot.virtioPlugged ?? 0) & (1 << slot) ? mmioProxy(proxyHost, `virtio${slot}`, M.VIRT_VIRTIO_SIZE, C.mmioDevVirtio(slot)) : undefined,
           onFinish: (e) => {
             this.finished = e;
             hart.requestStop();
@@ -283,63 +285,6 @@ export class VcpuRunner {
   /** The finisher status the guest wrote, if any. */
   get finish(): FinishEvent | null {
     return this.finished;
-  }
-
-  /**
-   * A device whose registers live in the hypervisor: every access is an exit (C_ARG0 + 3 names
-   * the device), synchronous but for a virtio QueueNotify in real time, which is posted
-   * (C_POSTED, KVM's ioeventfd): the guest's driver waits for the used ring anyway, and the
-   * device model works on the queue while the guest runs on.
-   */
-  private proxy(name: string, size: number, dev: number): MmioDevice {
-    const slot = dev - C.mmioDevVirtio(0);
-    const virtio = slot >= 0 && slot < 8;
-    const posted = virtio && this.boot.clock.kind !== 'icount';
-    const isr = virtio && C.sharesVirtioIsr(this.boot.nrVcpus ?? 1, this.boot.clock.kind === 'icount');
-    return {
-      name,
-      size,
-      read: (offset: number, width: AccessWidth) =>
-        isr && offset === VIRTIO_MMIO_INTERRUPT_STATUS && width === 4 ? this.isrRead(slot) : this.request(C.VcpuRequest.MMIO_READ, offset, width, 0, dev),
-      write: (offset: number, width: AccessWidth, value: number) => {
-        if (posted && offset === VIRTIO_MMIO_QUEUE_NOTIFY && width === 4 && value >>> 0 < 4) this.post(slot * 4 + value);
-        else if (isr && offset === VIRTIO_MMIO_INTERRUPT_ACK && width === 4) this.isrAck(slot, value);
-        else this.request(C.VcpuRequest.MMIO_WRITE, offset, width, value, dev);
-      },
-    };
-  }
-
-  /** InterruptStatus of a virtio slot, from the shared word (C_VIRTIO_ISR). */
-  private isrRead(slot: number): number {
-    this.countIsrLocal();
-    return Atomics.load(this.cb, C.C_VIRTIO_ISR + slot) & 3;
-  }
-
-  /**
-   * InterruptACK: clear the bits; with none left lower the slot's line, then read the word
-   * again: the device sets its bit before it raises the line, so a bit set meanwhile either
-   * shows here (the line goes up again) or its line comes after this.
-   */
-  private isrAck(slot: number, value: number): void {
-    this.countIsrLocal();
-    const cell = C.C_VIRTIO_ISR + slot;
-    if ((Atomics.and(this.cb, cell, ~value) & ~value & 3) === 0) {
-      Atomics.and(this.cb, C.C_IRQ, ~C.irqVirtio(slot));
-      if ((Atomics.load(this.cb, cell) & 3) !== 0) Atomics.or(this.cb, C.C_IRQ, C.irqVirtio(slot));
-    }
-    this.applyIrqs();
-  }
-
-  private countIsrLocal(): void {
-    const i = C.C_LOCAL_HC + 4; // LOCAL_HC 'mmio:virtio-isr-local'
-    this.cb[i] = (this.cb[i]! + 1) | 0;
-  }
-
-  /** Post a QueueNotify (C_POSTED): ring the doorbell without an event and do not wait. */
-  private post(bit: number): void {
-    Atomics.or(this.cb, C.C_POSTED, 1 << bit);
-    Atomics.add(this.cb, C.C_DOORBELL, 1);
-    Atomics.notify(this.cb, C.C_DOORBELL);
   }
 
   /** Interrupt lines from the hypervisor's device models into this vCPU's PLIC. */
